@@ -1,0 +1,82 @@
+//! `saf-net client HOST`.
+
+use anyhow::{Context, Result};
+
+use super::{EXIT_INCOMPLETE, EXIT_OK, ExitCode, UsageError};
+use crate::cli::ClientArgs;
+use crate::client::{self, Event, Outcome};
+use crate::config::ClientInput;
+use crate::net::Family;
+use crate::output::history::{self, HistoryRow};
+use crate::output::text::{LivePrinter, summary};
+use crate::output::{RunMeta, json};
+
+fn input(args: &ClientArgs) -> ClientInput {
+    ClientInput {
+        host: args.host.clone(),
+        port: args.port,
+        time: args.time,
+        bytes: args.bytes,
+        parallel: args.parallel,
+        reverse: args.reverse,
+        bidir: args.bidir,
+        interval: args.interval,
+        omit: args.omit,
+        length: args.length,
+        window: args.window,
+        family: match (args.ipv4, args.ipv6) {
+            (true, _) => Family::V4,
+            (_, true) => Family::V6,
+            _ => Family::Any,
+        },
+        connect_timeout: args.connect_timeout,
+    }
+}
+
+/// Records a run in the history, if one is wanted; returns the per-run JSON path.
+pub(super) fn record(path: Option<&std::path::Path>, o: &Outcome, meta: &RunMeta) -> Result<()> {
+    if let Some(path) = path {
+        let row = HistoryRow::throughput(o, meta);
+        history::append(path, &row, &json::render(o, meta)).context("could not record the run")?;
+    }
+    Ok(())
+}
+
+pub fn client(args: ClientArgs) -> Result<ExitCode> {
+    let plan = input(&args).plan().map_err(UsageError)?;
+    let history_path = if args.no_history {
+        None
+    } else {
+        Some(match &args.csv {
+            Some(p) => p.clone(),
+            None => history::default_path()?,
+        })
+    };
+    let meta = RunMeta::new(&args.host, args.port, args.label.clone(), args.profile.clone());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the runtime")?;
+    let outcome = if args.json {
+        let mut quiet = |_: Event<'_>| {};
+        rt.block_on(client::run(&plan, &mut quiet))
+    } else {
+        let mut printer = LivePrinter::new(&plan.request, &args.host, args.port, plan.request.interval_seconds > 0.0);
+        let o = rt.block_on(client::run(&plan, &mut printer));
+        printer.finish();
+        o
+    };
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            if args.json {
+                println!("{}", serde_json::json!({ "start": {}, "intervals": [], "end": {}, "error": e.to_string() }));
+            }
+            return Err(e.into());
+        }
+    };
+    if args.json {
+        println!("{}", json::render(&outcome, &meta));
+    } else {
+        print!("{}", summary(&outcome));
+    }
+    record(history_path.as_deref(), &outcome, &meta)?;
+    Ok(if outcome.complete() { EXIT_OK } else { EXIT_INCOMPLETE })
+}

@@ -1,0 +1,289 @@
+//! Defaults in one place, and raw arguments turned into validated plans.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::net::Family;
+use crate::protocol::{DEFAULT_MAX_FRAME, Direction, StopAfter, TestRequest};
+
+/// saf-net's TCP (and later UDP) port: iperf3's 5201 plus 100, so both can run side by side.
+pub const DEFAULT_PORT: u16 = 5301;
+pub const DEFAULT_DURATION_SECS: f64 = 10.0;
+pub const DEFAULT_INTERVAL_SECS: f64 = 1.0;
+/// iperf3's TCP default block; big enough that syscalls are not the bottleneck.
+pub const DEFAULT_BLOCK: u32 = 128 * 1024;
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: f64 = 5.0;
+pub const DEFAULT_HANDSHAKE_TIMEOUT_SECS: f64 = 10.0;
+pub const DEFAULT_MAX_DURATION_SECS: f64 = 3600.0;
+pub const DEFAULT_MAX_STREAMS: u32 = 128;
+pub const DEFAULT_MAX_CONCURRENT: usize = 1;
+pub const DEFAULT_MAX_QUEUE: usize = 16;
+pub const DEFAULT_MAX_BLOCK: u32 = 16 << 20;
+pub const DEFAULT_MAX_WINDOW: u32 = 256 << 20;
+/// Extra time a stream may run past its planned end before it is cut off.
+pub const GRACE: Duration = Duration::from_secs(10);
+/// Client-side sanity bound on -P; the server's own limit usually bites first.
+pub const CLIENT_MAX_PARALLEL: u32 = 1024;
+
+/// Server settings and the limits every request is checked against.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub one_off: bool,
+    pub max_duration: Duration,
+    pub max_streams: u32,
+    pub max_concurrent: usize,
+    pub max_queue: usize,
+    pub max_block: u32,
+    pub max_window: u32,
+    pub max_frame: u32,
+    pub handshake_timeout: Duration,
+    /// Print a log line per event to stderr.
+    pub log: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            one_off: false,
+            max_duration: Duration::from_secs_f64(DEFAULT_MAX_DURATION_SECS),
+            max_streams: DEFAULT_MAX_STREAMS,
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
+            max_queue: DEFAULT_MAX_QUEUE,
+            max_block: DEFAULT_MAX_BLOCK,
+            max_window: DEFAULT_MAX_WINDOW,
+            max_frame: DEFAULT_MAX_FRAME,
+            handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
+            log: true,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Checks a request against this server's limits; the error names the flag on each side.
+    pub fn check(&self, r: &TestRequest) -> Result<(), String> {
+        let conns = r.connections();
+        if r.streams == 0 {
+            return Err("the client asked for 0 streams; use -P 1 or more".into());
+        }
+        if conns > self.max_streams {
+            let bidir = if r.direction == Direction::Bidir { format!(" ({conns} connections with --bidir)") } else { String::new() };
+            return Err(format!(
+                "-P {}{bidir} exceeds this server's limit of {} streams (server option --max-streams)",
+                r.streams, self.max_streams
+            ));
+        }
+        let max = self.max_duration.as_secs_f64();
+        if !r.omit_seconds.is_finite() || r.omit_seconds < 0.0 {
+            return Err(format!("-O {} is not a valid number of seconds", r.omit_seconds));
+        }
+        match r.stop {
+            StopAfter::Seconds(t) if !t.is_finite() || t <= 0.0 => {
+                return Err(format!("-t {t} is not a positive number of seconds"));
+            }
+            StopAfter::Seconds(t) if t + r.omit_seconds > max => {
+                return Err(format!(
+                    "-t {t} (plus -O {}) exceeds this server's limit of {max} s (server option --max-duration)",
+                    r.omit_seconds
+                ));
+            }
+            StopAfter::Bytes(0) => return Err("-n 0: ask for at least one byte".into()),
+            _ => {}
+        }
+        if r.omit_seconds > max {
+            return Err(format!("-O {} exceeds this server's limit of {max} s (server option --max-duration)", r.omit_seconds));
+        }
+        if !r.interval_seconds.is_finite() || r.interval_seconds < 0.0 || r.interval_seconds > max {
+            return Err(format!("-i {} must be 0 (off) or between 0.01 and {max} s", r.interval_seconds));
+        }
+        if r.interval_seconds > 0.0 && r.interval_seconds < 0.01 {
+            return Err(format!("-i {} is below the 0.01 s minimum", r.interval_seconds));
+        }
+        if r.block_size == 0 || r.block_size > self.max_block {
+            return Err(format!(
+                "-l {} must be between 1 and this server's limit of {} bytes (server option --max-block)",
+                r.block_size, self.max_block
+            ));
+        }
+        if let Some(w) = r.window
+            && (w == 0 || w > self.max_window)
+        {
+            return Err(format!(
+                "-w {w} must be between 1 and this server's limit of {} bytes (server option --max-window)",
+                self.max_window
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A validated client run.
+#[derive(Debug, Clone)]
+pub struct ClientPlan {
+    pub host: String,
+    pub port: u16,
+    pub family: Family,
+    pub connect_timeout: Duration,
+    pub handshake_timeout: Duration,
+    pub request: TestRequest,
+    /// A fixed address, skipping resolution (used by the in-process demo and tests).
+    pub addr: Option<SocketAddr>,
+}
+
+/// Raw client settings as typed on the command line, before validation.
+#[derive(Debug, Clone)]
+pub struct ClientInput {
+    pub host: String,
+    pub port: u16,
+    pub time: Option<f64>,
+    pub bytes: Option<u64>,
+    pub parallel: u32,
+    pub reverse: bool,
+    pub bidir: bool,
+    pub interval: f64,
+    pub omit: f64,
+    pub length: u64,
+    pub window: Option<u64>,
+    pub family: Family,
+    pub connect_timeout: f64,
+}
+
+impl ClientInput {
+    /// Defaults for a test against HOST, as `saf-net client HOST` would run it.
+    pub fn new(host: impl Into<String>) -> Self {
+        ClientInput {
+            host: host.into(),
+            port: DEFAULT_PORT,
+            time: None,
+            bytes: None,
+            parallel: 1,
+            reverse: false,
+            bidir: false,
+            interval: DEFAULT_INTERVAL_SECS,
+            omit: 0.0,
+            length: DEFAULT_BLOCK as u64,
+            window: None,
+            family: Family::Any,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT_SECS,
+        }
+    }
+
+    /// Validates everything that can be checked before touching the network.
+    pub fn plan(&self) -> Result<ClientPlan, String> {
+        if self.host.trim().is_empty() {
+            return Err("HOST is empty; give the server's name or address, e.g. saf-net client 192.168.1.172".into());
+        }
+        if self.port == 0 {
+            return Err("-p 0 is not a port; use 1-65535 (the server's default is 5301)".into());
+        }
+        if self.parallel == 0 || self.parallel > CLIENT_MAX_PARALLEL {
+            return Err(format!("-P {} must be between 1 and {CLIENT_MAX_PARALLEL}", self.parallel));
+        }
+        if self.reverse && self.bidir {
+            return Err("-R and --bidir exclude each other; --bidir already includes the reverse direction".into());
+        }
+        let stop = match (self.time, self.bytes) {
+            (Some(_), Some(_)) => return Err("-t and -n exclude each other; give a duration or a byte count".into()),
+            (_, Some(0)) => return Err("-n 0: ask for at least one byte, e.g. -n 1G".into()),
+            (_, Some(n)) => StopAfter::Bytes(n),
+            (Some(t), None) if !(t > 0.0) => return Err(format!("-t {t}: the test must last more than 0 s")),
+            (Some(t), None) => StopAfter::Seconds(t),
+            (None, None) => StopAfter::Seconds(DEFAULT_DURATION_SECS),
+        };
+        if !(self.omit >= 0.0) {
+            return Err(format!("-O {}: give 0 or more seconds", self.omit));
+        }
+        if !(self.interval >= 0.0) || (self.interval > 0.0 && self.interval < 0.01) {
+            return Err(format!("-i {}: give 0 (no interval reports) or at least 0.01 s", self.interval));
+        }
+        if self.length == 0 || self.length > u32::MAX as u64 {
+            return Err(format!("-l {}: the block size must be between 1 byte and 4G", self.length));
+        }
+        let window = match self.window {
+            Some(0) => return Err("-w 0: give a socket buffer size such as 4M, or leave -w out".into()),
+            Some(w) if w > u32::MAX as u64 => return Err(format!("-w {w}: the window must be below 4G")),
+            w => w.map(|w| w as u32),
+        };
+        if !(self.connect_timeout > 0.0) || self.connect_timeout > 3600.0 {
+            return Err(format!("--connect-timeout {}: give a number of seconds above 0", self.connect_timeout));
+        }
+        let direction = match (self.reverse, self.bidir) {
+            (true, _) => Direction::Reverse,
+            (_, true) => Direction::Bidir,
+            _ => Direction::Forward,
+        };
+        Ok(ClientPlan {
+            host: self.host.clone(),
+            port: self.port,
+            family: self.family,
+            connect_timeout: Duration::from_secs_f64(self.connect_timeout),
+            handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
+            request: TestRequest {
+                direction,
+                streams: self.parallel,
+                stop,
+                omit_seconds: self.omit,
+                interval_seconds: self.interval,
+                block_size: self.length as u32,
+                window,
+            },
+            addr: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_plan_a_ten_second_forward_test() {
+        let plan = ClientInput::new("127.0.0.1").plan().unwrap();
+        assert_eq!(plan.port, DEFAULT_PORT);
+        assert_eq!(plan.request.stop, StopAfter::Seconds(10.0));
+        assert_eq!(plan.request.direction, Direction::Forward);
+        assert_eq!(plan.request.block_size, DEFAULT_BLOCK);
+        assert!(ServerConfig::default().check(&plan.request).is_ok());
+    }
+
+    #[test]
+    fn bad_client_input_is_refused_with_the_flag_named() {
+        let base = ClientInput::new("h");
+        let cases: Vec<(ClientInput, &str)> = vec![
+            (ClientInput { parallel: 0, ..base.clone() }, "-P 0"),
+            (ClientInput { time: Some(0.0), ..base.clone() }, "-t 0"),
+            (ClientInput { length: 0, ..base.clone() }, "-l 0"),
+            (ClientInput { bytes: Some(0), ..base.clone() }, "-n 0"),
+            (ClientInput { window: Some(0), ..base.clone() }, "-w 0"),
+            (ClientInput { reverse: true, bidir: true, ..base.clone() }, "-R and --bidir"),
+            (ClientInput { time: Some(1.0), bytes: Some(1), ..base.clone() }, "-t and -n"),
+            (ClientInput { interval: 0.001, ..base.clone() }, "-i 0.001"),
+            (ClientInput { host: " ".into(), ..base.clone() }, "HOST is empty"),
+            (ClientInput { port: 0, ..base.clone() }, "-p 0"),
+        ];
+        for (input, want) in cases {
+            let err = input.plan().unwrap_err();
+            assert!(err.contains(want), "{err:?} should mention {want:?}");
+        }
+    }
+
+    #[test]
+    fn server_limits_are_enforced() {
+        let cfg = ServerConfig { max_streams: 8, max_duration: Duration::from_secs(60), ..ServerConfig::default() };
+        let ok = ClientInput::new("h").plan().unwrap().request;
+        let too_many = TestRequest { streams: 9, ..ok.clone() };
+        assert!(cfg.check(&too_many).unwrap_err().contains("--max-streams"));
+        let bidir = TestRequest { streams: 5, direction: Direction::Bidir, ..ok.clone() };
+        assert!(cfg.check(&bidir).unwrap_err().contains("10 connections"));
+        let long = TestRequest { stop: StopAfter::Seconds(61.0), ..ok.clone() };
+        assert!(cfg.check(&long).unwrap_err().contains("--max-duration"));
+        let omit = TestRequest { stop: StopAfter::Seconds(50.0), omit_seconds: 11.0, ..ok.clone() };
+        assert!(cfg.check(&omit).unwrap_err().contains("--max-duration"));
+        let block = TestRequest { block_size: 17 << 20, ..ok.clone() };
+        assert!(cfg.check(&block).unwrap_err().contains("--max-block"));
+        let window = TestRequest { window: Some(u32::MAX), ..ok.clone() };
+        assert!(cfg.check(&window).unwrap_err().contains("--max-window"));
+        let nan = TestRequest { stop: StopAfter::Seconds(f64::NAN), ..ok.clone() };
+        assert!(cfg.check(&nan).is_err());
+        assert!(cfg.check(&ok).is_ok());
+    }
+}

@@ -1,0 +1,7 @@
+//! The data engine: blocking stream threads plus an async driver that keeps the clock.
+
+mod run;
+mod tcp;
+
+pub use run::{LocalStreams, SideRun, Timing, drive};
+pub use tcp::{Flags, Stream, StreamSpec};

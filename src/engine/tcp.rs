@@ -1,0 +1,164 @@
+//! One blocking thread per TCP data stream, moving bytes through one reused buffer.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+/// How often a blocked thread wakes to look at the abort flag.
+const POLL: Duration = Duration::from_millis(500);
+
+/// What one stream does.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamSpec {
+    pub id: u32,
+    pub sender: bool,
+    /// Bytes to send before stopping (`-n`); None sends until told to stop.
+    pub quota: Option<u64>,
+    pub block_size: usize,
+}
+
+/// Flags shared by all streams of one side of a test.
+#[derive(Debug, Default)]
+pub struct Flags {
+    /// Senders stop after their current write (the timed end of a test).
+    pub stop_send: AtomicBool,
+    /// Everyone stops now (abort, fault, limit).
+    pub abort: AtomicBool,
+}
+
+/// A stream thread's last word.
+#[derive(Debug)]
+pub struct Finished {
+    pub id: u32,
+    pub at: Instant,
+    pub error: Option<String>,
+}
+
+/// A running stream: its counter, a handle to unblock it, and its thread.
+pub struct Stream {
+    pub spec: StreamSpec,
+    pub counter: Arc<AtomicU64>,
+    socket: TcpStream,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Stream {
+    /// Starts the stream's thread; it reports on `done` when it ends.
+    pub fn spawn(
+        socket: TcpStream,
+        spec: StreamSpec,
+        flags: Arc<Flags>,
+        done: UnboundedSender<Finished>,
+    ) -> std::io::Result<Stream> {
+        socket.set_nonblocking(false)?;
+        socket.set_read_timeout(Some(POLL))?;
+        socket.set_write_timeout(Some(POLL))?;
+        let counter = Arc::new(AtomicU64::new(0));
+        let handle = socket.try_clone()?;
+        let c = counter.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("stream-{}", spec.id))
+            .spawn(move || {
+                let result = if spec.sender {
+                    send_loop(socket, &spec, &flags, &c)
+                } else {
+                    receive_loop(socket, &spec, &flags, &c)
+                };
+                let _ = done.send(Finished {
+                    id: spec.id,
+                    at: Instant::now(),
+                    error: result.err().map(|e| e.to_string()),
+                });
+            })?;
+        Ok(Stream { spec, counter, socket: handle, thread: Some(thread) })
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.counter.load(Ordering::Relaxed)
+    }
+
+    /// Unblocks the thread's pending read or write.
+    pub fn shutdown(&self) {
+        let _ = self.socket.shutdown(Shutdown::Both);
+    }
+
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.socket.local_addr().ok()
+    }
+
+    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.socket.peer_addr().ok()
+    }
+
+    /// The stream's socket, for reading its options.
+    pub fn socket(&self) -> &TcpStream {
+        &self.socket
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            if !t.is_finished() {
+                self.shutdown();
+            }
+            let _ = t.join();
+        }
+    }
+}
+
+/// A non-compressible fill pattern, so nothing on the path can shrink the data.
+fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &AtomicU64) -> std::io::Result<()> {
+    let buf = pattern(spec.block_size);
+    let mut left = spec.quota.unwrap_or(u64::MAX);
+    while left > 0 && !flags.stop_send.load(Ordering::Relaxed) && !flags.abort.load(Ordering::Relaxed) {
+        let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        match socket.write(&buf[..n]) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(k) => {
+                counter.fetch_add(k as u64, Ordering::Relaxed);
+                left -= k as u64;
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::Interrupted | ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let _ = socket.shutdown(Shutdown::Write);
+    Ok(())
+}
+
+fn receive_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &AtomicU64) -> std::io::Result<()> {
+    let mut buf = vec![0u8; spec.block_size];
+    loop {
+        match socket.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(k) => {
+                counter.fetch_add(k as u64, Ordering::Relaxed);
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if flags.abort.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! saf-net: network benchmarking and 10GbE tuning.
+//!
+//! Layout, following the data: `cli` (arguments) → `config` (validated plans, defaults) →
+//! `client` / `server` (control protocol in `protocol`) → `engine` (stream threads, clock) →
+//! `result` (per-direction view) → `output` (text, JSON, history). `platform` holds every
+//! OS-specific call; `cmd` glues one subcommand together each.
+
+pub mod cli;
+pub mod client;
+pub mod cmd;
+pub mod config;
+pub mod engine;
+pub mod model;
+pub mod net;
+pub mod output;
+pub mod platform;
+pub mod protocol;
+pub mod result;
+pub mod server;
+pub mod units;
+
+pub use client::{Event, Observer, Outcome};
+pub use config::{ClientInput, ClientPlan, ServerConfig};
+pub use server::serve;

@@ -1,0 +1,32 @@
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use saf_net::cli::{Cli, Command};
+use saf_net::cmd;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("{first} (see saf-net --help)");
+            std::process::exit(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Server(a) => cmd::server(a),
+        Command::Client(a) => cmd::client(a),
+        Command::Demo(a) => cmd::demo(a),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let usage = e.downcast_ref::<cmd::UsageError>().is_some();
+            std::process::exit(if usage { 2 } else { 1 });
+        }
+    }
+}

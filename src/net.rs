@@ -1,0 +1,186 @@
+//! Host parsing (names, IPv4, IPv6, link-local zones) and connecting with a timeout.
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::time::Duration;
+
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::platform;
+
+/// Address family restriction (`-4`, `-6`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Family {
+    #[default]
+    Any,
+    V4,
+    V6,
+}
+
+impl Family {
+    fn allows(self, addr: &SocketAddr) -> bool {
+        match self {
+            Family::Any => true,
+            Family::V4 => addr.is_ipv4(),
+            Family::V6 => addr.is_ipv6(),
+        }
+    }
+}
+
+/// Why a peer could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("could not resolve '{host}': {source}; check the name, or give an IP address")]
+    Resolve { host: String, source: std::io::Error },
+    #[error("unknown interface '{zone}' in '{host}'; give an interface that exists here (e.g. en0, eth0) or its index")]
+    Zone { host: String, zone: String },
+    #[error("'{host}' has no {family} address")]
+    NoAddress { host: String, family: &'static str },
+    #[error(
+        "connection to {addr} refused: nothing listens on TCP port {port} there; start `saf-net server` on that host or check -p"
+    )]
+    Refused { addr: SocketAddr, port: u16 },
+    #[error(
+        "no answer from {addr} within {secs:.1} s: the host is down or unreachable, or a firewall drops TCP port {port}"
+    )]
+    Timeout { addr: SocketAddr, port: u16, secs: f64 },
+    #[error("could not connect to {addr}: {source}")]
+    Connect { addr: SocketAddr, source: std::io::Error },
+}
+
+/// Parses a literal address, including `[v6]` brackets and `fe80::1%en0` zones; None for names.
+pub fn parse_literal(host: &str, port: u16) -> Result<Option<SocketAddr>, NetError> {
+    let h = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if let Ok(ip) = h.parse::<IpAddr>() {
+        return Ok(Some(SocketAddr::new(ip, port)));
+    }
+    if let Some((addr, zone)) = h.split_once('%')
+        && let Ok(ip) = addr.parse::<Ipv6Addr>()
+    {
+        let scope = zone
+            .parse::<u32>()
+            .ok()
+            .or_else(|| platform::interface_index(zone))
+            .ok_or_else(|| NetError::Zone { host: host.to_string(), zone: zone.to_string() })?;
+        return Ok(Some(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope))));
+    }
+    Ok(None)
+}
+
+/// Resolves HOST with the system resolver (so `.local` names work where mDNS is set up).
+pub async fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>, NetError> {
+    let all: Vec<SocketAddr> = match parse_literal(host, port)? {
+        Some(addr) => vec![addr],
+        None => tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|source| NetError::Resolve { host: host.to_string(), source })?
+            .collect(),
+    };
+    let picked: Vec<SocketAddr> = all.into_iter().filter(|a| family.allows(a)).collect();
+    if picked.is_empty() {
+        let family = match family {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+            Family::Any => "usable",
+        };
+        return Err(NetError::NoAddress { host: host.to_string(), family });
+    }
+    Ok(picked)
+}
+
+/// Connects to one address, with socket buffers set before the handshake so window scaling sees them.
+pub async fn connect_one(
+    addr: SocketAddr,
+    timeout: Duration,
+    window: Option<u32>,
+) -> Result<TcpStream, NetError> {
+    let sock = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
+        .map_err(|source| NetError::Connect { addr, source })?;
+    if let Some(w) = window {
+        // Best effort: the kernel clamps to its limits and the actual size is reported later.
+        let _ = sock.set_send_buffer_size(w);
+        let _ = sock.set_recv_buffer_size(w);
+    }
+    match tokio::time::timeout(timeout, sock.connect(addr)).await {
+        Err(_) => Err(NetError::Timeout { addr, port: addr.port(), secs: timeout.as_secs_f64() }),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err(NetError::Refused { addr, port: addr.port() })
+        }
+        Ok(Err(source)) => Err(NetError::Connect { addr, source }),
+        Ok(Ok(stream)) => Ok(stream),
+    }
+}
+
+/// Tries each address in turn within one overall timeout; returns the first that connects.
+pub async fn connect_any(
+    addrs: &[SocketAddr],
+    timeout: Duration,
+) -> Result<(TcpStream, SocketAddr), NetError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last = None;
+    for &addr in addrs {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match connect_one(addr, left, None).await {
+            Ok(s) => return Ok((s, addr)),
+            Err(NetError::Timeout { addr, port, .. }) => {
+                last = Some(NetError::Timeout { addr, port, secs: timeout.as_secs_f64() })
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or(NetError::Timeout {
+        addr: addrs[0],
+        port: addrs[0].port(),
+        secs: timeout.as_secs_f64(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_parse() {
+        let cases = [
+            ("192.168.1.172", "192.168.1.172:5301"),
+            ("::1", "[::1]:5301"),
+            ("[::1]", "[::1]:5301"),
+            ("fe80::1%7", "[fe80::1%7]:5301"),
+        ];
+        for (host, want) in cases {
+            let got = parse_literal(host, 5301).unwrap().unwrap();
+            assert_eq!(got.to_string(), want, "{host}");
+        }
+        assert!(parse_literal("alpha.local", 5301).unwrap().is_none());
+    }
+
+    #[test]
+    fn zone_names_resolve_to_indexes() {
+        #[cfg(target_os = "linux")]
+        {
+            let got = parse_literal("fe80::1%lo", 1).unwrap().unwrap();
+            let SocketAddr::V6(v6) = got else { panic!("not v6") };
+            assert_eq!(Some(v6.scope_id()), platform::interface_index("lo"));
+        }
+        let err = parse_literal("fe80::1%nosuchif9", 1).unwrap_err();
+        assert!(err.to_string().contains("unknown interface 'nosuchif9'"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn family_filter_applies() {
+        assert!(resolve("127.0.0.1", 1, Family::V4).await.is_ok());
+        let err = resolve("127.0.0.1", 1, Family::V6).await.unwrap_err();
+        assert!(err.to_string().contains("no IPv6 address"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn closed_port_is_refused_quickly() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let err = connect_one(addr, Duration::from_secs(5), None).await.unwrap_err();
+        assert!(matches!(err, NetError::Refused { .. }), "{err}");
+    }
+}

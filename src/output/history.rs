@@ -1,0 +1,312 @@
+//! The run history: a versioned CSV, one whole line per run, plus one JSON file per run beside it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::RunMeta;
+use crate::client::Outcome;
+
+/// Bumped whenever columns are added; readers accept every earlier version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Environment variable that overrides the default history file.
+pub const HISTORY_ENV: &str = "SAF_NET_HISTORY";
+
+/// Why the history could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("no data directory on this system; pass --csv FILE or set {HISTORY_ENV}")]
+    NoDataDir,
+    #[error("history {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("history {path}: {source}")]
+    Csv { path: PathBuf, source: csv::Error },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError + '_ {
+    move |source| HistoryError::Io { path: path.to_path_buf(), source }
+}
+
+/// One row of the history, in column order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    pub schema_version: u32,
+    /// throughput (later: latency, mtu, validate).
+    pub kind: String,
+    pub run_id: String,
+    pub time_utc: String,
+    pub label: String,
+    pub profile: String,
+    pub client_host: String,
+    pub server_host: String,
+    /// forward, reverse or bidir.
+    pub direction: String,
+    pub streams: u32,
+    /// Measured seconds on the receiver's clock.
+    pub duration_s: f64,
+    /// Bytes the receiver read in the measured period (headline direction).
+    pub bytes: u64,
+    pub receiver_mbps: f64,
+    pub sender_mbps: f64,
+    /// Server→client figures of a --bidir run; empty otherwise.
+    pub reverse_receiver_mbps: Option<f64>,
+    pub reverse_sender_mbps: Option<f64>,
+    pub complete: bool,
+    pub saf_net_version: String,
+    /// Path of the per-run JSON document, relative to the CSV's folder.
+    pub details: String,
+}
+
+impl HistoryRow {
+    /// The row for a throughput test.
+    pub fn throughput(o: &Outcome, meta: &RunMeta) -> HistoryRow {
+        let dirs = o.directions();
+        let first = &dirs[0];
+        let second = dirs.get(1);
+        let round = |x: f64| (x * 1000.0).round() / 1000.0;
+        HistoryRow {
+            schema_version: SCHEMA_VERSION,
+            kind: "throughput".into(),
+            run_id: meta.run_id.clone(),
+            time_utc: humantime::format_rfc3339_seconds(meta.time).to_string(),
+            label: meta.label.clone().unwrap_or_default(),
+            profile: meta.profile.clone().unwrap_or_default(),
+            client_host: meta.client_host.clone(),
+            server_host: meta.host.clone(),
+            direction: o.request.direction.as_str().into(),
+            streams: o.request.streams,
+            duration_s: round(first.received.seconds),
+            bytes: first.received.bytes,
+            receiver_mbps: round(first.received.rate().mbps()),
+            sender_mbps: round(first.sent.rate().mbps()),
+            reverse_receiver_mbps: second.map(|d| round(d.received.rate().mbps())),
+            reverse_sender_mbps: second.map(|d| round(d.sent.rate().mbps())),
+            complete: o.complete(),
+            saf_net_version: env!("CARGO_PKG_VERSION").into(),
+            details: String::new(),
+        }
+    }
+}
+
+/// A row read back from any schema version; columns a version lacks are None.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct HistoryRecord {
+    pub schema_version: Option<u32>,
+    pub kind: Option<String>,
+    pub run_id: Option<String>,
+    pub time_utc: Option<String>,
+    pub label: Option<String>,
+    pub profile: Option<String>,
+    pub client_host: Option<String>,
+    pub server_host: Option<String>,
+    pub direction: Option<String>,
+    pub streams: Option<u32>,
+    pub duration_s: Option<f64>,
+    pub bytes: Option<u64>,
+    pub receiver_mbps: Option<f64>,
+    pub sender_mbps: Option<f64>,
+    pub reverse_receiver_mbps: Option<f64>,
+    pub reverse_sender_mbps: Option<f64>,
+    pub complete: Option<bool>,
+    pub saf_net_version: Option<String>,
+    pub details: Option<String>,
+}
+
+/// The column names of the current schema, in order.
+pub fn header() -> Vec<&'static str> {
+    vec![
+        "schema_version",
+        "kind",
+        "run_id",
+        "time_utc",
+        "label",
+        "profile",
+        "client_host",
+        "server_host",
+        "direction",
+        "streams",
+        "duration_s",
+        "bytes",
+        "receiver_mbps",
+        "sender_mbps",
+        "reverse_receiver_mbps",
+        "reverse_sender_mbps",
+        "complete",
+        "saf_net_version",
+        "details",
+    ]
+}
+
+/// Where the history goes when no --csv is given: $SAF_NET_HISTORY, else the user's data directory
+/// (XDG on Linux, ~/Library/Application Support on macOS).
+pub fn default_path() -> Result<PathBuf, HistoryError> {
+    if let Some(p) = std::env::var_os(HISTORY_ENV).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    dirs::data_dir().map(|d| d.join("saf-net").join("history.csv")).ok_or(HistoryError::NoDataDir)
+}
+
+/// Writes `contents` to `path` whole: a temp file beside it, then a rename.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), HistoryError> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io(path))
+}
+
+fn encode_row(row: &HistoryRow) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    w.serialize(row).expect("history rows always serialize");
+    w.into_inner().expect("writing to memory cannot fail")
+}
+
+fn header_line() -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header()).expect("in memory");
+    w.into_inner().expect("in memory")
+}
+
+/// Appends one run: its JSON document under `runs/`, then one whole CSV line, under an exclusive lock.
+/// A file written by an older schema is first rewritten with the current header, rows kept.
+pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathBuf, HistoryError> {
+    let dir = csv_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let details = PathBuf::from("runs").join(format!("{}.json", row.run_id));
+    let json_path = dir.join(&details);
+    write_atomic(&json_path, document.as_bytes())?;
+    let mut row = row.clone();
+    row.details = details.to_string_lossy().into_owned();
+
+    let lock_path = dir.join(format!(".{}.lock", csv_path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+    let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path))?;
+    lock.lock().map_err(io(&lock_path))?;
+    let mut file = OpenOptions::new().create(true).append(true).read(true).open(csv_path).map_err(io(csv_path))?;
+    let mut existing = String::new();
+    file.seek(SeekFrom::Start(0)).map_err(io(csv_path))?;
+    file.read_to_string(&mut existing).map_err(io(csv_path))?;
+    let want = header_line();
+    let mut out = Vec::new();
+    if existing.is_empty() {
+        out.extend_from_slice(&want);
+    } else if !existing.as_bytes().starts_with(&want) {
+        upgrade(csv_path, &existing)?;
+        file = OpenOptions::new().append(true).open(csv_path).map_err(io(csv_path))?;
+    } else if !existing.ends_with('\n') {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(&encode_row(&row));
+    file.write_all(&out).map_err(io(csv_path))?;
+    file.sync_data().map_err(io(csv_path))?;
+    drop(lock);
+    Ok(json_path)
+}
+
+/// Rewrites an older-schema file under the current header; columns it lacked stay empty.
+fn upgrade(csv_path: &Path, existing: &str) -> Result<(), HistoryError> {
+    let csv_err = |source| HistoryError::Csv { path: csv_path.to_path_buf(), source };
+    let mut rd = csv::ReaderBuilder::new().flexible(true).from_reader(existing.as_bytes());
+    let old: Vec<String> = rd.headers().map_err(csv_err)?.iter().map(String::from).collect();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header()).map_err(csv_err)?;
+    for rec in rd.records() {
+        let rec = rec.map_err(csv_err)?;
+        let fields: Vec<&str> = header()
+            .iter()
+            .map(|col| old.iter().position(|h| h == col).and_then(|i| rec.get(i)).unwrap_or(""))
+            .collect();
+        w.write_record(fields).map_err(csv_err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| io(csv_path)(e.into_error()))?;
+    write_atomic(csv_path, &bytes)
+}
+
+/// Reads every row of a history file of any schema version.
+pub fn read(csv_path: &Path) -> Result<Vec<HistoryRecord>, HistoryError> {
+    let csv_err = |source| HistoryError::Csv { path: csv_path.to_path_buf(), source };
+    let mut rd = csv::ReaderBuilder::new().flexible(true).from_path(csv_path).map_err(csv_err)?;
+    rd.deserialize().collect::<Result<Vec<HistoryRecord>, _>>().map_err(csv_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str) -> HistoryRow {
+        HistoryRow {
+            schema_version: SCHEMA_VERSION,
+            kind: "throughput".into(),
+            run_id: id.into(),
+            time_utc: "2026-11-29T13:00:00Z".into(),
+            label: "has, comma \"and quotes\"".into(),
+            profile: "1gbe".into(),
+            client_host: "beta".into(),
+            server_host: "192.168.1.172".into(),
+            direction: "forward".into(),
+            streams: 1,
+            duration_s: 10.0,
+            bytes: 1_181_000_000,
+            receiver_mbps: 941.2,
+            sender_mbps: 945.11,
+            reverse_receiver_mbps: None,
+            reverse_sender_mbps: None,
+            complete: true,
+            saf_net_version: "0.1.0".into(),
+            details: String::new(),
+        }
+    }
+
+    #[test]
+    fn header_matches_the_row_fields() {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(row("x")).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(text.lines().next().unwrap(), header().join(","));
+    }
+
+    #[test]
+    fn append_writes_header_once_and_json_beside() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("h.csv");
+        let json = append(&csv, &row("a"), "{\"x\":1}").unwrap();
+        append(&csv, &row("b"), "{}").unwrap();
+        assert_eq!(fs::read_to_string(json).unwrap(), "{\"x\":1}");
+        let rows = read(&csv).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].label.as_deref(), Some("has, comma \"and quotes\""));
+        assert_eq!(rows[1].details.as_deref(), Some("runs/b.json"));
+        assert_eq!(rows[0].reverse_receiver_mbps, None);
+        let text = fs::read_to_string(&csv).unwrap();
+        assert_eq!(text.matches("schema_version").count(), 1);
+    }
+
+    #[test]
+    fn older_files_are_read_and_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("old.csv");
+        fs::write(&csv, "schema_version,kind,run_id,receiver_mbps\n0,throughput,old1,945.11\n").unwrap();
+        let rows = read(&csv).unwrap();
+        assert_eq!(rows[0].receiver_mbps, Some(945.11));
+        assert_eq!(rows[0].streams, None);
+        append(&csv, &row("new"), "{}").unwrap();
+        let rows = read(&csv).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].run_id.as_deref(), Some("old1"));
+        assert_eq!(rows[0].receiver_mbps, Some(945.11));
+        assert_eq!(rows[1].run_id.as_deref(), Some("new"));
+        assert!(fs::read_to_string(&csv).unwrap().starts_with(&header().join(",")));
+    }
+}

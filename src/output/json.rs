@@ -1,0 +1,293 @@
+//! The `-J` document, laid out like iperf3's so its consumers read it; saf-net's own fields live under `saf_net`.
+
+use serde::Serialize;
+
+use super::RunMeta;
+use crate::client::Outcome;
+use crate::protocol::{Direction, IntervalReport, StopAfter, StreamBytes, StreamTotals};
+use crate::result::{DirectionResult, Sum, cpu_percent};
+
+pub const RECEIVER_DEFINITION: &str = "receiver goodput: bytes the receiving application read during the measured \
+     period (after -O), divided by that period on the receiver's clock";
+
+#[derive(Debug, Serialize)]
+pub struct Document {
+    pub start: Start,
+    pub intervals: Vec<Interval>,
+    pub end: End,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub saf_net: SafNet,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Start {
+    pub connected: Vec<Connected>,
+    pub version: String,
+    pub system_info: String,
+    pub timestamp: Timestamp,
+    pub connecting_to: ConnectingTo,
+    pub sndbuf_actual: usize,
+    pub rcvbuf_actual: usize,
+    pub test_start: TestStart,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Connected {
+    pub socket: u32,
+    pub local_host: String,
+    pub local_port: u16,
+    pub remote_host: String,
+    pub remote_port: u16,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Timestamp {
+    pub time: String,
+    pub timesecs: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConnectingTo {
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TestStart {
+    pub protocol: &'static str,
+    pub num_streams: u32,
+    pub blksize: u32,
+    pub omit: f64,
+    pub duration: f64,
+    pub bytes: u64,
+    pub blocks: u64,
+    pub reverse: u8,
+    pub bidir: u8,
+    pub interval: f64,
+}
+
+/// One stream's (or the sum's) figures over some span, as iperf3 names them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Span {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket: Option<u32>,
+    pub start: f64,
+    pub end: f64,
+    pub seconds: f64,
+    pub bytes: u64,
+    pub bits_per_second: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub omitted: Option<bool>,
+    pub sender: bool,
+}
+
+impl Span {
+    fn new(socket: Option<u32>, start: f64, end: f64, bytes: u64, sender: bool, omitted: Option<bool>) -> Span {
+        let seconds = (end - start).max(0.0);
+        let bits_per_second = if seconds > 0.0 { bytes as f64 * 8.0 / seconds } else { 0.0 };
+        Span { socket, start, end, seconds, bytes, bits_per_second, omitted, sender }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Interval {
+    pub streams: Vec<Span>,
+    pub sum: Span,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum_bidir_reverse: Option<Span>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StreamEnd {
+    pub sender: Span,
+    pub receiver: Span,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Cpu {
+    pub host_total: f64,
+    pub host_user: f64,
+    pub host_system: f64,
+    pub remote_total: f64,
+    pub remote_user: f64,
+    pub remote_system: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct End {
+    pub streams: Vec<StreamEnd>,
+    pub sum_sent: Span,
+    pub sum_received: Span,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum_sent_bidir_reverse: Option<Span>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum_received_bidir_reverse: Option<Span>,
+    pub cpu_utilization_percent: Cpu,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SafNet {
+    pub version: &'static str,
+    pub run_id: String,
+    pub label: Option<String>,
+    pub profile: Option<String>,
+    pub complete: bool,
+    pub direction: &'static str,
+    pub receiver_definition: &'static str,
+    pub sender_definition: &'static str,
+    /// The headline: receiver goodput of the client→server direction (server→client under -R).
+    pub receiver_bits_per_second: f64,
+    pub sender_bits_per_second: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverse_receiver_bits_per_second: Option<f64>,
+    pub server: ServerInfo,
+    /// iperf3's `intervals` carry the receiver's view; the sender's view is here.
+    pub sender_intervals: Vec<Interval>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServerInfo {
+    pub address: String,
+    pub version: String,
+}
+
+pub const SENDER_DEFINITION: &str = "sender rate: bytes the sending application handed to the kernel during the \
+     measured period, divided by that period on the sender's clock";
+
+fn interval_spans(iv: &IntervalReport, sender: bool) -> (Vec<Span>, Span) {
+    let list: &[StreamBytes] = if sender { &iv.sent } else { &iv.received };
+    let omitted = Some(iv.omitted);
+    let streams = list.iter().map(|b| Span::new(Some(b.stream), iv.start, iv.end, b.bytes, sender, omitted)).collect();
+    let total = list.iter().map(|b| b.bytes).sum();
+    (streams, Span::new(None, iv.start, iv.end, total, sender, omitted))
+}
+
+/// Zips two directions' interval lists by index (the sides tick in step).
+fn intervals(first: &[IntervalReport], second: Option<&[IntervalReport]>, sender: bool) -> Vec<Interval> {
+    first
+        .iter()
+        .enumerate()
+        .map(|(i, iv)| {
+            let (mut streams, sum) = interval_spans(iv, sender);
+            let rev = second.and_then(|s| s.get(i)).map(|r| {
+                let (more, sum) = interval_spans(r, sender);
+                streams.extend(more);
+                sum
+            });
+            Interval { streams, sum, sum_bidir_reverse: rev }
+        })
+        .collect()
+}
+
+fn total_span(sum: &Sum, sender: bool) -> Span {
+    Span::new(None, 0.0, sum.seconds, sum.bytes, sender, None)
+}
+
+fn stream_end(d: &DirectionResult) -> Vec<StreamEnd> {
+    let find = |v: &[StreamTotals], id: u32| v.iter().find(|s| s.stream == id).cloned();
+    d.sender
+        .iter()
+        .map(|s| {
+            let r = find(&d.receiver, s.stream);
+            StreamEnd {
+                sender: Span::new(Some(s.stream), 0.0, s.seconds, s.bytes, true, None),
+                receiver: match r {
+                    Some(r) => Span::new(Some(r.stream), 0.0, r.seconds, r.bytes, false, None),
+                    None => Span::new(Some(s.stream), 0.0, 0.0, 0, false, None),
+                },
+            }
+        })
+        .collect()
+}
+
+/// Builds the `-J` document for a finished (or partial) test.
+pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
+    let dirs = o.directions();
+    let first = &dirs[0];
+    let second = dirs.get(1);
+    let r = &o.request;
+    let timesecs = meta.time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (ht, hu, hs) = cpu_percent(&o.local_cpu());
+    let (rt, ru, rs) = o.remote_cpu().map_or((0.0, 0.0, 0.0), |c| cpu_percent(&c));
+    let mut end_streams = stream_end(first);
+    if let Some(d) = second {
+        end_streams.extend(stream_end(d));
+    }
+    Document {
+        start: Start {
+            connected: o
+                .streams
+                .iter()
+                .map(|s| Connected {
+                    socket: s.id,
+                    local_host: s.local.ip().to_string(),
+                    local_port: s.local.port(),
+                    remote_host: s.remote.ip().to_string(),
+                    remote_port: s.remote.port(),
+                })
+                .collect(),
+            version: format!("saf-net {}", env!("CARGO_PKG_VERSION")),
+            system_info: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            timestamp: Timestamp { time: humantime::format_rfc3339_seconds(meta.time).to_string(), timesecs },
+            connecting_to: ConnectingTo { host: meta.host.clone(), port: meta.port },
+            sndbuf_actual: o.streams.first().map_or(0, |s| s.sndbuf),
+            rcvbuf_actual: o.streams.first().map_or(0, |s| s.rcvbuf),
+            test_start: TestStart {
+                protocol: "TCP",
+                num_streams: r.streams,
+                blksize: r.block_size,
+                omit: r.omit_seconds,
+                duration: match r.stop {
+                    StopAfter::Seconds(t) => t,
+                    StopAfter::Bytes(_) => 0.0,
+                },
+                bytes: match r.stop {
+                    StopAfter::Bytes(b) => b,
+                    StopAfter::Seconds(_) => 0,
+                },
+                blocks: 0,
+                reverse: u8::from(r.direction == Direction::Reverse),
+                bidir: u8::from(r.direction == Direction::Bidir),
+                interval: r.interval_seconds,
+            },
+        },
+        intervals: intervals(&first.receiver_intervals, second.map(|d| d.receiver_intervals.as_slice()), false),
+        end: End {
+            streams: end_streams,
+            sum_sent: total_span(&first.sent, true),
+            sum_received: total_span(&first.received, false),
+            sum_sent_bidir_reverse: second.map(|d| total_span(&d.sent, true)),
+            sum_received_bidir_reverse: second.map(|d| total_span(&d.received, false)),
+            cpu_utilization_percent: Cpu {
+                host_total: ht,
+                host_user: hu,
+                host_system: hs,
+                remote_total: rt,
+                remote_user: ru,
+                remote_system: rs,
+            },
+        },
+        error: o.error.clone(),
+        saf_net: SafNet {
+            version: env!("CARGO_PKG_VERSION"),
+            run_id: meta.run_id.clone(),
+            label: meta.label.clone(),
+            profile: meta.profile.clone(),
+            complete: o.complete(),
+            direction: r.direction.as_str(),
+            receiver_definition: RECEIVER_DEFINITION,
+            sender_definition: SENDER_DEFINITION,
+            receiver_bits_per_second: first.received.rate().0,
+            sender_bits_per_second: first.sent.rate().0,
+            reverse_receiver_bits_per_second: second.map(|d| d.received.rate().0),
+            server: ServerInfo { address: o.server.to_string(), version: o.server_software.clone() },
+            sender_intervals: intervals(&first.sender_intervals, second.map(|d| d.sender_intervals.as_slice()), true),
+        },
+    }
+}
+
+/// The document as pretty JSON text.
+pub fn render(o: &Outcome, meta: &RunMeta) -> String {
+    serde_json::to_string_pretty(&document(o, meta)).expect("the document always serializes")
+}

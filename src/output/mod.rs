@@ -1,0 +1,32 @@
+//! Exporters: human text, iperf3-layout JSON, and the run history (CSV row + per-run JSON).
+
+pub mod history;
+pub mod json;
+pub mod text;
+
+use std::time::SystemTime;
+
+/// Facts about one run that are not measurements.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    pub run_id: String,
+    pub time: SystemTime,
+    pub label: Option<String>,
+    pub profile: Option<String>,
+    /// The server as the user named it.
+    pub host: String,
+    pub port: u16,
+    /// This machine's name.
+    pub client_host: String,
+}
+
+impl RunMeta {
+    pub fn new(host: &str, port: u16, label: Option<String>, profile: Option<String>) -> Self {
+        let time = SystemTime::now();
+        let stamp = humantime::format_rfc3339_seconds(time).to_string().replace([':', '-'], "");
+        let mut r = [0u8; 3];
+        let _ = getrandom::fill(&mut r);
+        let run_id = format!("{stamp}-{:02x}{:02x}{:02x}", r[0], r[1], r[2]);
+        RunMeta { run_id, time, label, profile, host: host.to_string(), port, client_host: crate::platform::hostname() }
+    }
+}

@@ -1,0 +1,69 @@
+//! Process CPU time (user and system) for CPU-per-gigabyte accounting.
+
+use std::time::Instant;
+
+use crate::protocol::CpuUsage;
+
+/// User and system CPU seconds this process has used so far.
+#[cfg(unix)]
+pub fn process_cpu_seconds() -> (f64, f64) {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a complete rusage into the pointer we own; RUSAGE_SELF is always valid.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    if rc != 0 {
+        return (0.0, 0.0);
+    }
+    // SAFETY: rc == 0 means the kernel filled the struct.
+    let usage = unsafe { usage.assume_init() };
+    let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    (secs(usage.ru_utime), secs(usage.ru_stime))
+}
+
+/// Portable fallback: CPU time unknown.
+#[cfg(not(unix))]
+pub fn process_cpu_seconds() -> (f64, f64) {
+    (0.0, 0.0)
+}
+
+/// Measures CPU used between `start` and `stop`.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuClock {
+    user: f64,
+    system: f64,
+    wall: Instant,
+}
+
+impl CpuClock {
+    pub fn start() -> Self {
+        let (user, system) = process_cpu_seconds();
+        CpuClock { user, system, wall: Instant::now() }
+    }
+
+    pub fn stop(&self) -> CpuUsage {
+        let (user, system) = process_cpu_seconds();
+        CpuUsage {
+            user_seconds: (user - self.user).max(0.0),
+            system_seconds: (system - self.system).max(0.0),
+            wall_seconds: self.wall.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_loop_shows_user_time() {
+        let clock = CpuClock::start();
+        let mut x = 0u64;
+        let t = Instant::now();
+        while t.elapsed().as_millis() < 50 {
+            x = x.wrapping_mul(31).wrapping_add(std::hint::black_box(7));
+        }
+        std::hint::black_box(x);
+        let used = clock.stop();
+        assert!(used.user_seconds + used.system_seconds > 0.01, "{used:?}");
+        assert!(used.wall_seconds >= 0.05);
+    }
+}

@@ -1,0 +1,7 @@
+//! Everything OS-specific, behind `cfg` with portable fallbacks. The only home of `unsafe`.
+
+mod cpu;
+mod iface;
+
+pub use cpu::{CpuClock, process_cpu_seconds};
+pub use iface::{hostname, interface_index};

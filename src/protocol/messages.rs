@@ -1,0 +1,265 @@
+//! The control-channel messages: one typed enum per direction, decoded strictly.
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a message changes shape; both peers must speak the same one.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A random per-test token that data connections present to join their test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cookie(#[serde(with = "hex16")] pub [u8; 16]);
+
+impl Cookie {
+    pub fn random() -> std::io::Result<Self> {
+        let mut b = [0u8; 16];
+        getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(Cookie(b))
+    }
+}
+
+mod hex16 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(b: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
+        let text: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 16], D::Error> {
+        let text = String::deserialize(d)?;
+        if text.len() != 32 || !text.is_ascii() {
+            return Err(D::Error::custom("cookie must be 32 hex digits"));
+        }
+        let mut out = [0u8; 16];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                .map_err(|_| D::Error::custom("cookie must be 32 hex digits"))?;
+        }
+        Ok(out)
+    }
+}
+
+/// Which way the bytes flow, seen from the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Client sends, server receives (iperf3's default).
+    Forward,
+    /// Server sends on connections the client opened (`-R`).
+    Reverse,
+    /// Both at once (`--bidir`).
+    Bidir,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Forward => "forward",
+            Direction::Reverse => "reverse",
+            Direction::Bidir => "bidir",
+        }
+    }
+}
+
+/// When the senders stop.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum StopAfter {
+    /// Measured seconds, after the omitted ones.
+    Seconds(f64),
+    /// Total bytes across all streams of one direction.
+    Bytes(u64),
+}
+
+/// Everything the server must know, and check, before it gives a test any resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    pub direction: Direction,
+    /// Streams per direction.
+    pub streams: u32,
+    pub stop: StopAfter,
+    pub omit_seconds: f64,
+    pub interval_seconds: f64,
+    pub block_size: u32,
+    /// Requested SO_SNDBUF/SO_RCVBUF, if any.
+    pub window: Option<u32>,
+}
+
+impl TestRequest {
+    /// Data connections this test opens.
+    pub fn connections(&self) -> u32 {
+        match self.direction {
+            Direction::Bidir => self.streams.saturating_mul(2),
+            _ => self.streams,
+        }
+    }
+
+    /// Bytes the stream with this 1-based id must send under `-n`: the total split evenly within its direction.
+    pub fn quota(&self, stream: u32) -> Option<u64> {
+        let StopAfter::Bytes(total) = self.stop else { return None };
+        let n = u64::from(self.streams.max(1));
+        let idx = u64::from((stream.max(1) - 1) % self.streams.max(1));
+        Some(total / n + u64::from(idx < total % n))
+    }
+
+    /// Whether the stream with this 1-based id is sent by the client.
+    pub fn client_sends(&self, stream: u32) -> bool {
+        match self.direction {
+            Direction::Forward => true,
+            Direction::Reverse => false,
+            Direction::Bidir => stream <= self.streams,
+        }
+    }
+}
+
+/// One stream's byte count within one interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamBytes {
+    pub stream: u32,
+    pub bytes: u64,
+}
+
+/// One reporting interval as measured by one side, times relative to that side's start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntervalReport {
+    pub start: f64,
+    pub end: f64,
+    pub omitted: bool,
+    pub sent: Vec<StreamBytes>,
+    pub received: Vec<StreamBytes>,
+}
+
+/// One stream's totals on one side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamTotals {
+    pub stream: u32,
+    pub sender: bool,
+    /// Bytes moved during the measured period (after the omit).
+    pub bytes: u64,
+    /// Length of the measured period on this side's clock.
+    pub seconds: f64,
+    /// Bytes moved including the omitted period.
+    pub bytes_total: u64,
+    /// Why the stream ended early, if it did.
+    pub error: Option<String>,
+}
+
+/// CPU used by one process over the test.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuUsage {
+    pub user_seconds: f64,
+    pub system_seconds: f64,
+    pub wall_seconds: f64,
+}
+
+/// Everything one side knows at the end of a test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SideResults {
+    pub streams: Vec<StreamTotals>,
+    pub cpu: CpuUsage,
+    pub complete: bool,
+}
+
+/// Messages from client to server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// First frame of a control connection.
+    Hello { protocol: u32, software: String },
+    /// First (and only) frame of a data connection.
+    Data { cookie: Cookie, stream: u32 },
+    /// The test to run.
+    Test(TestRequest),
+    /// The client gives up; the server frees the slot.
+    Abort { reason: String },
+}
+
+/// Messages from server to client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServerMessage {
+    Welcome { protocol: u32, software: String },
+    /// The request cannot be served; nothing was allocated.
+    Refused { reason: String },
+    /// Waiting in the FIFO queue; 1 means next.
+    Queued { position: u32 },
+    /// A slot is ours; open the data connections with this cookie.
+    Accepted { cookie: Cookie },
+    /// All data connections are in; the clock starts now.
+    Start,
+    Interval(IntervalReport),
+    Results(SideResults),
+    /// The test failed on the server side.
+    Failed { reason: String },
+}
+
+/// The only part of a hello every protocol version must keep, read when strict decoding fails.
+#[derive(Debug, Deserialize)]
+pub(crate) struct AnyHello {
+    pub hello: AnyHelloBody,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AnyHelloBody {
+    pub protocol: u32,
+    #[serde(default)]
+    pub software: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_round_trips_as_hex() {
+        let c = Cookie([0xab; 16]);
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(text, format!("\"{}\"", "ab".repeat(16)));
+        assert_eq!(serde_json::from_str::<Cookie>(&text).unwrap(), c);
+        assert!(serde_json::from_str::<Cookie>("\"abcd\"").is_err());
+        assert!(serde_json::from_str::<Cookie>(&format!("\"{}\"", "zz".repeat(16))).is_err());
+    }
+
+    #[test]
+    fn decoding_is_strict() {
+        let ok = r#"{"hello":{"protocol":1,"software":"0.1.0"}}"#;
+        assert!(serde_json::from_str::<ClientMessage>(ok).is_ok());
+        let extra = r#"{"hello":{"protocol":1,"software":"0.1.0","x":1}}"#;
+        assert!(serde_json::from_str::<ClientMessage>(extra).is_err());
+        let wrong_type = r#"{"hello":{"protocol":"1","software":"0.1.0"}}"#;
+        assert!(serde_json::from_str::<ClientMessage>(wrong_type).is_err());
+        let unknown = r#"{"launch":{}}"#;
+        assert!(serde_json::from_str::<ClientMessage>(unknown).is_err());
+    }
+
+    #[test]
+    fn test_request_round_trips() {
+        let req = TestRequest {
+            direction: Direction::Bidir,
+            streams: 4,
+            stop: StopAfter::Bytes(1 << 20),
+            omit_seconds: 1.0,
+            interval_seconds: 1.0,
+            block_size: 131072,
+            window: Some(1 << 20),
+        };
+        let msg = ClientMessage::Test(req.clone());
+        let text = serde_json::to_string(&msg).unwrap();
+        assert_eq!(serde_json::from_str::<ClientMessage>(&text).unwrap(), msg);
+        assert_eq!(req.connections(), 8);
+        let quotas: Vec<u64> = (1..=4).map(|i| req.quota(i).unwrap()).collect();
+        assert_eq!(quotas.iter().sum::<u64>(), 1 << 20);
+        assert_eq!(req.quota(5), req.quota(1));
+        let odd = TestRequest { stop: StopAfter::Bytes(10), streams: 3, ..req.clone() };
+        assert_eq!((1..=3).map(|i| odd.quota(i).unwrap()).collect::<Vec<_>>(), vec![4, 3, 3]);
+        assert!(req.client_sends(4));
+        assert!(!req.client_sends(5));
+    }
+}

@@ -1,0 +1,7 @@
+//! The control protocol: versioned hello, length-prefixed frames, typed messages.
+
+mod framing;
+mod messages;
+
+pub use framing::{DEFAULT_MAX_FRAME, FrameError, decode, encode, read_message, read_raw, write_message};
+pub use messages::*;

@@ -1,0 +1,130 @@
+//! One test's result seen per direction: who sent, who received, sums, and the receiver-side headline.
+
+use crate::client::Outcome;
+use crate::protocol::{CpuUsage, IntervalReport, SideResults, StreamTotals};
+use crate::units::BitsPerSec;
+
+/// A total over some streams for one side of one direction.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Sum {
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+impl Sum {
+    pub fn rate(&self) -> BitsPerSec {
+        BitsPerSec::from_bytes(self.bytes, self.seconds)
+    }
+
+    fn of<'a>(streams: impl Iterator<Item = &'a StreamTotals>) -> Sum {
+        streams.fold(Sum::default(), |acc, s| Sum { bytes: acc.bytes + s.bytes, seconds: acc.seconds.max(s.seconds) })
+    }
+}
+
+/// One direction of a test (client→server or server→client).
+#[derive(Debug, Clone)]
+pub struct DirectionResult {
+    pub client_sends: bool,
+    pub sender: Vec<StreamTotals>,
+    pub receiver: Vec<StreamTotals>,
+    pub sent: Sum,
+    pub received: Sum,
+    /// Intervals as the receiving side measured them, only this direction's streams.
+    pub receiver_intervals: Vec<IntervalReport>,
+    pub sender_intervals: Vec<IntervalReport>,
+}
+
+impl DirectionResult {
+    pub fn label(&self) -> &'static str {
+        if self.client_sends { "client → server" } else { "server → client" }
+    }
+}
+
+/// Stream totals for one role: from the side's final results, or rebuilt from its intervals when the side vanished.
+fn totals(results: Option<&SideResults>, intervals: &[IntervalReport], sender: bool, ids: &[u32]) -> Vec<StreamTotals> {
+    if let Some(r) = results {
+        return r.streams.iter().filter(|s| s.sender == sender && ids.contains(&s.stream)).cloned().collect();
+    }
+    let measured: Vec<&IntervalReport> = intervals.iter().filter(|i| !i.omitted).collect();
+    let seconds = measured.last().map_or(0.0, |i| i.end);
+    ids.iter()
+        .map(|&id| {
+            let sum = |ivs: &mut dyn Iterator<Item = &IntervalReport>| -> u64 {
+                ivs.flat_map(|i| if sender { &i.sent } else { &i.received })
+                    .filter(|b| b.stream == id)
+                    .map(|b| b.bytes)
+                    .sum()
+            };
+            StreamTotals {
+                stream: id,
+                sender,
+                bytes: sum(&mut measured.iter().copied()),
+                seconds,
+                bytes_total: sum(&mut intervals.iter()),
+                error: Some("side did not report final results".into()),
+            }
+        })
+        .collect()
+}
+
+/// The part of each interval that belongs to these streams and this role.
+fn filter_intervals(intervals: &[IntervalReport], sender: bool, ids: &[u32]) -> Vec<IntervalReport> {
+    intervals
+        .iter()
+        .map(|i| {
+            let keep = |v: &Vec<crate::protocol::StreamBytes>| v.iter().filter(|b| ids.contains(&b.stream)).copied().collect();
+            IntervalReport {
+                start: i.start,
+                end: i.end,
+                omitted: i.omitted,
+                sent: if sender { keep(&i.sent) } else { Vec::new() },
+                received: if sender { Vec::new() } else { keep(&i.received) },
+            }
+        })
+        .collect()
+}
+
+impl Outcome {
+    /// The test's directions: client→server first (forward, bidir), then server→client (reverse, bidir).
+    pub fn directions(&self) -> Vec<DirectionResult> {
+        let mut out = Vec::new();
+        for client_sends in [true, false] {
+            let ids: Vec<u32> = self.streams.iter().filter(|s| s.client_sends == client_sends).map(|s| s.id).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let local = (Some(&self.local.results), self.local.intervals.as_slice());
+            let remote = (self.remote.as_ref(), self.remote_intervals.as_slice());
+            let (snd, rcv) = if client_sends { (local, remote) } else { (remote, local) };
+            let sender = totals(snd.0, snd.1, true, &ids);
+            let receiver = totals(rcv.0, rcv.1, false, &ids);
+            out.push(DirectionResult {
+                client_sends,
+                sent: Sum::of(sender.iter()),
+                received: Sum::of(receiver.iter()),
+                sender,
+                receiver,
+                receiver_intervals: filter_intervals(rcv.1, false, &ids),
+                sender_intervals: filter_intervals(snd.1, true, &ids),
+            });
+        }
+        out
+    }
+
+    pub fn local_cpu(&self) -> CpuUsage {
+        self.local.results.cpu
+    }
+
+    pub fn remote_cpu(&self) -> Option<CpuUsage> {
+        self.remote.as_ref().map(|r| r.cpu)
+    }
+}
+
+/// CPU use as a percentage of one core over the wall time.
+pub fn cpu_percent(c: &CpuUsage) -> (f64, f64, f64) {
+    if c.wall_seconds <= 0.0 {
+        return (0.0, 0.0, 0.0);
+    }
+    let pct = |s: f64| 100.0 * s / c.wall_seconds;
+    (pct(c.user_seconds + c.system_seconds), pct(c.user_seconds), pct(c.system_seconds))
+}

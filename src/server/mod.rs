@@ -1,0 +1,124 @@
+//! The server: accept loop, first-frame dispatch (control or data), slots and sessions.
+
+mod registry;
+mod session;
+mod slots;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, SystemTime};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+pub use registry::{Registry, Reject};
+pub use session::version_mismatch;
+pub use slots::{Permit, QueueFull, Slots, Ticket};
+
+use crate::config::ServerConfig;
+use crate::protocol::{AnyHello, ClientMessage, ServerMessage, decode, read_raw, write_message};
+
+/// State shared by every connection of one server.
+pub(crate) struct Ctx {
+    config: ServerConfig,
+    slots: Arc<Slots>,
+    registry: Registry,
+    tests: AtomicU64,
+}
+
+impl Ctx {
+    fn log(&self, line: String) {
+        if self.config.log {
+            let now = humantime::format_rfc3339_seconds(SystemTime::now());
+            eprintln!("{now} {line}");
+        }
+    }
+}
+
+/// Serves tests on `listener` until `shutdown` resolves (or after one test with `one_off`).
+pub async fn serve(listener: TcpListener, config: ServerConfig, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let ctx = Arc::new(Ctx {
+        slots: Slots::new(config.max_concurrent, config.max_queue),
+        registry: Registry::default(),
+        tests: AtomicU64::new(0),
+        config,
+    });
+    let addr = listener.local_addr()?;
+    ctx.log(format!(
+        "saf-net {} listening on {addr} (TCP); {} test(s) at a time, {} more may queue",
+        env!("CARGO_PKG_VERSION"),
+        ctx.config.max_concurrent,
+        ctx.config.max_queue
+    ));
+    let (ran_tx, mut ran_rx) = mpsc::unbounded_channel::<()>();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => {
+                ctx.log("shutting down".into());
+                return Ok(());
+            }
+            Some(()) = ran_rx.recv(), if ctx.config.one_off => {
+                ctx.log("one test done (--one-off); exiting".into());
+                return Ok(());
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((sock, peer)) => {
+                    let ctx = ctx.clone();
+                    let ran_tx = ran_tx.clone();
+                    tokio::spawn(async move {
+                        if handle(&ctx, sock, peer).await {
+                            let _ = ran_tx.send(());
+                        }
+                    });
+                }
+                Err(e) => {
+                    // Out of descriptors or similar: back off instead of spinning, never exit.
+                    ctx.log(format!("accept failed: {e}"));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Reads a connection's first frame and routes it; returns whether a test ran.
+async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
+    let raw = match read_raw(&mut sock, ctx.config.max_frame, ctx.config.handshake_timeout).await {
+        Ok(raw) => raw,
+        Err(e) => {
+            ctx.log(format!("{peer}: dropped: {e}"));
+            return false;
+        }
+    };
+    match decode::<ClientMessage>(&raw) {
+        Ok(ClientMessage::Hello { protocol, software }) => {
+            // Control messages are small and latency-bound: Nagle would hold each behind a delayed ACK.
+            let _ = sock.set_nodelay(true);
+            session::run(ctx, sock, peer, protocol, software).await
+        }
+        Ok(ClientMessage::Data { cookie, stream }) => {
+            if let Err(e) = ctx.registry.deliver(&cookie, stream, sock, peer.ip()) {
+                ctx.log(format!("{peer}: data connection refused: {e}"));
+            }
+            false
+        }
+        Ok(_) => {
+            let reason = "expected a hello first".to_string();
+            ctx.log(format!("{peer}: refused: {reason}"));
+            let _ = write_message(&mut sock, &ServerMessage::Refused { reason }).await;
+            false
+        }
+        Err(e) => {
+            let reason = match decode::<AnyHello>(&raw) {
+                Ok(h) => version_mismatch(h.hello.protocol, &h.hello.software),
+                Err(_) => format!("not a saf-net hello ({e})"),
+            };
+            ctx.log(format!("{peer}: refused: {reason}"));
+            let _ = write_message(&mut sock, &ServerMessage::Refused { reason }).await;
+            false
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! One control connection: hello, limits, queue, data connections, the run, results.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use socket2::SockRef;
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+
+use super::Ctx;
+use super::slots::QueueFull;
+use crate::config::GRACE;
+use crate::engine::{LocalStreams, StreamSpec, Timing, drive};
+use crate::protocol::{
+    ClientMessage, Cookie, FrameError, PROTOCOL_VERSION, ServerMessage, StopAfter, TestRequest, read_message,
+    write_message,
+};
+use crate::units::{BitsPerSec, Bytes};
+
+/// The refusal both sides print when protocol versions differ.
+pub fn version_mismatch(client_protocol: u32, client_software: &str) -> String {
+    format!(
+        "protocol version mismatch: the client speaks saf-net protocol {client_protocol} (saf-net {client_software}), \
+         this server speaks protocol {PROTOCOL_VERSION} (saf-net {}); run the same saf-net release on both hosts",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Runs one control session after its hello; returns whether a test got a slot.
+pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: u32, software: String) -> bool {
+    let (mut rd, mut wr) = sock.into_split();
+    if protocol != PROTOCOL_VERSION {
+        let reason = version_mismatch(protocol, &software);
+        ctx.log(format!("{peer}: refused: {reason}"));
+        let _ = write_message(&mut wr, &ServerMessage::Refused { reason }).await;
+        return false;
+    }
+    let welcome = ServerMessage::Welcome { protocol: PROTOCOL_VERSION, software: env!("CARGO_PKG_VERSION").into() };
+    if write_message(&mut wr, &welcome).await.is_err() {
+        return false;
+    }
+    let hs = ctx.config.handshake_timeout;
+    let req = match read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs).await {
+        Ok(ClientMessage::Test(req)) => req,
+        Ok(other) => {
+            return refuse(ctx, &mut wr, peer, format!("expected a test request, got {}", kind(&other))).await;
+        }
+        Err(e) => {
+            ctx.log(format!("{peer}: dropped before the test request: {e}"));
+            return false;
+        }
+    };
+    if let Err(reason) = ctx.config.check(&req) {
+        return refuse(ctx, &mut wr, peer, reason).await;
+    }
+    let mut ticket = match ctx.slots.enqueue() {
+        Ok(t) => t,
+        Err(QueueFull(n)) => {
+            let reason = format!("server busy: {n} clients already wait in line; try again later (server option --max-queue)");
+            return refuse(ctx, &mut wr, peer, reason).await;
+        }
+    };
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(2));
+    let mut told = 0;
+    let _permit = loop {
+        match ticket.try_start() {
+            Ok(p) => break p,
+            Err(pos) if pos != told => {
+                told = pos;
+                ctx.log(format!("{peer}: queued at position {pos}"));
+                if write_message(&mut wr, &ServerMessage::Queued { position: pos }).await.is_err() {
+                    return false;
+                }
+            }
+            Err(_) => {}
+        }
+        tokio::select! {
+            _ = ticket.changed() => {}
+            _ = heartbeat.tick() => {
+                if told > 0 && write_message(&mut wr, &ServerMessage::Queued { position: told }).await.is_err() {
+                    ctx.log(format!("{peer}: left the queue"));
+                    return false;
+                }
+            }
+            _ = client_spoke(&mut rd) => {
+                ctx.log(format!("{peer}: left the queue"));
+                return false;
+            }
+        }
+    };
+    drop(ticket);
+    let n = ctx.tests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    if let Err(reason) = run_test(ctx, n, &mut rd, wr, peer, &req).await {
+        ctx.log(format!("test {n} from {peer} ended early: {reason}; slot free"));
+    }
+    true
+}
+
+async fn refuse(ctx: &Ctx, wr: &mut OwnedWriteHalf, peer: SocketAddr, reason: String) -> bool {
+    ctx.log(format!("{peer}: refused: {reason}"));
+    let _ = write_message(wr, &ServerMessage::Refused { reason }).await;
+    false
+}
+
+fn kind(msg: &ClientMessage) -> &'static str {
+    match msg {
+        ClientMessage::Hello { .. } => "a second hello",
+        ClientMessage::Data { .. } => "a data-connection hello",
+        ClientMessage::Test(_) => "a test request",
+        ClientMessage::Abort { .. } => "an abort",
+    }
+}
+
+/// Resolves when the client sends anything or closes; does not consume what it sent.
+async fn client_spoke(rd: &mut OwnedReadHalf) {
+    let mut b = [0u8; 1];
+    let _ = rd.peek(&mut b).await;
+}
+
+/// Collects the data connections, runs the streams and reports.
+async fn run_test(
+    ctx: &Ctx,
+    n: u64,
+    rd: &mut OwnedReadHalf,
+    mut wr: OwnedWriteHalf,
+    peer: SocketAddr,
+    req: &TestRequest,
+) -> Result<(), String> {
+    let cookie = Cookie::random().map_err(|e| format!("no randomness for the cookie: {e}"))?;
+    let conns = req.connections() as usize;
+    let (_registration, mut data_rx) = ctx.registry.register(cookie, peer.ip(), conns);
+    write_message(&mut wr, &ServerMessage::Accepted { cookie }).await.map_err(|e| e.to_string())?;
+    ctx.log(format!(
+        "test {n} from {peer}: {}, {} stream(s), {}",
+        req.direction.as_str(),
+        req.streams,
+        match req.stop {
+            StopAfter::Seconds(t) => format!("{t} s"),
+            StopAfter::Bytes(b) => format!("{}", Bytes(b)),
+        }
+    ));
+    let hs = ctx.config.handshake_timeout;
+    let deadline = tokio::time::Instant::now() + hs;
+    let mut socks: Vec<Option<TcpStream>> = (0..conns).map(|_| None).collect();
+    let mut have = 0;
+    while have < conns {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {
+                let reason = format!(
+                    "only {have} of {conns} data connections arrived within {:.0} s; a firewall may block new connections to this port",
+                    hs.as_secs_f64()
+                );
+                let _ = write_message(&mut wr, &ServerMessage::Failed { reason: reason.clone() }).await;
+                return Err(reason);
+            }
+            got = data_rx.recv() => {
+                let Some((id, sock)) = got else { return Err("registry closed".into()) };
+                match socks.get_mut((id as usize).wrapping_sub(1)) {
+                    Some(slot @ None) => { *slot = Some(sock); have += 1; }
+                    _ => ctx.log(format!("test {n}: ignored a data connection claiming stream {id}")),
+                }
+            }
+            _ = client_spoke(rd) => return Err("client left before its data connections were in".into()),
+        }
+    }
+    let mut local = LocalStreams::default();
+    for (i, sock) in socks.into_iter().enumerate() {
+        let id = i as u32 + 1;
+        let sock = sock.expect("all arrived").into_std().map_err(|e| e.to_string())?;
+        if let Some(w) = req.window {
+            let r = SockRef::from(&sock);
+            let _ = r.set_recv_buffer_size(w as usize);
+            let _ = r.set_send_buffer_size(w as usize);
+        }
+        let sender = !req.client_sends(id);
+        let quota = if sender { req.quota(id) } else { None };
+        local.add(sock, StreamSpec { id, sender, quota, block_size: req.block_size as usize });
+    }
+    let duration = match req.stop {
+        StopAfter::Seconds(t) => Some(Duration::from_secs_f64(t)),
+        StopAfter::Bytes(_) => None,
+    };
+    let omit = Duration::from_secs_f64(req.omit_seconds);
+    let timing = Timing {
+        omit,
+        duration,
+        interval: Duration::from_secs_f64(req.interval_seconds),
+        hard_limit: Some(omit + duration.unwrap_or(ctx.config.max_duration) + GRACE),
+    };
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ServerMessage>();
+    let writer = tokio::spawn(async move {
+        while let Some(m) = out_rx.recv().await {
+            if write_message(&mut wr, &m).await.is_err() {
+                break;
+            }
+        }
+    });
+    let _ = out_tx.send(ServerMessage::Start);
+    let cap = ctx.config.max_frame;
+    let watch = async {
+        match read_message::<ClientMessage, _>(rd, cap, Duration::from_secs(30 * 86_400)).await {
+            Ok(ClientMessage::Abort { reason }) => format!("client aborted: {reason}"),
+            Ok(other) => format!("client sent {} mid-test", kind(&other)),
+            Err(FrameError::Closed) => "client disconnected mid-test".to_string(),
+            Err(e) => format!("control connection: {e}"),
+        }
+    };
+    let run = drive(local, timing, |iv| drop(out_tx.send(ServerMessage::Interval(iv.clone()))), watch).await;
+    let _ = out_tx.send(ServerMessage::Results(run.results.clone()));
+    drop(out_tx);
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    if let Some(reason) = run.aborted {
+        return Err(reason);
+    }
+    let (bytes, secs) = run
+        .results
+        .streams
+        .iter()
+        .filter(|s| !s.sender)
+        .fold((0, 0.0f64), |(b, t), s| (b + s.bytes, t.max(s.seconds)));
+    let received = if bytes > 0 {
+        format!(", received {} in {secs:.2} s = {} (receiver)", Bytes(bytes), BitsPerSec::from_bytes(bytes, secs))
+    } else {
+        String::new()
+    };
+    ctx.log(format!("test {n} from {peer} finished{received}"));
+    Ok(())
+}
