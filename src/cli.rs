@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_HANDSHAKE_TIMEOUT_SECS, DEFAULT_INTERVAL_SECS, DEFAULT_MAX_CONCURRENT,
-    DEFAULT_MAX_DURATION_SECS, DEFAULT_MAX_QUEUE, DEFAULT_MAX_STREAMS, DEFAULT_PORT,
+    DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_HANDSHAKE_TIMEOUT_SECS, DEFAULT_INTERVAL_SECS,
+    DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_DURATION_SECS, DEFAULT_MAX_QUEUE, DEFAULT_MAX_STREAMS,
+    DEFAULT_PORT,
 };
 use crate::units;
 
@@ -16,7 +17,9 @@ fn size(text: &str) -> Result<u64, String> {
 }
 
 fn seconds(text: &str) -> Result<f64, String> {
-    units::parse_seconds(text).map(|d| d.as_secs_f64()).map_err(|e| e.to_string())
+    units::parse_seconds(text)
+        .map(|d| d.as_secs_f64())
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Parser)]

@@ -11,8 +11,8 @@ use crate::config::{ClientPlan, GRACE};
 use crate::engine::{LocalStreams, SideRun, StreamSpec, Timing, drive};
 use crate::net::{self, NetError};
 use crate::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, PROTOCOL_VERSION, ServerMessage, SideResults,
-    StopAfter, TestRequest, encode, read_message, write_message,
+    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, PROTOCOL_VERSION, ServerMessage,
+    SideResults, StopAfter, TestRequest, encode, read_message, write_message,
 };
 
 /// Why a test could not start. Nothing was measured.
@@ -25,11 +25,25 @@ pub enum ClientError {
     #[error("{reason}")]
     VersionMismatch { reason: String },
     #[error("server {server}: {context}: {source}")]
-    Control { server: SocketAddr, context: &'static str, source: FrameError },
-    #[error("server {server} sent {got} while {context}; is this a saf-net server of the same release?")]
-    Unexpected { server: SocketAddr, got: String, context: &'static str },
+    Control {
+        server: SocketAddr,
+        context: &'static str,
+        source: FrameError,
+    },
+    #[error(
+        "server {server} sent {got} while {context}; is this a saf-net server of the same release?"
+    )]
+    Unexpected {
+        server: SocketAddr,
+        got: String,
+        context: &'static str,
+    },
     #[error("data connection {stream} to {server} failed: {source}")]
-    Data { server: SocketAddr, stream: u32, source: std::io::Error },
+    Data {
+        server: SocketAddr,
+        stream: u32,
+        source: std::io::Error,
+    },
 }
 
 /// One data connection, as opened by the client.
@@ -47,13 +61,24 @@ pub struct StreamInfo {
 /// What the client sees while a test runs.
 #[derive(Debug)]
 pub enum Event<'a> {
-    Connected { server: SocketAddr },
-    Queued { position: u32 },
-    Started { streams: &'a [StreamInfo] },
+    Connected {
+        server: SocketAddr,
+    },
+    Queued {
+        position: u32,
+    },
+    Started {
+        streams: &'a [StreamInfo],
+    },
     /// A closed interval; `local` says whether the client measured it or the server sent it.
-    Interval { local: bool, report: &'a IntervalReport },
+    Interval {
+        local: bool,
+        report: &'a IntervalReport,
+    },
     /// A clock tick for progress displays.
-    Tick { elapsed: Duration },
+    Tick {
+        elapsed: Duration,
+    },
 }
 
 /// Receives events as they happen.
@@ -84,7 +109,9 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn complete(&self) -> bool {
-        self.error.is_none() && self.local.results.complete && self.remote.as_ref().is_some_and(|r| r.complete)
+        self.error.is_none()
+            && self.local.results.complete
+            && self.remote.as_ref().is_some_and(|r| r.complete)
     }
 }
 
@@ -101,16 +128,30 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
     let (mut rd, mut wr) = sock.into_split();
     let hs = plan.handshake_timeout;
     let cap = DEFAULT_MAX_FRAME;
-    let control = |context: &'static str| move |source| ClientError::Control { server, context, source };
+    let control = |context: &'static str| {
+        move |source| ClientError::Control {
+            server,
+            context,
+            source,
+        }
+    };
     let unexpected = |got: &ServerMessage, context: &'static str| ClientError::Unexpected {
         server,
         got: describe(got),
         context,
     };
 
-    let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, software: env!("CARGO_PKG_VERSION").into() };
-    write_message(&mut wr, &hello).await.map_err(control("sending hello"))?;
-    let server_software = match read_message::<ServerMessage, _>(&mut rd, cap, hs).await.map_err(control("waiting for the server's hello"))? {
+    let hello = ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        software: env!("CARGO_PKG_VERSION").into(),
+    };
+    write_message(&mut wr, &hello)
+        .await
+        .map_err(control("sending hello"))?;
+    let server_software = match read_message::<ServerMessage, _>(&mut rd, cap, hs)
+        .await
+        .map_err(control("waiting for the server's hello"))?
+    {
         ServerMessage::Welcome { protocol, software } if protocol == PROTOCOL_VERSION => software,
         ServerMessage::Welcome { protocol, software } => {
             return Err(ClientError::VersionMismatch {
@@ -129,9 +170,14 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
     };
 
     let req = plan.request.clone();
-    write_message(&mut wr, &ClientMessage::Test(req.clone())).await.map_err(control("sending the test request"))?;
+    write_message(&mut wr, &ClientMessage::Test(req.clone()))
+        .await
+        .map_err(control("sending the test request"))?;
     let cookie = loop {
-        match read_message::<ServerMessage, _>(&mut rd, cap, hs).await.map_err(control("waiting for a test slot"))? {
+        match read_message::<ServerMessage, _>(&mut rd, cap, hs)
+            .await
+            .map_err(control("waiting for a test slot"))?
+        {
             ServerMessage::Queued { position } => obs.on(Event::Queued { position }),
             ServerMessage::Accepted { cookie } => break cookie,
             ServerMessage::Refused { reason } | ServerMessage::Failed { reason } => {
@@ -145,8 +191,14 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
     let mut streams = Vec::new();
     for id in 1..=req.connections() {
         let mut s = net::connect_one(server, plan.connect_timeout, req.window).await?;
-        let data_err = |source| ClientError::Data { server, stream: id, source };
-        s.write_all(&encode(&ClientMessage::Data { cookie, stream: id })).await.map_err(data_err)?;
+        let data_err = |source| ClientError::Data {
+            server,
+            stream: id,
+            source,
+        };
+        s.write_all(&encode(&ClientMessage::Data { cookie, stream: id }))
+            .await
+            .map_err(data_err)?;
         let s = s.into_std().map_err(data_err)?;
         let r = SockRef::from(&s);
         let client_sends = req.client_sends(id);
@@ -159,9 +211,20 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
             rcvbuf: r.recv_buffer_size().unwrap_or(0),
         });
         let quota = if client_sends { req.quota(id) } else { None };
-        local.add(s, StreamSpec { id, sender: client_sends, quota, block_size: req.block_size as usize });
+        local.add(
+            s,
+            StreamSpec {
+                id,
+                sender: client_sends,
+                quota,
+                block_size: req.block_size as usize,
+            },
+        );
     }
-    match read_message::<ServerMessage, _>(&mut rd, cap, hs).await.map_err(control("waiting for the start"))? {
+    match read_message::<ServerMessage, _>(&mut rd, cap, hs)
+        .await
+        .map_err(control("waiting for the start"))?
+    {
         ServerMessage::Start => {}
         ServerMessage::Failed { reason } | ServerMessage::Refused { reason } => {
             return Err(ClientError::Refused { server, reason });
@@ -174,7 +237,9 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
     let reader = tokio::spawn(async move {
         loop {
-            let msg = read_message::<ServerMessage, _>(&mut rd, cap, Duration::from_secs(30 * 86_400)).await;
+            let msg =
+                read_message::<ServerMessage, _>(&mut rd, cap, Duration::from_secs(30 * 86_400))
+                    .await;
             let last = msg.is_err();
             if ctl_tx.send(msg).is_err() || last {
                 break;
@@ -215,7 +280,10 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
      -> bool {
         match msg {
             Ok(ServerMessage::Interval(iv)) => {
-                obs.on(Event::Interval { local: false, report: &iv });
+                obs.on(Event::Interval {
+                    local: false,
+                    report: &iv,
+                });
                 remote_intervals.push(iv);
                 false
             }
@@ -228,16 +296,23 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
                 true
             }
             Ok(other) => {
-                *error = Some(format!("server {server} sent {} mid-test", describe(&other)));
+                *error = Some(format!(
+                    "server {server} sent {} mid-test",
+                    describe(&other)
+                ));
                 true
             }
             Err(_) if remote.is_some() => true,
             Err(FrameError::Closed) => {
-                *error = Some(format!("server {server} closed the connection mid-test (killed or restarted?)"));
+                *error = Some(format!(
+                    "server {server} closed the connection mid-test (killed or restarted?)"
+                ));
                 true
             }
             Err(e) => {
-                *error = Some(format!("server {server}: control connection lost mid-test: {e}"));
+                *error = Some(format!(
+                    "server {server}: control connection lost mid-test: {e}"
+                ));
                 true
             }
         }
@@ -259,7 +334,10 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
         }
     };
     while let Ok(iv) = iv_rx.try_recv() {
-        obs.on(Event::Interval { local: true, report: &iv });
+        obs.on(Event::Interval {
+            local: true,
+            report: &iv,
+        });
     }
     if remote.is_none() && error.is_none() && !control_done {
         let wait = tokio::time::sleep(GRACE);

@@ -66,7 +66,11 @@ impl ServerConfig {
             return Err("the client asked for 0 streams; use -P 1 or more".into());
         }
         if conns > self.max_streams {
-            let bidir = if r.direction == Direction::Bidir { format!(" ({conns} connections with --bidir)") } else { String::new() };
+            let bidir = if r.direction == Direction::Bidir {
+                format!(" ({conns} connections with --bidir)")
+            } else {
+                String::new()
+            };
             return Err(format!(
                 "-P {}{bidir} exceeds this server's limit of {} streams (server option --max-streams)",
                 r.streams, self.max_streams
@@ -74,7 +78,10 @@ impl ServerConfig {
         }
         let max = self.max_duration.as_secs_f64();
         if !r.omit_seconds.is_finite() || r.omit_seconds < 0.0 {
-            return Err(format!("-O {} is not a valid number of seconds", r.omit_seconds));
+            return Err(format!(
+                "-O {} is not a valid number of seconds",
+                r.omit_seconds
+            ));
         }
         match r.stop {
             StopAfter::Seconds(t) if !t.is_finite() || t <= 0.0 => {
@@ -90,13 +97,22 @@ impl ServerConfig {
             _ => {}
         }
         if r.omit_seconds > max {
-            return Err(format!("-O {} exceeds this server's limit of {max} s (server option --max-duration)", r.omit_seconds));
+            return Err(format!(
+                "-O {} exceeds this server's limit of {max} s (server option --max-duration)",
+                r.omit_seconds
+            ));
         }
         if !r.interval_seconds.is_finite() || r.interval_seconds < 0.0 || r.interval_seconds > max {
-            return Err(format!("-i {} must be 0 (off) or between 0.01 and {max} s", r.interval_seconds));
+            return Err(format!(
+                "-i {} must be 0 (off) or between 0.01 and {max} s",
+                r.interval_seconds
+            ));
         }
         if r.interval_seconds > 0.0 && r.interval_seconds < 0.01 {
-            return Err(format!("-i {} is below the 0.01 s minimum", r.interval_seconds));
+            return Err(format!(
+                "-i {} is below the 0.01 s minimum",
+                r.interval_seconds
+            ));
         }
         if r.block_size == 0 || r.block_size > self.max_block {
             return Err(format!(
@@ -176,35 +192,64 @@ impl ClientInput {
             return Err("-p 0 is not a port; use 1-65535 (the server's default is 5301)".into());
         }
         if self.parallel == 0 || self.parallel > CLIENT_MAX_PARALLEL {
-            return Err(format!("-P {} must be between 1 and {CLIENT_MAX_PARALLEL}", self.parallel));
+            return Err(format!(
+                "-P {} must be between 1 and {CLIENT_MAX_PARALLEL}",
+                self.parallel
+            ));
         }
         if self.reverse && self.bidir {
-            return Err("-R and --bidir exclude each other; --bidir already includes the reverse direction".into());
+            return Err(
+                "-R and --bidir exclude each other; --bidir already includes the reverse direction"
+                    .into(),
+            );
         }
         let stop = match (self.time, self.bytes) {
-            (Some(_), Some(_)) => return Err("-t and -n exclude each other; give a duration or a byte count".into()),
+            (Some(_), Some(_)) => {
+                return Err("-t and -n exclude each other; give a duration or a byte count".into());
+            }
             (_, Some(0)) => return Err("-n 0: ask for at least one byte, e.g. -n 1G".into()),
             (_, Some(n)) => StopAfter::Bytes(n),
-            (Some(t), None) if !(t > 0.0) => return Err(format!("-t {t}: the test must last more than 0 s")),
+            (Some(t), None) if t.is_nan() || t <= 0.0 => {
+                return Err(format!("-t {t}: the test must last more than 0 s"));
+            }
             (Some(t), None) => StopAfter::Seconds(t),
             (None, None) => StopAfter::Seconds(DEFAULT_DURATION_SECS),
         };
-        if !(self.omit >= 0.0) {
+        if self.omit.is_nan() || self.omit < 0.0 {
             return Err(format!("-O {}: give 0 or more seconds", self.omit));
         }
-        if !(self.interval >= 0.0) || (self.interval > 0.0 && self.interval < 0.01) {
-            return Err(format!("-i {}: give 0 (no interval reports) or at least 0.01 s", self.interval));
+        if self.interval.is_nan()
+            || self.interval < 0.0
+            || (self.interval > 0.0 && self.interval < 0.01)
+        {
+            return Err(format!(
+                "-i {}: give 0 (no interval reports) or at least 0.01 s",
+                self.interval
+            ));
         }
         if self.length == 0 || self.length > u32::MAX as u64 {
-            return Err(format!("-l {}: the block size must be between 1 byte and 4G", self.length));
+            return Err(format!(
+                "-l {}: the block size must be between 1 byte and 4G",
+                self.length
+            ));
         }
         let window = match self.window {
-            Some(0) => return Err("-w 0: give a socket buffer size such as 4M, or leave -w out".into()),
-            Some(w) if w > u32::MAX as u64 => return Err(format!("-w {w}: the window must be below 4G")),
+            Some(0) => {
+                return Err("-w 0: give a socket buffer size such as 4M, or leave -w out".into());
+            }
+            Some(w) if w > u32::MAX as u64 => {
+                return Err(format!("-w {w}: the window must be below 4G"));
+            }
             w => w.map(|w| w as u32),
         };
-        if !(self.connect_timeout > 0.0) || self.connect_timeout > 3600.0 {
-            return Err(format!("--connect-timeout {}: give a number of seconds above 0", self.connect_timeout));
+        if self.connect_timeout.is_nan()
+            || self.connect_timeout <= 0.0
+            || self.connect_timeout > 3600.0
+        {
+            return Err(format!(
+                "--connect-timeout {}: give a number of seconds above 0",
+                self.connect_timeout
+            ));
         }
         let direction = match (self.reverse, self.bidir) {
             (true, _) => Direction::Reverse,
@@ -249,16 +294,78 @@ mod tests {
     fn bad_client_input_is_refused_with_the_flag_named() {
         let base = ClientInput::new("h");
         let cases: Vec<(ClientInput, &str)> = vec![
-            (ClientInput { parallel: 0, ..base.clone() }, "-P 0"),
-            (ClientInput { time: Some(0.0), ..base.clone() }, "-t 0"),
-            (ClientInput { length: 0, ..base.clone() }, "-l 0"),
-            (ClientInput { bytes: Some(0), ..base.clone() }, "-n 0"),
-            (ClientInput { window: Some(0), ..base.clone() }, "-w 0"),
-            (ClientInput { reverse: true, bidir: true, ..base.clone() }, "-R and --bidir"),
-            (ClientInput { time: Some(1.0), bytes: Some(1), ..base.clone() }, "-t and -n"),
-            (ClientInput { interval: 0.001, ..base.clone() }, "-i 0.001"),
-            (ClientInput { host: " ".into(), ..base.clone() }, "HOST is empty"),
-            (ClientInput { port: 0, ..base.clone() }, "-p 0"),
+            (
+                ClientInput {
+                    parallel: 0,
+                    ..base.clone()
+                },
+                "-P 0",
+            ),
+            (
+                ClientInput {
+                    time: Some(0.0),
+                    ..base.clone()
+                },
+                "-t 0",
+            ),
+            (
+                ClientInput {
+                    length: 0,
+                    ..base.clone()
+                },
+                "-l 0",
+            ),
+            (
+                ClientInput {
+                    bytes: Some(0),
+                    ..base.clone()
+                },
+                "-n 0",
+            ),
+            (
+                ClientInput {
+                    window: Some(0),
+                    ..base.clone()
+                },
+                "-w 0",
+            ),
+            (
+                ClientInput {
+                    reverse: true,
+                    bidir: true,
+                    ..base.clone()
+                },
+                "-R and --bidir",
+            ),
+            (
+                ClientInput {
+                    time: Some(1.0),
+                    bytes: Some(1),
+                    ..base.clone()
+                },
+                "-t and -n",
+            ),
+            (
+                ClientInput {
+                    interval: 0.001,
+                    ..base.clone()
+                },
+                "-i 0.001",
+            ),
+            (
+                ClientInput {
+                    host: " ".into(),
+                    ..base.clone()
+                },
+                "HOST is empty",
+            ),
+            (
+                ClientInput {
+                    port: 0,
+                    ..base.clone()
+                },
+                "-p 0",
+            ),
         ];
         for (input, want) in cases {
             let err = input.plan().unwrap_err();
@@ -268,21 +375,48 @@ mod tests {
 
     #[test]
     fn server_limits_are_enforced() {
-        let cfg = ServerConfig { max_streams: 8, max_duration: Duration::from_secs(60), ..ServerConfig::default() };
+        let cfg = ServerConfig {
+            max_streams: 8,
+            max_duration: Duration::from_secs(60),
+            ..ServerConfig::default()
+        };
         let ok = ClientInput::new("h").plan().unwrap().request;
-        let too_many = TestRequest { streams: 9, ..ok.clone() };
+        let too_many = TestRequest {
+            streams: 9,
+            ..ok.clone()
+        };
         assert!(cfg.check(&too_many).unwrap_err().contains("--max-streams"));
-        let bidir = TestRequest { streams: 5, direction: Direction::Bidir, ..ok.clone() };
+        let bidir = TestRequest {
+            streams: 5,
+            direction: Direction::Bidir,
+            ..ok.clone()
+        };
         assert!(cfg.check(&bidir).unwrap_err().contains("10 connections"));
-        let long = TestRequest { stop: StopAfter::Seconds(61.0), ..ok.clone() };
+        let long = TestRequest {
+            stop: StopAfter::Seconds(61.0),
+            ..ok.clone()
+        };
         assert!(cfg.check(&long).unwrap_err().contains("--max-duration"));
-        let omit = TestRequest { stop: StopAfter::Seconds(50.0), omit_seconds: 11.0, ..ok.clone() };
+        let omit = TestRequest {
+            stop: StopAfter::Seconds(50.0),
+            omit_seconds: 11.0,
+            ..ok.clone()
+        };
         assert!(cfg.check(&omit).unwrap_err().contains("--max-duration"));
-        let block = TestRequest { block_size: 17 << 20, ..ok.clone() };
+        let block = TestRequest {
+            block_size: 17 << 20,
+            ..ok.clone()
+        };
         assert!(cfg.check(&block).unwrap_err().contains("--max-block"));
-        let window = TestRequest { window: Some(u32::MAX), ..ok.clone() };
+        let window = TestRequest {
+            window: Some(u32::MAX),
+            ..ok.clone()
+        };
         assert!(cfg.check(&window).unwrap_err().contains("--max-window"));
-        let nan = TestRequest { stop: StopAfter::Seconds(f64::NAN), ..ok.clone() };
+        let nan = TestRequest {
+            stop: StopAfter::Seconds(f64::NAN),
+            ..ok.clone()
+        };
         assert!(cfg.check(&nan).is_err());
         assert!(cfg.check(&ok).is_ok());
     }

@@ -30,8 +30,13 @@ impl Family {
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
     #[error("could not resolve '{host}': {source}; check the name, or give an IP address")]
-    Resolve { host: String, source: std::io::Error },
-    #[error("unknown interface '{zone}' in '{host}'; give an interface that exists here (e.g. en0, eth0) or its index")]
+    Resolve {
+        host: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "unknown interface '{zone}' in '{host}'; give an interface that exists here (e.g. en0, eth0) or its index"
+    )]
     Zone { host: String, zone: String },
     #[error("'{host}' has no {family} address")]
     NoAddress { host: String, family: &'static str },
@@ -42,14 +47,24 @@ pub enum NetError {
     #[error(
         "no answer from {addr} within {secs:.1} s: the host is down or unreachable, or a firewall drops TCP port {port}"
     )]
-    Timeout { addr: SocketAddr, port: u16, secs: f64 },
+    Timeout {
+        addr: SocketAddr,
+        port: u16,
+        secs: f64,
+    },
     #[error("could not connect to {addr}: {source}")]
-    Connect { addr: SocketAddr, source: std::io::Error },
+    Connect {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Parses a literal address, including `[v6]` brackets and `fe80::1%en0` zones; None for names.
 pub fn parse_literal(host: &str, port: u16) -> Result<Option<SocketAddr>, NetError> {
-    let h = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let h = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     if let Ok(ip) = h.parse::<IpAddr>() {
         return Ok(Some(SocketAddr::new(ip, port)));
     }
@@ -60,7 +75,10 @@ pub fn parse_literal(host: &str, port: u16) -> Result<Option<SocketAddr>, NetErr
             .parse::<u32>()
             .ok()
             .or_else(|| platform::interface_index(zone))
-            .ok_or_else(|| NetError::Zone { host: host.to_string(), zone: zone.to_string() })?;
+            .ok_or_else(|| NetError::Zone {
+                host: host.to_string(),
+                zone: zone.to_string(),
+            })?;
         return Ok(Some(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope))));
     }
     Ok(None)
@@ -72,7 +90,10 @@ pub async fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<Socket
         Some(addr) => vec![addr],
         None => tokio::net::lookup_host((host, port))
             .await
-            .map_err(|source| NetError::Resolve { host: host.to_string(), source })?
+            .map_err(|source| NetError::Resolve {
+                host: host.to_string(),
+                source,
+            })?
             .collect(),
     };
     let picked: Vec<SocketAddr> = all.into_iter().filter(|a| family.allows(a)).collect();
@@ -82,7 +103,10 @@ pub async fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<Socket
             Family::V6 => "IPv6",
             Family::Any => "usable",
         };
-        return Err(NetError::NoAddress { host: host.to_string(), family });
+        return Err(NetError::NoAddress {
+            host: host.to_string(),
+            family,
+        });
     }
     Ok(picked)
 }
@@ -93,18 +117,27 @@ pub async fn connect_one(
     timeout: Duration,
     window: Option<u32>,
 ) -> Result<TcpStream, NetError> {
-    let sock = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
-        .map_err(|source| NetError::Connect { addr, source })?;
+    let sock = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(|source| NetError::Connect { addr, source })?;
     if let Some(w) = window {
         // Best effort: the kernel clamps to its limits and the actual size is reported later.
         let _ = sock.set_send_buffer_size(w);
         let _ = sock.set_recv_buffer_size(w);
     }
     match tokio::time::timeout(timeout, sock.connect(addr)).await {
-        Err(_) => Err(NetError::Timeout { addr, port: addr.port(), secs: timeout.as_secs_f64() }),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            Err(NetError::Refused { addr, port: addr.port() })
-        }
+        Err(_) => Err(NetError::Timeout {
+            addr,
+            port: addr.port(),
+            secs: timeout.as_secs_f64(),
+        }),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Err(NetError::Refused {
+            addr,
+            port: addr.port(),
+        }),
         Ok(Err(source)) => Err(NetError::Connect { addr, source }),
         Ok(Ok(stream)) => Ok(stream),
     }
@@ -125,7 +158,11 @@ pub async fn connect_any(
         match connect_one(addr, left, None).await {
             Ok(s) => return Ok((s, addr)),
             Err(NetError::Timeout { addr, port, .. }) => {
-                last = Some(NetError::Timeout { addr, port, secs: timeout.as_secs_f64() })
+                last = Some(NetError::Timeout {
+                    addr,
+                    port,
+                    secs: timeout.as_secs_f64(),
+                })
             }
             Err(e) => last = Some(e),
         }
@@ -161,11 +198,16 @@ mod tests {
         #[cfg(target_os = "linux")]
         {
             let got = parse_literal("fe80::1%lo", 1).unwrap().unwrap();
-            let SocketAddr::V6(v6) = got else { panic!("not v6") };
+            let SocketAddr::V6(v6) = got else {
+                panic!("not v6")
+            };
             assert_eq!(Some(v6.scope_id()), platform::interface_index("lo"));
         }
         let err = parse_literal("fe80::1%nosuchif9", 1).unwrap_err();
-        assert!(err.to_string().contains("unknown interface 'nosuchif9'"), "{err}");
+        assert!(
+            err.to_string().contains("unknown interface 'nosuchif9'"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -180,7 +222,9 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let err = connect_one(addr, Duration::from_secs(5), None).await.unwrap_err();
+        let err = connect_one(addr, Duration::from_secs(5), None)
+            .await
+            .unwrap_err();
         assert!(matches!(err, NetError::Refused { .. }), "{err}");
     }
 }

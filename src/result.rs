@@ -17,7 +17,10 @@ impl Sum {
     }
 
     fn of<'a>(streams: impl Iterator<Item = &'a StreamTotals>) -> Sum {
-        streams.fold(Sum::default(), |acc, s| Sum { bytes: acc.bytes + s.bytes, seconds: acc.seconds.max(s.seconds) })
+        streams.fold(Sum::default(), |acc, s| Sum {
+            bytes: acc.bytes + s.bytes,
+            seconds: acc.seconds.max(s.seconds),
+        })
     }
 }
 
@@ -36,14 +39,28 @@ pub struct DirectionResult {
 
 impl DirectionResult {
     pub fn label(&self) -> &'static str {
-        if self.client_sends { "client → server" } else { "server → client" }
+        if self.client_sends {
+            "client → server"
+        } else {
+            "server → client"
+        }
     }
 }
 
 /// Stream totals for one role: from the side's final results, or rebuilt from its intervals when the side vanished.
-fn totals(results: Option<&SideResults>, intervals: &[IntervalReport], sender: bool, ids: &[u32]) -> Vec<StreamTotals> {
+fn totals(
+    results: Option<&SideResults>,
+    intervals: &[IntervalReport],
+    sender: bool,
+    ids: &[u32],
+) -> Vec<StreamTotals> {
     if let Some(r) = results {
-        return r.streams.iter().filter(|s| s.sender == sender && ids.contains(&s.stream)).cloned().collect();
+        return r
+            .streams
+            .iter()
+            .filter(|s| s.sender == sender && ids.contains(&s.stream))
+            .cloned()
+            .collect();
     }
     let measured: Vec<&IntervalReport> = intervals.iter().filter(|i| !i.omitted).collect();
     let seconds = measured.last().map_or(0.0, |i| i.end);
@@ -68,17 +85,30 @@ fn totals(results: Option<&SideResults>, intervals: &[IntervalReport], sender: b
 }
 
 /// The part of each interval that belongs to these streams and this role.
-fn filter_intervals(intervals: &[IntervalReport], sender: bool, ids: &[u32]) -> Vec<IntervalReport> {
+fn filter_intervals(
+    intervals: &[IntervalReport],
+    sender: bool,
+    ids: &[u32],
+) -> Vec<IntervalReport> {
     intervals
         .iter()
         .map(|i| {
-            let keep = |v: &Vec<crate::protocol::StreamBytes>| v.iter().filter(|b| ids.contains(&b.stream)).copied().collect();
+            let keep = |v: &Vec<crate::protocol::StreamBytes>| {
+                v.iter()
+                    .filter(|b| ids.contains(&b.stream))
+                    .copied()
+                    .collect()
+            };
             IntervalReport {
                 start: i.start,
                 end: i.end,
                 omitted: i.omitted,
                 sent: if sender { keep(&i.sent) } else { Vec::new() },
-                received: if sender { Vec::new() } else { keep(&i.received) },
+                received: if sender {
+                    Vec::new()
+                } else {
+                    keep(&i.received)
+                },
             }
         })
         .collect()
@@ -89,13 +119,22 @@ impl Outcome {
     pub fn directions(&self) -> Vec<DirectionResult> {
         let mut out = Vec::new();
         for client_sends in [true, false] {
-            let ids: Vec<u32> = self.streams.iter().filter(|s| s.client_sends == client_sends).map(|s| s.id).collect();
+            let ids: Vec<u32> = self
+                .streams
+                .iter()
+                .filter(|s| s.client_sends == client_sends)
+                .map(|s| s.id)
+                .collect();
             if ids.is_empty() {
                 continue;
             }
             let local = (Some(&self.local.results), self.local.intervals.as_slice());
             let remote = (self.remote.as_ref(), self.remote_intervals.as_slice());
-            let (snd, rcv) = if client_sends { (local, remote) } else { (remote, local) };
+            let (snd, rcv) = if client_sends {
+                (local, remote)
+            } else {
+                (remote, local)
+            };
             let sender = totals(snd.0, snd.1, true, &ids);
             let receiver = totals(rcv.0, rcv.1, false, &ids);
             out.push(DirectionResult {
@@ -126,5 +165,9 @@ pub fn cpu_percent(c: &CpuUsage) -> (f64, f64, f64) {
         return (0.0, 0.0, 0.0);
     }
     let pct = |s: f64| 100.0 * s / c.wall_seconds;
-    (pct(c.user_seconds + c.system_seconds), pct(c.user_seconds), pct(c.system_seconds))
+    (
+        pct(c.user_seconds + c.system_seconds),
+        pct(c.user_seconds),
+        pct(c.system_seconds),
+    )
 }

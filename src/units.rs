@@ -6,7 +6,9 @@ use std::time::Duration;
 /// Why a size or duration string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
-    #[error("'{0}' is not a size: use a number with an optional K, M, G or T suffix, e.g. 128K or 1G")]
+    #[error(
+        "'{0}' is not a size: use a number with an optional K, M, G or T suffix, e.g. 128K or 1G"
+    )]
     Size(String),
     #[error("'{0}' is not a duration in seconds: use a number such as 10 or 0.5")]
     Seconds(String),
@@ -48,7 +50,7 @@ pub fn parse_size(text: &str) -> Result<u64, ParseError> {
 pub fn parse_seconds(text: &str) -> Result<Duration, ParseError> {
     let err = || ParseError::Seconds(text.to_string());
     let f: f64 = text.trim().parse().map_err(|_| err())?;
-    if !f.is_finite() || f < 0.0 || f > 1.0e9 {
+    if !f.is_finite() || !(0.0..=1.0e9).contains(&f) {
         return Err(err());
     }
     Ok(Duration::from_secs_f64(f))
@@ -134,7 +136,16 @@ mod tests {
 
     #[test]
     fn bad_sizes_are_refused() {
-        for text in ["", "K", "abc", "12X", "-5", "1.2.3", "99999999999999999999", "nan"] {
+        for text in [
+            "",
+            "K",
+            "abc",
+            "12X",
+            "-5",
+            "1.2.3",
+            "99999999999999999999",
+            "nan",
+        ] {
             assert!(parse_size(text).is_err(), "{text} should not parse");
         }
     }

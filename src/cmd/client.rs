@@ -1,5 +1,7 @@
 //! `saf-net client HOST`.
 
+use std::io::Write;
+
 use anyhow::{Context, Result};
 
 use super::{EXIT_INCOMPLETE, EXIT_OK, ExitCode, UsageError};
@@ -52,13 +54,26 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
             None => history::default_path()?,
         })
     };
-    let meta = RunMeta::new(&args.host, args.port, args.label.clone(), args.profile.clone());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the runtime")?;
+    let meta = RunMeta::new(
+        &args.host,
+        args.port,
+        args.label.clone(),
+        args.profile.clone(),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
     let outcome = if args.json {
         let mut quiet = |_: Event<'_>| {};
         rt.block_on(client::run(&plan, &mut quiet))
     } else {
-        let mut printer = LivePrinter::new(&plan.request, &args.host, args.port, plan.request.interval_seconds > 0.0);
+        let mut printer = LivePrinter::new(
+            &plan.request,
+            &args.host,
+            args.port,
+            plan.request.interval_seconds > 0.0,
+        );
         let o = rt.block_on(client::run(&plan, &mut printer));
         printer.finish();
         o
@@ -67,16 +82,25 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
         Ok(o) => o,
         Err(e) => {
             if args.json {
-                println!("{}", serde_json::json!({ "start": {}, "intervals": [], "end": {}, "error": e.to_string() }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "start": {}, "intervals": [], "end": {}, "error": e.to_string() })
+                );
             }
             return Err(e.into());
         }
     };
-    if args.json {
-        println!("{}", json::render(&outcome, &meta));
+    // A closed stdout must not cost the history row, so write errors are ignored here.
+    let text = if args.json {
+        json::render(&outcome, &meta) + "\n"
     } else {
-        print!("{}", summary(&outcome));
-    }
+        summary(&outcome)
+    };
+    let _ = std::io::stdout().write_all(text.as_bytes());
     record(history_path.as_deref(), &outcome, &meta)?;
-    Ok(if outcome.complete() { EXIT_OK } else { EXIT_INCOMPLETE })
+    Ok(if outcome.complete() {
+        EXIT_OK
+    } else {
+        EXIT_INCOMPLETE
+    })
 }

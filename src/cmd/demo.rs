@@ -14,7 +14,10 @@ use crate::units::BitsPerSec;
 
 pub fn demo(args: DemoArgs) -> Result<ExitCode> {
     let history = args.out.join("history.csv");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot listen on 127.0.0.1")?;
         let addr = listener.local_addr()?;

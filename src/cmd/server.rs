@@ -38,7 +38,9 @@ fn listen(bind: Option<IpAddr>, port: u16) -> Result<std::net::TcpListener> {
             Ok(l)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            bail!("TCP port {port} on {addr} is already in use; stop the other server or pick another with -p")
+            bail!(
+                "TCP port {port} on {addr} is already in use; stop the other server or pick another with -p"
+            )
         }
         Err(e) => Err(e).with_context(|| format!("cannot listen on {addr}")),
     }
@@ -63,7 +65,10 @@ pub fn server(args: ServerArgs) -> Result<ExitCode> {
         ..ServerConfig::default()
     };
     let listener = listen(args.bind, args.port)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let shutdown = async {

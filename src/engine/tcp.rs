@@ -75,7 +75,12 @@ impl Stream {
                     error: result.err().map(|e| e.to_string()),
                 });
             })?;
-        Ok(Stream { spec, counter, socket: handle, thread: Some(thread) })
+        Ok(Stream {
+            spec,
+            counter,
+            socket: handle,
+            thread: Some(thread),
+        })
     }
 
     pub fn bytes(&self) -> u64 {
@@ -125,10 +130,18 @@ fn pattern(len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &AtomicU64) -> std::io::Result<()> {
+fn send_loop(
+    mut socket: TcpStream,
+    spec: &StreamSpec,
+    flags: &Flags,
+    counter: &AtomicU64,
+) -> std::io::Result<()> {
     let buf = pattern(spec.block_size);
     let mut left = spec.quota.unwrap_or(u64::MAX);
-    while left > 0 && !flags.stop_send.load(Ordering::Relaxed) && !flags.abort.load(Ordering::Relaxed) {
+    while left > 0
+        && !flags.stop_send.load(Ordering::Relaxed)
+        && !flags.abort.load(Ordering::Relaxed)
+    {
         let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         match socket.write(&buf[..n]) {
             Ok(0) => return Err(ErrorKind::WriteZero.into()),
@@ -136,7 +149,11 @@ fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &
                 counter.fetch_add(k as u64, Ordering::Relaxed);
                 left -= k as u64;
             }
-            Err(e) if matches!(e.kind(), ErrorKind::Interrupted | ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Interrupted | ErrorKind::WouldBlock | ErrorKind::TimedOut
+                ) => {}
             Err(e) => return Err(e),
         }
     }
@@ -144,7 +161,12 @@ fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &
     Ok(())
 }
 
-fn receive_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &AtomicU64) -> std::io::Result<()> {
+fn receive_loop(
+    mut socket: TcpStream,
+    spec: &StreamSpec,
+    flags: &Flags,
+    counter: &AtomicU64,
+) -> std::io::Result<()> {
     let mut buf = vec![0u8; spec.block_size];
     loop {
         match socket.read(&mut buf) {

@@ -21,13 +21,19 @@ pub enum HistoryError {
     #[error("no data directory on this system; pass --csv FILE or set {HISTORY_ENV}")]
     NoDataDir,
     #[error("history {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("history {path}: {source}")]
     Csv { path: PathBuf, source: csv::Error },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError + '_ {
-    move |source| HistoryError::Io { path: path.to_path_buf(), source }
+    move |source| HistoryError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// One row of the history, in column order.
@@ -147,14 +153,22 @@ pub fn default_path() -> Result<PathBuf, HistoryError> {
     if let Some(p) = std::env::var_os(HISTORY_ENV).filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
     }
-    dirs::data_dir().map(|d| d.join("saf-net").join("history.csv")).ok_or(HistoryError::NoDataDir)
+    dirs::data_dir()
+        .map(|d| d.join("saf-net").join("history.csv"))
+        .ok_or(HistoryError::NoDataDir)
 }
 
 /// Writes `contents` to `path` whole: a temp file beside it, then a rename.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), HistoryError> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io(dir))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = File::create(&tmp)?;
@@ -169,7 +183,9 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), HistoryError> {
 }
 
 fn encode_row(row: &HistoryRow) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
     w.serialize(row).expect("history rows always serialize");
     w.into_inner().expect("writing to memory cannot fail")
 }
@@ -183,7 +199,10 @@ fn header_line() -> Vec<u8> {
 /// Appends one run: its JSON document under `runs/`, then one whole CSV line, under an exclusive lock.
 /// A file written by an older schema is first rewritten with the current header, rows kept.
 pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathBuf, HistoryError> {
-    let dir = csv_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = csv_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io(dir))?;
     let details = PathBuf::from("runs").join(format!("{}.json", row.run_id));
     let json_path = dir.join(&details);
@@ -191,10 +210,26 @@ pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathB
     let mut row = row.clone();
     row.details = details.to_string_lossy().into_owned();
 
-    let lock_path = dir.join(format!(".{}.lock", csv_path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
-    let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path))?;
+    let lock_path = dir.join(format!(
+        ".{}.lock",
+        csv_path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io(&lock_path))?;
     lock.lock().map_err(io(&lock_path))?;
-    let mut file = OpenOptions::new().create(true).append(true).read(true).open(csv_path).map_err(io(csv_path))?;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(csv_path)
+        .map_err(io(csv_path))?;
     let mut existing = String::new();
     file.seek(SeekFrom::Start(0)).map_err(io(csv_path))?;
     file.read_to_string(&mut existing).map_err(io(csv_path))?;
@@ -204,7 +239,10 @@ pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathB
         out.extend_from_slice(&want);
     } else if !existing.as_bytes().starts_with(&want) {
         upgrade(csv_path, &existing)?;
-        file = OpenOptions::new().append(true).open(csv_path).map_err(io(csv_path))?;
+        file = OpenOptions::new()
+            .append(true)
+            .open(csv_path)
+            .map_err(io(csv_path))?;
     } else if !existing.ends_with('\n') {
         out.push(b'\n');
     }
@@ -217,16 +255,31 @@ pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathB
 
 /// Rewrites an older-schema file under the current header; columns it lacked stay empty.
 fn upgrade(csv_path: &Path, existing: &str) -> Result<(), HistoryError> {
-    let csv_err = |source| HistoryError::Csv { path: csv_path.to_path_buf(), source };
-    let mut rd = csv::ReaderBuilder::new().flexible(true).from_reader(existing.as_bytes());
-    let old: Vec<String> = rd.headers().map_err(csv_err)?.iter().map(String::from).collect();
+    let csv_err = |source| HistoryError::Csv {
+        path: csv_path.to_path_buf(),
+        source,
+    };
+    let mut rd = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(existing.as_bytes());
+    let old: Vec<String> = rd
+        .headers()
+        .map_err(csv_err)?
+        .iter()
+        .map(String::from)
+        .collect();
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(header()).map_err(csv_err)?;
     for rec in rd.records() {
         let rec = rec.map_err(csv_err)?;
         let fields: Vec<&str> = header()
             .iter()
-            .map(|col| old.iter().position(|h| h == col).and_then(|i| rec.get(i)).unwrap_or(""))
+            .map(|col| {
+                old.iter()
+                    .position(|h| h == col)
+                    .and_then(|i| rec.get(i))
+                    .unwrap_or("")
+            })
             .collect();
         w.write_record(fields).map_err(csv_err)?;
     }
@@ -236,9 +289,17 @@ fn upgrade(csv_path: &Path, existing: &str) -> Result<(), HistoryError> {
 
 /// Reads every row of a history file of any schema version.
 pub fn read(csv_path: &Path) -> Result<Vec<HistoryRecord>, HistoryError> {
-    let csv_err = |source| HistoryError::Csv { path: csv_path.to_path_buf(), source };
-    let mut rd = csv::ReaderBuilder::new().flexible(true).from_path(csv_path).map_err(csv_err)?;
-    rd.deserialize().collect::<Result<Vec<HistoryRecord>, _>>().map_err(csv_err)
+    let csv_err = |source| HistoryError::Csv {
+        path: csv_path.to_path_buf(),
+        source,
+    };
+    let mut rd = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(csv_path)
+        .map_err(csv_err)?;
+    rd.deserialize()
+        .collect::<Result<Vec<HistoryRecord>, _>>()
+        .map_err(csv_err)
 }
 
 #[cfg(test)]
@@ -297,7 +358,11 @@ mod tests {
     fn older_files_are_read_and_upgraded() {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("old.csv");
-        fs::write(&csv, "schema_version,kind,run_id,receiver_mbps\n0,throughput,old1,945.11\n").unwrap();
+        fs::write(
+            &csv,
+            "schema_version,kind,run_id,receiver_mbps\n0,throughput,old1,945.11\n",
+        )
+        .unwrap();
         let rows = read(&csv).unwrap();
         assert_eq!(rows[0].receiver_mbps, Some(945.11));
         assert_eq!(rows[0].streams, None);
@@ -307,6 +372,10 @@ mod tests {
         assert_eq!(rows[0].run_id.as_deref(), Some("old1"));
         assert_eq!(rows[0].receiver_mbps, Some(945.11));
         assert_eq!(rows[1].run_id.as_deref(), Some("new"));
-        assert!(fs::read_to_string(&csv).unwrap().starts_with(&header().join(",")));
+        assert!(
+            fs::read_to_string(&csv)
+                .unwrap()
+                .starts_with(&header().join(","))
+        );
     }
 }

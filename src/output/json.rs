@@ -83,10 +83,30 @@ pub struct Span {
 }
 
 impl Span {
-    fn new(socket: Option<u32>, start: f64, end: f64, bytes: u64, sender: bool, omitted: Option<bool>) -> Span {
+    fn new(
+        socket: Option<u32>,
+        start: f64,
+        end: f64,
+        bytes: u64,
+        sender: bool,
+        omitted: Option<bool>,
+    ) -> Span {
         let seconds = (end - start).max(0.0);
-        let bits_per_second = if seconds > 0.0 { bytes as f64 * 8.0 / seconds } else { 0.0 };
-        Span { socket, start, end, seconds, bytes, bits_per_second, omitted, sender }
+        let bits_per_second = if seconds > 0.0 {
+            bytes as f64 * 8.0 / seconds
+        } else {
+            0.0
+        };
+        Span {
+            socket,
+            start,
+            end,
+            seconds,
+            bytes,
+            bits_per_second,
+            omitted,
+            sender,
+        }
     }
 }
 
@@ -158,13 +178,23 @@ pub const SENDER_DEFINITION: &str = "sender rate: bytes the sending application 
 fn interval_spans(iv: &IntervalReport, sender: bool) -> (Vec<Span>, Span) {
     let list: &[StreamBytes] = if sender { &iv.sent } else { &iv.received };
     let omitted = Some(iv.omitted);
-    let streams = list.iter().map(|b| Span::new(Some(b.stream), iv.start, iv.end, b.bytes, sender, omitted)).collect();
+    let streams = list
+        .iter()
+        .map(|b| Span::new(Some(b.stream), iv.start, iv.end, b.bytes, sender, omitted))
+        .collect();
     let total = list.iter().map(|b| b.bytes).sum();
-    (streams, Span::new(None, iv.start, iv.end, total, sender, omitted))
+    (
+        streams,
+        Span::new(None, iv.start, iv.end, total, sender, omitted),
+    )
 }
 
 /// Zips two directions' interval lists by index (the sides tick in step).
-fn intervals(first: &[IntervalReport], second: Option<&[IntervalReport]>, sender: bool) -> Vec<Interval> {
+fn intervals(
+    first: &[IntervalReport],
+    second: Option<&[IntervalReport]>,
+    sender: bool,
+) -> Vec<Interval> {
     first
         .iter()
         .enumerate()
@@ -175,7 +205,11 @@ fn intervals(first: &[IntervalReport], second: Option<&[IntervalReport]>, sender
                 streams.extend(more);
                 sum
             });
-            Interval { streams, sum, sum_bidir_reverse: rev }
+            Interval {
+                streams,
+                sum,
+                sum_bidir_reverse: rev,
+            }
         })
         .collect()
 }
@@ -207,7 +241,10 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
     let first = &dirs[0];
     let second = dirs.get(1);
     let r = &o.request;
-    let timesecs = meta.time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let timesecs = meta
+        .time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let (ht, hu, hs) = cpu_percent(&o.local_cpu());
     let (rt, ru, rs) = o.remote_cpu().map_or((0.0, 0.0, 0.0), |c| cpu_percent(&c));
     let mut end_streams = stream_end(first);
@@ -229,8 +266,14 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 .collect(),
             version: format!("saf-net {}", env!("CARGO_PKG_VERSION")),
             system_info: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
-            timestamp: Timestamp { time: humantime::format_rfc3339_seconds(meta.time).to_string(), timesecs },
-            connecting_to: ConnectingTo { host: meta.host.clone(), port: meta.port },
+            timestamp: Timestamp {
+                time: humantime::format_rfc3339_seconds(meta.time).to_string(),
+                timesecs,
+            },
+            connecting_to: ConnectingTo {
+                host: meta.host.clone(),
+                port: meta.port,
+            },
             sndbuf_actual: o.streams.first().map_or(0, |s| s.sndbuf),
             rcvbuf_actual: o.streams.first().map_or(0, |s| s.rcvbuf),
             test_start: TestStart {
@@ -252,7 +295,11 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 interval: r.interval_seconds,
             },
         },
-        intervals: intervals(&first.receiver_intervals, second.map(|d| d.receiver_intervals.as_slice()), false),
+        intervals: intervals(
+            &first.receiver_intervals,
+            second.map(|d| d.receiver_intervals.as_slice()),
+            false,
+        ),
         end: End {
             streams: end_streams,
             sum_sent: total_span(&first.sent, true),
@@ -281,8 +328,15 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
             receiver_bits_per_second: first.received.rate().0,
             sender_bits_per_second: first.sent.rate().0,
             reverse_receiver_bits_per_second: second.map(|d| d.received.rate().0),
-            server: ServerInfo { address: o.server.to_string(), version: o.server_software.clone() },
-            sender_intervals: intervals(&first.sender_intervals, second.map(|d| d.sender_intervals.as_slice()), true),
+            server: ServerInfo {
+                address: o.server.to_string(),
+                version: o.server_software.clone(),
+            },
+            sender_intervals: intervals(
+                &first.sender_intervals,
+                second.map(|d| d.sender_intervals.as_slice()),
+                true,
+            ),
         },
     }
 }

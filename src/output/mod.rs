@@ -23,10 +23,20 @@ pub struct RunMeta {
 impl RunMeta {
     pub fn new(host: &str, port: u16, label: Option<String>, profile: Option<String>) -> Self {
         let time = SystemTime::now();
-        let stamp = humantime::format_rfc3339_seconds(time).to_string().replace([':', '-'], "");
+        let stamp = humantime::format_rfc3339_seconds(time)
+            .to_string()
+            .replace([':', '-'], "");
         let mut r = [0u8; 3];
         let _ = getrandom::fill(&mut r);
         let run_id = format!("{stamp}-{:02x}{:02x}{:02x}", r[0], r[1], r[2]);
-        RunMeta { run_id, time, label, profile, host: host.to_string(), port, client_host: crate::platform::hostname() }
+        RunMeta {
+            run_id,
+            time,
+            label,
+            profile,
+            host: host.to_string(),
+            port,
+            client_host: crate::platform::hostname(),
+        }
     }
 }

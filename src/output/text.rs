@@ -18,14 +18,24 @@ pub struct LivePrinter {
     port: u16,
     progress: bool,
     drawn: bool,
-    /// Print per-interval lines (off for the demo's compact view).
+    /// Print per-interval lines.
     intervals: bool,
+    /// Last queue position shown; the server repeats it as a heartbeat.
+    queued_at: u32,
 }
 
 impl LivePrinter {
     pub fn new(request: &TestRequest, host: &str, port: u16, intervals: bool) -> Self {
         let progress = std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
-        LivePrinter { request: request.clone(), host: host.into(), port, progress, drawn: false, intervals }
+        LivePrinter {
+            request: request.clone(),
+            host: host.into(),
+            port,
+            progress,
+            drawn: false,
+            intervals,
+            queued_at: 0,
+        }
     }
 
     fn clear(&mut self) {
@@ -37,7 +47,8 @@ impl LivePrinter {
 
     fn line(&mut self, text: &str) {
         self.clear();
-        println!("{text}");
+        // A closed stdout (e.g. piped into `head`) must not kill a running test.
+        let _ = writeln!(std::io::stdout(), "{text}");
     }
 
     fn total_seconds(&self) -> Option<f64> {
@@ -58,7 +69,7 @@ fn tag(req: &TestRequest, stream: u32) -> &'static str {
 
 fn rate_line(id: &str, start: f64, end: f64, bytes: u64, tail: &str) -> String {
     format!(
-        "[{id:>3}] {start:6.2}-{end:<6.2} sec  {:>12}  {:>13}{tail}",
+        "[{id:>3}] {start:6.2}-{end:<6.2} sec  {:>12}  {:>13} {tail}",
         Bytes(bytes).to_string(),
         BitsPerSec::from_bytes(bytes, end - start).to_string()
     )
@@ -68,16 +79,24 @@ impl Observer for LivePrinter {
     fn on(&mut self, event: Event<'_>) {
         match event {
             Event::Connected { server } => {
-                let text = format!("Connecting to host {}, port {} ({server})", self.host, self.port);
+                let text = format!(
+                    "Connecting to host {}, port {} ({server})",
+                    self.host, self.port
+                );
                 self.line(&text);
             }
-            Event::Queued { position } => {
+            Event::Queued { position } if position != self.queued_at => {
+                self.queued_at = position;
                 let text = format!("Server busy: waiting in line at position {position}");
                 self.line(&text);
             }
             Event::Started { streams } => {
                 for s in streams {
-                    let who = if s.client_sends { "client sends" } else { "server sends" };
+                    let who = if s.client_sends {
+                        "client sends"
+                    } else {
+                        "server sends"
+                    };
                     let text = format!(
                         "[{:>3}] local {} port {} connected to {} port {} ({who})",
                         s.id,
@@ -95,7 +114,7 @@ impl Observer for LivePrinter {
             Event::Interval { report, .. } if self.intervals && !report.received.is_empty() => {
                 print_interval(self, report);
             }
-            Event::Interval { .. } => {}
+            Event::Interval { .. } | Event::Queued { .. } => {}
             Event::Tick { elapsed } if self.progress => self.draw(elapsed),
             Event::Tick { .. } => {}
         }
@@ -109,7 +128,11 @@ impl LivePrinter {
             Some(total) => {
                 let width = 30;
                 let done = ((e / total).clamp(0.0, 1.0) * width as f64) as usize;
-                format!("  [{}{}] {e:5.1}/{total:.1} s", "#".repeat(done), ".".repeat(width - done))
+                format!(
+                    "  [{}{}] {e:5.1}/{total:.1} s",
+                    "#".repeat(done),
+                    ".".repeat(width - done)
+                )
             }
             None => format!("  {e:5.1} s"),
         };
@@ -130,16 +153,34 @@ fn print_interval(p: &mut LivePrinter, iv: &IntervalReport) {
     let mut lines = Vec::new();
     if iv.received.len() > 1 || p.request.direction != Direction::Bidir {
         for b in &iv.received {
-            lines.push(rate_line(&b.stream.to_string(), iv.start, iv.end, b.bytes, &format!("{}{omitted}", tagged(b.stream))));
+            lines.push(rate_line(
+                &b.stream.to_string(),
+                iv.start,
+                iv.end,
+                b.bytes,
+                &format!("{}{omitted}", tagged(b.stream)),
+            ));
         }
     }
     if iv.received.len() > 1 {
         let total = iv.received.iter().map(|b| b.bytes).sum();
         let t = iv.received.first().map_or("", |b| tagged(b.stream));
-        lines.push(rate_line("SUM", iv.start, iv.end, total, &format!("{t}{omitted}")));
+        lines.push(rate_line(
+            "SUM",
+            iv.start,
+            iv.end,
+            total,
+            &format!("{t}{omitted}"),
+        ));
     } else if p.request.direction == Direction::Bidir {
         for b in &iv.received {
-            lines.push(rate_line(&b.stream.to_string(), iv.start, iv.end, b.bytes, &format!("{}{omitted}", tagged(b.stream))));
+            lines.push(rate_line(
+                &b.stream.to_string(),
+                iv.start,
+                iv.end,
+                b.bytes,
+                &format!("{}{omitted}", tagged(b.stream)),
+            ));
         }
     }
     for l in lines {
@@ -148,9 +189,17 @@ fn print_interval(p: &mut LivePrinter, iv: &IntervalReport) {
 }
 
 fn stream_lines(out: &mut String, d: &DirectionResult, bidir: bool) {
-    let t = if bidir { if d.client_sends { "[C→S]" } else { "[S→C]" } } else { "" };
+    let t = if bidir {
+        if d.client_sends { "[C→S]" } else { "[S→C]" }
+    } else {
+        ""
+    };
     let mut row = |id: &str, s: f64, bytes: u64, who: &str| {
-        let _ = writeln!(out, "{}", rate_line(id, 0.0, s, bytes, &format!("{t}  {who}")));
+        let _ = writeln!(
+            out,
+            "{}",
+            rate_line(id, 0.0, s, bytes, &format!("{t} {who}"))
+        );
     };
     let each = |v: &[StreamTotals], id: u32| v.iter().find(|s| s.stream == id).cloned();
     for s in &d.sender {
@@ -185,7 +234,12 @@ pub fn summary(o: &Outcome) -> String {
             d.received.rate(),
             d.received.seconds
         );
-        let _ = writeln!(out, "Sender rate,      {}: {}  (bytes handed to the kernel)", d.label(), d.sent.rate());
+        let _ = writeln!(
+            out,
+            "Sender rate,      {}: {}  (bytes handed to the kernel)",
+            d.label(),
+            d.sent.rate()
+        );
     }
     let (lt, lu, ls) = cpu_percent(&o.local_cpu());
     let _ = write!(out, "CPU: client {lt:.1}% (user {lu:.1}%, system {ls:.1}%)");

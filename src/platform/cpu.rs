@@ -36,7 +36,11 @@ pub struct CpuClock {
 impl CpuClock {
     pub fn start() -> Self {
         let (user, system) = process_cpu_seconds();
-        CpuClock { user, system, wall: Instant::now() }
+        CpuClock {
+            user,
+            system,
+            wall: Instant::now(),
+        }
     }
 
     pub fn stop(&self) -> CpuUsage {

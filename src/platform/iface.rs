@@ -15,19 +15,6 @@ pub fn interface_index(_name: &str) -> Option<u32> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_has_an_index_and_nonsense_has_none() {
-        #[cfg(target_os = "linux")]
-        assert!(interface_index("lo").is_some());
-        assert_eq!(interface_index("no-such-if0"), None);
-        assert_eq!(interface_index("bad\0name"), None);
-    }
-}
-
 /// This machine's host name, for the history's client column.
 #[cfg(unix)]
 pub fn hostname() -> String {
@@ -45,4 +32,17 @@ pub fn hostname() -> String {
 #[cfg(not(unix))]
 pub fn hostname() -> String {
     std::env::var("COMPUTERNAME").unwrap_or_else(|_| "localhost".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_has_an_index_and_nonsense_has_none() {
+        #[cfg(target_os = "linux")]
+        assert!(interface_index("lo").is_some());
+        assert_eq!(interface_index("no-such-if0"), None);
+        assert_eq!(interface_index("bad\0name"), None);
+    }
 }

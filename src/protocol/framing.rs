@@ -35,7 +35,9 @@ pub async fn read_raw<R: AsyncRead + Unpin>(
         let mut len = [0u8; 4];
         match reader.read_exact(&mut len).await {
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(FrameError::Closed);
+            }
             Err(e) => return Err(e.into()),
         }
         let n = u32::from_be_bytes(len);
@@ -112,23 +114,43 @@ mod tests {
     async fn oversized_and_empty_frames_are_refused() {
         let huge = [0xffu8, 0xff, 0xff, 0xff];
         let err = read_raw(&mut huge.as_slice(), 1024, T).await.unwrap_err();
-        assert!(matches!(err, FrameError::TooLarge { got: u32::MAX, cap: 1024 }), "{err}");
+        assert!(
+            matches!(
+                err,
+                FrameError::TooLarge {
+                    got: u32::MAX,
+                    cap: 1024
+                }
+            ),
+            "{err}"
+        );
         let empty = [0u8; 4];
-        assert!(matches!(read_raw(&mut empty.as_slice(), 1024, T).await, Err(FrameError::Empty)));
+        assert!(matches!(
+            read_raw(&mut empty.as_slice(), 1024, T).await,
+            Err(FrameError::Empty)
+        ));
     }
 
     #[tokio::test]
     async fn truncated_frames_read_as_closed() {
         let mut frame = encode(&ServerMessage::Start);
         frame.truncate(frame.len() - 1);
-        assert!(matches!(read_raw(&mut frame.as_slice(), 1024, T).await, Err(FrameError::Closed)));
-        assert!(matches!(read_raw(&mut [0u8, 0].as_slice(), 1024, T).await, Err(FrameError::Closed)));
+        assert!(matches!(
+            read_raw(&mut frame.as_slice(), 1024, T).await,
+            Err(FrameError::Closed)
+        ));
+        assert!(matches!(
+            read_raw(&mut [0u8, 0].as_slice(), 1024, T).await,
+            Err(FrameError::Closed)
+        ));
     }
 
     #[tokio::test]
     async fn silence_times_out() {
         let (_a, mut b) = tokio::io::duplex(64);
-        let err = read_raw(&mut b, 1024, Duration::from_millis(50)).await.unwrap_err();
+        let err = read_raw(&mut b, 1024, Duration::from_millis(50))
+            .await
+            .unwrap_err();
         assert!(matches!(err, FrameError::Timeout(_)));
     }
 }

@@ -98,7 +98,9 @@ impl TestRequest {
 
     /// Bytes the stream with this 1-based id must send under `-n`: the total split evenly within its direction.
     pub fn quota(&self, stream: u32) -> Option<u64> {
-        let StopAfter::Bytes(total) = self.stop else { return None };
+        let StopAfter::Bytes(total) = self.stop else {
+            return None;
+        };
         let n = u64::from(self.streams.max(1));
         let idx = u64::from((stream.max(1) - 1) % self.streams.max(1));
         Some(total / n + u64::from(idx < total % n))
@@ -185,19 +187,30 @@ pub enum ClientMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ServerMessage {
-    Welcome { protocol: u32, software: String },
+    Welcome {
+        protocol: u32,
+        software: String,
+    },
     /// The request cannot be served; nothing was allocated.
-    Refused { reason: String },
+    Refused {
+        reason: String,
+    },
     /// Waiting in the FIFO queue; 1 means next.
-    Queued { position: u32 },
+    Queued {
+        position: u32,
+    },
     /// A slot is ours; open the data connections with this cookie.
-    Accepted { cookie: Cookie },
+    Accepted {
+        cookie: Cookie,
+    },
     /// All data connections are in; the clock starts now.
     Start,
     Interval(IntervalReport),
     Results(SideResults),
     /// The test failed on the server side.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 /// The only part of a hello every protocol version must keep, read when strict decoding fails.
@@ -257,8 +270,15 @@ mod tests {
         let quotas: Vec<u64> = (1..=4).map(|i| req.quota(i).unwrap()).collect();
         assert_eq!(quotas.iter().sum::<u64>(), 1 << 20);
         assert_eq!(req.quota(5), req.quota(1));
-        let odd = TestRequest { stop: StopAfter::Bytes(10), streams: 3, ..req.clone() };
-        assert_eq!((1..=3).map(|i| odd.quota(i).unwrap()).collect::<Vec<_>>(), vec![4, 3, 3]);
+        let odd = TestRequest {
+            stop: StopAfter::Bytes(10),
+            streams: 3,
+            ..req.clone()
+        };
+        assert_eq!(
+            (1..=3).map(|i| odd.quota(i).unwrap()).collect::<Vec<_>>(),
+            vec![4, 3, 3]
+        );
         assert!(req.client_sends(4));
         assert!(!req.client_sends(5));
     }

@@ -38,7 +38,11 @@ impl Ctx {
 }
 
 /// Serves tests on `listener` until `shutdown` resolves (or after one test with `one_off`).
-pub async fn serve(listener: TcpListener, config: ServerConfig, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let ctx = Arc::new(Ctx {
         slots: Slots::new(config.max_concurrent, config.max_queue),
         registry: Registry::default(),
@@ -66,6 +70,7 @@ pub async fn serve(listener: TcpListener, config: ServerConfig, shutdown: impl F
             }
             accepted = listener.accept() => match accepted {
                 Ok((sock, peer)) => {
+                    let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
                     let ctx = ctx.clone();
                     let ran_tx = ran_tx.clone();
                     tokio::spawn(async move {
@@ -86,7 +91,13 @@ pub async fn serve(listener: TcpListener, config: ServerConfig, shutdown: impl F
 
 /// Reads a connection's first frame and routes it; returns whether a test ran.
 async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
-    let raw = match read_raw(&mut sock, ctx.config.max_frame, ctx.config.handshake_timeout).await {
+    let raw = match read_raw(
+        &mut sock,
+        ctx.config.max_frame,
+        ctx.config.handshake_timeout,
+    )
+    .await
+    {
         Ok(raw) => raw,
         Err(e) => {
             ctx.log(format!("{peer}: dropped: {e}"));

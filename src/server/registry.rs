@@ -49,20 +49,43 @@ impl Registry {
     }
 
     /// Registers a test; data connections for it arrive on the returned receiver.
-    pub fn register(&self, cookie: Cookie, peer: IpAddr, streams: usize) -> (Registration, mpsc::Receiver<(u32, TcpStream)>) {
+    pub fn register(
+        &self,
+        cookie: Cookie,
+        peer: IpAddr,
+        streams: usize,
+    ) -> (Registration, mpsc::Receiver<(u32, TcpStream)>) {
         let (tx, rx) = mpsc::channel(streams.max(1));
         self.lock().insert(cookie, Entry { peer, tx });
-        (Registration { registry: self.clone(), cookie }, rx)
+        (
+            Registration {
+                registry: self.clone(),
+                cookie,
+            },
+            rx,
+        )
     }
 
     /// Hands a data connection to its test, if the cookie and the peer match.
-    pub fn deliver(&self, cookie: &Cookie, stream: u32, socket: TcpStream, from: IpAddr) -> Result<(), Reject> {
+    pub fn deliver(
+        &self,
+        cookie: &Cookie,
+        stream: u32,
+        socket: TcpStream,
+        from: IpAddr,
+    ) -> Result<(), Reject> {
         let map = self.lock();
         let entry = map.get(cookie).ok_or(Reject::UnknownCookie)?;
         if !same_host(entry.peer, from) {
-            return Err(Reject::WrongPeer { got: from, want: entry.peer });
+            return Err(Reject::WrongPeer {
+                got: from,
+                want: entry.peer,
+            });
         }
-        entry.tx.try_send((stream, socket)).map_err(|_| Reject::Full)
+        entry
+            .tx
+            .try_send((stream, socket))
+            .map_err(|_| Reject::Full)
     }
 }
 

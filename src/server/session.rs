@@ -13,8 +13,8 @@ use super::slots::QueueFull;
 use crate::config::GRACE;
 use crate::engine::{LocalStreams, StreamSpec, Timing, drive};
 use crate::protocol::{
-    ClientMessage, Cookie, FrameError, PROTOCOL_VERSION, ServerMessage, StopAfter, TestRequest, read_message,
-    write_message,
+    ClientMessage, Cookie, FrameError, PROTOCOL_VERSION, ServerMessage, StopAfter, TestRequest,
+    read_message, write_message,
 };
 use crate::units::{BitsPerSec, Bytes};
 
@@ -28,7 +28,13 @@ pub fn version_mismatch(client_protocol: u32, client_software: &str) -> String {
 }
 
 /// Runs one control session after its hello; returns whether a test got a slot.
-pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: u32, software: String) -> bool {
+pub(super) async fn run(
+    ctx: &Ctx,
+    sock: TcpStream,
+    peer: SocketAddr,
+    protocol: u32,
+    software: String,
+) -> bool {
     let (mut rd, mut wr) = sock.into_split();
     if protocol != PROTOCOL_VERSION {
         let reason = version_mismatch(protocol, &software);
@@ -36,7 +42,10 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
         let _ = write_message(&mut wr, &ServerMessage::Refused { reason }).await;
         return false;
     }
-    let welcome = ServerMessage::Welcome { protocol: PROTOCOL_VERSION, software: env!("CARGO_PKG_VERSION").into() };
+    let welcome = ServerMessage::Welcome {
+        protocol: PROTOCOL_VERSION,
+        software: env!("CARGO_PKG_VERSION").into(),
+    };
     if write_message(&mut wr, &welcome).await.is_err() {
         return false;
     }
@@ -44,7 +53,13 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
     let req = match read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs).await {
         Ok(ClientMessage::Test(req)) => req,
         Ok(other) => {
-            return refuse(ctx, &mut wr, peer, format!("expected a test request, got {}", kind(&other))).await;
+            return refuse(
+                ctx,
+                &mut wr,
+                peer,
+                format!("expected a test request, got {}", kind(&other)),
+            )
+            .await;
         }
         Err(e) => {
             ctx.log(format!("{peer}: dropped before the test request: {e}"));
@@ -57,7 +72,9 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
     let mut ticket = match ctx.slots.enqueue() {
         Ok(t) => t,
         Err(QueueFull(n)) => {
-            let reason = format!("server busy: {n} clients already wait in line; try again later (server option --max-queue)");
+            let reason = format!(
+                "server busy: {n} clients already wait in line; try again later (server option --max-queue)"
+            );
             return refuse(ctx, &mut wr, peer, reason).await;
         }
     };
@@ -69,7 +86,10 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
             Err(pos) if pos != told => {
                 told = pos;
                 ctx.log(format!("{peer}: queued at position {pos}"));
-                if write_message(&mut wr, &ServerMessage::Queued { position: pos }).await.is_err() {
+                if write_message(&mut wr, &ServerMessage::Queued { position: pos })
+                    .await
+                    .is_err()
+                {
                     return false;
                 }
             }
@@ -92,7 +112,9 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
     drop(ticket);
     let n = ctx.tests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     if let Err(reason) = run_test(ctx, n, &mut rd, wr, peer, &req).await {
-        ctx.log(format!("test {n} from {peer} ended early: {reason}; slot free"));
+        ctx.log(format!(
+            "test {n} from {peer} ended early: {reason}; slot free"
+        ));
     }
     true
 }
@@ -130,7 +152,9 @@ async fn run_test(
     let cookie = Cookie::random().map_err(|e| format!("no randomness for the cookie: {e}"))?;
     let conns = req.connections() as usize;
     let (_registration, mut data_rx) = ctx.registry.register(cookie, peer.ip(), conns);
-    write_message(&mut wr, &ServerMessage::Accepted { cookie }).await.map_err(|e| e.to_string())?;
+    write_message(&mut wr, &ServerMessage::Accepted { cookie })
+        .await
+        .map_err(|e| e.to_string())?;
     ctx.log(format!(
         "test {n} from {peer}: {}, {} stream(s), {}",
         req.direction.as_str(),
@@ -167,7 +191,10 @@ async fn run_test(
     let mut local = LocalStreams::default();
     for (i, sock) in socks.into_iter().enumerate() {
         let id = i as u32 + 1;
-        let sock = sock.expect("all arrived").into_std().map_err(|e| e.to_string())?;
+        let sock = sock
+            .expect("all arrived")
+            .into_std()
+            .map_err(|e| e.to_string())?;
         if let Some(w) = req.window {
             let r = SockRef::from(&sock);
             let _ = r.set_recv_buffer_size(w as usize);
@@ -175,7 +202,15 @@ async fn run_test(
         }
         let sender = !req.client_sends(id);
         let quota = if sender { req.quota(id) } else { None };
-        local.add(sock, StreamSpec { id, sender, quota, block_size: req.block_size as usize });
+        local.add(
+            sock,
+            StreamSpec {
+                id,
+                sender,
+                quota,
+                block_size: req.block_size as usize,
+            },
+        );
     }
     let duration = match req.stop {
         StopAfter::Seconds(t) => Some(Duration::from_secs_f64(t)),
@@ -206,7 +241,13 @@ async fn run_test(
             Err(e) => format!("control connection: {e}"),
         }
     };
-    let run = drive(local, timing, |iv| drop(out_tx.send(ServerMessage::Interval(iv.clone()))), watch).await;
+    let run = drive(
+        local,
+        timing,
+        |iv| drop(out_tx.send(ServerMessage::Interval(iv.clone()))),
+        watch,
+    )
+    .await;
     let _ = out_tx.send(ServerMessage::Results(run.results.clone()));
     drop(out_tx);
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
@@ -220,7 +261,11 @@ async fn run_test(
         .filter(|s| !s.sender)
         .fold((0, 0.0f64), |(b, t), s| (b + s.bytes, t.max(s.seconds)));
     let received = if bytes > 0 {
-        format!(", received {} in {secs:.2} s = {} (receiver)", Bytes(bytes), BitsPerSec::from_bytes(bytes, secs))
+        format!(
+            ", received {} in {secs:.2} s = {} (receiver)",
+            Bytes(bytes),
+            BitsPerSec::from_bytes(bytes, secs)
+        )
     } else {
         String::new()
     };

@@ -58,7 +58,12 @@ impl Slots {
         st.next_id += 1;
         st.waiting.push_back(id);
         drop(st);
-        Ok(Ticket { slots: self.clone(), id, rx: self.changed.subscribe(), left: false })
+        Ok(Ticket {
+            slots: self.clone(),
+            id,
+            rx: self.changed.subscribe(),
+            left: false,
+        })
     }
 
     /// Tests running now.
@@ -86,14 +91,20 @@ impl Ticket {
     /// Takes the slot if it is our turn; otherwise returns our 1-based position.
     pub fn try_start(&mut self) -> Result<Permit, u32> {
         let mut st = self.slots.lock();
-        let idx = st.waiting.iter().position(|&x| x == self.id).expect("ticket is in line");
+        let idx = st
+            .waiting
+            .iter()
+            .position(|&x| x == self.id)
+            .expect("ticket is in line");
         if idx == 0 && st.running < st.max_running {
             st.waiting.pop_front();
             st.running += 1;
             drop(st);
             self.left = true;
             self.slots.bump();
-            return Ok(Permit { slots: self.slots.clone() });
+            return Ok(Permit {
+                slots: self.slots.clone(),
+            });
         }
         Err(idx as u32 + 1)
     }
@@ -178,7 +189,10 @@ mod tests {
         });
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         drop(pa);
-        let started = tokio::time::timeout(std::time::Duration::from_secs(2), waiter).await.unwrap().unwrap();
+        let started = tokio::time::timeout(std::time::Duration::from_secs(2), waiter)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(started);
     }
 }
