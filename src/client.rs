@@ -82,11 +82,11 @@ pub enum Event<'a> {
 }
 
 /// Receives events as they happen.
-pub trait Observer {
+pub trait Observer: Send {
     fn on(&mut self, event: Event<'_>);
 }
 
-impl<F: FnMut(Event<'_>)> Observer for F {
+impl<F: FnMut(Event<'_>) + Send> Observer for F {
     fn on(&mut self, event: Event<'_>) {
         self(event)
     }

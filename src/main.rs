@@ -12,9 +12,10 @@ fn main() {
         }
         Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
         Err(e) => {
+            // One line: clap's message up to its usage block, joined.
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("error: bad arguments");
-            eprintln!("{first} (see saf-net --help)");
+            let msg: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+            eprintln!("{} (see saf-net --help)", msg.join(" "));
             std::process::exit(2);
         }
     };
