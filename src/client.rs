@@ -11,8 +11,8 @@ use crate::config::{ClientPlan, GRACE};
 use crate::engine::{LocalStreams, SideRun, StreamSpec, Timing, drive};
 use crate::net::{self, NetError};
 use crate::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, PROTOCOL_VERSION, ServerMessage,
-    SideResults, StopAfter, TestRequest, encode, read_message, write_message,
+    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, PROTOCOL_VERSION, ServerMessage, SideResults,
+    StopAfter, TestRequest, encode, read_message, write_message,
 };
 
 /// Why a test could not start. Nothing was measured.
@@ -30,9 +30,7 @@ pub enum ClientError {
         context: &'static str,
         source: FrameError,
     },
-    #[error(
-        "server {server} sent {got} while {context}; is this a saf-net server of the same release?"
-    )]
+    #[error("server {server} sent {got} while {context}; is this a saf-net server of the same release?")]
     Unexpected {
         server: SocketAddr,
         got: String,
@@ -109,14 +107,21 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn complete(&self) -> bool {
-        self.error.is_none()
-            && self.local.results.complete
-            && self.remote.as_ref().is_some_and(|r| r.complete)
+        self.error.is_none() && self.local.results.complete && self.remote.as_ref().is_some_and(|r| r.complete)
     }
 }
 
 /// Runs one test as planned, reporting progress to `obs`. Errors mean nothing was measured.
 pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, ClientError> {
+    run_until(plan, obs, std::future::pending()).await
+}
+
+/// Like [`run`], but stops early with a partial result when `interrupt` resolves (e.g. Ctrl-C).
+pub async fn run_until(
+    plan: &ClientPlan,
+    obs: &mut dyn Observer,
+    interrupt: impl std::future::Future<Output = ()>,
+) -> Result<Outcome, ClientError> {
     let addrs = match plan.addr {
         Some(a) => vec![a],
         None => net::resolve(&plan.host, plan.port, plan.family).await?,
@@ -145,9 +150,7 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
         protocol: PROTOCOL_VERSION,
         software: env!("CARGO_PKG_VERSION").into(),
     };
-    write_message(&mut wr, &hello)
-        .await
-        .map_err(control("sending hello"))?;
+    write_message(&mut wr, &hello).await.map_err(control("sending hello"))?;
     let server_software = match read_message::<ServerMessage, _>(&mut rd, cap, hs)
         .await
         .map_err(control("waiting for the server's hello"))?
@@ -237,9 +240,7 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
     let reader = tokio::spawn(async move {
         loop {
-            let msg =
-                read_message::<ServerMessage, _>(&mut rd, cap, Duration::from_secs(30 * 86_400))
-                    .await;
+            let msg = read_message::<ServerMessage, _>(&mut rd, cap, Duration::from_secs(30 * 86_400)).await;
             let last = msg.is_err();
             if ctl_tx.send(msg).is_err() || last {
                 break;
@@ -296,10 +297,7 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
                 true
             }
             Ok(other) => {
-                *error = Some(format!(
-                    "server {server} sent {} mid-test",
-                    describe(&other)
-                ));
+                *error = Some(format!("server {server} sent {} mid-test", describe(&other)));
                 true
             }
             Err(_) if remote.is_some() => true,
@@ -310,14 +308,14 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
                 true
             }
             Err(e) => {
-                *error = Some(format!(
-                    "server {server}: control connection lost mid-test: {e}"
-                ));
+                *error = Some(format!("server {server}: control connection lost mid-test: {e}"));
                 true
             }
         }
     };
     let mut control_done = false;
+    tokio::pin!(interrupt);
+    let mut interrupted = false;
     let run = loop {
         tokio::select! {
             run = &mut driving => break run,
@@ -331,6 +329,15 @@ pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, C
                 }
             }
             _ = tick.tick() => obs.on(Event::Tick { elapsed: t0.elapsed() }),
+            _ = &mut interrupt, if !interrupted => {
+                interrupted = true;
+                let reason = "interrupted by the user".to_string();
+                error = Some(reason.clone());
+                let _ = write_message(&mut wr, &ClientMessage::Abort { reason: reason.clone() }).await;
+                if let Some(tx) = abort_tx.take() {
+                    let _ = tx.send(reason);
+                }
+            }
         }
     };
     while let Ok(iv) = iv_rx.try_recv() {

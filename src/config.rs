@@ -78,10 +78,7 @@ impl ServerConfig {
         }
         let max = self.max_duration.as_secs_f64();
         if !r.omit_seconds.is_finite() || r.omit_seconds < 0.0 {
-            return Err(format!(
-                "-O {} is not a valid number of seconds",
-                r.omit_seconds
-            ));
+            return Err(format!("-O {} is not a valid number of seconds", r.omit_seconds));
         }
         match r.stop {
             StopAfter::Seconds(t) if !t.is_finite() || t <= 0.0 => {
@@ -109,10 +106,7 @@ impl ServerConfig {
             ));
         }
         if r.interval_seconds > 0.0 && r.interval_seconds < 0.01 {
-            return Err(format!(
-                "-i {} is below the 0.01 s minimum",
-                r.interval_seconds
-            ));
+            return Err(format!("-i {} is below the 0.01 s minimum", r.interval_seconds));
         }
         if r.block_size == 0 || r.block_size > self.max_block {
             return Err(format!(
@@ -198,10 +192,7 @@ impl ClientInput {
             ));
         }
         if self.reverse && self.bidir {
-            return Err(
-                "-R and --bidir exclude each other; --bidir already includes the reverse direction"
-                    .into(),
-            );
+            return Err("-R and --bidir exclude each other; --bidir already includes the reverse direction".into());
         }
         let stop = match (self.time, self.bytes) {
             (Some(_), Some(_)) => {
@@ -218,10 +209,7 @@ impl ClientInput {
         if self.omit.is_nan() || self.omit < 0.0 {
             return Err(format!("-O {}: give 0 or more seconds", self.omit));
         }
-        if self.interval.is_nan()
-            || self.interval < 0.0
-            || (self.interval > 0.0 && self.interval < 0.01)
-        {
+        if self.interval.is_nan() || self.interval < 0.0 || (self.interval > 0.0 && self.interval < 0.01) {
             return Err(format!(
                 "-i {}: give 0 (no interval reports) or at least 0.01 s",
                 self.interval
@@ -242,10 +230,7 @@ impl ClientInput {
             }
             w => w.map(|w| w as u32),
         };
-        if self.connect_timeout.is_nan()
-            || self.connect_timeout <= 0.0
-            || self.connect_timeout > 3600.0
-        {
+        if self.connect_timeout.is_nan() || self.connect_timeout <= 0.0 || self.connect_timeout > 3600.0 {
             return Err(format!(
                 "--connect-timeout {}: give a number of seconds above 0",
                 self.connect_timeout

@@ -32,10 +32,7 @@ mod tests {
         ];
         for (rate, mtu, ts, want) in cases {
             let got = tcp_goodput_ceiling_mbps(rate, mtu, ts);
-            assert!(
-                (got - want).abs() < 0.05,
-                "{rate} {mtu} {ts}: {got} != {want}"
-            );
+            assert!((got - want).abs() < 0.05, "{rate} {mtu} {ts}: {got} != {want}");
         }
     }
 }

@@ -30,13 +30,8 @@ impl Family {
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
     #[error("could not resolve '{host}': {source}; check the name, or give an IP address")]
-    Resolve {
-        host: String,
-        source: std::io::Error,
-    },
-    #[error(
-        "unknown interface '{zone}' in '{host}'; give an interface that exists here (e.g. en0, eth0) or its index"
-    )]
+    Resolve { host: String, source: std::io::Error },
+    #[error("unknown interface '{zone}' in '{host}'; give an interface that exists here (e.g. en0, eth0) or its index")]
     Zone { host: String, zone: String },
     #[error("'{host}' has no {family} address")]
     NoAddress { host: String, family: &'static str },
@@ -47,24 +42,14 @@ pub enum NetError {
     #[error(
         "no answer from {addr} within {secs:.1} s: the host is down or unreachable, or a firewall drops TCP port {port}"
     )]
-    Timeout {
-        addr: SocketAddr,
-        port: u16,
-        secs: f64,
-    },
+    Timeout { addr: SocketAddr, port: u16, secs: f64 },
     #[error("could not connect to {addr}: {source}")]
-    Connect {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Connect { addr: SocketAddr, source: std::io::Error },
 }
 
 /// Parses a literal address, including `[v6]` brackets and `fe80::1%en0` zones; None for names.
 pub fn parse_literal(host: &str, port: u16) -> Result<Option<SocketAddr>, NetError> {
-    let h = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let h = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     if let Ok(ip) = h.parse::<IpAddr>() {
         return Ok(Some(SocketAddr::new(ip, port)));
     }
@@ -112,11 +97,7 @@ pub async fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<Socket
 }
 
 /// Connects to one address, with socket buffers set before the handshake so window scaling sees them.
-pub async fn connect_one(
-    addr: SocketAddr,
-    timeout: Duration,
-    window: Option<u32>,
-) -> Result<TcpStream, NetError> {
+pub async fn connect_one(addr: SocketAddr, timeout: Duration, window: Option<u32>) -> Result<TcpStream, NetError> {
     let sock = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
@@ -144,10 +125,7 @@ pub async fn connect_one(
 }
 
 /// Tries each address in turn within one overall timeout; returns the first that connects.
-pub async fn connect_any(
-    addrs: &[SocketAddr],
-    timeout: Duration,
-) -> Result<(TcpStream, SocketAddr), NetError> {
+pub async fn connect_any(addrs: &[SocketAddr], timeout: Duration) -> Result<(TcpStream, SocketAddr), NetError> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut last = None;
     for &addr in addrs {
@@ -198,16 +176,11 @@ mod tests {
         #[cfg(target_os = "linux")]
         {
             let got = parse_literal("fe80::1%lo", 1).unwrap().unwrap();
-            let SocketAddr::V6(v6) = got else {
-                panic!("not v6")
-            };
+            let SocketAddr::V6(v6) = got else { panic!("not v6") };
             assert_eq!(Some(v6.scope_id()), platform::interface_index("lo"));
         }
         let err = parse_literal("fe80::1%nosuchif9", 1).unwrap_err();
-        assert!(
-            err.to_string().contains("unknown interface 'nosuchif9'"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("unknown interface 'nosuchif9'"), "{err}");
     }
 
     #[tokio::test]
@@ -222,9 +195,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let err = connect_one(addr, Duration::from_secs(5), None)
-            .await
-            .unwrap_err();
+        let err = connect_one(addr, Duration::from_secs(5), None).await.unwrap_err();
         assert!(matches!(err, NetError::Refused { .. }), "{err}");
     }
 }

@@ -48,12 +48,7 @@ impl DirectionResult {
 }
 
 /// Stream totals for one role: from the side's final results, or rebuilt from its intervals when the side vanished.
-fn totals(
-    results: Option<&SideResults>,
-    intervals: &[IntervalReport],
-    sender: bool,
-    ids: &[u32],
-) -> Vec<StreamTotals> {
+fn totals(results: Option<&SideResults>, intervals: &[IntervalReport], sender: bool, ids: &[u32]) -> Vec<StreamTotals> {
     if let Some(r) = results {
         return r
             .streams
@@ -85,30 +80,18 @@ fn totals(
 }
 
 /// The part of each interval that belongs to these streams and this role.
-fn filter_intervals(
-    intervals: &[IntervalReport],
-    sender: bool,
-    ids: &[u32],
-) -> Vec<IntervalReport> {
+fn filter_intervals(intervals: &[IntervalReport], sender: bool, ids: &[u32]) -> Vec<IntervalReport> {
     intervals
         .iter()
         .map(|i| {
-            let keep = |v: &Vec<crate::protocol::StreamBytes>| {
-                v.iter()
-                    .filter(|b| ids.contains(&b.stream))
-                    .copied()
-                    .collect()
-            };
+            let keep =
+                |v: &Vec<crate::protocol::StreamBytes>| v.iter().filter(|b| ids.contains(&b.stream)).copied().collect();
             IntervalReport {
                 start: i.start,
                 end: i.end,
                 omitted: i.omitted,
                 sent: if sender { keep(&i.sent) } else { Vec::new() },
-                received: if sender {
-                    Vec::new()
-                } else {
-                    keep(&i.received)
-                },
+                received: if sender { Vec::new() } else { keep(&i.received) },
             }
         })
         .collect()
@@ -130,11 +113,7 @@ impl Outcome {
             }
             let local = (Some(&self.local.results), self.local.intervals.as_slice());
             let remote = (self.remote.as_ref(), self.remote_intervals.as_slice());
-            let (snd, rcv) = if client_sends {
-                (local, remote)
-            } else {
-                (remote, local)
-            };
+            let (snd, rcv) = if client_sends { (local, remote) } else { (remote, local) };
             let sender = totals(snd.0, snd.1, true, &ids);
             let receiver = totals(rcv.0, rcv.1, false, &ids);
             out.push(DirectionResult {

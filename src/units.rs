@@ -6,9 +6,7 @@ use std::time::Duration;
 /// Why a size or duration string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
-    #[error(
-        "'{0}' is not a size: use a number with an optional K, M, G or T suffix, e.g. 128K or 1G"
-    )]
+    #[error("'{0}' is not a size: use a number with an optional K, M, G or T suffix, e.g. 128K or 1G")]
     Size(String),
     #[error("'{0}' is not a duration in seconds: use a number such as 10 or 0.5")]
     Seconds(String),
@@ -136,16 +134,7 @@ mod tests {
 
     #[test]
     fn bad_sizes_are_refused() {
-        for text in [
-            "",
-            "K",
-            "abc",
-            "12X",
-            "-5",
-            "1.2.3",
-            "99999999999999999999",
-            "nan",
-        ] {
+        for text in ["", "K", "abc", "12X", "-5", "1.2.3", "99999999999999999999", "nan"] {
             assert!(parse_size(text).is_err(), "{text} should not parse");
         }
     }

@@ -27,9 +27,13 @@ async fn server(config: ServerConfig) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel();
-    tokio::spawn(saf_net::serve(listener, ServerConfig { log: false, ..config }, async move {
-        let _ = rx.await;
-    }));
+    tokio::spawn(saf_net::serve(
+        listener,
+        ServerConfig { log: false, ..config },
+        async move {
+            let _ = rx.await;
+        },
+    ));
     Server { addr, stop: Some(tx) }
 }
 
@@ -78,12 +82,34 @@ fn check_json(d: &Value) {
         }
     }
     let end = &d["end"];
-    let rx: u64 = end["streams"].as_array().unwrap().iter().map(|s| s["receiver"]["bytes"].as_u64().unwrap()).sum();
-    let tx: u64 = end["streams"].as_array().unwrap().iter().map(|s| s["sender"]["bytes"].as_u64().unwrap()).sum();
-    let rev_rx = end.get("sum_received_bidir_reverse").map_or(0, |s| s["bytes"].as_u64().unwrap());
-    let rev_tx = end.get("sum_sent_bidir_reverse").map_or(0, |s| s["bytes"].as_u64().unwrap());
-    assert_eq!(end["sum_received"]["bytes"].as_u64().unwrap() + rev_rx, rx, "sum_received = sum over streams");
-    assert_eq!(end["sum_sent"]["bytes"].as_u64().unwrap() + rev_tx, tx, "sum_sent = sum over streams");
+    let rx: u64 = end["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["receiver"]["bytes"].as_u64().unwrap())
+        .sum();
+    let tx: u64 = end["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sender"]["bytes"].as_u64().unwrap())
+        .sum();
+    let rev_rx = end
+        .get("sum_received_bidir_reverse")
+        .map_or(0, |s| s["bytes"].as_u64().unwrap());
+    let rev_tx = end
+        .get("sum_sent_bidir_reverse")
+        .map_or(0, |s| s["bytes"].as_u64().unwrap());
+    assert_eq!(
+        end["sum_received"]["bytes"].as_u64().unwrap() + rev_rx,
+        rx,
+        "sum_received = sum over streams"
+    );
+    assert_eq!(
+        end["sum_sent"]["bytes"].as_u64().unwrap() + rev_tx,
+        tx,
+        "sum_sent = sum over streams"
+    );
     assert!(
         end["sum_received"]["bytes"].as_u64().unwrap() <= end["sum_sent"]["bytes"].as_u64().unwrap()
             || d["start"]["test_start"]["omit"].as_f64().unwrap() > 0.0,
@@ -97,7 +123,11 @@ fn check_json(d: &Value) {
 
 /// Non-omitted receiver intervals of the headline direction.
 fn measured_intervals(o: &Outcome) -> usize {
-    o.directions()[0].receiver_intervals.iter().filter(|i| !i.omitted).count()
+    o.directions()[0]
+        .receiver_intervals
+        .iter()
+        .filter(|i| !i.omitted)
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,7 +162,10 @@ async fn reverse_two_streams() {
     assert!(!dirs[0].client_sends, "server sends under -R");
     assert_eq!(dirs[0].receiver.len(), 2);
     assert!(dirs[0].receiver.iter().all(|s| s.bytes > 0));
-    assert!(o.local.results.streams.iter().all(|s| !s.sender), "client only receives");
+    assert!(
+        o.local.results.streams.iter().all(|s| !s.sender),
+        "client only receives"
+    );
     let doc = doc(&o);
     check_json(&doc);
     assert_eq!(doc["start"]["test_start"]["reverse"], 1);
@@ -221,7 +254,10 @@ async fn omitted_seconds_add_to_the_test_and_are_left_out() {
         .flat_map(|i| &i.received)
         .map(|b| b.bytes)
         .sum();
-    assert_eq!(measured, d.received.bytes, "summary covers exactly the measured intervals");
+    assert_eq!(
+        measured, d.received.bytes,
+        "summary covers exactly the measured intervals"
+    );
     assert!(d.receiver[0].bytes_total > d.received.bytes);
     assert!((0.9..1.5).contains(&d.received.seconds));
     check_json(&doc(&o));
@@ -244,12 +280,19 @@ async fn second_client_waits_in_line_and_is_told_its_position() {
     let first = first.await.unwrap();
     assert!(first.complete() && second.complete());
     assert!(positions.contains(&1), "queued at position 1, saw {positions:?}");
-    assert!(started.unwrap() >= Duration::from_millis(900), "second test waited for the first");
+    assert!(
+        started.unwrap() >= Duration::from_millis(900),
+        "second test waited for the first"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_clients_append_whole_history_lines() {
-    let srv = server(ServerConfig { max_concurrent: 2, ..ServerConfig::default() }).await;
+    let srv = server(ServerConfig {
+        max_concurrent: 2,
+        ..ServerConfig::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("history.csv");
     let mut handles = Vec::new();
@@ -258,7 +301,12 @@ async fn concurrent_clients_append_whole_history_lines() {
         let csv = csv.clone();
         handles.push(tokio::spawn(async move {
             let o = run(inp).await;
-            let meta = RunMeta::new("127.0.0.1", o.server.port(), Some(format!("client {k}, \"quoted\"")), None);
+            let meta = RunMeta::new(
+                "127.0.0.1",
+                o.server.port(),
+                Some(format!("client {k}, \"quoted\"")),
+                None,
+            );
             let row = history::HistoryRow::throughput(&o, &meta);
             tokio::task::spawn_blocking(move || history::append(&csv, &row, &json::render(&o, &meta)).unwrap())
                 .await
@@ -276,7 +324,10 @@ async fn concurrent_clients_append_whole_history_lines() {
         assert!(r.receiver_mbps.unwrap() > 0.0);
         let details = dir.path().join(r.details.as_ref().unwrap());
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(details).unwrap()).unwrap();
-        assert!(doc["intervals"].as_array().is_some_and(|v| !v.is_empty()), "per-run JSON holds the intervals");
+        assert!(
+            doc["intervals"].as_array().is_some_and(|v| !v.is_empty()),
+            "per-run JSON holds the intervals"
+        );
     }
 }
 
@@ -321,7 +372,11 @@ fn many_writers_never_interleave_lines() {
     ids.sort();
     assert_eq!(ids, (0..16).collect::<Vec<_>>());
     for r in rows {
-        assert_eq!(r.label.unwrap().len(), 2000 + r.bytes.unwrap() as usize, "no torn lines");
+        assert_eq!(
+            r.label.unwrap().len(),
+            2000 + r.bytes.unwrap() as usize,
+            "no torn lines"
+        );
     }
 }
 
@@ -347,9 +402,16 @@ async fn ipv6_loopback_works_when_available() {
     };
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(saf_net::serve(listener, ServerConfig { log: false, ..ServerConfig::default() }, async move {
-        let _ = rx.await;
-    }));
+    tokio::spawn(saf_net::serve(
+        listener,
+        ServerConfig {
+            log: false,
+            ..ServerConfig::default()
+        },
+        async move {
+            let _ = rx.await;
+        },
+    ));
     let mut i = ClientInput::new("::1");
     i.port = addr.port();
     i.time = Some(0.3);
@@ -361,7 +423,11 @@ async fn ipv6_loopback_works_when_available() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_refuse_before_any_data_moves() {
-    let srv = server(ServerConfig { max_streams: 2, ..ServerConfig::default() }).await;
+    let srv = server(ServerConfig {
+        max_streams: 2,
+        ..ServerConfig::default()
+    })
+    .await;
     let plan = input(&srv, |i| i.parallel = 3).plan().unwrap();
     let mut connected_streams = 0;
     let mut obs = |e: Event<'_>| {

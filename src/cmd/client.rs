@@ -54,19 +54,17 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
             None => history::default_path()?,
         })
     };
-    let meta = RunMeta::new(
-        &args.host,
-        args.port,
-        args.label.clone(),
-        args.profile.clone(),
-    );
+    let meta = RunMeta::new(&args.host, args.port, args.label.clone(), args.profile.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
     let outcome = if args.json {
         let mut quiet = |_: Event<'_>| {};
-        rt.block_on(client::run(&plan, &mut quiet))
+        rt.block_on(client::run_until(&plan, &mut quiet, ctrl_c))
     } else {
         let mut printer = LivePrinter::new(
             &plan.request,
@@ -74,7 +72,7 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
             args.port,
             plan.request.interval_seconds > 0.0,
         );
-        let o = rt.block_on(client::run(&plan, &mut printer));
+        let o = rt.block_on(client::run_until(&plan, &mut printer, ctrl_c));
         printer.finish();
         o
     };
@@ -98,9 +96,5 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
     };
     let _ = std::io::stdout().write_all(text.as_bytes());
     record(history_path.as_deref(), &outcome, &meta)?;
-    Ok(if outcome.complete() {
-        EXIT_OK
-    } else {
-        EXIT_INCOMPLETE
-    })
+    Ok(if outcome.complete() { EXIT_OK } else { EXIT_INCOMPLETE })
 }

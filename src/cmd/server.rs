@@ -38,9 +38,7 @@ fn listen(bind: Option<IpAddr>, port: u16) -> Result<std::net::TcpListener> {
             Ok(l)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            bail!(
-                "TCP port {port} on {addr} is already in use; stop the other server or pick another with -p"
-            )
+            bail!("TCP port {port} on {addr} is already in use; stop the other server or pick another with -p")
         }
         Err(e) => Err(e).with_context(|| format!("cannot listen on {addr}")),
     }

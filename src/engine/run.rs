@@ -65,12 +65,7 @@ pub struct SideRun {
 }
 
 /// Runs the streams to completion (or abort), calling `on_interval` as each interval closes.
-pub async fn drive<F, A>(
-    local: LocalStreams,
-    timing: Timing,
-    mut on_interval: F,
-    abort: A,
-) -> SideRun
+pub async fn drive<F, A>(local: LocalStreams, timing: Timing, mut on_interval: F, abort: A) -> SideRun
 where
     F: FnMut(&IntervalReport),
     A: Future<Output = String>,
@@ -115,33 +110,32 @@ where
         }
     };
 
-    let mut sample =
-        |from: Instant, to: Instant, last_counts: &mut Vec<u64>, streams: &[Stream]| {
-            let omitted = to <= omit_at && !timing.omit.is_zero();
-            let base = if from < omit_at { t0 } else { omit_at };
-            let mut report = IntervalReport {
-                start: from.saturating_duration_since(base).as_secs_f64(),
-                end: to.saturating_duration_since(base).as_secs_f64(),
-                omitted,
-                sent: Vec::new(),
-                received: Vec::new(),
-            };
-            for (i, s) in streams.iter().enumerate() {
-                let now = s.bytes();
-                let entry = StreamBytes {
-                    stream: s.spec.id,
-                    bytes: now - last_counts[i],
-                };
-                last_counts[i] = now;
-                if s.spec.sender {
-                    report.sent.push(entry)
-                } else {
-                    report.received.push(entry)
-                }
-            }
-            on_interval(&report);
-            report
+    let mut sample = |from: Instant, to: Instant, last_counts: &mut Vec<u64>, streams: &[Stream]| {
+        let omitted = to <= omit_at && !timing.omit.is_zero();
+        let base = if from < omit_at { t0 } else { omit_at };
+        let mut report = IntervalReport {
+            start: from.saturating_duration_since(base).as_secs_f64(),
+            end: to.saturating_duration_since(base).as_secs_f64(),
+            omitted,
+            sent: Vec::new(),
+            received: Vec::new(),
         };
+        for (i, s) in streams.iter().enumerate() {
+            let now = s.bytes();
+            let entry = StreamBytes {
+                stream: s.spec.id,
+                bytes: now - last_counts[i],
+            };
+            last_counts[i] = now;
+            if s.spec.sender {
+                report.sent.push(entry)
+            } else {
+                report.received.push(entry)
+            }
+        }
+        on_interval(&report);
+        report
+    };
 
     let mut tick = next_tick(last_tick);
     while left > 0 {
@@ -205,12 +199,7 @@ where
     };
     let end = end_of(true).max(end_of(false)).unwrap_or(now);
     if end > last_tick || intervals.is_empty() {
-        intervals.push(sample(
-            last_tick,
-            end.max(last_tick),
-            &mut last_counts,
-            &streams,
-        ));
+        intervals.push(sample(last_tick, end.max(last_tick), &mut last_counts, &streams));
     }
     let base = omit_counts.unwrap_or_else(|| last_counts.clone());
     let mut all_ok = true;

@@ -130,18 +130,10 @@ fn pattern(len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn send_loop(
-    mut socket: TcpStream,
-    spec: &StreamSpec,
-    flags: &Flags,
-    counter: &AtomicU64,
-) -> std::io::Result<()> {
+fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &AtomicU64) -> std::io::Result<()> {
     let buf = pattern(spec.block_size);
     let mut left = spec.quota.unwrap_or(u64::MAX);
-    while left > 0
-        && !flags.stop_send.load(Ordering::Relaxed)
-        && !flags.abort.load(Ordering::Relaxed)
-    {
+    while left > 0 && !flags.stop_send.load(Ordering::Relaxed) && !flags.abort.load(Ordering::Relaxed) {
         let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         match socket.write(&buf[..n]) {
             Ok(0) => return Err(ErrorKind::WriteZero.into()),
@@ -161,12 +153,7 @@ fn send_loop(
     Ok(())
 }
 
-fn receive_loop(
-    mut socket: TcpStream,
-    spec: &StreamSpec,
-    flags: &Flags,
-    counter: &AtomicU64,
-) -> std::io::Result<()> {
+fn receive_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &AtomicU64) -> std::io::Result<()> {
     let mut buf = vec![0u8; spec.block_size];
     loop {
         match socket.read(&mut buf) {

@@ -21,10 +21,7 @@ pub enum HistoryError {
     #[error("no data directory on this system; pass --csv FILE or set {HISTORY_ENV}")]
     NoDataDir,
     #[error("history {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("history {path}: {source}")]
     Csv { path: PathBuf, source: csv::Error },
 }
@@ -183,9 +180,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), HistoryError> {
 }
 
 fn encode_row(row: &HistoryRow) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
     w.serialize(row).expect("history rows always serialize");
     w.into_inner().expect("writing to memory cannot fail")
 }
@@ -212,10 +207,7 @@ pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathB
 
     let lock_path = dir.join(format!(
         ".{}.lock",
-        csv_path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
+        csv_path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
     ));
     let lock = OpenOptions::new()
         .create(true)
@@ -239,10 +231,7 @@ pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathB
         out.extend_from_slice(&want);
     } else if !existing.as_bytes().starts_with(&want) {
         upgrade(csv_path, &existing)?;
-        file = OpenOptions::new()
-            .append(true)
-            .open(csv_path)
-            .map_err(io(csv_path))?;
+        file = OpenOptions::new().append(true).open(csv_path).map_err(io(csv_path))?;
     } else if !existing.ends_with('\n') {
         out.push(b'\n');
     }
@@ -262,24 +251,14 @@ fn upgrade(csv_path: &Path, existing: &str) -> Result<(), HistoryError> {
     let mut rd = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(existing.as_bytes());
-    let old: Vec<String> = rd
-        .headers()
-        .map_err(csv_err)?
-        .iter()
-        .map(String::from)
-        .collect();
+    let old: Vec<String> = rd.headers().map_err(csv_err)?.iter().map(String::from).collect();
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(header()).map_err(csv_err)?;
     for rec in rd.records() {
         let rec = rec.map_err(csv_err)?;
         let fields: Vec<&str> = header()
             .iter()
-            .map(|col| {
-                old.iter()
-                    .position(|h| h == col)
-                    .and_then(|i| rec.get(i))
-                    .unwrap_or("")
-            })
+            .map(|col| old.iter().position(|h| h == col).and_then(|i| rec.get(i)).unwrap_or(""))
             .collect();
         w.write_record(fields).map_err(csv_err)?;
     }
@@ -372,10 +351,6 @@ mod tests {
         assert_eq!(rows[0].run_id.as_deref(), Some("old1"));
         assert_eq!(rows[0].receiver_mbps, Some(945.11));
         assert_eq!(rows[1].run_id.as_deref(), Some("new"));
-        assert!(
-            fs::read_to_string(&csv)
-                .unwrap()
-                .starts_with(&header().join(","))
-        );
+        assert!(fs::read_to_string(&csv).unwrap().starts_with(&header().join(",")));
     }
 }

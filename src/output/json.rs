@@ -83,14 +83,7 @@ pub struct Span {
 }
 
 impl Span {
-    fn new(
-        socket: Option<u32>,
-        start: f64,
-        end: f64,
-        bytes: u64,
-        sender: bool,
-        omitted: Option<bool>,
-    ) -> Span {
+    fn new(socket: Option<u32>, start: f64, end: f64, bytes: u64, sender: bool, omitted: Option<bool>) -> Span {
         let seconds = (end - start).max(0.0);
         let bits_per_second = if seconds > 0.0 {
             bytes as f64 * 8.0 / seconds
@@ -183,18 +176,11 @@ fn interval_spans(iv: &IntervalReport, sender: bool) -> (Vec<Span>, Span) {
         .map(|b| Span::new(Some(b.stream), iv.start, iv.end, b.bytes, sender, omitted))
         .collect();
     let total = list.iter().map(|b| b.bytes).sum();
-    (
-        streams,
-        Span::new(None, iv.start, iv.end, total, sender, omitted),
-    )
+    (streams, Span::new(None, iv.start, iv.end, total, sender, omitted))
 }
 
 /// Zips two directions' interval lists by index (the sides tick in step).
-fn intervals(
-    first: &[IntervalReport],
-    second: Option<&[IntervalReport]>,
-    sender: bool,
-) -> Vec<Interval> {
+fn intervals(first: &[IntervalReport], second: Option<&[IntervalReport]>, sender: bool) -> Vec<Interval> {
     first
         .iter()
         .enumerate()

@@ -79,10 +79,7 @@ impl Observer for LivePrinter {
     fn on(&mut self, event: Event<'_>) {
         match event {
             Event::Connected { server } => {
-                let text = format!(
-                    "Connecting to host {}, port {} ({server})",
-                    self.host, self.port
-                );
+                let text = format!("Connecting to host {}, port {} ({server})", self.host, self.port);
                 self.line(&text);
             }
             Event::Queued { position } if position != self.queued_at => {
@@ -92,11 +89,7 @@ impl Observer for LivePrinter {
             }
             Event::Started { streams } => {
                 for s in streams {
-                    let who = if s.client_sends {
-                        "client sends"
-                    } else {
-                        "server sends"
-                    };
+                    let who = if s.client_sends { "client sends" } else { "server sends" };
                     let text = format!(
                         "[{:>3}] local {} port {} connected to {} port {} ({who})",
                         s.id,
@@ -165,13 +158,7 @@ fn print_interval(p: &mut LivePrinter, iv: &IntervalReport) {
     if iv.received.len() > 1 {
         let total = iv.received.iter().map(|b| b.bytes).sum();
         let t = iv.received.first().map_or("", |b| tagged(b.stream));
-        lines.push(rate_line(
-            "SUM",
-            iv.start,
-            iv.end,
-            total,
-            &format!("{t}{omitted}"),
-        ));
+        lines.push(rate_line("SUM", iv.start, iv.end, total, &format!("{t}{omitted}")));
     } else if p.request.direction == Direction::Bidir {
         for b in &iv.received {
             lines.push(rate_line(
@@ -195,11 +182,7 @@ fn stream_lines(out: &mut String, d: &DirectionResult, bidir: bool) {
         ""
     };
     let mut row = |id: &str, s: f64, bytes: u64, who: &str| {
-        let _ = writeln!(
-            out,
-            "{}",
-            rate_line(id, 0.0, s, bytes, &format!("{t} {who}"))
-        );
+        let _ = writeln!(out, "{}", rate_line(id, 0.0, s, bytes, &format!("{t} {who}")));
     };
     let each = |v: &[StreamTotals], id: u32| v.iter().find(|s| s.stream == id).cloned();
     for s in &d.sender {

@@ -86,10 +86,7 @@ pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
 }
 
 /// Writes one message as a single frame.
-pub async fn write_message<T: Serialize, W: AsyncWrite + Unpin>(
-    writer: &mut W,
-    msg: &T,
-) -> Result<(), FrameError> {
+pub async fn write_message<T: Serialize, W: AsyncWrite + Unpin>(writer: &mut W, msg: &T) -> Result<(), FrameError> {
     writer.write_all(&encode(msg)).await?;
     writer.flush().await?;
     Ok(())
@@ -148,9 +145,7 @@ mod tests {
     #[tokio::test]
     async fn silence_times_out() {
         let (_a, mut b) = tokio::io::duplex(64);
-        let err = read_raw(&mut b, 1024, Duration::from_millis(50))
-            .await
-            .unwrap_err();
+        let err = read_raw(&mut b, 1024, Duration::from_millis(50)).await.unwrap_err();
         assert!(matches!(err, FrameError::Timeout(_)));
     }
 }

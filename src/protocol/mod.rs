@@ -3,7 +3,5 @@
 mod framing;
 mod messages;
 
-pub use framing::{
-    DEFAULT_MAX_FRAME, FrameError, decode, encode, read_message, read_raw, write_message,
-};
+pub use framing::{DEFAULT_MAX_FRAME, FrameError, decode, encode, read_message, read_raw, write_message};
 pub use messages::*;

@@ -91,13 +91,7 @@ pub async fn serve(
 
 /// Reads a connection's first frame and routes it; returns whether a test ran.
 async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
-    let raw = match read_raw(
-        &mut sock,
-        ctx.config.max_frame,
-        ctx.config.handshake_timeout,
-    )
-    .await
-    {
+    let raw = match read_raw(&mut sock, ctx.config.max_frame, ctx.config.handshake_timeout).await {
         Ok(raw) => raw,
         Err(e) => {
             ctx.log(format!("{peer}: dropped: {e}"));

@@ -67,13 +67,7 @@ impl Registry {
     }
 
     /// Hands a data connection to its test, if the cookie and the peer match.
-    pub fn deliver(
-        &self,
-        cookie: &Cookie,
-        stream: u32,
-        socket: TcpStream,
-        from: IpAddr,
-    ) -> Result<(), Reject> {
+    pub fn deliver(&self, cookie: &Cookie, stream: u32, socket: TcpStream, from: IpAddr) -> Result<(), Reject> {
         let map = self.lock();
         let entry = map.get(cookie).ok_or(Reject::UnknownCookie)?;
         if !same_host(entry.peer, from) {
@@ -82,10 +76,7 @@ impl Registry {
                 want: entry.peer,
             });
         }
-        entry
-            .tx
-            .try_send((stream, socket))
-            .map_err(|_| Reject::Full)
+        entry.tx.try_send((stream, socket)).map_err(|_| Reject::Full)
     }
 }
 

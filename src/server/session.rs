@@ -13,8 +13,8 @@ use super::slots::QueueFull;
 use crate::config::GRACE;
 use crate::engine::{LocalStreams, StreamSpec, Timing, drive};
 use crate::protocol::{
-    ClientMessage, Cookie, FrameError, PROTOCOL_VERSION, ServerMessage, StopAfter, TestRequest,
-    read_message, write_message,
+    ClientMessage, Cookie, FrameError, PROTOCOL_VERSION, ServerMessage, StopAfter, TestRequest, read_message,
+    write_message,
 };
 use crate::units::{BitsPerSec, Bytes};
 
@@ -28,13 +28,7 @@ pub fn version_mismatch(client_protocol: u32, client_software: &str) -> String {
 }
 
 /// Runs one control session after its hello; returns whether a test got a slot.
-pub(super) async fn run(
-    ctx: &Ctx,
-    sock: TcpStream,
-    peer: SocketAddr,
-    protocol: u32,
-    software: String,
-) -> bool {
+pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: u32, software: String) -> bool {
     let (mut rd, mut wr) = sock.into_split();
     if protocol != PROTOCOL_VERSION {
         let reason = version_mismatch(protocol, &software);
@@ -72,9 +66,8 @@ pub(super) async fn run(
     let mut ticket = match ctx.slots.enqueue() {
         Ok(t) => t,
         Err(QueueFull(n)) => {
-            let reason = format!(
-                "server busy: {n} clients already wait in line; try again later (server option --max-queue)"
-            );
+            let reason =
+                format!("server busy: {n} clients already wait in line; try again later (server option --max-queue)");
             return refuse(ctx, &mut wr, peer, reason).await;
         }
     };
@@ -112,9 +105,7 @@ pub(super) async fn run(
     drop(ticket);
     let n = ctx.tests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     if let Err(reason) = run_test(ctx, n, &mut rd, wr, peer, &req).await {
-        ctx.log(format!(
-            "test {n} from {peer} ended early: {reason}; slot free"
-        ));
+        ctx.log(format!("test {n} from {peer} ended early: {reason}; slot free"));
     }
     true
 }
@@ -191,10 +182,7 @@ async fn run_test(
     let mut local = LocalStreams::default();
     for (i, sock) in socks.into_iter().enumerate() {
         let id = i as u32 + 1;
-        let sock = sock
-            .expect("all arrived")
-            .into_std()
-            .map_err(|e| e.to_string())?;
+        let sock = sock.expect("all arrived").into_std().map_err(|e| e.to_string())?;
         if let Some(w) = req.window {
             let r = SockRef::from(&sock);
             let _ = r.set_recv_buffer_size(w as usize);
