@@ -238,9 +238,14 @@ pub async fn run_until(
     obs.on(Event::Started { streams: &streams });
 
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
+    // The server speaks at least at the end; a timed test cannot stay silent much longer than it lasts.
+    let idle = match req.stop {
+        StopAfter::Seconds(t) => Duration::from_secs_f64(req.omit_seconds + t) + 2 * GRACE,
+        StopAfter::Bytes(_) => Duration::from_secs(6 * 3600),
+    };
     let reader = tokio::spawn(async move {
         loop {
-            let msg = read_message::<ServerMessage, _>(&mut rd, cap, Duration::from_secs(30 * 86_400)).await;
+            let msg = read_message::<ServerMessage, _>(&mut rd, cap, idle).await;
             let last = msg.is_err();
             if ctl_tx.send(msg).is_err() || last {
                 break;

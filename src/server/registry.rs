@@ -84,3 +84,38 @@ impl Registry {
 fn same_host(a: IpAddr, b: IpAddr) -> bool {
     a.to_canonical() == b.to_canonical()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn socket() -> TcpStream {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let a = l.local_addr().unwrap();
+        let (c, _) = tokio::join!(TcpStream::connect(a), l.accept());
+        c.unwrap()
+    }
+
+    #[tokio::test]
+    async fn data_connections_must_match_cookie_and_peer() {
+        let reg = Registry::default();
+        let cookie = Cookie([7; 16]);
+        let peer: IpAddr = "192.0.2.10".parse().unwrap();
+        let (guard, mut rx) = reg.register(cookie, peer, 2);
+        let other: IpAddr = "192.0.2.11".parse().unwrap();
+        let err = reg.deliver(&cookie, 1, socket().await, other).unwrap_err();
+        assert_eq!(err, Reject::WrongPeer { got: other, want: peer });
+        assert_eq!(
+            reg.deliver(&Cookie([8; 16]), 1, socket().await, peer).unwrap_err(),
+            Reject::UnknownCookie
+        );
+        let mapped: IpAddr = "::ffff:192.0.2.10".parse().unwrap();
+        reg.deliver(&cookie, 1, socket().await, mapped).unwrap();
+        assert_eq!(rx.recv().await.unwrap().0, 1);
+        drop(guard);
+        assert_eq!(
+            reg.deliver(&cookie, 2, socket().await, peer).unwrap_err(),
+            Reject::UnknownCookie
+        );
+    }
+}

@@ -222,7 +222,7 @@ async fn run_test(
     let _ = out_tx.send(ServerMessage::Start);
     let cap = ctx.config.max_frame;
     let watch = async {
-        match read_message::<ClientMessage, _>(rd, cap, Duration::from_secs(30 * 86_400)).await {
+        match read_message::<ClientMessage, _>(rd, cap, timing.hard_limit.unwrap_or_default() + GRACE).await {
             Ok(ClientMessage::Abort { reason }) => format!("client aborted: {reason}"),
             Ok(other) => format!("client sent {} mid-test", kind(&other)),
             Err(FrameError::Closed) => "client disconnected mid-test".to_string(),
