@@ -89,7 +89,7 @@ pub struct ClientArgs {
     #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
     pub port: u16,
     /// Seconds to measure [default: 10].
-    #[arg(short = 't', long = "time", value_name = "SECS", value_parser = seconds, conflicts_with = "bytes")]
+    #[arg(short = 't', long = "time", value_name = "SECS", value_parser = seconds, conflicts_with = "bytes", allow_negative_numbers = true)]
     pub time: Option<f64>,
     /// Bytes to send in total instead of a duration (K/M/G suffixes, 1024-based).
     #[arg(short = 'n', long = "bytes", value_name = "SIZE", value_parser = size)]
@@ -104,10 +104,10 @@ pub struct ClientArgs {
     #[arg(long)]
     pub bidir: bool,
     /// Seconds between interval reports; 0 turns them off.
-    #[arg(short = 'i', long, value_name = "SECS", default_value_t = DEFAULT_INTERVAL_SECS, value_parser = seconds)]
+    #[arg(short = 'i', long, value_name = "SECS", default_value_t = DEFAULT_INTERVAL_SECS, value_parser = seconds, allow_negative_numbers = true)]
     pub interval: f64,
     /// Seconds to run first and leave out of the results (slow start); adds to -t.
-    #[arg(short = 'O', long, value_name = "SECS", default_value_t = 0.0, value_parser = seconds)]
+    #[arg(short = 'O', long, value_name = "SECS", default_value_t = 0.0, value_parser = seconds, allow_negative_numbers = true)]
     pub omit: f64,
     /// Bytes per read/write call.
     #[arg(short = 'l', long, value_name = "SIZE", default_value = "128K", value_parser = size)]

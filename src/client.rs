@@ -351,20 +351,29 @@ pub async fn run_until(
             report: &iv,
         });
     }
-    if remote.is_none() && error.is_none() && !control_done {
-        let wait = tokio::time::sleep(GRACE);
+    if error.is_none() && run.aborted.is_none() {
+        let _ = write_message(&mut wr, &ClientMessage::Done).await;
+    }
+    // Wait for the server's results; after an interrupt only briefly, to keep the receiver's tail.
+    if remote.is_none() && !control_done {
+        let patience = if error.is_some() { Duration::from_secs(2) } else { GRACE };
+        let wait = tokio::time::sleep(patience);
         tokio::pin!(wait);
-        while remote.is_none() && error.is_none() {
+        let mut failure = None;
+        while remote.is_none() && failure.is_none() {
             tokio::select! {
                 _ = &mut wait => {
-                    error = Some(format!("server {server} sent no results within {} s of the end", GRACE.as_secs()));
+                    failure = Some(format!("server {server} sent no results within {} s of the end", patience.as_secs()));
                 }
                 msg = ctl_rx.recv() => match msg {
-                    Some(msg) => { on_control(msg, obs, &mut remote, &mut error); }
-                    None => error = Some(format!("server {server} closed the connection before its results")),
+                    Some(msg) => { on_control(msg, obs, &mut remote, &mut failure); }
+                    None => failure = Some(format!("server {server} closed the connection before its results")),
                 },
                 _ = tick.tick() => obs.on(Event::Tick { elapsed: t0.elapsed() }),
             }
+        }
+        if error.is_none() {
+            error = failure;
         }
     }
     reader.abort();

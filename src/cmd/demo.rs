@@ -66,6 +66,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
             tcp_goodput_ceiling_mbps(10_000.0, 1500, true),
             tcp_goodput_ceiling_mbps(10_000.0, 9000, true)
         );
+        println!("CPU: client and server share this one process in the demo, so both CPU figures are the whole process.");
         println!("History: {}", history.display());
         Ok(if all_complete { EXIT_OK } else { EXIT_INCOMPLETE })
     })

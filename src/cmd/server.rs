@@ -6,12 +6,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use socket2::{Domain, Socket, Type};
 
-use super::{EXIT_OK, ExitCode};
+use super::{EXIT_OK, ExitCode, UsageError};
 use crate::cli::ServerArgs;
 use crate::config::ServerConfig;
 
-fn to_u32(v: u64, flag: &str) -> Result<u32> {
-    u32::try_from(v).map_err(|_| anyhow::anyhow!("{flag} {v} is too large; the most is 4G"))
+fn to_u32(v: u64, flag: &str) -> Result<u32, UsageError> {
+    u32::try_from(v).map_err(|_| UsageError(format!("{flag} {v} is too large; the most is 4G")))
 }
 
 /// Listens on [::]:port accepting IPv4 too, or on the one address given.
@@ -30,6 +30,9 @@ fn listen(bind: Option<IpAddr>, port: u16) -> Result<std::net::TcpListener> {
     };
     match attempt() {
         Ok(l) => Ok(l),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            bail!("TCP port {port} on {addr} is already in use; stop the other server or pick another with -p")
+        }
         // No IPv6 on this host: fall back to IPv4 only.
         Err(_) if bind.is_none() => {
             let l = std::net::TcpListener::bind((IpAddr::from([0, 0, 0, 0]), port))
@@ -37,19 +40,16 @@ fn listen(bind: Option<IpAddr>, port: u16) -> Result<std::net::TcpListener> {
             l.set_nonblocking(true)?;
             Ok(l)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            bail!("TCP port {port} on {addr} is already in use; stop the other server or pick another with -p")
-        }
         Err(e) => Err(e).with_context(|| format!("cannot listen on {addr}")),
     }
 }
 
 pub fn server(args: ServerArgs) -> Result<ExitCode> {
     if args.max_streams == 0 || args.max_concurrent == 0 {
-        bail!("--max-streams and --max-concurrent must be at least 1");
+        return Err(UsageError("--max-streams and --max-concurrent must be at least 1".into()).into());
     }
     if args.max_duration <= 0.0 || args.handshake_timeout <= 0.0 {
-        bail!("--max-duration and --handshake-timeout must be above 0 s");
+        return Err(UsageError("--max-duration and --handshake-timeout must be above 0 s".into()).into());
     }
     let config = ServerConfig {
         one_off: args.one_off,

@@ -98,6 +98,10 @@ where
     tokio::pin!(abort);
 
     let next_tick = |last: Instant| -> Option<Instant> {
+        // -i 0: no interval reports, only the tick that ends the omitted phase.
+        if timing.interval.is_zero() {
+            return (last < omit_at).then_some(omit_at);
+        }
         let t = if last < omit_at {
             (last + timing.interval).min(omit_at)
         } else {

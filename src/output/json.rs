@@ -154,6 +154,8 @@ pub struct SafNet {
     pub sender_bits_per_second: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reverse_receiver_bits_per_second: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverse_sender_bits_per_second: Option<f64>,
     pub server: ServerInfo,
     /// iperf3's `intervals` carry the receiver's view; the sender's view is here.
     pub sender_intervals: Vec<Interval>,
@@ -314,6 +316,7 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
             receiver_bits_per_second: first.received.rate().0,
             sender_bits_per_second: first.sent.rate().0,
             reverse_receiver_bits_per_second: second.map(|d| d.received.rate().0),
+            reverse_sender_bits_per_second: second.map(|d| d.sent.rate().0),
             server: ServerInfo {
                 address: o.server.to_string(),
                 version: o.server_software.clone(),

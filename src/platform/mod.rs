@@ -2,6 +2,8 @@
 
 mod cpu;
 mod iface;
+mod tcp_info;
 
 pub use cpu::{CpuClock, process_cpu_seconds};
 pub use iface::{hostname, interface_index};
+pub use tcp_info::{TcpInfo, tcp_info};

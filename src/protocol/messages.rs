@@ -181,6 +181,8 @@ pub enum ClientMessage {
     Test(TestRequest),
     /// The client gives up; the server frees the slot.
     Abort { reason: String },
+    /// The client's streams ended normally (a vanished client never says this).
+    Done,
 }
 
 /// Messages from server to client.

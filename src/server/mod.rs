@@ -18,7 +18,7 @@ pub use session::version_mismatch;
 pub use slots::{Permit, QueueFull, Slots, Ticket};
 
 use crate::config::ServerConfig;
-use crate::protocol::{AnyHello, ClientMessage, ServerMessage, decode, read_raw, write_message};
+use crate::protocol::{AnyHello, ClientMessage, PROTOCOL_VERSION, ServerMessage, decode, read_raw, write_message};
 
 /// State shared by every connection of one server.
 pub(crate) struct Ctx {
@@ -118,8 +118,8 @@ async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
         }
         Err(e) => {
             let reason = match decode::<AnyHello>(&raw) {
-                Ok(h) => version_mismatch(h.hello.protocol, &h.hello.software),
-                Err(_) => format!("not a saf-net hello ({e})"),
+                Ok(h) if h.hello.protocol != PROTOCOL_VERSION => version_mismatch(h.hello.protocol, &h.hello.software),
+                _ => format!("not a saf-net hello ({e})"),
             };
             ctx.log(format!("{peer}: refused: {reason}"));
             let _ = write_message(&mut sock, &ServerMessage::Refused { reason }).await;

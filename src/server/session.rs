@@ -13,8 +13,8 @@ use super::slots::QueueFull;
 use crate::config::GRACE;
 use crate::engine::{LocalStreams, StreamSpec, Timing, drive};
 use crate::protocol::{
-    ClientMessage, Cookie, FrameError, PROTOCOL_VERSION, ServerMessage, StopAfter, TestRequest, read_message,
-    write_message,
+    ClientMessage, Cookie, Direction, FrameError, PROTOCOL_VERSION, ServerMessage, StopAfter, TestRequest,
+    read_message, write_message,
 };
 use crate::units::{BitsPerSec, Bytes};
 
@@ -54,6 +54,9 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
                 format!("expected a test request, got {}", kind(&other)),
             )
             .await;
+        }
+        Err(e @ (FrameError::Decode(_) | FrameError::TooLarge { .. } | FrameError::Empty)) => {
+            return refuse(ctx, &mut wr, peer, format!("malformed test request: {e}")).await;
         }
         Err(e) => {
             ctx.log(format!("{peer}: dropped before the test request: {e}"));
@@ -104,7 +107,7 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
     };
     drop(ticket);
     let n = ctx.tests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-    if let Err(reason) = run_test(ctx, n, &mut rd, wr, peer, &req).await {
+    if let Err(reason) = run_test(ctx, n, rd, wr, peer, &req).await {
         ctx.log(format!("test {n} from {peer} ended early: {reason}; slot free"));
     }
     true
@@ -122,6 +125,7 @@ fn kind(msg: &ClientMessage) -> &'static str {
         ClientMessage::Data { .. } => "a data-connection hello",
         ClientMessage::Test(_) => "a test request",
         ClientMessage::Abort { .. } => "an abort",
+        ClientMessage::Done => "an end-of-test",
     }
 }
 
@@ -135,7 +139,7 @@ async fn client_spoke(rd: &mut OwnedReadHalf) {
 async fn run_test(
     ctx: &Ctx,
     n: u64,
-    rd: &mut OwnedReadHalf,
+    mut rd: OwnedReadHalf,
     mut wr: OwnedWriteHalf,
     peer: SocketAddr,
     req: &TestRequest,
@@ -176,7 +180,7 @@ async fn run_test(
                     _ => ctx.log(format!("test {n}: ignored a data connection claiming stream {id}")),
                 }
             }
-            _ = client_spoke(rd) => return Err("client left before its data connections were in".into()),
+            _ = client_spoke(&mut rd) => return Err("client left before its data connections were in".into()),
         }
     }
     let mut local = LocalStreams::default();
@@ -221,42 +225,80 @@ async fn run_test(
     });
     let _ = out_tx.send(ServerMessage::Start);
     let cap = ctx.config.max_frame;
+    let idle = timing.hard_limit.unwrap_or_default() + GRACE;
+    let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        loop {
+            let msg = read_message::<ClientMessage, _>(&mut rd, cap, idle).await;
+            let last = msg.is_err();
+            if ctl_tx.send(msg).is_err() || last {
+                break;
+            }
+        }
+    });
+    // The client says `done` when its streams ended normally; a vanished client never does.
+    let mut done = false;
     let watch = async {
-        match read_message::<ClientMessage, _>(rd, cap, timing.hard_limit.unwrap_or_default() + GRACE).await {
-            Ok(ClientMessage::Abort { reason }) => format!("client aborted: {reason}"),
-            Ok(other) => format!("client sent {} mid-test", kind(&other)),
-            Err(FrameError::Closed) => "client disconnected mid-test".to_string(),
-            Err(e) => format!("control connection: {e}"),
+        loop {
+            match ctl_rx.recv().await {
+                Some(Ok(ClientMessage::Done)) => done = true,
+                other => return control_ended(other),
+            }
         }
     };
-    let run = drive(
+    let mut run = drive(
         local,
         timing,
         |iv| drop(out_tx.send(ServerMessage::Interval(iv.clone()))),
         watch,
     )
     .await;
+    let client_sends = req.direction != Direction::Reverse;
+    if run.aborted.is_none() && client_sends && !done {
+        match tokio::time::timeout(GRACE, ctl_rx.recv()).await {
+            Ok(Some(Ok(ClientMessage::Done))) => done = true,
+            Ok(other) => run.aborted = Some(control_ended(other)),
+            Err(_) => run.aborted = Some(format!("client sent no end-of-test within {} s", GRACE.as_secs())),
+        }
+    }
+    run.results.complete &= run.aborted.is_none();
     let _ = out_tx.send(ServerMessage::Results(run.results.clone()));
     drop(out_tx);
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    if !done {
+        // Closing before the client has read the results could reset them away; wait briefly for its word.
+        let _ = tokio::time::timeout(Duration::from_secs(2), ctl_rx.recv()).await;
+    }
+    reader.abort();
     if let Some(reason) = run.aborted {
         return Err(reason);
     }
-    let (bytes, secs) = run
-        .results
-        .streams
-        .iter()
-        .filter(|s| !s.sender)
-        .fold((0, 0.0f64), |(b, t), s| (b + s.bytes, t.max(s.seconds)));
-    let received = if bytes > 0 {
-        format!(
-            ", received {} in {secs:.2} s = {} (receiver)",
-            Bytes(bytes),
-            BitsPerSec::from_bytes(bytes, secs)
-        )
-    } else {
-        String::new()
-    };
-    ctx.log(format!("test {n} from {peer} finished{received}"));
+    if let Some(e) = run.results.streams.iter().find_map(|s| s.error.as_ref()) {
+        return Err(format!("a data stream failed: {e}"));
+    }
+    let mut parts = Vec::new();
+    for (sender, verb, side) in [(false, "received", "receiver"), (true, "sent", "sender")] {
+        let (bytes, secs) = run
+            .results
+            .streams
+            .iter()
+            .filter(|s| s.sender == sender)
+            .fold((0, 0.0f64), |(b, t), s| (b + s.bytes, t.max(s.seconds)));
+        if bytes > 0 {
+            let rate = BitsPerSec::from_bytes(bytes, secs);
+            parts.push(format!("{verb} {} in {secs:.2} s = {rate} ({side})", Bytes(bytes)));
+        }
+    }
+    ctx.log(format!("test {n} from {peer} finished: {}", parts.join("; ")));
     Ok(())
+}
+
+/// Why the control channel stopped before the end of a test.
+fn control_ended(msg: Option<Result<ClientMessage, FrameError>>) -> String {
+    match msg {
+        Some(Ok(ClientMessage::Abort { reason })) => format!("client aborted: {reason}"),
+        Some(Ok(other)) => format!("client sent {} mid-test", kind(&other)),
+        None | Some(Err(FrameError::Closed)) => "client disconnected mid-test".to_string(),
+        Some(Err(e)) => format!("control connection: {e}"),
+    }
 }
