@@ -2,6 +2,7 @@
 
 mod run;
 mod tcp;
+mod tcp_stats;
 
 pub use run::{LocalStreams, SideRun, Timing, drive};
 pub use tcp::{Flags, Stream, StreamSpec};

@@ -9,6 +9,7 @@ use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::{Instant as TokioInstant, sleep_until};
 
 use super::tcp::{Finished, Flags, Stream, StreamSpec};
+use super::tcp_stats::TcpTracker;
 use crate::platform::CpuClock;
 use crate::protocol::{IntervalReport, SideResults, StreamBytes, StreamTotals};
 
@@ -114,6 +115,7 @@ where
         }
     };
 
+    let mut trackers = vec![TcpTracker::default(); n];
     let mut sample = |from: Instant, to: Instant, last_counts: &mut Vec<u64>, streams: &[Stream]| {
         let omitted = to <= omit_at && !timing.omit.is_zero();
         let base = if from < omit_at { t0 } else { omit_at };
@@ -126,9 +128,15 @@ where
         };
         for (i, s) in streams.iter().enumerate() {
             let now = s.bytes();
+            let tcp = if s.spec.sender {
+                trackers[i].sample(s.socket(), !omitted)
+            } else {
+                None
+            };
             let entry = StreamBytes {
                 stream: s.spec.id,
                 bytes: now - last_counts[i],
+                tcp,
             };
             last_counts[i] = now;
             if s.spec.sender {
@@ -228,6 +236,7 @@ where
                     .as_secs_f64(),
                 bytes_total: total,
                 error,
+                tcp: if s.spec.sender { trackers[i].totals() } else { None },
             }
         })
         .collect();

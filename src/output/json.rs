@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::RunMeta;
 use crate::client::Outcome;
-use crate::protocol::{Direction, IntervalReport, StopAfter, StreamBytes, StreamTotals};
-use crate::result::{DirectionResult, Sum, cpu_percent};
+use crate::protocol::{Direction, IntervalReport, StopAfter, StreamBytes, StreamTotals, TcpSample, TcpTotals};
+use crate::result::{DirectionResult, Sum, cpu_percent, hints};
 
 pub const RECEIVER_DEFINITION: &str = "receiver goodput: bytes the receiving application read during the measured \
      period (after -O), divided by that period on the receiver's clock";
@@ -77,9 +77,40 @@ pub struct Span {
     pub seconds: f64,
     pub bytes: u64,
     pub bits_per_second: f64,
+    /// Sums only: retransmits over the streams.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retransmits: Option<u64>,
+    /// Interval streams: the sender's retransmits, snd_cwnd, rtt, rttvar, pmtu.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpSample>,
+    /// End-of-test sender streams: retransmits, max_snd_cwnd, max/min/mean_rtt.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub tcp_end: Option<EndTcp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub omitted: Option<bool>,
     pub sender: bool,
+}
+
+/// iperf3's end-of-test TCP fields for a sender stream.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EndTcp {
+    pub retransmits: u64,
+    pub max_snd_cwnd: u64,
+    pub max_rtt: u32,
+    pub min_rtt: u32,
+    pub mean_rtt: u32,
+}
+
+impl From<&TcpTotals> for EndTcp {
+    fn from(t: &TcpTotals) -> Self {
+        EndTcp {
+            retransmits: t.retransmits,
+            max_snd_cwnd: t.max_snd_cwnd,
+            max_rtt: t.max_rtt,
+            min_rtt: t.min_rtt,
+            mean_rtt: t.mean_rtt,
+        }
+    }
 }
 
 impl Span {
@@ -97,6 +128,9 @@ impl Span {
             seconds,
             bytes,
             bits_per_second,
+            retransmits: None,
+            tcp: None,
+            tcp_end: None,
             omitted,
             sender,
         }
@@ -159,6 +193,17 @@ pub struct SafNet {
     pub server: ServerInfo,
     /// iperf3's `intervals` carry the receiver's view; the sender's view is here.
     pub sender_intervals: Vec<Interval>,
+    /// Every sender stream's kernel TCP figures, including what limited it (Linux).
+    pub tcp: Vec<StreamTcp>,
+    /// What held the senders back, in words, when the kernel says so.
+    pub hints: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StreamTcp {
+    pub stream: u32,
+    #[serde(flatten)]
+    pub totals: TcpTotals,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,28 +215,60 @@ pub struct ServerInfo {
 pub const SENDER_DEFINITION: &str = "sender rate: bytes the sending application handed to the kernel during the \
      measured period, divided by that period on the sender's clock";
 
-fn interval_spans(iv: &IntervalReport, sender: bool) -> (Vec<Span>, Span) {
+/// One side's interval as spans; stream TCP figures come from the entry itself or the sender's matching interval.
+fn interval_spans(iv: &IntervalReport, sender: bool, tcp_from: Option<&IntervalReport>) -> (Vec<Span>, Span) {
     let list: &[StreamBytes] = if sender { &iv.sent } else { &iv.received };
     let omitted = Some(iv.omitted);
-    let streams = list
+    let tcp_of = |b: &StreamBytes| {
+        b.tcp.or_else(|| {
+            tcp_from
+                .and_then(|t| t.sent.iter().find(|x| x.stream == b.stream))
+                .and_then(|x| x.tcp)
+        })
+    };
+    let streams: Vec<Span> = list
         .iter()
-        .map(|b| Span::new(Some(b.stream), iv.start, iv.end, b.bytes, sender, omitted))
+        .map(|b| Span {
+            tcp: tcp_of(b),
+            ..Span::new(Some(b.stream), iv.start, iv.end, b.bytes, sender, omitted)
+        })
         .collect();
     let total = list.iter().map(|b| b.bytes).sum();
-    (streams, Span::new(None, iv.start, iv.end, total, sender, omitted))
+    let retransmits = streams
+        .iter()
+        .any(|s| s.tcp.is_some())
+        .then(|| streams.iter().filter_map(|s| s.tcp).map(|t| t.retransmits).sum());
+    (
+        streams,
+        Span {
+            retransmits,
+            ..Span::new(None, iv.start, iv.end, total, sender, omitted)
+        },
+    )
 }
 
 /// Zips two directions' interval lists by index (the sides tick in step).
-fn intervals(first: &[IntervalReport], second: Option<&[IntervalReport]>, sender: bool) -> Vec<Interval> {
-    first
+fn intervals(first: &DirectionResult, second: Option<&DirectionResult>, sender: bool) -> Vec<Interval> {
+    let view = |d: &DirectionResult| {
+        if sender {
+            d.sender_intervals.clone()
+        } else {
+            d.receiver_intervals.clone()
+        }
+    };
+    let spans =
+        |d: &DirectionResult, i: usize, iv: &IntervalReport| interval_spans(iv, sender, d.sender_intervals.get(i));
+    view(first)
         .iter()
         .enumerate()
         .map(|(i, iv)| {
-            let (mut streams, sum) = interval_spans(iv, sender);
-            let rev = second.and_then(|s| s.get(i)).map(|r| {
-                let (more, sum) = interval_spans(r, sender);
-                streams.extend(more);
-                sum
+            let (mut streams, sum) = spans(first, i, iv);
+            let rev = second.and_then(|d| {
+                view(d).get(i).map(|r| {
+                    let (more, sum) = spans(d, i, r);
+                    streams.extend(more);
+                    sum
+                })
             });
             Interval {
                 streams,
@@ -202,8 +279,15 @@ fn intervals(first: &[IntervalReport], second: Option<&[IntervalReport]>, sender
         .collect()
 }
 
-fn total_span(sum: &Sum, sender: bool) -> Span {
-    Span::new(None, 0.0, sum.seconds, sum.bytes, sender, None)
+fn total_span(sum: &Sum, sender: bool, streams: &[StreamTotals]) -> Span {
+    let retransmits = streams
+        .iter()
+        .any(|s| s.tcp.is_some())
+        .then(|| streams.iter().filter_map(|s| s.tcp).map(|t| t.retransmits).sum());
+    Span {
+        retransmits,
+        ..Span::new(None, 0.0, sum.seconds, sum.bytes, sender, None)
+    }
 }
 
 fn stream_end(d: &DirectionResult) -> Vec<StreamEnd> {
@@ -213,7 +297,10 @@ fn stream_end(d: &DirectionResult) -> Vec<StreamEnd> {
         .map(|s| {
             let r = find(&d.receiver, s.stream);
             StreamEnd {
-                sender: Span::new(Some(s.stream), 0.0, s.seconds, s.bytes, true, None),
+                sender: Span {
+                    tcp_end: s.tcp.as_ref().map(EndTcp::from),
+                    ..Span::new(Some(s.stream), 0.0, s.seconds, s.bytes, true, None)
+                },
                 receiver: match r {
                     Some(r) => Span::new(Some(r.stream), 0.0, r.seconds, r.bytes, false, None),
                     None => Span::new(Some(s.stream), 0.0, 0.0, 0, false, None),
@@ -283,17 +370,13 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 interval: r.interval_seconds,
             },
         },
-        intervals: intervals(
-            &first.receiver_intervals,
-            second.map(|d| d.receiver_intervals.as_slice()),
-            false,
-        ),
+        intervals: intervals(first, second, false),
         end: End {
             streams: end_streams,
-            sum_sent: total_span(&first.sent, true),
-            sum_received: total_span(&first.received, false),
-            sum_sent_bidir_reverse: second.map(|d| total_span(&d.sent, true)),
-            sum_received_bidir_reverse: second.map(|d| total_span(&d.received, false)),
+            sum_sent: total_span(&first.sent, true, &first.sender),
+            sum_received: total_span(&first.received, false, &[]),
+            sum_sent_bidir_reverse: second.map(|d| total_span(&d.sent, true, &d.sender)),
+            sum_received_bidir_reverse: second.map(|d| total_span(&d.received, false, &[])),
             cpu_utilization_percent: Cpu {
                 host_total: ht,
                 host_user: hu,
@@ -321,11 +404,18 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 address: o.server.to_string(),
                 version: o.server_software.clone(),
             },
-            sender_intervals: intervals(
-                &first.sender_intervals,
-                second.map(|d| d.sender_intervals.as_slice()),
-                true,
-            ),
+            sender_intervals: intervals(first, second, true),
+            tcp: dirs
+                .iter()
+                .flat_map(|d| &d.sender)
+                .filter_map(|s| {
+                    s.tcp.map(|totals| StreamTcp {
+                        stream: s.stream,
+                        totals,
+                    })
+                })
+                .collect(),
+            hints: dirs.iter().flat_map(hints).collect(),
         },
     }
 }

@@ -123,7 +123,10 @@ mod tests {
         {
             assert!(info.pmtu >= 65_535, "loopback MTU: {info:?}");
             assert!(info.delivery_rate_bps > 0, "{info:?}");
-            assert!(info.busy_us >= info.rwnd_limited_us + info.sndbuf_limited_us, "{info:?}");
+            assert!(
+                info.busy_us >= info.rwnd_limited_us + info.sndbuf_limited_us,
+                "{info:?}"
+            );
         }
         let listener_info = tcp_info(&l);
         assert!(listener_info.is_some_and(|i| i.snd_cwnd_bytes == 0 || i.total_retrans == 0));

@@ -122,6 +122,43 @@ impl TestRequest {
 pub struct StreamBytes {
     pub stream: u32,
     pub bytes: u64,
+    /// Kernel TCP figures at the interval's end (sender streams, where the OS reports them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpSample>,
+}
+
+/// A sender's TCP state at one instant, iperf3's per-interval names and units.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpSample {
+    /// Segments retransmitted during the interval.
+    pub retransmits: u64,
+    /// Congestion window, bytes.
+    pub snd_cwnd: u64,
+    /// Smoothed RTT and its variation, microseconds.
+    pub rtt: u32,
+    pub rttvar: u32,
+    pub pmtu: u32,
+}
+
+/// A sender's TCP figures over the measured period.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpTotals {
+    pub retransmits: u64,
+    pub max_snd_cwnd: u64,
+    /// RTT over the interval samples, microseconds.
+    pub max_rtt: u32,
+    pub min_rtt: u32,
+    pub mean_rtt: u32,
+    pub snd_mss: u32,
+    pub pmtu: u32,
+    /// Last delivery-rate estimate, bits per second (Linux).
+    pub delivery_rate: u64,
+    /// Microseconds with data to send, and of those limited by the peer's receive window or our send buffer (Linux).
+    pub busy_us: u64,
+    pub rwnd_limited_us: u64,
+    pub sndbuf_limited_us: u64,
 }
 
 /// One reporting interval as measured by one side, times relative to that side's start.
@@ -149,6 +186,9 @@ pub struct StreamTotals {
     pub bytes_total: u64,
     /// Why the stream ended early, if it did.
     pub error: Option<String>,
+    /// Kernel TCP figures for sender streams, where the OS reports them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpTotals>,
 }
 
 /// CPU used by one process over the test.
