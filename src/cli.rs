@@ -15,6 +15,10 @@ fn size(text: &str) -> Result<u64, String> {
     units::parse_size(text).map_err(|e| e.to_string())
 }
 
+fn rate(text: &str) -> Result<u64, String> {
+    units::parse_rate(text).map_err(|e| e.to_string())
+}
+
 fn seconds(text: &str) -> Result<f64, String> {
     units::parse_seconds(text)
         .map(|d| d.as_secs_f64())
@@ -115,6 +119,18 @@ pub struct ClientArgs {
     /// Socket buffer size (SO_SNDBUF/SO_RCVBUF) on both ends [default: the OS's autotuning].
     #[arg(short = 'w', long, value_name = "SIZE", value_parser = size)]
     pub window: Option<u64>,
+    /// Set the TCP maximum segment size (TCP_MAXSEG) on both ends; the effective value is reported.
+    #[arg(short = 'M', long = "set-mss", value_name = "BYTES")]
+    pub mss: Option<u32>,
+    /// Congestion control for the sending side, e.g. cubic, reno, bbr (Linux; read back and reported).
+    #[arg(short = 'C', long = "congestion", value_name = "ALGO")]
+    pub congestion: Option<String>,
+    /// Kernel pacing cap per sending stream (SO_MAX_PACING_RATE, Linux), bits/s with K/M/G (1000-based).
+    #[arg(long = "fq-rate", value_name = "RATE", value_parser = rate)]
+    pub fq_rate: Option<u64>,
+    /// Application pacing target per sending stream, bits/s with K/M/G (1000-based); 0 means as fast as possible [default: 0].
+    #[arg(short = 'b', long = "bitrate", value_name = "RATE", value_parser = rate)]
+    pub bitrate: Option<u64>,
     /// Print one iperf3-layout JSON document instead of text.
     #[arg(short = 'J', long)]
     pub json: bool,

@@ -3,16 +3,15 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use socket2::SockRef;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{ClientPlan, GRACE};
-use crate::engine::{LocalStreams, SideRun, StreamSpec, Timing, drive};
+use crate::engine::{LocalStreams, SideRun, StreamSpec, Timing, drive, sockets};
 use crate::net::{self, NetError};
 use crate::protocol::{
     ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, PROTOCOL_VERSION, ServerMessage, SideResults,
-    StopAfter, TestRequest, encode, read_message, write_message,
+    SocketReport, StopAfter, TestRequest, encode, read_message, write_message,
 };
 
 /// Why a test could not start. Nothing was measured.
@@ -52,8 +51,8 @@ pub struct StreamInfo {
     pub client_sends: bool,
     pub local: SocketAddr,
     pub remote: SocketAddr,
-    pub sndbuf: usize,
-    pub rcvbuf: usize,
+    /// Socket options as the kernel applied them.
+    pub socket: SocketReport,
 }
 
 /// What the client sees while a test runs.
@@ -193,7 +192,9 @@ pub async fn run_until(
     let mut local = LocalStreams::default();
     let mut streams = Vec::new();
     for id in 1..=req.connections() {
-        let mut s = net::connect_one(server, plan.connect_timeout, req.window).await?;
+        let client_sends = req.client_sends(id);
+        let prepare = |sock: &tokio::net::TcpSocket| sockets::prepare(sock, &req, client_sends);
+        let mut s = net::connect_one(server, plan.connect_timeout, prepare).await?;
         let data_err = |source| ClientError::Data {
             server,
             stream: id,
@@ -203,15 +204,13 @@ pub async fn run_until(
             .await
             .map_err(data_err)?;
         let s = s.into_std().map_err(data_err)?;
-        let r = SockRef::from(&s);
-        let client_sends = req.client_sends(id);
+        sockets::finish(&s, &req, client_sends).map_err(data_err)?;
         streams.push(StreamInfo {
             id,
             client_sends,
             local: s.local_addr().map_err(data_err)?,
             remote: server,
-            sndbuf: r.send_buffer_size().unwrap_or(0),
-            rcvbuf: r.recv_buffer_size().unwrap_or(0),
+            socket: sockets::report(&s),
         });
         let quota = if client_sends { req.quota(id) } else { None };
         local.add(
@@ -221,6 +220,7 @@ pub async fn run_until(
                 sender: client_sends,
                 quota,
                 block_size: req.block_size as usize,
+                pace_bps: if client_sends { req.bitrate } else { None },
             },
         );
     }
@@ -385,13 +385,20 @@ pub async fn run_until(
     {
         error = Some(format!("a data stream failed: {e}"));
     }
+    let first_socket = streams.first().map(|s| s.socket.clone());
     Ok(Outcome {
         request: req,
         server,
         server_software,
         started_at,
         streams,
-        local: run,
+        local: SideRun {
+            results: SideResults {
+                socket: first_socket,
+                ..run.results
+            },
+            ..run
+        },
         remote_intervals,
         remote,
         error,

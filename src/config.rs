@@ -25,6 +25,25 @@ pub const GRACE: Duration = Duration::from_secs(10);
 /// Client-side sanity bound on -P; the server's own limit usually bites first.
 pub const CLIENT_MAX_PARALLEL: u32 = 1024;
 
+/// TCP_MAXSEG values worth asking for; Linux refuses below 88 and caps at 65535.
+pub const MSS_RANGE: std::ops::RangeInclusive<u32> = 88..=65_535;
+
+/// Checks that this host can use a congestion control algorithm for sending.
+pub fn check_congestion(name: &str) -> Result<(), String> {
+    if !cfg!(target_os = "linux") {
+        return Err(crate::platform::unsupported("-C/--congestion").to_string());
+    }
+    let available = crate::platform::available_congestion();
+    if available.iter().any(|a| a == name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "congestion control '{name}' is not available here (available: {}); load its module, e.g. modprobe tcp_{name}",
+            available.join(", ")
+        ))
+    }
+}
+
 /// Server settings and the limits every request is checked against.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -114,6 +133,20 @@ impl ServerConfig {
                 r.block_size, self.max_block
             ));
         }
+        let server_sends = r.direction != Direction::Forward;
+        if let Some(cc) = &r.congestion
+            && server_sends
+        {
+            check_congestion(cc).map_err(|e| format!("-C {cc} on the server: {e}"))?;
+        }
+        if r.fq_rate.is_some() && server_sends && !cfg!(target_os = "linux") {
+            return Err(format!("{} on the server", crate::platform::unsupported("--fq-rate")));
+        }
+        if let Some(m) = r.mss
+            && !MSS_RANGE.contains(&m)
+        {
+            return Err(format!("-M {m} is outside {}..={}", MSS_RANGE.start(), MSS_RANGE.end()));
+        }
         if let Some(w) = r.window
             && (w == 0 || w > self.max_window)
         {
@@ -155,6 +188,10 @@ pub struct ClientInput {
     pub window: Option<u64>,
     pub family: Family,
     pub connect_timeout: f64,
+    pub mss: Option<u32>,
+    pub congestion: Option<String>,
+    pub fq_rate: Option<u64>,
+    pub bitrate: Option<u64>,
 }
 
 impl ClientInput {
@@ -174,6 +211,10 @@ impl ClientInput {
             window: None,
             family: Family::Any,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT_SECS,
+            mss: None,
+            congestion: None,
+            fq_rate: None,
+            bitrate: None,
         }
     }
 
@@ -236,6 +277,27 @@ impl ClientInput {
                 self.connect_timeout
             ));
         }
+        if let Some(m) = self.mss
+            && !MSS_RANGE.contains(&m)
+        {
+            return Err(format!(
+                "-M {m}: the MSS must be between {} and {} bytes",
+                MSS_RANGE.start(),
+                MSS_RANGE.end()
+            ));
+        }
+        let client_sends = !self.reverse;
+        if let Some(cc) = &self.congestion
+            && client_sends
+        {
+            check_congestion(cc).map_err(|e| format!("-C {cc}: {e}"))?;
+        }
+        if self.fq_rate == Some(0) {
+            return Err("--fq-rate 0: give a rate such as 900M, or leave --fq-rate out".into());
+        }
+        if self.fq_rate.is_some() && client_sends && !cfg!(target_os = "linux") {
+            return Err(crate::platform::unsupported("--fq-rate").to_string());
+        }
         let direction = match (self.reverse, self.bidir) {
             (true, _) => Direction::Reverse,
             (_, true) => Direction::Bidir,
@@ -255,6 +317,10 @@ impl ClientInput {
                 interval_seconds: self.interval,
                 block_size: self.length as u32,
                 window,
+                mss: self.mss,
+                congestion: self.congestion.clone(),
+                fq_rate: self.fq_rate,
+                bitrate: self.bitrate.filter(|&b| b > 0),
             },
             addr: None,
         })

@@ -391,7 +391,11 @@ async fn window_sets_socket_buffers() {
     assert!(o.complete(), "{:?}", o.error);
     // Linux doubles the requested size for bookkeeping; either way it is near the request, not the default.
     let s = &o.streams[0];
-    assert!((256 * 1024..=512 * 1024).contains(&s.sndbuf), "sndbuf {}", s.sndbuf);
+    assert!(
+        (256 * 1024..=512 * 1024u64).contains(&s.socket.sndbuf),
+        "sndbuf {}",
+        s.socket.sndbuf
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

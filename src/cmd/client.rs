@@ -32,6 +32,10 @@ fn input(args: &ClientArgs) -> ClientInput {
             _ => Family::Any,
         },
         connect_timeout: args.connect_timeout,
+        mss: args.mss,
+        congestion: args.congestion.clone(),
+        fq_rate: args.fq_rate,
+        bitrate: args.bitrate,
     }
 }
 

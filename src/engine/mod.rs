@@ -1,6 +1,7 @@
 //! The data engine: blocking stream threads plus an async driver that keeps the clock.
 
 mod run;
+pub mod sockets;
 mod tcp;
 mod tcp_stats;
 

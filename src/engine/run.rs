@@ -242,6 +242,7 @@ where
         .collect();
     SideRun {
         results: SideResults {
+            socket: None,
             streams: totals,
             cpu: cpu.stop(),
             complete: aborted.is_none() && all_ok,

@@ -4,7 +4,9 @@ use serde::Serialize;
 
 use super::RunMeta;
 use crate::client::Outcome;
-use crate::protocol::{Direction, IntervalReport, StopAfter, StreamBytes, StreamTotals, TcpSample, TcpTotals};
+use crate::protocol::{
+    Direction, IntervalReport, SocketReport, StopAfter, StreamBytes, StreamTotals, TcpSample, TcpTotals,
+};
 use crate::result::{DirectionResult, Sum, cpu_percent, hints};
 
 pub const RECEIVER_DEFINITION: &str = "receiver goodput: bytes the receiving application read during the measured \
@@ -27,8 +29,15 @@ pub struct Start {
     pub system_info: String,
     pub timestamp: Timestamp,
     pub connecting_to: ConnectingTo,
-    pub sndbuf_actual: usize,
-    pub rcvbuf_actual: usize,
+    /// The requested -w, 0 when the OS autotunes.
+    pub sock_bufsize: u64,
+    /// The MSS in use; iperf3 names it tcp_mss when -M was given, tcp_mss_default otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_mss: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_mss_default: Option<u32>,
+    pub sndbuf_actual: u64,
+    pub rcvbuf_actual: u64,
     pub test_start: TestStart,
 }
 
@@ -171,6 +180,10 @@ pub struct End {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum_received_bidir_reverse: Option<Span>,
     pub cpu_utilization_percent: Cpu,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_tcp_congestion: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiver_tcp_congestion: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -197,6 +210,24 @@ pub struct SafNet {
     pub tcp: Vec<StreamTcp>,
     /// What held the senders back, in words, when the kernel says so.
     pub hints: Vec<String>,
+    pub socket_options: SocketOptions,
+}
+
+/// Socket options as requested, and as each side's kernel applied them.
+#[derive(Debug, Serialize)]
+pub struct SocketOptions {
+    pub requested: RequestedOptions,
+    pub client: Option<SocketReport>,
+    pub server: Option<SocketReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RequestedOptions {
+    pub window: Option<u32>,
+    pub mss: Option<u32>,
+    pub congestion: Option<String>,
+    pub fq_rate: Option<u64>,
+    pub bitrate: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -316,6 +347,13 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
     let first = &dirs[0];
     let second = dirs.get(1);
     let r = &o.request;
+    let client_socket = o.streams.first().map(|s| &s.socket);
+    let server_socket = o.remote.as_ref().and_then(|x| x.socket.as_ref());
+    let (sender_socket, receiver_socket) = if first.client_sends {
+        (client_socket, server_socket)
+    } else {
+        (server_socket, client_socket)
+    };
     let timesecs = meta
         .time
         .duration_since(std::time::UNIX_EPOCH)
@@ -349,8 +387,15 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 host: meta.host.clone(),
                 port: meta.port,
             },
-            sndbuf_actual: o.streams.first().map_or(0, |s| s.sndbuf),
-            rcvbuf_actual: o.streams.first().map_or(0, |s| s.rcvbuf),
+            sock_bufsize: r.window.map_or(0, u64::from),
+            tcp_mss: r.mss.and(client_socket.map(|s| s.mss)),
+            tcp_mss_default: if r.mss.is_none() {
+                client_socket.map(|s| s.mss)
+            } else {
+                None
+            },
+            sndbuf_actual: o.streams.first().map_or(0, |s| s.socket.sndbuf),
+            rcvbuf_actual: o.streams.first().map_or(0, |s| s.socket.rcvbuf),
             test_start: TestStart {
                 protocol: "TCP",
                 num_streams: r.streams,
@@ -377,6 +422,8 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
             sum_received: total_span(&first.received, false, &[]),
             sum_sent_bidir_reverse: second.map(|d| total_span(&d.sent, true, &d.sender)),
             sum_received_bidir_reverse: second.map(|d| total_span(&d.received, false, &[])),
+            sender_tcp_congestion: sender_socket.and_then(|s| s.congestion.clone()),
+            receiver_tcp_congestion: receiver_socket.and_then(|s| s.congestion.clone()),
             cpu_utilization_percent: Cpu {
                 host_total: ht,
                 host_user: hu,
@@ -416,6 +463,17 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 })
                 .collect(),
             hints: dirs.iter().flat_map(hints).collect(),
+            socket_options: SocketOptions {
+                requested: RequestedOptions {
+                    window: r.window,
+                    mss: r.mss,
+                    congestion: r.congestion.clone(),
+                    fq_rate: r.fq_rate,
+                    bitrate: r.bitrate,
+                },
+                client: client_socket.cloned(),
+                server: server_socket.cloned(),
+            },
         },
     }
 }

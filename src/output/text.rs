@@ -268,6 +268,52 @@ pub fn summary(o: &Outcome) -> String {
         }
         None => out.push('\n'),
     }
+    let r = &o.request;
+    if r.window.is_some() || r.mss.is_some() || r.congestion.is_some() || r.fq_rate.is_some() || r.bitrate.is_some() {
+        let _ = writeln!(out, "Socket options, requested → effective:");
+        let sides = [
+            (
+                "client",
+                r.direction != Direction::Reverse,
+                o.streams.first().map(|s| &s.socket),
+            ),
+            (
+                "server",
+                r.direction != Direction::Forward,
+                o.remote.as_ref().and_then(|x| x.socket.as_ref()),
+            ),
+        ];
+        for (side, sends, rep) in sides {
+            let Some(rep) = rep else { continue };
+            let mut parts = Vec::new();
+            if let Some(w) = r.window {
+                parts.push(format!(
+                    "-w {} → sndbuf {}, rcvbuf {}",
+                    Bytes(u64::from(w)),
+                    Bytes(rep.sndbuf),
+                    Bytes(rep.rcvbuf)
+                ));
+            }
+            if let Some(m) = r.mss {
+                parts.push(format!("-M {m} → MSS {}", rep.mss));
+            }
+            if let Some(cc) = r.congestion.as_ref().filter(|_| sends) {
+                parts.push(format!("-C {cc} → {}", rep.congestion.as_deref().unwrap_or("unknown")));
+            }
+            if let Some(f) = r.fq_rate.filter(|_| sends) {
+                let eff = rep
+                    .max_pacing_rate
+                    .map_or("unknown".to_string(), |b| BitsPerSec(b as f64 * 8.0).to_string());
+                parts.push(format!("--fq-rate {} → {eff}", BitsPerSec(f as f64)));
+            }
+            if let Some(b) = r.bitrate.filter(|_| sends) {
+                parts.push(format!("-b {} per stream (application pacing)", BitsPerSec(b as f64)));
+            }
+            if !parts.is_empty() {
+                let _ = writeln!(out, "  {side}: {}", parts.join("; "));
+            }
+        }
+    }
     for h in dirs.iter().flat_map(hints) {
         let _ = writeln!(out, "Hint: {h}");
     }

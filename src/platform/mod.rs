@@ -2,8 +2,12 @@
 
 mod cpu;
 mod iface;
+mod sockopt;
 mod tcp_info;
 
 pub use cpu::{CpuClock, process_cpu_seconds};
 pub use iface::{hostname, interface_index};
+pub use sockopt::{
+    available_congestion, congestion, max_pacing_rate, set_congestion, set_max_pacing_rate, unsupported,
+};
 pub use tcp_info::{TcpInfo, tcp_info};

@@ -83,8 +83,16 @@ pub struct TestRequest {
     pub omit_seconds: f64,
     pub interval_seconds: f64,
     pub block_size: u32,
-    /// Requested SO_SNDBUF/SO_RCVBUF, if any.
+    /// Requested SO_SNDBUF/SO_RCVBUF, if any (-w).
     pub window: Option<u32>,
+    /// TCP_MAXSEG for every data connection (-M).
+    pub mss: Option<u32>,
+    /// Congestion control algorithm for sending sockets (-C, Linux).
+    pub congestion: Option<String>,
+    /// Kernel pacing cap per sending stream, bits per second (--fq-rate, Linux).
+    pub fq_rate: Option<u64>,
+    /// Application pacing target per sending stream, bits per second (-b).
+    pub bitrate: Option<u64>,
 }
 
 impl TestRequest {
@@ -191,6 +199,19 @@ pub struct StreamTotals {
     pub tcp: Option<TcpTotals>,
 }
 
+/// Socket options as the kernel applied them, read back from one data connection.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketReport {
+    pub sndbuf: u64,
+    pub rcvbuf: u64,
+    /// Current maximum segment size (TCP_MAXSEG).
+    pub mss: u32,
+    pub congestion: Option<String>,
+    /// Kernel pacing cap, bytes per second (Linux; u64::MAX or 2^32-1 means none).
+    pub max_pacing_rate: Option<u64>,
+}
+
 /// CPU used by one process over the test.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -205,6 +226,8 @@ pub struct CpuUsage {
 #[serde(deny_unknown_fields)]
 pub struct SideResults {
     pub streams: Vec<StreamTotals>,
+    /// Effective socket options on this side's first data connection.
+    pub socket: Option<SocketReport>,
     pub cpu: CpuUsage,
     pub complete: bool,
 }
@@ -304,6 +327,10 @@ mod tests {
             interval_seconds: 1.0,
             block_size: 131072,
             window: Some(1 << 20),
+            mss: Some(1400),
+            congestion: Some("reno".into()),
+            fq_rate: None,
+            bitrate: Some(200_000_000),
         };
         let msg = ClientMessage::Test(req.clone());
         let text = serde_json::to_string(&msg).unwrap();

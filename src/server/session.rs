@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use socket2::SockRef;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
@@ -11,7 +10,7 @@ use tokio::sync::mpsc;
 use super::Ctx;
 use super::slots::QueueFull;
 use crate::config::GRACE;
-use crate::engine::{LocalStreams, StreamSpec, Timing, drive};
+use crate::engine::{LocalStreams, StreamSpec, Timing, drive, sockets};
 use crate::protocol::{
     ClientMessage, Cookie, Direction, FrameError, PROTOCOL_VERSION, ServerMessage, StopAfter, TestRequest,
     read_message, write_message,
@@ -184,15 +183,19 @@ async fn run_test(
         }
     }
     let mut local = LocalStreams::default();
+    let mut report = None;
     for (i, sock) in socks.into_iter().enumerate() {
         let id = i as u32 + 1;
         let sock = sock.expect("all arrived").into_std().map_err(|e| e.to_string())?;
-        if let Some(w) = req.window {
-            let r = SockRef::from(&sock);
-            let _ = r.set_recv_buffer_size(w as usize);
-            let _ = r.set_send_buffer_size(w as usize);
-        }
         let sender = !req.client_sends(id);
+        if let Err(e) = sockets::prepare(&sock, req, sender).and_then(|_| sockets::finish(&sock, req, sender)) {
+            let reason = format!("could not apply socket options on the server: {e}");
+            let _ = write_message(&mut wr, &ServerMessage::Failed { reason: reason.clone() }).await;
+            return Err(reason);
+        }
+        if report.is_none() {
+            report = Some(sockets::report(&sock));
+        }
         let quota = if sender { req.quota(id) } else { None };
         local.add(
             sock,
@@ -201,6 +204,7 @@ async fn run_test(
                 sender,
                 quota,
                 block_size: req.block_size as usize,
+                pace_bps: if sender { req.bitrate } else { None },
             },
         );
     }
@@ -262,6 +266,7 @@ async fn run_test(
         }
     }
     run.results.complete &= run.aborted.is_none();
+    run.results.socket = report;
     let _ = out_tx.send(ServerMessage::Results(run.results.clone()));
     drop(out_tx);
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
