@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::net::Family;
-use crate::protocol::{DEFAULT_MAX_FRAME, Direction, StopAfter, TestRequest};
+use crate::protocol::{
+    DEFAULT_MAX_FRAME, Direction, LatencyMode, LatencyRequest, MAX_DATAGRAM, StopAfter, TestRequest,
+};
 
 /// saf-net's TCP (and later UDP) port: iperf3's 5201 plus 100, so both can run side by side.
 pub const DEFAULT_PORT: u16 = 5301;
@@ -78,6 +80,30 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// Checks a latency request against this server's limits.
+    pub fn check_latency(&self, r: &LatencyRequest) -> Result<(), String> {
+        let max = self.max_duration.as_secs_f64();
+        if !r.duration_seconds.is_finite() || r.duration_seconds <= 0.0 || r.duration_seconds > max {
+            return Err(format!(
+                "a latency run of {} s exceeds this server's limit of {max} s (server option --max-duration)",
+                r.duration_seconds
+            ));
+        }
+        let cap = match r.mode {
+            LatencyMode::Udp => MAX_DATAGRAM as u32,
+            LatencyMode::Tcp => self.max_block,
+            LatencyMode::Connect => u32::MAX,
+        };
+        if r.size == 0 || r.size > cap {
+            return Err(format!(
+                "--size {} must be between 1 and {cap} bytes for {} probes",
+                r.size,
+                r.mode.as_str()
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks a request against this server's limits; the error names the flag on each side.
     pub fn check(&self, r: &TestRequest) -> Result<(), String> {
         let conns = r.connections();
@@ -321,6 +347,7 @@ impl ClientInput {
                 congestion: self.congestion.clone(),
                 fq_rate: self.fq_rate,
                 bitrate: self.bitrate.filter(|&b| b > 0),
+                udp_echo: false,
             },
             addr: None,
         })

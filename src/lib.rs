@@ -17,6 +17,7 @@ pub mod platform;
 pub mod protocol;
 pub mod result;
 pub mod server;
+pub mod stats;
 pub mod units;
 
 pub use client::{Event, Observer, Outcome};

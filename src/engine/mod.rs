@@ -1,5 +1,6 @@
 //! The data engine: blocking stream threads plus an async driver that keeps the clock.
 
+pub mod probe;
 mod run;
 pub mod sockets;
 mod tcp;

@@ -93,6 +93,9 @@ pub struct TestRequest {
     pub fq_rate: Option<u64>,
     /// Application pacing target per sending stream, bits per second (-b).
     pub bitrate: Option<u64>,
+    /// Answer UDP echo probes with this test's cookie while it runs (--latency).
+    #[serde(default)]
+    pub udp_echo: bool,
 }
 
 impl TestRequest {
@@ -246,6 +249,43 @@ pub enum ClientMessage {
     Abort { reason: String },
     /// The client's streams ended normally (a vanished client never says this).
     Done,
+    /// A latency run instead of a throughput test.
+    Latency(LatencyRequest),
+    /// First frame of a connect-time probe connection; the server closes it quietly.
+    Probe { cookie: Cookie },
+}
+
+/// The kind of latency probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyMode {
+    /// Request/response on one TCP connection with TCP_NODELAY.
+    Tcp,
+    /// UDP echo with sequence numbers.
+    Udp,
+    /// TCP handshake time.
+    Connect,
+}
+
+impl LatencyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LatencyMode::Tcp => "tcp",
+            LatencyMode::Udp => "udp",
+            LatencyMode::Connect => "connect",
+        }
+    }
+}
+
+/// What a latency run needs from the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyRequest {
+    pub mode: LatencyMode,
+    /// Longest the run may take, seconds (the client stops sooner after --count probes).
+    pub duration_seconds: f64,
+    /// Probe size in bytes (UDP payload or TCP message).
+    pub size: u32,
 }
 
 /// Messages from server to client.
@@ -331,6 +371,7 @@ mod tests {
             congestion: Some("reno".into()),
             fq_rate: None,
             bitrate: Some(200_000_000),
+            udp_echo: true,
         };
         let msg = ClientMessage::Test(req.clone());
         let text = serde_json::to_string(&msg).unwrap();

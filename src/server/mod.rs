@@ -1,13 +1,16 @@
 //! The server: accept loop, first-frame dispatch (control or data), slots and sessions.
 
+mod latency;
 mod registry;
 mod session;
 mod slots;
+mod throughput;
+mod udp;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::{Duration, SystemTime};
 
 use tokio::net::{TcpListener, TcpStream};
@@ -16,6 +19,7 @@ use tokio::sync::mpsc;
 pub use registry::{Registry, Reject};
 pub use session::version_mismatch;
 pub use slots::{Permit, QueueFull, Slots, Ticket};
+pub use udp::{Allowed, spawn_responder};
 
 use crate::config::ServerConfig;
 use crate::protocol::{AnyHello, ClientMessage, PROTOCOL_VERSION, ServerMessage, decode, read_raw, write_message};
@@ -26,6 +30,10 @@ pub(crate) struct Ctx {
     slots: Arc<Slots>,
     registry: Registry,
     tests: AtomicU64,
+    /// Cookies the UDP responder and connect probes answer.
+    udp: Allowed,
+    /// Whether the UDP socket on the test port is up.
+    udp_ready: bool,
 }
 
 impl Ctx {
@@ -43,15 +51,25 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    let udp = Allowed::default();
+    let stop_udp = Arc::new(AtomicBool::new(false));
+    // UDP probes share the TCP port number; without it, TCP tests still work and UDP ones are refused.
+    let (udp_ready, udp_note) = match bind_udp(addr).and_then(|s| spawn_responder(s, udp.clone(), stop_udp.clone())) {
+        Ok(_) => (true, format!("UDP {} for probes", addr.port())),
+        Err(e) => (false, format!("no UDP probes: cannot bind UDP {addr}: {e}")),
+    };
+    let _stop_udp = StopOnDrop(stop_udp);
     let ctx = Arc::new(Ctx {
         slots: Slots::new(config.max_concurrent, config.max_queue),
         registry: Registry::default(),
         tests: AtomicU64::new(0),
+        udp,
+        udp_ready,
         config,
     });
-    let addr = listener.local_addr()?;
     ctx.log(format!(
-        "saf-net {} listening on {addr} (TCP); {} test(s) at a time, {} more may queue",
+        "saf-net {} listening on {addr} (TCP; {udp_note}); {} test(s) at a time, {} more may queue",
         env!("CARGO_PKG_VERSION"),
         ctx.config.max_concurrent,
         ctx.config.max_queue
@@ -89,6 +107,25 @@ pub async fn serve(
     }
 }
 
+/// Binds UDP on the TCP listener's address, dual-stack when that is the IPv6 wildcard.
+fn bind_udp(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let sock = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::DGRAM, None)?;
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        sock.set_only_v6(false)?;
+    }
+    sock.bind(&addr.into())?;
+    Ok(sock.into())
+}
+
+/// Stops the UDP responder thread when the server returns.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Reads a connection's first frame and routes it; returns whether a test ran.
 async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
     let raw = match read_raw(&mut sock, ctx.config.max_frame, ctx.config.handshake_timeout).await {
@@ -103,6 +140,12 @@ async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
             // Control messages are small and latency-bound: Nagle would hold each behind a delayed ACK.
             let _ = sock.set_nodelay(true);
             session::run(ctx, sock, peer, protocol, software).await
+        }
+        Ok(ClientMessage::Probe { cookie }) => {
+            if !ctx.udp.permits(&cookie, peer.ip()) {
+                ctx.log(format!("{peer}: connect probe refused: unknown or expired cookie"));
+            }
+            false
         }
         Ok(ClientMessage::Data { cookie, stream }) => {
             if let Err(e) = ctx.registry.deliver(&cookie, stream, sock, peer.ip()) {
