@@ -47,6 +47,8 @@ pub enum Command {
     Server(ServerArgs),
     /// Measure TCP throughput to a saf-net server.
     Client(ClientArgs),
+    /// Measure round-trip latency to a saf-net server: TCP ping-pong, UDP echo or TCP connect time.
+    Latency(LatencyArgs),
     /// Run a server on 127.0.0.1 in this process, test 1 and 4 streams, compare with the 945 Mbit/s baseline.
     Demo(DemoArgs),
 }
@@ -150,6 +152,71 @@ pub struct ClientArgs {
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,
     /// Use IPv6 only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Give up connecting after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
+    pub connect_timeout: f64,
+}
+
+/// Latency probe modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Request/response on one TCP connection with TCP_NODELAY.
+    Tcp,
+    /// UDP echo with sequence numbers: counts loss, duplicates and reordering.
+    Udp,
+    /// TCP handshake time, one new connection per probe.
+    Connect,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Percentiles come from an HDR histogram (3 significant digits). With a fixed rate, RTT is also measured from each probe's scheduled send time, so a stalled sender cannot hide slow answers (coordinated omission). A probe unanswered within --timeout is counted lost."
+)]
+pub struct LatencyArgs {
+    /// Server: a name, IPv4, IPv6, or link-local with zone (fe80::1%en0).
+    pub host: String,
+    #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
+    pub port: u16,
+    /// Probe kind.
+    #[arg(long, value_enum, default_value_t = ModeArg::Tcp)]
+    pub mode: ModeArg,
+    /// Stop after this many probes.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop after this many seconds [default: 5, or what --count needs].
+    #[arg(long, value_name = "SECS", value_parser = seconds, allow_negative_numbers = true)]
+    pub duration: Option<f64>,
+    /// Seconds between scheduled probes; 0 sends each as soon as the last is answered [default: 0.01].
+    #[arg(long, value_name = "SECS", value_parser = seconds, conflicts_with = "rate", allow_negative_numbers = true)]
+    pub interval: Option<f64>,
+    /// Probes per second (the inverse of --interval).
+    #[arg(long, value_name = "PER_SEC")]
+    pub rate: Option<f64>,
+    /// Probe size in bytes (UDP payload; up to the path MTU: 1472 on a 1500 path, 8972 on a 9000 path).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::config::DEFAULT_PROBE_SIZE)]
+    pub size: u32,
+    /// Seconds to wait for each answer before counting the probe lost.
+    #[arg(long, value_name = "SECS", default_value_t = crate::config::DEFAULT_PROBE_TIMEOUT_SECS, value_parser = seconds)]
+    pub timeout: f64,
+    /// Print one JSON document (percentiles plus histogram buckets) instead of text.
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// History CSV to append to [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+    pub csv: Option<PathBuf>,
+    /// Do not record this run in the history.
+    #[arg(long)]
+    pub no_history: bool,
+    /// Free text stored with the run.
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// Link profile the run was made on.
+    #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
+    pub profile: Option<String>,
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
     /// Give up connecting after this many seconds.

@@ -185,17 +185,48 @@ impl ServerConfig {
     }
 }
 
-/// A validated client run.
+/// Where a client connects, and how patiently.
 #[derive(Debug, Clone)]
-pub struct ClientPlan {
+pub struct Target {
     pub host: String,
     pub port: u16,
     pub family: Family,
     pub connect_timeout: Duration,
     pub handshake_timeout: Duration,
-    pub request: TestRequest,
     /// A fixed address, skipping resolution (used by the in-process demo and tests).
     pub addr: Option<SocketAddr>,
+}
+
+impl Target {
+    /// Validates the parts every client command shares.
+    pub fn new(host: &str, port: u16, family: Family, connect_timeout: f64) -> Result<Target, String> {
+        if host.trim().is_empty() {
+            return Err("HOST is empty; give the server's name or address, e.g. saf-net client 192.168.1.172".into());
+        }
+        if port == 0 {
+            return Err("-p 0 is not a port; use 1-65535 (the server's default is 5301)".into());
+        }
+        if connect_timeout.is_nan() || connect_timeout <= 0.0 || connect_timeout > 3600.0 {
+            return Err(format!(
+                "--connect-timeout {connect_timeout}: give a number of seconds above 0"
+            ));
+        }
+        Ok(Target {
+            host: host.to_string(),
+            port,
+            family,
+            connect_timeout: Duration::from_secs_f64(connect_timeout),
+            handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
+            addr: None,
+        })
+    }
+}
+
+/// A validated client run.
+#[derive(Debug, Clone)]
+pub struct ClientPlan {
+    pub target: Target,
+    pub request: TestRequest,
 }
 
 /// Raw client settings as typed on the command line, before validation.
@@ -246,12 +277,7 @@ impl ClientInput {
 
     /// Validates everything that can be checked before touching the network.
     pub fn plan(&self) -> Result<ClientPlan, String> {
-        if self.host.trim().is_empty() {
-            return Err("HOST is empty; give the server's name or address, e.g. saf-net client 192.168.1.172".into());
-        }
-        if self.port == 0 {
-            return Err("-p 0 is not a port; use 1-65535 (the server's default is 5301)".into());
-        }
+        let target = Target::new(&self.host, self.port, self.family, self.connect_timeout)?;
         if self.parallel == 0 || self.parallel > CLIENT_MAX_PARALLEL {
             return Err(format!(
                 "-P {} must be between 1 and {CLIENT_MAX_PARALLEL}",
@@ -297,12 +323,6 @@ impl ClientInput {
             }
             w => w.map(|w| w as u32),
         };
-        if self.connect_timeout.is_nan() || self.connect_timeout <= 0.0 || self.connect_timeout > 3600.0 {
-            return Err(format!(
-                "--connect-timeout {}: give a number of seconds above 0",
-                self.connect_timeout
-            ));
-        }
         if let Some(m) = self.mss
             && !MSS_RANGE.contains(&m)
         {
@@ -330,11 +350,7 @@ impl ClientInput {
             _ => Direction::Forward,
         };
         Ok(ClientPlan {
-            host: self.host.clone(),
-            port: self.port,
-            family: self.family,
-            connect_timeout: Duration::from_secs_f64(self.connect_timeout),
-            handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
+            target,
             request: TestRequest {
                 direction,
                 streams: self.parallel,
@@ -349,7 +365,6 @@ impl ClientInput {
                 bitrate: self.bitrate.filter(|&b| b > 0),
                 udp_echo: false,
             },
-            addr: None,
         })
     }
 }
@@ -361,7 +376,7 @@ mod tests {
     #[test]
     fn defaults_plan_a_ten_second_forward_test() {
         let plan = ClientInput::new("127.0.0.1").plan().unwrap();
-        assert_eq!(plan.port, DEFAULT_PORT);
+        assert_eq!(plan.target.port, DEFAULT_PORT);
         assert_eq!(plan.request.stop, StopAfter::Seconds(10.0));
         assert_eq!(plan.request.direction, Direction::Forward);
         assert_eq!(plan.request.block_size, DEFAULT_BLOCK);
@@ -497,5 +512,96 @@ mod tests {
         };
         assert!(cfg.check(&nan).is_err());
         assert!(cfg.check(&ok).is_ok());
+    }
+}
+
+/// Default latency run: 5 s of probes, 100 per second, 64 bytes, 1 s timeout.
+pub const DEFAULT_LATENCY_SECS: f64 = 5.0;
+pub const DEFAULT_PROBE_INTERVAL_SECS: f64 = 0.01;
+pub const DEFAULT_PROBE_SIZE: u32 = 64;
+pub const DEFAULT_PROBE_TIMEOUT_SECS: f64 = 1.0;
+/// A back-to-back run given only --count stops after this long at most.
+pub const BACK_TO_BACK_CAP_SECS: f64 = 60.0;
+
+/// Raw `saf-net latency` settings, before validation.
+#[derive(Debug, Clone)]
+pub struct LatencyInput {
+    pub host: String,
+    pub port: u16,
+    pub family: Family,
+    pub connect_timeout: f64,
+    pub mode: LatencyMode,
+    pub count: Option<u64>,
+    pub duration: Option<f64>,
+    pub interval: Option<f64>,
+    pub rate: Option<f64>,
+    pub size: u32,
+    pub timeout: f64,
+}
+
+impl LatencyInput {
+    pub fn new(host: impl Into<String>) -> Self {
+        LatencyInput {
+            host: host.into(),
+            port: DEFAULT_PORT,
+            family: Family::Any,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT_SECS,
+            mode: LatencyMode::Tcp,
+            count: None,
+            duration: None,
+            interval: None,
+            rate: None,
+            size: DEFAULT_PROBE_SIZE,
+            timeout: DEFAULT_PROBE_TIMEOUT_SECS,
+        }
+    }
+
+    pub fn plan(&self) -> Result<crate::client::LatencyPlan, String> {
+        let target = Target::new(&self.host, self.port, self.family, self.connect_timeout)?;
+        let interval = match (self.interval, self.rate) {
+            (Some(_), Some(_)) => return Err("--interval and --rate exclude each other; give one".into()),
+            (Some(i), None) if i.is_nan() || i < 0.0 => return Err(format!("--interval {i}: give 0 or more seconds")),
+            (Some(i), None) => i,
+            (None, Some(r)) if r.is_nan() || r <= 0.0 => {
+                return Err(format!("--rate {r}: give probes per second above 0"));
+            }
+            (None, Some(r)) => 1.0 / r,
+            (None, None) => DEFAULT_PROBE_INTERVAL_SECS,
+        };
+        if self.count == Some(0) {
+            return Err("--count 0: ask for at least one probe".into());
+        }
+        let duration = match (self.duration, self.count) {
+            (Some(d), _) if d.is_nan() || d <= 0.0 => return Err(format!("--duration {d}: give seconds above 0")),
+            (Some(d), _) => d,
+            (None, Some(c)) if interval > 0.0 => c as f64 * interval + 2.0 * self.timeout,
+            (None, Some(_)) => BACK_TO_BACK_CAP_SECS,
+            (None, None) => DEFAULT_LATENCY_SECS,
+        };
+        if self.timeout.is_nan() || self.timeout <= 0.0 || self.timeout > 60.0 {
+            return Err(format!("--timeout {}: give seconds between 0 and 60", self.timeout));
+        }
+        let min = crate::protocol::HEADER_LEN as u32;
+        if self.mode != LatencyMode::Connect && (self.size < min || self.size > MAX_DATAGRAM as u32) {
+            return Err(format!(
+                "--size {}: probes carry a {min}-byte header and UDP allows at most {MAX_DATAGRAM} bytes",
+                self.size
+            ));
+        }
+        Ok(crate::client::LatencyPlan {
+            target,
+            request: LatencyRequest {
+                mode: self.mode,
+                duration_seconds: duration,
+                size: self.size,
+            },
+            probe: crate::engine::probe::ProbePlan {
+                count: self.count,
+                duration: Some(Duration::from_secs_f64(duration)),
+                interval: Duration::from_secs_f64(interval),
+                size: self.size as usize,
+                timeout: Duration::from_secs_f64(self.timeout),
+            },
+        })
     }
 }

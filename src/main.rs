@@ -24,6 +24,7 @@ fn main() {
     let result = match cli.command {
         Command::Server(a) => cmd::server(a),
         Command::Client(a) => cmd::client(a),
+        Command::Latency(a) => cmd::latency(a),
         Command::Demo(a) => cmd::demo(a),
     };
     match result {

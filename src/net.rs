@@ -17,6 +17,15 @@ pub enum Family {
 }
 
 impl Family {
+    /// From the -4 / -6 flags.
+    pub fn from_flags(ipv4: bool, ipv6: bool) -> Family {
+        match (ipv4, ipv6) {
+            (true, _) => Family::V4,
+            (_, true) => Family::V6,
+            _ => Family::Any,
+        }
+    }
+
     fn allows(self, addr: &SocketAddr) -> bool {
         match self {
             Family::Any => true,

@@ -354,7 +354,7 @@ fn many_writers_never_interleave_lines() {
         reverse_sender_mbps: None,
         complete: true,
         saf_net_version: "0".into(),
-        details: String::new(),
+        ..history::HistoryRow::default()
     };
     let threads: Vec<_> = (0..16)
         .map(|i| {

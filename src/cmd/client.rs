@@ -26,17 +26,27 @@ fn input(args: &ClientArgs) -> ClientInput {
         omit: args.omit,
         length: args.length,
         window: args.window,
-        family: match (args.ipv4, args.ipv6) {
-            (true, _) => Family::V4,
-            (_, true) => Family::V6,
-            _ => Family::Any,
-        },
+        family: Family::from_flags(args.ipv4, args.ipv6),
         connect_timeout: args.connect_timeout,
         mss: args.mss,
         congestion: args.congestion.clone(),
         fq_rate: args.fq_rate,
         bitrate: args.bitrate,
     }
+}
+
+/// The history file to append to: none with --no-history, else --csv, else the default.
+pub(super) fn history_path(
+    no_history: bool,
+    csv: Option<&std::path::PathBuf>,
+) -> Result<Option<std::path::PathBuf>, history::HistoryError> {
+    if no_history {
+        return Ok(None);
+    }
+    Ok(Some(match csv {
+        Some(p) => p.clone(),
+        None => history::default_path()?,
+    }))
 }
 
 /// Records a run in the history, if one is wanted; returns the per-run JSON path.
@@ -50,14 +60,7 @@ pub(super) fn record(path: Option<&std::path::Path>, o: &Outcome, meta: &RunMeta
 
 pub fn client(args: ClientArgs) -> Result<ExitCode> {
     let plan = input(&args).plan().map_err(UsageError)?;
-    let history_path = if args.no_history {
-        None
-    } else {
-        Some(match &args.csv {
-            Some(p) => p.clone(),
-            None => history::default_path()?,
-        })
-    };
+    let history_path = history_path(args.no_history, args.csv.as_ref())?;
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), args.profile.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -35,7 +35,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
             input.time = Some(args.time);
             input.parallel = streams;
             let mut plan = input.plan().map_err(anyhow::Error::msg)?;
-            plan.addr = Some(addr);
+            plan.target.addr = Some(addr);
             let label = format!("demo {streams} stream{}", if streams > 1 { "s" } else { "" });
             let meta = RunMeta::new("127.0.0.1", addr.port(), Some(label.clone()), Some("loopback".into()));
             let mut printer = LivePrinter::new(&plan.request, "127.0.0.1", addr.port(), true);

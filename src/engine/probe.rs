@@ -2,6 +2,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -91,53 +92,27 @@ impl Ledger {
 }
 
 /// Sends UDP echo probes on a connected socket and collects the answers.
+///
+/// Back to back, one thread sends and waits for each answer. At a fixed rate, a sender thread keeps the
+/// schedule with high-resolution sleeps while this thread blocks in `recv`, so answers are timestamped the
+/// moment they arrive (socket receive timeouts tick in jiffies and would blur both).
 pub fn udp(sock: &UdpSocket, cookie: Cookie, plan: &ProbePlan, stop: &AtomicBool) -> ProbeOutcome {
     let mut out = ProbeOutcome {
         rtt_from_schedule: schedule(plan),
         ..ProbeOutcome::default()
     };
     let size = plan.size.max(HEADER_LEN);
-    let mut tx = vec![0u8; size];
-    let mut rx = vec![0u8; 65_536];
     let start = Instant::now();
-    let mut ledger = Ledger {
+    let ledger = Mutex::new(Ledger {
         start,
         sent_at: Vec::new(),
         answered: Vec::new(),
         highest: None,
-    };
-    let mut receive_until = |deadline: Instant, wait_for: Option<u64>, ledger: &mut Ledger, out: &mut ProbeOutcome| {
-        loop {
-            let now = Instant::now();
-            if now >= deadline || wait_for.is_some_and(|s| ledger.answered[s as usize]) {
-                return;
-            }
-            let _ = sock.set_read_timeout(Some((deadline - now).max(Duration::from_micros(1))));
-            match sock.recv(&mut rx) {
-                Ok(n) => {
-                    if let Some(h) = Header::read(&rx[..n]).filter(|h| h.cookie == cookie) {
-                        ledger.on_answer(h.seq, Instant::now(), plan, out);
-                    }
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => {
-                    // ICMP port unreachable surfaces here: nothing listens for UDP on the server.
-                    out.error.get_or_insert_with(|| format!("UDP probe: {e}"));
-                    return;
-                }
-            }
-        }
-    };
-    while plan.more(out.sent, start) && !stop.load(Ordering::Relaxed) && out.error.is_none() {
-        let seq = out.sent;
-        if !plan.interval.is_zero() {
-            let due = start + plan.interval * seq as u32;
-            receive_until(due, None, &mut ledger, &mut out);
-        }
+    });
+    let sending = AtomicBool::new(true);
+    let failed = AtomicBool::new(false);
+    let send_error: Mutex<Option<String>> = Mutex::new(None);
+    let send_one = |tx: &mut [u8], seq: u64| -> bool {
         let now = Instant::now();
         Header {
             kind: DatagramKind::Echo,
@@ -145,27 +120,109 @@ pub fn udp(sock: &UdpSocket, cookie: Cookie, plan: &ProbePlan, stop: &AtomicBool
             seq,
             sent_ns: now.duration_since(start).as_nanos() as u64,
         }
-        .write(&mut tx);
-        ledger.sent_at.push(now);
-        ledger.answered.push(false);
-        out.sent += 1;
-        if let Err(e) = sock.send(&tx) {
-            out.error = Some(match e.raw_os_error() {
-                Some(libc::EMSGSIZE) => format!("a {size}-byte probe does not fit the path MTU: {e}"),
-                _ => format!("UDP probe send: {e}"),
+        .write(tx);
+        {
+            let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+            l.sent_at.push(now);
+            l.answered.push(false);
+        }
+        match sock.send(tx) {
+            Ok(_) => true,
+            Err(e) => {
+                *send_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(match e.raw_os_error() {
+                    Some(libc::EMSGSIZE) => format!("a {size}-byte probe does not fit the path MTU: {e}"),
+                    _ => format!("UDP probe send: {e}"),
+                });
+                false
+            }
+        }
+    };
+    // Receives answers until `done` says so; returns a receive error, if any.
+    let receive = |out: &mut ProbeOutcome, done: &dyn Fn(&Ledger) -> bool, deadline: Option<Instant>| {
+        let mut rx = vec![0u8; 65_536];
+        loop {
+            if done(&ledger.lock().unwrap_or_else(|p| p.into_inner())) {
+                return None;
+            }
+            let now = Instant::now();
+            let wait = match deadline {
+                Some(d) if now >= d => return None,
+                Some(d) => (d - now).min(Duration::from_millis(20)),
+                None => Duration::from_millis(20),
+            };
+            let _ = sock.set_read_timeout(Some(wait.max(Duration::from_micros(100))));
+            match sock.recv(&mut rx) {
+                Ok(n) => {
+                    let at = Instant::now();
+                    if let Some(h) = Header::read(&rx[..n]).filter(|h| h.cookie == cookie) {
+                        ledger
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .on_answer(h.seq, at, plan, out);
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
+                // ICMP port unreachable surfaces here: nothing listens for UDP on the server.
+                Err(e) => return Some(format!("UDP probe: {e}")),
+            }
+        }
+    };
+    let mut tx = vec![0u8; size];
+    if plan.interval.is_zero() {
+        while plan.more(out.sent, start) && !stop.load(Ordering::Relaxed) && out.error.is_none() {
+            let seq = out.sent;
+            out.sent += 1;
+            if !send_one(&mut tx, seq) {
+                break;
+            }
+            let answered = move |l: &Ledger| l.answered[seq as usize];
+            out.error = receive(&mut out, &answered, Some(Instant::now() + plan.timeout));
+        }
+    } else {
+        std::thread::scope(|scope| {
+            let sender = scope.spawn(|| {
+                let mut seq = 0u64;
+                while plan.more(seq, start) && !stop.load(Ordering::Relaxed) && !failed.load(Ordering::Relaxed) {
+                    if let Some(wait) = (start + plan.interval * seq as u32).checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    if !send_one(&mut tx, seq) {
+                        break;
+                    }
+                    seq += 1;
+                }
+                sending.store(false, Ordering::Relaxed);
             });
-            break;
-        }
-        if plan.interval.is_zero() {
-            receive_until(now + plan.timeout, Some(seq), &mut ledger, &mut out);
-        }
+            let finished = |l: &Ledger| -> bool {
+                // Stop once sending is over and every probe is answered or past its timeout.
+                !sending.load(Ordering::Relaxed)
+                    && l.sent_at
+                        .iter()
+                        .zip(&l.answered)
+                        .all(|(t, a)| *a || t.elapsed() > plan.timeout)
+            };
+            out.error = receive(&mut out, &finished, None);
+            if out.error.is_some() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            let _ = sender.join();
+        });
+        out.sent = ledger.lock().unwrap_or_else(|p| p.into_inner()).sent_at.len() as u64;
+    }
+    if let Some(e) = send_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        out.error.get_or_insert(e);
     }
     // Give the last probes their full timeout.
-    if let Some(&last) = ledger.sent_at.last() {
-        let pending = ledger.answered.iter().any(|a| !a);
-        if pending && out.error.is_none() {
-            receive_until(last + plan.timeout, None, &mut ledger, &mut out);
-        }
+    let last = ledger.lock().unwrap_or_else(|p| p.into_inner()).sent_at.last().copied();
+    if let Some(last) = last
+        && out.error.is_none()
+    {
+        let all = |l: &Ledger| l.answered.iter().all(|a| *a);
+        out.error = receive(&mut out, &all, Some(last + plan.timeout));
     }
     out.lost = out.sent - out.received;
     out.elapsed = start.elapsed();

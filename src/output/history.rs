@@ -10,7 +10,7 @@ use super::RunMeta;
 use crate::client::Outcome;
 
 /// Bumped whenever columns are added; readers accept every earlier version.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Environment variable that overrides the default history file.
 pub const HISTORY_ENV: &str = "SAF_NET_HISTORY";
@@ -34,7 +34,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError + '_ {
 }
 
 /// One row of the history, in column order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HistoryRow {
     pub schema_version: u32,
     /// throughput (later: latency, mtu, validate).
@@ -61,6 +61,21 @@ pub struct HistoryRow {
     pub saf_net_version: String,
     /// Path of the per-run JSON document, relative to the CSV's folder.
     pub details: String,
+    // Schema 2: latency. Rows of kind latency fill rtt_*, throughput rows run with --latency fill idle_/loaded_.
+    /// tcp, udp or connect.
+    pub latency_mode: String,
+    pub rtt_min_us: Option<f64>,
+    pub rtt_p50_us: Option<f64>,
+    pub rtt_p90_us: Option<f64>,
+    pub rtt_p99_us: Option<f64>,
+    pub rtt_p99_9_us: Option<f64>,
+    pub rtt_max_us: Option<f64>,
+    pub jitter_us: Option<f64>,
+    pub lost_percent: Option<f64>,
+    pub idle_rtt_p50_us: Option<f64>,
+    pub idle_rtt_p99_us: Option<f64>,
+    pub loaded_rtt_p50_us: Option<f64>,
+    pub loaded_rtt_p99_us: Option<f64>,
 }
 
 impl HistoryRow {
@@ -89,7 +104,7 @@ impl HistoryRow {
             reverse_sender_mbps: second.map(|d| round(d.sent.rate().mbps())),
             complete: o.complete(),
             saf_net_version: env!("CARGO_PKG_VERSION").into(),
-            details: String::new(),
+            ..HistoryRow::default()
         }
     }
 }
@@ -117,6 +132,19 @@ pub struct HistoryRecord {
     pub complete: Option<bool>,
     pub saf_net_version: Option<String>,
     pub details: Option<String>,
+    pub latency_mode: Option<String>,
+    pub rtt_min_us: Option<f64>,
+    pub rtt_p50_us: Option<f64>,
+    pub rtt_p90_us: Option<f64>,
+    pub rtt_p99_us: Option<f64>,
+    pub rtt_p99_9_us: Option<f64>,
+    pub rtt_max_us: Option<f64>,
+    pub jitter_us: Option<f64>,
+    pub lost_percent: Option<f64>,
+    pub idle_rtt_p50_us: Option<f64>,
+    pub idle_rtt_p99_us: Option<f64>,
+    pub loaded_rtt_p50_us: Option<f64>,
+    pub loaded_rtt_p99_us: Option<f64>,
 }
 
 /// The column names of the current schema, in order.
@@ -141,6 +169,19 @@ pub fn header() -> Vec<&'static str> {
         "complete",
         "saf_net_version",
         "details",
+        "latency_mode",
+        "rtt_min_us",
+        "rtt_p50_us",
+        "rtt_p90_us",
+        "rtt_p99_us",
+        "rtt_p99_9_us",
+        "rtt_max_us",
+        "jitter_us",
+        "lost_percent",
+        "idle_rtt_p50_us",
+        "idle_rtt_p99_us",
+        "loaded_rtt_p50_us",
+        "loaded_rtt_p99_us",
     ]
 }
 
@@ -305,7 +346,7 @@ mod tests {
             reverse_sender_mbps: None,
             complete: true,
             saf_net_version: "0.1.0".into(),
-            details: String::new(),
+            ..HistoryRow::default()
         }
     }
 

@@ -56,6 +56,15 @@ pub struct Timestamp {
     pub timesecs: u64,
 }
 
+impl Timestamp {
+    pub fn of(t: std::time::SystemTime) -> Timestamp {
+        Timestamp {
+            time: humantime::format_rfc3339_seconds(t).to_string(),
+            timesecs: t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct ConnectingTo {
     pub host: String,
@@ -354,10 +363,6 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
     } else {
         (server_socket, client_socket)
     };
-    let timesecs = meta
-        .time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     let (ht, hu, hs) = cpu_percent(&o.local_cpu());
     let (rt, ru, rs) = o.remote_cpu().map_or((0.0, 0.0, 0.0), |c| cpu_percent(&c));
     let mut end_streams = stream_end(first);
@@ -379,10 +384,7 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 .collect(),
             version: format!("saf-net {}", env!("CARGO_PKG_VERSION")),
             system_info: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
-            timestamp: Timestamp {
-                time: humantime::format_rfc3339_seconds(meta.time).to_string(),
-                timesecs,
-            },
+            timestamp: Timestamp::of(meta.time),
             connecting_to: ConnectingTo {
                 host: meta.host.clone(),
                 port: meta.port,

@@ -2,6 +2,7 @@
 
 pub mod history;
 pub mod json;
+pub mod latency;
 pub mod text;
 
 use std::time::SystemTime;

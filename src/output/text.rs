@@ -149,6 +149,28 @@ impl LivePrinter {
         self.drawn = true;
     }
 
+    /// A printer for runs without throughput streams (latency, MTU): progress only.
+    pub fn for_duration(host: &str, port: u16, duration: Option<Duration>) -> Self {
+        let request = TestRequest {
+            direction: Direction::Forward,
+            streams: 0,
+            stop: match duration {
+                Some(d) => StopAfter::Seconds(d.as_secs_f64()),
+                None => StopAfter::Bytes(0),
+            },
+            omit_seconds: 0.0,
+            interval_seconds: 0.0,
+            block_size: 0,
+            window: None,
+            mss: None,
+            congestion: None,
+            fq_rate: None,
+            bitrate: None,
+            udp_echo: false,
+        };
+        LivePrinter::new(&request, host, port, false)
+    }
+
     /// Removes the progress line before the final summary.
     pub fn finish(&mut self) {
         self.clear();

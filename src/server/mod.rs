@@ -141,12 +141,8 @@ async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
             let _ = sock.set_nodelay(true);
             session::run(ctx, sock, peer, protocol, software).await
         }
-        Ok(ClientMessage::Probe { cookie }) => {
-            if !ctx.udp.permits(&cookie, peer.ip()) {
-                ctx.log(format!("{peer}: connect probe refused: unknown or expired cookie"));
-            }
-            false
-        }
+        // A connect-time probe: the handshake was the measurement; close quietly.
+        Ok(ClientMessage::Probe { .. }) => false,
         Ok(ClientMessage::Data { cookie, stream }) => {
             if let Err(e) = ctx.registry.deliver(&cookie, stream, sock, peer.ip()) {
                 ctx.log(format!("{peer}: data connection refused: {e}"));

@@ -1,114 +1,18 @@
-//! The client: connect, handshake, queue, open data connections, run our side, gather the server's.
+//! A throughput test on the client: data connections, our side's streams, the server's intervals and results.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
+use super::{ClientError, Event, Observer, Outcome, Session, StreamInfo, describe, open};
 use crate::config::{ClientPlan, GRACE};
 use crate::engine::{LocalStreams, SideRun, StreamSpec, Timing, drive, sockets};
-use crate::net::{self, NetError};
+use crate::net;
 use crate::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, PROTOCOL_VERSION, ServerMessage, SideResults,
-    SocketReport, StopAfter, TestRequest, encode, read_message, write_message,
+    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, ServerMessage, SideResults, StopAfter, encode,
+    read_message, write_message,
 };
-
-/// Why a test could not start. Nothing was measured.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error(transparent)]
-    Net(#[from] NetError),
-    #[error("server {server} refused the test: {reason}")]
-    Refused { server: SocketAddr, reason: String },
-    #[error("{reason}")]
-    VersionMismatch { reason: String },
-    #[error("server {server}: {context}: {source}")]
-    Control {
-        server: SocketAddr,
-        context: &'static str,
-        source: FrameError,
-    },
-    #[error("server {server} sent {got} while {context}; is this a saf-net server of the same release?")]
-    Unexpected {
-        server: SocketAddr,
-        got: String,
-        context: &'static str,
-    },
-    #[error("data connection {stream} to {server} failed: {source}")]
-    Data {
-        server: SocketAddr,
-        stream: u32,
-        source: std::io::Error,
-    },
-}
-
-/// One data connection, as opened by the client.
-#[derive(Debug, Clone)]
-pub struct StreamInfo {
-    pub id: u32,
-    /// True when the client sends on this stream.
-    pub client_sends: bool,
-    pub local: SocketAddr,
-    pub remote: SocketAddr,
-    /// Socket options as the kernel applied them.
-    pub socket: SocketReport,
-}
-
-/// What the client sees while a test runs.
-#[derive(Debug)]
-pub enum Event<'a> {
-    Connected {
-        server: SocketAddr,
-    },
-    Queued {
-        position: u32,
-    },
-    Started {
-        streams: &'a [StreamInfo],
-    },
-    /// A closed interval; `local` says whether the client measured it or the server sent it.
-    Interval {
-        local: bool,
-        report: &'a IntervalReport,
-    },
-    /// A clock tick for progress displays.
-    Tick {
-        elapsed: Duration,
-    },
-}
-
-/// Receives events as they happen.
-pub trait Observer: Send {
-    fn on(&mut self, event: Event<'_>);
-}
-
-impl<F: FnMut(Event<'_>) + Send> Observer for F {
-    fn on(&mut self, event: Event<'_>) {
-        self(event)
-    }
-}
-
-/// Everything measured in one test, on both sides; partial when `error` is set.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub request: TestRequest,
-    pub server: SocketAddr,
-    pub server_software: String,
-    pub started_at: SystemTime,
-    pub streams: Vec<StreamInfo>,
-    pub local: SideRun,
-    pub remote_intervals: Vec<IntervalReport>,
-    pub remote: Option<SideResults>,
-    /// Why the test is incomplete, if it is.
-    pub error: Option<String>,
-}
-
-impl Outcome {
-    pub fn complete(&self) -> bool {
-        self.error.is_none() && self.local.results.complete && self.remote.as_ref().is_some_and(|r| r.complete)
-    }
-}
 
 /// Runs one test as planned, reporting progress to `obs`. Errors mean nothing was measured.
 pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, ClientError> {
@@ -121,17 +25,16 @@ pub async fn run_until(
     obs: &mut dyn Observer,
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Result<Outcome, ClientError> {
-    let addrs = match plan.addr {
-        Some(a) => vec![a],
-        None => net::resolve(&plan.host, plan.port, plan.family).await?,
-    };
-    let (sock, server) = net::connect_any(&addrs, plan.connect_timeout).await?;
-    obs.on(Event::Connected { server });
-    // Control messages are small and latency-bound: Nagle would hold each behind a delayed ACK.
-    let _ = sock.set_nodelay(true);
-    let (mut rd, mut wr) = sock.into_split();
-    let hs = plan.handshake_timeout;
+    let req = plan.request.clone();
+    let Session {
+        server,
+        server_software,
+        cookie,
+        mut rd,
+        mut wr,
+    } = open(&plan.target, ClientMessage::Test(req.clone()), obs).await?;
     let cap = DEFAULT_MAX_FRAME;
+    let hs = plan.target.handshake_timeout;
     let control = |context: &'static str| {
         move |source| ClientError::Control {
             server,
@@ -144,57 +47,12 @@ pub async fn run_until(
         got: describe(got),
         context,
     };
-
-    let hello = ClientMessage::Hello {
-        protocol: PROTOCOL_VERSION,
-        software: env!("CARGO_PKG_VERSION").into(),
-    };
-    write_message(&mut wr, &hello).await.map_err(control("sending hello"))?;
-    let server_software = match read_message::<ServerMessage, _>(&mut rd, cap, hs)
-        .await
-        .map_err(control("waiting for the server's hello"))?
-    {
-        ServerMessage::Welcome { protocol, software } if protocol == PROTOCOL_VERSION => software,
-        ServerMessage::Welcome { protocol, software } => {
-            return Err(ClientError::VersionMismatch {
-                reason: format!(
-                    "protocol version mismatch: this client speaks saf-net protocol {PROTOCOL_VERSION} (saf-net {}), \
-                     the server speaks protocol {protocol} (saf-net {software}); run the same saf-net release on both hosts",
-                    env!("CARGO_PKG_VERSION")
-                ),
-            });
-        }
-        ServerMessage::Refused { reason } if reason.starts_with("protocol version mismatch") => {
-            return Err(ClientError::VersionMismatch { reason });
-        }
-        ServerMessage::Refused { reason } => return Err(ClientError::Refused { server, reason }),
-        other => return Err(unexpected(&other, "waiting for its hello")),
-    };
-
-    let req = plan.request.clone();
-    write_message(&mut wr, &ClientMessage::Test(req.clone()))
-        .await
-        .map_err(control("sending the test request"))?;
-    let cookie = loop {
-        match read_message::<ServerMessage, _>(&mut rd, cap, hs)
-            .await
-            .map_err(control("waiting for a test slot"))?
-        {
-            ServerMessage::Queued { position } => obs.on(Event::Queued { position }),
-            ServerMessage::Accepted { cookie } => break cookie,
-            ServerMessage::Refused { reason } | ServerMessage::Failed { reason } => {
-                return Err(ClientError::Refused { server, reason });
-            }
-            other => return Err(unexpected(&other, "waiting for a test slot")),
-        }
-    };
-
     let mut local = LocalStreams::default();
     let mut streams = Vec::new();
     for id in 1..=req.connections() {
         let client_sends = req.client_sends(id);
         let prepare = |sock: &tokio::net::TcpSocket| sockets::prepare(sock, &req, client_sends);
-        let mut s = net::connect_one(server, plan.connect_timeout, prepare).await?;
+        let mut s = net::connect_one(server, plan.target.connect_timeout, prepare).await?;
         let data_err = |source| ClientError::Data {
             server,
             stream: id,
@@ -403,18 +261,4 @@ pub async fn run_until(
         remote,
         error,
     })
-}
-
-fn describe(msg: &ServerMessage) -> String {
-    let kind = match msg {
-        ServerMessage::Welcome { .. } => "a hello",
-        ServerMessage::Refused { .. } => "a refusal",
-        ServerMessage::Queued { .. } => "a queue position",
-        ServerMessage::Accepted { .. } => "an acceptance",
-        ServerMessage::Start => "a start",
-        ServerMessage::Interval(_) => "an interval report",
-        ServerMessage::Results(_) => "results",
-        ServerMessage::Failed { .. } => "a failure",
-    };
-    kind.to_string()
 }
