@@ -133,6 +133,9 @@ pub struct ClientArgs {
     /// Application pacing target per sending stream, bits/s with K/M/G (1000-based); 0 means as fast as possible [default: 0].
     #[arg(short = 'b', long = "bitrate", value_name = "RATE", value_parser = rate)]
     pub bitrate: Option<u64>,
+    /// Measure UDP round-trip time idle (1 s before the streams start) and under load (during the test).
+    #[arg(long)]
+    pub latency: bool,
     /// Print one iperf3-layout JSON document instead of text.
     #[arg(short = 'J', long)]
     pub json: bool,

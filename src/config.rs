@@ -249,6 +249,8 @@ pub struct ClientInput {
     pub congestion: Option<String>,
     pub fq_rate: Option<u64>,
     pub bitrate: Option<u64>,
+    /// Run a UDP latency probe beside the test (--latency).
+    pub latency: bool,
 }
 
 impl ClientInput {
@@ -272,6 +274,7 @@ impl ClientInput {
             congestion: None,
             fq_rate: None,
             bitrate: None,
+            latency: false,
         }
     }
 
@@ -363,7 +366,7 @@ impl ClientInput {
                 congestion: self.congestion.clone(),
                 fq_rate: self.fq_rate,
                 bitrate: self.bitrate.filter(|&b| b > 0),
-                udp_echo: false,
+                udp_echo: self.latency,
             },
         })
     }

@@ -182,3 +182,31 @@ async fn bad_input_and_no_server() {
         assert!(err.contains(want), "{err:?} should mention {want:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_latency_flag_reports_idle_and_loaded_rtt() {
+    let (addr, _stop) = server().await;
+    let mut i = saf_net::ClientInput::new("127.0.0.1");
+    i.port = addr.port();
+    i.time = Some(1.0);
+    i.latency = true;
+    let plan = i.plan().unwrap();
+    let mut quiet = |_: Event<'_>| {};
+    let o = saf_net::client::run(&plan, &mut quiet).await.unwrap();
+    assert!(o.complete(), "{:?}", o.error);
+    let l = o.latency.as_ref().expect("--latency measured");
+    assert_eq!(l.idle.sent, 100);
+    assert_eq!(l.idle.lost, 0);
+    assert!(l.loaded.sent >= 50, "probes ran during the 1 s test: {}", l.loaded.sent);
+    assert_eq!(
+        l.loaded.lost, 0,
+        "the loaded probe stops while the server still answers"
+    );
+    let meta = RunMeta::new("127.0.0.1", addr.port(), None, None);
+    let doc: Value = serde_json::from_str(&saf_net::output::json::render(&o, &meta)).unwrap();
+    let lat = &doc["saf_net"]["latency"];
+    assert!(lat["idle"]["rtt"]["p50_us"].as_f64().unwrap() > 0.0);
+    assert!(lat["loaded"]["rtt"]["p99_us"].as_f64().unwrap() >= lat["loaded"]["rtt"]["p50_us"].as_f64().unwrap());
+    let row = history::HistoryRow::throughput(&o, &meta);
+    assert!(row.idle_rtt_p50_us.is_some() && row.loaded_rtt_p99_us.is_some());
+}

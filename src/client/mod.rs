@@ -13,6 +13,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::config::Target;
 use crate::engine::SideRun;
+use crate::engine::probe::ProbeOutcome;
 use crate::net::{self, NetError};
 use crate::protocol::{
     ClientMessage, Cookie, DEFAULT_MAX_FRAME, FrameError, IntervalReport, PROTOCOL_VERSION, ServerMessage, SideResults,
@@ -107,6 +108,22 @@ pub struct Outcome {
     pub remote: Option<SideResults>,
     /// Why the test is incomplete, if it is.
     pub error: Option<String>,
+    /// UDP RTT before and during the test (--latency).
+    pub latency: Option<UnderLoad>,
+}
+
+impl UnderLoad {
+    /// Both probes run at the same fixed interval.
+    pub fn idle_interval(&self) -> Duration {
+        Duration::from_millis(10)
+    }
+}
+
+/// RTT measured idle, then beside the throughput test.
+#[derive(Debug, Clone)]
+pub struct UnderLoad {
+    pub idle: ProbeOutcome,
+    pub loaded: ProbeOutcome,
 }
 
 impl Outcome {

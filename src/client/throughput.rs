@@ -5,8 +5,13 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ClientError, Event, Observer, Outcome, Session, StreamInfo, describe, open};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::latency::probe_socket;
+use super::{ClientError, Event, Observer, Outcome, Session, StreamInfo, UnderLoad, describe, open};
 use crate::config::{ClientPlan, GRACE};
+use crate::engine::probe::{self, ProbePlan};
 use crate::engine::{LocalStreams, SideRun, StreamSpec, Timing, drive, sockets};
 use crate::net;
 use crate::protocol::{
@@ -46,6 +51,27 @@ pub async fn run_until(
         server,
         got: describe(got),
         context,
+    };
+    // Latency under load: an idle UDP probe now, before any stream moves data.
+    let probe_sock = if req.udp_echo {
+        let sock = probe_socket(server).map_err(|e| ClientError::Refused {
+            server,
+            reason: format!("UDP probe: {e}"),
+        })?;
+        Some(Arc::new(sock))
+    } else {
+        None
+    };
+    let idle_rtt = match &probe_sock {
+        Some(sock) => {
+            let (sock, plan) = (sock.clone(), IDLE_PROBE);
+            let idle = tokio::task::spawn_blocking(move || probe::udp(&sock, cookie, &plan, &AtomicBool::new(false)));
+            Some(idle.await.map_err(|e| ClientError::Refused {
+                server,
+                reason: format!("idle probe failed: {e}"),
+            })?)
+        }
+        None => None,
     };
     let mut local = LocalStreams::default();
     let mut streams = Vec::new();
@@ -94,6 +120,16 @@ pub async fn run_until(
     }
     let started_at = SystemTime::now();
     obs.on(Event::Started { streams: &streams });
+    let probe_stop = Arc::new(AtomicBool::new(false));
+    let loaded = probe_sock.map(|sock| {
+        let stop = probe_stop.clone();
+        let plan = ProbePlan {
+            count: None,
+            duration: None,
+            ..IDLE_PROBE
+        };
+        tokio::task::spawn_blocking(move || probe::udp(&sock, cookie, &plan, &stop))
+    });
 
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
     // The server speaks at least at the end; a timed test cannot stay silent much longer than it lasts.
@@ -203,6 +239,8 @@ pub async fn run_until(
             }
         }
     };
+    // Stop the loaded probe while the server still answers it.
+    probe_stop.store(true, Ordering::Relaxed);
     while let Ok(iv) = iv_rx.try_recv() {
         obs.on(Event::Interval {
             local: true,
@@ -243,6 +281,10 @@ pub async fn run_until(
     {
         error = Some(format!("a data stream failed: {e}"));
     }
+    let latency = match (idle_rtt, loaded) {
+        (Some(idle), Some(loaded)) => loaded.await.ok().map(|loaded| UnderLoad { idle, loaded }),
+        _ => None,
+    };
     let first_socket = streams.first().map(|s| s.socket.clone());
     Ok(Outcome {
         request: req,
@@ -260,5 +302,15 @@ pub async fn run_until(
         remote_intervals,
         remote,
         error,
+        latency,
     })
 }
+
+/// The idle probe before a --latency test: 100 UDP probes, 10 ms apart.
+const IDLE_PROBE: ProbePlan = ProbePlan {
+    count: Some(100),
+    duration: Some(Duration::from_secs(2)),
+    interval: Duration::from_millis(10),
+    size: 64,
+    timeout: Duration::from_secs(1),
+};

@@ -32,6 +32,7 @@ fn input(args: &ClientArgs) -> ClientInput {
         congestion: args.congestion.clone(),
         fq_rate: args.fq_rate,
         bitrate: args.bitrate,
+        latency: args.latency,
     }
 }
 

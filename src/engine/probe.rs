@@ -190,7 +190,7 @@ pub fn udp(sock: &UdpSocket, cookie: Cookie, plan: &ProbePlan, stop: &AtomicBool
                     if let Some(wait) = (start + plan.interval * seq as u32).checked_duration_since(Instant::now()) {
                         std::thread::sleep(wait);
                     }
-                    if !send_one(&mut tx, seq) {
+                    if stop.load(Ordering::Relaxed) || !send_one(&mut tx, seq) {
                         break;
                     }
                     seq += 1;

@@ -104,6 +104,15 @@ impl HistoryRow {
             reverse_sender_mbps: second.map(|d| round(d.sent.rate().mbps())),
             complete: o.complete(),
             saf_net_version: env!("CARGO_PKG_VERSION").into(),
+            latency_mode: if o.latency.is_some() {
+                "udp".into()
+            } else {
+                String::new()
+            },
+            idle_rtt_p50_us: o.latency.as_ref().map(|l| round(l.idle.rtt.stats().p50_us)),
+            idle_rtt_p99_us: o.latency.as_ref().map(|l| round(l.idle.rtt.stats().p99_us)),
+            loaded_rtt_p50_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p50_us)),
+            loaded_rtt_p99_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p99_us)),
             ..HistoryRow::default()
         }
     }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::RunMeta;
+use super::latency::ProbeReport;
 use crate::client::Outcome;
 use crate::protocol::{
     Direction, IntervalReport, SocketReport, StopAfter, StreamBytes, StreamTotals, TcpSample, TcpTotals,
@@ -220,6 +221,15 @@ pub struct SafNet {
     /// What held the senders back, in words, when the kernel says so.
     pub hints: Vec<String>,
     pub socket_options: SocketOptions,
+    /// UDP RTT idle and under load (--latency).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyUnderLoad>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LatencyUnderLoad {
+    pub idle: ProbeReport,
+    pub loaded: ProbeReport,
 }
 
 /// Socket options as requested, and as each side's kernel applied them.
@@ -465,6 +475,10 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 })
                 .collect(),
             hints: dirs.iter().flat_map(hints).collect(),
+            latency: o.latency.as_ref().map(|l| LatencyUnderLoad {
+                idle: ProbeReport::new(&l.idle, l.idle_interval()),
+                loaded: ProbeReport::new(&l.loaded, l.idle_interval()),
+            }),
             socket_options: SocketOptions {
                 requested: RequestedOptions {
                     window: r.window,

@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use crate::client::{Event, Observer, Outcome};
+use crate::output::latency::ProbeReport;
 use crate::protocol::{Direction, IntervalReport, StopAfter, StreamBytes, StreamTotals, TcpSample, TestRequest};
 use crate::result::{DirectionResult, cpu_percent, hints};
 use crate::units::{BitsPerSec, Bytes};
@@ -335,6 +336,32 @@ pub fn summary(o: &Outcome) -> String {
                 let _ = writeln!(out, "  {side}: {}", parts.join("; "));
             }
         }
+    }
+    if let Some(l) = &o.latency {
+        let (idle, loaded) = (
+            ProbeReport::new(&l.idle, l.idle_interval()),
+            ProbeReport::new(&l.loaded, l.idle_interval()),
+        );
+        let _ = writeln!(
+            out,
+            "Latency (UDP RTT, 64-byte probes every 10 ms), idle before the test and loaded during it:"
+        );
+        let _ = writeln!(out, "{}", crate::output::latency::STATS_HEADER);
+        let _ = writeln!(out, "{}", crate::output::latency::stats_line("idle", &idle.rtt));
+        let _ = writeln!(out, "{}", crate::output::latency::stats_line("loaded", &loaded.rtt));
+        let _ = writeln!(
+            out,
+            "  lost: idle {} of {}, loaded {} of {}; loaded p50 is {:.1}x idle",
+            idle.lost,
+            idle.sent,
+            loaded.lost,
+            loaded.sent,
+            if idle.rtt.p50_us > 0.0 {
+                loaded.rtt.p50_us / idle.rtt.p50_us
+            } else {
+                0.0
+            }
+        );
     }
     for h in dirs.iter().flat_map(hints) {
         let _ = writeln!(out, "Hint: {h}");
