@@ -49,6 +49,8 @@ pub enum Command {
     Client(ClientArgs),
     /// Measure round-trip latency to a saf-net server: TCP ping-pong, UDP echo or TCP connect time.
     Latency(LatencyArgs),
+    /// Find the path MTU to a saf-net server, each way, with don't-fragment UDP probes; name jumbo-frame black holes.
+    Mtu(MtuArgs),
     /// Run a server on 127.0.0.1 in this process, test 1 and 4 streams, compare with the 945 Mbit/s baseline.
     Demo(DemoArgs),
 }
@@ -133,6 +135,9 @@ pub struct ClientArgs {
     /// Application pacing target per sending stream, bits/s with K/M/G (1000-based); 0 means as fast as possible [default: 0].
     #[arg(short = 'b', long = "bitrate", value_name = "RATE", value_parser = rate)]
     pub bitrate: Option<u64>,
+    /// Skip the path-MTU probe that runs before the streams start.
+    #[arg(long)]
+    pub no_mtu_check: bool,
     /// Measure UDP round-trip time idle (1 s before the streams start) and under load (during the test).
     #[arg(long)]
     pub latency: bool,
@@ -204,6 +209,39 @@ pub struct LatencyArgs {
     #[arg(long, value_name = "SECS", default_value_t = crate::config::DEFAULT_PROBE_TIMEOUT_SECS, value_parser = seconds)]
     pub timeout: f64,
     /// Print one JSON document (percentiles plus histogram buckets) instead of text.
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// History CSV to append to [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+    pub csv: Option<PathBuf>,
+    /// Do not record this run in the history.
+    #[arg(long)]
+    pub no_history: bool,
+    /// Free text stored with the run.
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// Link profile the run was made on.
+    #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
+    pub profile: Option<String>,
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Give up connecting after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
+    pub connect_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The search runs between 576 (IPv4) or 1280 (IPv6) and the local interface MTU, client → server and server → client separately, and usually takes well under a second on a LAN. Exit code 0 means a clean path, 4 a diagnosed problem (black hole, path down, MTU mismatch, slow link)."
+)]
+pub struct MtuArgs {
+    /// Server: a name, IPv4, IPv6, or link-local with zone (fe80::1%en0).
+    pub host: String,
+    #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
+    pub port: u16,
+    /// Print one JSON document instead of text.
     #[arg(short = 'J', long)]
     pub json: bool,
     /// History CSV to append to [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].

@@ -90,7 +90,7 @@ impl ServerConfig {
             ));
         }
         let cap = match r.mode {
-            LatencyMode::Udp => MAX_DATAGRAM as u32,
+            LatencyMode::Udp | LatencyMode::Mtu => MAX_DATAGRAM as u32,
             LatencyMode::Tcp => self.max_block,
             LatencyMode::Connect => u32::MAX,
         };
@@ -227,6 +227,12 @@ impl Target {
 pub struct ClientPlan {
     pub target: Target,
     pub request: TestRequest,
+    /// Probe the path MTU before the streams start.
+    pub mtu_check: bool,
+    /// Measure idle and loaded UDP RTT.
+    pub latency: bool,
+    /// The profile's line rate, for the slow-link diagnosis.
+    pub expected_mbps: Option<u32>,
 }
 
 /// Raw client settings as typed on the command line, before validation.
@@ -251,6 +257,9 @@ pub struct ClientInput {
     pub bitrate: Option<u64>,
     /// Run a UDP latency probe beside the test (--latency).
     pub latency: bool,
+    /// Probe the path MTU first (off with --no-mtu-check).
+    pub mtu_check: bool,
+    pub expected_mbps: Option<u32>,
 }
 
 impl ClientInput {
@@ -275,6 +284,8 @@ impl ClientInput {
             fq_rate: None,
             bitrate: None,
             latency: false,
+            mtu_check: true,
+            expected_mbps: None,
         }
     }
 
@@ -366,8 +377,11 @@ impl ClientInput {
                 congestion: self.congestion.clone(),
                 fq_rate: self.fq_rate,
                 bitrate: self.bitrate.filter(|&b| b > 0),
-                udp_echo: self.latency,
+                udp_echo: self.latency || self.mtu_check,
             },
+            mtu_check: self.mtu_check,
+            latency: self.latency,
+            expected_mbps: self.expected_mbps,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod diagnose;
 pub mod engine;
 pub mod model;
 pub mod net;

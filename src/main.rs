@@ -25,6 +25,7 @@ fn main() {
         Command::Server(a) => cmd::server(a),
         Command::Client(a) => cmd::client(a),
         Command::Latency(a) => cmd::latency(a),
+        Command::Mtu(a) => cmd::mtu(a),
         Command::Demo(a) => cmd::demo(a),
     };
     match result {

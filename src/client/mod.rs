@@ -1,9 +1,11 @@
 //! The client: connect, handshake and queue (here), then a throughput test or a latency run.
 
 mod latency;
+mod mtu;
 mod throughput;
 
 pub use latency::{LatencyOutcome, LatencyPlan, run_latency};
+pub use mtu::{MtuOutcome, run_mtu};
 pub use throughput::{run, run_until};
 
 use std::net::SocketAddr;
@@ -16,8 +18,8 @@ use crate::engine::SideRun;
 use crate::engine::probe::ProbeOutcome;
 use crate::net::{self, NetError};
 use crate::protocol::{
-    ClientMessage, Cookie, DEFAULT_MAX_FRAME, FrameError, IntervalReport, PROTOCOL_VERSION, ServerMessage, SideResults,
-    SocketReport, TestRequest, read_message, write_message,
+    ClientMessage, Cookie, DEFAULT_MAX_FRAME, FrameError, InterfaceFacts, IntervalReport, PROTOCOL_VERSION,
+    ServerMessage, SideResults, SocketReport, TestRequest, read_message, write_message,
 };
 
 /// Why a test could not start. Nothing was measured.
@@ -59,6 +61,8 @@ pub struct StreamInfo {
     pub remote: SocketAddr,
     /// Socket options as the kernel applied them.
     pub socket: SocketReport,
+    /// Kernel TCP figures right after the handshake (MSS advertised and in use).
+    pub tcp_now: Option<crate::platform::TcpInfo>,
 }
 
 /// What the client sees while a test runs.
@@ -110,6 +114,8 @@ pub struct Outcome {
     pub error: Option<String>,
     /// UDP RTT before and during the test (--latency).
     pub latency: Option<UnderLoad>,
+    /// Both interfaces, MSS, the MTU probe, and what they mean.
+    pub path: crate::diagnose::PathReport,
 }
 
 impl UnderLoad {
@@ -137,6 +143,8 @@ pub(crate) struct Session {
     pub server: SocketAddr,
     pub server_software: String,
     pub cookie: Cookie,
+    /// The server's interface towards us, as it reported it.
+    pub server_facts: Option<InterfaceFacts>,
     pub rd: OwnedReadHalf,
     pub wr: OwnedWriteHalf,
 }
@@ -200,13 +208,13 @@ pub(crate) async fn open(
     write_message(&mut wr, &request)
         .await
         .map_err(control("sending the test request"))?;
-    let cookie = loop {
+    let (cookie, server_facts) = loop {
         match read_message::<ServerMessage, _>(&mut rd, cap, hs)
             .await
             .map_err(control("waiting for a test slot"))?
         {
             ServerMessage::Queued { position } => obs.on(Event::Queued { position }),
-            ServerMessage::Accepted { cookie } => break cookie,
+            ServerMessage::Accepted { cookie, facts } => break (cookie, facts),
             ServerMessage::Refused { reason } | ServerMessage::Failed { reason } => {
                 return Err(ClientError::Refused { server, reason });
             }
@@ -218,6 +226,7 @@ pub(crate) async fn open(
         server,
         server_software,
         cookie,
+        server_facts,
         rd,
         wr,
     })

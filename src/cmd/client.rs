@@ -33,6 +33,8 @@ fn input(args: &ClientArgs) -> ClientInput {
         fq_rate: args.fq_rate,
         bitrate: args.bitrate,
         latency: args.latency,
+        mtu_check: !args.no_mtu_check,
+        expected_mbps: None,
     }
 }
 

@@ -3,11 +3,13 @@
 mod client;
 mod demo;
 mod latency;
+mod mtu;
 mod server;
 
 pub use client::client;
 pub use demo::demo;
 pub use latency::latency;
+pub use mtu::mtu;
 pub use server::server;
 
 /// The process exit code of a subcommand that ran.
@@ -16,6 +18,8 @@ pub type ExitCode = i32;
 pub const EXIT_OK: ExitCode = 0;
 /// The test ran but did not complete; partial results were printed.
 pub const EXIT_INCOMPLETE: ExitCode = 3;
+/// The measurement ran and diagnosed a problem on the path.
+pub const EXIT_DIAGNOSED: ExitCode = 4;
 
 /// A bad argument found after parsing; exits with code 2 like clap's own errors.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@ use super::RunMeta;
 use crate::client::Outcome;
 
 /// Bumped whenever columns are added; readers accept every earlier version.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Environment variable that overrides the default history file.
 pub const HISTORY_ENV: &str = "SAF_NET_HISTORY";
@@ -76,6 +76,18 @@ pub struct HistoryRow {
     pub idle_rtt_p99_us: Option<f64>,
     pub loaded_rtt_p50_us: Option<f64>,
     pub loaded_rtt_p99_us: Option<f64>,
+    // Schema 3: the path (interfaces, MSS, probed MTU, diagnoses).
+    pub local_interface: String,
+    pub local_mtu: Option<u32>,
+    pub local_speed_mbps: Option<u32>,
+    pub remote_mtu: Option<u32>,
+    pub remote_speed_mbps: Option<u32>,
+    /// Largest IP packet that passed both ways (don't-fragment probe).
+    pub path_mtu: Option<u32>,
+    pub mss_advertised: Option<u32>,
+    pub mss_effective: Option<u32>,
+    /// Diagnosis kinds, `;`-separated (jumbo_black_hole, path_down, mtu_mismatch, slow_link, stall).
+    pub diagnoses: String,
 }
 
 impl HistoryRow {
@@ -85,7 +97,7 @@ impl HistoryRow {
         let first = &dirs[0];
         let second = dirs.get(1);
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
-        HistoryRow {
+        let mut row = HistoryRow {
             schema_version: SCHEMA_VERSION,
             kind: "throughput".into(),
             run_id: meta.run_id.clone(),
@@ -114,7 +126,9 @@ impl HistoryRow {
             loaded_rtt_p50_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p50_us)),
             loaded_rtt_p99_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p99_us)),
             ..HistoryRow::default()
-        }
+        };
+        crate::output::path::fill_row(&mut row, &o.path);
+        row
     }
 }
 
@@ -154,6 +168,15 @@ pub struct HistoryRecord {
     pub idle_rtt_p99_us: Option<f64>,
     pub loaded_rtt_p50_us: Option<f64>,
     pub loaded_rtt_p99_us: Option<f64>,
+    pub local_interface: Option<String>,
+    pub local_mtu: Option<u32>,
+    pub local_speed_mbps: Option<u32>,
+    pub remote_mtu: Option<u32>,
+    pub remote_speed_mbps: Option<u32>,
+    pub path_mtu: Option<u32>,
+    pub mss_advertised: Option<u32>,
+    pub mss_effective: Option<u32>,
+    pub diagnoses: Option<String>,
 }
 
 /// The column names of the current schema, in order.
@@ -191,6 +214,15 @@ pub fn header() -> Vec<&'static str> {
         "idle_rtt_p99_us",
         "loaded_rtt_p50_us",
         "loaded_rtt_p99_us",
+        "local_interface",
+        "local_mtu",
+        "local_speed_mbps",
+        "remote_mtu",
+        "remote_speed_mbps",
+        "path_mtu",
+        "mss_advertised",
+        "mss_effective",
+        "diagnoses",
     ]
 }
 

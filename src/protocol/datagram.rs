@@ -7,6 +7,7 @@
 //! 8..24   the test's cookie
 //! 24..32  sequence number, big-endian
 //! 32..40  sender's timestamp in nanoseconds, big-endian (the sender's own clock)
+//! 40..44  Fill only: the payload size the answer must have, big-endian
 //! 40..    padding up to the requested size
 //! ```
 
@@ -23,6 +24,10 @@ pub const MAX_DATAGRAM: usize = 65_507;
 pub enum Kind {
     /// Send it back unchanged.
     Echo = 1,
+    /// MTU probe, forward: answer with the bare 40-byte header (the request was the big one).
+    Ack = 3,
+    /// MTU probe, reverse: answer with a datagram of the payload size in bytes 40..44 (the answer is the big one).
+    Fill = 4,
 }
 
 /// A parsed datagram header.
@@ -52,6 +57,8 @@ impl Header {
         }
         let kind = match buf[4] {
             1 => Kind::Echo,
+            3 => Kind::Ack,
+            4 => Kind::Fill,
             _ => return None,
         };
         let mut cookie = [0u8; 16];

@@ -202,6 +202,17 @@ pub struct StreamTotals {
     pub tcp: Option<TcpTotals>,
 }
 
+/// The interface one side uses to reach the other; every field is None when the OS does not say.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceFacts {
+    pub interface: Option<String>,
+    pub address: Option<std::net::IpAddr>,
+    pub mtu: Option<u32>,
+    pub speed_mbps: Option<u32>,
+    pub duplex: Option<String>,
+}
+
 /// Socket options as the kernel applied them, read back from one data connection.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -265,6 +276,8 @@ pub enum LatencyMode {
     Udp,
     /// TCP handshake time.
     Connect,
+    /// Path-MTU probe datagrams (`saf-net mtu`), answered like UDP echo.
+    Mtu,
 }
 
 impl LatencyMode {
@@ -273,6 +286,7 @@ impl LatencyMode {
             LatencyMode::Tcp => "tcp",
             LatencyMode::Udp => "udp",
             LatencyMode::Connect => "connect",
+            LatencyMode::Mtu => "mtu",
         }
     }
 }
@@ -304,9 +318,11 @@ pub enum ServerMessage {
     Queued {
         position: u32,
     },
-    /// A slot is ours; open the data connections with this cookie.
+    /// A slot is ours; open the data connections with this cookie. `facts`: the server's interface towards us.
     Accepted {
         cookie: Cookie,
+        #[serde(default)]
+        facts: Option<InterfaceFacts>,
     },
     /// All data connections are in; the clock starts now.
     Start,

@@ -36,16 +36,22 @@ pub(super) async fn run(
     peer: SocketAddr,
     req: &LatencyRequest,
 ) -> Result<(), String> {
-    if req.mode == LatencyMode::Udp && !ctx.udp_ready {
+    if matches!(req.mode, LatencyMode::Udp | LatencyMode::Mtu) && !ctx.udp_ready {
         let reason = "this server has no UDP socket on its port, so it cannot answer UDP probes".to_string();
         let _ = write_message(&mut wr, &ServerMessage::Failed { reason: reason.clone() }).await;
         return Err(reason);
     }
     let _allowance = ctx.udp.allow(cookie, peer.ip());
     let (_registration, mut data_rx) = ctx.registry.register(cookie, peer.ip(), 1);
-    write_message(&mut wr, &ServerMessage::Accepted { cookie })
-        .await
-        .map_err(|e| e.to_string())?;
+    write_message(
+        &mut wr,
+        &ServerMessage::Accepted {
+            cookie,
+            facts: Some(crate::platform::facts_towards(peer.ip())),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     ctx.log(format!(
         "test {n} from {peer}: latency, {} mode, {} bytes",
         req.mode.as_str(),

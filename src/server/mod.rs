@@ -114,7 +114,13 @@ fn bind_udp(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
         sock.set_only_v6(false)?;
     }
     sock.bind(&addr.into())?;
-    Ok(sock.into())
+    let sock: std::net::UdpSocket = sock.into();
+    // Answers must not be fragmented either, or a reverse-path MTU probe would pass where frames cannot.
+    crate::platform::set_dont_fragment(&sock, addr.is_ipv6())?;
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        let _ = crate::platform::set_dont_fragment(&sock, false);
+    }
+    Ok(sock)
 }
 
 /// Stops the UDP responder thread when the server returns.

@@ -27,9 +27,15 @@ pub(super) async fn run(
     let (_registration, mut data_rx) = ctx.registry.register(cookie, peer.ip(), conns);
     // A latency probe beside the test (--latency) echoes through the UDP responder under the same cookie.
     let _echo = req.udp_echo.then(|| ctx.udp.allow(cookie, peer.ip()));
-    write_message(&mut wr, &ServerMessage::Accepted { cookie })
-        .await
-        .map_err(|e| e.to_string())?;
+    write_message(
+        &mut wr,
+        &ServerMessage::Accepted {
+            cookie,
+            facts: Some(crate::platform::facts_towards(peer.ip())),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     ctx.log(format!(
         "test {n} from {peer}: {}, {} stream(s), {}",
         req.direction.as_str(),
@@ -76,6 +82,7 @@ pub(super) async fn run(
         duration,
         interval: Duration::from_secs_f64(req.interval_seconds),
         hard_limit: Some(omit + duration.unwrap_or(ctx.config.max_duration) + GRACE),
+        stall_after: None,
     };
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ServerMessage>();
     let writer = tokio::spawn(async move {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::protocol::{Cookie, DatagramKind, Header};
+use crate::protocol::{Cookie, DatagramKind, HEADER_LEN, Header, MAX_DATAGRAM};
 
 /// Cookies whose datagrams (and connect probes) the server answers, with the client each belongs to.
 #[derive(Debug, Default, Clone)]
@@ -50,16 +50,29 @@ impl Allowed {
 pub fn spawn_responder(sock: UdpSocket, allowed: Allowed, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
     sock.set_read_timeout(Some(Duration::from_millis(200)))?;
     std::thread::Builder::new().name("udp-responder".into()).spawn(move || {
-        let mut buf = vec![0u8; 65_536];
+        let mut buf = vec![0u8; 65_536 + HEADER_LEN];
         while !stop.load(Ordering::Relaxed) {
             let (n, from): (usize, SocketAddr) = match sock.recv_from(&mut buf) {
                 Ok(x) => x,
                 Err(_) => continue,
             };
             let Some(h) = Header::read(&buf[..n]) else { continue };
-            if h.kind == DatagramKind::Echo && allowed.permits(&h.cookie, from.ip()) {
-                let _ = sock.send_to(&buf[..n], from);
+            if !allowed.permits(&h.cookie, from.ip()) {
+                continue;
             }
+            // Send errors (EMSGSIZE past the path MTU with don't-fragment) mean no answer: that is the measurement.
+            let _ = match h.kind {
+                DatagramKind::Echo => sock.send_to(&buf[..n], from),
+                DatagramKind::Ack => sock.send_to(&buf[..HEADER_LEN], from),
+                DatagramKind::Fill => {
+                    let want = buf
+                        .get(HEADER_LEN..HEADER_LEN + 4)
+                        .map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap_or_default()));
+                    let len = (want as usize).clamp(HEADER_LEN, MAX_DATAGRAM);
+                    buf[HEADER_LEN..len].fill(0);
+                    sock.send_to(&buf[..len], from)
+                }
+            };
         }
     })
 }
@@ -67,7 +80,6 @@ pub fn spawn_responder(sock: UdpSocket, allowed: Allowed, stop: Arc<AtomicBool>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::HEADER_LEN;
 
     #[test]
     fn answers_only_permitted_cookies() {
