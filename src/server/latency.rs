@@ -62,8 +62,10 @@ pub(super) async fn run(
         let sock = collect_data(ctx, n, &mut rd, &mut wr, &mut data_rx, 1).await?.remove(0);
         let sock = sock.into_std().map_err(|e| e.to_string())?;
         sock.set_nonblocking(false).map_err(|e| e.to_string())?;
+        // A second handle, to unblock the echo thread when the run is over.
+        let handle = sock.try_clone().map_err(|e| e.to_string())?;
         let size = req.size as usize;
-        echo_thread = Some(std::thread::spawn(move || echo(sock, size)));
+        echo_thread = Some((std::thread::spawn(move || echo(sock, size)), handle));
     }
     write_message(&mut wr, &ServerMessage::Start)
         .await
@@ -77,9 +79,14 @@ pub(super) async fn run(
     };
     reader.abort();
     drop(wr);
-    if let Some(t) = echo_thread {
-        // The client closes its probe connection when done; a vanished client's kernel closes it too.
-        let _ = tokio::task::spawn_blocking(move || t.join()).await;
+    if let Some((t, handle)) = echo_thread {
+        // The client closes its probe connection when done. One that keeps it open (silent, or writing
+        // without reading) would block the echo thread, and this slot, forever: after a short wait, cut it.
+        let mut joined = tokio::task::spawn_blocking(move || t.join());
+        if tokio::time::timeout(Duration::from_secs(1), &mut joined).await.is_err() {
+            let _ = handle.shutdown(std::net::Shutdown::Both);
+            let _ = joined.await;
+        }
     }
     outcome?;
     ctx.log(format!(

@@ -85,7 +85,7 @@ pub(super) async fn run(
         stall_after: None,
     };
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ServerMessage>();
-    let writer = tokio::spawn(async move {
+    let mut writer = tokio::spawn(async move {
         while let Some(m) = out_rx.recv().await {
             if write_message(&mut wr, &m).await.is_err() {
                 break;
@@ -124,7 +124,10 @@ pub(super) async fn run(
     run.results.socket = report;
     let _ = out_tx.send(ServerMessage::Results(run.results.clone()));
     drop(out_tx);
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    if tokio::time::timeout(Duration::from_secs(2), &mut writer).await.is_err() {
+        // A client that stopped reading must not keep a blocked writer, and the connection, alive.
+        writer.abort();
+    }
     if !done {
         // Closing before the client has read the results could reset them away; wait briefly for its word.
         let _ = tokio::time::timeout(Duration::from_secs(2), ctl_rx.recv()).await;
