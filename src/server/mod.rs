@@ -132,6 +132,20 @@ impl Drop for StopOnDrop {
     }
 }
 
+/// Test-only (feature `panic-probe`): panics when a hello's software string is `panic-probe:STAGE`
+/// and the handler has reached STAGE ("hello"; "slot" and "locks" once a test slot is held). "locks"
+/// panics while holding the slot queue's, the registry's and the UDP allow-list's mutexes, poisoning all three.
+#[cfg(feature = "panic-probe")]
+pub(crate) fn panic_probe(ctx: &Ctx, software: &str, stage: &str) {
+    match (stage, software.strip_prefix("panic-probe:")) {
+        ("slot", Some("locks")) => ctx
+            .slots
+            .hold(|| ctx.registry.hold(|| ctx.udp.hold(|| panic!("panic probe: locks")))),
+        (_, Some(want)) if want == stage => panic!("panic probe: {stage}"),
+        _ => {}
+    }
+}
+
 /// Reads a connection's first frame and routes it; returns whether a test ran.
 async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
     let raw = match read_raw(&mut sock, ctx.config.max_frame, ctx.config.handshake_timeout).await {
@@ -143,6 +157,8 @@ async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
     };
     match decode::<ClientMessage>(&raw) {
         Ok(ClientMessage::Hello { protocol, software }) => {
+            #[cfg(feature = "panic-probe")]
+            panic_probe(ctx, &software, "hello");
             // Control messages are small and latency-bound: Nagle would hold each behind a delayed ACK.
             let _ = sock.set_nodelay(true);
             session::run(ctx, sock, peer, protocol, software).await

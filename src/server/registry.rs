@@ -48,6 +48,13 @@ impl Registry {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `f` with the map locked (the panic probe poisons the lock this way).
+    #[cfg(feature = "panic-probe")]
+    pub(crate) fn hold<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.lock();
+        f()
+    }
+
     /// Registers a test; data connections for it arrive on the returned receiver.
     pub fn register(
         &self,

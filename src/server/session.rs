@@ -177,6 +177,8 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
         }
     };
     drop(ticket);
+    #[cfg(feature = "panic-probe")]
+    super::panic_probe(ctx, &software, "slot");
     let n = ctx.tests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     let cookie = match Cookie::random() {
         Ok(c) => c,

@@ -66,6 +66,13 @@ impl Slots {
         })
     }
 
+    /// Runs `f` with the state locked (the panic probe poisons the lock this way).
+    #[cfg(feature = "panic-probe")]
+    pub(crate) fn hold<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.lock();
+        f()
+    }
+
     /// Tests running now.
     pub fn running(&self) -> usize {
         self.lock().running

@@ -32,6 +32,13 @@ impl Allowed {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `f` with the map locked (the panic probe poisons the lock this way).
+    #[cfg(feature = "panic-probe")]
+    pub(crate) fn hold<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.lock();
+        f()
+    }
+
     pub fn allow(&self, cookie: Cookie, peer: IpAddr) -> Allowance {
         self.lock().insert(cookie, peer.to_canonical());
         Allowance {
