@@ -84,6 +84,15 @@ pub struct ServerArgs {
     /// Largest socket buffer (-w) a client may ask for.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = size)]
     pub max_window: u64,
+    /// Pre-shared key file (its trimmed content, 16+ bytes); clients must prove they hold it [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// More log detail (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Time a new connection has to say hello and send its request.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_TIMEOUT_SECS, value_parser = seconds)]
     pub handshake_timeout: f64,
@@ -135,6 +144,9 @@ pub struct ClientArgs {
     /// Application pacing target per sending stream, bits/s with K/M/G (1000-based); 0 means as fast as possible [default: 0].
     #[arg(short = 'b', long = "bitrate", value_name = "RATE", value_parser = rate)]
     pub bitrate: Option<u64>,
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
     /// Skip the path-MTU probe that runs before the streams start.
     #[arg(long)]
     pub no_mtu_check: bool,
@@ -227,6 +239,9 @@ pub struct LatencyArgs {
     pub ipv4: bool,
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
     /// Give up connecting after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
     pub connect_timeout: f64,
@@ -260,6 +275,9 @@ pub struct MtuArgs {
     pub ipv4: bool,
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
     /// Give up connecting after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
     pub connect_timeout: f64,

@@ -5,6 +5,7 @@
 //! `result` (per-direction view) → `output` (text, JSON, history). `platform` holds every
 //! OS-specific call; `cmd` glues one subcommand together each.
 
+pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod cmd;
