@@ -25,6 +25,8 @@ fn main() {
         Command::Server(a) => cmd::server(a),
         Command::Client(a) => cmd::client(a),
         Command::Demo(a) => cmd::demo(a),
+        Command::Report(a) => cmd::report(a),
+        Command::Compare(a) => cmd::compare(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -1,11 +1,15 @@
 //! Subcommand entry points: arguments in, work done, output written, exit code out.
 
 mod client;
+mod compare;
 mod demo;
+mod report;
 mod server;
 
 pub use client::client;
+pub use compare::compare;
 pub use demo::demo;
+pub use report::report;
 pub use server::server;
 
 /// The process exit code of a subcommand that ran.
