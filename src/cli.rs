@@ -167,7 +167,7 @@ pub struct DemoArgs {
     /// Seconds per test.
     #[arg(short = 't', long = "time", value_name = "SECS", default_value_t = 3.0, value_parser = seconds)]
     pub time: f64,
-    /// Folder for the demo's history.
+    /// Folder for the demo's history and its report (PNG charts, summary.csv, report.md).
     #[arg(long, value_name = "DIR", default_value = "reports/demo")]
     pub out: PathBuf,
 }

@@ -57,6 +57,32 @@ fn layout(font: &FontRef<'static>, size: f64, text: &str) -> Layout {
     }
 }
 
+/// Width in pixels of `text` at `size`, as `Canvas` will draw it; for layouts decided before drawing.
+pub fn measure(text: &str, size: f64, bold: bool) -> u32 {
+    let font = if bold { &*BOLD } else { &*REGULAR };
+    layout(font, size, text).width.ceil() as u32
+}
+
+/// How many lines `text` wraps to at `max_w` pixels (same rule as `charts::wrap`).
+pub fn line_count(text: &str, size: f64, bold: bool, max_w: u32) -> u32 {
+    let mut lines = 0;
+    let mut cur = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if cur.is_empty() {
+            word.to_string()
+        } else {
+            format!("{cur} {word}")
+        };
+        if !cur.is_empty() && measure(&candidate, size, bold) > max_w {
+            lines += 1;
+            cur = word.to_string();
+        } else {
+            cur = candidate;
+        }
+    }
+    lines + u32::from(!cur.is_empty())
+}
+
 /// `BitMapBackend` with correct text.
 pub struct Canvas<'a> {
     inner: BitMapBackend<'a>,

@@ -115,10 +115,15 @@ pub fn draw(path: &Path, groups: &[Group<'_>], baseline: f64, source: &str) -> R
     }
     panels.sort_by_key(|p| p.class);
     let notes = notes(&panels, groups, baseline);
-    let width = 40 + PANEL_W * panels.len().max(1) as u32;
-    let note_lines: u32 = notes.iter().map(|n| (n.len() as u32 * 8 / (width - 80)) + 1).sum();
-    let height = TITLE_H + PANEL_H + 30 + note_lines * 22 + 20;
     let runs: usize = groups.iter().map(|g| g.runs.len()).sum();
+    let width = 40 + PANEL_W * panels.len().max(1) as u32;
+    let note_h: u32 = notes
+        .iter()
+        .map(|n| super::canvas::line_count(n, 16.0, false, width - 60) * 22 + 4)
+        .sum();
+    let sub_lines = super::canvas::line_count(&subtitle(runs, source), 16.0, false, width - 48);
+    let title_h = TITLE_H + (sub_lines.max(1) - 1) * 20;
+    let height = title_h + PANEL_H + 20 + note_h + 24;
     super::render(path, (width, height), |root| {
         text(
             root,
@@ -128,13 +133,15 @@ pub fn draw(path: &Path, groups: &[Group<'_>], baseline: f64, source: &str) -> R
             HPos::Left,
             VPos::Top,
         )?;
-        let sub = format!(
-            "{runs} throughput run{} from {source}. Bar: median of the runs; whisker: lowest to highest run; dots: single runs. \
-             Ceilings: TCP payload over IPv4 with timestamps on.",
-            if runs == 1 { "" } else { "s" }
-        );
-        paragraph(root, &sub, (24, 56), &font(16.0).color(&MUTED), width - 48, 20)?;
-        let body = root.margin(TITLE_H, 0, 20, 20);
+        paragraph(
+            root,
+            &subtitle(runs, source),
+            (24, 56),
+            &font(16.0).color(&MUTED),
+            width - 48,
+            20,
+        )?;
+        let body = root.margin(title_h, 0, 20, 20);
         let (panels_area, notes_area) = body.split_vertically(PANEL_H);
         let areas = panels_area.split_evenly((1, panels.len().max(1)));
         for (panel, area) in panels.iter().zip(areas.iter()) {
@@ -147,6 +154,14 @@ pub fn draw(path: &Path, groups: &[Group<'_>], baseline: f64, source: &str) -> R
         }
         Ok(())
     })
+}
+
+fn subtitle(runs: usize, source: &str) -> String {
+    format!(
+        "{runs} throughput run{} from {source}. Bar: median of the runs; whisker: lowest to highest run; dots: single \
+         runs. Ceilings: TCP payload over IPv4 with timestamps on.",
+        if runs == 1 { "" } else { "s" }
+    )
 }
 
 fn notes(panels: &[Panel<'_>], groups: &[Group<'_>], baseline: f64) -> Vec<String> {

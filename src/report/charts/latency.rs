@@ -59,6 +59,7 @@ pub fn draw(path: &Path, series: &[(String, LatencyHistogram, usize)], source: &
             .x_desc("Round-trip time (µs, log scale)")
             .y_desc("Samples at or below (%)")
             .x_label_formatter(&|v| thousands(*v, 0))
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .axis_desc_style(font(16.0))
             .label_style(font(14.0))
             .light_line_style(WHITE)
