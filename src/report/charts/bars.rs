@@ -130,7 +130,7 @@ pub fn draw(root: &Root<'_>, area: &Root<'_>, p: &BarPanel<'_>) -> DrawResult {
                 .map(|(j, v)| Circle::new((x + dot_x(j), clamp(*v)), 3, ShapeStyle::from(&INK).stroke_width(1))),
         )?;
     }
-    draw_ref_lines(root, &mut chart, p.refs)?;
+    draw_ref_lines(root, &mut chart, p.refs, REF_MARGIN)?;
     let (px, py) = chart.plotting_area().get_pixel_range();
     let slot_w = ((px.end - px.start) as f64 / n) as u32;
     let ref_ys: Vec<i32> = p
@@ -147,7 +147,14 @@ pub fn draw(root: &Root<'_>, area: &Root<'_>, p: &BarPanel<'_>) -> DrawResult {
         let clear = |y: i32| ref_ys.iter().all(|ry| (y - ry).abs() > 13);
         let inside = (top + 20..py.end - 20).step_by(2).find(|&y| clear(y));
         if let Some(y) = inside.filter(|_| py.end - top > 64) {
-            let st = fit(root, &value, 16.0, true, (slot_w as f64 * 0.6) as u32 - 8).color(&WHITE);
+            // White on dark bars, ink on light ones (relative luminance).
+            let RGBColor(r, g, bl) = b.color;
+            let light = 0.2126 * f64::from(r) + 0.7152 * f64::from(g) + 0.0722 * f64::from(bl) > 170.0;
+            let st = fit(root, &value, 16.0, true, (slot_w as f64 * 0.6) as u32 - 8).color(if light {
+                &INK
+            } else {
+                &WHITE
+            });
             text(root, &value, (cx, y), &st, HPos::Center, VPos::Center)?;
         } else {
             let (_, wy) = chart.backend_coord(&(x + 0.5, clamp(b.max)));

@@ -16,7 +16,14 @@ use crate::report::groups::{Group, GroupStats};
 
 const TITLE_H: u32 = 92;
 const PANEL_H: u32 = 640;
+/// A panel's width: room for the axis and the reference labels, plus at least 170 pixels per bar.
 const PANEL_W: u32 = 860;
+const BAR_W: u32 = 170;
+const PANEL_FIXED: u32 = 350;
+
+fn panel_width(bars: usize) -> u32 {
+    PANEL_W.max(PANEL_FIXED + BAR_W * bars as u32)
+}
 
 /// Which panel a group goes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -99,6 +106,16 @@ struct Panel<'a> {
     groups: Vec<(&'a Group<'a>, GroupStats, usize)>,
 }
 
+impl Panel<'_> {
+    fn stats(&self) -> Vec<GroupStats> {
+        self.groups.iter().map(|(_, s, _)| s.clone()).collect()
+    }
+
+    fn zoomed(&self, baseline: f64) -> bool {
+        y_range(self.class, &self.stats(), &refs(self.class, baseline)).2
+    }
+}
+
 /// Draws goodput.png.
 pub fn draw(path: &Path, groups: &[Group<'_>], baseline: f64, source: &str) -> Result<(), ReportError> {
     let mut panels: Vec<Panel<'_>> = Vec::new();
@@ -116,7 +133,8 @@ pub fn draw(path: &Path, groups: &[Group<'_>], baseline: f64, source: &str) -> R
     panels.sort_by_key(|p| p.class);
     let notes = notes(&panels, groups, baseline);
     let runs: usize = groups.iter().map(|g| g.runs.len()).sum();
-    let width = 40 + PANEL_W * panels.len().max(1) as u32;
+    let widths: Vec<u32> = panels.iter().map(|p| panel_width(p.groups.len())).collect();
+    let width = 40 + widths.iter().sum::<u32>().max(PANEL_W);
     let note_h: u32 = notes
         .iter()
         .map(|n| super::canvas::line_count(n, 16.0, false, width - 60) * 22 + 4)
@@ -143,9 +161,11 @@ pub fn draw(path: &Path, groups: &[Group<'_>], baseline: f64, source: &str) -> R
         )?;
         let body = root.margin(title_h, 0, 20, 20);
         let (panels_area, notes_area) = body.split_vertically(PANEL_H);
-        let areas = panels_area.split_evenly((1, panels.len().max(1)));
-        for (panel, area) in panels.iter().zip(areas.iter()) {
-            draw_panel(root, area, panel, baseline)?;
+        let mut rest = panels_area;
+        for (panel, w) in panels.iter().zip(&widths) {
+            let (area, next) = rest.split_horizontally(*w);
+            draw_panel(root, &area, panel, baseline)?;
+            rest = next;
         }
         let (_, ny) = notes_area.get_base_pixel();
         let mut y = ny + 20;
@@ -182,7 +202,7 @@ fn notes(panels: &[Panel<'_>], groups: &[Group<'_>], baseline: f64) -> Vec<Strin
             thousands(c_off, 1)
         ));
     }
-    if panels.iter().any(|p| p.class == Class::OneG) {
+    if panels.iter().any(|p| p.class == Class::OneG && p.zoomed(baseline)) {
         notes.push(
             "The 1 GbE panel's y axis does not start at 0, so that lines a few Mbit/s apart stay apart; \
              its bars start at the bottom of that axis."
@@ -192,13 +212,19 @@ fn notes(panels: &[Panel<'_>], groups: &[Group<'_>], baseline: f64) -> Vec<Strin
     let unknown: Vec<String> = groups
         .iter()
         .filter(|g| g.link.is_none())
-        .map(|g| format!("\"{}\"", g.profile_text()))
+        .map(|g| {
+            if g.profile.is_empty() {
+                "(none)".to_string()
+            } else {
+                format!("\"{}\"", g.profile)
+            }
+        })
         .collect();
     if !unknown.is_empty() {
         let mut u = unknown.clone();
         u.dedup();
         notes.push(format!(
-            "No ceiling for profile {}: not a known link profile (known: {}), so those bars show no % of ceiling.",
+            "No ceiling for runs with profile {}: the known link profiles are {}, so those bars show no % of ceiling.",
             u.join(", "),
             crate::report::links::known_profiles().join(", ")
         ));
@@ -207,7 +233,7 @@ fn notes(panels: &[Panel<'_>], groups: &[Group<'_>], baseline: f64) -> Vec<Strin
 }
 
 fn draw_panel(root: &Root<'_>, area: &Root<'_>, panel: &Panel<'_>, baseline: f64) -> DrawResult {
-    let stats: Vec<GroupStats> = panel.groups.iter().map(|(_, s, _)| s.clone()).collect();
+    let stats = panel.stats();
     let mut refs = refs(panel.class, baseline);
     let (lo, hi, zoomed) = y_range(panel.class, &stats, &refs);
     refs.retain(|r| r.value <= hi);

@@ -155,6 +155,22 @@ pub fn paragraph(
     Ok(y)
 }
 
+/// `s`, cut with "…" so that it fits in `max_w` pixels.
+pub fn ellipsize(root: &Root<'_>, s: &str, style: &TextStyle<'_>, max_w: u32) -> String {
+    if text_width(root, s, style) <= max_w {
+        return s.to_string();
+    }
+    let mut chars: Vec<char> = s.chars().collect();
+    while !chars.is_empty() {
+        chars.pop();
+        let cut = format!("{}…", chars.iter().collect::<String>().trim_end());
+        if text_width(root, &cut, style) <= max_w {
+            return cut;
+        }
+    }
+    "…".into()
+}
+
 /// The largest even font size from `size` down to 10 at which `s` fits in `max_w` pixels.
 pub fn fit(root: &Root<'_>, s: &str, size: f64, bold_face: bool, max_w: u32) -> TextStyle<'static> {
     let mut sz = size;
@@ -196,8 +212,8 @@ impl RefLine {
 pub const REF_LABEL_H: i32 = 38;
 
 /// Draws the lines, then their labels in the margin right of the plot, pushed apart so none overlap;
-/// a thin leader joins each label to its line. Returns the pixel y just below the lowest label.
-pub fn draw_ref_lines(root: &Root<'_>, chart: &mut Chart<'_, '_>, refs: &[RefLine]) -> DrawResult<i32> {
+/// a thin leader joins each label to its line; notes are cut to `max_w` pixels (the margin). Returns the pixel y just below the lowest label.
+pub fn draw_ref_lines(root: &Root<'_>, chart: &mut Chart<'_, '_>, refs: &[RefLine], max_w: u32) -> DrawResult<i32> {
     let x = chart.x_range();
     let y = chart.y_range();
     let (px, py) = chart.plotting_area().get_pixel_range();
@@ -256,14 +272,9 @@ pub fn draw_ref_lines(root: &Root<'_>, chart: &mut Chart<'_, '_>, refs: &[RefLin
             HPos::Left,
             VPos::Center,
         )?;
-        text(
-            root,
-            &r.note,
-            (label_x, cy + 9),
-            &font(12.0).color(&MUTED),
-            HPos::Left,
-            VPos::Center,
-        )?;
+        let note_style = font(12.0).color(&MUTED);
+        let note = ellipsize(root, &r.note, &note_style, max_w.saturating_sub(26));
+        text(root, &note, (label_x, cy + 9), &note_style, HPos::Left, VPos::Center)?;
         lowest = lowest.max(cy + REF_LABEL_H / 2);
     }
     Ok(lowest)
@@ -333,7 +344,7 @@ mod tests {
         assert_eq!(thousands(-1234.5, 1), "-1,234.5");
         assert_eq!(pct(99.968), "99.97 %");
         assert_eq!(pct(100.4), "100.4 %");
-        assert_eq!(pct(87.25), "87.3 %");
+        assert_eq!(pct(87.26), "87.3 %");
         assert_eq!(seconds(84.97), "85.0 s");
         assert_eq!(seconds(8.0804), "8.08 s");
         assert_eq!(seconds(849.7), "14 min 10 s");

@@ -143,7 +143,7 @@ fn draw_panel(root: &Root<'_>, area: &Root<'_>, g: &Group<'_>) -> DrawResult {
             true,
         ));
     }
-    let below = draw_ref_lines(root, &mut chart, &refs)?;
+    let below = draw_ref_lines(root, &mut chart, &refs, RIGHT_MARGIN)?;
     for (i, r) in runs.iter().enumerate() {
         let mut pts = Vec::new();
         for p in r.intervals.iter().flatten() {
