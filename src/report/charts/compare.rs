@@ -183,6 +183,17 @@ pub fn draw(path: &Path, c: &Comparison) -> Result<(), ReportError> {
             None => "Not measured for both labels.".into(),
         };
         y = paragraph(root, &lat, (x, y + 28), &font(16.0), w, 22)? + 14;
+        if let Some(ceil) = b.ceiling_mbps.filter(|ceil| c.baseline_mbps > *ceil) {
+            heading(y, "Why the baseline is above the ceiling")?;
+            let why = format!(
+                "The old {} Mbit/s exceeds {}'s {} Mbit/s ceiling, which no receiver can beat: it was most likely a \
+                 sender-side count, or TCP timestamps were off.",
+                thousands(c.baseline_mbps, 2),
+                b.label,
+                thousands(ceil, 1)
+            );
+            y = paragraph(root, &why, (x, y + 28), &font(16.0), w, 22)? + 14;
+        }
         heading(y, &format!("What still limits {}", a.label))?;
         y += 28;
         for l in &c.limits {
