@@ -2,7 +2,8 @@
 //!
 //! Layout, following the data: `cli` (arguments) → `config` (validated plans, defaults) →
 //! `client` / `server` (control protocol in `protocol`) → `engine` (stream threads, clock) →
-//! `result` (per-direction view) → `output` (text, JSON, history). `platform` holds every
+//! `result` (per-direction view) → `output` (text, JSON, history) → `report` (PNG charts, summaries,
+//! compare; reads the history back). `model` is the link-rate math. `platform` holds every
 //! OS-specific call; `cmd` glues one subcommand together each.
 
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod net;
 pub mod output;
 pub mod platform;
 pub mod protocol;
+pub mod report;
 pub mod result;
 pub mod server;
 pub mod stats;

@@ -1,15 +1,19 @@
 //! Subcommand entry points: arguments in, work done, output written, exit code out.
 
 mod client;
+mod compare;
 mod demo;
 mod latency;
 mod mtu;
+mod report;
 mod server;
 
 pub use client::client;
+pub use compare::compare;
 pub use demo::demo;
 pub use latency::latency;
 pub use mtu::mtu;
+pub use report::report;
 pub use server::server;
 
 /// The process exit code of a subcommand that ran.
