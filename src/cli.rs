@@ -98,6 +98,18 @@ pub struct ServerArgs {
     /// Only warnings and errors.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Handshakes in progress per source address; a newer connection evicts the oldest, so idle ones cannot lock a client out.
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_MAX_HANDSHAKES_PER_IP)]
+    pub max_handshakes_per_ip: usize,
+    /// Largest total of stream buffers (connections × block size) one test may use.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = size)]
+    pub max_test_memory: u64,
+    /// A receiving data stream that gets no bytes for this long ends the test.
+    #[arg(long, value_name = "SECS", default_value_t = crate::config::DEFAULT_IDLE_TIMEOUT_SECS, value_parser = seconds)]
+    pub idle_timeout: f64,
+    /// Largest control frame accepted, in bytes.
+    #[arg(long, value_name = "SIZE", default_value = "64K", value_parser = size)]
+    pub max_frame: u64,
     /// Time a new connection has to say hello and send its request.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_TIMEOUT_SECS, value_parser = seconds)]
     pub handshake_timeout: f64,

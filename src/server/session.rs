@@ -8,12 +8,16 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::handshakes::Pending;
 use super::slots::QueueFull;
 use super::{Ctx, latency, throughput};
 use crate::protocol::{
     Challenge, ClientMessage, Cookie, FrameError, LatencyRequest, PROTOCOL_VERSION, ServerMessage, TestRequest,
     read_message, write_message,
 };
+
+/// What the server tells clients when it stops.
+pub(super) const SHUTTING_DOWN: &str = "the server is shutting down";
 
 /// What a client asked for.
 enum Request {
@@ -101,6 +105,7 @@ pub(super) async fn run(
     protocol: u32,
     software: String,
     client_nonce: Option<String>,
+    mut pending: Pending,
 ) -> bool {
     let (mut rd, mut wr) = sock.into_split();
     if protocol != PROTOCOL_VERSION {
@@ -131,7 +136,11 @@ pub(super) async fn run(
         return false;
     }
     if let (Some(psk), Some(c), Some(theirs)) = (&ctx.config.psk, &challenge, &client_nonce) {
-        let ok = match read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs).await {
+        let answer = tokio::select! {
+            r = read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs) => r,
+            _ = pending.evicted() => return false,
+        };
+        let ok = match answer {
             Ok(ClientMessage::Auth { proof }) => psk.verify(crate::auth::CLIENT_ROLE, &c.nonce, theirs, &proof),
             _ => false,
         };
@@ -141,7 +150,16 @@ pub(super) async fn run(
             return refuse(ctx, &mut wr, peer, reason).await;
         }
     }
-    let req = match read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs).await {
+    let request = tokio::select! {
+        r = read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs) => r,
+        _ = pending.evicted() => {
+            ctx.log(format!("{peer}: dropped: evicted by a newer connection from the same address"));
+            return false;
+        }
+    };
+    // Past the handshake: this connection no longer counts against the per-address limit.
+    drop(pending);
+    let req = match request {
         Ok(ClientMessage::Test(req)) => Request::Throughput(req),
         Ok(ClientMessage::Latency(req)) => Request::Latency(req),
         Ok(other) => {
@@ -204,6 +222,9 @@ pub(super) async fn run(
             _ = client_spoke(&mut rd) => {
                 ctx.log(format!("{peer}: left the queue"));
                 return false;
+            }
+            _ = ctx.shutting_down() => {
+                return refuse(ctx, &mut wr, peer, SHUTTING_DOWN.into()).await;
             }
         }
     };
