@@ -53,6 +53,8 @@ pub enum Command {
     Mtu(MtuArgs),
     /// Run a server on 127.0.0.1 in this process, test 1 and 4 streams, compare with the 945 Mbit/s baseline.
     Demo(DemoArgs),
+    /// Run `saf-net server` as a service that starts by itself: launchd on macOS, systemd on Linux.
+    Service(ServiceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -273,4 +275,62 @@ pub struct DemoArgs {
     /// Folder for the demo's history.
     #[arg(long, value_name = "DIR", default_value = "reports/demo")]
     pub out: PathBuf,
+}
+
+/// Service manager file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// A launchd property list (macOS).
+    Launchd,
+    /// A systemd unit (Linux).
+    Systemd,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "As root the service is system-wide and starts at boot (a LaunchDaemon, or a unit in /etc/systemd/system); \
+otherwise it is yours and starts at login (a LaunchAgent, or a systemd --user unit). `status` exits 0 when the server \
+runs and 3 when it does not. See docs/service.md."
+)]
+pub struct ServiceArgs {
+    #[command(subcommand)]
+    pub action: ServiceAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceAction {
+    /// Write the service file and start the server (again, with these settings, if it already runs).
+    Install(ServiceInstallArgs),
+    /// Stop the service and remove its file.
+    Uninstall(ServicePlace),
+    /// Say whether the service is installed and running.
+    Status(ServicePlace),
+}
+
+#[derive(Debug, Args)]
+pub struct ServicePlace {
+    /// Change nothing; show what would be done instead (install prints the file on stdout, the steps on stderr).
+    #[arg(long)]
+    pub print: bool,
+    /// Service manager [default: this system's: launchd on macOS, systemd on Linux].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+    /// The system-wide service, started at boot; needs root [default when root].
+    #[arg(long, conflicts_with = "user")]
+    pub system: bool,
+    /// The per-user service, started at login [default when not root].
+    #[arg(long)]
+    pub user: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceInstallArgs {
+    #[command(flatten)]
+    pub place: ServicePlace,
+    /// Pre-shared key file handed to the server (its --psk-file); must exist and not be readable by everyone.
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Flags for `saf-net server`, after `--` (e.g. `-- -p 5301 --max-concurrent 1`).
+    #[arg(last = true, value_name = "SERVER_FLAGS")]
+    pub server_args: Vec<String>,
 }

@@ -3,7 +3,8 @@
 //! Layout, following the data: `cli` (arguments) → `config` (validated plans, defaults) →
 //! `client` / `server` (control protocol in `protocol`) → `engine` (stream threads, clock) →
 //! `result` (per-direction view) → `output` (text, JSON, history). `platform` holds every
-//! OS-specific call; `cmd` glues one subcommand together each.
+//! OS-specific call; `cmd` glues one subcommand together each. `service` writes and controls the
+//! launchd/systemd service that runs the server.
 
 pub mod cli;
 pub mod client;
@@ -18,6 +19,7 @@ pub mod platform;
 pub mod protocol;
 pub mod result;
 pub mod server;
+pub mod service;
 pub mod stats;
 pub mod units;
 

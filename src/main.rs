@@ -27,6 +27,7 @@ fn main() {
         Command::Latency(a) => cmd::latency(a),
         Command::Mtu(a) => cmd::mtu(a),
         Command::Demo(a) => cmd::demo(a),
+        Command::Service(a) => cmd::service(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

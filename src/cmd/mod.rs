@@ -5,12 +5,14 @@ mod demo;
 mod latency;
 mod mtu;
 mod server;
+mod service;
 
 pub use client::client;
 pub use demo::demo;
 pub use latency::latency;
 pub use mtu::mtu;
 pub use server::server;
+pub use service::service;
 
 /// The process exit code of a subcommand that ran.
 pub type ExitCode = i32;
