@@ -9,6 +9,7 @@ use crate::config::{
     DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_HANDSHAKE_TIMEOUT_SECS, DEFAULT_INTERVAL_SECS, DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_DURATION_SECS, DEFAULT_MAX_QUEUE, DEFAULT_MAX_STREAMS, DEFAULT_PORT,
 };
+use crate::model::BASELINE_MBPS;
 use crate::units;
 
 fn size(text: &str) -> Result<u64, String> {
@@ -53,6 +54,10 @@ pub enum Command {
     Mtu(MtuArgs),
     /// Run a server on 127.0.0.1 in this process, test 1 and 4 streams, compare with the 945 Mbit/s baseline.
     Demo(DemoArgs),
+    /// Draw PNG charts, a summary CSV and a Markdown summary from the run history.
+    Report(ReportArgs),
+    /// Compare two labels of the history: speedup, % of ceiling, what still limits the link.
+    Compare(CompareArgs),
     /// Run `saf-net server` as a service that starts by itself: launchd on macOS, systemd on Linux.
     Service(ServiceArgs),
 }
@@ -86,6 +91,15 @@ pub struct ServerArgs {
     /// Largest socket buffer (-w) a client may ask for.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = size)]
     pub max_window: u64,
+    /// Pre-shared key file (its trimmed content, 16+ bytes); clients must prove they hold it [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// More log detail (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Time a new connection has to say hello and send its request.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_TIMEOUT_SECS, value_parser = seconds)]
     pub handshake_timeout: f64,
@@ -137,6 +151,9 @@ pub struct ClientArgs {
     /// Application pacing target per sending stream, bits/s with K/M/G (1000-based); 0 means as fast as possible [default: 0].
     #[arg(short = 'b', long = "bitrate", value_name = "RATE", value_parser = rate)]
     pub bitrate: Option<u64>,
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
     /// Skip the path-MTU probe that runs before the streams start.
     #[arg(long)]
     pub no_mtu_check: bool,
@@ -229,6 +246,9 @@ pub struct LatencyArgs {
     pub ipv4: bool,
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
     /// Give up connecting after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
     pub connect_timeout: f64,
@@ -262,6 +282,9 @@ pub struct MtuArgs {
     pub ipv4: bool,
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
     /// Give up connecting after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
     pub connect_timeout: f64,
@@ -272,9 +295,55 @@ pub struct DemoArgs {
     /// Seconds per test.
     #[arg(short = 't', long = "time", value_name = "SECS", default_value_t = 3.0, value_parser = seconds)]
     pub time: f64,
-    /// Folder for the demo's history.
+    /// Folder for the demo's history and its report (PNG charts, summary.csv, report.md).
     #[arg(long, value_name = "DIR", default_value = "reports/demo")]
     pub out: PathBuf,
+}
+
+fn mbps(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("\"{text}\" is not a positive rate in Mbit/s (e.g. 945)")),
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Writes goodput.png, goodput-over-time.png, latency.png (when latency runs exist), summary.csv \
+and report.md into DIR. Runs whose per-run JSON is missing are left out of the charts that need it, with a warning."
+)]
+pub struct ReportArgs {
+    /// History CSV files [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
+    #[arg(value_name = "HISTORY")]
+    pub histories: Vec<PathBuf>,
+    /// Folder for the charts and summaries (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The old measurement to compare with, in Mbit/s.
+    #[arg(long, value_name = "MBPS", default_value_t = BASELINE_MBPS, value_parser = mbps)]
+    pub baseline_mbps: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Label of the runs before the change (e.g. before).
+    #[arg(long, value_name = "LABEL")]
+    pub before: String,
+    /// Label of the runs after the change (e.g. after).
+    #[arg(long, value_name = "LABEL")]
+    pub after: String,
+    /// History CSV [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Print the comparison as JSON.
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// Folder for the compare PNG.
+    #[arg(long, value_name = "DIR", default_value = "reports/compare")]
+    pub out: PathBuf,
+    /// The old measurement, in Mbit/s.
+    #[arg(long, value_name = "MBPS", default_value_t = BASELINE_MBPS, value_parser = mbps)]
+    pub baseline_mbps: f64,
 }
 
 /// Service manager file formats.

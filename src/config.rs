@@ -60,6 +60,8 @@ pub struct ServerConfig {
     pub handshake_timeout: Duration,
     /// Print a log line per event to stderr.
     pub log: bool,
+    /// Clients must prove they hold this key (HMAC-SHA256 challenge-response); None runs open.
+    pub psk: Option<crate::auth::Psk>,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +77,7 @@ impl Default for ServerConfig {
             max_frame: DEFAULT_MAX_FRAME,
             handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
             log: true,
+            psk: None,
         }
     }
 }
@@ -195,6 +198,8 @@ pub struct Target {
     pub handshake_timeout: Duration,
     /// A fixed address, skipping resolution (used by the in-process demo and tests).
     pub addr: Option<SocketAddr>,
+    /// The pre-shared key, when the server requires one.
+    pub psk: Option<crate::auth::Psk>,
 }
 
 impl Target {
@@ -218,6 +223,7 @@ impl Target {
             connect_timeout: Duration::from_secs_f64(connect_timeout),
             handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
             addr: None,
+            psk: None,
         })
     }
 }

@@ -116,7 +116,8 @@ impl Sandbox {
             .env("FAKE_STATE", self.path("state"))
             .env("SAF_NET_SERVICE_DESTDIR", self.dest())
             .env_remove("XDG_CONFIG_HOME")
-            .env_remove("SAF_NET_PORT");
+            .env_remove("SAF_NET_PORT")
+            .env_remove("SAF_NET_PSK");
         c
     }
 
@@ -618,6 +619,16 @@ fn bad_input_gets_one_clear_line() {
     assert!(
         line.contains("readable by everyone (mode 644)") && line.contains("chmod 600"),
         "{line}"
+    );
+
+    let short = sb.key("short/psk");
+    fs::write(&short, "tooshort\n").unwrap();
+    let r = sb.run(&["service", "install", "--print", "--psk-file", short.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        one_line(&r.stderr).contains("is 8 bytes; use at least 16"),
+        "{}",
+        r.stderr
     );
 
     let r = sb.run(&["service", "install", "--print", "--", "--no-such-flag"]);

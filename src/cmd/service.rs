@@ -99,6 +99,10 @@ fn install(a: ServiceInstallArgs, host: &Host) -> Result<ExitCode> {
         .map(service::check_key_file)
         .transpose()
         .map_err(edge)?;
+    if let Some(key) = &psk_file {
+        // The server's own check (length), now rather than at every start.
+        crate::auth::Psk::resolve(Some(key)).map_err(|e| UsageError(e.to_string()))?;
+    }
     let spec = Spec {
         exe: current_exe()?,
         psk_file,
@@ -107,7 +111,14 @@ fn install(a: ServiceInstallArgs, host: &Host) -> Result<ExitCode> {
     let argv = spec.argv().map_err(edge)?;
     let contents = service::render(&target, &spec).map_err(edge)?;
     let steps = service::install_steps(&target, &contents);
+    let psk_from_env = spec.psk_file.is_none() && std::env::var_os(crate::auth::PSK_ENV).is_some_and(|v| !v.is_empty());
     let note = || {
+        if psk_from_env {
+            eprintln!(
+                "note: ${} is not passed to the service, which runs open; give the key with --psk-file FILE",
+                crate::auth::PSK_ENV
+            );
+        }
         if is_build_output(&spec.exe) {
             eprintln!(
                 "note: the service runs {}, a build output that the next build replaces; \
@@ -246,6 +257,21 @@ mod tests {
         let err = check_server_args(&["--psk-file=/k".into()]).unwrap_err().0;
         assert!(err.contains("before `--`"), "{err}");
         assert!(check_server_args(&["--help".into()]).unwrap_err().0.contains("help"));
+    }
+
+    #[test]
+    fn the_service_command_line_is_one_the_server_accepts() {
+        let spec = Spec {
+            exe: "/usr/local/bin/saf-net".into(),
+            psk_file: Some("/etc/saf-net/psk".into()),
+            server_args: vec!["-p".into(), "5301".into(), "--max-concurrent".into(), "1".into()],
+        };
+        let cli = Cli::try_parse_from(spec.argv().unwrap()).expect("the server parses the service's argv");
+        let crate::cli::Command::Server(s) = cli.command else {
+            panic!("not a server command")
+        };
+        assert_eq!(s.psk_file.as_deref(), Some(Path::new("/etc/saf-net/psk")));
+        assert_eq!((s.port, s.max_concurrent), (5301, 1));
     }
 
     #[test]

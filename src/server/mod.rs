@@ -11,7 +11,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -39,8 +39,7 @@ pub(crate) struct Ctx {
 impl Ctx {
     fn log(&self, line: String) {
         if self.config.log {
-            let now = humantime::format_rfc3339_seconds(SystemTime::now());
-            eprintln!("{now} {line}");
+            tracing::info!("{line}");
         }
     }
 }
@@ -74,6 +73,12 @@ pub async fn serve(
         ctx.config.max_concurrent,
         ctx.config.max_queue
     ));
+    if ctx.config.psk.is_none() && ctx.config.log {
+        tracing::warn!(
+            "running open: no pre-shared key, so anyone who can reach port {} can run tests (use --psk-file FILE or SAF_NET_PSK)",
+            addr.port()
+        );
+    }
     let (ran_tx, mut ran_rx) = mpsc::unbounded_channel::<()>();
     tokio::pin!(shutdown);
     loop {
@@ -142,10 +147,14 @@ async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
         }
     };
     match decode::<ClientMessage>(&raw) {
-        Ok(ClientMessage::Hello { protocol, software }) => {
+        Ok(ClientMessage::Hello {
+            protocol,
+            software,
+            nonce,
+        }) => {
             // Control messages are small and latency-bound: Nagle would hold each behind a delayed ACK.
             let _ = sock.set_nodelay(true);
-            session::run(ctx, sock, peer, protocol, software).await
+            session::run(ctx, sock, peer, protocol, software, nonce).await
         }
         // A connect-time probe: the handshake was the measurement; close quietly.
         Ok(ClientMessage::Probe { .. }) => false,
