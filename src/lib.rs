@@ -4,7 +4,8 @@
 //! `client` / `server` (control protocol in `protocol`) → `engine` (stream threads, clock) →
 //! `result` (per-direction view) → `output` (text, JSON, history) → `report` (PNG charts, summaries,
 //! compare; reads the history back). `model` is the link-rate math. `platform` holds every
-//! OS-specific call; `cmd` glues one subcommand together each.
+//! OS-specific call; `cmd` glues one subcommand together each. `service` writes and controls the
+//! launchd/systemd service that runs the server.
 
 pub mod auth;
 pub mod cli;
@@ -21,6 +22,7 @@ pub mod protocol;
 pub mod report;
 pub mod result;
 pub mod server;
+pub mod service;
 pub mod stats;
 pub mod units;
 

@@ -29,6 +29,7 @@ fn main() {
         Command::Demo(a) => cmd::demo(a),
         Command::Report(a) => cmd::report(a),
         Command::Compare(a) => cmd::compare(a),
+        Command::Service(a) => cmd::service(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -7,6 +7,7 @@ mod latency;
 mod mtu;
 mod report;
 mod server;
+mod service;
 
 pub use client::client;
 pub use compare::compare;
@@ -15,6 +16,7 @@ pub use latency::latency;
 pub use mtu::mtu;
 pub use report::report;
 pub use server::server;
+pub use service::service;
 
 /// The process exit code of a subcommand that ran.
 pub type ExitCode = i32;
