@@ -22,6 +22,9 @@ pub const DEFAULT_MAX_CONCURRENT: usize = 1;
 pub const DEFAULT_MAX_QUEUE: usize = 16;
 pub const DEFAULT_MAX_BLOCK: u32 = 16 << 20;
 pub const DEFAULT_MAX_WINDOW: u32 = 256 << 20;
+pub const DEFAULT_MAX_HANDSHAKES_PER_IP: usize = 16;
+pub const DEFAULT_MAX_TEST_MEMORY: u64 = 256 << 20;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 10.0;
 /// Extra time a stream may run past its planned end before it is cut off.
 pub const GRACE: Duration = Duration::from_secs(10);
 /// Client-side sanity bound on -P; the server's own limit usually bites first.
@@ -60,6 +63,14 @@ pub struct ServerConfig {
     pub handshake_timeout: Duration,
     /// Print a log line per event to stderr.
     pub log: bool,
+    /// Handshakes in progress allowed per source address; a newer one evicts the oldest.
+    pub max_handshakes_per_ip: usize,
+    /// Largest total of stream buffers (connections × block size) one test may need.
+    pub max_test_memory: u64,
+    /// A receiving data stream with no bytes for this long ends the test.
+    pub idle_timeout: Duration,
+    /// Clients must prove they hold this key (HMAC-SHA256 challenge-response); None runs open.
+    pub psk: Option<crate::auth::Psk>,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +86,10 @@ impl Default for ServerConfig {
             max_frame: DEFAULT_MAX_FRAME,
             handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
             log: true,
+            max_handshakes_per_ip: DEFAULT_MAX_HANDSHAKES_PER_IP,
+            max_test_memory: DEFAULT_MAX_TEST_MEMORY,
+            idle_timeout: Duration::from_secs_f64(DEFAULT_IDLE_TIMEOUT_SECS),
+            psk: None,
         }
     }
 }
@@ -173,6 +188,16 @@ impl ServerConfig {
         {
             return Err(format!("-M {m} is outside {}..={}", MSS_RANGE.start(), MSS_RANGE.end()));
         }
+        let memory = u64::from(conns) * u64::from(r.block_size);
+        if memory > self.max_test_memory {
+            return Err(format!(
+                "-P {} with -l {} needs {} MiB of stream buffers, above this server's limit of {} MiB (server option --max-test-memory)",
+                r.streams,
+                r.block_size,
+                memory >> 20,
+                self.max_test_memory >> 20
+            ));
+        }
         if let Some(w) = r.window
             && (w == 0 || w > self.max_window)
         {
@@ -195,6 +220,8 @@ pub struct Target {
     pub handshake_timeout: Duration,
     /// A fixed address, skipping resolution (used by the in-process demo and tests).
     pub addr: Option<SocketAddr>,
+    /// The pre-shared key, when the server requires one.
+    pub psk: Option<crate::auth::Psk>,
 }
 
 impl Target {
@@ -218,6 +245,7 @@ impl Target {
             connect_timeout: Duration::from_secs_f64(connect_timeout),
             handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
             addr: None,
+            psk: None,
         })
     }
 }

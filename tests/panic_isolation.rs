@@ -68,6 +68,7 @@ async fn trigger(addr: SocketAddr, stage: &str) {
     let hello = ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         software: format!("panic-probe:{stage}"),
+        nonce: None,
     };
     write_message(&mut wr, &hello).await.unwrap();
     if stage != "hello" {

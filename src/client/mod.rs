@@ -43,6 +43,8 @@ pub enum ClientError {
         got: String,
         context: &'static str,
     },
+    #[error("authentication with {server} failed: {reason}")]
+    Auth { server: SocketAddr, reason: String },
     #[error("data connection {stream} to {server} failed: {source}")]
     Data {
         server: SocketAddr,
@@ -138,6 +140,47 @@ impl Outcome {
     }
 }
 
+/// Checks the server's proof of the key and sends ours; with no key on either side, nothing happens.
+async fn authenticate(
+    target: &Target,
+    server: SocketAddr,
+    client_nonce: Option<&str>,
+    challenge: Option<crate::protocol::Challenge>,
+    wr: &mut OwnedWriteHalf,
+) -> Result<(), ClientError> {
+    use crate::auth::{CLIENT_ROLE, SERVER_ROLE};
+    let fail = |reason: &str| ClientError::Auth {
+        server,
+        reason: reason.to_string(),
+    };
+    match (&target.psk, client_nonce, challenge) {
+        (None, _, None) => Ok(()),
+        (None, _, Some(_)) => Err(fail(
+            "the server requires a pre-shared key; give this client --psk-file FILE or set SAF_NET_PSK",
+        )),
+        (Some(_), _, None) => Err(fail(
+            "this client has a pre-shared key but the server runs without one, so it cannot prove who it is; \
+             start the server with the same --psk-file, or drop the key here to test an open server",
+        )),
+        (Some(psk), Some(mine), Some(c)) => {
+            if !psk.verify(SERVER_ROLE, mine, &c.nonce, &c.proof) {
+                return Err(fail(
+                    "the server's proof does not match this key: the two hosts hold different keys",
+                ));
+            }
+            let proof = psk.proof(CLIENT_ROLE, &c.nonce, mine);
+            write_message(wr, &ClientMessage::Auth { proof })
+                .await
+                .map_err(|source| ClientError::Control {
+                    server,
+                    context: "sending the key proof",
+                    source,
+                })
+        }
+        (Some(_), None, Some(_)) => Err(fail("internal error: no client nonce")),
+    }
+}
+
 /// A control connection that holds a test slot.
 pub(crate) struct Session {
     pub server: SocketAddr,
@@ -179,17 +222,32 @@ pub(crate) async fn open(
         context,
     };
 
+    let client_nonce = match &target.psk {
+        Some(_) => Some(crate::auth::nonce().map_err(|e| ClientError::Auth {
+            server,
+            reason: e.to_string(),
+        })?),
+        None => None,
+    };
     let hello = ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         software: env!("CARGO_PKG_VERSION").into(),
+        nonce: client_nonce.clone(),
     };
     write_message(&mut wr, &hello).await.map_err(control("sending hello"))?;
     let server_software = match read_message::<ServerMessage, _>(&mut rd, cap, hs)
         .await
         .map_err(control("waiting for the server's hello"))?
     {
-        ServerMessage::Welcome { protocol, software } if protocol == PROTOCOL_VERSION => software,
-        ServerMessage::Welcome { protocol, software } => {
+        ServerMessage::Welcome {
+            protocol,
+            software,
+            challenge,
+        } if protocol == PROTOCOL_VERSION => {
+            authenticate(target, server, client_nonce.as_deref(), challenge, &mut wr).await?;
+            software
+        }
+        ServerMessage::Welcome { protocol, software, .. } => {
             return Err(ClientError::VersionMismatch {
                 reason: format!(
                     "protocol version mismatch: this client speaks saf-net protocol {PROTOCOL_VERSION} (saf-net {}), \
@@ -200,6 +258,9 @@ pub(crate) async fn open(
         }
         ServerMessage::Refused { reason } if reason.starts_with("protocol version mismatch") => {
             return Err(ClientError::VersionMismatch { reason });
+        }
+        ServerMessage::Refused { reason } if reason.contains("pre-shared key") || reason.contains("authentication") => {
+            return Err(ClientError::Auth { server, reason });
         }
         ServerMessage::Refused { reason } => return Err(ClientError::Refused { server, reason }),
         other => return Err(unexpected(&other, "waiting for its hello")),

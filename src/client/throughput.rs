@@ -124,6 +124,7 @@ pub async fn run_until(
                 quota,
                 block_size: req.block_size as usize,
                 pace_bps: if client_sends { req.bitrate } else { None },
+                idle_timeout: None,
             },
         );
     }

@@ -1,16 +1,22 @@
 //! Subcommand entry points: arguments in, work done, output written, exit code out.
 
 mod client;
+mod compare;
 mod demo;
 mod latency;
 mod mtu;
+mod report;
 mod server;
+mod service;
 
 pub use client::client;
+pub use compare::compare;
 pub use demo::demo;
 pub use latency::latency;
 pub use mtu::mtu;
+pub use report::report;
 pub use server::server;
+pub use service::service;
 
 /// The process exit code of a subcommand that ran.
 pub type ExitCode = i32;

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 
 use super::client::history_path;
 use super::{EXIT_DIAGNOSED, EXIT_OK, ExitCode, UsageError};
+use crate::auth::Psk;
 use crate::cli::MtuArgs;
 use crate::client::{Event, run_mtu};
 use crate::config::Target;
@@ -15,7 +16,8 @@ use crate::output::{RunMeta, history, path};
 
 pub fn mtu(args: MtuArgs) -> Result<ExitCode> {
     let family = Family::from_flags(args.ipv4, args.ipv6);
-    let target = Target::new(&args.host, args.port, family, args.connect_timeout).map_err(UsageError)?;
+    let mut target = Target::new(&args.host, args.port, family, args.connect_timeout).map_err(UsageError)?;
+    target.psk = Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
     let history = history_path(args.no_history, args.csv.as_ref())?;
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), args.profile.clone());
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -6,6 +6,7 @@ mod link;
 mod pmtu;
 mod sockopt;
 mod tcp_info;
+mod user;
 
 pub use cpu::{CpuClock, process_cpu_seconds};
 pub use iface::{hostname, interface_index};
@@ -15,3 +16,4 @@ pub use sockopt::{
     available_congestion, congestion, max_pacing_rate, set_congestion, set_max_pacing_rate, unsupported,
 };
 pub use tcp_info::{TcpInfo, tcp_info};
+pub use user::effective_uid;

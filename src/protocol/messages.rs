@@ -251,7 +251,15 @@ pub struct SideResults {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
     /// First frame of a control connection.
-    Hello { protocol: u32, software: String },
+    /// `nonce`: the client's challenge when it holds a pre-shared key.
+    Hello {
+        protocol: u32,
+        software: String,
+        #[serde(default)]
+        nonce: Option<String>,
+    },
+    /// The client's proof that it holds the pre-shared key.
+    Auth { proof: String },
     /// First (and only) frame of a data connection.
     Data { cookie: Cookie, stream: u32 },
     /// The test to run.
@@ -306,9 +314,12 @@ pub struct LatencyRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ServerMessage {
+    /// `challenge`: present when the server holds a pre-shared key.
     Welcome {
         protocol: u32,
         software: String,
+        #[serde(default)]
+        challenge: Option<Challenge>,
     },
     /// The request cannot be served; nothing was allocated.
     Refused {
@@ -332,6 +343,14 @@ pub enum ServerMessage {
     Failed {
         reason: String,
     },
+}
+
+/// The server's nonce and its proof of the key over both nonces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Challenge {
+    pub nonce: String,
+    pub proof: String,
 }
 
 /// The only part of a hello every protocol version must keep, read when strict decoding fails.
