@@ -414,7 +414,7 @@ fn judge(want: Want, r: &Reply) -> Result<(), String> {
         }
         Want::WelcomeAdmission => {
             let accepted = m.iter().filter(|x| matches!(x, ServerMessage::Accepted { .. })).count();
-            m.first().is_some_and(welcome)
+            let orderly = m.first().is_some_and(welcome)
                 && accepted <= 1
                 && m[1..].iter().all(|x| {
                     matches!(
@@ -425,7 +425,8 @@ fn judge(want: Want, r: &Reply) -> Result<(), String> {
                             | ServerMessage::Start
                             | ServerMessage::Failed { .. }
                     )
-                })
+                });
+            orderly || (r.reset && m.is_empty())
         }
     };
     if ok {
