@@ -35,6 +35,8 @@ fn input(args: &ClientArgs) -> ClientInput {
         latency: args.latency,
         mtu_check: !args.no_mtu_check,
         expected_mbps: None,
+        affinity: args.affinity,
+        skip_rx_copy: args.skip_rx_copy,
     }
 }
 

@@ -96,6 +96,12 @@ pub struct TestRequest {
     /// Answer UDP echo probes with this test's cookie while it runs (--latency).
     #[serde(default)]
     pub udp_echo: bool,
+    /// First CPU the server pins its stream threads to (-A N,M: M), round-robin from there.
+    #[serde(default)]
+    pub server_cpu: Option<u32>,
+    /// Receivers discard data in the kernel instead of copying it (--skip-rx-copy, Linux).
+    #[serde(default)]
+    pub skip_rx_copy: bool,
 }
 
 impl TestRequest {
@@ -407,6 +413,8 @@ mod tests {
             fq_rate: None,
             bitrate: Some(200_000_000),
             udp_echo: true,
+            server_cpu: None,
+            skip_rx_copy: false,
         };
         let msg = ClientMessage::Test(req.clone());
         let text = serde_json::to_string(&msg).unwrap();
