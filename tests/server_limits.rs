@@ -93,7 +93,7 @@ async fn a_sender_that_goes_silent_is_cut_off() {
     let t = Duration::from_secs(2);
     let mut ctl = tokio::net::TcpStream::connect(addr).await.unwrap();
     let hello = ClientMessage::Hello {
-        protocol: 1,
+        protocol: saf_net::protocol::PROTOCOL_VERSION,
         software: "t".into(),
         nonce: None,
     };

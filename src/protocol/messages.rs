@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape; both peers must speak the same one.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A random per-test token that data connections present to join their test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -261,7 +261,7 @@ pub enum ClientMessage {
     Hello {
         protocol: u32,
         software: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         nonce: Option<String>,
     },
     /// The client's proof that it holds the pre-shared key.
@@ -324,7 +324,7 @@ pub enum ServerMessage {
     Welcome {
         protocol: u32,
         software: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         challenge: Option<Challenge>,
     },
     /// The request cannot be served; nothing was allocated.
