@@ -3,17 +3,21 @@
 //! Layout, following the data: `cli` (arguments) → `config` (validated plans, defaults) →
 //! `client` / `server` (control protocol in `protocol`) → `engine` (stream threads, clock) →
 //! `result` (per-direction view) → `output` (text, JSON, history). `platform` holds every
-//! OS-specific call; `cmd` glues one subcommand together each.
+//! OS-specific call; `cmd` glues one subcommand together each. `profile` reads link profiles
+//! (`profiles/*.toml`); `lab` (Linux) builds emulated links in network namespaces.
 
 pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod config;
 pub mod engine;
+#[cfg(target_os = "linux")]
+pub mod lab;
 pub mod model;
 pub mod net;
 pub mod output;
 pub mod platform;
+pub mod profile;
 pub mod protocol;
 pub mod result;
 pub mod server;

@@ -25,6 +25,7 @@ fn main() {
         Command::Server(a) => cmd::server(a),
         Command::Client(a) => cmd::client(a),
         Command::Demo(a) => cmd::demo(a),
+        Command::Lab(a) => cmd::lab(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -2,10 +2,12 @@
 
 mod client;
 mod demo;
+mod lab;
 mod server;
 
 pub use client::client;
 pub use demo::demo;
+pub use lab::lab;
 pub use server::server;
 
 /// The process exit code of a subcommand that ran.
