@@ -19,7 +19,7 @@ mod linux {
     use crate::lab::status::LabView;
     use crate::lab::up::{self, UpRequest};
     use crate::lab::{DEFAULT_NAME, LabError, LabState, Role, System, down, exec, names, preflight, state, status};
-    use crate::profile::{Profile, ProfileError};
+    use crate::profile::Profile;
 
     fn usage_or(e: LabError) -> anyhow::Error {
         if e.is_usage() {
@@ -43,10 +43,8 @@ mod linux {
     }
 
     fn resolve_profile(spec: &str) -> Result<(Profile, String)> {
-        let p = Profile::resolve(spec).map_err(|e| match e {
-            ProfileError::NotFound { .. } | ProfileError::BadName(_) => anyhow::Error::from(UsageError(e.to_string())),
-            e => e.into(),
-        })?;
+        // Every profile problem is the user's input: one line, exit code 2.
+        let p = Profile::resolve(spec).map_err(|e| UsageError(e.to_string()))?;
         // The client must find the same profile from inside the lab: by name, or by absolute path.
         let reference = if spec.contains('/') || spec.ends_with(".toml") {
             std::fs::canonicalize(spec).map_or_else(|_| spec.to_string(), |p| p.display().to_string())
