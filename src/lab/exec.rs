@@ -24,7 +24,7 @@ pub fn command(ns: &str, profile_ref: &str, lab: &str, argv: &[String], exe: &Pa
     c.env(crate::profile::PROFILE_ENV, profile_ref).env(LAB_ENV, lab)
 }
 
-/// Runs `argv` in host `role` of lab `name`; returns its exit code.
+/// Runs `argv` in host `role` of lab `name` (with the real runner, by becoming it); returns its exit code.
 pub fn exec(
     runner: &mut dyn Runner,
     base: &Path,
@@ -51,7 +51,7 @@ pub fn exec(
             others,
         });
     };
-    Ok(runner.interactive(&command(&ns, &st.profile_ref, name, argv, exe))?)
+    Ok(runner.replace(&command(&ns, &st.profile_ref, name, argv, exe))?)
 }
 
 #[cfg(test)]

@@ -103,8 +103,10 @@ pub enum CommandError {
 pub trait Runner {
     /// Runs to completion and returns stdout; a non-zero exit is an error carrying stderr.
     fn output(&mut self, cmd: &Cmd) -> Result<String, CommandError>;
-    /// Runs with this process's stdin, stdout and stderr; returns the exit code (128 + signal if killed).
-    fn interactive(&mut self, cmd: &Cmd) -> Result<i32, CommandError>;
+    /// Runs with this process's stdin, stdout and stderr and returns its exit code. The real runner
+    /// replaces this process with the command (exec), so signals such as Ctrl-C and the exit code
+    /// reach the command and its caller directly; it returns only if the command cannot start.
+    fn replace(&mut self, cmd: &Cmd) -> Result<i32, CommandError>;
     /// Starts a long-lived process in its own process group, stdout and stderr appended to `log`;
     /// returns its pid without waiting.
     fn spawn_daemon(&mut self, cmd: &Cmd, log: &Path) -> Result<u32, CommandError>;
@@ -136,10 +138,9 @@ impl Runner for System {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    fn interactive(&mut self, cmd: &Cmd) -> Result<i32, CommandError> {
-        use std::os::unix::process::ExitStatusExt;
-        let status = cmd.command().status().map_err(spawn_err(cmd))?;
-        Ok(status.code().or(status.signal().map(|s| 128 + s)).unwrap_or(1))
+    fn replace(&mut self, cmd: &Cmd) -> Result<i32, CommandError> {
+        use std::os::unix::process::CommandExt;
+        Err(spawn_err(cmd)(cmd.command().exec()))
     }
 
     fn spawn_daemon(&mut self, cmd: &Cmd, log: &Path) -> Result<u32, CommandError> {
@@ -172,7 +173,7 @@ impl Runner for DryRun {
         Ok(String::new())
     }
 
-    fn interactive(&mut self, cmd: &Cmd) -> Result<i32, CommandError> {
+    fn replace(&mut self, cmd: &Cmd) -> Result<i32, CommandError> {
         self.output(cmd).map(|_| 0)
     }
 
@@ -228,7 +229,7 @@ impl Runner for Recorder {
         }
     }
 
-    fn interactive(&mut self, cmd: &Cmd) -> Result<i32, CommandError> {
+    fn replace(&mut self, cmd: &Cmd) -> Result<i32, CommandError> {
         self.output(cmd).map(|_| 0)
     }
 
@@ -268,8 +269,8 @@ mod tests {
         );
         let e = r.output(&Cmd::new("/no/such/program")).unwrap_err();
         assert!(e.to_string().starts_with("`/no/such/program` could not start"), "{e}");
-        assert_eq!(r.interactive(&Cmd::words("sh -c true")).unwrap(), 0);
-        assert_eq!(r.interactive(&Cmd::new("sh").args(["-c", "exit 7"])).unwrap(), 7);
+        let e = r.replace(&Cmd::new("/no/such/program")).unwrap_err();
+        assert!(e.to_string().starts_with("`/no/such/program` could not start"), "{e}");
     }
 
     #[test]
