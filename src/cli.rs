@@ -171,8 +171,8 @@ pub enum LabCommand {
     #[command(
         long_about = "Build a lab for PROFILE: namespaces safnet-NAME-near, -far and -switch, a bridge in switch, \
 veth pairs to the hosts, addresses 10.77.K.1 (near) and 10.77.K.2 (far), host MTUs from the profile, \
-segmentation offloads off, and tbf on each host's egress at line_rate x (MTU+14)/(MTU+38). A saf-net server \
-listens in far on port 5301. Bandwidth only: the lab emulates no delay or loss (no netem on this kernel).",
+segmentation offloads off, and tbf on each host's egress at line_rate x (MTU+14)/(MTU+38) (less burst / 3 s, \
+see docs/lab.md). A saf-net server listens in far on port 5301. Bandwidth only: the lab emulates no delay or loss (no netem on this kernel).",
         after_help = "Example: saf-net lab up 1gbe && saf-net lab exec -- saf-net client 10.77.K.2 (lab up prints the address)"
     )]
     Up(LabUpArgs),
