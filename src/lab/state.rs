@@ -136,17 +136,12 @@ pub fn remove(base: &Path, name: &str) -> Result<(), LabError> {
 /// An exclusive lock over all labs while one is built or removed; released on drop.
 pub struct Lock(#[allow(dead_code)] File);
 
-/// Takes the lab lock, waiting for another `lab up` / `lab down` to finish.
+/// Takes the lab lock, waiting for another `lab up` / `lab down` to finish. The lock is on the state
+/// folder itself, so `lab down` leaves no lock file behind.
 pub fn lock(base: &Path) -> Result<Lock, LabError> {
     fs::create_dir_all(base).map_err(io_err(base))?;
-    let path = base.join(".lock");
-    let f = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_err(&path))?;
-    f.lock().map_err(io_err(&path))?;
+    let f = File::open(base).map_err(io_err(base))?;
+    f.lock().map_err(io_err(base))?;
     Ok(Lock(f))
 }
 
@@ -190,7 +185,8 @@ pub(crate) mod tests {
         remove(dir.path(), "a").unwrap();
         assert_eq!(names(dir.path()), ["b"]);
         let _l = lock(dir.path()).unwrap();
-        assert_eq!(names(dir.path()), ["b"], "the lock file is not a lab");
+        assert_eq!(names(dir.path()), ["b"]);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no lock file");
     }
 
     #[test]
