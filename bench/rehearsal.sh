@@ -17,7 +17,7 @@ trap 'saf-net lab down >/dev/null 2>&1 || true; rm -rf "$bin"' EXIT
 saf-net lab down >/dev/null
 
 mkdir -p "$OUT"
-rm -rf "$OUT/history.csv" "$OUT/runs"
+rm -rf "$OUT/history.csv" "$OUT/.history.csv.lock" "$OUT/runs"
 transcript="$OUT/transcript.txt"
 run() {
     echo "\$ $*" >> "$transcript"
@@ -38,6 +38,7 @@ run saf-net lab down
 run saf-net lab up 10gbe-jumbo
 run saf-net lab exec -- saf-net client "$(far)" -t "$SECS" --label after --csv "$OUT/history.csv"
 run saf-net lab down
+rm -f "$OUT/.history.csv.lock"  # the history's lock file, not a result
 echo "\$ cat $OUT/history.csv" >> "$transcript"
 cat "$OUT/history.csv" >> "$transcript"
 cat "$transcript"
