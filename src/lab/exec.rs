@@ -4,15 +4,18 @@ use std::path::Path;
 
 use super::names::{self, Role};
 use super::runner::{Cmd, Runner};
-use super::state;
+use super::state::{self, LabState};
 use super::{LabError, all_labs, namespaces_by_lab};
 
 /// Environment variable naming the lab a command runs in.
 pub const LAB_ENV: &str = "SAF_NET_LAB";
+/// The port variable `saf-net client` and `saf-net server` read.
+pub const PORT_ENV: &str = "SAF_NET_PORT";
 
-/// The command line `exec` runs: `ip netns exec NS ARGV...` with SAF_NET_PROFILE and SAF_NET_LAB
-/// set. A first word of exactly `saf-net` becomes `exe`, so the lab uses the binary that built it.
-pub fn command(ns: &str, profile_ref: &str, lab: &str, argv: &[String], exe: &Path) -> Cmd {
+/// The command line `exec` runs: `ip netns exec NS ARGV...` with SAF_NET_PROFILE, SAF_NET_LAB and
+/// SAF_NET_PORT (the lab server's port) set. A first word of exactly `saf-net` becomes `exe`, so the
+/// lab uses the binary that built it.
+pub fn command(st: &LabState, ns: &str, argv: &[String], exe: &Path) -> Cmd {
     let mut c = Cmd::new("ip").args(["netns", "exec", ns]);
     for (i, a) in argv.iter().enumerate() {
         if i == 0 && a == "saf-net" {
@@ -21,7 +24,13 @@ pub fn command(ns: &str, profile_ref: &str, lab: &str, argv: &[String], exe: &Pa
             c = c.arg(a.clone());
         }
     }
-    c.env(crate::profile::PROFILE_ENV, profile_ref).env(LAB_ENV, lab)
+    c = c
+        .env(crate::profile::PROFILE_ENV, &st.profile_ref)
+        .env(LAB_ENV, &st.name);
+    if let Some(s) = &st.server {
+        c = c.env(PORT_ENV, s.port.to_string());
+    }
+    c
 }
 
 /// Runs `argv` in host `role` of lab `name` (with the real runner, by becoming it); returns its exit code.
@@ -51,7 +60,7 @@ pub fn exec(
             others,
         });
     };
-    Ok(runner.replace(&command(&ns, &st.profile_ref, name, argv, exe))?)
+    Ok(runner.replace(&command(&st, &ns, argv, exe))?)
 }
 
 #[cfg(test)]
@@ -62,14 +71,21 @@ mod tests {
     #[test]
     fn exec_runs_in_the_namespace_with_the_profile_set() {
         let dir = tempfile::tempdir().unwrap();
-        state::write(dir.path(), &state::tests::sample("x")).unwrap();
+        let mut st = state::tests::sample("x");
+        st.server = Some(state::ServerProcess {
+            pid: 1,
+            start_ticks: 1,
+            port: 5301,
+            log: "/dev/null".into(),
+        });
+        state::write(dir.path(), &st).unwrap();
         let mut r = Recorder::new().answer("ip netns list", "safnet-x-near\nsafnet-x-far\nsafnet-x-switch\n");
         let argv: Vec<String> = ["saf-net", "client", "10.77.9.2"].map(String::from).into();
         let code = exec(&mut r, dir.path(), "x", Role::Near, &argv, Path::new("/opt/saf-net")).unwrap();
         assert_eq!(code, 0);
         assert_eq!(
             r.log.last().unwrap(),
-            "SAF_NET_PROFILE=1gbe SAF_NET_LAB=x ip netns exec safnet-x-near /opt/saf-net client 10.77.9.2"
+            "SAF_NET_PROFILE=1gbe SAF_NET_LAB=x SAF_NET_PORT=5301 ip netns exec safnet-x-near /opt/saf-net client 10.77.9.2"
         );
     }
 

@@ -31,7 +31,7 @@ pub use state::LabState;
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
     #[error(
-        "saf-net lab {action} needs root (it creates network namespaces, veth pairs and tc qdiscs); run it with sudo"
+        "saf-net lab {action} needs root (it manages network namespaces, veth pairs and tc qdiscs); run it with sudo"
     )]
     NotRoot { action: String },
     #[error("`{tool}` is not on PATH; install the {package} package")]
