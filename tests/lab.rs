@@ -497,3 +497,71 @@ fn down_with_nothing_up_says_so() {
         text(&out.stderr)
     );
 }
+
+/// Kills the server when the test ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn client_scores_goodput_against_the_profile_and_flags_the_impossible() {
+    // Loopback is far faster than 1 Gbit/s: the score must say the figure cannot have crossed 1GbE.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = Child(
+        Command::new(BIN)
+            .args(["server", "-B", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("h.csv");
+    let port = port.to_string();
+    let args = [
+        "client",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "0.5",
+        "--csv",
+        csv.to_str().unwrap(),
+    ];
+    let out = Command::new(BIN)
+        .args(args)
+        .env("SAF_NET_PROFILE", "profiles/1gbe.toml")
+        .output()
+        .unwrap();
+    let t = text(&out.stdout);
+    assert!(out.status.success(), "{t}{}", text(&out.stderr));
+    let line = t
+        .lines()
+        .find(|l| l.starts_with("Profile 1gbe: receiver goodput"))
+        .expect(&t);
+    assert!(
+        line.contains("% of the 941.5 Mbit/s TCP ceiling (1000 Mbit/s, MTU 1500, timestamps on)"),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("above what this link can carry: is the profile right?"),
+        "{line}"
+    );
+    // The history records the profile's name, not the path it was given as.
+    let history = std::fs::read_to_string(&csv).unwrap();
+    assert!(history.lines().nth(1).unwrap().contains(",1gbe,"), "{history}");
+}
