@@ -33,6 +33,7 @@ far() { python3 -c 'import json; print(json.load(open("/run/saf-net/labs/default
 } > "$transcript"
 
 run saf-net lab up 1gbe
+run saf-net lab status
 run saf-net lab exec -- saf-net client "$(far)" -t "$SECS" --label before --csv "$OUT/history.csv"
 run saf-net lab down
 run saf-net lab up 10gbe-jumbo
