@@ -239,7 +239,12 @@ burst {} B, limit {} B\n",
             let iface = match &h.iface {
                 Some(i) => {
                     let addrs: Vec<String> = i.ipv4.iter().map(|(a, p)| format!("{a}/{p}")).collect();
-                    format!("eth0 {} MTU {}", addrs.join(" "), i.mtu)
+                    let addrs = if addrs.is_empty() {
+                        "(no address)".to_string()
+                    } else {
+                        addrs.join(" ")
+                    };
+                    format!("eth0 {addrs} MTU {}", i.mtu)
                 }
                 None => "eth0 missing".into(),
             };
