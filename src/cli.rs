@@ -71,6 +71,14 @@ pub enum Command {
     Compare(CompareArgs),
     /// Run `saf-net server` as a service that starts by itself: launchd on macOS, systemd on Linux.
     Service(ServiceArgs),
+    /// Emulated links in Linux network namespaces (root): rehearse 1GbE -> 10GbE on one machine.
+    #[command(
+        long_about = "Emulated links in Linux network namespaces, wire-exact in throughput: two hosts (near, far) \
+joined through a bridge (switch), each host's egress shaped with tbf to the profile's line rate, frames \
+MTU-sized, and a saf-net server in far. Needs root. There is no delay emulation: this kernel has no netem, \
+so the lab's round-trip time is whatever the machine's veths give (tens of microseconds)."
+    )]
+    Lab(LabArgs),
 }
 
 #[derive(Debug, Args)]
@@ -432,4 +440,75 @@ pub struct ServiceInstallArgs {
     /// Flags for `saf-net server`, after `--` (e.g. `-- -p 5301 --max-concurrent 1`).
     #[arg(last = true, value_name = "SERVER_FLAGS")]
     pub server_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Build a lab for PROFILE and start a saf-net server in its far host.
+    #[command(
+        long_about = "Build a lab for PROFILE: namespaces safnet-NAME-near, -far and -switch, a bridge in switch, \
+veth pairs to the hosts, addresses 10.77.K.1 (near) and 10.77.K.2 (far), host MTUs from the profile, \
+segmentation offloads off, and tbf on each host's egress at line_rate x (MTU+14)/(MTU+38) (less burst / 3 s, \
+see docs/lab.md). A saf-net server listens in far on port 5301. Bandwidth only: the lab emulates no delay or loss (no netem on this kernel).",
+        after_help = "Example: saf-net lab up 1gbe && saf-net lab exec -- saf-net client 10.77.K.2 (lab up prints the address)"
+    )]
+    Up(LabUpArgs),
+    /// Remove a lab: its processes, namespaces and state, also what a crashed run left.
+    Down(LabDownArgs),
+    /// Show every lab that is up: namespaces, addresses, MTUs, rates, server.
+    Status,
+    /// Run a command in a lab host (near by default) with SAF_NET_PROFILE set to the lab's profile.
+    #[command(after_help = "Example: saf-net lab exec -- saf-net client 10.77.K.2 -t 5")]
+    Exec(LabExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LabUpArgs {
+    /// Profile name (1gbe, 10gbe, 10gbe-jumbo, or profiles/NAME.toml) or path to a .toml file.
+    pub profile: String,
+    /// Lab name; several labs with different names can be up at once.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub name: String,
+    /// MTU of the switch's ports, below the hosts' to reproduce a switch not set for jumbo frames.
+    #[arg(long, value_name = "N")]
+    pub switch_mtu: Option<u32>,
+    /// Print the commands that would build the lab, run nothing (needs no root).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LabDownArgs {
+    /// Lab to remove [default: default].
+    #[arg(long, value_name = "NAME", conflicts_with = "all")]
+    pub name: Option<String>,
+    /// Remove every lab.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// A lab host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LabHost {
+    Near,
+    Far,
+}
+
+#[derive(Debug, Args)]
+pub struct LabExecArgs {
+    /// Lab to run in.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub name: String,
+    /// Host namespace to run in.
+    #[arg(long, value_enum, default_value_t = LabHost::Near)]
+    pub host: LabHost,
+    /// The command and its arguments, after `--`. A first word `saf-net` runs this saf-net binary.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
