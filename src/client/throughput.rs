@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::latency::probe_socket;
-use super::{ClientError, Event, Observer, Outcome, Session, StreamInfo, UnderLoad, describe, open};
+use super::{ClientError, Event, Observer, Outcome, Session, StreamInfo, UnderLoad, describe, open, udp};
 use crate::config::{ClientPlan, GRACE};
 use crate::engine::probe::{self, ProbePlan};
 use crate::engine::{LocalStreams, SideRun, StreamSpec, Timing, drive, sockets};
 use crate::net;
 use crate::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, ServerMessage, SideResults, StopAfter, encode,
-    read_message, write_message,
+    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, Protocol, ServerMessage, SideResults, StopAfter,
+    encode, read_message, write_message,
 };
 
 /// Runs one test as planned, reporting progress to `obs`. Errors mean nothing was measured.
@@ -30,7 +30,10 @@ pub async fn run_until(
     obs: &mut dyn Observer,
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Result<Outcome, ClientError> {
-    let req = plan.request.clone();
+    let mut req = plan.request.clone();
+    if req.protocol == Protocol::Udp {
+        req.block_size = udp::datagram_size(plan).await?;
+    }
     let Session {
         server,
         server_software,
@@ -75,7 +78,13 @@ pub async fn run_until(
     };
     let mut local = LocalStreams::default();
     let mut streams = Vec::new();
-    for id in 1..=req.connections() {
+    // UDP: one socket per stream; the streams the server sends say hello until the start.
+    let udp_hellos = match req.protocol {
+        Protocol::Udp => Some(udp::open_streams(server, cookie, &req, &mut local, &mut streams)?),
+        Protocol::Tcp => None,
+    };
+    let tcp_connections = if udp_hellos.is_some() { 0 } else { req.connections() };
+    for id in 1..=tcp_connections {
         let client_sends = req.client_sends(id);
         let prepare = |sock: &tokio::net::TcpSocket| sockets::prepare(sock, &req, client_sends);
         let mut s = net::connect_one(server, plan.target.connect_timeout, prepare).await?;
@@ -118,6 +127,7 @@ pub async fn run_until(
         }
         other => return Err(unexpected(&other, "waiting for the start")),
     }
+    drop(udp_hellos);
     let started_at = SystemTime::now();
     obs.on(Event::Started { streams: &streams });
     let probe_stop = Arc::new(AtomicBool::new(false));

@@ -12,6 +12,7 @@ use crate::net::Family;
 use crate::output::history::{self, HistoryRow};
 use crate::output::text::{LivePrinter, summary};
 use crate::output::{RunMeta, json};
+use crate::protocol::Protocol;
 
 fn input(args: &ClientArgs) -> ClientInput {
     ClientInput {
@@ -33,6 +34,7 @@ fn input(args: &ClientArgs) -> ClientInput {
         fq_rate: args.fq_rate,
         bitrate: args.bitrate,
         latency: args.latency,
+        protocol: if args.udp { Protocol::Udp } else { Protocol::Tcp },
     }
 }
 

@@ -10,7 +10,7 @@ use super::RunMeta;
 use crate::client::Outcome;
 
 /// Bumped whenever columns are added; readers accept every earlier version.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Environment variable that overrides the default history file.
 pub const HISTORY_ENV: &str = "SAF_NET_HISTORY";
@@ -76,6 +76,18 @@ pub struct HistoryRow {
     pub idle_rtt_p99_us: Option<f64>,
     pub loaded_rtt_p50_us: Option<f64>,
     pub loaded_rtt_p99_us: Option<f64>,
+    // Schema 3: UDP throughput (kind udp). Receiver-side figures of the headline direction; reverse_* for --bidir.
+    pub udp_datagram_bytes: Option<u32>,
+    /// -b per stream; empty for as fast as possible.
+    pub udp_target_mbps: Option<f64>,
+    pub udp_packets: Option<u64>,
+    pub udp_lost: Option<u64>,
+    pub udp_lost_percent: Option<f64>,
+    pub udp_out_of_order: Option<u64>,
+    pub udp_duplicates: Option<u64>,
+    pub udp_jitter_ms: Option<f64>,
+    pub reverse_udp_lost_percent: Option<f64>,
+    pub reverse_udp_jitter_ms: Option<f64>,
 }
 
 impl HistoryRow {
@@ -85,7 +97,7 @@ impl HistoryRow {
         let first = &dirs[0];
         let second = dirs.get(1);
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
-        HistoryRow {
+        let mut row = HistoryRow {
             schema_version: SCHEMA_VERSION,
             kind: "throughput".into(),
             run_id: meta.run_id.clone(),
@@ -114,7 +126,9 @@ impl HistoryRow {
             loaded_rtt_p50_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p50_us)),
             loaded_rtt_p99_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p99_us)),
             ..HistoryRow::default()
-        }
+        };
+        super::udp::fill_history(o, &mut row);
+        row
     }
 }
 
@@ -154,6 +168,16 @@ pub struct HistoryRecord {
     pub idle_rtt_p99_us: Option<f64>,
     pub loaded_rtt_p50_us: Option<f64>,
     pub loaded_rtt_p99_us: Option<f64>,
+    pub udp_datagram_bytes: Option<u32>,
+    pub udp_target_mbps: Option<f64>,
+    pub udp_packets: Option<u64>,
+    pub udp_lost: Option<u64>,
+    pub udp_lost_percent: Option<f64>,
+    pub udp_out_of_order: Option<u64>,
+    pub udp_duplicates: Option<u64>,
+    pub udp_jitter_ms: Option<f64>,
+    pub reverse_udp_lost_percent: Option<f64>,
+    pub reverse_udp_jitter_ms: Option<f64>,
 }
 
 /// The column names of the current schema, in order.
@@ -191,6 +215,16 @@ pub fn header() -> Vec<&'static str> {
         "idle_rtt_p99_us",
         "loaded_rtt_p50_us",
         "loaded_rtt_p99_us",
+        "udp_datagram_bytes",
+        "udp_target_mbps",
+        "udp_packets",
+        "udp_lost",
+        "udp_lost_percent",
+        "udp_out_of_order",
+        "udp_duplicates",
+        "udp_jitter_ms",
+        "reverse_udp_lost_percent",
+        "reverse_udp_jitter_ms",
     ]
 }
 
@@ -402,5 +436,43 @@ mod tests {
         assert_eq!(rows[0].receiver_mbps, Some(945.11));
         assert_eq!(rows[1].run_id.as_deref(), Some("new"));
         assert!(fs::read_to_string(&csv).unwrap().starts_with(&header().join(",")));
+    }
+
+    #[test]
+    fn schema_2_files_keep_their_rows_and_gain_the_udp_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("v2.csv");
+        let v2: Vec<&str> = header().into_iter().take_while(|c| !c.starts_with("udp_")).collect();
+        assert_eq!(
+            v2.last(),
+            Some(&"loaded_rtt_p99_us"),
+            "UDP columns come after every schema-2 column"
+        );
+        let mut old = vec![""; v2.len()];
+        old[0] = "2";
+        old[1] = "latency";
+        old[2] = "lat1";
+        old[v2.iter().position(|c| *c == "rtt_p50_us").unwrap()] = "123.5";
+        fs::write(&csv, format!("{}\n{}\n", v2.join(","), old.join(","))).unwrap();
+        let rows = read(&csv).unwrap();
+        assert_eq!(rows[0].rtt_p50_us, Some(123.5));
+        assert_eq!(rows[0].udp_lost, None);
+        let udp = HistoryRow {
+            kind: "udp".into(),
+            udp_datagram_bytes: Some(1472),
+            udp_lost: Some(7),
+            udp_lost_percent: Some(0.07),
+            udp_jitter_ms: Some(0.012),
+            ..row("u1")
+        };
+        append(&csv, &udp, "{}").unwrap();
+        let rows = read(&csv).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].schema_version, rows[0].rtt_p50_us), (Some(2), Some(123.5)));
+        assert_eq!(rows[1].kind.as_deref(), Some("udp"));
+        assert_eq!(rows[1].udp_lost, Some(7));
+        assert_eq!(rows[1].udp_datagram_bytes, Some(1472));
+        assert_eq!(rows[1].udp_jitter_ms, Some(0.012));
+        assert_eq!(rows[1].schema_version, Some(SCHEMA_VERSION));
     }
 }

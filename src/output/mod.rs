@@ -4,6 +4,7 @@ pub mod history;
 pub mod json;
 pub mod latency;
 pub mod text;
+pub mod udp;
 
 use std::time::SystemTime;
 

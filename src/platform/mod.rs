@@ -5,6 +5,7 @@ mod iface;
 mod pmtu;
 mod sockopt;
 mod tcp_info;
+mod udp_batch;
 
 pub use cpu::{CpuClock, process_cpu_seconds};
 pub use iface::{hostname, interface_index};
@@ -13,3 +14,4 @@ pub use sockopt::{
     available_congestion, congestion, max_pacing_rate, set_congestion, set_max_pacing_rate, unsupported,
 };
 pub use tcp_info::{TcpInfo, tcp_info};
+pub use udp_batch::{MAX_BATCH, RecvBatch, batch_limit, gso_available, send_segments, tighten_timer_slack};
