@@ -95,7 +95,7 @@ pub struct UdpInfo {
 }
 
 pub fn info(o: &Outcome) -> Option<UdpInfo> {
-    (o.request.protocol == Protocol::Udp).then(|| UdpInfo {
+    (o.request.protocol == Protocol::Udp).then_some(UdpInfo {
         datagram_size: o.request.block_size,
         target_bits_per_second: o.request.bitrate,
         definition: DEFINITION,
