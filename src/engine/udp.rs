@@ -37,6 +37,8 @@ const END_MARKERS: [Duration; 4] = [
 ];
 /// How often a blocked receiver or a watcher looks at the flags.
 const POLL: Duration = Duration::from_millis(10);
+/// Receive slots of a client receiver with GRO on, each up to 64 KiB.
+const GRO_SLOTS: usize = 8;
 /// Longest single sleep of a paced sender, so a stop is seen promptly at low rates.
 const MAX_NAP: Duration = Duration::from_millis(20);
 
@@ -271,18 +273,24 @@ fn receive_loop(
     if let Err(e) = sock.set_read_timeout(Some(POLL)) {
         return (Instant::now(), Some(e.to_string()));
     }
-    // One byte more than a datagram should be, so a longer one shows (and is still counted by its header).
-    let slot = (spec.block_size + 1).clamp(HEADER_LEN + 1, MAX_DATAGRAM + 1);
-    let mut batch = RecvBatch::new(platform::MAX_BATCH, slot);
+    // With GRO a slot holds a whole GSO batch (up to 64 KiB), so fewer slots do; without, one datagram each
+    // (one byte more than it should be, so a longer one shows and is still counted by its header).
+    let mut batch = if platform::enable_gro(sock) {
+        RecvBatch::new(GRO_SLOTS, MAX_DATAGRAM + 1)
+    } else {
+        let slot = (spec.block_size + 1).clamp(HEADER_LEN + 1, MAX_DATAGRAM + 1);
+        RecvBatch::new(platform::MAX_BATCH, slot)
+    };
     let mut stop_seen = None;
     loop {
         match batch.recv(sock) {
             Ok(n) => {
                 let at = Instant::now();
                 for i in 0..n {
-                    let d = batch.datagram(i);
-                    if let Some(h) = ours(d, &cookie, spec.id) {
-                        meter.receive(&h, data_tag(d).0, d.len(), at);
+                    for d in batch.segments(i) {
+                        if let Some(h) = ours(d, &cookie, spec.id) {
+                            meter.receive(&h, data_tag(d).0, d.len(), at);
+                        }
                     }
                 }
             }

@@ -14,4 +14,4 @@ pub use sockopt::{
     available_congestion, congestion, max_pacing_rate, set_congestion, set_max_pacing_rate, unsupported,
 };
 pub use tcp_info::{TcpInfo, tcp_info};
-pub use udp_batch::{MAX_BATCH, RecvBatch, batch_limit, gso_available, send_segments, tighten_timer_slack};
+pub use udp_batch::{MAX_BATCH, RecvBatch, batch_limit, enable_gro, gso_available, send_segments, tighten_timer_slack};

@@ -36,15 +36,21 @@ pub fn send_segments(sock: &UdpSocket, buf: &[u8], seg: usize, to: Option<Socket
     imp::send_segments(sock, buf, seg, to, gso, count)
 }
 
-/// Datagrams received by one call, each in its own slot.
+/// Datagrams received by one call, each in its own slot. With GRO on (Linux), one slot may hold several
+/// datagrams of one sender, coalesced; [`RecvBatch::segments`] splits them again.
 pub struct RecvBatch {
     slot: usize,
     buf: Vec<u8>,
     lens: Vec<usize>,
+    /// Segment size of a coalesced slot (UDP_GRO), 0 for a single datagram.
+    seg: Vec<usize>,
     from: Vec<Option<SocketAddr>>,
     count: usize,
     #[cfg(target_os = "linux")]
     addrs: Vec<libc::sockaddr_storage>,
+    /// Room for each slot's control messages; u64 keeps it aligned for cmsghdr.
+    #[cfg(target_os = "linux")]
+    control: Vec<[u64; 8]>,
 }
 
 impl RecvBatch {
@@ -55,11 +61,14 @@ impl RecvBatch {
             slot,
             buf: vec![0u8; slots * slot],
             lens: vec![0; slots],
+            seg: vec![0; slots],
             from: vec![None; slots],
             count: 0,
             #[cfg(target_os = "linux")]
             // SAFETY: sockaddr_storage is plain old data; all-zero is a valid (AF_UNSPEC) value.
             addrs: vec![unsafe { std::mem::zeroed() }; slots],
+            #[cfg(target_os = "linux")]
+            control: vec![[0; 8]; slots],
         }
     }
 
@@ -75,6 +84,14 @@ impl RecvBatch {
     /// The i-th datagram of the last `recv`.
     pub fn datagram(&self, i: usize) -> &[u8] {
         &self.buf[i * self.slot..i * self.slot + self.lens[i].min(self.slot)]
+    }
+
+    /// The datagrams in the i-th slot: one, or several of equal size (the last may be shorter) when GRO
+    /// coalesced them.
+    pub fn segments(&self, i: usize) -> std::slice::Chunks<'_, u8> {
+        let d = self.datagram(i);
+        let seg = if self.seg[i] > 0 { self.seg[i] } else { d.len() };
+        d.chunks(seg.max(1))
     }
 
     /// Where the i-th datagram came from.
@@ -98,6 +115,7 @@ mod imp {
     use std::os::fd::AsRawFd;
 
     const UDP_SEGMENT: libc::c_int = 103;
+    const UDP_GRO: libc::c_int = 104;
 
     fn encode(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
         // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.
@@ -231,6 +249,39 @@ mod imp {
         Ok(rc as usize)
     }
 
+    /// The UDP_GRO segment size among a received message's control messages; 0 if none.
+    fn gro_segment(hdr: &libc::msghdr) -> usize {
+        // SAFETY: the kernel filled msg_control up to msg_controllen with well-formed cmsghdrs; CMSG_FIRSTHDR and
+        // CMSG_NXTHDR stay within that length, and the UDP_GRO payload is one c_int, read unaligned.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(hdr);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == UDP_GRO {
+                    let v = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+                    return v.max(0) as usize;
+                }
+                c = libc::CMSG_NXTHDR(hdr, c);
+            }
+        }
+        0
+    }
+
+    /// Asks the kernel to hand over a sender's GSO batches whole instead of splitting them (UDP_GRO).
+    pub(super) fn enable_gro(sock: &UdpSocket) -> bool {
+        let one: libc::c_int = 1;
+        // SAFETY: passes a pointer to a live c_int and its exact size.
+        let rc = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_UDP,
+                UDP_GRO,
+                (&one as *const libc::c_int).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        rc == 0
+    }
+
     pub(super) fn recv(b: &mut RecvBatch, sock: &UdpSocket) -> io::Result<usize> {
         let slots = b.lens.len().min(MAX_BATCH);
         let mut iovs: [libc::iovec; MAX_BATCH] = [libc::iovec {
@@ -248,6 +299,8 @@ mod imp {
             msgs[i].msg_hdr.msg_iovlen = 1;
             msgs[i].msg_hdr.msg_name = (&mut b.addrs[i] as *mut libc::sockaddr_storage).cast();
             msgs[i].msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            msgs[i].msg_hdr.msg_control = b.control[i].as_mut_ptr().cast();
+            msgs[i].msg_hdr.msg_controllen = size_of::<[u64; 8]>() as _;
         }
         // SAFETY: every header points at its own live slot of `b.buf` (slot bytes long) and its own
         // sockaddr_storage; the kernel writes at most those lengths. MSG_WAITFORONE blocks for the first
@@ -268,6 +321,7 @@ mod imp {
         for (i, m) in msgs.iter().take(n).enumerate() {
             b.lens[i] = m.msg_len as usize;
             b.from[i] = decode(&b.addrs[i]);
+            b.seg[i] = gro_segment(&m.msg_hdr);
         }
         Ok(n)
     }
@@ -300,6 +354,43 @@ mod imp {
         Ok(sent)
     }
 
+    /// The UDP_GRO segment size among a received message's control messages; 0 if none.
+    fn gro_segment(hdr: &libc::msghdr) -> usize {
+        // SAFETY: the kernel filled msg_control up to msg_controllen with well-formed cmsghdrs; CMSG_FIRSTHDR and
+        // CMSG_NXTHDR stay within that length, and the UDP_GRO payload is one c_int, read unaligned.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(hdr);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == UDP_GRO {
+                    let v = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+                    return v.max(0) as usize;
+                }
+                c = libc::CMSG_NXTHDR(hdr, c);
+            }
+        }
+        0
+    }
+
+    /// Asks the kernel to hand over a sender's GSO batches whole instead of splitting them (UDP_GRO).
+    pub(super) fn enable_gro(sock: &UdpSocket) -> bool {
+        let one: libc::c_int = 1;
+        // SAFETY: passes a pointer to a live c_int and its exact size.
+        let rc = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_UDP,
+                UDP_GRO,
+                (&one as *const libc::c_int).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        rc == 0
+    }
+
+    pub(super) fn enable_gro(_sock: &UdpSocket) -> bool {
+        false
+    }
+
     pub(super) fn recv(b: &mut RecvBatch, sock: &UdpSocket) -> io::Result<usize> {
         let slot = b.slot;
         let (n, from) = sock.recv_from(&mut b.buf[..slot])?;
@@ -319,6 +410,12 @@ pub fn tighten_timer_slack() {
 
 #[cfg(not(target_os = "linux"))]
 pub fn tighten_timer_slack() {}
+
+/// Lets the kernel deliver a sender's GSO batch as one coalesced slot (Linux UDP_GRO); the receiver must then
+/// split slots with [`RecvBatch::segments`] and give them room for 64 KiB. Returns whether it is on.
+pub fn enable_gro(sock: &UdpSocket) -> bool {
+    imp::enable_gro(sock)
+}
 
 /// Whether this OS has UDP GSO at all (the path may still refuse it).
 pub fn gso_available() -> bool {
@@ -343,12 +440,12 @@ mod tests {
     }
 
     fn receive_all(rx: &UdpSocket, want: usize) -> Vec<Vec<u8>> {
-        let mut batch = RecvBatch::new(16, 2048);
+        let mut batch = RecvBatch::new(16, 65_536);
         let mut got = Vec::new();
         while got.len() < want {
             batch.recv(rx).unwrap();
             for i in 0..batch.len() {
-                got.push(batch.datagram(i).to_vec());
+                got.extend(batch.segments(i).map(|d| d.to_vec()));
                 assert_eq!(batch.source(i).map(|a| a.ip().is_loopback()), Some(true));
             }
         }
@@ -357,8 +454,11 @@ mod tests {
 
     #[test]
     fn batched_sends_arrive_as_separate_datagrams() {
-        for gso in [false, true] {
+        for (gso, gro) in [(false, false), (true, false), (true, true)] {
             let (tx, rx) = pair();
+            if gro && !enable_gro(&rx) {
+                continue;
+            }
             let buf = payload(10, 1000);
             let sent = match send_segments(&tx, &buf[..9500], 1000, None, gso) {
                 Err(e) if gso && e.kind() == io::ErrorKind::Unsupported => continue,

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::engine::udp::Sink;
-use crate::platform::{MAX_BATCH, RecvBatch};
+use crate::platform::{self, MAX_BATCH, RecvBatch};
 use crate::protocol::{Cookie, DatagramKind, Header, MAX_DATAGRAM};
 
 /// The client a cookie belongs to, and the sink of its UDP throughput test, if it runs one.
@@ -110,6 +110,8 @@ impl LastSink {
 pub fn spawn_responder(sock: UdpSocket, allowed: Allowed, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
     sock.set_read_timeout(Some(Duration::from_millis(200)))?;
     let _ = allowed.socket.set(sock.try_clone()?);
+    // A UDP test's GSO batches then arrive whole, one receive for up to 64 KiB of datagrams (Linux).
+    platform::enable_gro(&sock);
     std::thread::Builder::new().name("udp-responder".into()).spawn(move || {
         let mut batch = RecvBatch::new(MAX_BATCH, MAX_DATAGRAM + 1);
         let mut last = LastSink::default();
@@ -120,20 +122,20 @@ pub fn spawn_responder(sock: UdpSocket, allowed: Allowed, stop: Arc<AtomicBool>)
             let at = Instant::now();
             for i in 0..batch.len() {
                 // Replies keep the source's own form: a dual-stack socket sends to IPv4-mapped addresses.
-                let (buf, Some(from)) = (batch.datagram(i), batch.source(i)) else {
-                    continue;
-                };
-                let Some(h) = Header::read(buf) else { continue };
-                match h.kind {
-                    DatagramKind::Echo if allowed.permits(&h.cookie, from.ip()) => {
-                        let _ = sock.send_to(buf, from);
-                    }
-                    DatagramKind::Data => {
-                        if let Some(sink) = last.get(&allowed, &h.cookie, from.ip()) {
-                            sink.deliver(&h, buf, from, at);
+                let Some(from) = batch.source(i) else { continue };
+                for buf in batch.segments(i) {
+                    let Some(h) = Header::read(buf) else { continue };
+                    match h.kind {
+                        DatagramKind::Echo if allowed.permits(&h.cookie, from.ip()) => {
+                            let _ = sock.send_to(buf, from);
                         }
+                        DatagramKind::Data => {
+                            if let Some(sink) = last.get(&allowed, &h.cookie, from.ip()) {
+                                sink.deliver(&h, buf, from, at);
+                            }
+                        }
+                        _ => {}
                     }
-                    _ => {}
                 }
             }
         }
