@@ -156,6 +156,7 @@ def load_results(path):
                     "cpu": float(p[6]) if p[3] == "OK" else None,
                     "cpu_per_gb": float(p[7]) if p[3] == "OK" else None,
                     "spread": p[8],
+                    "quiet": p[12] if len(p) > 12 else "",
                 }
             )
     return rows
@@ -238,6 +239,9 @@ def cmd_summary(args):
     print()
     if args.rounds < 5:
         print("NOTE: %d round(s) < 5: a smoke run; the issue's verdict needs the median of >= 5 rounds." % args.rounds)
+    busy = sum(1 for r in rows if r["quiet"].startswith("host still busy"))
+    if busy:
+        print("NOTE: %d of %d run(s) started while the host was still busy with other work (see [..] on the per-run lines)." % (busy, len(rows)))
     failed = sum(1 for r in rows if r["status"] != "OK")
     if failed:
         print("NOTE: %d run(s) FAILED and were left out of the medians (see the per-run lines)." % failed)

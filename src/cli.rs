@@ -9,6 +9,7 @@ use crate::config::{
     DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_HANDSHAKE_TIMEOUT_SECS, DEFAULT_INTERVAL_SECS, DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_DURATION_SECS, DEFAULT_MAX_QUEUE, DEFAULT_MAX_STREAMS, DEFAULT_PORT,
 };
+use crate::model::BASELINE_MBPS;
 use crate::units;
 
 fn size(text: &str) -> Result<u64, String> {
@@ -49,8 +50,16 @@ pub enum Command {
     Client(ClientArgs),
     /// Measure round-trip latency to a saf-net server: TCP ping-pong, UDP echo or TCP connect time.
     Latency(LatencyArgs),
+    /// Find the path MTU to a saf-net server, each way, with don't-fragment UDP probes; name jumbo-frame black holes.
+    Mtu(MtuArgs),
     /// Run a server on 127.0.0.1 in this process, test 1 and 4 streams, compare with the 945 Mbit/s baseline.
     Demo(DemoArgs),
+    /// Draw PNG charts, a summary CSV and a Markdown summary from the run history.
+    Report(ReportArgs),
+    /// Compare two labels of the history: speedup, % of ceiling, what still limits the link.
+    Compare(CompareArgs),
+    /// Run `saf-net server` as a service that starts by itself: launchd on macOS, systemd on Linux.
+    Service(ServiceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +91,27 @@ pub struct ServerArgs {
     /// Largest socket buffer (-w) a client may ask for.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = size)]
     pub max_window: u64,
+    /// Pre-shared key file (its trimmed content, 16+ bytes); clients must prove they hold it [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// More log detail (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Handshakes in progress per source address; a newer connection evicts the oldest, so idle ones cannot lock a client out.
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_MAX_HANDSHAKES_PER_IP)]
+    pub max_handshakes_per_ip: usize,
+    /// Largest total of stream buffers (connections × block size) one test may use.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = size)]
+    pub max_test_memory: u64,
+    /// A receiving data stream that gets no bytes for this long ends the test.
+    #[arg(long, value_name = "SECS", default_value_t = crate::config::DEFAULT_IDLE_TIMEOUT_SECS, value_parser = seconds)]
+    pub idle_timeout: f64,
+    /// Largest control frame accepted, in bytes.
+    #[arg(long, value_name = "SIZE", default_value = "64K", value_parser = size)]
+    pub max_frame: u64,
     /// Time a new connection has to say hello and send its request.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_TIMEOUT_SECS, value_parser = seconds)]
     pub handshake_timeout: f64,
@@ -136,6 +166,12 @@ pub struct ClientArgs {
     /// UDP instead of TCP: paced datagrams; the receiver counts loss, reordering, duplicates and jitter.
     #[arg(short = 'u', long = "udp")]
     pub udp: bool,
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Skip the path-MTU probe that runs before the streams start.
+    #[arg(long)]
+    pub no_mtu_check: bool,
     /// Measure UDP round-trip time idle (1 s before the streams start) and under load (during the test).
     #[arg(long)]
     pub latency: bool,
@@ -225,6 +261,45 @@ pub struct LatencyArgs {
     pub ipv4: bool,
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Give up connecting after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
+    pub connect_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The search runs between 576 (IPv4) or 1280 (IPv6) and the local interface MTU, client → server and server → client separately, and usually takes well under a second on a LAN. Exit code 0 means a clean path, 4 a diagnosed problem (black hole, path down, MTU mismatch, slow link)."
+)]
+pub struct MtuArgs {
+    /// Server: a name, IPv4, IPv6, or link-local with zone (fe80::1%en0).
+    pub host: String,
+    #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
+    pub port: u16,
+    /// Print one JSON document instead of text.
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// History CSV to append to [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+    pub csv: Option<PathBuf>,
+    /// Do not record this run in the history.
+    #[arg(long)]
+    pub no_history: bool,
+    /// Free text stored with the run.
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// Link profile the run was made on.
+    #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
+    pub profile: Option<String>,
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
     /// Give up connecting after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
     pub connect_timeout: f64,
@@ -235,7 +310,111 @@ pub struct DemoArgs {
     /// Seconds per test.
     #[arg(short = 't', long = "time", value_name = "SECS", default_value_t = 3.0, value_parser = seconds)]
     pub time: f64,
-    /// Folder for the demo's history.
+    /// Folder for the demo's history and its report (PNG charts, summary.csv, report.md).
     #[arg(long, value_name = "DIR", default_value = "reports/demo")]
     pub out: PathBuf,
+}
+
+fn mbps(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("\"{text}\" is not a positive rate in Mbit/s (e.g. 945)")),
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Writes goodput.png, goodput-over-time.png, latency.png (when latency runs exist), summary.csv \
+and report.md into DIR. Runs whose per-run JSON is missing are left out of the charts that need it, with a warning."
+)]
+pub struct ReportArgs {
+    /// History CSV files [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
+    #[arg(value_name = "HISTORY")]
+    pub histories: Vec<PathBuf>,
+    /// Folder for the charts and summaries (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The old measurement to compare with, in Mbit/s.
+    #[arg(long, value_name = "MBPS", default_value_t = BASELINE_MBPS, value_parser = mbps)]
+    pub baseline_mbps: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Label of the runs before the change (e.g. before).
+    #[arg(long, value_name = "LABEL")]
+    pub before: String,
+    /// Label of the runs after the change (e.g. after).
+    #[arg(long, value_name = "LABEL")]
+    pub after: String,
+    /// History CSV [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Print the comparison as JSON.
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// Folder for the compare PNG.
+    #[arg(long, value_name = "DIR", default_value = "reports/compare")]
+    pub out: PathBuf,
+    /// The old measurement, in Mbit/s.
+    #[arg(long, value_name = "MBPS", default_value_t = BASELINE_MBPS, value_parser = mbps)]
+    pub baseline_mbps: f64,
+}
+
+/// Service manager file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// A launchd property list (macOS).
+    Launchd,
+    /// A systemd unit (Linux).
+    Systemd,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "As root the service is system-wide and starts at boot (a LaunchDaemon, or a unit in /etc/systemd/system); \
+otherwise it is yours and starts at login (a LaunchAgent, or a systemd --user unit). `status` exits 0 when the server \
+runs and 3 when it does not. See docs/service.md."
+)]
+pub struct ServiceArgs {
+    #[command(subcommand)]
+    pub action: ServiceAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceAction {
+    /// Write the service file and start the server (again, with these settings, if it already runs).
+    Install(ServiceInstallArgs),
+    /// Stop the service and remove its file.
+    Uninstall(ServicePlace),
+    /// Say whether the service is installed and running.
+    Status(ServicePlace),
+}
+
+#[derive(Debug, Args)]
+pub struct ServicePlace {
+    /// Change nothing; show what would be done instead (install prints the file on stdout, the steps on stderr).
+    #[arg(long)]
+    pub print: bool,
+    /// Service manager [default: this system's: launchd on macOS, systemd on Linux].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+    /// The system-wide service, started at boot; needs root [default when root].
+    #[arg(long, conflicts_with = "user")]
+    pub system: bool,
+    /// The per-user service, started at login [default when not root].
+    #[arg(long)]
+    pub user: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceInstallArgs {
+    #[command(flatten)]
+    pub place: ServicePlace,
+    /// Pre-shared key file handed to the server (its --psk-file); must exist and not be readable by everyone.
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Flags for `saf-net server`, after `--` (e.g. `-- -p 5301 --max-concurrent 1`).
+    #[arg(last = true, value_name = "SERVER_FLAGS")]
+    pub server_args: Vec<String>,
 }

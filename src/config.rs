@@ -23,6 +23,9 @@ pub const DEFAULT_MAX_CONCURRENT: usize = 1;
 pub const DEFAULT_MAX_QUEUE: usize = 16;
 pub const DEFAULT_MAX_BLOCK: u32 = 16 << 20;
 pub const DEFAULT_MAX_WINDOW: u32 = 256 << 20;
+pub const DEFAULT_MAX_HANDSHAKES_PER_IP: usize = 16;
+pub const DEFAULT_MAX_TEST_MEMORY: u64 = 256 << 20;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 10.0;
 /// Extra time a stream may run past its planned end before it is cut off.
 pub const GRACE: Duration = Duration::from_secs(10);
 /// Client-side sanity bound on -P; the server's own limit usually bites first.
@@ -68,6 +71,14 @@ pub struct ServerConfig {
     pub handshake_timeout: Duration,
     /// Print a log line per event to stderr.
     pub log: bool,
+    /// Handshakes in progress allowed per source address; a newer one evicts the oldest.
+    pub max_handshakes_per_ip: usize,
+    /// Largest total of stream buffers (connections × block size) one test may need.
+    pub max_test_memory: u64,
+    /// A receiving data stream with no bytes for this long ends the test.
+    pub idle_timeout: Duration,
+    /// Clients must prove they hold this key (HMAC-SHA256 challenge-response); None runs open.
+    pub psk: Option<crate::auth::Psk>,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +94,10 @@ impl Default for ServerConfig {
             max_frame: DEFAULT_MAX_FRAME,
             handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
             log: true,
+            max_handshakes_per_ip: DEFAULT_MAX_HANDSHAKES_PER_IP,
+            max_test_memory: DEFAULT_MAX_TEST_MEMORY,
+            idle_timeout: Duration::from_secs_f64(DEFAULT_IDLE_TIMEOUT_SECS),
+            psk: None,
         }
     }
 }
@@ -98,7 +113,7 @@ impl ServerConfig {
             ));
         }
         let cap = match r.mode {
-            LatencyMode::Udp => MAX_DATAGRAM as u32,
+            LatencyMode::Udp | LatencyMode::Mtu => MAX_DATAGRAM as u32,
             LatencyMode::Tcp => self.max_block,
             LatencyMode::Connect => u32::MAX,
         };
@@ -184,6 +199,16 @@ impl ServerConfig {
         {
             return Err(format!("-M {m} is outside {}..={}", MSS_RANGE.start(), MSS_RANGE.end()));
         }
+        let memory = u64::from(conns) * u64::from(r.block_size);
+        if memory > self.max_test_memory {
+            return Err(format!(
+                "-P {} with -l {} needs {} MiB of stream buffers, above this server's limit of {} MiB (server option --max-test-memory)",
+                r.streams,
+                r.block_size,
+                memory >> 20,
+                self.max_test_memory >> 20
+            ));
+        }
         if let Some(w) = r.window
             && (w == 0 || w > self.max_window)
         {
@@ -209,7 +234,6 @@ fn check_udp(r: &TestRequest) -> Result<(), String> {
         (r.mss.is_some(), "-M"),
         (r.congestion.is_some(), "-C"),
         (r.fq_rate.is_some(), "--fq-rate"),
-        (r.udp_echo, "--latency"),
     ];
     if let Some((_, flag)) = tcp_only.iter().find(|(set, _)| *set) {
         return Err(format!("{flag} applies to TCP tests only; leave it out with -u"));
@@ -227,6 +251,8 @@ pub struct Target {
     pub handshake_timeout: Duration,
     /// A fixed address, skipping resolution (used by the in-process demo and tests).
     pub addr: Option<SocketAddr>,
+    /// The pre-shared key, when the server requires one.
+    pub psk: Option<crate::auth::Psk>,
 }
 
 impl Target {
@@ -250,6 +276,7 @@ impl Target {
             connect_timeout: Duration::from_secs_f64(connect_timeout),
             handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
             addr: None,
+            psk: None,
         })
     }
 }
@@ -259,6 +286,12 @@ impl Target {
 pub struct ClientPlan {
     pub target: Target,
     pub request: TestRequest,
+    /// Probe the path MTU before the streams start.
+    pub mtu_check: bool,
+    /// Measure idle and loaded UDP RTT.
+    pub latency: bool,
+    /// The profile's line rate, for the slow-link diagnosis.
+    pub expected_mbps: Option<u32>,
 }
 
 /// Raw client settings as typed on the command line, before validation.
@@ -286,6 +319,9 @@ pub struct ClientInput {
     pub latency: bool,
     /// TCP, or UDP with -u.
     pub protocol: Protocol,
+    /// Probe the path MTU first (off with --no-mtu-check).
+    pub mtu_check: bool,
+    pub expected_mbps: Option<u32>,
 }
 
 impl ClientInput {
@@ -311,6 +347,8 @@ impl ClientInput {
             bitrate: None,
             latency: false,
             protocol: Protocol::Tcp,
+            mtu_check: true,
+            expected_mbps: None,
         }
     }
 
@@ -426,9 +464,12 @@ impl ClientInput {
                     None if udp => Some(DEFAULT_UDP_BITRATE),
                     b => b.filter(|&b| b > 0),
                 },
-                udp_echo: self.latency,
+                udp_echo: self.latency || self.mtu_check,
                 protocol: self.protocol,
             },
+            mtu_check: self.mtu_check,
+            latency: self.latency,
+            expected_mbps: self.expected_mbps,
         })
     }
 }

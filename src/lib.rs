@@ -2,21 +2,27 @@
 //!
 //! Layout, following the data: `cli` (arguments) → `config` (validated plans, defaults) →
 //! `client` / `server` (control protocol in `protocol`) → `engine` (stream threads, clock) →
-//! `result` (per-direction view) → `output` (text, JSON, history). `platform` holds every
-//! OS-specific call; `cmd` glues one subcommand together each.
+//! `result` (per-direction view) → `output` (text, JSON, history) → `report` (PNG charts, summaries,
+//! compare; reads the history back). `model` is the link-rate math. `platform` holds every
+//! OS-specific call; `cmd` glues one subcommand together each. `service` writes and controls the
+//! launchd/systemd service that runs the server.
 
+pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod diagnose;
 pub mod engine;
 pub mod model;
 pub mod net;
 pub mod output;
 pub mod platform;
 pub mod protocol;
+pub mod report;
 pub mod result;
 pub mod server;
+pub mod service;
 pub mod stats;
 pub mod units;
 

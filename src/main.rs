@@ -25,7 +25,11 @@ fn main() {
         Command::Server(a) => cmd::server(a),
         Command::Client(a) => cmd::client(a),
         Command::Latency(a) => cmd::latency(a),
+        Command::Mtu(a) => cmd::mtu(a),
         Command::Demo(a) => cmd::demo(a),
+        Command::Report(a) => cmd::report(a),
+        Command::Compare(a) => cmd::compare(a),
+        Command::Service(a) => cmd::service(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -306,6 +306,7 @@ async fn server_counts_loss_reordering_and_duplicates_of_a_naughty_sender() {
     let hello = ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         software: "test".into(),
+        nonce: None,
     };
     write_message(&mut wr, &hello).await.unwrap();
     assert!(matches!(
@@ -328,7 +329,7 @@ async fn server_counts_loss_reordering_and_duplicates_of_a_naughty_sender() {
         protocol: Protocol::Udp,
     };
     write_message(&mut wr, &ClientMessage::Test(req)).await.unwrap();
-    let ServerMessage::Accepted { cookie } = read_message(&mut rd, cap, hs).await.unwrap() else {
+    let ServerMessage::Accepted { cookie, .. } = read_message(&mut rd, cap, hs).await.unwrap() else {
         panic!("not accepted")
     };
     assert_eq!(
@@ -383,6 +384,7 @@ fn client_receiver_counts_loss_reordering_and_duplicates_of_a_naughty_sender() {
             quota: None,
             block_size: 200,
             pace_bps: None,
+            idle_timeout: None,
         },
         flags,
         done_tx,

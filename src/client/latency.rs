@@ -66,6 +66,7 @@ pub async fn run_latency(plan: &LatencyPlan, obs: &mut dyn Observer) -> Result<L
         server,
         server_software,
         cookie,
+        server_facts: _,
         mut rd,
         mut wr,
     } = open(&plan.target, ClientMessage::Latency(plan.request.clone()), obs).await?;

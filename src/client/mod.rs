@@ -1,10 +1,12 @@
 //! The client: connect, handshake and queue (here), then a throughput test or a latency run.
 
 mod latency;
+mod mtu;
 mod throughput;
 pub mod udp;
 
 pub use latency::{LatencyOutcome, LatencyPlan, run_latency};
+pub use mtu::{MtuOutcome, run_mtu};
 pub use throughput::{run, run_until};
 
 use std::net::SocketAddr;
@@ -17,8 +19,8 @@ use crate::engine::SideRun;
 use crate::engine::probe::ProbeOutcome;
 use crate::net::{self, NetError};
 use crate::protocol::{
-    ClientMessage, Cookie, DEFAULT_MAX_FRAME, FrameError, IntervalReport, PROTOCOL_VERSION, ServerMessage, SideResults,
-    SocketReport, TestRequest, read_message, write_message,
+    ClientMessage, Cookie, DEFAULT_MAX_FRAME, FrameError, InterfaceFacts, IntervalReport, PROTOCOL_VERSION,
+    ServerMessage, SideResults, SocketReport, TestRequest, read_message, write_message,
 };
 
 /// Why a test could not start. Nothing was measured.
@@ -42,6 +44,8 @@ pub enum ClientError {
         got: String,
         context: &'static str,
     },
+    #[error("authentication with {server} failed: {reason}")]
+    Auth { server: SocketAddr, reason: String },
     #[error("data connection {stream} to {server} failed: {source}")]
     Data {
         server: SocketAddr,
@@ -63,6 +67,8 @@ pub struct StreamInfo {
     pub remote: SocketAddr,
     /// Socket options as the kernel applied them.
     pub socket: SocketReport,
+    /// Kernel TCP figures right after the handshake (MSS advertised and in use).
+    pub tcp_now: Option<crate::platform::TcpInfo>,
 }
 
 /// What the client sees while a test runs.
@@ -114,6 +120,8 @@ pub struct Outcome {
     pub error: Option<String>,
     /// UDP RTT before and during the test (--latency).
     pub latency: Option<UnderLoad>,
+    /// Both interfaces, MSS, the MTU probe, and what they mean.
+    pub path: crate::diagnose::PathReport,
 }
 
 impl UnderLoad {
@@ -136,11 +144,54 @@ impl Outcome {
     }
 }
 
+/// Checks the server's proof of the key and sends ours; with no key on either side, nothing happens.
+async fn authenticate(
+    target: &Target,
+    server: SocketAddr,
+    client_nonce: Option<&str>,
+    challenge: Option<crate::protocol::Challenge>,
+    wr: &mut OwnedWriteHalf,
+) -> Result<(), ClientError> {
+    use crate::auth::{CLIENT_ROLE, SERVER_ROLE};
+    let fail = |reason: &str| ClientError::Auth {
+        server,
+        reason: reason.to_string(),
+    };
+    match (&target.psk, client_nonce, challenge) {
+        (None, _, None) => Ok(()),
+        (None, _, Some(_)) => Err(fail(
+            "the server requires a pre-shared key; give this client --psk-file FILE or set SAF_NET_PSK",
+        )),
+        (Some(_), _, None) => Err(fail(
+            "this client has a pre-shared key but the server runs without one, so it cannot prove who it is; \
+             start the server with the same --psk-file, or drop the key here to test an open server",
+        )),
+        (Some(psk), Some(mine), Some(c)) => {
+            if !psk.verify(SERVER_ROLE, mine, &c.nonce, &c.proof) {
+                return Err(fail(
+                    "the server's proof does not match this key: the two hosts hold different keys",
+                ));
+            }
+            let proof = psk.proof(CLIENT_ROLE, &c.nonce, mine);
+            write_message(wr, &ClientMessage::Auth { proof })
+                .await
+                .map_err(|source| ClientError::Control {
+                    server,
+                    context: "sending the key proof",
+                    source,
+                })
+        }
+        (Some(_), None, Some(_)) => Err(fail("internal error: no client nonce")),
+    }
+}
+
 /// A control connection that holds a test slot.
 pub(crate) struct Session {
     pub server: SocketAddr,
     pub server_software: String,
     pub cookie: Cookie,
+    /// The server's interface towards us, as it reported it.
+    pub server_facts: Option<InterfaceFacts>,
     pub rd: OwnedReadHalf,
     pub wr: OwnedWriteHalf,
 }
@@ -175,17 +226,32 @@ pub(crate) async fn open(
         context,
     };
 
+    let client_nonce = match &target.psk {
+        Some(_) => Some(crate::auth::nonce().map_err(|e| ClientError::Auth {
+            server,
+            reason: e.to_string(),
+        })?),
+        None => None,
+    };
     let hello = ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         software: env!("CARGO_PKG_VERSION").into(),
+        nonce: client_nonce.clone(),
     };
     write_message(&mut wr, &hello).await.map_err(control("sending hello"))?;
     let server_software = match read_message::<ServerMessage, _>(&mut rd, cap, hs)
         .await
         .map_err(control("waiting for the server's hello"))?
     {
-        ServerMessage::Welcome { protocol, software } if protocol == PROTOCOL_VERSION => software,
-        ServerMessage::Welcome { protocol, software } => {
+        ServerMessage::Welcome {
+            protocol,
+            software,
+            challenge,
+        } if protocol == PROTOCOL_VERSION => {
+            authenticate(target, server, client_nonce.as_deref(), challenge, &mut wr).await?;
+            software
+        }
+        ServerMessage::Welcome { protocol, software, .. } => {
             return Err(ClientError::VersionMismatch {
                 reason: format!(
                     "protocol version mismatch: this client speaks saf-net protocol {PROTOCOL_VERSION} (saf-net {}), \
@@ -197,6 +263,9 @@ pub(crate) async fn open(
         ServerMessage::Refused { reason } if reason.starts_with("protocol version mismatch") => {
             return Err(ClientError::VersionMismatch { reason });
         }
+        ServerMessage::Refused { reason } if reason.contains("pre-shared key") || reason.contains("authentication") => {
+            return Err(ClientError::Auth { server, reason });
+        }
         ServerMessage::Refused { reason } => return Err(ClientError::Refused { server, reason }),
         other => return Err(unexpected(&other, "waiting for its hello")),
     };
@@ -204,13 +273,13 @@ pub(crate) async fn open(
     write_message(&mut wr, &request)
         .await
         .map_err(control("sending the test request"))?;
-    let cookie = loop {
+    let (cookie, server_facts) = loop {
         match read_message::<ServerMessage, _>(&mut rd, cap, hs)
             .await
             .map_err(control("waiting for a test slot"))?
         {
             ServerMessage::Queued { position } => obs.on(Event::Queued { position }),
-            ServerMessage::Accepted { cookie } => break cookie,
+            ServerMessage::Accepted { cookie, facts } => break (cookie, facts),
             ServerMessage::Refused { reason } | ServerMessage::Failed { reason } => {
                 return Err(ClientError::Refused { server, reason });
             }
@@ -222,6 +291,7 @@ pub(crate) async fn open(
         server,
         server_software,
         cookie,
+        server_facts,
         rd,
         wr,
     })

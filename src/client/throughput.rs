@@ -11,13 +11,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::latency::probe_socket;
 use super::{ClientError, Event, Observer, Outcome, Session, StreamInfo, UnderLoad, describe, open, udp};
 use crate::config::{ClientPlan, GRACE};
+use crate::diagnose::{Diagnosis, PathReport, diagnose};
+use crate::engine::STALL;
+use crate::engine::mtu::{self, MtuPlan, MtuResult};
 use crate::engine::probe::{self, ProbePlan};
 use crate::engine::{LocalStreams, SideRun, StreamSpec, Timing, drive, sockets};
 use crate::net;
+use crate::platform;
+use crate::protocol::Cookie;
 use crate::protocol::{
     ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, Protocol, ServerMessage, SideResults, StopAfter,
     encode, read_message, write_message,
 };
+use std::net::SocketAddr;
 
 /// Runs one test as planned, reporting progress to `obs`. Errors mean nothing was measured.
 pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, ClientError> {
@@ -38,6 +44,7 @@ pub async fn run_until(
         server,
         server_software,
         cookie,
+        server_facts,
         mut rd,
         mut wr,
     } = open(&plan.target, ClientMessage::Test(req.clone()), obs).await?;
@@ -65,7 +72,18 @@ pub async fn run_until(
     } else {
         None
     };
-    let idle_rtt = match &probe_sock {
+    // The path's facts, and the MTU probe before any stream moves data (unless --no-mtu-check).
+    let mut path = PathReport {
+        local: platform::facts_towards(server.ip()),
+        remote: server_facts,
+        ..PathReport::default()
+    };
+    if plan.mtu_check
+        && let Some(sock) = &probe_sock
+    {
+        path.mtu_probe = Some(run_mtu_probe(sock.clone(), cookie, &path, server).await);
+    }
+    let idle_rtt = match probe_sock.as_ref().filter(|_| plan.latency) {
         Some(sock) => {
             let (sock, plan) = (sock.clone(), IDLE_PROBE);
             let idle = tokio::task::spawn_blocking(move || probe::udp(&sock, cookie, &plan, &AtomicBool::new(false)));
@@ -104,6 +122,7 @@ pub async fn run_until(
             local: s.local_addr().map_err(data_err)?,
             remote: server,
             socket: sockets::report(&s),
+            tcp_now: platform::tcp_info(&s),
         });
         let quota = if client_sends { req.quota(id) } else { None };
         local.add(
@@ -114,6 +133,7 @@ pub async fn run_until(
                 quota,
                 block_size: req.block_size as usize,
                 pace_bps: if client_sends { req.bitrate } else { None },
+                idle_timeout: None,
             },
         );
     }
@@ -131,7 +151,7 @@ pub async fn run_until(
     let started_at = SystemTime::now();
     obs.on(Event::Started { streams: &streams });
     let probe_stop = Arc::new(AtomicBool::new(false));
-    let loaded = probe_sock.map(|sock| {
+    let loaded = probe_sock.clone().filter(|_| plan.latency).map(|sock| {
         let stop = probe_stop.clone();
         let plan = ProbePlan {
             count: None,
@@ -166,6 +186,8 @@ pub async fn run_until(
         duration,
         interval: Duration::from_secs_f64(req.interval_seconds),
         hard_limit: duration.map(|d| omit + d + GRACE),
+        // A UDP receiver hearing nothing is 100 % loss, which the test reports; only TCP can stall.
+        stall_after: (req.protocol == Protocol::Tcp).then_some(STALL_AFTER),
     };
     let (iv_tx, mut iv_rx) = mpsc::unbounded_channel::<IntervalReport>();
     let (abort_tx, abort_rx) = oneshot::channel::<String>();
@@ -291,6 +313,37 @@ pub async fn run_until(
     {
         error = Some(format!("a data stream failed: {e}"));
     }
+    // A stall ends the test early; probe the path now if that was not done first, while the server still answers.
+    if run.aborted.as_deref().is_some_and(|a| a.starts_with(STALL)) {
+        if path.mtu_probe.is_none()
+            && let Ok(sock) = probe_socket(server)
+        {
+            path.mtu_probe = Some(run_mtu_probe(Arc::new(sock), cookie, &path, server).await);
+        }
+        let _ = write_message(
+            &mut wr,
+            &ClientMessage::Abort {
+                reason: "stalled".into(),
+            },
+        )
+        .await;
+    }
+    if let Some(info) = streams.first().and_then(|s| s.tcp_now.as_ref()) {
+        path.mss_advertised = (info.advmss > 0).then_some(info.advmss);
+        path.mss_effective = (info.snd_mss > 0).then_some(info.snd_mss);
+    }
+    path.diagnoses = diagnose(&path, &plan.target.host, server.port(), plan.expected_mbps);
+    if let Some(reason) = run.aborted.as_deref().filter(|a| a.starts_with(STALL)) {
+        path.diagnoses.push(Diagnosis {
+            kind: "stall".into(),
+            message: format!("the test {reason}"),
+            advice: if path.diagnoses.is_empty() {
+                "the MTU probe found no cause; check the firewall for TCP, and `saf-net mtu HOST`".into()
+            } else {
+                "see the diagnosis above".into()
+            },
+        });
+    }
     let latency = match (idle_rtt, loaded) {
         (Some(idle), Some(loaded)) => loaded.await.ok().map(|loaded| UnderLoad { idle, loaded }),
         _ => None,
@@ -313,7 +366,24 @@ pub async fn run_until(
         remote,
         error,
         latency,
+        path,
     })
+}
+
+/// How long no byte may move before a test counts as stalled.
+const STALL_AFTER: Duration = Duration::from_secs(3);
+
+/// The path-MTU search on a blocking thread, bounded by the local interface MTU.
+async fn run_mtu_probe(
+    sock: Arc<std::net::UdpSocket>,
+    cookie: Cookie,
+    path: &PathReport,
+    server: SocketAddr,
+) -> MtuResult {
+    let plan = MtuPlan::new(path.local.mtu, server.is_ipv6());
+    tokio::task::spawn_blocking(move || mtu::probe(&sock, cookie, plan))
+        .await
+        .unwrap_or_default()
 }
 
 /// The idle probe before a --latency test: 100 UDP probes, 10 ms apart.

@@ -152,6 +152,7 @@ pub(super) fn open_streams(
             local: sock.local_addr().map_err(data_err)?,
             remote: server,
             socket: sockets::report(&sock),
+            tcp_now: None,
         });
         let spec = StreamSpec {
             id,
@@ -159,6 +160,7 @@ pub(super) fn open_streams(
             quota: if client_sends { req.quota(id) } else { None },
             block_size: size,
             pace_bps: if client_sends { req.bitrate } else { None },
+            idle_timeout: None,
         };
         let plan = if client_sends {
             UdpPlan::Send {

@@ -35,6 +35,8 @@ fn input(args: &ClientArgs) -> ClientInput {
         bitrate: args.bitrate,
         latency: args.latency,
         protocol: if args.udp { Protocol::Udp } else { Protocol::Tcp },
+        mtu_check: !args.no_mtu_check,
+        expected_mbps: None,
     }
 }
 
@@ -62,7 +64,8 @@ pub(super) fn record(path: Option<&std::path::Path>, o: &Outcome, meta: &RunMeta
 }
 
 pub fn client(args: ClientArgs) -> Result<ExitCode> {
-    let plan = input(&args).plan().map_err(UsageError)?;
+    let mut plan = input(&args).plan().map_err(UsageError)?;
+    plan.target.psk = crate::auth::Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
     let history_path = history_path(args.no_history, args.csv.as_ref())?;
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), args.profile.clone());
     let rt = tokio::runtime::Builder::new_current_thread()

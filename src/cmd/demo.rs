@@ -1,4 +1,5 @@
-//! `saf-net demo`: a server on 127.0.0.1 in this process, a 1-stream and a 4-stream test, the baseline beside them.
+//! `saf-net demo`: a server on 127.0.0.1 in this process, a 1-stream and a 4-stream test, the baseline beside them,
+//! and a report (charts, summary) of the demo's history in its folder.
 
 use anyhow::{Context, Result};
 
@@ -68,6 +69,12 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
         );
         println!("CPU: client and server share this one process in the demo, so both CPU figures are the whole process.");
         println!("History: {}", history.display());
+        let report = crate::report::write_report(std::slice::from_ref(&history), &args.out, BASELINE_MBPS)
+            .context("could not write the demo's report")?;
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+        println!("Report:  {}", args.out.join(crate::report::SUMMARY_MD).display());
         Ok(if all_complete { EXIT_OK } else { EXIT_INCOMPLETE })
     })
 }

@@ -32,7 +32,8 @@ pub fn latency(args: LatencyArgs) -> Result<ExitCode> {
         size: args.size,
         timeout: args.timeout,
     };
-    let plan = input.plan().map_err(UsageError)?;
+    let mut plan = input.plan().map_err(UsageError)?;
+    plan.target.psk = crate::auth::Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
     let history = history_path(args.no_history, args.csv.as_ref())?;
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), args.profile.clone());
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -1,5 +1,6 @@
 //! The data engine: blocking stream threads plus an async driver that keeps the clock.
 
+pub mod mtu;
 pub mod probe;
 mod run;
 pub mod sockets;
@@ -9,5 +10,5 @@ pub mod udp;
 mod udp_ledger;
 mod udp_stats;
 
-pub use run::{LocalStreams, SideRun, Timing, drive};
+pub use run::{LocalStreams, STALL, SideRun, Timing, drive};
 pub use tcp::{Flags, Stream, StreamSpec};

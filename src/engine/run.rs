@@ -24,6 +24,8 @@ pub struct Timing {
     pub interval: Duration,
     /// Streams still running this long after the start are cut off and the run is incomplete.
     pub hard_limit: Option<Duration>,
+    /// End the run when no stream moved a byte for this long (a stalled path, e.g. a jumbo black hole).
+    pub stall_after: Option<Duration>,
 }
 
 /// A stream waiting for the clock: a connected TCP socket, or a UDP stream's plan.
@@ -31,6 +33,8 @@ enum Pending {
     Tcp(std::net::TcpStream),
     Udp(UdpPlan),
 }
+/// The abort reason a stall gives; callers match on its start.
+pub const STALL: &str = "stalled: no data moved";
 
 /// One side's connected data sockets, waiting for the clock to start.
 #[derive(Default)]
@@ -175,8 +179,19 @@ where
     };
 
     let mut tick = next_tick(last_tick);
+    let mut progress = (0u64, Instant::now());
+    let mut watchdog = tokio::time::interval(Duration::from_millis(250));
     while left > 0 {
         tokio::select! {
+            _ = watchdog.tick(), if timing.stall_after.is_some() => {
+                let moved: u64 = streams.iter().map(|s| s.bytes()).sum();
+                if moved != progress.0 {
+                    progress = (moved, Instant::now());
+                } else if let Some(limit) = timing.stall_after.filter(|&l| progress.1.elapsed() >= l) {
+                    aborted = Some(format!("{STALL} for {:.0} s although the sender had data to send", limit.as_secs_f64()));
+                    break;
+                }
+            }
             _ = sleep_until(TokioInstant::from_std(tick.unwrap_or(t0))), if tick.is_some() => {
                 let to = tick.expect("guarded");
                 intervals.push(sample(last_tick, to, &mut last_counts, &streams));

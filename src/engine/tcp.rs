@@ -24,6 +24,8 @@ pub struct StreamSpec {
     pub block_size: usize,
     /// Application pacing target in bits per second (-b); None sends as fast as possible.
     pub pace_bps: Option<u64>,
+    /// A receiver that reads nothing for this long gives up (a client that went silent).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// Flags shared by all streams of one side of a test.
@@ -203,15 +205,26 @@ fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &
 
 fn receive_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &AtomicU64) -> std::io::Result<()> {
     let mut buf = vec![0u8; spec.block_size];
+    let mut last_data = Instant::now();
     loop {
         match socket.read(&mut buf) {
             Ok(0) => return Ok(()),
             Ok(k) => {
                 counter.fetch_add(k as u64, Ordering::Relaxed);
+                last_data = Instant::now();
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 if flags.abort.load(Ordering::Relaxed) {
                     return Ok(());
+                }
+                if let Some(limit) = spec.idle_timeout.filter(|&l| last_data.elapsed() >= l) {
+                    return Err(std::io::Error::new(
+                        ErrorKind::TimedOut,
+                        format!(
+                            "no data for {:.0} s (server option --idle-timeout)",
+                            limit.as_secs_f64()
+                        ),
+                    ));
                 }
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}

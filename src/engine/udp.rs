@@ -463,6 +463,7 @@ mod tests {
             quota,
             block_size: 1000,
             pace_bps: bps,
+            idle_timeout: None,
         }
     }
 

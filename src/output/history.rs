@@ -10,7 +10,7 @@ use super::RunMeta;
 use crate::client::Outcome;
 
 /// Bumped whenever columns are added; readers accept every earlier version.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Environment variable that overrides the default history file.
 pub const HISTORY_ENV: &str = "SAF_NET_HISTORY";
@@ -76,7 +76,19 @@ pub struct HistoryRow {
     pub idle_rtt_p99_us: Option<f64>,
     pub loaded_rtt_p50_us: Option<f64>,
     pub loaded_rtt_p99_us: Option<f64>,
-    // Schema 3: UDP throughput (kind udp). Receiver-side figures of the headline direction; reverse_* for --bidir.
+    // Schema 3: the path (interfaces, MSS, probed MTU, diagnoses).
+    pub local_interface: String,
+    pub local_mtu: Option<u32>,
+    pub local_speed_mbps: Option<u32>,
+    pub remote_mtu: Option<u32>,
+    pub remote_speed_mbps: Option<u32>,
+    /// Largest IP packet that passed both ways (don't-fragment probe).
+    pub path_mtu: Option<u32>,
+    pub mss_advertised: Option<u32>,
+    pub mss_effective: Option<u32>,
+    /// Diagnosis kinds, `;`-separated (jumbo_black_hole, path_down, mtu_mismatch, slow_link, stall).
+    pub diagnoses: String,
+    // Schema 4: UDP throughput (kind udp). Receiver-side figures of the headline direction; reverse_* for --bidir.
     pub udp_datagram_bytes: Option<u32>,
     /// -b per stream; empty for as fast as possible.
     pub udp_target_mbps: Option<f64>,
@@ -127,6 +139,7 @@ impl HistoryRow {
             loaded_rtt_p99_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p99_us)),
             ..HistoryRow::default()
         };
+        crate::output::path::fill_row(&mut row, &o.path);
         super::udp::fill_history(o, &mut row);
         row
     }
@@ -168,6 +181,15 @@ pub struct HistoryRecord {
     pub idle_rtt_p99_us: Option<f64>,
     pub loaded_rtt_p50_us: Option<f64>,
     pub loaded_rtt_p99_us: Option<f64>,
+    pub local_interface: Option<String>,
+    pub local_mtu: Option<u32>,
+    pub local_speed_mbps: Option<u32>,
+    pub remote_mtu: Option<u32>,
+    pub remote_speed_mbps: Option<u32>,
+    pub path_mtu: Option<u32>,
+    pub mss_advertised: Option<u32>,
+    pub mss_effective: Option<u32>,
+    pub diagnoses: Option<String>,
     pub udp_datagram_bytes: Option<u32>,
     pub udp_target_mbps: Option<f64>,
     pub udp_packets: Option<u64>,
@@ -215,6 +237,15 @@ pub fn header() -> Vec<&'static str> {
         "idle_rtt_p99_us",
         "loaded_rtt_p50_us",
         "loaded_rtt_p99_us",
+        "local_interface",
+        "local_mtu",
+        "local_speed_mbps",
+        "remote_mtu",
+        "remote_speed_mbps",
+        "path_mtu",
+        "mss_advertised",
+        "mss_effective",
+        "diagnoses",
         "udp_datagram_bytes",
         "udp_target_mbps",
         "udp_packets",
@@ -439,17 +470,17 @@ mod tests {
     }
 
     #[test]
-    fn schema_2_files_keep_their_rows_and_gain_the_udp_columns() {
+    fn schema_3_files_keep_their_rows_and_gain_the_udp_columns() {
         let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join("v2.csv");
+        let csv = dir.path().join("v3.csv");
         let v2: Vec<&str> = header().into_iter().take_while(|c| !c.starts_with("udp_")).collect();
         assert_eq!(
             v2.last(),
-            Some(&"loaded_rtt_p99_us"),
-            "UDP columns come after every schema-2 column"
+            Some(&"diagnoses"),
+            "UDP columns come after every schema-3 column"
         );
         let mut old = vec![""; v2.len()];
-        old[0] = "2";
+        old[0] = "3";
         old[1] = "latency";
         old[2] = "lat1";
         old[v2.iter().position(|c| *c == "rtt_p50_us").unwrap()] = "123.5";
@@ -468,7 +499,7 @@ mod tests {
         append(&csv, &udp, "{}").unwrap();
         let rows = read(&csv).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!((rows[0].schema_version, rows[0].rtt_p50_us), (Some(2), Some(123.5)));
+        assert_eq!((rows[0].schema_version, rows[0].rtt_p50_us), (Some(3), Some(123.5)));
         assert_eq!(rows[1].kind.as_deref(), Some("udp"));
         assert_eq!(rows[1].udp_lost, Some(7));
         assert_eq!(rows[1].udp_datagram_bytes, Some(1472));

@@ -234,6 +234,8 @@ pub struct SafNet {
     /// What held the senders back, in words, when the kernel says so.
     pub hints: Vec<String>,
     pub socket_options: SocketOptions,
+    /// Both interfaces, MSS, the probed path MTU, and diagnoses.
+    pub path: crate::diagnose::PathReport,
     /// UDP RTT idle and under load (--latency).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyUnderLoad>,
@@ -511,6 +513,7 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 .collect(),
             hints: dirs.iter().flat_map(hints).collect(),
             udp: udp::info(o),
+            path: o.path.clone(),
             latency: o.latency.as_ref().map(|l| LatencyUnderLoad {
                 idle: ProbeReport::new(&l.idle, l.idle_interval()),
                 loaded: ProbeReport::new(&l.loaded, l.idle_interval()),

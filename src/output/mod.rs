@@ -3,6 +3,7 @@
 pub mod history;
 pub mod json;
 pub mod latency;
+pub mod path;
 pub mod text;
 pub mod udp;
 

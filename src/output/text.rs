@@ -391,6 +391,7 @@ pub fn summary(o: &Outcome) -> String {
             }
         }
     }
+    out.push_str(&crate::output::path::text(&o.path, &o.server.to_string()));
     if let Some(l) = &o.latency {
         let (idle, loaded) = (
             ProbeReport::new(&l.idle, l.idle_interval()),

@@ -2,16 +2,20 @@
 
 mod cpu;
 mod iface;
+mod link;
 mod pmtu;
 mod sockopt;
 mod tcp_info;
 mod udp_batch;
+mod user;
 
 pub use cpu::{CpuClock, process_cpu_seconds};
 pub use iface::{hostname, interface_index};
+pub use link::{SYSFS_ENV, facts_towards, interface_details};
 pub use pmtu::{path_mtu, set_dont_fragment};
 pub use sockopt::{
     available_congestion, congestion, max_pacing_rate, set_congestion, set_max_pacing_rate, unsupported,
 };
 pub use tcp_info::{TcpInfo, tcp_info};
 pub use udp_batch::{MAX_BATCH, RecvBatch, batch_limit, enable_gro, gso_available, send_segments, tighten_timer_slack};
+pub use user::effective_uid;

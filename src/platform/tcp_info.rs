@@ -16,6 +16,8 @@ pub struct TcpInfo {
     pub pmtu: u32,
     /// Sender maximum segment size (payload bytes per segment).
     pub snd_mss: u32,
+    /// The MSS this side advertised (Linux; 0 where unknown).
+    pub advmss: u32,
     /// Most recent delivery rate estimate, bits per second (0 where unknown).
     pub delivery_rate_bps: u64,
     /// Microseconds the connection had data to send, and of those, limited by the receive window or send buffer.
@@ -51,6 +53,7 @@ pub fn tcp_info(sock: &impl AsRawFd) -> Option<TcpInfo> {
         rttvar_us: i.tcpi_rttvar,
         pmtu: i.tcpi_pmtu,
         snd_mss: i.tcpi_snd_mss,
+        advmss: i.tcpi_advmss,
         delivery_rate_bps: i.tcpi_delivery_rate.saturating_mul(8),
         busy_us: i.tcpi_busy_time,
         rwnd_limited_us: i.tcpi_rwnd_limited,

@@ -7,6 +7,7 @@
 //! 8..24   the test's cookie
 //! 24..32  sequence number, big-endian
 //! 32..40  sender's timestamp in nanoseconds, big-endian (the sender's own clock)
+//! 40..44  Fill only: the payload size the answer must have, big-endian
 //! 40..    padding up to the requested size
 //! ```
 
@@ -25,6 +26,10 @@ pub enum Kind {
     Echo = 1,
     /// UDP throughput data of one stream (`-u`); see [`data_tag`].
     Data = 2,
+    /// MTU probe, forward: answer with the bare 40-byte header (the request was the big one).
+    Ack = 3,
+    /// MTU probe, reverse: answer with a datagram of the payload size in bytes 40..44 (the answer is the big one).
+    Fill = 4,
 }
 
 /// Data flag: the stream's last word; its sequence number is the count of data datagrams the stream sent.
@@ -77,6 +82,8 @@ impl Header {
         let kind = match buf[4] {
             1 => Kind::Echo,
             2 => Kind::Data,
+            3 => Kind::Ack,
+            4 => Kind::Fill,
             _ => return None,
         };
         let mut cookie = [0u8; 16];

@@ -265,6 +265,17 @@ pub struct StreamTotals {
     pub udp: Option<UdpCounts>,
 }
 
+/// The interface one side uses to reach the other; every field is None when the OS does not say.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceFacts {
+    pub interface: Option<String>,
+    pub address: Option<std::net::IpAddr>,
+    pub mtu: Option<u32>,
+    pub speed_mbps: Option<u32>,
+    pub duplex: Option<String>,
+}
+
 /// Socket options as the kernel applied them, read back from one data connection.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -303,7 +314,15 @@ pub struct SideResults {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
     /// First frame of a control connection.
-    Hello { protocol: u32, software: String },
+    /// `nonce`: the client's challenge when it holds a pre-shared key.
+    Hello {
+        protocol: u32,
+        software: String,
+        #[serde(default)]
+        nonce: Option<String>,
+    },
+    /// The client's proof that it holds the pre-shared key.
+    Auth { proof: String },
     /// First (and only) frame of a data connection.
     Data { cookie: Cookie, stream: u32 },
     /// The test to run.
@@ -328,6 +347,8 @@ pub enum LatencyMode {
     Udp,
     /// TCP handshake time.
     Connect,
+    /// Path-MTU probe datagrams (`saf-net mtu`), answered like UDP echo.
+    Mtu,
 }
 
 impl LatencyMode {
@@ -336,6 +357,7 @@ impl LatencyMode {
             LatencyMode::Tcp => "tcp",
             LatencyMode::Udp => "udp",
             LatencyMode::Connect => "connect",
+            LatencyMode::Mtu => "mtu",
         }
     }
 }
@@ -355,9 +377,12 @@ pub struct LatencyRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ServerMessage {
+    /// `challenge`: present when the server holds a pre-shared key.
     Welcome {
         protocol: u32,
         software: String,
+        #[serde(default)]
+        challenge: Option<Challenge>,
     },
     /// The request cannot be served; nothing was allocated.
     Refused {
@@ -367,9 +392,11 @@ pub enum ServerMessage {
     Queued {
         position: u32,
     },
-    /// A slot is ours; open the data connections with this cookie.
+    /// A slot is ours; open the data connections with this cookie. `facts`: the server's interface towards us.
     Accepted {
         cookie: Cookie,
+        #[serde(default)]
+        facts: Option<InterfaceFacts>,
     },
     /// All data connections are in; the clock starts now.
     Start,
@@ -379,6 +406,14 @@ pub enum ServerMessage {
     Failed {
         reason: String,
     },
+}
+
+/// The server's nonce and its proof of the key over both nonces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Challenge {
+    pub nonce: String,
+    pub proof: String,
 }
 
 /// The only part of a hello every protocol version must keep, read when strict decoding fails.

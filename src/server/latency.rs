@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::Ctx;
-use super::session::{collect_data, control_ended, spawn_control_reader};
+use super::session::{SHUTTING_DOWN, collect_data, control_ended, spawn_control_reader};
 use crate::config::GRACE;
 use crate::protocol::{ClientMessage, Cookie, LatencyMode, LatencyRequest, ServerMessage, write_message};
 
@@ -36,16 +36,22 @@ pub(super) async fn run(
     peer: SocketAddr,
     req: &LatencyRequest,
 ) -> Result<(), String> {
-    if req.mode == LatencyMode::Udp && !ctx.udp_ready {
+    if matches!(req.mode, LatencyMode::Udp | LatencyMode::Mtu) && !ctx.udp_ready {
         let reason = "this server has no UDP socket on its port, so it cannot answer UDP probes".to_string();
         let _ = write_message(&mut wr, &ServerMessage::Failed { reason: reason.clone() }).await;
         return Err(reason);
     }
     let _allowance = ctx.udp.allow(cookie, peer.ip());
     let (_registration, mut data_rx) = ctx.registry.register(cookie, peer.ip(), 1);
-    write_message(&mut wr, &ServerMessage::Accepted { cookie })
-        .await
-        .map_err(|e| e.to_string())?;
+    write_message(
+        &mut wr,
+        &ServerMessage::Accepted {
+            cookie,
+            facts: Some(crate::platform::facts_towards(peer.ip())),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     ctx.log(format!(
         "test {n} from {peer}: latency, {} mode, {} bytes",
         req.mode.as_str(),
@@ -64,10 +70,16 @@ pub(super) async fn run(
         .map_err(|e| e.to_string())?;
     let limit = Duration::from_secs_f64(req.duration_seconds) + GRACE;
     let (reader, mut ctl_rx) = spawn_control_reader(rd, ctx.config.max_frame, limit);
-    let outcome = match tokio::time::timeout(limit, ctl_rx.recv()).await {
-        Ok(Some(Ok(ClientMessage::Done))) => Ok(()),
-        Ok(other) => Err(control_ended(other)),
-        Err(_) => Err(format!("latency run exceeded {:.0} s; cut off", limit.as_secs_f64())),
+    let outcome = tokio::select! {
+        r = tokio::time::timeout(limit, ctl_rx.recv()) => match r {
+            Ok(Some(Ok(ClientMessage::Done))) => Ok(()),
+            Ok(other) => Err(control_ended(other)),
+            Err(_) => Err(format!("latency run exceeded {:.0} s; cut off", limit.as_secs_f64())),
+        },
+        _ = ctx.shutting_down() => {
+            let _ = write_message(&mut wr, &ServerMessage::Failed { reason: SHUTTING_DOWN.into() }).await;
+            Err(SHUTTING_DOWN.to_string())
+        }
     };
     reader.abort();
     drop(wr);

@@ -8,12 +8,16 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::handshakes::Pending;
 use super::slots::QueueFull;
 use super::{Ctx, latency, throughput};
 use crate::protocol::{
-    ClientMessage, Cookie, FrameError, LatencyRequest, PROTOCOL_VERSION, ServerMessage, TestRequest, read_message,
-    write_message,
+    Challenge, ClientMessage, Cookie, FrameError, LatencyRequest, PROTOCOL_VERSION, ServerMessage, TestRequest,
+    read_message, write_message,
 };
+
+/// What the server tells clients when it stops.
+pub(super) const SHUTTING_DOWN: &str = "the server is shutting down";
 
 /// What a client asked for.
 enum Request {
@@ -94,7 +98,15 @@ pub fn version_mismatch(client_protocol: u32, client_software: &str) -> String {
 }
 
 /// Runs one control session after its hello; returns whether a test got a slot.
-pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: u32, software: String) -> bool {
+pub(super) async fn run(
+    ctx: &Ctx,
+    sock: TcpStream,
+    peer: SocketAddr,
+    protocol: u32,
+    software: String,
+    client_nonce: Option<String>,
+    mut pending: Pending,
+) -> bool {
     let (mut rd, mut wr) = sock.into_split();
     if protocol != PROTOCOL_VERSION {
         let reason = version_mismatch(protocol, &software);
@@ -102,15 +114,52 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
         let _ = write_message(&mut wr, &ServerMessage::Refused { reason }).await;
         return false;
     }
+    let hs = ctx.config.handshake_timeout;
+    let challenge = match (&ctx.config.psk, &client_nonce) {
+        (None, _) => None,
+        (Some(_), None) => {
+            let reason = "this server requires a pre-shared key; give the client --psk-file FILE or set SAF_NET_PSK";
+            return refuse(ctx, &mut wr, peer, reason.into()).await;
+        }
+        (Some(psk), Some(theirs)) => {
+            let Ok(mine) = crate::auth::nonce() else { return false };
+            let proof = psk.proof(crate::auth::SERVER_ROLE, theirs, &mine);
+            Some(Challenge { nonce: mine, proof })
+        }
+    };
     let welcome = ServerMessage::Welcome {
         protocol: PROTOCOL_VERSION,
         software: env!("CARGO_PKG_VERSION").into(),
+        challenge: challenge.clone(),
     };
     if write_message(&mut wr, &welcome).await.is_err() {
         return false;
     }
-    let hs = ctx.config.handshake_timeout;
-    let req = match read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs).await {
+    if let (Some(psk), Some(c), Some(theirs)) = (&ctx.config.psk, &challenge, &client_nonce) {
+        let answer = tokio::select! {
+            r = read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs) => r,
+            _ = pending.evicted() => return false,
+        };
+        let ok = match answer {
+            Ok(ClientMessage::Auth { proof }) => psk.verify(crate::auth::CLIENT_ROLE, &c.nonce, theirs, &proof),
+            _ => false,
+        };
+        if !ok {
+            let reason = "authentication failed: the client's key does not match this server's".to_string();
+            tracing::warn!(%peer, "refused: {reason}");
+            return refuse(ctx, &mut wr, peer, reason).await;
+        }
+    }
+    let request = tokio::select! {
+        r = read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs) => r,
+        _ = pending.evicted() => {
+            ctx.log(format!("{peer}: dropped: evicted by a newer connection from the same address"));
+            return false;
+        }
+    };
+    // Past the handshake: this connection no longer counts against the per-address limit.
+    drop(pending);
+    let req = match request {
         Ok(ClientMessage::Test(req)) => Request::Throughput(req),
         Ok(ClientMessage::Latency(req)) => Request::Latency(req),
         Ok(other) => {
@@ -174,6 +223,9 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
                 ctx.log(format!("{peer}: left the queue"));
                 return false;
             }
+            _ = ctx.shutting_down() => {
+                return refuse(ctx, &mut wr, peer, SHUTTING_DOWN.into()).await;
+            }
         }
     };
     drop(ticket);
@@ -201,6 +253,7 @@ async fn refuse(ctx: &Ctx, wr: &mut OwnedWriteHalf, peer: SocketAddr, reason: St
 pub(super) fn kind(msg: &ClientMessage) -> &'static str {
     match msg {
         ClientMessage::Hello { .. } => "a second hello",
+        ClientMessage::Auth { .. } => "an unexpected key proof",
         ClientMessage::Data { .. } => "a data-connection hello",
         ClientMessage::Test(_) => "a test request",
         ClientMessage::Abort { .. } => "an abort",

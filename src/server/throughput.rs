@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 
-use super::session::{collect_data, control_ended, spawn_control_reader};
+use super::session::{SHUTTING_DOWN, collect_data, control_ended, spawn_control_reader};
 use super::{Ctx, udp_test};
 use crate::config::GRACE;
 use crate::engine::{LocalStreams, StreamSpec, Timing, drive, sockets};
@@ -40,9 +40,15 @@ pub(super) async fn run(
         },
         Protocol::Tcp => None,
     };
-    write_message(&mut wr, &ServerMessage::Accepted { cookie })
-        .await
-        .map_err(|e| e.to_string())?;
+    write_message(
+        &mut wr,
+        &ServerMessage::Accepted {
+            cookie,
+            facts: Some(crate::platform::facts_towards(peer.ip())),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     ctx.log(format!(
         "test {n} from {peer}: {}, {} stream(s), {}",
         req.direction.as_str(),
@@ -81,6 +87,7 @@ pub(super) async fn run(
                 quota,
                 block_size: req.block_size as usize,
                 pace_bps: if sender { req.bitrate } else { None },
+                idle_timeout: (!sender).then_some(ctx.config.idle_timeout),
             },
         );
     }
@@ -94,6 +101,7 @@ pub(super) async fn run(
         duration,
         interval: Duration::from_secs_f64(req.interval_seconds),
         hard_limit: Some(omit + duration.unwrap_or(ctx.config.max_duration) + GRACE),
+        stall_after: None,
     };
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ServerMessage>();
     let writer = tokio::spawn(async move {
@@ -110,9 +118,12 @@ pub(super) async fn run(
     let mut done = false;
     let watch = async {
         loop {
-            match ctl_rx.recv().await {
-                Some(Ok(ClientMessage::Done)) => done = true,
-                other => return control_ended(other),
+            tokio::select! {
+                msg = ctl_rx.recv() => match msg {
+                    Some(Ok(ClientMessage::Done)) => done = true,
+                    other => return control_ended(other),
+                },
+                _ = ctx.shutting_down() => return SHUTTING_DOWN.to_string(),
             }
         }
     };
@@ -124,12 +135,18 @@ pub(super) async fn run(
     )
     .await;
     let client_sends = req.direction != Direction::Reverse;
-    if run.aborted.is_none() && client_sends && !done {
+    // A failed stream already ended the test; only a clean end waits for the client's word.
+    if run.aborted.is_none() && run.results.complete && client_sends && !done {
         match tokio::time::timeout(GRACE, ctl_rx.recv()).await {
             Ok(Some(Ok(ClientMessage::Done))) => done = true,
             Ok(other) => run.aborted = Some(control_ended(other)),
             Err(_) => run.aborted = Some(format!("client sent no end-of-test within {} s", GRACE.as_secs())),
         }
+    }
+    if run.aborted.as_deref() == Some(SHUTTING_DOWN) {
+        let _ = out_tx.send(ServerMessage::Failed {
+            reason: SHUTTING_DOWN.into(),
+        });
     }
     run.results.complete &= run.aborted.is_none();
     run.results.socket = report;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::udp::Sink;
 use crate::platform::{self, MAX_BATCH, RecvBatch};
-use crate::protocol::{Cookie, DatagramKind, Header, MAX_DATAGRAM};
+use crate::protocol::{Cookie, DatagramKind, HEADER_LEN, Header, MAX_DATAGRAM};
 
 /// The client a cookie belongs to, and the sink of its UDP throughput test, if it runs one.
 #[derive(Debug, Clone)]
@@ -114,6 +114,7 @@ pub fn spawn_responder(sock: UdpSocket, allowed: Allowed, stop: Arc<AtomicBool>)
     platform::enable_gro(&sock);
     std::thread::Builder::new().name("udp-responder".into()).spawn(move || {
         let mut batch = RecvBatch::new(MAX_BATCH, MAX_DATAGRAM + 1);
+        let mut fill = vec![0u8; MAX_DATAGRAM];
         let mut last = LastSink::default();
         while !stop.load(Ordering::Relaxed) {
             if batch.recv(&sock).is_err() {
@@ -125,17 +126,31 @@ pub fn spawn_responder(sock: UdpSocket, allowed: Allowed, stop: Arc<AtomicBool>)
                 let Some(from) = batch.source(i) else { continue };
                 for buf in batch.segments(i) {
                     let Some(h) = Header::read(buf) else { continue };
-                    match h.kind {
-                        DatagramKind::Echo if allowed.permits(&h.cookie, from.ip()) => {
-                            let _ = sock.send_to(buf, from);
+                    if h.kind == DatagramKind::Data {
+                        if let Some(sink) = last.get(&allowed, &h.cookie, from.ip()) {
+                            sink.deliver(&h, buf, from, at);
                         }
-                        DatagramKind::Data => {
-                            if let Some(sink) = last.get(&allowed, &h.cookie, from.ip()) {
-                                sink.deliver(&h, buf, from, at);
-                            }
-                        }
-                        _ => {}
+                        continue;
                     }
+                    if !allowed.permits(&h.cookie, from.ip()) {
+                        continue;
+                    }
+                    // Send errors (EMSGSIZE past the path MTU with don't-fragment) mean no answer: that is the
+                    // measurement.
+                    let _ = match h.kind {
+                        DatagramKind::Echo => sock.send_to(buf, from),
+                        DatagramKind::Ack => sock.send_to(&buf[..HEADER_LEN], from),
+                        DatagramKind::Fill => {
+                            let want = buf
+                                .get(HEADER_LEN..HEADER_LEN + 4)
+                                .map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap_or_default()));
+                            let len = (want as usize).clamp(HEADER_LEN, MAX_DATAGRAM);
+                            // The rest of `fill` stays zero: only headers are ever copied into it.
+                            fill[..HEADER_LEN].copy_from_slice(&buf[..HEADER_LEN]);
+                            sock.send_to(&fill[..len], from)
+                        }
+                        DatagramKind::Data => Ok(0),
+                    };
                 }
             }
         }
@@ -145,7 +160,6 @@ pub fn spawn_responder(sock: UdpSocket, allowed: Allowed, stop: Arc<AtomicBool>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::HEADER_LEN;
 
     #[test]
     fn answers_only_permitted_cookies() {

@@ -97,6 +97,8 @@ pub(super) async fn streams(
             quota: if sender { req.quota(id) } else { None },
             block_size: req.block_size as usize,
             pace_bps: if sender { req.bitrate } else { None },
+            // A UDP receiver may legitimately hear nothing for long (low -b, total loss); the clock ends it.
+            idle_timeout: None,
         };
         let plan = if sender {
             UdpPlan::Send {
