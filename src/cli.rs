@@ -20,6 +20,17 @@ fn rate(text: &str) -> Result<u64, String> {
     units::parse_rate(text).map_err(|e| e.to_string())
 }
 
+fn affinity(text: &str) -> Result<(u32, Option<u32>), String> {
+    let bad = || format!("'{text}' is not N or N,M (CPU numbers)");
+    match text.split_once(',') {
+        Some((a, b)) => Ok((
+            a.trim().parse().map_err(|_| bad())?,
+            Some(b.trim().parse().map_err(|_| bad())?),
+        )),
+        None => Ok((text.trim().parse().map_err(|_| bad())?, None)),
+    }
+}
+
 fn seconds(text: &str) -> Result<f64, String> {
     units::parse_seconds(text)
         .map(|d| d.as_secs_f64())
@@ -169,6 +180,13 @@ pub struct ClientArgs {
     /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
     #[arg(long, value_name = "FILE")]
     pub psk_file: Option<PathBuf>,
+    /// Pin stream threads to CPUs: N for the client's, M for the server's (round-robin upward), as iperf3's -A (Linux).
+    #[arg(short = 'A', long = "affinity", value_name = "N[,M]", value_parser = affinity)]
+    pub affinity: Option<(u32, Option<u32>)>,
+    /// Receivers discard data in the kernel instead of copying it to user memory (Linux MSG_TRUNC); faster, but
+    /// not the default goodput definition, and marked in the output.
+    #[arg(long)]
+    pub skip_rx_copy: bool,
     /// Skip the path-MTU probe that runs before the streams start.
     #[arg(long)]
     pub no_mtu_check: bool,

@@ -327,6 +327,8 @@ async fn server_counts_loss_reordering_and_duplicates_of_a_naughty_sender() {
         bitrate: Some(1_000_000),
         udp_echo: false,
         protocol: Protocol::Udp,
+        server_cpu: None,
+        skip_rx_copy: false,
     };
     write_message(&mut wr, &ClientMessage::Test(req)).await.unwrap();
     let ServerMessage::Accepted { cookie, .. } = read_message(&mut rd, cap, hs).await.unwrap() else {
@@ -385,6 +387,8 @@ fn client_receiver_counts_loss_reordering_and_duplicates_of_a_naughty_sender() {
             block_size: 200,
             pace_bps: None,
             idle_timeout: None,
+            cpu: None,
+            discard: false,
         },
         flags,
         done_tx,
@@ -505,6 +509,7 @@ fn bad_udp_input_gets_one_clear_line_and_a_nonzero_exit() {
         (&["-M", "1400"], &["-M applies to TCP tests only"]),
         (&["-C", "reno"], &["-C applies to TCP tests only"]),
         (&["--latency"], &["--latency applies to TCP tests only"]),
+        (&["--skip-rx-copy"], &["--skip-rx-copy applies to TCP tests only"]),
     ];
     for (extra, needles) in cases {
         let mut args = vec!["client", "127.0.0.1", "-p", "1", "-u", "--no-history"];

@@ -98,7 +98,14 @@ pub async fn run_until(
     let mut streams = Vec::new();
     // UDP: one socket per stream; the streams the server sends say hello until the start.
     let udp_hellos = match req.protocol {
-        Protocol::Udp => Some(udp::open_streams(server, cookie, &req, &mut local, &mut streams)?),
+        Protocol::Udp => Some(udp::open_streams(
+            server,
+            cookie,
+            &req,
+            plan.client_cpu,
+            &mut local,
+            &mut streams,
+        )?),
         Protocol::Tcp => None,
     };
     let tcp_connections = if udp_hellos.is_some() { 0 } else { req.connections() };
@@ -134,6 +141,8 @@ pub async fn run_until(
                 block_size: req.block_size as usize,
                 pace_bps: if client_sends { req.bitrate } else { None },
                 idle_timeout: None,
+                cpu: plan.client_cpu.map(|c| c as usize + (id as usize - 1)),
+                discard: !client_sends && req.skip_rx_copy,
             },
         );
     }

@@ -115,6 +115,7 @@ pub(super) fn open_streams(
     server: SocketAddr,
     cookie: Cookie,
     req: &TestRequest,
+    client_cpu: Option<u32>,
     local: &mut LocalStreams,
     streams: &mut Vec<StreamInfo>,
 ) -> Result<Hellos, ClientError> {
@@ -161,6 +162,8 @@ pub(super) fn open_streams(
             block_size: size,
             pace_bps: if client_sends { req.bitrate } else { None },
             idle_timeout: None,
+            cpu: client_cpu.map(|c| c as usize + (id as usize - 1)),
+            discard: false,
         };
         let plan = if client_sends {
             UdpPlan::Send {

@@ -37,6 +37,8 @@ fn input(args: &ClientArgs) -> ClientInput {
         protocol: if args.udp { Protocol::Udp } else { Protocol::Tcp },
         mtu_check: !args.no_mtu_check,
         expected_mbps: None,
+        affinity: args.affinity,
+        skip_rx_copy: args.skip_rx_copy,
     }
 }
 

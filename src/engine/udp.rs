@@ -219,6 +219,10 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name(format!("udp-{}", spec.id))
         .spawn(move || {
+            if let Some(cpu) = spec.cpu {
+                let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let _ = platform::pin_current_thread(cpu % cpus);
+            }
             let (at, error) = match plan {
                 UdpPlan::Send { socket, to, cookie } => send_loop(&socket, to, cookie, &spec, &flags, &m),
                 UdpPlan::Receive { socket, cookie, .. } => receive_loop(&socket, cookie, &spec, &flags, &m),
@@ -464,6 +468,8 @@ mod tests {
             block_size: 1000,
             pace_bps: bps,
             idle_timeout: None,
+            cpu: None,
+            discard: false,
         }
     }
 
@@ -528,6 +534,8 @@ mod tests {
             bitrate: None,
             udp_echo: false,
             protocol: Protocol::Udp,
+            server_cpu: None,
+            skip_rx_copy: false,
         };
         let sink = Sink::new(&req);
         assert_eq!(sink.peers_missing(), 1);

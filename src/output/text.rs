@@ -174,6 +174,8 @@ impl LivePrinter {
             bitrate: None,
             udp_echo: false,
             protocol: Default::default(),
+            server_cpu: None,
+            skip_rx_copy: false,
         };
         LivePrinter::new(&request, host, port, false)
     }
@@ -390,6 +392,12 @@ pub fn summary(o: &Outcome) -> String {
                 let _ = writeln!(out, "  {side}: {}", parts.join("; "));
             }
         }
+    }
+    if o.request.skip_rx_copy {
+        let _ = writeln!(
+            out,
+            "Note: --skip-rx-copy: receivers discarded bytes in the kernel; not comparable with default goodput."
+        );
     }
     out.push_str(&crate::output::path::text(&o.path, &o.server.to_string()));
     if let Some(l) = &o.latency {

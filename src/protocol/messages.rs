@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape; both peers must speak the same one.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A random per-test token that data connections present to join their test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -123,6 +123,12 @@ pub struct TestRequest {
     /// TCP or UDP data streams; absent means TCP. With UDP, `block_size` is the datagram payload size.
     #[serde(default, skip_serializing_if = "Protocol::is_tcp")]
     pub protocol: Protocol,
+    /// First CPU the server pins its stream threads to (-A N,M: M), round-robin from there.
+    #[serde(default)]
+    pub server_cpu: Option<u32>,
+    /// Receivers discard data in the kernel instead of copying it (--skip-rx-copy, Linux).
+    #[serde(default)]
+    pub skip_rx_copy: bool,
 }
 
 impl TestRequest {
@@ -318,7 +324,7 @@ pub enum ClientMessage {
     Hello {
         protocol: u32,
         software: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         nonce: Option<String>,
     },
     /// The client's proof that it holds the pre-shared key.
@@ -381,7 +387,7 @@ pub enum ServerMessage {
     Welcome {
         protocol: u32,
         software: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         challenge: Option<Challenge>,
     },
     /// The request cannot be served; nothing was allocated.
@@ -471,6 +477,8 @@ mod tests {
             bitrate: Some(200_000_000),
             udp_echo: true,
             protocol: Protocol::Tcp,
+            server_cpu: None,
+            skip_rx_copy: false,
         };
         let msg = ClientMessage::Test(req.clone());
         let text = serde_json::to_string(&msg).unwrap();
@@ -508,6 +516,8 @@ mod tests {
             bitrate: None,
             udp_echo: false,
             protocol: Protocol::Tcp,
+            server_cpu: None,
+            skip_rx_copy: false,
         };
         let text = serde_json::to_string(&tcp).unwrap();
         assert!(

@@ -89,7 +89,7 @@ pub(super) async fn streams(
     let socket = ctx.udp.socket().ok_or("the UDP responder is not running")?;
     let report = sockets::report(&socket);
     let mut local = LocalStreams::default();
-    for id in 1..=req.connections() {
+    for (i, id) in (1..=req.connections()).enumerate() {
         let sender = !req.client_sends(id);
         let spec = StreamSpec {
             id,
@@ -99,6 +99,9 @@ pub(super) async fn streams(
             pace_bps: if sender { req.bitrate } else { None },
             // A UDP receiver may legitimately hear nothing for long (low -b, total loss); the clock ends it.
             idle_timeout: None,
+            cpu: req.server_cpu.map(|c| c as usize + i),
+            // Every datagram's header is read; there is nothing to discard unread.
+            discard: false,
         };
         let plan = if sender {
             UdpPlan::Send {
