@@ -5,7 +5,8 @@
 //! `result` (per-direction view) → `output` (text, JSON, history) → `report` (PNG charts, summaries,
 //! compare; reads the history back). `model` is the link-rate math. `platform` holds every
 //! OS-specific call; `cmd` glues one subcommand together each. `service` writes and controls the
-//! launchd/systemd service that runs the server.
+//! launchd/systemd service that runs the server. `profile` reads link profiles (`profiles/*.toml`);
+//! `lab` (Linux) builds emulated links in network namespaces.
 
 pub mod auth;
 pub mod cli;
@@ -14,10 +15,13 @@ pub mod cmd;
 pub mod config;
 pub mod diagnose;
 pub mod engine;
+#[cfg(target_os = "linux")]
+pub mod lab;
 pub mod model;
 pub mod net;
 pub mod output;
 pub mod platform;
+pub mod profile;
 pub mod protocol;
 pub mod report;
 pub mod result;

@@ -30,6 +30,7 @@ fn main() {
         Command::Report(a) => cmd::report(a),
         Command::Compare(a) => cmd::compare(a),
         Command::Service(a) => cmd::service(a),
+        Command::Lab(a) => cmd::lab(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 use saf_net::client::{self, Event};
 use saf_net::config::{ClientInput, ServerConfig};
 use saf_net::protocol::{
-    ClientMessage, Cookie, DEFAULT_MAX_FRAME, DatagramKind, Direction, HEADER_LEN, Header, LatencyMode, LatencyRequest,
-    PROTOCOL_VERSION, ServerMessage, StopAfter, TestRequest, decode, encode, read_message, write_message,
+    ClientMessage, Cookie, DEFAULT_MAX_FRAME, DatagramKind, Direction, FLAG_HELLO, HEADER_LEN, Header, LatencyMode,
+    LatencyRequest, PROTOCOL_VERSION, Protocol, ServerMessage, StopAfter, TestRequest, decode, encode, read_message,
+    set_data_tag, write_message,
 };
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -176,6 +177,9 @@ fn request(direction: Direction, seconds: f64) -> TestRequest {
         fq_rate: None,
         bitrate: None,
         udp_echo: false,
+        protocol: Protocol::Tcp,
+        server_cpu: None,
+        skip_rx_copy: false,
     }
 }
 
@@ -562,6 +566,9 @@ fn templates(rng: &mut Rng) -> Vec<ClientMessage> {
             fq_rate: Some(1_000_000_000),
             bitrate: Some(1_000_000_000),
             udp_echo: true,
+            protocol: Protocol::Udp,
+            server_cpu: Some(0),
+            skip_rx_copy: true,
         }),
         ClientMessage::Test(TestRequest {
             stop: StopAfter::Bytes(1 << 20),
@@ -911,7 +918,9 @@ fn malformed_cases(rng: &mut Rng) -> Vec<Case> {
     }
     // Wrong protocol versions: a clear refusal naming both versions.
     let weird_software = ["0.2.0", "", "\n\r\u{1b}[31mred", "\u{2603}", &"v".repeat(10_000)];
-    for p in [0u32, 2, 3, 100, 0x7fff_ffff, u32::MAX] {
+    let v = PROTOCOL_VERSION;
+    let versions = [0, v.saturating_sub(1), v + 1, v + 2, 100, 0x7fff_ffff, u32::MAX];
+    for p in versions.into_iter().filter(|&p| p != v) {
         for s in weird_software {
             let m = ClientMessage::Hello {
                 protocol: p,
@@ -1193,6 +1202,113 @@ async fn udp_phase(addr: SocketAddr, rng: &mut Rng, tally: &Arc<Tally>) -> Resul
     Ok(format!(
         "{} datagrams unanswered, 3 right-cookie probes answered",
         sent_by.values().sum::<u64>()
+    ))
+}
+
+/// A UDP reverse test (`-u -R`): the server sends only where a hello with the test's cookie came from, and
+/// only if that is the control peer's IP. Hellos with the right cookie from 127.0.0.2, or with wrong cookies
+/// from 127.0.0.1, before and during the test, must not draw a single datagram.
+async fn udp_reverse_phase(addr: SocketAddr, rng: &mut Rng, tally: &Arc<Tally>) -> Result<String, String> {
+    let (mut rd, mut wr) = control(addr).await?;
+    let req = TestRequest {
+        protocol: Protocol::Udp,
+        block_size: 1200,
+        bitrate: Some(20_000_000),
+        ..request(Direction::Reverse, 1.0)
+    };
+    let cookie = admitted(&mut rd, &mut wr, &ClientMessage::Test(req), HS).await?;
+    let bind = |ip| async move { UdpSocket::bind((ip, 0)).await.map_err(|e| e.to_string()) };
+    let (far, stranger, real) = (bind(OTHER).await?, bind(LOCAL).await?, bind(LOCAL).await?);
+    let hello = |cookie: Cookie, id: u32| {
+        let mut b = [0u8; HEADER_LEN];
+        Header {
+            kind: DatagramKind::Data,
+            cookie,
+            seq: 0,
+            sent_ns: 0,
+        }
+        .write(&mut b);
+        set_data_tag(&mut b, FLAG_HELLO, id);
+        b
+    };
+    let intruders = |rng: &mut Rng, n: usize| {
+        (0..n)
+            .map(|i| {
+                let mut wrong = cookie;
+                wrong.0[rng.below(16) as usize] ^= 1 << rng.below(8);
+                let id = *rng.pick(&[0u32, 1, 1, 2, 0xffff]);
+                if i % 2 == 0 {
+                    (true, hello(cookie, id))
+                } else {
+                    (false, hello(if rng.chance(50) { wrong } else { rng.cookie() }, id))
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut sent = 0u64;
+    for (from_far, d) in intruders(rng, 400) {
+        let s = if from_far { &far } else { &stranger };
+        s.send_to(&d, addr).await.map_err(|e| e.to_string())?;
+        sent += 1;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The real stream's hello, repeated until the start (by a task, so no control read is ever cut short).
+    let real = Arc::new(real);
+    let repeat = {
+        let (real, h) = (real.clone(), hello(cookie, 1));
+        tokio::spawn(async move {
+            loop {
+                let _ = real.send_to(&h, addr).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let start = recv(&mut rd, HS).await;
+    repeat.abort();
+    match start? {
+        ServerMessage::Start => {}
+        other => return Err(format!("expected start, got {other:?}")),
+    }
+    // More intruders while the server sends; meanwhile count what arrives where.
+    for (from_far, d) in intruders(rng, 200) {
+        let s = if from_far { &far } else { &stranger };
+        s.send_to(&d, addr).await.map_err(|e| e.to_string())?;
+        sent += 1;
+    }
+    tally.count("udp -u -R hello from 127.0.0.2 or with a wrong cookie", sent, true);
+    let mut buf = vec![0u8; 70_000];
+    let mut got = 0u64;
+    let results = loop {
+        tokio::select! {
+            r = real.recv(&mut buf) => { r.map_err(|e| e.to_string())?; got += 1; }
+            m = recv(&mut rd, GRACE) => match m? {
+                ServerMessage::Interval(_) => {}
+                ServerMessage::Results(r) => break r,
+                other => return Err(format!("expected intervals and results, got {other:?}")),
+            },
+        }
+    };
+    send(&mut wr, &ClientMessage::Done).await?;
+    drain_until_closed(&mut rd, Duration::from_secs(5)).await?;
+    let mut strays = 0;
+    for s in [&far, &stranger] {
+        while s.try_recv_from(&mut buf).is_ok() {
+            strays += 1;
+        }
+    }
+    let sent_by_server: u64 = results.streams.iter().map(|s| s.bytes_total).sum();
+    if strays > 0 {
+        return Err(format!(
+            "the server sent {strays} datagrams to an address that never held the cookie"
+        ));
+    }
+    if got == 0 || sent_by_server == 0 {
+        return Err(format!(
+            "the real stream got {got} datagrams (server sent {sent_by_server} bytes)"
+        ));
+    }
+    Ok(format!(
+        "{sent} intruding hellos drew nothing; the real stream got {got} datagrams ({sent_by_server} bytes sent)"
     ))
 }
 
@@ -1519,6 +1635,10 @@ async fn hostile_clients_then_a_normal_test_on_the_same_server() {
     let t = Instant::now();
     let r = udp_phase(addr, &mut rng, &tally).await;
     phase("UDP probes", r, t);
+
+    let t = Instant::now();
+    let r = udp_reverse_phase(addr, &mut rng, &tally).await;
+    phase("UDP reverse test (-u -R) with intruding hellos", r, t);
 
     let t = Instant::now();
     let r = stalled_reader_phase(addr).await;

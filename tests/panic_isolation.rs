@@ -11,8 +11,8 @@ use std::time::Duration;
 use saf_net::client::{self, Event, run_latency};
 use saf_net::config::{ClientInput, LatencyInput, ServerConfig};
 use saf_net::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, Direction, LatencyMode, PROTOCOL_VERSION, ServerMessage, StopAfter, TestRequest,
-    read_message, write_message,
+    ClientMessage, DEFAULT_MAX_FRAME, Direction, LatencyMode, PROTOCOL_VERSION, Protocol, ServerMessage, StopAfter,
+    TestRequest, read_message, write_message,
 };
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -89,6 +89,9 @@ async fn trigger(addr: SocketAddr, stage: &str) {
             fq_rate: None,
             bitrate: None,
             udp_echo: true,
+            protocol: Protocol::Tcp,
+            server_cpu: None,
+            skip_rx_copy: false,
         };
         write_message(&mut wr, &ClientMessage::Test(req)).await.unwrap();
     }

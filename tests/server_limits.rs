@@ -74,7 +74,7 @@ async fn stream_memory_is_capped() {
     let (addr, _stop, _h) = server(config).await;
     let mut i = input(addr, 0.3);
     i.parallel = 8;
-    i.length = 1 << 20;
+    i.length = Some(1 << 20);
     let err = run(i).await.unwrap_err().to_string();
     assert!(err.contains("--max-test-memory"), "{err}");
     assert!(
@@ -93,7 +93,7 @@ async fn a_sender_that_goes_silent_is_cut_off() {
     let t = Duration::from_secs(2);
     let mut ctl = tokio::net::TcpStream::connect(addr).await.unwrap();
     let hello = ClientMessage::Hello {
-        protocol: 1,
+        protocol: saf_net::protocol::PROTOCOL_VERSION,
         software: "t".into(),
         nonce: None,
     };
@@ -112,6 +112,9 @@ async fn a_sender_that_goes_silent_is_cut_off() {
         fq_rate: None,
         bitrate: None,
         udp_echo: false,
+        protocol: Default::default(),
+        server_cpu: None,
+        skip_rx_copy: false,
     };
     write_message(&mut ctl, &ClientMessage::Test(req)).await.unwrap();
     let ServerMessage::Accepted { cookie, .. } = read_message(&mut ctl, 65_536, t).await.unwrap() else {

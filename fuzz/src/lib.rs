@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use saf_net::config::ServerConfig;
 use saf_net::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, FrameError, HEADER_LEN, Header, ServerMessage, decode, encode, read_raw,
+    ClientMessage, DEFAULT_MAX_FRAME, FrameError, HEADER_LEN, Header, ServerMessage, data_tag, decode, encode,
+    read_raw,
 };
 
 /// A client message as the server decodes it; a decoded one must survive the server's limit checks
@@ -91,10 +92,11 @@ pub fn framed_reader(data: &[u8]) {
 }
 
 /// A UDP datagram as the responder parses it: only saf-net headers parse, and they re-serialize to the
-/// same bytes (the reserved bytes 5..8 aside, which the writer zeroes).
+/// same bytes (bytes 5..8 aside: the writer zeroes them; data datagrams carry flags and a stream id there),
+/// and the data tag reads from any parsed header without panicking.
 pub fn datagram_header(data: &[u8]) {
     let Some(h) = Header::read(data) else {
-        assert!(data.len() < HEADER_LEN || &data[..4] != b"SAFN" || ![1, 3, 4].contains(&data[4]));
+        assert!(data.len() < HEADER_LEN || &data[..4] != b"SAFN" || !(1..=4).contains(&data[4]));
         return;
     };
     let mut buf = [0u8; HEADER_LEN];
@@ -102,4 +104,6 @@ pub fn datagram_header(data: &[u8]) {
     assert_eq!(buf[..5], data[..5]);
     assert_eq!(buf[8..HEADER_LEN], data[8..HEADER_LEN]);
     assert_eq!(Header::read(&buf), Some(h));
+    let (_flags, stream) = data_tag(data);
+    assert!(stream <= u32::from(u16::MAX));
 }

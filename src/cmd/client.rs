@@ -12,6 +12,8 @@ use crate::net::Family;
 use crate::output::history::{self, HistoryRow};
 use crate::output::text::{LivePrinter, summary};
 use crate::output::{RunMeta, json};
+use crate::profile::Profile;
+use crate::protocol::Protocol;
 
 fn input(args: &ClientArgs) -> ClientInput {
     ClientInput {
@@ -33,8 +35,11 @@ fn input(args: &ClientArgs) -> ClientInput {
         fq_rate: args.fq_rate,
         bitrate: args.bitrate,
         latency: args.latency,
+        protocol: if args.udp { Protocol::Udp } else { Protocol::Tcp },
         mtu_check: !args.no_mtu_check,
         expected_mbps: None,
+        affinity: args.affinity,
+        skip_rx_copy: args.skip_rx_copy,
     }
 }
 
@@ -61,11 +66,42 @@ pub(super) fn record(path: Option<&std::path::Path>, o: &Outcome, meta: &RunMeta
     Ok(())
 }
 
+/// The receiver goodput of each direction as a share of the profile's TCP goodput ceiling.
+fn ceiling_lines(o: &Outcome, p: &Profile) -> String {
+    let ceiling = p.ceiling_mbps();
+    let ts = if p.validate.tcp_timestamps { "on" } else { "off" };
+    let mut out = String::new();
+    for d in o.directions() {
+        let mbps = d.received.rate().mbps();
+        let share = 100.0 * mbps / ceiling;
+        let flag = if mbps > ceiling * (1.0 + p.validate.max_above_ceiling_fraction) {
+            "; above what this link can carry: is the profile right?"
+        } else {
+            ""
+        };
+        out += &format!(
+            "Profile {}: receiver goodput, {}: {mbps:.2} Mbit/s = {share:.2} % of the {ceiling:.1} Mbit/s TCP ceiling \
+({} Mbit/s, MTU {}, timestamps {ts}){flag}\n",
+            p.name,
+            d.label(),
+            p.link.line_rate_mbps,
+            p.link.mtu
+        );
+    }
+    out
+}
+
 pub fn client(args: ClientArgs) -> Result<ExitCode> {
     let mut plan = input(&args).plan().map_err(UsageError)?;
     plan.target.psk = crate::auth::Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let profile = match &args.profile {
+        Some(spec) => Some(Profile::resolve(spec).map_err(|e| UsageError(e.to_string()))?),
+        None => None,
+    };
+    plan.expected_mbps = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
     let history_path = history_path(args.no_history, args.csv.as_ref())?;
-    let meta = RunMeta::new(&args.host, args.port, args.label.clone(), args.profile.clone());
+    let profile_name = profile.as_ref().map(|p| p.name.clone());
+    let meta = RunMeta::new(&args.host, args.port, args.label.clone(), profile_name);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -103,7 +139,7 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
     let text = if args.json {
         json::render(&outcome, &meta) + "\n"
     } else {
-        summary(&outcome)
+        summary(&outcome) + &profile.as_ref().map(|p| ceiling_lines(&outcome, p)).unwrap_or_default()
     };
     let _ = std::io::stdout().write_all(text.as_bytes());
     record(history_path.as_deref(), &outcome, &meta)?;

@@ -3,6 +3,7 @@
 mod client;
 mod compare;
 mod demo;
+mod lab;
 mod latency;
 mod mtu;
 mod report;
@@ -12,6 +13,7 @@ mod service;
 pub use client::client;
 pub use compare::compare;
 pub use demo::demo;
+pub use lab::lab;
 pub use latency::latency;
 pub use mtu::mtu;
 pub use report::report;

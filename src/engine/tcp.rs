@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::udp::Meter;
+
 /// How often a blocked thread wakes to look at the abort flag.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -24,6 +26,10 @@ pub struct StreamSpec {
     pub pace_bps: Option<u64>,
     /// A receiver that reads nothing for this long gives up (a client that went silent).
     pub idle_timeout: Option<Duration>,
+    /// Pin the stream's thread to this CPU (-A).
+    pub cpu: Option<usize>,
+    /// Receive by discarding in the kernel instead of copying to user memory (--skip-rx-copy).
+    pub discard: bool,
 }
 
 /// Flags shared by all streams of one side of a test.
@@ -47,7 +53,10 @@ pub struct Finished {
 pub struct Stream {
     pub spec: StreamSpec,
     pub counter: Arc<AtomicU64>,
-    socket: TcpStream,
+    /// The TCP connection; None for UDP streams, whose threads watch the flags instead.
+    socket: Option<TcpStream>,
+    /// Datagram counts of a UDP stream.
+    udp: Option<Arc<Meter>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -68,6 +77,11 @@ impl Stream {
         let thread = std::thread::Builder::new()
             .name(format!("stream-{}", spec.id))
             .spawn(move || {
+                if let Some(cpu) = spec.cpu {
+                    // Best effort: a CPU that does not exist leaves the thread where the scheduler put it.
+                    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+                    let _ = crate::platform::pin_current_thread(cpu % cpus);
+                }
                 let result = if spec.sender {
                     send_loop(socket, &spec, &flags, &c)
                 } else {
@@ -82,9 +96,26 @@ impl Stream {
         Ok(Stream {
             spec,
             counter,
-            socket: handle,
+            socket: Some(handle),
+            udp: None,
             thread: Some(thread),
         })
+    }
+
+    /// A UDP stream whose thread is already running.
+    pub(super) fn udp(spec: StreamSpec, meter: Arc<Meter>, thread: JoinHandle<()>) -> Stream {
+        Stream {
+            spec,
+            counter: meter.bytes_counter(),
+            socket: None,
+            udp: Some(meter),
+            thread: Some(thread),
+        }
+    }
+
+    /// The datagram counts of a UDP stream.
+    pub fn udp_meter(&self) -> Option<&Meter> {
+        self.udp.as_deref()
     }
 
     pub fn bytes(&self) -> u64 {
@@ -93,20 +124,22 @@ impl Stream {
 
     /// Unblocks the thread's pending read or write.
     pub fn shutdown(&self) {
-        let _ = self.socket.shutdown(Shutdown::Both);
+        if let Some(s) = &self.socket {
+            let _ = s.shutdown(Shutdown::Both);
+        }
     }
 
     pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
-        self.socket.local_addr().ok()
+        self.socket.as_ref()?.local_addr().ok()
     }
 
     pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
-        self.socket.peer_addr().ok()
+        self.socket.as_ref()?.peer_addr().ok()
     }
 
-    /// The stream's socket, for reading its options.
-    pub fn socket(&self) -> &TcpStream {
-        &self.socket
+    /// The stream's TCP socket, for reading its options; None for UDP streams.
+    pub fn socket(&self) -> Option<&TcpStream> {
+        self.socket.as_ref()
     }
 }
 
@@ -122,7 +155,7 @@ impl Drop for Stream {
 }
 
 /// A non-compressible fill pattern, so nothing on the path can shrink the data.
-fn pattern(len: usize) -> Vec<u8> {
+pub(super) fn pattern(len: usize) -> Vec<u8> {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     (0..len)
         .map(|_| {
@@ -183,7 +216,12 @@ fn receive_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter
     let mut buf = vec![0u8; spec.block_size];
     let mut last_data = Instant::now();
     loop {
-        match socket.read(&mut buf) {
+        let got = if spec.discard {
+            crate::platform::recv_discard(&socket, &mut buf)
+        } else {
+            socket.read(&mut buf)
+        };
+        match got {
             Ok(0) => return Ok(()),
             Ok(k) => {
                 counter.fetch_add(k as u64, Ordering::Relaxed);

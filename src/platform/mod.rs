@@ -1,14 +1,17 @@
 //! Everything OS-specific, behind `cfg` with portable fallbacks. The only home of `unsafe`.
 
 mod cpu;
+mod fast;
 mod iface;
 mod link;
 mod pmtu;
 mod sockopt;
 mod tcp_info;
+mod udp_batch;
 mod user;
 
 pub use cpu::{CpuClock, process_cpu_seconds};
+pub use fast::{pin_current_thread, recv_discard};
 pub use iface::{hostname, interface_index};
 pub use link::{SYSFS_ENV, facts_towards, interface_details};
 pub use pmtu::{path_mtu, set_dont_fragment};
@@ -16,4 +19,5 @@ pub use sockopt::{
     available_congestion, congestion, max_pacing_rate, set_congestion, set_max_pacing_rate, unsupported,
 };
 pub use tcp_info::{TcpInfo, tcp_info};
+pub use udp_batch::{MAX_BATCH, RecvBatch, batch_limit, enable_gro, gso_available, send_segments, tighten_timer_slack};
 pub use user::effective_uid;

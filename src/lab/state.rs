@@ -1,0 +1,200 @@
+//! What a lab that is up looks like on disk: `/run/saf-net/labs/NAME/state.json`, the server's log
+//! beside it. `/run` is emptied at boot, as are the namespaces, so state never outlives its lab.
+
+use std::fs::{self, File};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::LabError;
+use super::shaping::Tbf;
+
+/// Where lab state lives unless `SAF_NET_LAB_STATE` says otherwise.
+pub const DEFAULT_STATE_DIR: &str = "/run/saf-net/labs";
+/// Environment variable that moves the state folder.
+pub const STATE_ENV: &str = "SAF_NET_LAB_STATE";
+pub const STATE_FILE: &str = "state.json";
+pub const SERVER_LOG: &str = "server.log";
+/// Version of the state file's layout.
+pub const STATE_VERSION: u32 = 1;
+
+/// The state folder in use.
+pub fn base_dir() -> PathBuf {
+    std::env::var_os(STATE_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR))
+}
+
+/// The saf-net server a lab started in its far namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerProcess {
+    pub pid: u32,
+    /// From /proc/PID/stat, so a reused pid is never mistaken for the server.
+    pub start_ticks: u64,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+/// Everything a lab created, as recorded when it came up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabState {
+    pub state_version: u32,
+    pub name: String,
+    /// The profile's name, as runs record it.
+    pub profile: String,
+    /// What `lab exec` puts in SAF_NET_PROFILE: the name, or the profile file's absolute path.
+    pub profile_ref: String,
+    pub line_rate_mbps: f64,
+    pub mtu: u32,
+    pub switch_mtu: u32,
+    pub ceiling_mbps: f64,
+    pub subnet: u8,
+    pub near_addr: Ipv4Addr,
+    pub far_addr: Ipv4Addr,
+    pub prefix_len: u8,
+    pub near_ns: String,
+    pub far_ns: String,
+    pub switch_ns: String,
+    pub tbf: Tbf,
+    pub server: Option<ServerProcess>,
+    pub created_utc: String,
+    pub saf_net_version: String,
+}
+
+impl LabState {
+    pub fn namespaces(&self) -> [&str; 3] {
+        [&self.near_ns, &self.far_ns, &self.switch_ns]
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LabError + '_ {
+    move |source| LabError::State {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The folder of lab `name`.
+pub fn lab_dir(base: &Path, name: &str) -> PathBuf {
+    base.join(name)
+}
+
+/// Reads a lab's state; Ok(None) if there is none.
+pub fn read(base: &Path, name: &str) -> Result<Option<LabState>, LabError> {
+    let path = lab_dir(base, name).join(STATE_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| LabError::StateFormat {
+            path,
+            detail: e.to_string(),
+        })
+}
+
+/// Writes a lab's state whole (temp file, then rename).
+pub fn write(base: &Path, st: &LabState) -> Result<PathBuf, LabError> {
+    let dir = lab_dir(base, &st.name);
+    fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let path = dir.join(STATE_FILE);
+    let tmp = dir.join(format!(".{STATE_FILE}.tmp"));
+    let text = serde_json::to_string_pretty(st).expect("lab state always serializes") + "\n";
+    fs::write(&tmp, text).map_err(io_err(&tmp))?;
+    fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    Ok(path)
+}
+
+/// Names of labs with a state folder.
+pub fn names(base: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(base) else {
+        return Vec::new();
+    };
+    let mut v: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().to_str().map(String::from))
+        .filter(|n| super::names::check_name(n).is_ok())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Removes a lab's state folder (and the server log in it); absent is fine.
+pub fn remove(base: &Path, name: &str) -> Result<(), LabError> {
+    let dir = lab_dir(base, name);
+    match fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(&dir)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// An exclusive lock over all labs while one is built or removed; released on drop.
+pub struct Lock(#[allow(dead_code)] File);
+
+/// Takes the lab lock, waiting for another `lab up` / `lab down` to finish. The lock is on the state
+/// folder itself, so `lab down` leaves no lock file behind.
+pub fn lock(base: &Path) -> Result<Lock, LabError> {
+    fs::create_dir_all(base).map_err(io_err(base))?;
+    let f = File::open(base).map_err(io_err(base))?;
+    f.lock().map_err(io_err(base))?;
+    Ok(Lock(f))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn sample(name: &str) -> LabState {
+        LabState {
+            state_version: STATE_VERSION,
+            name: name.into(),
+            profile: "1gbe".into(),
+            profile_ref: "1gbe".into(),
+            line_rate_mbps: 1000.0,
+            mtu: 1500,
+            switch_mtu: 1500,
+            ceiling_mbps: 941.47,
+            subnet: 9,
+            near_addr: Ipv4Addr::new(10, 77, 9, 1),
+            far_addr: Ipv4Addr::new(10, 77, 9, 2),
+            prefix_len: 24,
+            near_ns: format!("safnet-{name}-near"),
+            far_ns: format!("safnet-{name}-far"),
+            switch_ns: format!("safnet-{name}-switch"),
+            tbf: Tbf::for_link(1000.0, 1500, None, None),
+            server: None,
+            created_utc: "2026-11-29T14:00:00Z".into(),
+            saf_net_version: "0.1.0".into(),
+        }
+    }
+
+    #[test]
+    fn state_round_trips_and_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read(dir.path(), "a").unwrap(), None);
+        write(dir.path(), &sample("a")).unwrap();
+        write(dir.path(), &sample("b")).unwrap();
+        assert_eq!(read(dir.path(), "a").unwrap(), Some(sample("a")));
+        assert_eq!(names(dir.path()), ["a", "b"]);
+        remove(dir.path(), "a").unwrap();
+        remove(dir.path(), "a").unwrap();
+        assert_eq!(names(dir.path()), ["b"]);
+        let _l = lock(dir.path()).unwrap();
+        assert_eq!(names(dir.path()), ["b"]);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no lock file");
+    }
+
+    #[test]
+    fn a_damaged_state_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("x")).unwrap();
+        fs::write(dir.path().join("x").join(STATE_FILE), "{").unwrap();
+        let e = read(dir.path(), "x").unwrap_err().to_string();
+        assert!(e.contains("state.json"), "{e}");
+    }
+}

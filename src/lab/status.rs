@@ -1,0 +1,148 @@
+//! `lab status`: every lab that is up, from its state file and from what the kernel reports now.
+
+use std::path::Path;
+
+use super::names::{self, BRIDGE, HOST_IF, Role};
+use super::parse::{self, Interface, TbfSeen};
+use super::process;
+use super::runner::{Cmd, Runner};
+use super::state::{self, LabState};
+use super::{LabError, namespaces_by_lab};
+
+/// A host namespace as seen now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostView {
+    pub role: Role,
+    pub ns: String,
+    pub iface: Option<Interface>,
+    pub tbf: Option<TbfSeen>,
+}
+
+/// One lab as seen now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabView {
+    pub name: String,
+    pub state: Option<LabState>,
+    /// Namespaces of this lab that exist.
+    pub namespaces: Vec<String>,
+    /// Live details; empty when not root.
+    pub hosts: Vec<HostView>,
+    pub switch_ports: Vec<Interface>,
+    pub server_running: bool,
+}
+
+impl LabView {
+    /// Up means: state recorded, all three namespaces present, server running.
+    pub fn healthy(&self) -> bool {
+        self.state.is_some() && self.namespaces.len() == 3 && self.server_running
+    }
+}
+
+fn query<T>(
+    runner: &mut dyn Runner,
+    cmd: Cmd,
+    parse: impl FnOnce(&str) -> Result<T, serde_json::Error>,
+) -> Result<T, LabError> {
+    let text = runner.output(&cmd)?;
+    parse(&text).map_err(|e| LabError::Output {
+        cmd: cmd.to_string(),
+        detail: e.to_string(),
+    })
+}
+
+/// Every lab with state or namespaces. `live` adds what `ip` and `tc` report (needs root).
+pub fn status(runner: &mut dyn Runner, base: &Path, live: bool) -> Result<Vec<LabView>, LabError> {
+    let present = namespaces_by_lab(runner)?;
+    let mut names: Vec<String> = present.keys().cloned().collect();
+    names.extend(state::names(base));
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    for name in names {
+        let st = state::read(base, &name).ok().flatten();
+        let roles = present.get(&name).cloned().unwrap_or_default();
+        let mut view = LabView {
+            namespaces: roles.iter().map(|r| names::netns(&name, *r)).collect(),
+            server_running: st
+                .as_ref()
+                .and_then(|s| s.server.as_ref())
+                .is_some_and(process::is_same_process),
+            state: st,
+            hosts: Vec::new(),
+            switch_ports: Vec::new(),
+            name,
+        };
+        if live {
+            for role in roles.iter().copied() {
+                let ns = names::netns(&view.name, role);
+                if role == Role::Switch {
+                    let links = query(
+                        runner,
+                        Cmd::new("ip").args(["-n", &ns, "-j", "link", "show"]),
+                        parse::interfaces,
+                    )?;
+                    view.switch_ports = links
+                        .into_iter()
+                        .filter(|l| l.master.as_deref() == Some(BRIDGE) || l.name == BRIDGE)
+                        .collect();
+                } else {
+                    let addr = Cmd::new("ip").args(["-n", &ns, "-j", "addr", "show", "dev", HOST_IF]);
+                    let iface = query(runner, addr, parse::interfaces)?.into_iter().next();
+                    let tc = Cmd::new("tc").args(["-n", &ns, "-j", "qdisc", "show", "dev", HOST_IF]);
+                    let tbf = query(runner, tc, parse::tbf)?;
+                    view.hosts.push(HostView { role, ns, iface, tbf });
+                }
+            }
+        }
+        out.push(view);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::runner::Recorder;
+
+    #[test]
+    fn live_status_reads_ip_and_tc() {
+        let dir = tempfile::tempdir().unwrap();
+        state::write(dir.path(), &state::tests::sample("x")).unwrap();
+        let mut r = Recorder::new()
+            .answer("ip netns list", "safnet-x-near\nsafnet-x-far\nsafnet-x-switch\n")
+            .answer(
+                "ip -n safnet-x-near -j addr",
+                r#"[{"ifname":"eth0","mtu":1500,"operstate":"UP","addr_info":[{"family":"inet","local":"10.77.9.1","prefixlen":24}]}]"#,
+            )
+            .answer("tc -n safnet-x-near", r#"[{"kind":"tbf","options":{"rate":123049414,"burst":246099,"lat":10000}}]"#)
+            .answer(
+                "ip -n safnet-x-switch -j link",
+                r#"[{"ifname":"lo","mtu":65536},{"ifname":"br0","mtu":1500},{"ifname":"near","mtu":1500,"master":"br0"}]"#,
+            );
+        let v = status(&mut r, dir.path(), true).unwrap();
+        assert_eq!(v.len(), 1);
+        let lab = &v[0];
+        assert_eq!(lab.namespaces.len(), 3);
+        assert!(!lab.server_running && !lab.healthy());
+        let near = lab.hosts.iter().find(|h| h.role == Role::Near).unwrap();
+        assert_eq!(near.iface.as_ref().unwrap().ipv4[0].0.to_string(), "10.77.9.1");
+        assert_eq!(near.tbf.unwrap().rate_bytes_per_sec, 123_049_414);
+        let far = lab.hosts.iter().find(|h| h.role == Role::Far).unwrap();
+        assert_eq!(far.iface, None);
+        assert_eq!(lab.switch_ports.len(), 2);
+    }
+
+    #[test]
+    fn bad_tool_output_is_an_error_naming_the_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = Recorder::new()
+            .answer("ip netns list", "safnet-x-near\n")
+            .answer("ip -n safnet-x-near", "not json");
+        let e = status(&mut r, dir.path(), true).unwrap_err().to_string();
+        assert!(
+            e.starts_with("unexpected output from `ip -n safnet-x-near -j addr show dev eth0`"),
+            "{e}"
+        );
+        assert_eq!(status(&mut r, dir.path(), false).unwrap().len(), 1);
+    }
+}

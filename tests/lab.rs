@@ -1,0 +1,567 @@
+//! End-to-end tests of `saf-net lab` with the real binary, real namespaces and real shaping.
+//!
+//! Each test builds its own uniquely named lab and a drop guard takes it down, even when the test
+//! fails. Lab tests run one at a time (a lock in this binary). Without root or network namespaces,
+//! a lab test prints a loud SKIPPED line and returns; the input-checking tests run everywhere.
+#![cfg(target_os = "linux")]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_saf-net");
+/// TCP goodput ceilings (IPv4, timestamps on) from docs and `model.rs`.
+const CEILING_1GBE: f64 = 941.47;
+const CEILING_10GBE_JUMBO: f64 = 9900.4;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|r| r.split_whitespace().nth(1).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Why lab tests cannot run here, if they cannot.
+fn lab_unavailable() -> Option<String> {
+    if !is_root() {
+        return Some("not running as root".into());
+    }
+    for tool in ["ip", "tc", "ethtool"] {
+        let ok = Command::new(tool)
+            .arg(if tool == "ethtool" { "--version" } else { "-V" })
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return Some(format!("`{tool}` is missing"));
+        }
+    }
+    let probe = format!("safnet-probe-{}", std::process::id());
+    let ok = Command::new("ip")
+        .args(["netns", "add", &probe])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let _ = Command::new("ip").args(["netns", "del", &probe]).output();
+    if !ok {
+        return Some("`ip netns add` fails here".into());
+    }
+    None
+}
+
+macro_rules! require_lab {
+    ($what:expr) => {
+        if let Some(why) = lab_unavailable() {
+            eprintln!("\n========================================================================");
+            eprintln!("SKIPPED (needs root + network namespaces): {} — {why}", $what);
+            eprintln!("========================================================================\n");
+            return;
+        }
+    };
+}
+
+/// Runs saf-net with `args`, killed after `limit`.
+fn saf_within(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_remove("SAF_NET_PROFILE")
+        .env_remove("SAF_NET_PORT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("saf-net starts");
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("saf-net {args:?} took longer than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn saf(args: &[&str]) -> Output {
+    saf_within(args, Duration::from_secs(60))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A lab that is taken down when the test ends, however it ends.
+struct Lab {
+    name: String,
+}
+
+impl Lab {
+    fn up(tag: &str, extra: &[&str]) -> Lab {
+        // Short, unique per process and test: lab names are at most 32 characters.
+        let name = format!("t{}-{tag}", std::process::id() % 100_000);
+        let lab = Lab { name };
+        let mut args = vec!["lab", "up"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--name", &lab.name]);
+        let out = saf(&args);
+        assert!(
+            out.status.success(),
+            "lab up {extra:?} failed: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        lab
+    }
+
+    fn state(&self) -> Value {
+        let path = Path::new("/run/saf-net/labs").join(&self.name).join("state.json");
+        serde_json::from_str(&std::fs::read_to_string(path).expect("state file")).expect("state JSON")
+    }
+
+    fn far(&self) -> String {
+        self.state()["far_addr"].as_str().unwrap().to_string()
+    }
+
+    /// Runs `argv` in the near host through `lab exec`, killed after `limit`.
+    fn exec(&self, argv: &[&str], limit: Duration) -> Output {
+        let mut args = vec!["lab", "exec", "--name", &self.name, "--"];
+        args.extend_from_slice(argv);
+        saf_within(&args, limit)
+    }
+
+    /// Receiver goodput (Mbit/s) of a `-t SECS` client run from near to far.
+    fn goodput(&self, secs: &str) -> f64 {
+        let far = self.far();
+        let out = self.exec(
+            &[BIN, "client", &far, "-t", secs, "-J", "--no-history"],
+            Duration::from_secs(40),
+        );
+        assert!(out.status.success(), "client failed: {}", text(&out.stderr));
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("client JSON");
+        assert_eq!(
+            doc["saf_net"]["profile"],
+            self.state()["profile"],
+            "SAF_NET_PROFILE reached the client"
+        );
+        doc["end"]["sum_received"]["bits_per_second"].as_f64().unwrap() / 1e6
+    }
+
+    fn namespaces_left(name: &str) -> Vec<String> {
+        let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+        text(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|n| n.starts_with(&format!("safnet-{name}-")))
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = saf(&["lab", "down", "--name", &self.name]);
+    }
+}
+
+/// Measures up to `tries` times: any run above `max` fails at once (the emulation must never be
+/// faster than the wire); a run in [min, max] passes; runs below `min` (a busy machine) are retried.
+fn measure(lab: &Lab, secs: &str, min: f64, max: f64, tries: usize) -> Vec<f64> {
+    let mut seen = Vec::new();
+    for _ in 0..tries {
+        let g = lab.goodput(secs);
+        seen.push(g);
+        assert!(
+            g <= max,
+            "receiver goodput {g:.2} Mbit/s is above {max:.2}: runs {seen:?}"
+        );
+        if g >= min {
+            break;
+        }
+    }
+    seen
+}
+
+#[test]
+fn lab_1gbe_carries_the_wire_ceiling_and_goes_down_clean() {
+    let _serial = serial();
+    require_lab!("lab 1gbe goodput");
+    let lab = Lab::up("1g", &["1gbe"]);
+    let name = lab.name.clone();
+
+    let status = text(&saf(&["lab", "status"]).stdout);
+    let far = lab.far();
+    assert!(status.contains(&format!("Lab '{name}': up; profile 1gbe")), "{status}");
+    assert!(status.contains(&format!("eth0 {far}/24 MTU 1500")), "{status}");
+    assert!(status.contains("tbf 983.08 Mbit/s"), "{status}");
+
+    let runs = measure(&lab, "3", CEILING_1GBE * 0.995, CEILING_1GBE * 1.002, 5);
+    let best = runs.iter().copied().fold(0.0, f64::max);
+    eprintln!("lab 1gbe: receiver goodput {runs:?} Mbit/s (ceiling {CEILING_1GBE})");
+    assert!(
+        best >= CEILING_1GBE * 0.995,
+        "no run within 0.5 % of {CEILING_1GBE}: {runs:?}"
+    );
+
+    // A text run scores itself against the profile the lab set.
+    let out = lab.exec(
+        &[BIN, "client", &far, "-t", "1", "--no-history"],
+        Duration::from_secs(30),
+    );
+    let t = text(&out.stdout);
+    assert!(
+        t.contains("Profile 1gbe: receiver goodput") && t.contains("% of the 941.5 Mbit/s TCP ceiling"),
+        "{t}"
+    );
+
+    let down = saf(&["lab", "down", "--name", &name]);
+    assert!(down.status.success());
+    assert!(text(&down.stdout).contains("is down"), "{}", text(&down.stdout));
+    assert!(Lab::namespaces_left(&name).is_empty());
+    assert!(!Path::new("/run/saf-net/labs").join(&name).exists());
+    let again = saf(&["lab", "down", "--name", &name]);
+    assert!(again.status.success());
+    assert!(text(&again.stdout).contains("is not up; nothing to remove"));
+}
+
+#[test]
+fn lab_10gbe_jumbo_carries_jumbo_frames_near_the_ceiling() {
+    let _serial = serial();
+    require_lab!("lab 10gbe-jumbo goodput");
+    let lab = Lab::up("jumbo", &["10gbe-jumbo"]);
+    // A jumbo frame crosses whole.
+    let far = lab.far();
+    let ping = lab.exec(
+        &["ping", "-c", "1", "-W", "2", "-M", "do", "-s", "8972", &far],
+        Duration::from_secs(10),
+    );
+    assert!(ping.status.success(), "9000-byte ping: {}", text(&ping.stdout));
+    let strict = std::env::var_os("SAF_NET_LAB_STRICT").is_some();
+    let min = CEILING_10GBE_JUMBO * if strict { 0.97 } else { 0.20 };
+    let runs = measure(&lab, "3", CEILING_10GBE_JUMBO * 0.97, CEILING_10GBE_JUMBO * 1.002, 3);
+    let best = runs.iter().copied().fold(0.0, f64::max);
+    let share = 100.0 * best / CEILING_10GBE_JUMBO;
+    eprintln!("lab 10gbe-jumbo: receiver goodput {runs:?} Mbit/s, best {share:.1} % of {CEILING_10GBE_JUMBO}");
+    if best < CEILING_10GBE_JUMBO * 0.97 {
+        eprintln!(
+            "NOTE: below 97 % of the ceiling; on a small or busy machine the lab is CPU-bound at 10 Gbit/s \
+             (set SAF_NET_LAB_STRICT=1 to make this a failure)"
+        );
+    }
+    assert!(
+        best >= min,
+        "10gbe-jumbo best run {best:.1} Mbit/s is below {min:.1}: {runs:?}"
+    );
+}
+
+#[test]
+fn switch_mtu_below_the_hosts_is_a_jumbo_black_hole() {
+    let _serial = serial();
+    require_lab!("jumbo black hole");
+    let lab = Lab::up("hole", &["10gbe-jumbo", "--switch-mtu", "1500"]);
+    let far = lab.far();
+    let small = lab.exec(
+        &["ping", "-c", "1", "-W", "2", "-s", "1400", &far],
+        Duration::from_secs(10),
+    );
+    assert!(small.status.success(), "a small ping crosses: {}", text(&small.stdout));
+    let big = lab.exec(
+        &["ping", "-c", "1", "-W", "1", "-M", "do", "-s", "8972", &far],
+        Duration::from_secs(10),
+    );
+    assert!(!big.status.success(), "a jumbo ping must vanish: {}", text(&big.stdout));
+    let out = lab.exec(
+        &["timeout", "30", BIN, "client", &far, "-t", "2", "-J", "--no-history"],
+        Duration::from_secs(40),
+    );
+    let received = serde_json::from_slice::<Value>(&out.stdout)
+        .ok()
+        .and_then(|d| d["end"]["sum_received"]["bits_per_second"].as_f64())
+        .unwrap_or(0.0)
+        / 1e6;
+    eprintln!(
+        "black hole: client exit {:?}, receiver goodput {received:.3} Mbit/s",
+        out.status.code()
+    );
+    assert!(
+        !out.status.success() || received < 0.01 * CEILING_10GBE_JUMBO,
+        "TCP must stall through the black hole, got {received} Mbit/s"
+    );
+    let status = text(&saf(&["lab", "status"]).stdout);
+    assert!(status.contains("near MTU 1500, far MTU 1500"), "{status}");
+}
+
+#[test]
+fn two_labs_coexist_with_their_own_addresses_and_profiles() {
+    let _serial = serial();
+    require_lab!("two labs at once");
+    let a = Lab::up("a", &["1gbe"]);
+    let b = Lab::up("b", &["10gbe"]);
+    assert_ne!(a.far(), b.far());
+    let status = text(&saf(&["lab", "status"]).stdout);
+    for (lab, profile) in [(&a, "1gbe"), (&b, "10gbe")] {
+        assert!(
+            status.contains(&format!("Lab '{}': up; profile {profile}", lab.name)),
+            "{status}"
+        );
+        let env = lab.exec(
+            &["sh", "-c", "echo $SAF_NET_PROFILE $SAF_NET_LAB"],
+            Duration::from_secs(10),
+        );
+        assert_eq!(text(&env.stdout).trim(), format!("{profile} {}", lab.name));
+    }
+    // Far runs commands too, and exit codes come back.
+    let far = saf(&[
+        "lab", "exec", "--name", &a.name, "--host", "far", "--", "sh", "-c", "exit 7",
+    ]);
+    assert_eq!(far.status.code(), Some(7));
+    let down = saf(&["lab", "down", "--name", &a.name]);
+    assert!(down.status.success());
+    assert!(Lab::namespaces_left(&a.name).is_empty());
+    assert_eq!(Lab::namespaces_left(&b.name).len(), 3, "the other lab is untouched");
+}
+
+#[test]
+fn a_lab_that_is_up_or_left_over_is_reported_not_rebuilt() {
+    let _serial = serial();
+    require_lab!("already up / leftovers");
+    let lab = Lab::up("dup", &["1gbe"]);
+    let again = saf(&["lab", "up", "10gbe", "--name", &lab.name]);
+    assert_eq!(again.status.code(), Some(1));
+    let err = text(&again.stderr);
+    assert!(
+        err.contains(&format!("lab '{}' is already up: profile 1gbe", lab.name)),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    // A crash that left one namespace and no state.
+    let crashed = format!("t{}-crash", std::process::id() % 100_000);
+    let guard = Lab { name: crashed.clone() };
+    let ns = format!("safnet-{crashed}-switch");
+    assert!(
+        Command::new("ip")
+            .args(["netns", "add", &ns])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let up = saf(&["lab", "up", "1gbe", "--name", &crashed]);
+    assert_eq!(up.status.code(), Some(1));
+    assert!(
+        text(&up.stderr).contains("leftovers of an earlier run"),
+        "{}",
+        text(&up.stderr)
+    );
+    let down = saf(&["lab", "down", "--name", &crashed]);
+    assert!(down.status.success());
+    assert!(
+        text(&down.stdout).contains("leftovers of a crashed run"),
+        "{}",
+        text(&down.stdout)
+    );
+    assert!(Lab::namespaces_left(&crashed).is_empty());
+    drop(guard);
+}
+
+#[test]
+fn not_root_gets_one_clear_line() {
+    let _serial = serial();
+    let out = if is_root() {
+        if Command::new("setpriv").arg("--version").output().is_err() {
+            eprintln!("SKIPPED (needs setpriv to drop root): not-root message");
+            return;
+        }
+        Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                BIN,
+                "lab",
+                "up",
+                "1gbe",
+                "--name",
+                "nobody",
+            ])
+            .output()
+            .unwrap()
+    } else {
+        Command::new(BIN)
+            .args(["lab", "up", "1gbe", "--name", "nobody"])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("needs root"), "{err}");
+}
+
+#[test]
+fn bad_input_is_one_line_and_a_usage_exit() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["lab", "up", "nosuch"],
+            "unknown profile 'nosuch'; known profiles: 10gbe, 10gbe-jumbo, 1gbe",
+        ),
+        (&["lab", "up", "1gbe", "--name", "a/b"], "is not a lab name"),
+        (
+            &["lab", "up", "1gbe", "--switch-mtu", "100", "--dry-run"],
+            "--switch-mtu 100",
+        ),
+        (
+            &["client", "127.0.0.1", "-p", "9", "--profile", "nosuch"],
+            "known profiles: 10gbe, 10gbe-jumbo, 1gbe",
+        ),
+        (&["lab", "exec", "--host", "middle", "--", "true"], "middle"),
+    ];
+    for (args, want) in cases {
+        let out = saf(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_broken_profile_file_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.toml");
+    std::fs::write(
+        &path,
+        "schema_version = 1\n[link]\nline_rate_mbps = 1000\nmtuu = 1500\n",
+    )
+    .unwrap();
+    let out = saf(&["lab", "up", path.to_str().unwrap(), "--dry-run"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}:4:", path.display())) && err.contains("mtuu"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dry_run_prints_the_plan_without_root() {
+    let out = saf(&[
+        "lab",
+        "up",
+        "10gbe-jumbo",
+        "--name",
+        "plan",
+        "--switch-mtu",
+        "1500",
+        "--dry-run",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("ip netns add safnet-plan-near"), "{t}");
+    assert!(
+        t.contains("ip -n safnet-plan-switch link set near mtu 1500 master br0"),
+        "{t}"
+    );
+    assert!(t.contains("ip -n safnet-plan-near link set eth0 mtu 9000"), "{t}");
+    assert!(
+        t.contains("tc -n safnet-plan-far qdisc replace dev eth0 root tbf rate 9960147520bit"),
+        "{t}"
+    );
+    assert!(t.contains("ethtool -K eth0 tso off gso off gro on"), "{t}");
+}
+
+#[test]
+fn down_with_nothing_up_says_so() {
+    let _serial = serial();
+    require_lab!("down with nothing up");
+    let out = saf(&["lab", "down", "--name", "never-up-here"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("Lab 'never-up-here' is not up; nothing to remove."));
+    let out = saf(&["lab", "exec", "--name", "never-up-here", "--", "true"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no lab named 'never-up-here' is up"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Kills the server when the test ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn client_scores_goodput_against_the_profile_and_flags_the_impossible() {
+    // Loopback is far faster than 1 Gbit/s: the score must say the figure cannot have crossed 1GbE.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = Child(
+        Command::new(BIN)
+            .args(["server", "-B", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("h.csv");
+    let port = port.to_string();
+    let args = [
+        "client",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "0.5",
+        "--csv",
+        csv.to_str().unwrap(),
+    ];
+    let out = Command::new(BIN)
+        .args(args)
+        .env("SAF_NET_PROFILE", "profiles/1gbe.toml")
+        .output()
+        .unwrap();
+    let t = text(&out.stdout);
+    assert!(out.status.success(), "{t}{}", text(&out.stderr));
+    let line = t
+        .lines()
+        .find(|l| l.starts_with("Profile 1gbe: receiver goodput"))
+        .expect(&t);
+    assert!(
+        line.contains("% of the 941.5 Mbit/s TCP ceiling (1000 Mbit/s, MTU 1500, timestamps on)"),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("above what this link can carry: is the profile right?"),
+        "{line}"
+    );
+    // The history records the profile's name, not the path it was given as.
+    let history = std::fs::read_to_string(&csv).unwrap();
+    assert!(history.lines().nth(1).unwrap().contains(",1gbe,"), "{history}");
+}
