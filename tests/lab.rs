@@ -707,3 +707,26 @@ fn a_link_taken_down_mid_test_ends_it_with_a_clear_message() {
         "the late probe finds nothing passes: {k:?}"
     );
 }
+
+#[test]
+fn loaded_rtt_is_above_idle_rtt_on_a_saturated_1gbe_link() {
+    let _serial = serial();
+    require_lab!("latency under load");
+    let lab = Lab::up("bloat", &["1gbe"]);
+    let far = lab.far();
+    let out = lab.exec(
+        &[BIN, "client", &far, "-t", "3", "--latency", "-J", "--no-history"],
+        Duration::from_secs(40),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lat = &doc["saf_net"]["latency"];
+    let idle = lat["idle"]["rtt"]["p50_us"].as_f64().unwrap();
+    let loaded = lat["loaded"]["rtt"]["p50_us"].as_f64().unwrap();
+    eprintln!("1gbe lab: idle p50 {idle:.0} µs, loaded p50 {loaded:.0} µs");
+    // The tbf queue holds ~10 ms at 1 Gbit/s; probes wait behind the bulk data.
+    assert!(
+        loaded > 2.0 * idle && loaded > 500.0,
+        "loaded {loaded} µs vs idle {idle} µs"
+    );
+}
