@@ -46,7 +46,8 @@ fn seconds(text: &str) -> Result<f64, String> {
 `saf-net client HOST` on another. The headline figure is receiver-side goodput: bytes the receiving \
 application read, over the measured time on the receiver's clock. `saf-net demo` runs both ends on \
 loopback in one process.",
-    after_help = "Exit codes: 0 success, 1 error, 2 bad arguments, 3 test ran but is incomplete."
+    after_help = "Exit codes: 0 success, 1 error, 2 bad arguments, 3 test ran but is incomplete, 4 a problem was \
+diagnosed (mtu, validate)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -61,6 +62,8 @@ pub enum Command {
     Client(ClientArgs),
     /// Measure round-trip latency to a saf-net server: TCP ping-pong, UDP echo or TCP connect time.
     Latency(LatencyArgs),
+    /// Check a link against a profile: path MTU, goodput with 1 and N streams, UDP RTT; PASS/FAIL, exit 0 only if all pass.
+    Validate(ValidateArgs),
     /// Find the path MTU to a saf-net server, each way, with don't-fragment UDP probes; name jumbo-frame black holes.
     Mtu(MtuArgs),
     /// Run a server on 127.0.0.1 in this process, test 1 and 4 streams, compare with the 945 Mbit/s baseline.
@@ -329,6 +332,43 @@ pub struct MtuArgs {
     /// Give up connecting after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
     pub connect_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Checks: path MTU >= the profile's MTU; goodput with 1 and N streams >= the profile's \
+[validate] min_ceiling_fraction of the TCP ceiling (and not above the wire); UDP RTT p99 <= --max-rtt-p99-us. \
+Appends a kind=validate row to the history. Exit 0 when every check passes, 4 when one fails."
+)]
+pub struct ValidateArgs {
+    /// Server: a name, IPv4, IPv6, or link-local with zone.
+    pub host: String,
+    /// Profile of the link this should be (1gbe, 10gbe, 10gbe-jumbo, or a .toml path).
+    #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
+    pub profile: String,
+    #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
+    pub port: u16,
+    /// Seconds per throughput test.
+    #[arg(short = 't', long = "time", value_name = "SECS", default_value_t = 5.0, value_parser = seconds)]
+    pub time: f64,
+    /// Streams for the multi-stream test.
+    #[arg(short = 'P', long = "parallel", value_name = "N", default_value_t = 4)]
+    pub streams: u32,
+    /// Highest acceptable UDP RTT p99, microseconds.
+    #[arg(long, value_name = "US", default_value_t = 2000.0)]
+    pub max_rtt_p99_us: f64,
+    /// Print one JSON document instead of text.
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+    pub csv: Option<PathBuf>,
+    #[arg(long)]
+    pub no_history: bool,
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// Pre-shared key file, when the server requires one.
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -477,7 +477,8 @@ impl ClientInput {
                     None if udp => Some(DEFAULT_UDP_BITRATE),
                     b => b.filter(|&b| b > 0),
                 },
-                udp_echo: self.latency || self.mtu_check,
+                // Always: a stalled test re-probes the path under this cookie, --no-mtu-check or not.
+                udp_echo: true,
                 protocol: self.protocol,
                 server_cpu: self.affinity.and_then(|(_, s)| s),
                 skip_rx_copy: self.skip_rx_copy,

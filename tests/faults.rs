@@ -134,7 +134,10 @@ fn client(args: &[&str], limit: Duration) -> Run {
 
 /// A port nothing listens on right now (the OS picked it; we let it go again).
 fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    // The server listens on the dual-stack wildcard, so test the same kind of address.
+    let l = TcpListener::bind("[::]:0")
+        .or_else(|_| TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     l.local_addr().unwrap().port()
 }
 
@@ -154,7 +157,7 @@ impl Server {
     fn start(extra: &[&str]) -> Server {
         let mut last = String::new();
         // The port is free when picked but could be taken before the server binds it: retry.
-        for _ in 0..3 {
+        for _ in 0..10 {
             let port = free_port();
             let dir = tempfile::tempdir().unwrap();
             let log_path = dir.path().join("server.log");

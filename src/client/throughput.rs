@@ -282,6 +282,23 @@ pub async fn run_until(
     };
     // Stop the loaded probe while the server still answers it.
     probe_stop.store(true, Ordering::Relaxed);
+    // A stall ends the test early; probe the path now, while the server still answers.
+    if run.aborted.as_deref().is_some_and(|a| a.starts_with(STALL)) {
+        // Do not wait out the server's clock for results: the stall is the result.
+        error = run.aborted.clone();
+        // Probe again even if it ran first: the path may have changed (a link went down).
+        if let Ok(sock) = probe_socket(server) {
+            path.mtu_probe = Some(run_mtu_probe(Arc::new(sock), cookie, &path, server).await);
+        }
+        let _ = write_message(
+            &mut wr,
+            &ClientMessage::Abort {
+                reason: "stalled".into(),
+            },
+        )
+        .await;
+    }
+
     while let Ok(iv) = iv_rx.try_recv() {
         obs.on(Event::Interval {
             local: true,
@@ -322,23 +339,10 @@ pub async fn run_until(
     {
         error = Some(format!("a data stream failed: {e}"));
     }
-    // A stall ends the test early; probe the path now if that was not done first, while the server still answers.
-    if run.aborted.as_deref().is_some_and(|a| a.starts_with(STALL)) {
-        if path.mtu_probe.is_none()
-            && let Ok(sock) = probe_socket(server)
-        {
-            path.mtu_probe = Some(run_mtu_probe(Arc::new(sock), cookie, &path, server).await);
-        }
-        let _ = write_message(
-            &mut wr,
-            &ClientMessage::Abort {
-                reason: "stalled".into(),
-            },
-        )
-        .await;
-    }
     if let Some(info) = streams.first().and_then(|s| s.tcp_now.as_ref()) {
-        path.mss_advertised = (info.advmss > 0).then_some(info.advmss);
+        // The SYN's MSS option is the path MTU less the IP and TCP headers (8960 on a 9000 IPv4 path).
+        let headers = if server.is_ipv6() { 60 } else { 40 };
+        path.mss_advertised = (info.pmtu > headers).then(|| info.pmtu - headers);
         path.mss_effective = (info.snd_mss > 0).then_some(info.snd_mss);
     }
     path.diagnoses = diagnose(&path, &plan.target.host, server.port(), plan.expected_mbps);

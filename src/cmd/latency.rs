@@ -35,7 +35,15 @@ pub fn latency(args: LatencyArgs) -> Result<ExitCode> {
     let mut plan = input.plan().map_err(UsageError)?;
     plan.target.psk = crate::auth::Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
     let history = history_path(args.no_history, args.csv.as_ref())?;
-    let meta = RunMeta::new(&args.host, args.port, args.label.clone(), args.profile.clone());
+    let profile = match &args.profile {
+        Some(spec) => Some(
+            crate::profile::Profile::resolve(spec)
+                .map_err(|e| UsageError(e.to_string()))?
+                .name,
+        ),
+        None => None,
+    };
+    let meta = RunMeta::new(&args.host, args.port, args.label.clone(), profile);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -9,6 +9,7 @@ mod mtu;
 mod report;
 mod server;
 mod service;
+mod validate;
 
 pub use client::client;
 pub use compare::compare;
@@ -19,6 +20,7 @@ pub use mtu::mtu;
 pub use report::report;
 pub use server::server;
 pub use service::service;
+pub use validate::validate;
 
 /// The process exit code of a subcommand that ran.
 pub type ExitCode = i32;

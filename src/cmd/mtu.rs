@@ -19,17 +19,22 @@ pub fn mtu(args: MtuArgs) -> Result<ExitCode> {
     let mut target = Target::new(&args.host, args.port, family, args.connect_timeout).map_err(UsageError)?;
     target.psk = Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
     let history = history_path(args.no_history, args.csv.as_ref())?;
-    let meta = RunMeta::new(&args.host, args.port, args.label.clone(), args.profile.clone());
+    let profile = match &args.profile {
+        Some(spec) => Some(crate::profile::Profile::resolve(spec).map_err(|e| UsageError(e.to_string()))?),
+        None => None,
+    };
+    let expected = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
+    let meta = RunMeta::new(&args.host, args.port, args.label.clone(), profile.map(|p| p.name));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
     let outcome = if args.json {
         let mut quiet = |_: Event<'_>| {};
-        rt.block_on(run_mtu(&target, None, &mut quiet))
+        rt.block_on(run_mtu(&target, expected, &mut quiet))
     } else {
         let mut printer = LivePrinter::for_duration(&args.host, args.port, None);
-        let o = rt.block_on(run_mtu(&target, None, &mut printer));
+        let o = rt.block_on(run_mtu(&target, expected, &mut printer));
         printer.finish();
         o
     }?;

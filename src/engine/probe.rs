@@ -138,19 +138,17 @@ pub fn udp(sock: &UdpSocket, cookie: Cookie, plan: &ProbePlan, stop: &AtomicBool
         }
     };
     // Receives answers until `done` says so; returns a receive error, if any.
-    let receive = |out: &mut ProbeOutcome, done: &dyn Fn(&Ledger) -> bool, deadline: Option<Instant>| {
-        let mut rx = vec![0u8; 65_536];
+    // One buffer and one fixed receive timeout for the whole run: no per-probe allocation or setsockopt.
+    let mut rx = vec![0u8; 65_536];
+    let _ = sock.set_read_timeout(Some(Duration::from_millis(20)));
+    let mut receive = |out: &mut ProbeOutcome, done: &dyn Fn(&Ledger) -> bool, deadline: Option<Instant>| {
         loop {
             if done(&ledger.lock().unwrap_or_else(|p| p.into_inner())) {
                 return None;
             }
-            let now = Instant::now();
-            let wait = match deadline {
-                Some(d) if now >= d => return None,
-                Some(d) => (d - now).min(Duration::from_millis(20)),
-                None => Duration::from_millis(20),
-            };
-            let _ = sock.set_read_timeout(Some(wait.max(Duration::from_micros(100))));
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
             match sock.recv(&mut rx) {
                 Ok(n) => {
                     let at = Instant::now();
