@@ -9,10 +9,15 @@ use crate::config::{
     DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_HANDSHAKE_TIMEOUT_SECS, DEFAULT_INTERVAL_SECS, DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_DURATION_SECS, DEFAULT_MAX_QUEUE, DEFAULT_MAX_STREAMS, DEFAULT_PORT,
 };
+use crate::model::BASELINE_MBPS;
 use crate::units;
 
 fn size(text: &str) -> Result<u64, String> {
     units::parse_size(text).map_err(|e| e.to_string())
+}
+
+fn rate(text: &str) -> Result<u64, String> {
+    units::parse_rate(text).map_err(|e| e.to_string())
 }
 
 fn seconds(text: &str) -> Result<f64, String> {
@@ -43,6 +48,10 @@ pub enum Command {
     Server(ServerArgs),
     /// Measure TCP throughput to a saf-net server.
     Client(ClientArgs),
+    /// Measure round-trip latency to a saf-net server: TCP ping-pong, UDP echo or TCP connect time.
+    Latency(LatencyArgs),
+    /// Find the path MTU to a saf-net server, each way, with don't-fragment UDP probes; name jumbo-frame black holes.
+    Mtu(MtuArgs),
     /// Run a server on 127.0.0.1 in this process, test 1 and 4 streams, compare with the 945 Mbit/s baseline.
     Demo(DemoArgs),
     /// Emulated links in Linux network namespaces (root): rehearse 1GbE -> 10GbE on one machine.
@@ -53,6 +62,12 @@ MTU-sized, and a saf-net server in far. Needs root. There is no delay emulation:
 so the lab's round-trip time is whatever the machine's veths give (tens of microseconds)."
     )]
     Lab(LabArgs),
+    /// Draw PNG charts, a summary CSV and a Markdown summary from the run history.
+    Report(ReportArgs),
+    /// Compare two labels of the history: speedup, % of ceiling, what still limits the link.
+    Compare(CompareArgs),
+    /// Run `saf-net server` as a service that starts by itself: launchd on macOS, systemd on Linux.
+    Service(ServiceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +99,27 @@ pub struct ServerArgs {
     /// Largest socket buffer (-w) a client may ask for.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = size)]
     pub max_window: u64,
+    /// Pre-shared key file (its trimmed content, 16+ bytes); clients must prove they hold it [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// More log detail (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Handshakes in progress per source address; a newer connection evicts the oldest, so idle ones cannot lock a client out.
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_MAX_HANDSHAKES_PER_IP)]
+    pub max_handshakes_per_ip: usize,
+    /// Largest total of stream buffers (connections × block size) one test may use.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = size)]
+    pub max_test_memory: u64,
+    /// A receiving data stream that gets no bytes for this long ends the test.
+    #[arg(long, value_name = "SECS", default_value_t = crate::config::DEFAULT_IDLE_TIMEOUT_SECS, value_parser = seconds)]
+    pub idle_timeout: f64,
+    /// Largest control frame accepted, in bytes.
+    #[arg(long, value_name = "SIZE", default_value = "64K", value_parser = size)]
+    pub max_frame: u64,
     /// Time a new connection has to say hello and send its request.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_TIMEOUT_SECS, value_parser = seconds)]
     pub handshake_timeout: f64,
@@ -97,7 +133,7 @@ pub struct ClientArgs {
     #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
     pub port: u16,
     /// Seconds to measure [default: 10].
-    #[arg(short = 't', long = "time", value_name = "SECS", value_parser = seconds, conflicts_with = "bytes")]
+    #[arg(short = 't', long = "time", value_name = "SECS", value_parser = seconds, conflicts_with = "bytes", allow_negative_numbers = true)]
     pub time: Option<f64>,
     /// Bytes to send in total instead of a duration (K/M/G suffixes, 1024-based).
     #[arg(short = 'n', long = "bytes", value_name = "SIZE", value_parser = size)]
@@ -112,10 +148,10 @@ pub struct ClientArgs {
     #[arg(long)]
     pub bidir: bool,
     /// Seconds between interval reports; 0 turns them off.
-    #[arg(short = 'i', long, value_name = "SECS", default_value_t = DEFAULT_INTERVAL_SECS, value_parser = seconds)]
+    #[arg(short = 'i', long, value_name = "SECS", default_value_t = DEFAULT_INTERVAL_SECS, value_parser = seconds, allow_negative_numbers = true)]
     pub interval: f64,
     /// Seconds to run first and leave out of the results (slow start); adds to -t.
-    #[arg(short = 'O', long, value_name = "SECS", default_value_t = 0.0, value_parser = seconds)]
+    #[arg(short = 'O', long, value_name = "SECS", default_value_t = 0.0, value_parser = seconds, allow_negative_numbers = true)]
     pub omit: f64,
     /// Bytes per read/write call.
     #[arg(short = 'l', long, value_name = "SIZE", default_value = "128K", value_parser = size)]
@@ -123,6 +159,27 @@ pub struct ClientArgs {
     /// Socket buffer size (SO_SNDBUF/SO_RCVBUF) on both ends [default: the OS's autotuning].
     #[arg(short = 'w', long, value_name = "SIZE", value_parser = size)]
     pub window: Option<u64>,
+    /// Set the TCP maximum segment size (TCP_MAXSEG) on both ends; the effective value is reported.
+    #[arg(short = 'M', long = "set-mss", value_name = "BYTES")]
+    pub mss: Option<u32>,
+    /// Congestion control for the sending side, e.g. cubic, reno, bbr (Linux; read back and reported).
+    #[arg(short = 'C', long = "congestion", value_name = "ALGO")]
+    pub congestion: Option<String>,
+    /// Kernel pacing cap per sending stream (SO_MAX_PACING_RATE, Linux), bits/s with K/M/G (1000-based).
+    #[arg(long = "fq-rate", value_name = "RATE", value_parser = rate)]
+    pub fq_rate: Option<u64>,
+    /// Application pacing target per sending stream, bits/s with K/M/G (1000-based); 0 means as fast as possible [default: 0].
+    #[arg(short = 'b', long = "bitrate", value_name = "RATE", value_parser = rate)]
+    pub bitrate: Option<u64>,
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Skip the path-MTU probe that runs before the streams start.
+    #[arg(long)]
+    pub no_mtu_check: bool,
+    /// Measure UDP round-trip time idle (1 s before the streams start) and under load (during the test).
+    #[arg(long)]
+    pub latency: bool,
     /// Print one iperf3-layout JSON document instead of text.
     #[arg(short = 'J', long)]
     pub json: bool,
@@ -149,12 +206,116 @@ pub struct ClientArgs {
     pub connect_timeout: f64,
 }
 
+/// Latency probe modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Request/response on one TCP connection with TCP_NODELAY.
+    Tcp,
+    /// UDP echo with sequence numbers: counts loss, duplicates and reordering.
+    Udp,
+    /// TCP handshake time, one new connection per probe.
+    Connect,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Percentiles come from an HDR histogram (3 significant digits). With a fixed rate, RTT is also measured from each probe's scheduled send time, so a stalled sender cannot hide slow answers (coordinated omission). A probe unanswered within --timeout is counted lost."
+)]
+pub struct LatencyArgs {
+    /// Server: a name, IPv4, IPv6, or link-local with zone (fe80::1%en0).
+    pub host: String,
+    #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
+    pub port: u16,
+    /// Probe kind.
+    #[arg(long, value_enum, default_value_t = ModeArg::Tcp)]
+    pub mode: ModeArg,
+    /// Stop after this many probes.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop after this many seconds [default: 5, or what --count needs].
+    #[arg(long, value_name = "SECS", value_parser = seconds, allow_negative_numbers = true)]
+    pub duration: Option<f64>,
+    /// Seconds between scheduled probes; 0 sends each as soon as the last is answered [default: 0.01].
+    #[arg(long, value_name = "SECS", value_parser = seconds, conflicts_with = "rate", allow_negative_numbers = true)]
+    pub interval: Option<f64>,
+    /// Probes per second (the inverse of --interval).
+    #[arg(long, value_name = "PER_SEC")]
+    pub rate: Option<f64>,
+    /// Probe size in bytes (UDP payload; up to the path MTU: 1472 on a 1500 path, 8972 on a 9000 path).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::config::DEFAULT_PROBE_SIZE)]
+    pub size: u32,
+    /// Seconds to wait for each answer before counting the probe lost.
+    #[arg(long, value_name = "SECS", default_value_t = crate::config::DEFAULT_PROBE_TIMEOUT_SECS, value_parser = seconds)]
+    pub timeout: f64,
+    /// Print one JSON document (percentiles plus histogram buckets) instead of text.
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// History CSV to append to [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+    pub csv: Option<PathBuf>,
+    /// Do not record this run in the history.
+    #[arg(long)]
+    pub no_history: bool,
+    /// Free text stored with the run.
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// Link profile the run was made on.
+    #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
+    pub profile: Option<String>,
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Give up connecting after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
+    pub connect_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The search runs between 576 (IPv4) or 1280 (IPv6) and the local interface MTU, client → server and server → client separately, and usually takes well under a second on a LAN. Exit code 0 means a clean path, 4 a diagnosed problem (black hole, path down, MTU mismatch, slow link)."
+)]
+pub struct MtuArgs {
+    /// Server: a name, IPv4, IPv6, or link-local with zone (fe80::1%en0).
+    pub host: String,
+    #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
+    pub port: u16,
+    /// Print one JSON document instead of text.
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// History CSV to append to [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+    pub csv: Option<PathBuf>,
+    /// Do not record this run in the history.
+    #[arg(long)]
+    pub no_history: bool,
+    /// Free text stored with the run.
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// Link profile the run was made on.
+    #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
+    pub profile: Option<String>,
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Give up connecting after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
+    pub connect_timeout: f64,
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Seconds per test.
     #[arg(short = 't', long = "time", value_name = "SECS", default_value_t = 3.0, value_parser = seconds)]
     pub time: f64,
-    /// Folder for the demo's history.
+    /// Folder for the demo's history and its report (PNG charts, summary.csv, report.md).
     #[arg(long, value_name = "DIR", default_value = "reports/demo")]
     pub out: PathBuf,
 }
@@ -228,4 +389,108 @@ pub struct LabExecArgs {
     /// The command and its arguments, after `--`. A first word `saf-net` runs this saf-net binary.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+fn mbps(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("\"{text}\" is not a positive rate in Mbit/s (e.g. 945)")),
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Writes goodput.png, goodput-over-time.png, latency.png (when latency runs exist), summary.csv \
+and report.md into DIR. Runs whose per-run JSON is missing are left out of the charts that need it, with a warning."
+)]
+pub struct ReportArgs {
+    /// History CSV files [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
+    #[arg(value_name = "HISTORY")]
+    pub histories: Vec<PathBuf>,
+    /// Folder for the charts and summaries (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The old measurement to compare with, in Mbit/s.
+    #[arg(long, value_name = "MBPS", default_value_t = BASELINE_MBPS, value_parser = mbps)]
+    pub baseline_mbps: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Label of the runs before the change (e.g. before).
+    #[arg(long, value_name = "LABEL")]
+    pub before: String,
+    /// Label of the runs after the change (e.g. after).
+    #[arg(long, value_name = "LABEL")]
+    pub after: String,
+    /// History CSV [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Print the comparison as JSON.
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// Folder for the compare PNG.
+    #[arg(long, value_name = "DIR", default_value = "reports/compare")]
+    pub out: PathBuf,
+    /// The old measurement, in Mbit/s.
+    #[arg(long, value_name = "MBPS", default_value_t = BASELINE_MBPS, value_parser = mbps)]
+    pub baseline_mbps: f64,
+}
+
+/// Service manager file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// A launchd property list (macOS).
+    Launchd,
+    /// A systemd unit (Linux).
+    Systemd,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "As root the service is system-wide and starts at boot (a LaunchDaemon, or a unit in /etc/systemd/system); \
+otherwise it is yours and starts at login (a LaunchAgent, or a systemd --user unit). `status` exits 0 when the server \
+runs and 3 when it does not. See docs/service.md."
+)]
+pub struct ServiceArgs {
+    #[command(subcommand)]
+    pub action: ServiceAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceAction {
+    /// Write the service file and start the server (again, with these settings, if it already runs).
+    Install(ServiceInstallArgs),
+    /// Stop the service and remove its file.
+    Uninstall(ServicePlace),
+    /// Say whether the service is installed and running.
+    Status(ServicePlace),
+}
+
+#[derive(Debug, Args)]
+pub struct ServicePlace {
+    /// Change nothing; show what would be done instead (install prints the file on stdout, the steps on stderr).
+    #[arg(long)]
+    pub print: bool,
+    /// Service manager [default: this system's: launchd on macOS, systemd on Linux].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+    /// The system-wide service, started at boot; needs root [default when root].
+    #[arg(long, conflicts_with = "user")]
+    pub system: bool,
+    /// The per-user service, started at login [default when not root].
+    #[arg(long)]
+    pub user: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceInstallArgs {
+    #[command(flatten)]
+    pub place: ServicePlace,
+    /// Pre-shared key file handed to the server (its --psk-file); must exist and not be readable by everyone.
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Flags for `saf-net server`, after `--` (e.g. `-- -p 5301 --max-concurrent 1`).
+    #[arg(last = true, value_name = "SERVER_FLAGS")]
+    pub server_args: Vec<String>,
 }

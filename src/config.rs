@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::net::Family;
-use crate::protocol::{DEFAULT_MAX_FRAME, Direction, StopAfter, TestRequest};
+use crate::protocol::{
+    DEFAULT_MAX_FRAME, Direction, LatencyMode, LatencyRequest, MAX_DATAGRAM, StopAfter, TestRequest,
+};
 
 /// saf-net's TCP (and later UDP) port: iperf3's 5201 plus 100, so both can run side by side.
 pub const DEFAULT_PORT: u16 = 5301;
@@ -20,10 +22,32 @@ pub const DEFAULT_MAX_CONCURRENT: usize = 1;
 pub const DEFAULT_MAX_QUEUE: usize = 16;
 pub const DEFAULT_MAX_BLOCK: u32 = 16 << 20;
 pub const DEFAULT_MAX_WINDOW: u32 = 256 << 20;
+pub const DEFAULT_MAX_HANDSHAKES_PER_IP: usize = 16;
+pub const DEFAULT_MAX_TEST_MEMORY: u64 = 256 << 20;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 10.0;
 /// Extra time a stream may run past its planned end before it is cut off.
 pub const GRACE: Duration = Duration::from_secs(10);
 /// Client-side sanity bound on -P; the server's own limit usually bites first.
 pub const CLIENT_MAX_PARALLEL: u32 = 1024;
+
+/// TCP_MAXSEG values worth asking for; Linux refuses below 88 and caps at 65535.
+pub const MSS_RANGE: std::ops::RangeInclusive<u32> = 88..=65_535;
+
+/// Checks that this host can use a congestion control algorithm for sending.
+pub fn check_congestion(name: &str) -> Result<(), String> {
+    if !cfg!(target_os = "linux") {
+        return Err(crate::platform::unsupported("-C/--congestion").to_string());
+    }
+    let available = crate::platform::available_congestion();
+    if available.iter().any(|a| a == name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "congestion control '{name}' is not available here (available: {}); load its module, e.g. modprobe tcp_{name}",
+            available.join(", ")
+        ))
+    }
+}
 
 /// Server settings and the limits every request is checked against.
 #[derive(Debug, Clone)]
@@ -39,6 +63,14 @@ pub struct ServerConfig {
     pub handshake_timeout: Duration,
     /// Print a log line per event to stderr.
     pub log: bool,
+    /// Handshakes in progress allowed per source address; a newer one evicts the oldest.
+    pub max_handshakes_per_ip: usize,
+    /// Largest total of stream buffers (connections × block size) one test may need.
+    pub max_test_memory: u64,
+    /// A receiving data stream with no bytes for this long ends the test.
+    pub idle_timeout: Duration,
+    /// Clients must prove they hold this key (HMAC-SHA256 challenge-response); None runs open.
+    pub psk: Option<crate::auth::Psk>,
 }
 
 impl Default for ServerConfig {
@@ -54,11 +86,39 @@ impl Default for ServerConfig {
             max_frame: DEFAULT_MAX_FRAME,
             handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
             log: true,
+            max_handshakes_per_ip: DEFAULT_MAX_HANDSHAKES_PER_IP,
+            max_test_memory: DEFAULT_MAX_TEST_MEMORY,
+            idle_timeout: Duration::from_secs_f64(DEFAULT_IDLE_TIMEOUT_SECS),
+            psk: None,
         }
     }
 }
 
 impl ServerConfig {
+    /// Checks a latency request against this server's limits.
+    pub fn check_latency(&self, r: &LatencyRequest) -> Result<(), String> {
+        let max = self.max_duration.as_secs_f64();
+        if !r.duration_seconds.is_finite() || r.duration_seconds <= 0.0 || r.duration_seconds > max {
+            return Err(format!(
+                "a latency run of {} s exceeds this server's limit of {max} s (server option --max-duration)",
+                r.duration_seconds
+            ));
+        }
+        let cap = match r.mode {
+            LatencyMode::Udp | LatencyMode::Mtu => MAX_DATAGRAM as u32,
+            LatencyMode::Tcp => self.max_block,
+            LatencyMode::Connect => u32::MAX,
+        };
+        if r.size == 0 || r.size > cap {
+            return Err(format!(
+                "--size {} must be between 1 and {cap} bytes for {} probes",
+                r.size,
+                r.mode.as_str()
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks a request against this server's limits; the error names the flag on each side.
     pub fn check(&self, r: &TestRequest) -> Result<(), String> {
         let conns = r.connections();
@@ -114,6 +174,30 @@ impl ServerConfig {
                 r.block_size, self.max_block
             ));
         }
+        let server_sends = r.direction != Direction::Forward;
+        if let Some(cc) = &r.congestion
+            && server_sends
+        {
+            check_congestion(cc).map_err(|e| format!("-C {cc} on the server: {e}"))?;
+        }
+        if r.fq_rate.is_some() && server_sends && !cfg!(target_os = "linux") {
+            return Err(format!("{} on the server", crate::platform::unsupported("--fq-rate")));
+        }
+        if let Some(m) = r.mss
+            && !MSS_RANGE.contains(&m)
+        {
+            return Err(format!("-M {m} is outside {}..={}", MSS_RANGE.start(), MSS_RANGE.end()));
+        }
+        let memory = u64::from(conns) * u64::from(r.block_size);
+        if memory > self.max_test_memory {
+            return Err(format!(
+                "-P {} with -l {} needs {} MiB of stream buffers, above this server's limit of {} MiB (server option --max-test-memory)",
+                r.streams,
+                r.block_size,
+                memory >> 20,
+                self.max_test_memory >> 20
+            ));
+        }
         if let Some(w) = r.window
             && (w == 0 || w > self.max_window)
         {
@@ -126,17 +210,57 @@ impl ServerConfig {
     }
 }
 
-/// A validated client run.
+/// Where a client connects, and how patiently.
 #[derive(Debug, Clone)]
-pub struct ClientPlan {
+pub struct Target {
     pub host: String,
     pub port: u16,
     pub family: Family,
     pub connect_timeout: Duration,
     pub handshake_timeout: Duration,
-    pub request: TestRequest,
     /// A fixed address, skipping resolution (used by the in-process demo and tests).
     pub addr: Option<SocketAddr>,
+    /// The pre-shared key, when the server requires one.
+    pub psk: Option<crate::auth::Psk>,
+}
+
+impl Target {
+    /// Validates the parts every client command shares.
+    pub fn new(host: &str, port: u16, family: Family, connect_timeout: f64) -> Result<Target, String> {
+        if host.trim().is_empty() {
+            return Err("HOST is empty; give the server's name or address, e.g. saf-net client 192.168.1.172".into());
+        }
+        if port == 0 {
+            return Err("-p 0 is not a port; use 1-65535 (the server's default is 5301)".into());
+        }
+        if connect_timeout.is_nan() || connect_timeout <= 0.0 || connect_timeout > 3600.0 {
+            return Err(format!(
+                "--connect-timeout {connect_timeout}: give a number of seconds above 0"
+            ));
+        }
+        Ok(Target {
+            host: host.to_string(),
+            port,
+            family,
+            connect_timeout: Duration::from_secs_f64(connect_timeout),
+            handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
+            addr: None,
+            psk: None,
+        })
+    }
+}
+
+/// A validated client run.
+#[derive(Debug, Clone)]
+pub struct ClientPlan {
+    pub target: Target,
+    pub request: TestRequest,
+    /// Probe the path MTU before the streams start.
+    pub mtu_check: bool,
+    /// Measure idle and loaded UDP RTT.
+    pub latency: bool,
+    /// The profile's line rate, for the slow-link diagnosis.
+    pub expected_mbps: Option<u32>,
 }
 
 /// Raw client settings as typed on the command line, before validation.
@@ -155,6 +279,15 @@ pub struct ClientInput {
     pub window: Option<u64>,
     pub family: Family,
     pub connect_timeout: f64,
+    pub mss: Option<u32>,
+    pub congestion: Option<String>,
+    pub fq_rate: Option<u64>,
+    pub bitrate: Option<u64>,
+    /// Run a UDP latency probe beside the test (--latency).
+    pub latency: bool,
+    /// Probe the path MTU first (off with --no-mtu-check).
+    pub mtu_check: bool,
+    pub expected_mbps: Option<u32>,
 }
 
 impl ClientInput {
@@ -174,17 +307,19 @@ impl ClientInput {
             window: None,
             family: Family::Any,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT_SECS,
+            mss: None,
+            congestion: None,
+            fq_rate: None,
+            bitrate: None,
+            latency: false,
+            mtu_check: true,
+            expected_mbps: None,
         }
     }
 
     /// Validates everything that can be checked before touching the network.
     pub fn plan(&self) -> Result<ClientPlan, String> {
-        if self.host.trim().is_empty() {
-            return Err("HOST is empty; give the server's name or address, e.g. saf-net client 192.168.1.172".into());
-        }
-        if self.port == 0 {
-            return Err("-p 0 is not a port; use 1-65535 (the server's default is 5301)".into());
-        }
+        let target = Target::new(&self.host, self.port, self.family, self.connect_timeout)?;
         if self.parallel == 0 || self.parallel > CLIENT_MAX_PARALLEL {
             return Err(format!(
                 "-P {} must be between 1 and {CLIENT_MAX_PARALLEL}",
@@ -230,11 +365,26 @@ impl ClientInput {
             }
             w => w.map(|w| w as u32),
         };
-        if self.connect_timeout.is_nan() || self.connect_timeout <= 0.0 || self.connect_timeout > 3600.0 {
+        if let Some(m) = self.mss
+            && !MSS_RANGE.contains(&m)
+        {
             return Err(format!(
-                "--connect-timeout {}: give a number of seconds above 0",
-                self.connect_timeout
+                "-M {m}: the MSS must be between {} and {} bytes",
+                MSS_RANGE.start(),
+                MSS_RANGE.end()
             ));
+        }
+        let client_sends = !self.reverse;
+        if let Some(cc) = &self.congestion
+            && client_sends
+        {
+            check_congestion(cc).map_err(|e| format!("-C {cc}: {e}"))?;
+        }
+        if self.fq_rate == Some(0) {
+            return Err("--fq-rate 0: give a rate such as 900M, or leave --fq-rate out".into());
+        }
+        if self.fq_rate.is_some() && client_sends && !cfg!(target_os = "linux") {
+            return Err(crate::platform::unsupported("--fq-rate").to_string());
         }
         let direction = match (self.reverse, self.bidir) {
             (true, _) => Direction::Reverse,
@@ -242,11 +392,7 @@ impl ClientInput {
             _ => Direction::Forward,
         };
         Ok(ClientPlan {
-            host: self.host.clone(),
-            port: self.port,
-            family: self.family,
-            connect_timeout: Duration::from_secs_f64(self.connect_timeout),
-            handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
+            target,
             request: TestRequest {
                 direction,
                 streams: self.parallel,
@@ -255,8 +401,15 @@ impl ClientInput {
                 interval_seconds: self.interval,
                 block_size: self.length as u32,
                 window,
+                mss: self.mss,
+                congestion: self.congestion.clone(),
+                fq_rate: self.fq_rate,
+                bitrate: self.bitrate.filter(|&b| b > 0),
+                udp_echo: self.latency || self.mtu_check,
             },
-            addr: None,
+            mtu_check: self.mtu_check,
+            latency: self.latency,
+            expected_mbps: self.expected_mbps,
         })
     }
 }
@@ -268,7 +421,7 @@ mod tests {
     #[test]
     fn defaults_plan_a_ten_second_forward_test() {
         let plan = ClientInput::new("127.0.0.1").plan().unwrap();
-        assert_eq!(plan.port, DEFAULT_PORT);
+        assert_eq!(plan.target.port, DEFAULT_PORT);
         assert_eq!(plan.request.stop, StopAfter::Seconds(10.0));
         assert_eq!(plan.request.direction, Direction::Forward);
         assert_eq!(plan.request.block_size, DEFAULT_BLOCK);
@@ -404,5 +557,96 @@ mod tests {
         };
         assert!(cfg.check(&nan).is_err());
         assert!(cfg.check(&ok).is_ok());
+    }
+}
+
+/// Default latency run: 5 s of probes, 100 per second, 64 bytes, 1 s timeout.
+pub const DEFAULT_LATENCY_SECS: f64 = 5.0;
+pub const DEFAULT_PROBE_INTERVAL_SECS: f64 = 0.01;
+pub const DEFAULT_PROBE_SIZE: u32 = 64;
+pub const DEFAULT_PROBE_TIMEOUT_SECS: f64 = 1.0;
+/// A back-to-back run given only --count stops after this long at most.
+pub const BACK_TO_BACK_CAP_SECS: f64 = 60.0;
+
+/// Raw `saf-net latency` settings, before validation.
+#[derive(Debug, Clone)]
+pub struct LatencyInput {
+    pub host: String,
+    pub port: u16,
+    pub family: Family,
+    pub connect_timeout: f64,
+    pub mode: LatencyMode,
+    pub count: Option<u64>,
+    pub duration: Option<f64>,
+    pub interval: Option<f64>,
+    pub rate: Option<f64>,
+    pub size: u32,
+    pub timeout: f64,
+}
+
+impl LatencyInput {
+    pub fn new(host: impl Into<String>) -> Self {
+        LatencyInput {
+            host: host.into(),
+            port: DEFAULT_PORT,
+            family: Family::Any,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT_SECS,
+            mode: LatencyMode::Tcp,
+            count: None,
+            duration: None,
+            interval: None,
+            rate: None,
+            size: DEFAULT_PROBE_SIZE,
+            timeout: DEFAULT_PROBE_TIMEOUT_SECS,
+        }
+    }
+
+    pub fn plan(&self) -> Result<crate::client::LatencyPlan, String> {
+        let target = Target::new(&self.host, self.port, self.family, self.connect_timeout)?;
+        let interval = match (self.interval, self.rate) {
+            (Some(_), Some(_)) => return Err("--interval and --rate exclude each other; give one".into()),
+            (Some(i), None) if i.is_nan() || i < 0.0 => return Err(format!("--interval {i}: give 0 or more seconds")),
+            (Some(i), None) => i,
+            (None, Some(r)) if r.is_nan() || r <= 0.0 => {
+                return Err(format!("--rate {r}: give probes per second above 0"));
+            }
+            (None, Some(r)) => 1.0 / r,
+            (None, None) => DEFAULT_PROBE_INTERVAL_SECS,
+        };
+        if self.count == Some(0) {
+            return Err("--count 0: ask for at least one probe".into());
+        }
+        let duration = match (self.duration, self.count) {
+            (Some(d), _) if d.is_nan() || d <= 0.0 => return Err(format!("--duration {d}: give seconds above 0")),
+            (Some(d), _) => d,
+            (None, Some(c)) if interval > 0.0 => c as f64 * interval + 2.0 * self.timeout,
+            (None, Some(_)) => BACK_TO_BACK_CAP_SECS,
+            (None, None) => DEFAULT_LATENCY_SECS,
+        };
+        if self.timeout.is_nan() || self.timeout <= 0.0 || self.timeout > 60.0 {
+            return Err(format!("--timeout {}: give seconds between 0 and 60", self.timeout));
+        }
+        let min = crate::protocol::HEADER_LEN as u32;
+        if self.mode != LatencyMode::Connect && (self.size < min || self.size > MAX_DATAGRAM as u32) {
+            return Err(format!(
+                "--size {}: probes carry a {min}-byte header and UDP allows at most {MAX_DATAGRAM} bytes",
+                self.size
+            ));
+        }
+        Ok(crate::client::LatencyPlan {
+            target,
+            request: LatencyRequest {
+                mode: self.mode,
+                duration_seconds: duration,
+                size: self.size,
+            },
+            probe: crate::engine::probe::ProbePlan {
+                count: self.count,
+                duration: Some(Duration::from_secs_f64(duration)),
+                interval: Duration::from_secs_f64(interval),
+                size: self.size as usize,
+                timeout: Duration::from_secs_f64(self.timeout),
+            },
+        })
     }
 }

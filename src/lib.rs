@@ -2,14 +2,18 @@
 //!
 //! Layout, following the data: `cli` (arguments) → `config` (validated plans, defaults) →
 //! `client` / `server` (control protocol in `protocol`) → `engine` (stream threads, clock) →
-//! `result` (per-direction view) → `output` (text, JSON, history). `platform` holds every
-//! OS-specific call; `cmd` glues one subcommand together each. `profile` reads link profiles
-//! (`profiles/*.toml`); `lab` (Linux) builds emulated links in network namespaces.
+//! `result` (per-direction view) → `output` (text, JSON, history) → `report` (PNG charts, summaries,
+//! compare; reads the history back). `model` is the link-rate math. `platform` holds every
+//! OS-specific call; `cmd` glues one subcommand together each. `service` writes and controls the
+//! launchd/systemd service that runs the server. `profile` reads link profiles (`profiles/*.toml`);
+//! `lab` (Linux) builds emulated links in network namespaces.
 
+pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod diagnose;
 pub mod engine;
 #[cfg(target_os = "linux")]
 pub mod lab;
@@ -19,8 +23,11 @@ pub mod output;
 pub mod platform;
 pub mod profile;
 pub mod protocol;
+pub mod report;
 pub mod result;
 pub mod server;
+pub mod service;
+pub mod stats;
 pub mod units;
 
 pub use client::{Event, Observer, Outcome};

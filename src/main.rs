@@ -24,8 +24,13 @@ fn main() {
     let result = match cli.command {
         Command::Server(a) => cmd::server(a),
         Command::Client(a) => cmd::client(a),
+        Command::Latency(a) => cmd::latency(a),
+        Command::Mtu(a) => cmd::mtu(a),
         Command::Demo(a) => cmd::demo(a),
         Command::Lab(a) => cmd::lab(a),
+        Command::Report(a) => cmd::report(a),
+        Command::Compare(a) => cmd::compare(a),
+        Command::Service(a) => cmd::service(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -17,6 +17,15 @@ pub enum Family {
 }
 
 impl Family {
+    /// From the -4 / -6 flags.
+    pub fn from_flags(ipv4: bool, ipv6: bool) -> Family {
+        match (ipv4, ipv6) {
+            (true, _) => Family::V4,
+            (_, true) => Family::V6,
+            _ => Family::Any,
+        }
+    }
+
     fn allows(self, addr: &SocketAddr) -> bool {
         match self {
             Family::Any => true,
@@ -43,6 +52,8 @@ pub enum NetError {
         "no answer from {addr} within {secs:.1} s: the host is down or unreachable, or a firewall drops TCP port {port}"
     )]
     Timeout { addr: SocketAddr, port: u16, secs: f64 },
+    #[error("could not set socket options for {addr}: {source}")]
+    Options { addr: SocketAddr, source: std::io::Error },
     #[error("could not connect to {addr}: {source}")]
     Connect { addr: SocketAddr, source: std::io::Error },
 }
@@ -96,19 +107,19 @@ pub async fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<Socket
     Ok(picked)
 }
 
-/// Connects to one address, with socket buffers set before the handshake so window scaling sees them.
-pub async fn connect_one(addr: SocketAddr, timeout: Duration, window: Option<u32>) -> Result<TcpStream, NetError> {
+/// Connects to one address; `prepare` sets socket options before the handshake (so window scaling and MSS see them).
+pub async fn connect_one(
+    addr: SocketAddr,
+    timeout: Duration,
+    prepare: impl FnOnce(&TcpSocket) -> std::io::Result<()>,
+) -> Result<TcpStream, NetError> {
     let sock = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
         TcpSocket::new_v6()
     }
     .map_err(|source| NetError::Connect { addr, source })?;
-    if let Some(w) = window {
-        // Best effort: the kernel clamps to its limits and the actual size is reported later.
-        let _ = sock.set_send_buffer_size(w);
-        let _ = sock.set_recv_buffer_size(w);
-    }
+    prepare(&sock).map_err(|source| NetError::Options { addr, source })?;
     match tokio::time::timeout(timeout, sock.connect(addr)).await {
         Err(_) => Err(NetError::Timeout {
             addr,
@@ -133,7 +144,7 @@ pub async fn connect_any(addrs: &[SocketAddr], timeout: Duration) -> Result<(Tcp
         if left.is_zero() {
             break;
         }
-        match connect_one(addr, left, None).await {
+        match connect_one(addr, left, |_| Ok(())).await {
             Ok(s) => return Ok((s, addr)),
             Err(NetError::Timeout { addr, port, .. }) => {
                 last = Some(NetError::Timeout {
@@ -195,7 +206,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let err = connect_one(addr, Duration::from_secs(5), None).await.unwrap_err();
+        let err = connect_one(addr, Duration::from_secs(5), |_| Ok(())).await.unwrap_err();
         assert!(matches!(err, NetError::Refused { .. }), "{err}");
     }
 }

@@ -1,7 +1,7 @@
 //! One test's result seen per direction: who sent, who received, sums, and the receiver-side headline.
 
 use crate::client::Outcome;
-use crate::protocol::{CpuUsage, IntervalReport, SideResults, StreamTotals};
+use crate::protocol::{CpuUsage, IntervalReport, SideResults, StreamTotals, TcpTotals};
 use crate::units::BitsPerSec;
 
 /// A total over some streams for one side of one direction.
@@ -74,6 +74,7 @@ fn totals(results: Option<&SideResults>, intervals: &[IntervalReport], sender: b
                 seconds,
                 bytes_total: sum(&mut intervals.iter()),
                 error: Some("side did not report final results".into()),
+                tcp: None,
             }
         })
         .collect()
@@ -149,4 +150,47 @@ pub fn cpu_percent(c: &CpuUsage) -> (f64, f64, f64) {
         pct(c.user_seconds),
         pct(c.system_seconds),
     )
+}
+
+/// Share of busy time below which a limit is not worth naming.
+const HINT_THRESHOLD: f64 = 0.10;
+
+/// What held one direction's senders back, in words, when the kernel says so.
+pub fn hints(d: &DirectionResult) -> Vec<String> {
+    let tcp: Vec<&TcpTotals> = d.sender.iter().filter_map(|s| s.tcp.as_ref()).collect();
+    let mut out = Vec::new();
+    if tcp.is_empty() {
+        return out;
+    }
+    let sum = |f: fn(&TcpTotals) -> u64| -> u64 { tcp.iter().map(|t| f(t)).sum() };
+    let busy = sum(|t| t.busy_us);
+    let who = d.label();
+    if busy > 0 {
+        let rwnd = sum(|t| t.rwnd_limited_us) as f64 / busy as f64;
+        if rwnd >= HINT_THRESHOLD {
+            out.push(format!(
+                "{who}: the receiver's window held the sender back {:.0}% of the time: the receiving application or \
+                 its socket buffer is the limit; raise it with -w, or net.core.rmem_max and net.ipv4.tcp_rmem (Linux), \
+                 kern.ipc.maxsockbuf and net.inet.tcp.autorcvbufmax (macOS)",
+                rwnd * 100.0
+            ));
+        }
+        let sndbuf = sum(|t| t.sndbuf_limited_us) as f64 / busy as f64;
+        if sndbuf >= HINT_THRESHOLD {
+            out.push(format!(
+                "{who}: the sender's socket buffer was full {:.0}% of the time; raise it with -w, or net.core.wmem_max \
+                 and net.ipv4.tcp_wmem (Linux), net.inet.tcp.autosndbufmax (macOS)",
+                sndbuf * 100.0
+            ));
+        }
+    }
+    let retrans = sum(|t| t.retransmits);
+    if retrans > 0 {
+        let per_gb = retrans as f64 / (d.sent.bytes.max(1) as f64 / 1e9);
+        out.push(format!(
+            "{who}: {retrans} segments retransmitted ({per_gb:.0} per GB): the path or the receiving host dropped packets (congestion, \
+             a duplex or MTU mismatch, or a bad cable)"
+        ));
+    }
+    out
 }

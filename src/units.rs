@@ -10,6 +10,35 @@ pub enum ParseError {
     Size(String),
     #[error("'{0}' is not a duration in seconds: use a number such as 10 or 0.5")]
     Seconds(String),
+    #[error(
+        "'{0}' is not a bit rate: use bits per second with an optional K, M or G suffix (1000-based), e.g. 200M or 9.4G"
+    )]
+    Rate(String),
+}
+
+/// Parses a rate in bits per second with a decimal suffix (K = 1000, as iperf3's -b): "200M", "9.4G".
+pub fn parse_rate(text: &str) -> Result<u64, ParseError> {
+    let err = || ParseError::Rate(text.to_string());
+    let t = text.trim();
+    let (num, mult) = match t.chars().last() {
+        Some(c) if c.is_ascii_alphabetic() => {
+            let mult = match c.to_ascii_uppercase() {
+                'K' => 1e3,
+                'M' => 1e6,
+                'G' => 1e9,
+                'T' => 1e12,
+                _ => return Err(err()),
+            };
+            (&t[..t.len() - 1], mult)
+        }
+        _ => (t, 1.0),
+    };
+    let f: f64 = num.parse().map_err(|_| err())?;
+    let v = f * mult;
+    if num.starts_with(['-', '+']) || !v.is_finite() || !(0.0..1e15).contains(&v) {
+        return Err(err());
+    }
+    Ok(v.round() as u64)
 }
 
 /// Parses a byte size with an optional binary suffix (K = 1024, as iperf3 does): "128K", "1.5M", "2G".
@@ -136,6 +165,17 @@ mod tests {
     fn bad_sizes_are_refused() {
         for text in ["", "K", "abc", "12X", "-5", "1.2.3", "99999999999999999999", "nan"] {
             assert!(parse_size(text).is_err(), "{text} should not parse");
+        }
+    }
+
+    #[test]
+    fn rates_parse_with_decimal_suffixes() {
+        assert_eq!(parse_rate("200M"), Ok(200_000_000));
+        assert_eq!(parse_rate("9.4G"), Ok(9_400_000_000));
+        assert_eq!(parse_rate("1000"), Ok(1000));
+        assert_eq!(parse_rate("0"), Ok(0));
+        for bad in ["", "fast", "-1M", "12Q", "inf"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
         }
     }
 

@@ -354,7 +354,7 @@ fn many_writers_never_interleave_lines() {
         reverse_sender_mbps: None,
         complete: true,
         saf_net_version: "0".into(),
-        details: String::new(),
+        ..history::HistoryRow::default()
     };
     let threads: Vec<_> = (0..16)
         .map(|i| {
@@ -391,7 +391,11 @@ async fn window_sets_socket_buffers() {
     assert!(o.complete(), "{:?}", o.error);
     // Linux doubles the requested size for bookkeeping; either way it is near the request, not the default.
     let s = &o.streams[0];
-    assert!((256 * 1024..=512 * 1024).contains(&s.sndbuf), "sndbuf {}", s.sndbuf);
+    assert!(
+        (256 * 1024..=512 * 1024u64).contains(&s.socket.sndbuf),
+        "sndbuf {}",
+        s.socket.sndbuf
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,13 +27,30 @@ fn input(args: &ClientArgs) -> ClientInput {
         omit: args.omit,
         length: args.length,
         window: args.window,
-        family: match (args.ipv4, args.ipv6) {
-            (true, _) => Family::V4,
-            (_, true) => Family::V6,
-            _ => Family::Any,
-        },
+        family: Family::from_flags(args.ipv4, args.ipv6),
         connect_timeout: args.connect_timeout,
+        mss: args.mss,
+        congestion: args.congestion.clone(),
+        fq_rate: args.fq_rate,
+        bitrate: args.bitrate,
+        latency: args.latency,
+        mtu_check: !args.no_mtu_check,
+        expected_mbps: None,
     }
+}
+
+/// The history file to append to: none with --no-history, else --csv, else the default.
+pub(super) fn history_path(
+    no_history: bool,
+    csv: Option<&std::path::PathBuf>,
+) -> Result<Option<std::path::PathBuf>, history::HistoryError> {
+    if no_history {
+        return Ok(None);
+    }
+    Ok(Some(match csv {
+        Some(p) => p.clone(),
+        None => history::default_path()?,
+    }))
 }
 
 /// Records a run in the history, if one is wanted; returns the per-run JSON path.
@@ -71,19 +88,15 @@ fn ceiling_lines(o: &Outcome, p: &Profile) -> String {
 }
 
 pub fn client(args: ClientArgs) -> Result<ExitCode> {
-    let plan = input(&args).plan().map_err(UsageError)?;
     let profile = match &args.profile {
         Some(spec) => Some(Profile::resolve(spec).map_err(|e| UsageError(e.to_string()))?),
         None => None,
     };
-    let history_path = if args.no_history {
-        None
-    } else {
-        Some(match &args.csv {
-            Some(p) => p.clone(),
-            None => history::default_path()?,
-        })
-    };
+    let mut input = input(&args);
+    input.expected_mbps = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
+    let mut plan = input.plan().map_err(UsageError)?;
+    plan.target.psk = crate::auth::Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let history_path = history_path(args.no_history, args.csv.as_ref())?;
     let profile_name = profile.as_ref().map(|p| p.name.clone());
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), profile_name);
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -1,4 +1,5 @@
-//! `saf-net demo`: a server on 127.0.0.1 in this process, a 1-stream and a 4-stream test, the baseline beside them.
+//! `saf-net demo`: a server on 127.0.0.1 in this process, a 1-stream and a 4-stream test, the baseline beside them,
+//! and a report (charts, summary) of the demo's history in its folder.
 
 use anyhow::{Context, Result};
 
@@ -35,7 +36,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
             input.time = Some(args.time);
             input.parallel = streams;
             let mut plan = input.plan().map_err(anyhow::Error::msg)?;
-            plan.addr = Some(addr);
+            plan.target.addr = Some(addr);
             let label = format!("demo {streams} stream{}", if streams > 1 { "s" } else { "" });
             let meta = RunMeta::new("127.0.0.1", addr.port(), Some(label.clone()), Some("loopback".into()));
             let mut printer = LivePrinter::new(&plan.request, "127.0.0.1", addr.port(), true);
@@ -66,7 +67,14 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
             tcp_goodput_ceiling_mbps(10_000.0, 1500, true),
             tcp_goodput_ceiling_mbps(10_000.0, 9000, true)
         );
+        println!("CPU: client and server share this one process in the demo, so both CPU figures are the whole process.");
         println!("History: {}", history.display());
+        let report = crate::report::write_report(std::slice::from_ref(&history), &args.out, BASELINE_MBPS)
+            .context("could not write the demo's report")?;
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+        println!("Report:  {}", args.out.join(crate::report::SUMMARY_MD).display());
         Ok(if all_complete { EXIT_OK } else { EXIT_INCOMPLETE })
     })
 }

@@ -1,14 +1,24 @@
 //! Subcommand entry points: arguments in, work done, output written, exit code out.
 
 mod client;
+mod compare;
 mod demo;
 mod lab;
+mod latency;
+mod mtu;
+mod report;
 mod server;
+mod service;
 
 pub use client::client;
+pub use compare::compare;
 pub use demo::demo;
 pub use lab::lab;
+pub use latency::latency;
+pub use mtu::mtu;
+pub use report::report;
 pub use server::server;
+pub use service::service;
 
 /// The process exit code of a subcommand that ran.
 pub type ExitCode = i32;
@@ -16,6 +26,8 @@ pub type ExitCode = i32;
 pub const EXIT_OK: ExitCode = 0;
 /// The test ran but did not complete; partial results were printed.
 pub const EXIT_INCOMPLETE: ExitCode = 3;
+/// The measurement ran and diagnosed a problem on the path.
+pub const EXIT_DIAGNOSED: ExitCode = 4;
 
 /// A bad argument found after parsing; exits with code 2 like clap's own errors.
 #[derive(Debug, thiserror::Error)]

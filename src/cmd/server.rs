@@ -6,12 +6,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use socket2::{Domain, Socket, Type};
 
-use super::{EXIT_OK, ExitCode};
+use super::{EXIT_OK, ExitCode, UsageError};
 use crate::cli::ServerArgs;
 use crate::config::ServerConfig;
 
-fn to_u32(v: u64, flag: &str) -> Result<u32> {
-    u32::try_from(v).map_err(|_| anyhow::anyhow!("{flag} {v} is too large; the most is 4G"))
+fn to_u32(v: u64, flag: &str) -> Result<u32, UsageError> {
+    u32::try_from(v).map_err(|_| UsageError(format!("{flag} {v} is too large; the most is 4G")))
 }
 
 /// Listens on [::]:port accepting IPv4 too, or on the one address given.
@@ -30,6 +30,9 @@ fn listen(bind: Option<IpAddr>, port: u16) -> Result<std::net::TcpListener> {
     };
     match attempt() {
         Ok(l) => Ok(l),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            bail!("TCP port {port} on {addr} is already in use; stop the other server or pick another with -p")
+        }
         // No IPv6 on this host: fall back to IPv4 only.
         Err(_) if bind.is_none() => {
             let l = std::net::TcpListener::bind((IpAddr::from([0, 0, 0, 0]), port))
@@ -37,21 +40,72 @@ fn listen(bind: Option<IpAddr>, port: u16) -> Result<std::net::TcpListener> {
             l.set_nonblocking(true)?;
             Ok(l)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            bail!("TCP port {port} on {addr} is already in use; stop the other server or pick another with -p")
-        }
         Err(e) => Err(e).with_context(|| format!("cannot listen on {addr}")),
     }
 }
 
+/// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Log lines to stderr through `tracing`: RUST_LOG if set, else info (-q: warn, -v: debug, -vv: trace).
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "warn",
+        (_, 0) => "info",
+        (_, 1) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("saf_net={level},warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
 pub fn server(args: ServerArgs) -> Result<ExitCode> {
     if args.max_streams == 0 || args.max_concurrent == 0 {
-        bail!("--max-streams and --max-concurrent must be at least 1");
+        return Err(UsageError("--max-streams and --max-concurrent must be at least 1".into()).into());
     }
     if args.max_duration <= 0.0 || args.handshake_timeout <= 0.0 {
-        bail!("--max-duration and --handshake-timeout must be above 0 s");
+        return Err(UsageError("--max-duration and --handshake-timeout must be above 0 s".into()).into());
+    }
+    init_logging(args.verbose, args.quiet);
+    let psk = crate::auth::Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    if args.max_handshakes_per_ip == 0 || args.idle_timeout <= 0.0 || args.max_frame < 1024 {
+        return Err(UsageError(
+            "--max-handshakes-per-ip must be at least 1, --idle-timeout above 0 s, --max-frame at least 1K".into(),
+        )
+        .into());
     }
     let config = ServerConfig {
+        psk,
+        max_handshakes_per_ip: args.max_handshakes_per_ip,
+        max_test_memory: args.max_test_memory,
+        idle_timeout: Duration::from_secs_f64(args.idle_timeout),
+        max_frame: to_u32(args.max_frame, "--max-frame")?,
         one_off: args.one_off,
         max_duration: Duration::from_secs_f64(args.max_duration),
         max_streams: args.max_streams,
@@ -69,9 +123,7 @@ pub fn server(args: ServerArgs) -> Result<ExitCode> {
         .context("cannot start the runtime")?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
+        let shutdown = stop_signal();
         crate::server::serve(listener, config, shutdown).await
     })?;
     Ok(EXIT_OK)

@@ -1,7 +1,11 @@
 //! The data engine: blocking stream threads plus an async driver that keeps the clock.
 
+pub mod mtu;
+pub mod probe;
 mod run;
+pub mod sockets;
 mod tcp;
+mod tcp_stats;
 
-pub use run::{LocalStreams, SideRun, Timing, drive};
+pub use run::{LocalStreams, STALL, SideRun, Timing, drive};
 pub use tcp::{Flags, Stream, StreamSpec};

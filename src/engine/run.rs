@@ -9,6 +9,7 @@ use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::{Instant as TokioInstant, sleep_until};
 
 use super::tcp::{Finished, Flags, Stream, StreamSpec};
+use super::tcp_stats::TcpTracker;
 use crate::platform::CpuClock;
 use crate::protocol::{IntervalReport, SideResults, StreamBytes, StreamTotals};
 
@@ -21,7 +22,12 @@ pub struct Timing {
     pub interval: Duration,
     /// Streams still running this long after the start are cut off and the run is incomplete.
     pub hard_limit: Option<Duration>,
+    /// End the run when no stream moved a byte for this long (a stalled path, e.g. a jumbo black hole).
+    pub stall_after: Option<Duration>,
 }
+
+/// The abort reason a stall gives; callers match on its start.
+pub const STALL: &str = "stalled: no data moved";
 
 /// One side's connected data sockets, waiting for the clock to start.
 #[derive(Default)]
@@ -98,6 +104,10 @@ where
     tokio::pin!(abort);
 
     let next_tick = |last: Instant| -> Option<Instant> {
+        // -i 0: no interval reports, only the tick that ends the omitted phase.
+        if timing.interval.is_zero() {
+            return (last < omit_at).then_some(omit_at);
+        }
         let t = if last < omit_at {
             (last + timing.interval).min(omit_at)
         } else {
@@ -110,6 +120,7 @@ where
         }
     };
 
+    let mut trackers = vec![TcpTracker::default(); n];
     let mut sample = |from: Instant, to: Instant, last_counts: &mut Vec<u64>, streams: &[Stream]| {
         let omitted = to <= omit_at && !timing.omit.is_zero();
         let base = if from < omit_at { t0 } else { omit_at };
@@ -122,9 +133,15 @@ where
         };
         for (i, s) in streams.iter().enumerate() {
             let now = s.bytes();
+            let tcp = if s.spec.sender {
+                trackers[i].sample(s.socket(), !omitted)
+            } else {
+                None
+            };
             let entry = StreamBytes {
                 stream: s.spec.id,
                 bytes: now - last_counts[i],
+                tcp,
             };
             last_counts[i] = now;
             if s.spec.sender {
@@ -138,8 +155,19 @@ where
     };
 
     let mut tick = next_tick(last_tick);
+    let mut progress = (0u64, Instant::now());
+    let mut watchdog = tokio::time::interval(Duration::from_millis(250));
     while left > 0 {
         tokio::select! {
+            _ = watchdog.tick(), if timing.stall_after.is_some() => {
+                let moved: u64 = streams.iter().map(|s| s.bytes()).sum();
+                if moved != progress.0 {
+                    progress = (moved, Instant::now());
+                } else if let Some(limit) = timing.stall_after.filter(|&l| progress.1.elapsed() >= l) {
+                    aborted = Some(format!("{STALL} for {:.0} s although the sender had data to send", limit.as_secs_f64()));
+                    break;
+                }
+            }
             _ = sleep_until(TokioInstant::from_std(tick.unwrap_or(t0))), if tick.is_some() => {
                 let to = tick.expect("guarded");
                 intervals.push(sample(last_tick, to, &mut last_counts, &streams));
@@ -224,11 +252,13 @@ where
                     .as_secs_f64(),
                 bytes_total: total,
                 error,
+                tcp: if s.spec.sender { trackers[i].totals() } else { None },
             }
         })
         .collect();
     SideRun {
         results: SideResults {
+            socket: None,
             streams: totals,
             cpu: cpu.stop(),
             complete: aborted.is_none() && all_ok,

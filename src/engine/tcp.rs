@@ -20,6 +20,10 @@ pub struct StreamSpec {
     /// Bytes to send before stopping (`-n`); None sends until told to stop.
     pub quota: Option<u64>,
     pub block_size: usize,
+    /// Application pacing target in bits per second (-b); None sends as fast as possible.
+    pub pace_bps: Option<u64>,
+    /// A receiver that reads nothing for this long gives up (a client that went silent).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// Flags shared by all streams of one side of a test.
@@ -130,16 +134,38 @@ fn pattern(len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// Sleeps until `due` or until told to stop, in short naps so a stop is seen promptly.
+fn wait_until(due: Instant, flags: &Flags) {
+    loop {
+        let now = Instant::now();
+        if now >= due || flags.stop_send.load(Ordering::Relaxed) || flags.abort.load(Ordering::Relaxed) {
+            return;
+        }
+        std::thread::sleep((due - now).min(Duration::from_millis(50)));
+    }
+}
+
 fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &AtomicU64) -> std::io::Result<()> {
     let buf = pattern(spec.block_size);
+    // Paced streams write at most 10 ms worth at a time, so the rate is smooth even at low targets.
+    let chunk = match spec.pace_bps {
+        Some(bps) if bps > 0 => buf.len().min(((bps / 8 / 100) as usize).max(1024)),
+        _ => buf.len(),
+    };
+    let start = Instant::now();
+    let mut sent: u64 = 0;
     let mut left = spec.quota.unwrap_or(u64::MAX);
     while left > 0 && !flags.stop_send.load(Ordering::Relaxed) && !flags.abort.load(Ordering::Relaxed) {
-        let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = chunk.min(usize::try_from(left).unwrap_or(usize::MAX));
         match socket.write(&buf[..n]) {
             Ok(0) => return Err(ErrorKind::WriteZero.into()),
             Ok(k) => {
                 counter.fetch_add(k as u64, Ordering::Relaxed);
                 left -= k as u64;
+                sent += k as u64;
+                if let Some(bps) = spec.pace_bps.filter(|&b| b > 0) {
+                    wait_until(start + Duration::from_secs_f64(sent as f64 * 8.0 / bps as f64), flags);
+                }
             }
             Err(e)
                 if matches!(
@@ -155,15 +181,26 @@ fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &
 
 fn receive_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &AtomicU64) -> std::io::Result<()> {
     let mut buf = vec![0u8; spec.block_size];
+    let mut last_data = Instant::now();
     loop {
         match socket.read(&mut buf) {
             Ok(0) => return Ok(()),
             Ok(k) => {
                 counter.fetch_add(k as u64, Ordering::Relaxed);
+                last_data = Instant::now();
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 if flags.abort.load(Ordering::Relaxed) {
                     return Ok(());
+                }
+                if let Some(limit) = spec.idle_timeout.filter(|&l| last_data.elapsed() >= l) {
+                    return Err(std::io::Error::new(
+                        ErrorKind::TimedOut,
+                        format!(
+                            "no data for {:.0} s (server option --idle-timeout)",
+                            limit.as_secs_f64()
+                        ),
+                    ));
                 }
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}

@@ -10,7 +10,7 @@ use super::RunMeta;
 use crate::client::Outcome;
 
 /// Bumped whenever columns are added; readers accept every earlier version.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Environment variable that overrides the default history file.
 pub const HISTORY_ENV: &str = "SAF_NET_HISTORY";
@@ -34,7 +34,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError + '_ {
 }
 
 /// One row of the history, in column order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HistoryRow {
     pub schema_version: u32,
     /// throughput (later: latency, mtu, validate).
@@ -61,6 +61,33 @@ pub struct HistoryRow {
     pub saf_net_version: String,
     /// Path of the per-run JSON document, relative to the CSV's folder.
     pub details: String,
+    // Schema 2: latency. Rows of kind latency fill rtt_*, throughput rows run with --latency fill idle_/loaded_.
+    /// tcp, udp or connect.
+    pub latency_mode: String,
+    pub rtt_min_us: Option<f64>,
+    pub rtt_p50_us: Option<f64>,
+    pub rtt_p90_us: Option<f64>,
+    pub rtt_p99_us: Option<f64>,
+    pub rtt_p99_9_us: Option<f64>,
+    pub rtt_max_us: Option<f64>,
+    pub jitter_us: Option<f64>,
+    pub lost_percent: Option<f64>,
+    pub idle_rtt_p50_us: Option<f64>,
+    pub idle_rtt_p99_us: Option<f64>,
+    pub loaded_rtt_p50_us: Option<f64>,
+    pub loaded_rtt_p99_us: Option<f64>,
+    // Schema 3: the path (interfaces, MSS, probed MTU, diagnoses).
+    pub local_interface: String,
+    pub local_mtu: Option<u32>,
+    pub local_speed_mbps: Option<u32>,
+    pub remote_mtu: Option<u32>,
+    pub remote_speed_mbps: Option<u32>,
+    /// Largest IP packet that passed both ways (don't-fragment probe).
+    pub path_mtu: Option<u32>,
+    pub mss_advertised: Option<u32>,
+    pub mss_effective: Option<u32>,
+    /// Diagnosis kinds, `;`-separated (jumbo_black_hole, path_down, mtu_mismatch, slow_link, stall).
+    pub diagnoses: String,
 }
 
 impl HistoryRow {
@@ -70,7 +97,7 @@ impl HistoryRow {
         let first = &dirs[0];
         let second = dirs.get(1);
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
-        HistoryRow {
+        let mut row = HistoryRow {
             schema_version: SCHEMA_VERSION,
             kind: "throughput".into(),
             run_id: meta.run_id.clone(),
@@ -89,8 +116,19 @@ impl HistoryRow {
             reverse_sender_mbps: second.map(|d| round(d.sent.rate().mbps())),
             complete: o.complete(),
             saf_net_version: env!("CARGO_PKG_VERSION").into(),
-            details: String::new(),
-        }
+            latency_mode: if o.latency.is_some() {
+                "udp".into()
+            } else {
+                String::new()
+            },
+            idle_rtt_p50_us: o.latency.as_ref().map(|l| round(l.idle.rtt.stats().p50_us)),
+            idle_rtt_p99_us: o.latency.as_ref().map(|l| round(l.idle.rtt.stats().p99_us)),
+            loaded_rtt_p50_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p50_us)),
+            loaded_rtt_p99_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p99_us)),
+            ..HistoryRow::default()
+        };
+        crate::output::path::fill_row(&mut row, &o.path);
+        row
     }
 }
 
@@ -117,6 +155,28 @@ pub struct HistoryRecord {
     pub complete: Option<bool>,
     pub saf_net_version: Option<String>,
     pub details: Option<String>,
+    pub latency_mode: Option<String>,
+    pub rtt_min_us: Option<f64>,
+    pub rtt_p50_us: Option<f64>,
+    pub rtt_p90_us: Option<f64>,
+    pub rtt_p99_us: Option<f64>,
+    pub rtt_p99_9_us: Option<f64>,
+    pub rtt_max_us: Option<f64>,
+    pub jitter_us: Option<f64>,
+    pub lost_percent: Option<f64>,
+    pub idle_rtt_p50_us: Option<f64>,
+    pub idle_rtt_p99_us: Option<f64>,
+    pub loaded_rtt_p50_us: Option<f64>,
+    pub loaded_rtt_p99_us: Option<f64>,
+    pub local_interface: Option<String>,
+    pub local_mtu: Option<u32>,
+    pub local_speed_mbps: Option<u32>,
+    pub remote_mtu: Option<u32>,
+    pub remote_speed_mbps: Option<u32>,
+    pub path_mtu: Option<u32>,
+    pub mss_advertised: Option<u32>,
+    pub mss_effective: Option<u32>,
+    pub diagnoses: Option<String>,
 }
 
 /// The column names of the current schema, in order.
@@ -141,6 +201,28 @@ pub fn header() -> Vec<&'static str> {
         "complete",
         "saf_net_version",
         "details",
+        "latency_mode",
+        "rtt_min_us",
+        "rtt_p50_us",
+        "rtt_p90_us",
+        "rtt_p99_us",
+        "rtt_p99_9_us",
+        "rtt_max_us",
+        "jitter_us",
+        "lost_percent",
+        "idle_rtt_p50_us",
+        "idle_rtt_p99_us",
+        "loaded_rtt_p50_us",
+        "loaded_rtt_p99_us",
+        "local_interface",
+        "local_mtu",
+        "local_speed_mbps",
+        "remote_mtu",
+        "remote_speed_mbps",
+        "path_mtu",
+        "mss_advertised",
+        "mss_effective",
+        "diagnoses",
     ]
 }
 
@@ -305,7 +387,7 @@ mod tests {
             reverse_sender_mbps: None,
             complete: true,
             saf_net_version: "0.1.0".into(),
-            details: String::new(),
+            ..HistoryRow::default()
         }
     }
 

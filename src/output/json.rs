@@ -3,9 +3,12 @@
 use serde::Serialize;
 
 use super::RunMeta;
+use super::latency::ProbeReport;
 use crate::client::Outcome;
-use crate::protocol::{Direction, IntervalReport, StopAfter, StreamBytes, StreamTotals};
-use crate::result::{DirectionResult, Sum, cpu_percent};
+use crate::protocol::{
+    Direction, IntervalReport, SocketReport, StopAfter, StreamBytes, StreamTotals, TcpSample, TcpTotals,
+};
+use crate::result::{DirectionResult, Sum, cpu_percent, hints};
 
 pub const RECEIVER_DEFINITION: &str = "receiver goodput: bytes the receiving application read during the measured \
      period (after -O), divided by that period on the receiver's clock";
@@ -27,8 +30,15 @@ pub struct Start {
     pub system_info: String,
     pub timestamp: Timestamp,
     pub connecting_to: ConnectingTo,
-    pub sndbuf_actual: usize,
-    pub rcvbuf_actual: usize,
+    /// The requested -w, 0 when the OS autotunes.
+    pub sock_bufsize: u64,
+    /// The MSS in use; iperf3 names it tcp_mss when -M was given, tcp_mss_default otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_mss: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_mss_default: Option<u32>,
+    pub sndbuf_actual: u64,
+    pub rcvbuf_actual: u64,
     pub test_start: TestStart,
 }
 
@@ -45,6 +55,15 @@ pub struct Connected {
 pub struct Timestamp {
     pub time: String,
     pub timesecs: u64,
+}
+
+impl Timestamp {
+    pub fn of(t: std::time::SystemTime) -> Timestamp {
+        Timestamp {
+            time: humantime::format_rfc3339_seconds(t).to_string(),
+            timesecs: t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -77,9 +96,40 @@ pub struct Span {
     pub seconds: f64,
     pub bytes: u64,
     pub bits_per_second: f64,
+    /// Sums only: retransmits over the streams.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retransmits: Option<u64>,
+    /// Interval streams: the sender's retransmits, snd_cwnd, rtt, rttvar, pmtu.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpSample>,
+    /// End-of-test sender streams: retransmits, max_snd_cwnd, max/min/mean_rtt.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub tcp_end: Option<EndTcp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub omitted: Option<bool>,
     pub sender: bool,
+}
+
+/// iperf3's end-of-test TCP fields for a sender stream.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EndTcp {
+    pub retransmits: u64,
+    pub max_snd_cwnd: u64,
+    pub max_rtt: u32,
+    pub min_rtt: u32,
+    pub mean_rtt: u32,
+}
+
+impl From<&TcpTotals> for EndTcp {
+    fn from(t: &TcpTotals) -> Self {
+        EndTcp {
+            retransmits: t.retransmits,
+            max_snd_cwnd: t.max_snd_cwnd,
+            max_rtt: t.max_rtt,
+            min_rtt: t.min_rtt,
+            mean_rtt: t.mean_rtt,
+        }
+    }
 }
 
 impl Span {
@@ -97,6 +147,9 @@ impl Span {
             seconds,
             bytes,
             bits_per_second,
+            retransmits: None,
+            tcp: None,
+            tcp_end: None,
             omitted,
             sender,
         }
@@ -137,6 +190,10 @@ pub struct End {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum_received_bidir_reverse: Option<Span>,
     pub cpu_utilization_percent: Cpu,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_tcp_congestion: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiver_tcp_congestion: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -154,9 +211,51 @@ pub struct SafNet {
     pub sender_bits_per_second: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reverse_receiver_bits_per_second: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverse_sender_bits_per_second: Option<f64>,
     pub server: ServerInfo,
     /// iperf3's `intervals` carry the receiver's view; the sender's view is here.
     pub sender_intervals: Vec<Interval>,
+    /// Every sender stream's kernel TCP figures, including what limited it (Linux).
+    pub tcp: Vec<StreamTcp>,
+    /// What held the senders back, in words, when the kernel says so.
+    pub hints: Vec<String>,
+    pub socket_options: SocketOptions,
+    /// Both interfaces, MSS, the probed path MTU, and diagnoses.
+    pub path: crate::diagnose::PathReport,
+    /// UDP RTT idle and under load (--latency).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyUnderLoad>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LatencyUnderLoad {
+    pub idle: ProbeReport,
+    pub loaded: ProbeReport,
+}
+
+/// Socket options as requested, and as each side's kernel applied them.
+#[derive(Debug, Serialize)]
+pub struct SocketOptions {
+    pub requested: RequestedOptions,
+    pub client: Option<SocketReport>,
+    pub server: Option<SocketReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RequestedOptions {
+    pub window: Option<u32>,
+    pub mss: Option<u32>,
+    pub congestion: Option<String>,
+    pub fq_rate: Option<u64>,
+    pub bitrate: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StreamTcp {
+    pub stream: u32,
+    #[serde(flatten)]
+    pub totals: TcpTotals,
 }
 
 #[derive(Debug, Serialize)]
@@ -168,28 +267,60 @@ pub struct ServerInfo {
 pub const SENDER_DEFINITION: &str = "sender rate: bytes the sending application handed to the kernel during the \
      measured period, divided by that period on the sender's clock";
 
-fn interval_spans(iv: &IntervalReport, sender: bool) -> (Vec<Span>, Span) {
+/// One side's interval as spans; stream TCP figures come from the entry itself or the sender's matching interval.
+fn interval_spans(iv: &IntervalReport, sender: bool, tcp_from: Option<&IntervalReport>) -> (Vec<Span>, Span) {
     let list: &[StreamBytes] = if sender { &iv.sent } else { &iv.received };
     let omitted = Some(iv.omitted);
-    let streams = list
+    let tcp_of = |b: &StreamBytes| {
+        b.tcp.or_else(|| {
+            tcp_from
+                .and_then(|t| t.sent.iter().find(|x| x.stream == b.stream))
+                .and_then(|x| x.tcp)
+        })
+    };
+    let streams: Vec<Span> = list
         .iter()
-        .map(|b| Span::new(Some(b.stream), iv.start, iv.end, b.bytes, sender, omitted))
+        .map(|b| Span {
+            tcp: tcp_of(b),
+            ..Span::new(Some(b.stream), iv.start, iv.end, b.bytes, sender, omitted)
+        })
         .collect();
     let total = list.iter().map(|b| b.bytes).sum();
-    (streams, Span::new(None, iv.start, iv.end, total, sender, omitted))
+    let retransmits = streams
+        .iter()
+        .any(|s| s.tcp.is_some())
+        .then(|| streams.iter().filter_map(|s| s.tcp).map(|t| t.retransmits).sum());
+    (
+        streams,
+        Span {
+            retransmits,
+            ..Span::new(None, iv.start, iv.end, total, sender, omitted)
+        },
+    )
 }
 
 /// Zips two directions' interval lists by index (the sides tick in step).
-fn intervals(first: &[IntervalReport], second: Option<&[IntervalReport]>, sender: bool) -> Vec<Interval> {
-    first
+fn intervals(first: &DirectionResult, second: Option<&DirectionResult>, sender: bool) -> Vec<Interval> {
+    let view = |d: &DirectionResult| {
+        if sender {
+            d.sender_intervals.clone()
+        } else {
+            d.receiver_intervals.clone()
+        }
+    };
+    let spans =
+        |d: &DirectionResult, i: usize, iv: &IntervalReport| interval_spans(iv, sender, d.sender_intervals.get(i));
+    view(first)
         .iter()
         .enumerate()
         .map(|(i, iv)| {
-            let (mut streams, sum) = interval_spans(iv, sender);
-            let rev = second.and_then(|s| s.get(i)).map(|r| {
-                let (more, sum) = interval_spans(r, sender);
-                streams.extend(more);
-                sum
+            let (mut streams, sum) = spans(first, i, iv);
+            let rev = second.and_then(|d| {
+                view(d).get(i).map(|r| {
+                    let (more, sum) = spans(d, i, r);
+                    streams.extend(more);
+                    sum
+                })
             });
             Interval {
                 streams,
@@ -200,8 +331,15 @@ fn intervals(first: &[IntervalReport], second: Option<&[IntervalReport]>, sender
         .collect()
 }
 
-fn total_span(sum: &Sum, sender: bool) -> Span {
-    Span::new(None, 0.0, sum.seconds, sum.bytes, sender, None)
+fn total_span(sum: &Sum, sender: bool, streams: &[StreamTotals]) -> Span {
+    let retransmits = streams
+        .iter()
+        .any(|s| s.tcp.is_some())
+        .then(|| streams.iter().filter_map(|s| s.tcp).map(|t| t.retransmits).sum());
+    Span {
+        retransmits,
+        ..Span::new(None, 0.0, sum.seconds, sum.bytes, sender, None)
+    }
 }
 
 fn stream_end(d: &DirectionResult) -> Vec<StreamEnd> {
@@ -211,7 +349,10 @@ fn stream_end(d: &DirectionResult) -> Vec<StreamEnd> {
         .map(|s| {
             let r = find(&d.receiver, s.stream);
             StreamEnd {
-                sender: Span::new(Some(s.stream), 0.0, s.seconds, s.bytes, true, None),
+                sender: Span {
+                    tcp_end: s.tcp.as_ref().map(EndTcp::from),
+                    ..Span::new(Some(s.stream), 0.0, s.seconds, s.bytes, true, None)
+                },
                 receiver: match r {
                     Some(r) => Span::new(Some(r.stream), 0.0, r.seconds, r.bytes, false, None),
                     None => Span::new(Some(s.stream), 0.0, 0.0, 0, false, None),
@@ -227,10 +368,13 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
     let first = &dirs[0];
     let second = dirs.get(1);
     let r = &o.request;
-    let timesecs = meta
-        .time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let client_socket = o.streams.first().map(|s| &s.socket);
+    let server_socket = o.remote.as_ref().and_then(|x| x.socket.as_ref());
+    let (sender_socket, receiver_socket) = if first.client_sends {
+        (client_socket, server_socket)
+    } else {
+        (server_socket, client_socket)
+    };
     let (ht, hu, hs) = cpu_percent(&o.local_cpu());
     let (rt, ru, rs) = o.remote_cpu().map_or((0.0, 0.0, 0.0), |c| cpu_percent(&c));
     let mut end_streams = stream_end(first);
@@ -252,16 +396,20 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 .collect(),
             version: format!("saf-net {}", env!("CARGO_PKG_VERSION")),
             system_info: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
-            timestamp: Timestamp {
-                time: humantime::format_rfc3339_seconds(meta.time).to_string(),
-                timesecs,
-            },
+            timestamp: Timestamp::of(meta.time),
             connecting_to: ConnectingTo {
                 host: meta.host.clone(),
                 port: meta.port,
             },
-            sndbuf_actual: o.streams.first().map_or(0, |s| s.sndbuf),
-            rcvbuf_actual: o.streams.first().map_or(0, |s| s.rcvbuf),
+            sock_bufsize: r.window.map_or(0, u64::from),
+            tcp_mss: r.mss.and(client_socket.map(|s| s.mss)),
+            tcp_mss_default: if r.mss.is_none() {
+                client_socket.map(|s| s.mss)
+            } else {
+                None
+            },
+            sndbuf_actual: o.streams.first().map_or(0, |s| s.socket.sndbuf),
+            rcvbuf_actual: o.streams.first().map_or(0, |s| s.socket.rcvbuf),
             test_start: TestStart {
                 protocol: "TCP",
                 num_streams: r.streams,
@@ -281,17 +429,15 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 interval: r.interval_seconds,
             },
         },
-        intervals: intervals(
-            &first.receiver_intervals,
-            second.map(|d| d.receiver_intervals.as_slice()),
-            false,
-        ),
+        intervals: intervals(first, second, false),
         end: End {
             streams: end_streams,
-            sum_sent: total_span(&first.sent, true),
-            sum_received: total_span(&first.received, false),
-            sum_sent_bidir_reverse: second.map(|d| total_span(&d.sent, true)),
-            sum_received_bidir_reverse: second.map(|d| total_span(&d.received, false)),
+            sum_sent: total_span(&first.sent, true, &first.sender),
+            sum_received: total_span(&first.received, false, &[]),
+            sum_sent_bidir_reverse: second.map(|d| total_span(&d.sent, true, &d.sender)),
+            sum_received_bidir_reverse: second.map(|d| total_span(&d.received, false, &[])),
+            sender_tcp_congestion: sender_socket.and_then(|s| s.congestion.clone()),
+            receiver_tcp_congestion: receiver_socket.and_then(|s| s.congestion.clone()),
             cpu_utilization_percent: Cpu {
                 host_total: ht,
                 host_user: hu,
@@ -314,15 +460,39 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
             receiver_bits_per_second: first.received.rate().0,
             sender_bits_per_second: first.sent.rate().0,
             reverse_receiver_bits_per_second: second.map(|d| d.received.rate().0),
+            reverse_sender_bits_per_second: second.map(|d| d.sent.rate().0),
             server: ServerInfo {
                 address: o.server.to_string(),
                 version: o.server_software.clone(),
             },
-            sender_intervals: intervals(
-                &first.sender_intervals,
-                second.map(|d| d.sender_intervals.as_slice()),
-                true,
-            ),
+            sender_intervals: intervals(first, second, true),
+            tcp: dirs
+                .iter()
+                .flat_map(|d| &d.sender)
+                .filter_map(|s| {
+                    s.tcp.map(|totals| StreamTcp {
+                        stream: s.stream,
+                        totals,
+                    })
+                })
+                .collect(),
+            hints: dirs.iter().flat_map(hints).collect(),
+            path: o.path.clone(),
+            latency: o.latency.as_ref().map(|l| LatencyUnderLoad {
+                idle: ProbeReport::new(&l.idle, l.idle_interval()),
+                loaded: ProbeReport::new(&l.loaded, l.idle_interval()),
+            }),
+            socket_options: SocketOptions {
+                requested: RequestedOptions {
+                    window: r.window,
+                    mss: r.mss,
+                    congestion: r.congestion.clone(),
+                    fq_rate: r.fq_rate,
+                    bitrate: r.bitrate,
+                },
+                client: client_socket.cloned(),
+                server: server_socket.cloned(),
+            },
         },
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod history;
 pub mod json;
+pub mod latency;
+pub mod path;
 pub mod text;
 
 use std::time::SystemTime;

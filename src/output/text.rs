@@ -5,8 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use crate::client::{Event, Observer, Outcome};
-use crate::protocol::{Direction, IntervalReport, StopAfter, StreamTotals, TestRequest};
-use crate::result::{DirectionResult, cpu_percent};
+use crate::output::latency::ProbeReport;
+use crate::protocol::{Direction, IntervalReport, StopAfter, StreamBytes, StreamTotals, TcpSample, TestRequest};
+use crate::result::{DirectionResult, cpu_percent, hints};
 use crate::units::{BitsPerSec, Bytes};
 
 const RULE: &str = "- - - - - - - - - - - - - - - - - - - - - - - - - - - - - -";
@@ -22,6 +23,9 @@ pub struct LivePrinter {
     intervals: bool,
     /// Last queue position shown; the server repeats it as a heartbeat.
     queued_at: u32,
+    /// Sender entries of each interval so far, per side.
+    local_sent: Vec<Vec<StreamBytes>>,
+    remote_sent: Vec<Vec<StreamBytes>>,
 }
 
 impl LivePrinter {
@@ -35,6 +39,8 @@ impl LivePrinter {
             drawn: false,
             intervals,
             queued_at: 0,
+            local_sent: Vec::new(),
+            remote_sent: Vec::new(),
         }
     }
 
@@ -101,13 +107,23 @@ impl Observer for LivePrinter {
                     self.line(&text);
                 }
                 if self.intervals {
-                    self.line("[ ID] Interval           Transfer         Bitrate  (receiver side)");
+                    self.line("[ ID] Interval           Transfer         Bitrate    Retr        Cwnd  (receiver side; Retr/Cwnd from the sender)");
                 }
             }
-            Event::Interval { report, .. } if self.intervals && !report.received.is_empty() => {
-                print_interval(self, report);
+            Event::Interval { local, report } => {
+                // Each side's sender figures, by interval index, to put beside the other side's receiver lines.
+                let (mine, other) = if local {
+                    (&mut self.local_sent, &self.remote_sent)
+                } else {
+                    (&mut self.remote_sent, &self.local_sent)
+                };
+                mine.push(report.sent.clone());
+                let senders = other.get(mine.len() - 1).cloned();
+                if self.intervals && !report.received.is_empty() {
+                    print_interval(self, report, senders.as_ref());
+                }
             }
-            Event::Interval { .. } | Event::Queued { .. } => {}
+            Event::Queued { .. } => {}
             Event::Tick { elapsed } if self.progress => self.draw(elapsed),
             Event::Tick { .. } => {}
         }
@@ -134,41 +150,70 @@ impl LivePrinter {
         self.drawn = true;
     }
 
+    /// A printer for runs without throughput streams (latency, MTU): progress only.
+    pub fn for_duration(host: &str, port: u16, duration: Option<Duration>) -> Self {
+        let request = TestRequest {
+            direction: Direction::Forward,
+            streams: 0,
+            stop: match duration {
+                Some(d) => StopAfter::Seconds(d.as_secs_f64()),
+                None => StopAfter::Bytes(0),
+            },
+            omit_seconds: 0.0,
+            interval_seconds: 0.0,
+            block_size: 0,
+            window: None,
+            mss: None,
+            congestion: None,
+            fq_rate: None,
+            bitrate: None,
+            udp_echo: false,
+        };
+        LivePrinter::new(&request, host, port, false)
+    }
+
     /// Removes the progress line before the final summary.
     pub fn finish(&mut self) {
         self.clear();
     }
 }
 
-fn print_interval(p: &mut LivePrinter, iv: &IntervalReport) {
+/// Retr and Cwnd columns, blank where the sender's kernel figures are unknown.
+fn tcp_cols(tcp: Option<TcpSample>) -> String {
+    match tcp {
+        Some(t) => format!("{:>6}  {:>10}", t.retransmits, Bytes(t.snd_cwnd).to_string()),
+        None => format!("{:>6}  {:>10}", "", ""),
+    }
+}
+
+fn print_interval(p: &mut LivePrinter, iv: &IntervalReport, senders: Option<&Vec<StreamBytes>>) {
     let omitted = if iv.omitted { "  (omitted)" } else { "" };
-    let tagged = |s: u32| tag(&p.request, s);
+    let tcp = |id: u32| {
+        senders
+            .and_then(|v| v.iter().find(|b| b.stream == id))
+            .and_then(|b| b.tcp)
+    };
     let mut lines = Vec::new();
-    if iv.received.len() > 1 || p.request.direction != Direction::Bidir {
-        for b in &iv.received {
-            lines.push(rate_line(
-                &b.stream.to_string(),
-                iv.start,
-                iv.end,
-                b.bytes,
-                &format!("{}{omitted}", tagged(b.stream)),
-            ));
-        }
+    for b in &iv.received {
+        let tail = format!("{}  {}{omitted}", tcp_cols(tcp(b.stream)), tag(&p.request, b.stream));
+        lines.push(rate_line(&b.stream.to_string(), iv.start, iv.end, b.bytes, &tail));
     }
     if iv.received.len() > 1 {
         let total = iv.received.iter().map(|b| b.bytes).sum();
-        let t = iv.received.first().map_or("", |b| tagged(b.stream));
-        lines.push(rate_line("SUM", iv.start, iv.end, total, &format!("{t}{omitted}")));
-    } else if p.request.direction == Direction::Bidir {
-        for b in &iv.received {
-            lines.push(rate_line(
-                &b.stream.to_string(),
-                iv.start,
-                iv.end,
-                b.bytes,
-                &format!("{}{omitted}", tagged(b.stream)),
-            ));
-        }
+        let known: Vec<TcpSample> = iv.received.iter().filter_map(|b| tcp(b.stream)).collect();
+        let retr = if known.is_empty() {
+            String::new()
+        } else {
+            known.iter().map(|t| t.retransmits).sum::<u64>().to_string()
+        };
+        let t = iv.received.first().map_or("", |b| tag(&p.request, b.stream));
+        lines.push(rate_line(
+            "SUM",
+            iv.start,
+            iv.end,
+            total,
+            &format!("{retr:>6}  {:>10}  {t}{omitted}", ""),
+        ));
     }
     for l in lines {
         p.line(&l);
@@ -181,19 +226,32 @@ fn stream_lines(out: &mut String, d: &DirectionResult, bidir: bool) {
     } else {
         ""
     };
-    let mut row = |id: &str, s: f64, bytes: u64, who: &str| {
-        let _ = writeln!(out, "{}", rate_line(id, 0.0, s, bytes, &format!("{t} {who}")));
+    let mut row = |id: &str, s: f64, bytes: u64, retr: Option<u64>, who: &str| {
+        let retr = retr.map_or(String::new(), |r| r.to_string());
+        let _ = writeln!(
+            out,
+            "{}",
+            rate_line(id, 0.0, s, bytes, &format!("{retr:>6}  {t} {who}"))
+        );
     };
     let each = |v: &[StreamTotals], id: u32| v.iter().find(|s| s.stream == id).cloned();
     for s in &d.sender {
-        row(&s.stream.to_string(), s.seconds, s.bytes, "sender");
+        row(
+            &s.stream.to_string(),
+            s.seconds,
+            s.bytes,
+            s.tcp.map(|t| t.retransmits),
+            "sender",
+        );
         if let Some(r) = each(&d.receiver, s.stream) {
-            row(&r.stream.to_string(), r.seconds, r.bytes, "receiver");
+            row(&r.stream.to_string(), r.seconds, r.bytes, None, "receiver");
         }
     }
     if d.sender.len() > 1 {
-        row("SUM", d.sent.seconds, d.sent.bytes, "sender");
-        row("SUM", d.received.seconds, d.received.bytes, "receiver");
+        let known: Vec<u64> = d.sender.iter().filter_map(|s| s.tcp.map(|t| t.retransmits)).collect();
+        let retr = (!known.is_empty()).then(|| known.iter().sum());
+        row("SUM", d.sent.seconds, d.sent.bytes, retr, "sender");
+        row("SUM", d.received.seconds, d.received.bytes, None, "receiver");
     }
 }
 
@@ -203,7 +261,7 @@ pub fn summary(o: &Outcome) -> String {
     let dirs = o.directions();
     let bidir = dirs.len() > 1;
     let _ = writeln!(out, "{RULE}");
-    let _ = writeln!(out, "[ ID] Interval           Transfer         Bitrate");
+    let _ = writeln!(out, "[ ID] Interval           Transfer         Bitrate    Retr");
     for d in &dirs {
         stream_lines(&mut out, d, bidir);
     }
@@ -232,6 +290,82 @@ pub fn summary(o: &Outcome) -> String {
             let _ = writeln!(out, ", server {rt:.1}% (user {ru:.1}%, system {rs:.1}%)");
         }
         None => out.push('\n'),
+    }
+    let r = &o.request;
+    if r.window.is_some() || r.mss.is_some() || r.congestion.is_some() || r.fq_rate.is_some() || r.bitrate.is_some() {
+        let _ = writeln!(out, "Socket options, requested → effective:");
+        let sides = [
+            (
+                "client",
+                r.direction != Direction::Reverse,
+                o.streams.first().map(|s| &s.socket),
+            ),
+            (
+                "server",
+                r.direction != Direction::Forward,
+                o.remote.as_ref().and_then(|x| x.socket.as_ref()),
+            ),
+        ];
+        for (side, sends, rep) in sides {
+            let Some(rep) = rep else { continue };
+            let mut parts = Vec::new();
+            if let Some(w) = r.window {
+                parts.push(format!(
+                    "-w {} → sndbuf {}, rcvbuf {}",
+                    Bytes(u64::from(w)),
+                    Bytes(rep.sndbuf),
+                    Bytes(rep.rcvbuf)
+                ));
+            }
+            if let Some(m) = r.mss {
+                parts.push(format!("-M {m} → MSS {}", rep.mss));
+            }
+            if let Some(cc) = r.congestion.as_ref().filter(|_| sends) {
+                parts.push(format!("-C {cc} → {}", rep.congestion.as_deref().unwrap_or("unknown")));
+            }
+            if let Some(f) = r.fq_rate.filter(|_| sends) {
+                let eff = rep
+                    .max_pacing_rate
+                    .map_or("unknown".to_string(), |b| BitsPerSec(b as f64 * 8.0).to_string());
+                parts.push(format!("--fq-rate {} → {eff}", BitsPerSec(f as f64)));
+            }
+            if let Some(b) = r.bitrate.filter(|_| sends) {
+                parts.push(format!("-b {} per stream (application pacing)", BitsPerSec(b as f64)));
+            }
+            if !parts.is_empty() {
+                let _ = writeln!(out, "  {side}: {}", parts.join("; "));
+            }
+        }
+    }
+    out.push_str(&crate::output::path::text(&o.path, &o.server.to_string()));
+    if let Some(l) = &o.latency {
+        let (idle, loaded) = (
+            ProbeReport::new(&l.idle, l.idle_interval()),
+            ProbeReport::new(&l.loaded, l.idle_interval()),
+        );
+        let _ = writeln!(
+            out,
+            "Latency (UDP RTT, 64-byte probes every 10 ms), idle before the test and loaded during it:"
+        );
+        let _ = writeln!(out, "{}", crate::output::latency::STATS_HEADER);
+        let _ = writeln!(out, "{}", crate::output::latency::stats_line("idle", &idle.rtt));
+        let _ = writeln!(out, "{}", crate::output::latency::stats_line("loaded", &loaded.rtt));
+        let _ = writeln!(
+            out,
+            "  lost: idle {} of {}, loaded {} of {}; loaded p50 is {:.1}x idle",
+            idle.lost,
+            idle.sent,
+            loaded.lost,
+            loaded.sent,
+            if idle.rtt.p50_us > 0.0 {
+                loaded.rtt.p50_us / idle.rtt.p50_us
+            } else {
+                0.0
+            }
+        );
+    }
+    for h in dirs.iter().flat_map(hints) {
+        let _ = writeln!(out, "Hint: {h}");
     }
     if let Some(e) = &o.error {
         let _ = writeln!(out, "INCOMPLETE: {e}; the figures above are partial");

@@ -83,8 +83,19 @@ pub struct TestRequest {
     pub omit_seconds: f64,
     pub interval_seconds: f64,
     pub block_size: u32,
-    /// Requested SO_SNDBUF/SO_RCVBUF, if any.
+    /// Requested SO_SNDBUF/SO_RCVBUF, if any (-w).
     pub window: Option<u32>,
+    /// TCP_MAXSEG for every data connection (-M).
+    pub mss: Option<u32>,
+    /// Congestion control algorithm for sending sockets (-C, Linux).
+    pub congestion: Option<String>,
+    /// Kernel pacing cap per sending stream, bits per second (--fq-rate, Linux).
+    pub fq_rate: Option<u64>,
+    /// Application pacing target per sending stream, bits per second (-b).
+    pub bitrate: Option<u64>,
+    /// Answer UDP echo probes with this test's cookie while it runs (--latency).
+    #[serde(default)]
+    pub udp_echo: bool,
 }
 
 impl TestRequest {
@@ -122,6 +133,43 @@ impl TestRequest {
 pub struct StreamBytes {
     pub stream: u32,
     pub bytes: u64,
+    /// Kernel TCP figures at the interval's end (sender streams, where the OS reports them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpSample>,
+}
+
+/// A sender's TCP state at one instant, iperf3's per-interval names and units.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpSample {
+    /// Segments retransmitted during the interval.
+    pub retransmits: u64,
+    /// Congestion window, bytes.
+    pub snd_cwnd: u64,
+    /// Smoothed RTT and its variation, microseconds.
+    pub rtt: u32,
+    pub rttvar: u32,
+    pub pmtu: u32,
+}
+
+/// A sender's TCP figures over the measured period.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpTotals {
+    pub retransmits: u64,
+    pub max_snd_cwnd: u64,
+    /// RTT over the interval samples, microseconds.
+    pub max_rtt: u32,
+    pub min_rtt: u32,
+    pub mean_rtt: u32,
+    pub snd_mss: u32,
+    pub pmtu: u32,
+    /// Last delivery-rate estimate, bits per second (Linux).
+    pub delivery_rate: u64,
+    /// Microseconds with data to send, and of those limited by the peer's receive window or our send buffer (Linux).
+    pub busy_us: u64,
+    pub rwnd_limited_us: u64,
+    pub sndbuf_limited_us: u64,
 }
 
 /// One reporting interval as measured by one side, times relative to that side's start.
@@ -149,6 +197,33 @@ pub struct StreamTotals {
     pub bytes_total: u64,
     /// Why the stream ended early, if it did.
     pub error: Option<String>,
+    /// Kernel TCP figures for sender streams, where the OS reports them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpTotals>,
+}
+
+/// The interface one side uses to reach the other; every field is None when the OS does not say.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceFacts {
+    pub interface: Option<String>,
+    pub address: Option<std::net::IpAddr>,
+    pub mtu: Option<u32>,
+    pub speed_mbps: Option<u32>,
+    pub duplex: Option<String>,
+}
+
+/// Socket options as the kernel applied them, read back from one data connection.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketReport {
+    pub sndbuf: u64,
+    pub rcvbuf: u64,
+    /// Current maximum segment size (TCP_MAXSEG).
+    pub mss: u32,
+    pub congestion: Option<String>,
+    /// Kernel pacing cap, bytes per second (Linux; u64::MAX or 2^32-1 means none).
+    pub max_pacing_rate: Option<u64>,
 }
 
 /// CPU used by one process over the test.
@@ -165,6 +240,8 @@ pub struct CpuUsage {
 #[serde(deny_unknown_fields)]
 pub struct SideResults {
     pub streams: Vec<StreamTotals>,
+    /// Effective socket options on this side's first data connection.
+    pub socket: Option<SocketReport>,
     pub cpu: CpuUsage,
     pub complete: bool,
 }
@@ -174,22 +251,75 @@ pub struct SideResults {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
     /// First frame of a control connection.
-    Hello { protocol: u32, software: String },
+    /// `nonce`: the client's challenge when it holds a pre-shared key.
+    Hello {
+        protocol: u32,
+        software: String,
+        #[serde(default)]
+        nonce: Option<String>,
+    },
+    /// The client's proof that it holds the pre-shared key.
+    Auth { proof: String },
     /// First (and only) frame of a data connection.
     Data { cookie: Cookie, stream: u32 },
     /// The test to run.
     Test(TestRequest),
     /// The client gives up; the server frees the slot.
     Abort { reason: String },
+    /// The client's streams ended normally (a vanished client never says this).
+    Done,
+    /// A latency run instead of a throughput test.
+    Latency(LatencyRequest),
+    /// First frame of a connect-time probe connection; the server closes it quietly.
+    Probe { cookie: Cookie },
+}
+
+/// The kind of latency probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyMode {
+    /// Request/response on one TCP connection with TCP_NODELAY.
+    Tcp,
+    /// UDP echo with sequence numbers.
+    Udp,
+    /// TCP handshake time.
+    Connect,
+    /// Path-MTU probe datagrams (`saf-net mtu`), answered like UDP echo.
+    Mtu,
+}
+
+impl LatencyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LatencyMode::Tcp => "tcp",
+            LatencyMode::Udp => "udp",
+            LatencyMode::Connect => "connect",
+            LatencyMode::Mtu => "mtu",
+        }
+    }
+}
+
+/// What a latency run needs from the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyRequest {
+    pub mode: LatencyMode,
+    /// Longest the run may take, seconds (the client stops sooner after --count probes).
+    pub duration_seconds: f64,
+    /// Probe size in bytes (UDP payload or TCP message).
+    pub size: u32,
 }
 
 /// Messages from server to client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ServerMessage {
+    /// `challenge`: present when the server holds a pre-shared key.
     Welcome {
         protocol: u32,
         software: String,
+        #[serde(default)]
+        challenge: Option<Challenge>,
     },
     /// The request cannot be served; nothing was allocated.
     Refused {
@@ -199,9 +329,11 @@ pub enum ServerMessage {
     Queued {
         position: u32,
     },
-    /// A slot is ours; open the data connections with this cookie.
+    /// A slot is ours; open the data connections with this cookie. `facts`: the server's interface towards us.
     Accepted {
         cookie: Cookie,
+        #[serde(default)]
+        facts: Option<InterfaceFacts>,
     },
     /// All data connections are in; the clock starts now.
     Start,
@@ -211,6 +343,14 @@ pub enum ServerMessage {
     Failed {
         reason: String,
     },
+}
+
+/// The server's nonce and its proof of the key over both nonces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Challenge {
+    pub nonce: String,
+    pub proof: String,
 }
 
 /// The only part of a hello every protocol version must keep, read when strict decoding fails.
@@ -262,6 +402,11 @@ mod tests {
             interval_seconds: 1.0,
             block_size: 131072,
             window: Some(1 << 20),
+            mss: Some(1400),
+            congestion: Some("reno".into()),
+            fq_rate: None,
+            bitrate: Some(200_000_000),
+            udp_echo: true,
         };
         let msg = ClientMessage::Test(req.clone());
         let text = serde_json::to_string(&msg).unwrap();

@@ -1,24 +1,29 @@
 //! The server: accept loop, first-frame dispatch (control or data), slots and sessions.
 
+mod handshakes;
+mod latency;
 mod registry;
 mod session;
 mod slots;
+mod throughput;
+mod udp;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 pub use registry::{Registry, Reject};
 pub use session::version_mismatch;
 pub use slots::{Permit, QueueFull, Slots, Ticket};
+pub use udp::{Allowed, spawn_responder};
 
 use crate::config::ServerConfig;
-use crate::protocol::{AnyHello, ClientMessage, ServerMessage, decode, read_raw, write_message};
+use crate::protocol::{AnyHello, ClientMessage, PROTOCOL_VERSION, ServerMessage, decode, read_raw, write_message};
 
 /// State shared by every connection of one server.
 pub(crate) struct Ctx {
@@ -26,13 +31,28 @@ pub(crate) struct Ctx {
     slots: Arc<Slots>,
     registry: Registry,
     tests: AtomicU64,
+    /// Cookies the UDP responder and connect probes answer.
+    udp: Allowed,
+    /// Whether the UDP socket on the test port is up.
+    udp_ready: bool,
+    /// Connections still in their handshake, per source address.
+    handshakes: handshakes::Handshakes,
+    /// Turns true when the server shuts down; running tests end and waiting clients are told.
+    stopping: watch::Receiver<bool>,
+}
+
+impl Ctx {
+    /// Resolves once the server is shutting down.
+    async fn shutting_down(&self) {
+        let mut rx = self.stopping.clone();
+        let _ = rx.wait_for(|s| *s).await;
+    }
 }
 
 impl Ctx {
     fn log(&self, line: String) {
         if self.config.log {
-            let now = humantime::format_rfc3339_seconds(SystemTime::now());
-            eprintln!("{now} {line}");
+            tracing::info!("{line}");
         }
     }
 }
@@ -43,25 +63,51 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    let udp = Allowed::default();
+    let stop_udp = Arc::new(AtomicBool::new(false));
+    // UDP probes share the TCP port number; without it, TCP tests still work and UDP ones are refused.
+    let (udp_ready, udp_note) = match bind_udp(addr).and_then(|s| spawn_responder(s, udp.clone(), stop_udp.clone())) {
+        Ok(_) => (true, format!("UDP {} for probes", addr.port())),
+        Err(e) => (false, format!("no UDP probes: cannot bind UDP {addr}: {e}")),
+    };
+    let _stop_udp = StopOnDrop(stop_udp);
+    let (stop_tx, stopping) = watch::channel(false);
     let ctx = Arc::new(Ctx {
         slots: Slots::new(config.max_concurrent, config.max_queue),
         registry: Registry::default(),
         tests: AtomicU64::new(0),
+        udp,
+        udp_ready,
+        handshakes: handshakes::Handshakes::new(config.max_handshakes_per_ip),
+        stopping,
         config,
     });
-    let addr = listener.local_addr()?;
+    let active = Arc::new(AtomicUsize::new(0));
     ctx.log(format!(
-        "saf-net {} listening on {addr} (TCP); {} test(s) at a time, {} more may queue",
+        "saf-net {} listening on {addr} (TCP; {udp_note}); {} test(s) at a time, {} more may queue",
         env!("CARGO_PKG_VERSION"),
         ctx.config.max_concurrent,
         ctx.config.max_queue
     ));
+    if ctx.config.psk.is_none() && ctx.config.log {
+        tracing::warn!(
+            "running open: no pre-shared key, so anyone who can reach port {} can run tests (use --psk-file FILE or SAF_NET_PSK)",
+            addr.port()
+        );
+    }
     let (ran_tx, mut ran_rx) = mpsc::unbounded_channel::<()>();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => {
-                ctx.log("shutting down".into());
+                ctx.log("shutting down: telling connected clients and ending the running test".into());
+                let _ = stop_tx.send(true);
+                let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+                while active.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                ctx.log("stopped".into());
                 return Ok(());
             }
             Some(()) = ran_rx.recv(), if ctx.config.one_off => {
@@ -73,7 +119,9 @@ pub async fn serve(
                     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
                     let ctx = ctx.clone();
                     let ran_tx = ran_tx.clone();
+                    let active = ActiveGuard::new(active.clone());
                     tokio::spawn(async move {
+                        let _active = active;
                         if handle(&ctx, sock, peer).await {
                             let _ = ran_tx.send(());
                         }
@@ -89,9 +137,62 @@ pub async fn serve(
     }
 }
 
+/// How long a shutting-down server waits for its connections to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Counts a connection task while it runs.
+struct ActiveGuard(Arc<AtomicUsize>);
+
+impl ActiveGuard {
+    fn new(count: Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        ActiveGuard(count)
+    }
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Binds UDP on the TCP listener's address, dual-stack when that is the IPv6 wildcard.
+fn bind_udp(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let sock = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::DGRAM, None)?;
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        sock.set_only_v6(false)?;
+    }
+    sock.bind(&addr.into())?;
+    let sock: std::net::UdpSocket = sock.into();
+    // Answers must not be fragmented either, or a reverse-path MTU probe would pass where frames cannot.
+    crate::platform::set_dont_fragment(&sock, addr.is_ipv6())?;
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        let _ = crate::platform::set_dont_fragment(&sock, false);
+    }
+    Ok(sock)
+}
+
+/// Stops the UDP responder thread when the server returns.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Reads a connection's first frame and routes it; returns whether a test ran.
 async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
-    let raw = match read_raw(&mut sock, ctx.config.max_frame, ctx.config.handshake_timeout).await {
+    let mut pending = ctx.handshakes.enter(peer.ip());
+    let first = tokio::select! {
+        r = read_raw(&mut sock, ctx.config.max_frame, ctx.config.handshake_timeout) => r,
+        _ = pending.evicted() => {
+            ctx.log(format!("{peer}: dropped: evicted by a newer connection from the same address (server option --max-handshakes-per-ip)"));
+            return false;
+        }
+        _ = ctx.shutting_down() => return false,
+    };
+    let raw = match first {
         Ok(raw) => raw,
         Err(e) => {
             ctx.log(format!("{peer}: dropped: {e}"));
@@ -99,11 +200,17 @@ async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
         }
     };
     match decode::<ClientMessage>(&raw) {
-        Ok(ClientMessage::Hello { protocol, software }) => {
+        Ok(ClientMessage::Hello {
+            protocol,
+            software,
+            nonce,
+        }) => {
             // Control messages are small and latency-bound: Nagle would hold each behind a delayed ACK.
             let _ = sock.set_nodelay(true);
-            session::run(ctx, sock, peer, protocol, software).await
+            session::run(ctx, sock, peer, protocol, software, nonce, pending).await
         }
+        // A connect-time probe: the handshake was the measurement; close quietly.
+        Ok(ClientMessage::Probe { .. }) => false,
         Ok(ClientMessage::Data { cookie, stream }) => {
             if let Err(e) = ctx.registry.deliver(&cookie, stream, sock, peer.ip()) {
                 ctx.log(format!("{peer}: data connection refused: {e}"));
@@ -118,8 +225,8 @@ async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
         }
         Err(e) => {
             let reason = match decode::<AnyHello>(&raw) {
-                Ok(h) => version_mismatch(h.hello.protocol, &h.hello.software),
-                Err(_) => format!("not a saf-net hello ({e})"),
+                Ok(h) if h.hello.protocol != PROTOCOL_VERSION => version_mismatch(h.hello.protocol, &h.hello.software),
+                _ => format!("not a saf-net hello ({e})"),
             };
             ctx.log(format!("{peer}: refused: {reason}"));
             let _ = write_message(&mut sock, &ServerMessage::Refused { reason }).await;

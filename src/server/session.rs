@@ -1,22 +1,92 @@
-//! One control connection: hello, limits, queue, data connections, the run, results.
+//! One control connection up to its slot: hello, request, limits, queue; then the kind-specific run.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use socket2::SockRef;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
-use super::Ctx;
+use super::handshakes::Pending;
 use super::slots::QueueFull;
-use crate::config::GRACE;
-use crate::engine::{LocalStreams, StreamSpec, Timing, drive};
+use super::{Ctx, latency, throughput};
 use crate::protocol::{
-    ClientMessage, Cookie, FrameError, PROTOCOL_VERSION, ServerMessage, StopAfter, TestRequest, read_message,
-    write_message,
+    Challenge, ClientMessage, Cookie, FrameError, LatencyRequest, PROTOCOL_VERSION, ServerMessage, TestRequest,
+    read_message, write_message,
 };
-use crate::units::{BitsPerSec, Bytes};
+
+/// What the server tells clients when it stops.
+pub(super) const SHUTTING_DOWN: &str = "the server is shutting down";
+
+/// What a client asked for.
+enum Request {
+    Throughput(TestRequest),
+    Latency(LatencyRequest),
+}
+
+/// Control messages read by a background task, so no read is ever cancelled halfway through a frame.
+pub(super) type ControlRx = mpsc::UnboundedReceiver<Result<ClientMessage, FrameError>>;
+
+pub(super) fn spawn_control_reader(mut rd: OwnedReadHalf, cap: u32, idle: Duration) -> (JoinHandle<()>, ControlRx) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        loop {
+            let msg = read_message::<ClientMessage, _>(&mut rd, cap, idle).await;
+            let last = msg.is_err();
+            if tx.send(msg).is_err() || last {
+                break;
+            }
+        }
+    });
+    (task, rx)
+}
+
+/// Why the control channel stopped before the end of a test.
+pub(super) fn control_ended(msg: Option<Result<ClientMessage, FrameError>>) -> String {
+    match msg {
+        Some(Ok(ClientMessage::Abort { reason })) => format!("client aborted: {reason}"),
+        Some(Ok(other)) => format!("client sent {} mid-test", kind(&other)),
+        None | Some(Err(FrameError::Closed)) => "client disconnected mid-test".to_string(),
+        Some(Err(e)) => format!("control connection: {e}"),
+    }
+}
+
+/// Waits for `conns` data connections with this test's cookie, each once, within the handshake timeout.
+pub(super) async fn collect_data(
+    ctx: &Ctx,
+    n: u64,
+    rd: &mut OwnedReadHalf,
+    wr: &mut OwnedWriteHalf,
+    data_rx: &mut mpsc::Receiver<(u32, TcpStream)>,
+    conns: usize,
+) -> Result<Vec<TcpStream>, String> {
+    let hs = ctx.config.handshake_timeout;
+    let deadline = tokio::time::Instant::now() + hs;
+    let mut socks: Vec<Option<TcpStream>> = (0..conns).map(|_| None).collect();
+    let mut have = 0;
+    while have < conns {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {
+                let reason = format!(
+                    "only {have} of {conns} data connections arrived within {:.0} s; a firewall may block new connections to this port",
+                    hs.as_secs_f64()
+                );
+                let _ = write_message(wr, &ServerMessage::Failed { reason: reason.clone() }).await;
+                return Err(reason);
+            }
+            got = data_rx.recv() => {
+                let Some((id, sock)) = got else { return Err("registry closed".into()) };
+                match socks.get_mut((id as usize).wrapping_sub(1)) {
+                    Some(slot @ None) => { *slot = Some(sock); have += 1; }
+                    _ => ctx.log(format!("test {n}: ignored a data connection claiming stream {id}")),
+                }
+            }
+            _ = client_spoke(rd) => return Err("client left before its data connections were in".into()),
+        }
+    }
+    Ok(socks.into_iter().flatten().collect())
+}
 
 /// The refusal both sides print when protocol versions differ.
 pub fn version_mismatch(client_protocol: u32, client_software: &str) -> String {
@@ -28,7 +98,15 @@ pub fn version_mismatch(client_protocol: u32, client_software: &str) -> String {
 }
 
 /// Runs one control session after its hello; returns whether a test got a slot.
-pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: u32, software: String) -> bool {
+pub(super) async fn run(
+    ctx: &Ctx,
+    sock: TcpStream,
+    peer: SocketAddr,
+    protocol: u32,
+    software: String,
+    client_nonce: Option<String>,
+    mut pending: Pending,
+) -> bool {
     let (mut rd, mut wr) = sock.into_split();
     if protocol != PROTOCOL_VERSION {
         let reason = version_mismatch(protocol, &software);
@@ -36,16 +114,54 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
         let _ = write_message(&mut wr, &ServerMessage::Refused { reason }).await;
         return false;
     }
+    let hs = ctx.config.handshake_timeout;
+    let challenge = match (&ctx.config.psk, &client_nonce) {
+        (None, _) => None,
+        (Some(_), None) => {
+            let reason = "this server requires a pre-shared key; give the client --psk-file FILE or set SAF_NET_PSK";
+            return refuse(ctx, &mut wr, peer, reason.into()).await;
+        }
+        (Some(psk), Some(theirs)) => {
+            let Ok(mine) = crate::auth::nonce() else { return false };
+            let proof = psk.proof(crate::auth::SERVER_ROLE, theirs, &mine);
+            Some(Challenge { nonce: mine, proof })
+        }
+    };
     let welcome = ServerMessage::Welcome {
         protocol: PROTOCOL_VERSION,
         software: env!("CARGO_PKG_VERSION").into(),
+        challenge: challenge.clone(),
     };
     if write_message(&mut wr, &welcome).await.is_err() {
         return false;
     }
-    let hs = ctx.config.handshake_timeout;
-    let req = match read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs).await {
-        Ok(ClientMessage::Test(req)) => req,
+    if let (Some(psk), Some(c), Some(theirs)) = (&ctx.config.psk, &challenge, &client_nonce) {
+        let answer = tokio::select! {
+            r = read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs) => r,
+            _ = pending.evicted() => return false,
+        };
+        let ok = match answer {
+            Ok(ClientMessage::Auth { proof }) => psk.verify(crate::auth::CLIENT_ROLE, &c.nonce, theirs, &proof),
+            _ => false,
+        };
+        if !ok {
+            let reason = "authentication failed: the client's key does not match this server's".to_string();
+            tracing::warn!(%peer, "refused: {reason}");
+            return refuse(ctx, &mut wr, peer, reason).await;
+        }
+    }
+    let request = tokio::select! {
+        r = read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs) => r,
+        _ = pending.evicted() => {
+            ctx.log(format!("{peer}: dropped: evicted by a newer connection from the same address"));
+            return false;
+        }
+    };
+    // Past the handshake: this connection no longer counts against the per-address limit.
+    drop(pending);
+    let req = match request {
+        Ok(ClientMessage::Test(req)) => Request::Throughput(req),
+        Ok(ClientMessage::Latency(req)) => Request::Latency(req),
         Ok(other) => {
             return refuse(
                 ctx,
@@ -55,12 +171,19 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
             )
             .await;
         }
+        Err(e @ (FrameError::Decode(_) | FrameError::TooLarge { .. } | FrameError::Empty)) => {
+            return refuse(ctx, &mut wr, peer, format!("malformed test request: {e}")).await;
+        }
         Err(e) => {
             ctx.log(format!("{peer}: dropped before the test request: {e}"));
             return false;
         }
     };
-    if let Err(reason) = ctx.config.check(&req) {
+    let checked = match &req {
+        Request::Throughput(r) => ctx.config.check(r),
+        Request::Latency(r) => ctx.config.check_latency(r),
+    };
+    if let Err(reason) = checked {
         return refuse(ctx, &mut wr, peer, reason).await;
     }
     let mut ticket = match ctx.slots.enqueue() {
@@ -100,11 +223,22 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, protocol: 
                 ctx.log(format!("{peer}: left the queue"));
                 return false;
             }
+            _ = ctx.shutting_down() => {
+                return refuse(ctx, &mut wr, peer, SHUTTING_DOWN.into()).await;
+            }
         }
     };
     drop(ticket);
     let n = ctx.tests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-    if let Err(reason) = run_test(ctx, n, &mut rd, wr, peer, &req).await {
+    let cookie = match Cookie::random() {
+        Ok(c) => c,
+        Err(e) => return refuse(ctx, &mut wr, peer, format!("no randomness for the cookie: {e}")).await,
+    };
+    let result = match &req {
+        Request::Throughput(r) => throughput::run(ctx, n, cookie, rd, wr, peer, r).await,
+        Request::Latency(r) => latency::run(ctx, n, cookie, rd, wr, peer, r).await,
+    };
+    if let Err(reason) = result {
         ctx.log(format!("test {n} from {peer} ended early: {reason}; slot free"));
     }
     true
@@ -116,147 +250,21 @@ async fn refuse(ctx: &Ctx, wr: &mut OwnedWriteHalf, peer: SocketAddr, reason: St
     false
 }
 
-fn kind(msg: &ClientMessage) -> &'static str {
+pub(super) fn kind(msg: &ClientMessage) -> &'static str {
     match msg {
         ClientMessage::Hello { .. } => "a second hello",
+        ClientMessage::Auth { .. } => "an unexpected key proof",
         ClientMessage::Data { .. } => "a data-connection hello",
         ClientMessage::Test(_) => "a test request",
         ClientMessage::Abort { .. } => "an abort",
+        ClientMessage::Done => "an end-of-test",
+        ClientMessage::Latency(_) => "a latency request",
+        ClientMessage::Probe { .. } => "a connect probe",
     }
 }
 
 /// Resolves when the client sends anything or closes; does not consume what it sent.
-async fn client_spoke(rd: &mut OwnedReadHalf) {
+pub(super) async fn client_spoke(rd: &mut OwnedReadHalf) {
     let mut b = [0u8; 1];
     let _ = rd.peek(&mut b).await;
-}
-
-/// Collects the data connections, runs the streams and reports.
-async fn run_test(
-    ctx: &Ctx,
-    n: u64,
-    rd: &mut OwnedReadHalf,
-    mut wr: OwnedWriteHalf,
-    peer: SocketAddr,
-    req: &TestRequest,
-) -> Result<(), String> {
-    let cookie = Cookie::random().map_err(|e| format!("no randomness for the cookie: {e}"))?;
-    let conns = req.connections() as usize;
-    let (_registration, mut data_rx) = ctx.registry.register(cookie, peer.ip(), conns);
-    write_message(&mut wr, &ServerMessage::Accepted { cookie })
-        .await
-        .map_err(|e| e.to_string())?;
-    ctx.log(format!(
-        "test {n} from {peer}: {}, {} stream(s), {}",
-        req.direction.as_str(),
-        req.streams,
-        match req.stop {
-            StopAfter::Seconds(t) => format!("{t} s"),
-            StopAfter::Bytes(b) => format!("{}", Bytes(b)),
-        }
-    ));
-    let hs = ctx.config.handshake_timeout;
-    let deadline = tokio::time::Instant::now() + hs;
-    let mut socks: Vec<Option<TcpStream>> = (0..conns).map(|_| None).collect();
-    let mut have = 0;
-    while have < conns {
-        tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => {
-                let reason = format!(
-                    "only {have} of {conns} data connections arrived within {:.0} s; a firewall may block new connections to this port",
-                    hs.as_secs_f64()
-                );
-                let _ = write_message(&mut wr, &ServerMessage::Failed { reason: reason.clone() }).await;
-                return Err(reason);
-            }
-            got = data_rx.recv() => {
-                let Some((id, sock)) = got else { return Err("registry closed".into()) };
-                match socks.get_mut((id as usize).wrapping_sub(1)) {
-                    Some(slot @ None) => { *slot = Some(sock); have += 1; }
-                    _ => ctx.log(format!("test {n}: ignored a data connection claiming stream {id}")),
-                }
-            }
-            _ = client_spoke(rd) => return Err("client left before its data connections were in".into()),
-        }
-    }
-    let mut local = LocalStreams::default();
-    for (i, sock) in socks.into_iter().enumerate() {
-        let id = i as u32 + 1;
-        let sock = sock.expect("all arrived").into_std().map_err(|e| e.to_string())?;
-        if let Some(w) = req.window {
-            let r = SockRef::from(&sock);
-            let _ = r.set_recv_buffer_size(w as usize);
-            let _ = r.set_send_buffer_size(w as usize);
-        }
-        let sender = !req.client_sends(id);
-        let quota = if sender { req.quota(id) } else { None };
-        local.add(
-            sock,
-            StreamSpec {
-                id,
-                sender,
-                quota,
-                block_size: req.block_size as usize,
-            },
-        );
-    }
-    let duration = match req.stop {
-        StopAfter::Seconds(t) => Some(Duration::from_secs_f64(t)),
-        StopAfter::Bytes(_) => None,
-    };
-    let omit = Duration::from_secs_f64(req.omit_seconds);
-    let timing = Timing {
-        omit,
-        duration,
-        interval: Duration::from_secs_f64(req.interval_seconds),
-        hard_limit: Some(omit + duration.unwrap_or(ctx.config.max_duration) + GRACE),
-    };
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ServerMessage>();
-    let writer = tokio::spawn(async move {
-        while let Some(m) = out_rx.recv().await {
-            if write_message(&mut wr, &m).await.is_err() {
-                break;
-            }
-        }
-    });
-    let _ = out_tx.send(ServerMessage::Start);
-    let cap = ctx.config.max_frame;
-    let watch = async {
-        match read_message::<ClientMessage, _>(rd, cap, timing.hard_limit.unwrap_or_default() + GRACE).await {
-            Ok(ClientMessage::Abort { reason }) => format!("client aborted: {reason}"),
-            Ok(other) => format!("client sent {} mid-test", kind(&other)),
-            Err(FrameError::Closed) => "client disconnected mid-test".to_string(),
-            Err(e) => format!("control connection: {e}"),
-        }
-    };
-    let run = drive(
-        local,
-        timing,
-        |iv| drop(out_tx.send(ServerMessage::Interval(iv.clone()))),
-        watch,
-    )
-    .await;
-    let _ = out_tx.send(ServerMessage::Results(run.results.clone()));
-    drop(out_tx);
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
-    if let Some(reason) = run.aborted {
-        return Err(reason);
-    }
-    let (bytes, secs) = run
-        .results
-        .streams
-        .iter()
-        .filter(|s| !s.sender)
-        .fold((0, 0.0f64), |(b, t), s| (b + s.bytes, t.max(s.seconds)));
-    let received = if bytes > 0 {
-        format!(
-            ", received {} in {secs:.2} s = {} (receiver)",
-            Bytes(bytes),
-            BitsPerSec::from_bytes(bytes, secs)
-        )
-    } else {
-        String::new()
-    };
-    ctx.log(format!("test {n} from {peer} finished{received}"));
-    Ok(())
 }

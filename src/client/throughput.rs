@@ -1,115 +1,29 @@
-//! The client: connect, handshake, queue, open data connections, run our side, gather the server's.
+//! A throughput test on the client: data connections, our side's streams, the server's intervals and results.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use socket2::SockRef;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::latency::probe_socket;
+use super::{ClientError, Event, Observer, Outcome, Session, StreamInfo, UnderLoad, describe, open};
 use crate::config::{ClientPlan, GRACE};
-use crate::engine::{LocalStreams, SideRun, StreamSpec, Timing, drive};
-use crate::net::{self, NetError};
+use crate::diagnose::{Diagnosis, PathReport, diagnose};
+use crate::engine::STALL;
+use crate::engine::mtu::{self, MtuPlan, MtuResult};
+use crate::engine::probe::{self, ProbePlan};
+use crate::engine::{LocalStreams, SideRun, StreamSpec, Timing, drive, sockets};
+use crate::net;
+use crate::platform;
+use crate::protocol::Cookie;
 use crate::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, PROTOCOL_VERSION, ServerMessage, SideResults,
-    StopAfter, TestRequest, encode, read_message, write_message,
+    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, ServerMessage, SideResults, StopAfter, encode,
+    read_message, write_message,
 };
-
-/// Why a test could not start. Nothing was measured.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error(transparent)]
-    Net(#[from] NetError),
-    #[error("server {server} refused the test: {reason}")]
-    Refused { server: SocketAddr, reason: String },
-    #[error("{reason}")]
-    VersionMismatch { reason: String },
-    #[error("server {server}: {context}: {source}")]
-    Control {
-        server: SocketAddr,
-        context: &'static str,
-        source: FrameError,
-    },
-    #[error("server {server} sent {got} while {context}; is this a saf-net server of the same release?")]
-    Unexpected {
-        server: SocketAddr,
-        got: String,
-        context: &'static str,
-    },
-    #[error("data connection {stream} to {server} failed: {source}")]
-    Data {
-        server: SocketAddr,
-        stream: u32,
-        source: std::io::Error,
-    },
-}
-
-/// One data connection, as opened by the client.
-#[derive(Debug, Clone)]
-pub struct StreamInfo {
-    pub id: u32,
-    /// True when the client sends on this stream.
-    pub client_sends: bool,
-    pub local: SocketAddr,
-    pub remote: SocketAddr,
-    pub sndbuf: usize,
-    pub rcvbuf: usize,
-}
-
-/// What the client sees while a test runs.
-#[derive(Debug)]
-pub enum Event<'a> {
-    Connected {
-        server: SocketAddr,
-    },
-    Queued {
-        position: u32,
-    },
-    Started {
-        streams: &'a [StreamInfo],
-    },
-    /// A closed interval; `local` says whether the client measured it or the server sent it.
-    Interval {
-        local: bool,
-        report: &'a IntervalReport,
-    },
-    /// A clock tick for progress displays.
-    Tick {
-        elapsed: Duration,
-    },
-}
-
-/// Receives events as they happen.
-pub trait Observer: Send {
-    fn on(&mut self, event: Event<'_>);
-}
-
-impl<F: FnMut(Event<'_>) + Send> Observer for F {
-    fn on(&mut self, event: Event<'_>) {
-        self(event)
-    }
-}
-
-/// Everything measured in one test, on both sides; partial when `error` is set.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub request: TestRequest,
-    pub server: SocketAddr,
-    pub server_software: String,
-    pub started_at: SystemTime,
-    pub streams: Vec<StreamInfo>,
-    pub local: SideRun,
-    pub remote_intervals: Vec<IntervalReport>,
-    pub remote: Option<SideResults>,
-    /// Why the test is incomplete, if it is.
-    pub error: Option<String>,
-}
-
-impl Outcome {
-    pub fn complete(&self) -> bool {
-        self.error.is_none() && self.local.results.complete && self.remote.as_ref().is_some_and(|r| r.complete)
-    }
-}
+use std::net::SocketAddr;
 
 /// Runs one test as planned, reporting progress to `obs`. Errors mean nothing was measured.
 pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, ClientError> {
@@ -122,17 +36,17 @@ pub async fn run_until(
     obs: &mut dyn Observer,
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Result<Outcome, ClientError> {
-    let addrs = match plan.addr {
-        Some(a) => vec![a],
-        None => net::resolve(&plan.host, plan.port, plan.family).await?,
-    };
-    let (sock, server) = net::connect_any(&addrs, plan.connect_timeout).await?;
-    obs.on(Event::Connected { server });
-    // Control messages are small and latency-bound: Nagle would hold each behind a delayed ACK.
-    let _ = sock.set_nodelay(true);
-    let (mut rd, mut wr) = sock.into_split();
-    let hs = plan.handshake_timeout;
+    let req = plan.request.clone();
+    let Session {
+        server,
+        server_software,
+        cookie,
+        server_facts,
+        mut rd,
+        mut wr,
+    } = open(&plan.target, ClientMessage::Test(req.clone()), obs).await?;
     let cap = DEFAULT_MAX_FRAME;
+    let hs = plan.target.handshake_timeout;
     let control = |context: &'static str| {
         move |source| ClientError::Control {
             server,
@@ -145,55 +59,44 @@ pub async fn run_until(
         got: describe(got),
         context,
     };
-
-    let hello = ClientMessage::Hello {
-        protocol: PROTOCOL_VERSION,
-        software: env!("CARGO_PKG_VERSION").into(),
+    // Latency under load: an idle UDP probe now, before any stream moves data.
+    let probe_sock = if req.udp_echo {
+        let sock = probe_socket(server).map_err(|e| ClientError::Refused {
+            server,
+            reason: format!("UDP probe: {e}"),
+        })?;
+        Some(Arc::new(sock))
+    } else {
+        None
     };
-    write_message(&mut wr, &hello).await.map_err(control("sending hello"))?;
-    let server_software = match read_message::<ServerMessage, _>(&mut rd, cap, hs)
-        .await
-        .map_err(control("waiting for the server's hello"))?
+    // The path's facts, and the MTU probe before any stream moves data (unless --no-mtu-check).
+    let mut path = PathReport {
+        local: platform::facts_towards(server.ip()),
+        remote: server_facts,
+        ..PathReport::default()
+    };
+    if plan.mtu_check
+        && let Some(sock) = &probe_sock
     {
-        ServerMessage::Welcome { protocol, software } if protocol == PROTOCOL_VERSION => software,
-        ServerMessage::Welcome { protocol, software } => {
-            return Err(ClientError::VersionMismatch {
-                reason: format!(
-                    "protocol version mismatch: this client speaks saf-net protocol {PROTOCOL_VERSION} (saf-net {}), \
-                     the server speaks protocol {protocol} (saf-net {software}); run the same saf-net release on both hosts",
-                    env!("CARGO_PKG_VERSION")
-                ),
-            });
+        path.mtu_probe = Some(run_mtu_probe(sock.clone(), cookie, &path, server).await);
+    }
+    let idle_rtt = match probe_sock.as_ref().filter(|_| plan.latency) {
+        Some(sock) => {
+            let (sock, plan) = (sock.clone(), IDLE_PROBE);
+            let idle = tokio::task::spawn_blocking(move || probe::udp(&sock, cookie, &plan, &AtomicBool::new(false)));
+            Some(idle.await.map_err(|e| ClientError::Refused {
+                server,
+                reason: format!("idle probe failed: {e}"),
+            })?)
         }
-        ServerMessage::Refused { reason } if reason.starts_with("protocol version mismatch") => {
-            return Err(ClientError::VersionMismatch { reason });
-        }
-        ServerMessage::Refused { reason } => return Err(ClientError::Refused { server, reason }),
-        other => return Err(unexpected(&other, "waiting for its hello")),
+        None => None,
     };
-
-    let req = plan.request.clone();
-    write_message(&mut wr, &ClientMessage::Test(req.clone()))
-        .await
-        .map_err(control("sending the test request"))?;
-    let cookie = loop {
-        match read_message::<ServerMessage, _>(&mut rd, cap, hs)
-            .await
-            .map_err(control("waiting for a test slot"))?
-        {
-            ServerMessage::Queued { position } => obs.on(Event::Queued { position }),
-            ServerMessage::Accepted { cookie } => break cookie,
-            ServerMessage::Refused { reason } | ServerMessage::Failed { reason } => {
-                return Err(ClientError::Refused { server, reason });
-            }
-            other => return Err(unexpected(&other, "waiting for a test slot")),
-        }
-    };
-
     let mut local = LocalStreams::default();
     let mut streams = Vec::new();
     for id in 1..=req.connections() {
-        let mut s = net::connect_one(server, plan.connect_timeout, req.window).await?;
+        let client_sends = req.client_sends(id);
+        let prepare = |sock: &tokio::net::TcpSocket| sockets::prepare(sock, &req, client_sends);
+        let mut s = net::connect_one(server, plan.target.connect_timeout, prepare).await?;
         let data_err = |source| ClientError::Data {
             server,
             stream: id,
@@ -203,15 +106,14 @@ pub async fn run_until(
             .await
             .map_err(data_err)?;
         let s = s.into_std().map_err(data_err)?;
-        let r = SockRef::from(&s);
-        let client_sends = req.client_sends(id);
+        sockets::finish(&s, &req, client_sends).map_err(data_err)?;
         streams.push(StreamInfo {
             id,
             client_sends,
             local: s.local_addr().map_err(data_err)?,
             remote: server,
-            sndbuf: r.send_buffer_size().unwrap_or(0),
-            rcvbuf: r.recv_buffer_size().unwrap_or(0),
+            socket: sockets::report(&s),
+            tcp_now: platform::tcp_info(&s),
         });
         let quota = if client_sends { req.quota(id) } else { None };
         local.add(
@@ -221,6 +123,8 @@ pub async fn run_until(
                 sender: client_sends,
                 quota,
                 block_size: req.block_size as usize,
+                pace_bps: if client_sends { req.bitrate } else { None },
+                idle_timeout: None,
             },
         );
     }
@@ -236,6 +140,16 @@ pub async fn run_until(
     }
     let started_at = SystemTime::now();
     obs.on(Event::Started { streams: &streams });
+    let probe_stop = Arc::new(AtomicBool::new(false));
+    let loaded = probe_sock.clone().filter(|_| plan.latency).map(|sock| {
+        let stop = probe_stop.clone();
+        let plan = ProbePlan {
+            count: None,
+            duration: None,
+            ..IDLE_PROBE
+        };
+        tokio::task::spawn_blocking(move || probe::udp(&sock, cookie, &plan, &stop))
+    });
 
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
     // The server speaks at least at the end; a timed test cannot stay silent much longer than it lasts.
@@ -262,6 +176,7 @@ pub async fn run_until(
         duration,
         interval: Duration::from_secs_f64(req.interval_seconds),
         hard_limit: duration.map(|d| omit + d + GRACE),
+        stall_after: Some(STALL_AFTER),
     };
     let (iv_tx, mut iv_rx) = mpsc::unbounded_channel::<IntervalReport>();
     let (abort_tx, abort_rx) = oneshot::channel::<String>();
@@ -345,26 +260,37 @@ pub async fn run_until(
             }
         }
     };
+    // Stop the loaded probe while the server still answers it.
+    probe_stop.store(true, Ordering::Relaxed);
     while let Ok(iv) = iv_rx.try_recv() {
         obs.on(Event::Interval {
             local: true,
             report: &iv,
         });
     }
-    if remote.is_none() && error.is_none() && !control_done {
-        let wait = tokio::time::sleep(GRACE);
+    if error.is_none() && run.aborted.is_none() {
+        let _ = write_message(&mut wr, &ClientMessage::Done).await;
+    }
+    // Wait for the server's results; after an interrupt only briefly, to keep the receiver's tail.
+    if remote.is_none() && !control_done {
+        let patience = if error.is_some() { Duration::from_secs(2) } else { GRACE };
+        let wait = tokio::time::sleep(patience);
         tokio::pin!(wait);
-        while remote.is_none() && error.is_none() {
+        let mut failure = None;
+        while remote.is_none() && failure.is_none() {
             tokio::select! {
                 _ = &mut wait => {
-                    error = Some(format!("server {server} sent no results within {} s of the end", GRACE.as_secs()));
+                    failure = Some(format!("server {server} sent no results within {} s of the end", patience.as_secs()));
                 }
                 msg = ctl_rx.recv() => match msg {
-                    Some(msg) => { on_control(msg, obs, &mut remote, &mut error); }
-                    None => error = Some(format!("server {server} closed the connection before its results")),
+                    Some(msg) => { on_control(msg, obs, &mut remote, &mut failure); }
+                    None => failure = Some(format!("server {server} closed the connection before its results")),
                 },
                 _ = tick.tick() => obs.on(Event::Tick { elapsed: t0.elapsed() }),
             }
+        }
+        if error.is_none() {
+            error = failure;
         }
     }
     reader.abort();
@@ -376,29 +302,84 @@ pub async fn run_until(
     {
         error = Some(format!("a data stream failed: {e}"));
     }
+    // A stall ends the test early; probe the path now if that was not done first, while the server still answers.
+    if run.aborted.as_deref().is_some_and(|a| a.starts_with(STALL)) {
+        if path.mtu_probe.is_none()
+            && let Ok(sock) = probe_socket(server)
+        {
+            path.mtu_probe = Some(run_mtu_probe(Arc::new(sock), cookie, &path, server).await);
+        }
+        let _ = write_message(
+            &mut wr,
+            &ClientMessage::Abort {
+                reason: "stalled".into(),
+            },
+        )
+        .await;
+    }
+    if let Some(info) = streams.first().and_then(|s| s.tcp_now.as_ref()) {
+        path.mss_advertised = (info.advmss > 0).then_some(info.advmss);
+        path.mss_effective = (info.snd_mss > 0).then_some(info.snd_mss);
+    }
+    path.diagnoses = diagnose(&path, &plan.target.host, server.port(), plan.expected_mbps);
+    if let Some(reason) = run.aborted.as_deref().filter(|a| a.starts_with(STALL)) {
+        path.diagnoses.push(Diagnosis {
+            kind: "stall".into(),
+            message: format!("the test {reason}"),
+            advice: if path.diagnoses.is_empty() {
+                "the MTU probe found no cause; check the firewall for TCP, and `saf-net mtu HOST`".into()
+            } else {
+                "see the diagnosis above".into()
+            },
+        });
+    }
+    let latency = match (idle_rtt, loaded) {
+        (Some(idle), Some(loaded)) => loaded.await.ok().map(|loaded| UnderLoad { idle, loaded }),
+        _ => None,
+    };
+    let first_socket = streams.first().map(|s| s.socket.clone());
     Ok(Outcome {
         request: req,
         server,
         server_software,
         started_at,
         streams,
-        local: run,
+        local: SideRun {
+            results: SideResults {
+                socket: first_socket,
+                ..run.results
+            },
+            ..run
+        },
         remote_intervals,
         remote,
         error,
+        latency,
+        path,
     })
 }
 
-fn describe(msg: &ServerMessage) -> String {
-    let kind = match msg {
-        ServerMessage::Welcome { .. } => "a hello",
-        ServerMessage::Refused { .. } => "a refusal",
-        ServerMessage::Queued { .. } => "a queue position",
-        ServerMessage::Accepted { .. } => "an acceptance",
-        ServerMessage::Start => "a start",
-        ServerMessage::Interval(_) => "an interval report",
-        ServerMessage::Results(_) => "results",
-        ServerMessage::Failed { .. } => "a failure",
-    };
-    kind.to_string()
+/// How long no byte may move before a test counts as stalled.
+const STALL_AFTER: Duration = Duration::from_secs(3);
+
+/// The path-MTU search on a blocking thread, bounded by the local interface MTU.
+async fn run_mtu_probe(
+    sock: Arc<std::net::UdpSocket>,
+    cookie: Cookie,
+    path: &PathReport,
+    server: SocketAddr,
+) -> MtuResult {
+    let plan = MtuPlan::new(path.local.mtu, server.is_ipv6());
+    tokio::task::spawn_blocking(move || mtu::probe(&sock, cookie, plan))
+        .await
+        .unwrap_or_default()
 }
+
+/// The idle probe before a --latency test: 100 UDP probes, 10 ms apart.
+const IDLE_PROBE: ProbePlan = ProbePlan {
+    count: Some(100),
+    duration: Some(Duration::from_secs(2)),
+    interval: Duration::from_millis(10),
+    size: 64,
+    timeout: Duration::from_secs(1),
+};

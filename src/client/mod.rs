@@ -1,0 +1,308 @@
+//! The client: connect, handshake and queue (here), then a throughput test or a latency run.
+
+mod latency;
+mod mtu;
+mod throughput;
+
+pub use latency::{LatencyOutcome, LatencyPlan, run_latency};
+pub use mtu::{MtuOutcome, run_mtu};
+pub use throughput::{run, run_until};
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use crate::config::Target;
+use crate::engine::SideRun;
+use crate::engine::probe::ProbeOutcome;
+use crate::net::{self, NetError};
+use crate::protocol::{
+    ClientMessage, Cookie, DEFAULT_MAX_FRAME, FrameError, InterfaceFacts, IntervalReport, PROTOCOL_VERSION,
+    ServerMessage, SideResults, SocketReport, TestRequest, read_message, write_message,
+};
+
+/// Why a test could not start. Nothing was measured.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error("server {server} refused the test: {reason}")]
+    Refused { server: SocketAddr, reason: String },
+    #[error("{reason}")]
+    VersionMismatch { reason: String },
+    #[error("server {server}: {context}: {source}")]
+    Control {
+        server: SocketAddr,
+        context: &'static str,
+        source: FrameError,
+    },
+    #[error("server {server} sent {got} while {context}; is this a saf-net server of the same release?")]
+    Unexpected {
+        server: SocketAddr,
+        got: String,
+        context: &'static str,
+    },
+    #[error("authentication with {server} failed: {reason}")]
+    Auth { server: SocketAddr, reason: String },
+    #[error("data connection {stream} to {server} failed: {source}")]
+    Data {
+        server: SocketAddr,
+        stream: u32,
+        source: std::io::Error,
+    },
+}
+
+/// One data connection, as opened by the client.
+#[derive(Debug, Clone)]
+pub struct StreamInfo {
+    pub id: u32,
+    /// True when the client sends on this stream.
+    pub client_sends: bool,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// Socket options as the kernel applied them.
+    pub socket: SocketReport,
+    /// Kernel TCP figures right after the handshake (MSS advertised and in use).
+    pub tcp_now: Option<crate::platform::TcpInfo>,
+}
+
+/// What the client sees while a test runs.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Connected {
+        server: SocketAddr,
+    },
+    Queued {
+        position: u32,
+    },
+    Started {
+        streams: &'a [StreamInfo],
+    },
+    /// A closed interval; `local` says whether the client measured it or the server sent it.
+    Interval {
+        local: bool,
+        report: &'a IntervalReport,
+    },
+    /// A clock tick for progress displays.
+    Tick {
+        elapsed: Duration,
+    },
+}
+
+/// Receives events as they happen.
+pub trait Observer: Send {
+    fn on(&mut self, event: Event<'_>);
+}
+
+impl<F: FnMut(Event<'_>) + Send> Observer for F {
+    fn on(&mut self, event: Event<'_>) {
+        self(event)
+    }
+}
+
+/// Everything measured in one test, on both sides; partial when `error` is set.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub request: TestRequest,
+    pub server: SocketAddr,
+    pub server_software: String,
+    pub started_at: SystemTime,
+    pub streams: Vec<StreamInfo>,
+    pub local: SideRun,
+    pub remote_intervals: Vec<IntervalReport>,
+    pub remote: Option<SideResults>,
+    /// Why the test is incomplete, if it is.
+    pub error: Option<String>,
+    /// UDP RTT before and during the test (--latency).
+    pub latency: Option<UnderLoad>,
+    /// Both interfaces, MSS, the MTU probe, and what they mean.
+    pub path: crate::diagnose::PathReport,
+}
+
+impl UnderLoad {
+    /// Both probes run at the same fixed interval.
+    pub fn idle_interval(&self) -> Duration {
+        Duration::from_millis(10)
+    }
+}
+
+/// RTT measured idle, then beside the throughput test.
+#[derive(Debug, Clone)]
+pub struct UnderLoad {
+    pub idle: ProbeOutcome,
+    pub loaded: ProbeOutcome,
+}
+
+impl Outcome {
+    pub fn complete(&self) -> bool {
+        self.error.is_none() && self.local.results.complete && self.remote.as_ref().is_some_and(|r| r.complete)
+    }
+}
+
+/// Checks the server's proof of the key and sends ours; with no key on either side, nothing happens.
+async fn authenticate(
+    target: &Target,
+    server: SocketAddr,
+    client_nonce: Option<&str>,
+    challenge: Option<crate::protocol::Challenge>,
+    wr: &mut OwnedWriteHalf,
+) -> Result<(), ClientError> {
+    use crate::auth::{CLIENT_ROLE, SERVER_ROLE};
+    let fail = |reason: &str| ClientError::Auth {
+        server,
+        reason: reason.to_string(),
+    };
+    match (&target.psk, client_nonce, challenge) {
+        (None, _, None) => Ok(()),
+        (None, _, Some(_)) => Err(fail(
+            "the server requires a pre-shared key; give this client --psk-file FILE or set SAF_NET_PSK",
+        )),
+        (Some(_), _, None) => Err(fail(
+            "this client has a pre-shared key but the server runs without one, so it cannot prove who it is; \
+             start the server with the same --psk-file, or drop the key here to test an open server",
+        )),
+        (Some(psk), Some(mine), Some(c)) => {
+            if !psk.verify(SERVER_ROLE, mine, &c.nonce, &c.proof) {
+                return Err(fail(
+                    "the server's proof does not match this key: the two hosts hold different keys",
+                ));
+            }
+            let proof = psk.proof(CLIENT_ROLE, &c.nonce, mine);
+            write_message(wr, &ClientMessage::Auth { proof })
+                .await
+                .map_err(|source| ClientError::Control {
+                    server,
+                    context: "sending the key proof",
+                    source,
+                })
+        }
+        (Some(_), None, Some(_)) => Err(fail("internal error: no client nonce")),
+    }
+}
+
+/// A control connection that holds a test slot.
+pub(crate) struct Session {
+    pub server: SocketAddr,
+    pub server_software: String,
+    pub cookie: Cookie,
+    /// The server's interface towards us, as it reported it.
+    pub server_facts: Option<InterfaceFacts>,
+    pub rd: OwnedReadHalf,
+    pub wr: OwnedWriteHalf,
+}
+
+/// Connects, says hello, sends the request and waits in line until the server accepts it.
+pub(crate) async fn open(
+    target: &Target,
+    request: ClientMessage,
+    obs: &mut dyn Observer,
+) -> Result<Session, ClientError> {
+    let addrs = match target.addr {
+        Some(a) => vec![a],
+        None => net::resolve(&target.host, target.port, target.family).await?,
+    };
+    let (sock, server) = net::connect_any(&addrs, target.connect_timeout).await?;
+    obs.on(Event::Connected { server });
+    // Control messages are small and latency-bound: Nagle would hold each behind a delayed ACK.
+    let _ = sock.set_nodelay(true);
+    let (mut rd, mut wr) = sock.into_split();
+    let hs = target.handshake_timeout;
+    let cap = DEFAULT_MAX_FRAME;
+    let control = |context: &'static str| {
+        move |source| ClientError::Control {
+            server,
+            context,
+            source,
+        }
+    };
+    let unexpected = |got: &ServerMessage, context: &'static str| ClientError::Unexpected {
+        server,
+        got: describe(got),
+        context,
+    };
+
+    let client_nonce = match &target.psk {
+        Some(_) => Some(crate::auth::nonce().map_err(|e| ClientError::Auth {
+            server,
+            reason: e.to_string(),
+        })?),
+        None => None,
+    };
+    let hello = ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        software: env!("CARGO_PKG_VERSION").into(),
+        nonce: client_nonce.clone(),
+    };
+    write_message(&mut wr, &hello).await.map_err(control("sending hello"))?;
+    let server_software = match read_message::<ServerMessage, _>(&mut rd, cap, hs)
+        .await
+        .map_err(control("waiting for the server's hello"))?
+    {
+        ServerMessage::Welcome {
+            protocol,
+            software,
+            challenge,
+        } if protocol == PROTOCOL_VERSION => {
+            authenticate(target, server, client_nonce.as_deref(), challenge, &mut wr).await?;
+            software
+        }
+        ServerMessage::Welcome { protocol, software, .. } => {
+            return Err(ClientError::VersionMismatch {
+                reason: format!(
+                    "protocol version mismatch: this client speaks saf-net protocol {PROTOCOL_VERSION} (saf-net {}), \
+                     the server speaks protocol {protocol} (saf-net {software}); run the same saf-net release on both hosts",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            });
+        }
+        ServerMessage::Refused { reason } if reason.starts_with("protocol version mismatch") => {
+            return Err(ClientError::VersionMismatch { reason });
+        }
+        ServerMessage::Refused { reason } if reason.contains("pre-shared key") || reason.contains("authentication") => {
+            return Err(ClientError::Auth { server, reason });
+        }
+        ServerMessage::Refused { reason } => return Err(ClientError::Refused { server, reason }),
+        other => return Err(unexpected(&other, "waiting for its hello")),
+    };
+
+    write_message(&mut wr, &request)
+        .await
+        .map_err(control("sending the test request"))?;
+    let (cookie, server_facts) = loop {
+        match read_message::<ServerMessage, _>(&mut rd, cap, hs)
+            .await
+            .map_err(control("waiting for a test slot"))?
+        {
+            ServerMessage::Queued { position } => obs.on(Event::Queued { position }),
+            ServerMessage::Accepted { cookie, facts } => break (cookie, facts),
+            ServerMessage::Refused { reason } | ServerMessage::Failed { reason } => {
+                return Err(ClientError::Refused { server, reason });
+            }
+            other => return Err(unexpected(&other, "waiting for a test slot")),
+        }
+    };
+
+    Ok(Session {
+        server,
+        server_software,
+        cookie,
+        server_facts,
+        rd,
+        wr,
+    })
+}
+
+pub(crate) fn describe(msg: &ServerMessage) -> String {
+    let kind = match msg {
+        ServerMessage::Welcome { .. } => "a hello",
+        ServerMessage::Refused { .. } => "a refusal",
+        ServerMessage::Queued { .. } => "a queue position",
+        ServerMessage::Accepted { .. } => "an acceptance",
+        ServerMessage::Start => "a start",
+        ServerMessage::Interval(_) => "an interval report",
+        ServerMessage::Results(_) => "results",
+        ServerMessage::Failed { .. } => "a failure",
+    };
+    kind.to_string()
+}

@@ -1,0 +1,442 @@
+//! Latency probes on the client: UDP echo, TCP ping-pong and TCP connect, each on its own blocking thread.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::protocol::{ClientMessage, Cookie, DatagramKind, HEADER_LEN, Header, encode};
+use crate::stats::Recorder;
+
+/// How many probes, how often, how big, and how long to wait for each.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbePlan {
+    pub count: Option<u64>,
+    pub duration: Option<Duration>,
+    /// Time between scheduled sends; zero sends the next probe as soon as the last is answered.
+    pub interval: Duration,
+    pub size: usize,
+    pub timeout: Duration,
+}
+
+impl ProbePlan {
+    fn more(&self, sent: u64, start: Instant) -> bool {
+        self.count.is_none_or(|c| sent < c) && self.duration.is_none_or(|d| start.elapsed() < d)
+    }
+}
+
+/// What a probe run saw.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeOutcome {
+    pub sent: u64,
+    pub received: u64,
+    /// Probes with no answer within the timeout (answers after it count here too).
+    pub lost: u64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    /// RTT from each probe's actual send time.
+    pub rtt: Recorder,
+    /// RTT from each probe's scheduled send time (fixed rate only), so a stalled sender cannot hide slow answers.
+    pub rtt_from_schedule: Option<Recorder>,
+    pub elapsed: Duration,
+    /// Why the run stopped early, if it did.
+    pub error: Option<String>,
+}
+
+impl ProbeOutcome {
+    /// Probes per second actually sent.
+    pub fn achieved_rate(&self) -> f64 {
+        let s = self.elapsed.as_secs_f64();
+        if s > 0.0 { self.sent as f64 / s } else { 0.0 }
+    }
+}
+
+fn schedule(plan: &ProbePlan) -> Option<Recorder> {
+    (!plan.interval.is_zero()).then(Recorder::default)
+}
+
+/// Per-sequence bookkeeping for datagram probes: send times, answers, duplicates, reordering.
+struct Ledger {
+    start: Instant,
+    sent_at: Vec<Instant>,
+    answered: Vec<bool>,
+    highest: Option<u64>,
+}
+
+impl Ledger {
+    fn on_answer(&mut self, seq: u64, now: Instant, plan: &ProbePlan, out: &mut ProbeOutcome) {
+        let Some(&sent) = self.sent_at.get(seq as usize) else {
+            return;
+        };
+        if self.answered[seq as usize] {
+            out.duplicates += 1;
+            return;
+        }
+        self.answered[seq as usize] = true;
+        if self.highest.is_some_and(|h| seq < h) {
+            out.out_of_order += 1;
+        }
+        self.highest = Some(self.highest.map_or(seq, |h| h.max(seq)));
+        let rtt = now - sent;
+        if rtt > plan.timeout {
+            return;
+        }
+        out.received += 1;
+        out.rtt.record(rtt.as_nanos() as u64);
+        if let Some(s) = out.rtt_from_schedule.as_mut() {
+            let due = self.start + plan.interval * seq as u32;
+            s.record((now - due.min(sent)).as_nanos() as u64);
+        }
+    }
+}
+
+/// Sends UDP echo probes on a connected socket and collects the answers.
+///
+/// Back to back, one thread sends and waits for each answer. At a fixed rate, a sender thread keeps the
+/// schedule with high-resolution sleeps while this thread blocks in `recv`, so answers are timestamped the
+/// moment they arrive (socket receive timeouts tick in jiffies and would blur both).
+pub fn udp(sock: &UdpSocket, cookie: Cookie, plan: &ProbePlan, stop: &AtomicBool) -> ProbeOutcome {
+    let mut out = ProbeOutcome {
+        rtt_from_schedule: schedule(plan),
+        ..ProbeOutcome::default()
+    };
+    let size = plan.size.max(HEADER_LEN);
+    let start = Instant::now();
+    let ledger = Mutex::new(Ledger {
+        start,
+        sent_at: Vec::new(),
+        answered: Vec::new(),
+        highest: None,
+    });
+    let sending = AtomicBool::new(true);
+    let failed = AtomicBool::new(false);
+    let send_error: Mutex<Option<String>> = Mutex::new(None);
+    let send_one = |tx: &mut [u8], seq: u64| -> bool {
+        let now = Instant::now();
+        Header {
+            kind: DatagramKind::Echo,
+            cookie,
+            seq,
+            sent_ns: now.duration_since(start).as_nanos() as u64,
+        }
+        .write(tx);
+        {
+            let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+            l.sent_at.push(now);
+            l.answered.push(false);
+        }
+        match sock.send(tx) {
+            Ok(_) => true,
+            Err(e) => {
+                *send_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(match e.raw_os_error() {
+                    Some(libc::EMSGSIZE) => format!("a {size}-byte probe does not fit the path MTU: {e}"),
+                    _ => format!("UDP probe send: {e}"),
+                });
+                false
+            }
+        }
+    };
+    // Receives answers until `done` says so; returns a receive error, if any.
+    let receive = |out: &mut ProbeOutcome, done: &dyn Fn(&Ledger) -> bool, deadline: Option<Instant>| {
+        let mut rx = vec![0u8; 65_536];
+        loop {
+            if done(&ledger.lock().unwrap_or_else(|p| p.into_inner())) {
+                return None;
+            }
+            let now = Instant::now();
+            let wait = match deadline {
+                Some(d) if now >= d => return None,
+                Some(d) => (d - now).min(Duration::from_millis(20)),
+                None => Duration::from_millis(20),
+            };
+            let _ = sock.set_read_timeout(Some(wait.max(Duration::from_micros(100))));
+            match sock.recv(&mut rx) {
+                Ok(n) => {
+                    let at = Instant::now();
+                    if let Some(h) = Header::read(&rx[..n]).filter(|h| h.cookie == cookie) {
+                        ledger
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .on_answer(h.seq, at, plan, out);
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
+                // ICMP port unreachable surfaces here: nothing listens for UDP on the server.
+                Err(e) => return Some(format!("UDP probe: {e}")),
+            }
+        }
+    };
+    let mut tx = vec![0u8; size];
+    if plan.interval.is_zero() {
+        while plan.more(out.sent, start) && !stop.load(Ordering::Relaxed) && out.error.is_none() {
+            let seq = out.sent;
+            out.sent += 1;
+            if !send_one(&mut tx, seq) {
+                break;
+            }
+            let answered = move |l: &Ledger| l.answered[seq as usize];
+            out.error = receive(&mut out, &answered, Some(Instant::now() + plan.timeout));
+        }
+    } else {
+        std::thread::scope(|scope| {
+            let sender = scope.spawn(|| {
+                let mut seq = 0u64;
+                while plan.more(seq, start) && !stop.load(Ordering::Relaxed) && !failed.load(Ordering::Relaxed) {
+                    if let Some(wait) = (start + plan.interval * seq as u32).checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    if stop.load(Ordering::Relaxed) || !send_one(&mut tx, seq) {
+                        break;
+                    }
+                    seq += 1;
+                }
+                sending.store(false, Ordering::Relaxed);
+            });
+            let finished = |l: &Ledger| -> bool {
+                // Stop once sending is over and every probe is answered or past its timeout.
+                !sending.load(Ordering::Relaxed)
+                    && l.sent_at
+                        .iter()
+                        .zip(&l.answered)
+                        .all(|(t, a)| *a || t.elapsed() > plan.timeout)
+            };
+            out.error = receive(&mut out, &finished, None);
+            if out.error.is_some() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            let _ = sender.join();
+        });
+        out.sent = ledger.lock().unwrap_or_else(|p| p.into_inner()).sent_at.len() as u64;
+    }
+    if let Some(e) = send_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        out.error.get_or_insert(e);
+    }
+    // Give the last probes their full timeout.
+    let last = ledger.lock().unwrap_or_else(|p| p.into_inner()).sent_at.last().copied();
+    if let Some(last) = last
+        && out.error.is_none()
+    {
+        let all = |l: &Ledger| l.answered.iter().all(|a| *a);
+        out.error = receive(&mut out, &all, Some(last + plan.timeout));
+    }
+    out.lost = out.sent - out.received;
+    out.elapsed = start.elapsed();
+    out
+}
+
+/// TCP request/response ping-pong on one connection with TCP_NODELAY.
+pub fn tcp(mut stream: TcpStream, cookie: Cookie, plan: &ProbePlan, stop: &AtomicBool) -> ProbeOutcome {
+    let mut out = ProbeOutcome {
+        rtt_from_schedule: schedule(plan),
+        ..ProbeOutcome::default()
+    };
+    let size = plan.size.max(HEADER_LEN);
+    let mut tx = vec![0u8; size];
+    let mut rx = vec![0u8; size];
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(Some(plan.timeout));
+    let start = Instant::now();
+    while plan.more(out.sent, start) && !stop.load(Ordering::Relaxed) {
+        let seq = out.sent;
+        let due = start + plan.interval * seq as u32;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let sent = Instant::now();
+        Header {
+            kind: DatagramKind::Echo,
+            cookie,
+            seq,
+            sent_ns: sent.duration_since(start).as_nanos() as u64,
+        }
+        .write(&mut tx);
+        out.sent += 1;
+        let result = stream.write_all(&tx).and_then(|_| stream.read_exact(&mut rx));
+        let now = Instant::now();
+        match result {
+            Ok(()) => {
+                out.received += 1;
+                out.rtt.record((now - sent).as_nanos() as u64);
+                if let Some(s) = out.rtt_from_schedule.as_mut() {
+                    s.record((now - due.min(sent)).as_nanos() as u64);
+                }
+            }
+            Err(e) => {
+                out.error = Some(if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+                    format!(
+                        "no answer within {:.1} s on the TCP connection",
+                        plan.timeout.as_secs_f64()
+                    )
+                } else {
+                    format!("TCP probe connection: {e}")
+                });
+                break;
+            }
+        }
+    }
+    out.lost = out.sent - out.received;
+    out.elapsed = start.elapsed();
+    out
+}
+
+/// Times TCP handshakes to the server, one connection per probe.
+pub fn connect(addr: SocketAddr, cookie: Cookie, plan: &ProbePlan, stop: &AtomicBool) -> ProbeOutcome {
+    let mut out = ProbeOutcome {
+        rtt_from_schedule: schedule(plan),
+        ..ProbeOutcome::default()
+    };
+    let hello = encode(&ClientMessage::Probe { cookie });
+    let start = Instant::now();
+    while plan.more(out.sent, start) && !stop.load(Ordering::Relaxed) {
+        let due = start + plan.interval * out.sent as u32;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let t = Instant::now();
+        out.sent += 1;
+        match TcpStream::connect_timeout(&addr, plan.timeout) {
+            Ok(mut s) => {
+                let now = Instant::now();
+                out.received += 1;
+                out.rtt.record((now - t).as_nanos() as u64);
+                if let Some(r) = out.rtt_from_schedule.as_mut() {
+                    r.record((now - due.min(t)).as_nanos() as u64);
+                }
+                let _ = s.write_all(&hello);
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {}
+            Err(e) => {
+                out.error = Some(format!("connect to {addr}: {e}"));
+                break;
+            }
+        }
+    }
+    out.lost = out.sent - out.received;
+    out.elapsed = start.elapsed();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An echo server that drops every `drop_every`th datagram and answers seq 3 twice and swaps 5 and 6.
+    fn naughty_echo(drop_every: u64) -> (SocketAddr, std::thread::JoinHandle<()>) {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sock.local_addr().unwrap();
+        let h = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            let mut held: Option<(Vec<u8>, SocketAddr)> = None;
+            sock.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+            while let Ok((n, from)) = sock.recv_from(&mut buf) {
+                let seq = Header::read(&buf[..n]).unwrap().seq;
+                if seq % drop_every == drop_every - 1 {
+                    continue;
+                }
+                if seq == 5 {
+                    held = Some((buf[..n].to_vec(), from));
+                    continue;
+                }
+                sock.send_to(&buf[..n], from).unwrap();
+                if seq == 3 {
+                    sock.send_to(&buf[..n], from).unwrap();
+                }
+                if seq == 6
+                    && let Some((b, f)) = held.take()
+                {
+                    sock.send_to(&b, f).unwrap();
+                }
+            }
+        });
+        (addr, h)
+    }
+
+    #[test]
+    fn udp_counts_loss_duplicates_and_reordering() {
+        let (addr, server) = naughty_echo(10);
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.connect(addr).unwrap();
+        let plan = ProbePlan {
+            count: Some(20),
+            duration: None,
+            interval: Duration::from_millis(2),
+            size: 64,
+            timeout: Duration::from_millis(200),
+        };
+        let out = udp(&sock, Cookie([1; 16]), &plan, &AtomicBool::new(false));
+        server.join().unwrap();
+        assert_eq!(out.sent, 20);
+        assert_eq!(out.lost, 2, "seq 9 and 19 dropped: {out:?}");
+        assert_eq!(out.received, 18);
+        assert_eq!(out.duplicates, 1);
+        assert_eq!(out.out_of_order, 1, "5 arrives after 6");
+        assert_eq!(out.rtt.len(), 18);
+        let from_schedule = out.rtt_from_schedule.unwrap();
+        assert!(from_schedule.stats().p50_us >= out.rtt.stats().p50_us);
+    }
+
+    #[test]
+    fn silent_peer_costs_one_timeout_per_probe_and_no_more() {
+        let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.connect(silent.local_addr().unwrap()).unwrap();
+        let plan = ProbePlan {
+            count: Some(3),
+            duration: None,
+            interval: Duration::ZERO,
+            size: 64,
+            timeout: Duration::from_millis(100),
+        };
+        let t = Instant::now();
+        let out = udp(&sock, Cookie([1; 16]), &plan, &AtomicBool::new(false));
+        assert_eq!((out.sent, out.lost, out.received), (3, 3, 0));
+        assert!(t.elapsed() < Duration::from_millis(800), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn stalled_responder_shows_in_schedule_corrected_rtt() {
+        // Answers immediately except once, when it stalls 200 ms; probes are due every 10 ms.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = vec![0u8; 64];
+            let mut n = 0;
+            while s.read_exact(&mut buf).is_ok() {
+                n += 1;
+                if n == 5 {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                if s.write_all(&buf).is_err() {
+                    break;
+                }
+            }
+        });
+        let plan = ProbePlan {
+            count: Some(40),
+            duration: None,
+            interval: Duration::from_millis(10),
+            size: 64,
+            timeout: Duration::from_secs(2),
+        };
+        let out = tcp(
+            TcpStream::connect(addr).unwrap(),
+            Cookie([2; 16]),
+            &plan,
+            &AtomicBool::new(false),
+        );
+        server.join().unwrap();
+        assert_eq!(out.received, 40);
+        let actual = out.rtt.stats();
+        let corrected = out.rtt_from_schedule.unwrap().stats();
+        // Only one actual RTT saw the stall; from the schedule, the ~19 probes queued behind it did too.
+        assert!(actual.p90_us < 50_000.0, "{actual:?}");
+        assert!(corrected.p90_us > 50_000.0, "{corrected:?}");
+        assert!(corrected.max_us >= 190_000.0);
+    }
+}

@@ -1,0 +1,246 @@
+//! Latency results: text, the JSON document (percentiles plus CDF buckets), and the history row.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::RunMeta;
+use super::history::{HistoryRow, SCHEMA_VERSION};
+use crate::client::LatencyOutcome;
+use crate::engine::probe::ProbeOutcome;
+use crate::stats::{CdfPoint, LatencyStats};
+
+/// Below this share of the requested probe rate, the run warns that the host could not keep up.
+const RATE_SHORTFALL: f64 = 0.9;
+
+#[derive(Debug, Serialize)]
+pub struct Document {
+    pub start: Start,
+    pub end: End,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub saf_net: SafNet,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Start {
+    pub version: String,
+    pub timestamp: super::json::Timestamp,
+    pub connecting_to: super::json::ConnectingTo,
+    pub test_start: TestStart,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TestStart {
+    pub protocol: &'static str,
+    pub mode: &'static str,
+    pub size_bytes: usize,
+    pub interval_seconds: f64,
+    pub count: Option<u64>,
+    pub duration_seconds: Option<f64>,
+    pub timeout_seconds: f64,
+}
+
+/// One probe run's counts and statistics, shared by `saf-net latency` and `client --latency`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeReport {
+    pub sent: u64,
+    pub received: u64,
+    pub lost: u64,
+    pub lost_percent: f64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    pub requested_rate_per_second: Option<f64>,
+    pub achieved_rate_per_second: f64,
+    /// RTT from each probe's actual send time.
+    pub rtt: LatencyStats,
+    /// RTT from each probe's scheduled send time (fixed rate only): what a stalled sender would otherwise hide.
+    pub rtt_from_schedule: Option<LatencyStats>,
+    /// Histogram buckets of `rtt` as a CDF.
+    pub histogram: Vec<CdfPoint>,
+}
+
+impl ProbeReport {
+    pub fn new(p: &ProbeOutcome, interval: std::time::Duration) -> ProbeReport {
+        ProbeReport {
+            sent: p.sent,
+            received: p.received,
+            lost: p.lost,
+            lost_percent: if p.sent > 0 {
+                100.0 * p.lost as f64 / p.sent as f64
+            } else {
+                0.0
+            },
+            duplicates: p.duplicates,
+            out_of_order: p.out_of_order,
+            requested_rate_per_second: (!interval.is_zero()).then(|| 1.0 / interval.as_secs_f64()),
+            achieved_rate_per_second: p.achieved_rate(),
+            rtt: p.rtt.stats(),
+            rtt_from_schedule: p.rtt_from_schedule.as_ref().map(|r| r.stats()),
+            histogram: p.rtt.cdf(),
+        }
+    }
+
+    /// A warning when the host sent probes well below the requested rate.
+    pub fn rate_warning(&self) -> Option<String> {
+        let want = self.requested_rate_per_second?;
+        (self.achieved_rate_per_second < want * RATE_SHORTFALL && self.sent > 1).then(|| {
+            format!(
+                "asked for {want:.0} probes/s but this host achieved {:.0}/s; the schedule-based RTT shows the cost",
+                self.achieved_rate_per_second
+            )
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct End {
+    #[serde(flatten)]
+    pub report: ProbeReport,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SafNet {
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub run_id: String,
+    pub label: Option<String>,
+    pub profile: Option<String>,
+    pub complete: bool,
+    pub server: super::json::ServerInfo,
+    pub warnings: Vec<String>,
+}
+
+pub fn document(o: &LatencyOutcome, meta: &RunMeta) -> Document {
+    let report = ProbeReport::new(&o.probe, o.plan.interval);
+    let warnings = report.rate_warning().into_iter().collect();
+    Document {
+        start: Start {
+            version: format!("saf-net {}", env!("CARGO_PKG_VERSION")),
+            timestamp: super::json::Timestamp::of(meta.time),
+            connecting_to: super::json::ConnectingTo {
+                host: meta.host.clone(),
+                port: meta.port,
+            },
+            test_start: TestStart {
+                protocol: if o.mode == crate::protocol::LatencyMode::Udp {
+                    "UDP"
+                } else {
+                    "TCP"
+                },
+                mode: o.mode.as_str(),
+                size_bytes: o.plan.size,
+                interval_seconds: o.plan.interval.as_secs_f64(),
+                count: o.plan.count,
+                duration_seconds: o.plan.duration.map(|d| d.as_secs_f64()),
+                timeout_seconds: o.plan.timeout.as_secs_f64(),
+            },
+        },
+        end: End { report },
+        error: o.probe.error.clone(),
+        saf_net: SafNet {
+            version: env!("CARGO_PKG_VERSION"),
+            kind: "latency",
+            run_id: meta.run_id.clone(),
+            label: meta.label.clone(),
+            profile: meta.profile.clone(),
+            complete: o.probe.error.is_none(),
+            server: super::json::ServerInfo {
+                address: o.server.to_string(),
+                version: o.server_software.clone(),
+            },
+            warnings,
+        },
+    }
+}
+
+pub fn render(o: &LatencyOutcome, meta: &RunMeta) -> String {
+    serde_json::to_string_pretty(&document(o, meta)).expect("the document always serializes")
+}
+
+/// One line of percentiles, in microseconds.
+pub fn stats_line(name: &str, s: &LatencyStats) -> String {
+    format!(
+        "  {name:<9} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+        s.min_us, s.p50_us, s.p90_us, s.p99_us, s.p99_9_us, s.p99_99_us, s.max_us, s.mean_us, s.stddev_us, s.jitter_us
+    )
+}
+
+pub const STATS_HEADER: &str =
+    "  RTT (µs)       min      p50      p90      p99    p99.9   p99.99      max     mean   stddev   jitter";
+
+/// The probe counts and percentile table.
+pub fn report_text(out: &mut String, r: &ProbeReport) {
+    let _ = writeln!(
+        out,
+        "  sent {}, received {}, lost {} ({:.2} %), duplicates {}, out of order {}",
+        r.sent, r.received, r.lost, r.lost_percent, r.duplicates, r.out_of_order
+    );
+    let _ = writeln!(out, "{STATS_HEADER}");
+    let _ = writeln!(out, "{}", stats_line("actual", &r.rtt));
+    if let Some(s) = &r.rtt_from_schedule {
+        let _ = writeln!(out, "{}", stats_line("schedule", s));
+        let _ = writeln!(
+            out,
+            "  (schedule: RTT from each probe's planned send time, so a stalled sender cannot hide slow answers)"
+        );
+    }
+}
+
+pub fn summary(o: &LatencyOutcome) -> String {
+    let mut out = String::new();
+    let report = ProbeReport::new(&o.probe, o.plan.interval);
+    let pace = if o.plan.interval.is_zero() {
+        "back to back".to_string()
+    } else {
+        format!("every {:.1} ms", o.plan.interval.as_secs_f64() * 1000.0)
+    };
+    let _ = writeln!(
+        out,
+        "Latency to {} ({}, {}-byte probes, {pace}, timeout {:.1} s)",
+        o.server,
+        o.mode.as_str(),
+        o.plan.size,
+        o.plan.timeout.as_secs_f64()
+    );
+    report_text(&mut out, &report);
+    if let Some(w) = report.rate_warning() {
+        let _ = writeln!(out, "Warning: {w}");
+    }
+    if let Some(e) = &o.probe.error {
+        let _ = writeln!(out, "INCOMPLETE: {e}");
+    }
+    out
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+pub fn history_row(o: &LatencyOutcome, meta: &RunMeta) -> HistoryRow {
+    let r = ProbeReport::new(&o.probe, o.plan.interval);
+    HistoryRow {
+        schema_version: SCHEMA_VERSION,
+        kind: "latency".into(),
+        run_id: meta.run_id.clone(),
+        time_utc: humantime::format_rfc3339_seconds(meta.time).to_string(),
+        label: meta.label.clone().unwrap_or_default(),
+        profile: meta.profile.clone().unwrap_or_default(),
+        client_host: meta.client_host.clone(),
+        server_host: meta.host.clone(),
+        streams: 1,
+        duration_s: round(o.probe.elapsed.as_secs_f64()),
+        complete: o.probe.error.is_none(),
+        saf_net_version: env!("CARGO_PKG_VERSION").into(),
+        latency_mode: o.mode.as_str().into(),
+        rtt_min_us: Some(round(r.rtt.min_us)),
+        rtt_p50_us: Some(round(r.rtt.p50_us)),
+        rtt_p90_us: Some(round(r.rtt.p90_us)),
+        rtt_p99_us: Some(round(r.rtt.p99_us)),
+        rtt_p99_9_us: Some(round(r.rtt.p99_9_us)),
+        rtt_max_us: Some(round(r.rtt.max_us)),
+        jitter_us: Some(round(r.rtt.jitter_us)),
+        lost_percent: Some(round(r.lost_percent)),
+        ..HistoryRow::default()
+    }
+}

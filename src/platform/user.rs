@@ -1,0 +1,27 @@
+//! Who this process runs as.
+
+/// The effective user id, or None where there is no such thing.
+#[cfg(unix)]
+pub fn effective_uid() -> Option<u32> {
+    // SAFETY: geteuid takes no arguments, touches no memory of ours and cannot fail (POSIX).
+    Some(unsafe { libc::geteuid() })
+}
+
+/// Portable fallback.
+#[cfg(not(unix))]
+pub fn effective_uid() -> Option<u32> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn effective_uid_matches_id_u() {
+        let out = std::process::Command::new("id").arg("-u").output().expect("id -u");
+        let want: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("a number");
+        assert_eq!(effective_uid(), Some(want));
+    }
+}

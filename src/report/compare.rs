@@ -1,0 +1,284 @@
+//! Before/after comparison of two labels: speedup, % of each side's own ceiling, latency change, and what still
+//! limits the link, worked out from the model.
+
+use serde::Serialize;
+
+use super::charts::{pct, seconds, thousands};
+use super::data::{History, LatencyHistogram};
+use super::error::ReportError;
+use super::groups::{self, Group, GroupStats};
+use super::links::known_profiles;
+use crate::model::{self, Framing, Link};
+
+/// At or above this % of its ceiling a link "delivers what the wire allows".
+pub const DELIVERS_PCT: f64 = 95.0;
+
+/// One side of the comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Side {
+    #[serde(flatten)]
+    pub stats: GroupStats,
+    /// Profiles of this label's runs other than the one compared (a label should use one profile).
+    pub other_profiles: Vec<String>,
+    pub latency_p50_us: Option<f64>,
+    pub latency_p99_us: Option<f64>,
+    /// Seconds to move 10 GB at this side's line rate and ceiling (the model), when its profile is known.
+    pub projection_10gb: Option<model::Projection>,
+    /// Kernel hints from the runs' JSON, deduplicated.
+    pub hints: Vec<String>,
+    /// Every compared run's receiver goodput, Mbit/s.
+    pub runs_mbps: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyChange {
+    pub before_p50_us: f64,
+    pub after_p50_us: f64,
+    pub before_p99_us: f64,
+    pub after_p99_us: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub before: Side,
+    pub after: Side,
+    pub baseline_mbps: f64,
+    /// after median / before median.
+    pub speedup: f64,
+    /// One sentence.
+    pub verdict: String,
+    /// Whether `after` reaches DELIVERS_PCT of its ceiling; None without a known profile.
+    pub delivers: Option<bool>,
+    pub latency: Option<LatencyChange>,
+    /// What still limits the `after` link, most important first.
+    pub limits: Vec<String>,
+    /// Where the compare chart was written, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub png: Option<String>,
+}
+
+fn latency_of(history: &History, label: &str, group: &Group<'_>) -> Option<LatencyHistogram> {
+    groups::latency_by_label(history)
+        .into_iter()
+        .find(|(l, _, _)| l == label)
+        .map(|(_, h, _)| h)
+        .or_else(|| group.latency())
+}
+
+fn side(history: &History, label: &str, baseline: f64) -> Result<(Side, Option<LatencyHistogram>), ReportError> {
+    history.require_label(label)?;
+    let mut gs = groups::groups_of(history, label);
+    // The profile with the most runs is compared; others are named.
+    gs.sort_by_key(|g| std::cmp::Reverse(g.runs.len()));
+    let Some(g) = gs.first() else {
+        return Err(ReportError::UnknownLabel {
+            label: label.into(),
+            paths: history.source_names(),
+            present: history.labels_text(),
+        });
+    };
+    let lat = latency_of(history, label, g);
+    let mut hints: Vec<String> = Vec::new();
+    for h in g.runs.iter().flat_map(|r| r.hints.iter()) {
+        if !hints.contains(h) {
+            hints.push(h.clone());
+        }
+    }
+    Ok((
+        Side {
+            stats: g.stats(baseline),
+            other_profiles: gs[1..].iter().map(|o| o.profile_text()).collect(),
+            latency_p50_us: lat.as_ref().and_then(|h| h.percentile(0.5)),
+            latency_p99_us: lat.as_ref().and_then(|h| h.percentile(0.99)),
+            projection_10gb: g.link.map(|l| model::project(l, g.framing(), 10.0)),
+            hints,
+            runs_mbps: g.goodputs(),
+        },
+        lat,
+    ))
+}
+
+/// What limits a side's link, from the model and the runs' hints.
+pub fn limits(side: &Side) -> Vec<String> {
+    let s = &side.stats;
+    let Some(link) = s.link else {
+        return vec![format!(
+            "unknown: profile \"{}\" is not a known link profile (known: {}), so there is no ceiling to compare with",
+            if s.profile.is_empty() { "(none)" } else { &s.profile },
+            known_profiles().join(", ")
+        )];
+    };
+    let ceiling = s.ceiling_mbps.unwrap_or_else(|| link.ceiling_mbps(Framing::default()));
+    let p = s.pct_of_ceiling.unwrap_or(s.median_mbps / ceiling * 100.0);
+    let mut out = Vec::new();
+    if s.median_mbps > ceiling * 1.0005 {
+        out.push(format!(
+            "the figures: the median {} Mbit/s is above the {} Mbit/s ceiling of {link}; a sender-side count, \
+             TCP timestamps off, or the wrong profile",
+            thousands(s.median_mbps, 1),
+            thousands(ceiling, 1)
+        ));
+    }
+    if p < DELIVERS_PCT {
+        let mut line = format!(
+            "the hosts, not the wire: {} of the {} Mbit/s ceiling, {} Mbit/s unused; look at CPU, socket buffers (-w) \
+             and more streams (-P)",
+            pct(p),
+            thousands(ceiling, 1),
+            thousands(ceiling - s.median_mbps, 1)
+        );
+        if !side.hints.is_empty() {
+            line.push_str(&format!("; the kernel said: {}", side.hints.join("; ")));
+        }
+        out.push(line);
+    }
+    if link.mtu < 9000 {
+        let jumbo = Link::new(link.line_rate_mbps, 9000).ceiling_mbps(Framing::default());
+        let gain = (jumbo / ceiling - 1.0) * 100.0;
+        out.push(format!(
+            "MTU {} on the path: jumbo frames (MTU 9000) would add about {gain:.0} % (ceiling {} → {} Mbit/s)",
+            link.mtu,
+            thousands(ceiling, 1),
+            thousands(jumbo, 1)
+        ));
+    }
+    if p >= DELIVERS_PCT {
+        out.push(format!(
+            "the wire itself: {} of the {link} ceiling ({} Mbit/s){}",
+            pct(p),
+            thousands(ceiling, 1),
+            if link.mtu >= 9000 {
+                "; only a faster link would go faster"
+            } else {
+                ""
+            }
+        ));
+    }
+    out
+}
+
+/// Compares two labels of the history.
+pub fn compare(history: &History, before: &str, after: &str, baseline: f64) -> Result<Comparison, ReportError> {
+    let (b, bl) = side(history, before, baseline)?;
+    let (a, al) = side(history, after, baseline)?;
+    let speedup = a.stats.median_mbps / b.stats.median_mbps;
+    let delivers = a.stats.pct_of_ceiling.map(|p| p >= DELIVERS_PCT);
+    let x = format!("{speedup:.2}×");
+    let verdict = match (delivers, a.stats.pct_of_ceiling, a.stats.ceiling_mbps, a.stats.link) {
+        (Some(true), Some(p), Some(c), Some(l)) => format!(
+            "{after} delivers what the wire allows: {} Mbit/s is {} of the {l} ceiling ({} Mbit/s), {x} {before}",
+            thousands(a.stats.median_mbps, 1),
+            pct(p),
+            thousands(c, 1)
+        ),
+        (Some(false), Some(p), Some(c), Some(l)) => format!(
+            "{after} falls short of the wire: {} Mbit/s is {} of the {l} ceiling ({} Mbit/s), {x} {before}",
+            thousands(a.stats.median_mbps, 1),
+            pct(p),
+            thousands(c, 1)
+        ),
+        _ => format!(
+            "{after}: {} Mbit/s, {x} {before}; no ceiling to judge it by (profile unknown)",
+            thousands(a.stats.median_mbps, 1)
+        ),
+    };
+    let latency = match (bl, al) {
+        (Some(bh), Some(ah)) => Some(LatencyChange {
+            before_p50_us: bh.percentile(0.5).unwrap_or(f64::NAN),
+            after_p50_us: ah.percentile(0.5).unwrap_or(f64::NAN),
+            before_p99_us: bh.percentile(0.99).unwrap_or(f64::NAN),
+            after_p99_us: ah.percentile(0.99).unwrap_or(f64::NAN),
+        }),
+        _ => None,
+    };
+    let limits = limits(&a);
+    Ok(Comparison {
+        before: b,
+        after: a,
+        baseline_mbps: baseline,
+        speedup,
+        verdict,
+        delivers,
+        latency,
+        limits,
+        png: None,
+    })
+}
+
+impl Comparison {
+    /// Lines of the human verdict.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let side = |s: &Side| {
+            let st = &s.stats;
+            let ceiling = match (st.pct_of_ceiling, st.ceiling_mbps, st.link) {
+                (Some(p), Some(c), Some(l)) => format!("{} of the {} Mbit/s ceiling ({l})", pct(p), thousands(c, 1)),
+                _ => "no ceiling (profile unknown)".into(),
+            };
+            let mut line = format!(
+                "{:<8} {:<12} {:>3} run{} median {:>9} Mbit/s ({}–{})  {ceiling}",
+                st.label,
+                if st.profile.is_empty() { "(none)" } else { &st.profile },
+                st.runs,
+                if st.runs == 1 { " " } else { "s" },
+                thousands(st.median_mbps, 1),
+                thousands(st.min_mbps, 1),
+                thousands(st.max_mbps, 1)
+            );
+            if !s.other_profiles.is_empty() {
+                line.push_str(&format!(
+                    "\n         note: this label also has runs with profile {}; compared: {}",
+                    s.other_profiles.join(", "),
+                    if st.profile.is_empty() { "(none)" } else { &st.profile }
+                ));
+            }
+            line
+        };
+        out.push_str(&side(&self.before));
+        out.push('\n');
+        out.push_str(&side(&self.after));
+        out.push('\n');
+        out.push_str(&format!(
+            "Speedup:   {:.2}× ({} → {} Mbit/s, medians); {:.2}× the {} Mbit/s baseline\n",
+            self.speedup,
+            thousands(self.before.stats.median_mbps, 1),
+            thousands(self.after.stats.median_mbps, 1),
+            self.after.stats.speedup_vs_baseline,
+            thousands(self.baseline_mbps, 2)
+        ));
+        match &self.latency {
+            Some(l) => out.push_str(&format!(
+                "Latency:   p50 {} → {}, p99 {} → {}\n",
+                super::charts::latency::micros(l.before_p50_us),
+                super::charts::latency::micros(l.after_p50_us),
+                super::charts::latency::micros(l.before_p99_us),
+                super::charts::latency::micros(l.after_p99_us)
+            )),
+            None => out.push_str("Latency:   not measured for both labels (no latency histograms)\n"),
+        }
+        out.push_str(&format!(
+            "10 GB:     {} → {} at the medians",
+            seconds(self.before.stats.time_10gb_s),
+            seconds(self.after.stats.time_10gb_s)
+        ));
+        if let (Some(b), Some(a)) = (self.before.projection_10gb, self.after.projection_10gb) {
+            out.push_str(&format!(
+                "; at the ceilings {} → {}; at line rate {} → {}",
+                seconds(b.at_ceiling_s),
+                seconds(a.at_ceiling_s),
+                seconds(b.at_line_rate_s),
+                seconds(a.at_line_rate_s)
+            ));
+        }
+        out.push('\n');
+        out.push_str(&format!("Verdict:   {}\n", self.verdict));
+        out.push_str("Still limiting:\n");
+        for l in &self.limits {
+            out.push_str(&format!("  - {l}\n"));
+        }
+        if let Some(p) = &self.png {
+            out.push_str(&format!("Chart:     {p}\n"));
+        }
+        out
+    }
+}

@@ -1,0 +1,517 @@
+//! Loading: history rows of every schema version, and each row's per-run JSON (intervals, latency histogram).
+//!
+//! Problems with a single run's JSON are warnings, not errors: that run is left out of the charts that need
+//! the JSON, and everything else still renders. A history file that cannot be parsed is an error naming the
+//! file and line.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::error::ReportError;
+use super::links::link_for_profile;
+use crate::model::{Framing, IpVersion, Link};
+use crate::output::history::HistoryRecord;
+
+/// Shown for rows whose label column is empty.
+pub const NO_LABEL: &str = "(no label)";
+
+/// One measured interval of a run (receiver's view, omitted intervals left out).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IntervalPoint {
+    pub start: f64,
+    pub end: f64,
+    pub mbps: f64,
+}
+
+/// A latency histogram: round-trip times in microseconds, bucket upper bounds with counts.
+///
+/// Read from a per-run JSON's `saf_net.latency.histogram`, a list of `{"upper_us": f64, "count": u64}`.
+/// No saf-net command writes it yet; the latency probes will.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LatencyHistogram {
+    /// (upper bound in µs, count), sorted by the bound.
+    pub buckets: Vec<(f64, u64)>,
+}
+
+impl LatencyHistogram {
+    pub fn new(mut buckets: Vec<(f64, u64)>) -> Self {
+        buckets.retain(|(b, _)| b.is_finite() && *b > 0.0);
+        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        LatencyHistogram { buckets }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.buckets.iter().map(|(_, c)| c).sum()
+    }
+
+    /// The bucket bound at or below which a fraction `q` (0..=1) of the samples lie.
+    pub fn percentile(&self, q: f64) -> Option<f64> {
+        let total = self.total();
+        if total == 0 {
+            return None;
+        }
+        let want = (q * total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for &(bound, count) in &self.buckets {
+            seen += count;
+            if seen >= want {
+                return Some(bound);
+            }
+        }
+        self.buckets.last().map(|b| b.0)
+    }
+
+    /// (bound µs, cumulative fraction) for a CDF plot.
+    pub fn cdf(&self) -> Vec<(f64, f64)> {
+        let total = self.total().max(1) as f64;
+        let mut seen = 0;
+        self.buckets
+            .iter()
+            .map(|&(bound, count)| {
+                seen += count;
+                (bound, seen as f64 / total)
+            })
+            .collect()
+    }
+
+    /// Adds another histogram's counts (same bounds merge).
+    pub fn merge(&mut self, other: &LatencyHistogram) {
+        let mut all = std::mem::take(&mut self.buckets);
+        all.extend(other.buckets.iter().copied());
+        all.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut merged: Vec<(f64, u64)> = Vec::new();
+        for (b, c) in all {
+            match merged.last_mut() {
+                Some(last) if last.0 == b => last.1 += c,
+                _ => merged.push((b, c)),
+            }
+        }
+        self.buckets = merged;
+    }
+}
+
+/// One history row, with what its per-run JSON added.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub run_id: String,
+    /// throughput, latency, ... (rows of schema 0 without the column count as throughput).
+    pub kind: String,
+    pub label: String,
+    pub profile: String,
+    /// From the profile; None for an empty or unknown profile.
+    pub link: Option<Link>,
+    pub time_utc: String,
+    pub receiver_mbps: Option<f64>,
+    pub sender_mbps: Option<f64>,
+    pub streams: Option<u32>,
+    pub complete: bool,
+    /// The history file and line this row came from.
+    pub source: PathBuf,
+    pub line: u64,
+    /// The per-run JSON path, resolved against the history's folder.
+    pub details: Option<PathBuf>,
+    /// Measured intervals, when the per-run JSON was read.
+    pub intervals: Option<Vec<IntervalPoint>>,
+    pub latency: Option<LatencyHistogram>,
+    /// IP version of the data connections, when the per-run JSON says.
+    pub ip: Option<IpVersion>,
+    /// What the kernel said held the senders back (`saf_net.hints`).
+    pub hints: Vec<String>,
+}
+
+impl Run {
+    pub fn is_throughput(&self) -> bool {
+        self.kind == "throughput"
+    }
+
+    pub fn framing(&self) -> Framing {
+        Framing::default().ip(self.ip.unwrap_or_default())
+    }
+
+    /// This run's own TCP goodput ceiling, from its profile (timestamps on, its IP version).
+    pub fn ceiling_mbps(&self) -> Option<f64> {
+        self.link.map(|l| l.ceiling_mbps(self.framing()))
+    }
+
+    /// Receiver goodput as a percentage of this run's own ceiling.
+    pub fn pct_of_ceiling(&self) -> Option<f64> {
+        Some(self.receiver_mbps? / self.ceiling_mbps()? * 100.0)
+    }
+
+    /// "20261129T130000Z-ab12cd" → "2026-11-29 13:00" style short name for legends.
+    pub fn short_name(&self) -> String {
+        let t = &self.time_utc;
+        if t.len() >= 16 {
+            format!("{} {}", &t[..10], &t[11..16])
+        } else {
+            self.run_id.clone()
+        }
+    }
+}
+
+/// Everything the report reads.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub sources: Vec<PathBuf>,
+    pub runs: Vec<Run>,
+    /// Runs left out of some chart, and why; printed as `warning: ...` and listed in the summary.
+    pub warnings: Vec<String>,
+}
+
+impl History {
+    /// Reads every history file and every per-run JSON its rows point to.
+    pub fn load(paths: &[PathBuf]) -> Result<History, ReportError> {
+        let mut h = History::default();
+        for path in paths {
+            h.sources.push(path.clone());
+            let (runs, warnings) = load_file(path)?;
+            h.runs.extend(runs);
+            h.warnings.extend(warnings);
+        }
+        Ok(h)
+    }
+
+    /// The history files, for messages: "a.csv" or "a.csv, b.csv".
+    pub fn source_names(&self) -> String {
+        self.sources
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub fn throughput(&self) -> impl Iterator<Item = &Run> {
+        self.runs.iter().filter(|r| r.is_throughput())
+    }
+
+    /// Labels of throughput runs with their run counts, in order of first appearance.
+    pub fn labels(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for r in self.throughput() {
+            match out.iter_mut().find(|(l, _)| *l == r.label) {
+                Some((_, n)) => *n += 1,
+                None => out.push((r.label.clone(), 1)),
+            }
+        }
+        out
+    }
+
+    /// "before (5 runs), after (5 runs)" or "none".
+    pub fn labels_text(&self) -> String {
+        let labels = self.labels();
+        if labels.is_empty() {
+            return "none".into();
+        }
+        labels
+            .iter()
+            .map(|(l, n)| format!("{l} ({n} run{})", if *n == 1 { "" } else { "s" }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Fails with the list of labels present unless there is at least one throughput run.
+    pub fn require_throughput(&self) -> Result<(), ReportError> {
+        if self.throughput().next().is_none() {
+            return Err(ReportError::Empty {
+                paths: self.source_names(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Fails with the list of labels present unless `label` has throughput runs.
+    pub fn require_label(&self, label: &str) -> Result<(), ReportError> {
+        self.require_throughput()?;
+        if self.throughput().any(|r| r.label == label) {
+            return Ok(());
+        }
+        Err(ReportError::UnknownLabel {
+            label: label.into(),
+            paths: self.source_names(),
+            present: self.labels_text(),
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Doc {
+    start: DocStart,
+    intervals: Vec<DocInterval>,
+    saf_net: DocSafNet,
+    /// `saf-net latency` documents keep their histogram at `end.histogram`.
+    end: DocEnd,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DocEnd {
+    histogram: Vec<DocBucket>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DocStart {
+    connected: Vec<DocConnected>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DocConnected {
+    remote_host: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DocInterval {
+    sum: Option<DocSpan>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DocSpan {
+    start: f64,
+    end: f64,
+    bits_per_second: f64,
+    omitted: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DocSafNet {
+    hints: Vec<String>,
+    latency: Option<DocLatency>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DocLatency {
+    histogram: Vec<DocBucket>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DocBucket {
+    /// `saf-net latency` names the bucket's upper bound `rtt_us`.
+    #[serde(alias = "rtt_us")]
+    upper_us: f64,
+    count: u64,
+}
+
+fn csv_message(e: &csv::Error, headers: &[String]) -> String {
+    match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => {
+            let field = err
+                .field()
+                .and_then(|i| headers.get(i as usize))
+                .map(|h| format!("column {h}: "))
+                .unwrap_or_default();
+            format!("{field}{}", err.kind())
+        }
+        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".into(),
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("{len} fields where the header has {expected_len}")
+        }
+        _ => e.to_string(),
+    }
+}
+
+fn load_file(path: &Path) -> Result<(Vec<Run>, Vec<String>), ReportError> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ReportError::NotFound { path: path.into() });
+        }
+        Err(source) => {
+            return Err(ReportError::Read {
+                path: path.into(),
+                source,
+            });
+        }
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut rd = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_slice());
+    let headers: Vec<String> = rd
+        .headers()
+        .map_err(|e| ReportError::MalformedFile {
+            path: path.into(),
+            message: e.to_string(),
+        })?
+        .iter()
+        .map(String::from)
+        .collect();
+    if !headers.is_empty() && !headers.iter().any(|h| h == "receiver_mbps") {
+        return Err(ReportError::Malformed {
+            path: path.into(),
+            line: 1,
+            message: format!(
+                "not a saf-net history: the header has no receiver_mbps column (it starts \"{}\")",
+                headers.iter().take(3).cloned().collect::<Vec<_>>().join(",")
+            ),
+        });
+    }
+    let mut runs = Vec::new();
+    let mut warnings = Vec::new();
+    let mut record = csv::StringRecord::new();
+    let header_record = csv::StringRecord::from(headers.clone());
+    loop {
+        let line = rd.position().line();
+        let more = rd.read_record(&mut record).map_err(|e| ReportError::Malformed {
+            path: path.into(),
+            line: e.position().map_or(line, |p| p.line()),
+            message: csv_message(&e, &headers),
+        })?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if record.len() > headers.len() {
+            return Err(ReportError::Malformed {
+                path: path.into(),
+                line,
+                message: format!("{} fields where the header has {}", record.len(), headers.len()),
+            });
+        }
+        let row: HistoryRecord = record
+            .deserialize(Some(&header_record))
+            .map_err(|e| ReportError::Malformed {
+                path: path.into(),
+                line,
+                message: csv_message(&e, &headers),
+            })?;
+        runs.push(run_from(row, path, dir, line, &mut warnings));
+    }
+    Ok((runs, warnings))
+}
+
+fn run_from(row: HistoryRecord, path: &Path, dir: &Path, line: u64, warnings: &mut Vec<String>) -> Run {
+    let label = row.label.filter(|l| !l.is_empty()).unwrap_or_else(|| NO_LABEL.into());
+    let profile = row.profile.unwrap_or_default();
+    let run_id = row
+        .run_id
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| format!("line {line}"));
+    let mut run = Run {
+        kind: row
+            .kind
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| "throughput".into()),
+        link: link_for_profile(&profile),
+        label,
+        profile,
+        time_utc: row.time_utc.unwrap_or_default(),
+        receiver_mbps: row.receiver_mbps,
+        sender_mbps: row.sender_mbps,
+        streams: row.streams,
+        complete: row.complete.unwrap_or(true),
+        source: path.into(),
+        line,
+        details: row.details.filter(|d| !d.is_empty()).map(|d| dir.join(d)),
+        intervals: None,
+        latency: None,
+        ip: None,
+        hints: Vec::new(),
+        run_id,
+    };
+    if run.is_throughput() && run.receiver_mbps.is_none() {
+        warnings.push(format!(
+            "{} line {line}: run {} has no receiver_mbps; left out of every chart",
+            path.display(),
+            run.run_id
+        ));
+        run.kind = "throughput-without-figure".into();
+    }
+    let Some(details) = run.details.clone() else {
+        warnings.push(format!(
+            "run {} (label \"{}\", {} line {line}) has no per-run JSON (empty details column); left out of the charts that need it",
+            run.run_id,
+            run.label,
+            path.display()
+        ));
+        return run;
+    };
+    let doc = match std::fs::read_to_string(&details) {
+        Ok(text) => match serde_json::from_str::<Doc>(&text) {
+            Ok(doc) => doc,
+            Err(e) => {
+                warnings.push(format!(
+                    "run {} (label \"{}\"): per-run JSON {} is not valid ({e}); left out of the charts that need it",
+                    run.run_id,
+                    run.label,
+                    details.display()
+                ));
+                return run;
+            }
+        },
+        Err(e) => {
+            let why = if e.kind() == std::io::ErrorKind::NotFound {
+                "is missing".to_string()
+            } else {
+                format!("cannot be read ({e})")
+            };
+            warnings.push(format!(
+                "run {} (label \"{}\"): per-run JSON {} {why}; left out of the charts that need it",
+                run.run_id,
+                run.label,
+                details.display()
+            ));
+            return run;
+        }
+    };
+    run.intervals = Some(
+        doc.intervals
+            .iter()
+            .filter_map(|i| i.sum.as_ref())
+            .filter(|s| s.omitted != Some(true) && s.end > s.start)
+            .map(|s| IntervalPoint {
+                start: s.start,
+                end: s.end,
+                mbps: s.bits_per_second / 1e6,
+            })
+            .collect(),
+    );
+    run.ip = doc.start.connected.first().map(|c| {
+        let host = c.remote_host.trim_start_matches("::ffff:");
+        if host.contains(':') {
+            IpVersion::V6
+        } else {
+            IpVersion::V4
+        }
+    });
+    run.hints = doc.saf_net.hints;
+    let buckets = match doc.saf_net.latency {
+        Some(l) if !l.histogram.is_empty() => l.histogram,
+        _ => doc.end.histogram,
+    };
+    run.latency = Some(LatencyHistogram::new(
+        buckets.iter().map(|b| (b.upper_us, b.count)).collect(),
+    ))
+    .filter(|h| h.total() > 0);
+    run
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_and_cdf_from_buckets() {
+        let h = LatencyHistogram::new(vec![(200.0, 40), (100.0, 50), (1000.0, 10), (f64::NAN, 3)]);
+        assert_eq!(h.total(), 100);
+        assert_eq!(h.percentile(0.5), Some(100.0));
+        assert_eq!(h.percentile(0.51), Some(200.0));
+        assert_eq!(h.percentile(0.99), Some(1000.0));
+        assert_eq!(h.cdf().last(), Some(&(1000.0, 1.0)));
+        let mut m = h.clone();
+        m.merge(&LatencyHistogram::new(vec![(100.0, 100)]));
+        assert_eq!(m.buckets[0], (100.0, 150));
+        assert_eq!(LatencyHistogram::default().percentile(0.5), None);
+    }
+}

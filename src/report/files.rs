@@ -1,0 +1,78 @@
+//! Output files: the output folder is checked before any work, and every file is written whole.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::Path;
+
+use super::error::ReportError;
+
+/// Creates `dir` if needed and proves it writable, so a bad `--out` fails before anything is drawn.
+pub fn prepare_out_dir(dir: &Path) -> Result<(), ReportError> {
+    let err = |source| ReportError::OutputDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "it exists and is not a folder",
+        )));
+    }
+    fs::create_dir_all(dir).map_err(err)?;
+    let probe = dir.join(format!(".saf-net-write-probe-{}", std::process::id()));
+    File::create(&probe).map_err(err)?;
+    let _ = fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Writes `contents` to `path` whole: a temp file in the same folder, then a rename. On failure the temp file is
+/// removed, so no partial file is ever left under the final name.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(|source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_whole_files_and_refuses_a_file_as_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a/b");
+        prepare_out_dir(&out).unwrap();
+        write_atomic(&out.join("x.txt"), b"hello").unwrap();
+        assert_eq!(fs::read_to_string(out.join("x.txt")).unwrap(), "hello");
+        assert_eq!(fs::read_dir(&out).unwrap().count(), 1, "no temp files left");
+        let file = dir.path().join("f");
+        fs::write(&file, "").unwrap();
+        let e = prepare_out_dir(&file).unwrap_err();
+        let cause = std::error::Error::source(&e).unwrap().to_string();
+        assert!(e.to_string().starts_with("cannot write to output folder"), "{e}");
+        assert!(cause.contains("not a folder"), "{cause}");
+        let e = write_atomic(&dir.path().join("missing/x.png"), b"x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing/x.png"), "{e}");
+    }
+}

@@ -1,0 +1,130 @@
+//! Reports from the run history: PNG charts, summary CSV and Markdown (`saf-net report`), and before/after
+//! comparisons (`saf-net compare`).
+//!
+//! One concern per file: `data` loads history rows and per-run JSON, `groups` computes per-label figures,
+//! `charts/` draws PNGs, `summary` writes the CSV and Markdown, `compare` judges two labels, `links` maps profile
+//! names to links (until the profile loader lands), `files` writes whole files. `validate` is a placeholder.
+
+pub mod charts;
+pub mod compare;
+pub mod data;
+pub mod error;
+pub mod files;
+pub mod groups;
+pub mod links;
+pub mod summary;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use compare::{Comparison, compare};
+pub use data::History;
+pub use error::ReportError;
+pub use links::link_for_profile;
+
+/// File names inside the report folder.
+pub const GOODPUT_PNG: &str = "goodput.png";
+pub const TIMELINE_PNG: &str = "goodput-over-time.png";
+pub const LATENCY_PNG: &str = "latency.png";
+pub const SUMMARY_CSV: &str = "summary.csv";
+pub const SUMMARY_MD: &str = "report.md";
+
+/// What a report wrote.
+#[derive(Debug, Default)]
+pub struct ReportOutput {
+    pub files: Vec<PathBuf>,
+    /// Runs left out of a chart, and why.
+    pub warnings: Vec<String>,
+    /// Charts not drawn, and why.
+    pub skipped: Vec<String>,
+}
+
+/// Reads the histories and writes the charts, summary.csv and report.md into `out`.
+pub fn write_report(histories: &[PathBuf], out: &Path, baseline_mbps: f64) -> Result<ReportOutput, ReportError> {
+    let history = History::load(histories)?;
+    history.require_throughput()?;
+    files::prepare_out_dir(out)?;
+    let groups = groups::groups(&history);
+    let source = history.source_names();
+    let mut o = ReportOutput {
+        warnings: history.warnings.clone(),
+        ..ReportOutput::default()
+    };
+    let mut charts = Vec::new();
+
+    let p = out.join(GOODPUT_PNG);
+    charts::goodput::draw(&p, &groups, baseline_mbps, &source)?;
+    o.files.push(p);
+    charts.push((GOODPUT_PNG.to_string(), "Goodput per label".to_string()));
+
+    if charts::timeline::has_data(&groups) {
+        let p = out.join(TIMELINE_PNG);
+        charts::timeline::draw(&p, &groups, &source)?;
+        o.files.push(p);
+        charts.push((TIMELINE_PNG.to_string(), "Goodput over time".to_string()));
+    } else {
+        o.skipped.push(
+            "Goodput over time: skipped, no run has a per-run JSON with intervals (see the warnings).".to_string(),
+        );
+    }
+
+    let latency = groups::latency_by_label(&history);
+    if latency.is_empty() {
+        o.skipped.push(
+            "Latency: skipped, the history has no latency runs (kind = latency) with a histogram yet.".to_string(),
+        );
+    } else {
+        let p = out.join(LATENCY_PNG);
+        charts::latency::draw(&p, &latency, &source)?;
+        o.files.push(p);
+        charts.push((LATENCY_PNG.to_string(), "Latency".to_string()));
+    }
+
+    let rows = summary::rows(&groups, baseline_mbps);
+    let p = out.join(SUMMARY_CSV);
+    files::write_atomic(&p, &summary::csv(&rows))?;
+    o.files.push(p);
+    let md = summary::markdown(&summary::MarkdownInput {
+        history: &history,
+        rows: &rows,
+        baseline: baseline_mbps,
+        charts: &charts,
+        skipped: &o.skipped,
+    });
+    let p = out.join(SUMMARY_MD);
+    files::write_atomic(&p, md.as_bytes())?;
+    o.files.push(p);
+    Ok(o)
+}
+
+/// "compare-before-vs-after.png", with anything but letters, digits, '-' and '_' replaced.
+pub fn compare_file_name(before: &str, after: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    format!("compare-{}-vs-{}.png", clean(before), clean(after))
+}
+
+/// Compares two labels and writes the compare PNG into `out`.
+pub fn write_compare(
+    history: &History,
+    before: &str,
+    after: &str,
+    baseline_mbps: f64,
+    out: &Path,
+) -> Result<Comparison, ReportError> {
+    let mut c = compare(history, before, after, baseline_mbps)?;
+    files::prepare_out_dir(out)?;
+    let p = out.join(compare_file_name(before, after));
+    charts::compare::draw(&p, &c)?;
+    c.png = Some(p.display().to_string());
+    Ok(c)
+}

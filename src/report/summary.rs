@@ -1,0 +1,224 @@
+//! The summary CSV (one row per label and profile) and the Markdown summary that embeds the PNGs.
+
+use serde::Serialize;
+
+use super::charts::{pct, seconds, thousands};
+use super::data::History;
+use super::groups::{Group, PROJECTED_GB};
+use crate::model::{self, Framing, Link, tcp_goodput_ceiling_mbps};
+
+/// One row of summary.csv. Empty cells mean "not known" (no ceiling without a known profile).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SummaryRow {
+    pub label: String,
+    pub profile: String,
+    pub line_rate_mbps: Option<f64>,
+    pub mtu: Option<u32>,
+    pub runs: usize,
+    pub median_mbps: f64,
+    pub min_mbps: f64,
+    pub max_mbps: f64,
+    pub ceiling_mbps: Option<f64>,
+    pub pct_of_ceiling: Option<f64>,
+    pub speedup_vs_baseline: f64,
+    pub time_10gb_s: f64,
+    pub time_100gb_s: f64,
+    pub time_10gb_at_ceiling_s: Option<f64>,
+    pub time_10gb_at_line_rate_s: Option<f64>,
+    pub time_100gb_at_ceiling_s: Option<f64>,
+    pub time_100gb_at_line_rate_s: Option<f64>,
+}
+
+fn r(x: f64, places: i32) -> f64 {
+    let m = 10f64.powi(places);
+    (x * m).round() / m
+}
+
+pub fn rows(groups: &[Group<'_>], baseline: f64) -> Vec<SummaryRow> {
+    groups
+        .iter()
+        .map(|g| {
+            let s = g.stats(baseline);
+            let p10 = g.link.map(|l| model::project(l, g.framing(), PROJECTED_GB[0]));
+            let p100 = g.link.map(|l| model::project(l, g.framing(), PROJECTED_GB[1]));
+            SummaryRow {
+                label: s.label.clone(),
+                profile: s.profile.clone(),
+                line_rate_mbps: g.link.map(|l| l.line_rate_mbps),
+                mtu: g.link.map(|l| l.mtu),
+                runs: s.runs,
+                median_mbps: r(s.median_mbps, 3),
+                min_mbps: r(s.min_mbps, 3),
+                max_mbps: r(s.max_mbps, 3),
+                ceiling_mbps: s.ceiling_mbps.map(|c| r(c, 1)),
+                pct_of_ceiling: s.pct_of_ceiling.map(|p| r(p, 2)),
+                speedup_vs_baseline: r(s.speedup_vs_baseline, 3),
+                time_10gb_s: r(s.time_10gb_s, 2),
+                time_100gb_s: r(s.time_100gb_s, 2),
+                time_10gb_at_ceiling_s: p10.map(|p| r(p.at_ceiling_s, 2)),
+                time_10gb_at_line_rate_s: p10.map(|p| r(p.at_line_rate_s, 2)),
+                time_100gb_at_ceiling_s: p100.map(|p| r(p.at_ceiling_s, 2)),
+                time_100gb_at_line_rate_s: p100.map(|p| r(p.at_line_rate_s, 2)),
+            }
+        })
+        .collect()
+}
+
+pub fn csv(rows: &[SummaryRow]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row).expect("summary rows always serialize");
+    }
+    if rows.is_empty() {
+        // Header only.
+        let _ = w.write_record([
+            "label",
+            "profile",
+            "line_rate_mbps",
+            "mtu",
+            "runs",
+            "median_mbps",
+            "min_mbps",
+            "max_mbps",
+            "ceiling_mbps",
+            "pct_of_ceiling",
+            "speedup_vs_baseline",
+            "time_10gb_s",
+            "time_100gb_s",
+            "time_10gb_at_ceiling_s",
+            "time_10gb_at_line_rate_s",
+            "time_100gb_at_ceiling_s",
+            "time_100gb_at_line_rate_s",
+        ]);
+    }
+    w.into_inner().expect("writing to memory cannot fail")
+}
+
+/// What the Markdown needs to know about the charts.
+pub struct MarkdownInput<'a> {
+    pub history: &'a History,
+    pub rows: &'a [SummaryRow],
+    pub baseline: f64,
+    /// (file name, alt text) of every chart written.
+    pub charts: &'a [(String, String)],
+    /// Charts not drawn, and why.
+    pub skipped: &'a [String],
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+pub fn markdown(m: &MarkdownInput<'_>) -> String {
+    let mut o = String::new();
+    let runs = m.history.throughput().count();
+    o.push_str("# saf-net report\n\n");
+    o.push_str(&format!(
+        "From `{}`: {runs} throughput run{}, labels {}. Goodput is receiver-side (bytes the receiving application \
+         read). Baseline: {} Mbit/s (the old script on 1 GbE). Written by saf-net {}.\n\n",
+        m.history.source_names(),
+        if runs == 1 { "" } else { "s" },
+        m.history.labels_text(),
+        thousands(m.baseline, 2),
+        env!("CARGO_PKG_VERSION")
+    ));
+    o.push_str("## Per label\n\n");
+    o.push_str(
+        "| Label | Profile | Link | Runs | Median | Min | Max | Ceiling | % of ceiling | × baseline | 10 GB | 100 GB |\n",
+    );
+    o.push_str("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for r in m.rows {
+        let link = match (r.line_rate_mbps, r.mtu) {
+            (Some(rate), Some(mtu)) => Link::new(rate, mtu).to_string(),
+            _ => "unknown".into(),
+        };
+        o.push_str(&format!(
+            "| {} | {} | {link} | {} | {} | {} | {} | {} | {} | {:.2}× | {} | {} |\n",
+            md_escape(&r.label),
+            if r.profile.is_empty() {
+                "(none)".into()
+            } else {
+                md_escape(&r.profile)
+            },
+            r.runs,
+            thousands(r.median_mbps, 1),
+            thousands(r.min_mbps, 1),
+            thousands(r.max_mbps, 1),
+            r.ceiling_mbps.map_or("-".into(), |c| thousands(c, 1)),
+            r.pct_of_ceiling.map_or("-".into(), pct),
+            r.speedup_vs_baseline,
+            seconds(r.time_10gb_s),
+            seconds(r.time_100gb_s),
+        ));
+    }
+    o.push_str(
+        "\nRates in Mbit/s (10⁶ bit/s). Ceiling: TCP goodput ceiling of the row's profile (IPv4, timestamps on); \
+         \"-\" where the profile is unknown. 10 GB and 100 GB (10⁹ bytes): time at the median goodput. \
+         Every figure is also in `summary.csv`.\n\n",
+    );
+    for (file, alt) in m.charts {
+        o.push_str(&format!("## {alt}\n\n![{alt}]({file})\n\n"));
+    }
+    for s in m.skipped {
+        o.push_str(&format!("{s}\n\n"));
+    }
+    o.push_str("## Wire ceilings (the model)\n\n");
+    o.push_str(
+        "A frame costs MTU + 38 bytes on the wire and carries MTU − 40 bytes of TCP payload over IPv4, 12 fewer \
+         with TCP timestamps (on by default on Linux and macOS).\n\n",
+    );
+    o.push_str("| Link | MTU | Timestamps | TCP goodput ceiling |\n|---|--:|---|--:|\n");
+    for (rate, mtu, ts) in [
+        (1000.0, 1500, true),
+        (1000.0, 1500, false),
+        (10_000.0, 1500, true),
+        (10_000.0, 9000, true),
+        (10_000.0, 9000, false),
+    ] {
+        o.push_str(&format!(
+            "| {} | {mtu} | {} | {} Mbit/s |\n",
+            Link::new(rate, mtu).rate_name(),
+            if ts { "on" } else { "off" },
+            thousands(tcp_goodput_ceiling_mbps(rate, mtu, ts), 1)
+        ));
+    }
+    let c_on = tcp_goodput_ceiling_mbps(1000.0, 1500, true);
+    if m.baseline > c_on {
+        o.push_str(&format!(
+            "\nThe {} Mbit/s baseline is above the {} Mbit/s ceiling: it was most likely a sender-side count, or a \
+             run with TCP timestamps off (ceiling {} Mbit/s).\n",
+            thousands(m.baseline, 2),
+            thousands(c_on, 1),
+            thousands(tcp_goodput_ceiling_mbps(1000.0, 1500, false), 1)
+        ));
+    }
+    o.push_str("\n### Time to move a volume\n\n");
+    o.push_str(
+        "\"Line rate\" counts every wire bit as payload, as naive plans do; \"TCP ceiling\" is the best a real \
+         transfer can do.\n\n",
+    );
+    o.push_str("| Link | 10 GB at line rate | 10 GB at TCP ceiling | 100 GB at line rate | 100 GB at TCP ceiling |\n");
+    o.push_str("|---|--:|--:|--:|--:|\n");
+    for l in [
+        Link::new(1000.0, 1500),
+        Link::new(10_000.0, 1500),
+        Link::new(10_000.0, 9000),
+    ] {
+        let a = model::project(l, Framing::default(), 10.0);
+        let b = model::project(l, Framing::default(), 100.0);
+        o.push_str(&format!(
+            "| {l} | {} | {} | {} | {} |\n",
+            seconds(a.at_line_rate_s),
+            seconds(a.at_ceiling_s),
+            seconds(b.at_line_rate_s),
+            seconds(b.at_ceiling_s)
+        ));
+    }
+    if !m.history.warnings.is_empty() {
+        o.push_str("\n## Warnings\n\n");
+        for w in &m.history.warnings {
+            o.push_str(&format!("- {}\n", md_escape(w)));
+        }
+    }
+    o
+}

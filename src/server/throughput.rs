@@ -1,0 +1,164 @@
+//! A throughput test on the server: data connections, stream threads, intervals to the client, results.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+
+use super::Ctx;
+use super::session::{SHUTTING_DOWN, collect_data, control_ended, spawn_control_reader};
+use crate::config::GRACE;
+use crate::engine::{LocalStreams, StreamSpec, Timing, drive, sockets};
+use crate::protocol::{ClientMessage, Cookie, Direction, ServerMessage, StopAfter, TestRequest, write_message};
+use crate::units::{BitsPerSec, Bytes};
+
+/// Collects the data connections, runs the streams and reports.
+pub(super) async fn run(
+    ctx: &Ctx,
+    n: u64,
+    cookie: Cookie,
+    mut rd: OwnedReadHalf,
+    mut wr: OwnedWriteHalf,
+    peer: SocketAddr,
+    req: &TestRequest,
+) -> Result<(), String> {
+    let conns = req.connections() as usize;
+    let (_registration, mut data_rx) = ctx.registry.register(cookie, peer.ip(), conns);
+    // A latency probe beside the test (--latency) echoes through the UDP responder under the same cookie.
+    let _echo = req.udp_echo.then(|| ctx.udp.allow(cookie, peer.ip()));
+    write_message(
+        &mut wr,
+        &ServerMessage::Accepted {
+            cookie,
+            facts: Some(crate::platform::facts_towards(peer.ip())),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    ctx.log(format!(
+        "test {n} from {peer}: {}, {} stream(s), {}",
+        req.direction.as_str(),
+        req.streams,
+        match req.stop {
+            StopAfter::Seconds(t) => format!("{t} s"),
+            StopAfter::Bytes(b) => format!("{}", Bytes(b)),
+        }
+    ));
+    let socks = collect_data(ctx, n, &mut rd, &mut wr, &mut data_rx, conns).await?;
+    let mut local = LocalStreams::default();
+    let mut report = None;
+    for (i, sock) in socks.into_iter().enumerate() {
+        let id = i as u32 + 1;
+        let sock = sock.into_std().map_err(|e| e.to_string())?;
+        let sender = !req.client_sends(id);
+        if let Err(e) = sockets::prepare(&sock, req, sender).and_then(|_| sockets::finish(&sock, req, sender)) {
+            let reason = format!("could not apply socket options on the server: {e}");
+            let _ = write_message(&mut wr, &ServerMessage::Failed { reason: reason.clone() }).await;
+            return Err(reason);
+        }
+        if report.is_none() {
+            report = Some(sockets::report(&sock));
+        }
+        let quota = if sender { req.quota(id) } else { None };
+        local.add(
+            sock,
+            StreamSpec {
+                id,
+                sender,
+                quota,
+                block_size: req.block_size as usize,
+                pace_bps: if sender { req.bitrate } else { None },
+                idle_timeout: (!sender).then_some(ctx.config.idle_timeout),
+            },
+        );
+    }
+    let duration = match req.stop {
+        StopAfter::Seconds(t) => Some(Duration::from_secs_f64(t)),
+        StopAfter::Bytes(_) => None,
+    };
+    let omit = Duration::from_secs_f64(req.omit_seconds);
+    let timing = Timing {
+        omit,
+        duration,
+        interval: Duration::from_secs_f64(req.interval_seconds),
+        hard_limit: Some(omit + duration.unwrap_or(ctx.config.max_duration) + GRACE),
+        stall_after: None,
+    };
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ServerMessage>();
+    let writer = tokio::spawn(async move {
+        while let Some(m) = out_rx.recv().await {
+            if write_message(&mut wr, &m).await.is_err() {
+                break;
+            }
+        }
+    });
+    let _ = out_tx.send(ServerMessage::Start);
+    let idle = timing.hard_limit.unwrap_or_default() + GRACE;
+    let (reader, mut ctl_rx) = spawn_control_reader(rd, ctx.config.max_frame, idle);
+    // The client says `done` when its streams ended normally; a vanished client never does.
+    let mut done = false;
+    let watch = async {
+        loop {
+            tokio::select! {
+                msg = ctl_rx.recv() => match msg {
+                    Some(Ok(ClientMessage::Done)) => done = true,
+                    other => return control_ended(other),
+                },
+                _ = ctx.shutting_down() => return SHUTTING_DOWN.to_string(),
+            }
+        }
+    };
+    let mut run = drive(
+        local,
+        timing,
+        |iv| drop(out_tx.send(ServerMessage::Interval(iv.clone()))),
+        watch,
+    )
+    .await;
+    let client_sends = req.direction != Direction::Reverse;
+    // A failed stream already ended the test; only a clean end waits for the client's word.
+    if run.aborted.is_none() && run.results.complete && client_sends && !done {
+        match tokio::time::timeout(GRACE, ctl_rx.recv()).await {
+            Ok(Some(Ok(ClientMessage::Done))) => done = true,
+            Ok(other) => run.aborted = Some(control_ended(other)),
+            Err(_) => run.aborted = Some(format!("client sent no end-of-test within {} s", GRACE.as_secs())),
+        }
+    }
+    if run.aborted.as_deref() == Some(SHUTTING_DOWN) {
+        let _ = out_tx.send(ServerMessage::Failed {
+            reason: SHUTTING_DOWN.into(),
+        });
+    }
+    run.results.complete &= run.aborted.is_none();
+    run.results.socket = report;
+    let _ = out_tx.send(ServerMessage::Results(run.results.clone()));
+    drop(out_tx);
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    if !done {
+        // Closing before the client has read the results could reset them away; wait briefly for its word.
+        let _ = tokio::time::timeout(Duration::from_secs(2), ctl_rx.recv()).await;
+    }
+    reader.abort();
+    if let Some(reason) = run.aborted {
+        return Err(reason);
+    }
+    if let Some(e) = run.results.streams.iter().find_map(|s| s.error.as_ref()) {
+        return Err(format!("a data stream failed: {e}"));
+    }
+    let mut parts = Vec::new();
+    for (sender, verb, side) in [(false, "received", "receiver"), (true, "sent", "sender")] {
+        let (bytes, secs) = run
+            .results
+            .streams
+            .iter()
+            .filter(|s| s.sender == sender)
+            .fold((0, 0.0f64), |(b, t), s| (b + s.bytes, t.max(s.seconds)));
+        if bytes > 0 {
+            let rate = BitsPerSec::from_bytes(bytes, secs);
+            parts.push(format!("{verb} {} in {secs:.2} s = {rate} ({side})", Bytes(bytes)));
+        }
+    }
+    ctx.log(format!("test {n} from {peer} finished: {}", parts.join("; ")));
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! Pre-shared-key authentication between an in-process server and the client library.
+
+use std::net::SocketAddr;
+
+use saf_net::auth::Psk;
+use saf_net::client::{self, ClientError, Event};
+use saf_net::config::{ClientInput, ServerConfig};
+use tokio::sync::oneshot;
+
+fn key(text: &str) -> Psk {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("key");
+    std::fs::write(&f, text).unwrap();
+    Psk::resolve(Some(&f)).unwrap().unwrap()
+}
+
+async fn server(psk: Option<Psk>) -> (SocketAddr, oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel();
+    let config = ServerConfig {
+        log: false,
+        psk,
+        ..ServerConfig::default()
+    };
+    tokio::spawn(saf_net::serve(listener, config, async move {
+        let _ = rx.await;
+    }));
+    (addr, tx)
+}
+
+async fn run(addr: SocketAddr, psk: Option<Psk>) -> (Result<client::Outcome, ClientError>, bool) {
+    let mut i = ClientInput::new("127.0.0.1");
+    i.port = addr.port();
+    i.time = Some(0.3);
+    let mut plan = i.plan().unwrap();
+    plan.target.psk = psk;
+    let mut started = false;
+    let mut obs = |e: Event<'_>| started |= matches!(e, Event::Started { .. });
+    let r = client::run(&plan, &mut obs).await;
+    (r, started)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matching_keys_run_and_mismatches_are_refused_before_data_moves() {
+    let k = key("correct horse battery staple\n");
+    let (addr, _stop) = server(Some(k.clone())).await;
+    let (ok, started) = run(addr, Some(k)).await;
+    assert!(ok.unwrap().complete());
+    assert!(started);
+
+    let (wrong, started) = run(addr, Some(key("a different key, long enough"))).await;
+    let err = wrong.unwrap_err().to_string();
+    assert!(err.contains("different keys"), "{err}");
+    assert!(!started, "no data connection was opened");
+
+    let (none, started) = run(addr, None).await;
+    let err = none.unwrap_err().to_string();
+    assert!(err.contains("requires a pre-shared key"), "{err}");
+    assert!(!started);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_with_a_key_refuses_an_open_server() {
+    let (addr, _stop) = server(None).await;
+    let (r, started) = run(addr, Some(key("0123456789abcdef0123"))).await;
+    let err = r.unwrap_err().to_string();
+    assert!(err.contains("runs without one"), "{err}");
+    assert!(!started);
+    let (open, _) = run(addr, None).await;
+    assert!(open.unwrap().complete(), "an open server still serves keyless clients");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_proof_is_refused_by_the_server() {
+    use saf_net::protocol::{ClientMessage, ServerMessage, read_message, write_message};
+    let k = key("the server's own secret key");
+    let (addr, _stop) = server(Some(k)).await;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let hello = ClientMessage::Hello {
+        protocol: 1,
+        software: "x".into(),
+        nonce: Some("00".repeat(16)),
+    };
+    write_message(&mut s, &hello).await.unwrap();
+    let t = std::time::Duration::from_secs(2);
+    let ServerMessage::Welcome { challenge: Some(_), .. } = read_message(&mut s, 65_536, t).await.unwrap() else {
+        panic!("expected a challenge");
+    };
+    write_message(&mut s, &ClientMessage::Auth { proof: "ab".repeat(32) })
+        .await
+        .unwrap();
+    match read_message::<ServerMessage, _>(&mut s, 65_536, t).await.unwrap() {
+        ServerMessage::Refused { reason } => assert!(reason.contains("authentication failed"), "{reason}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

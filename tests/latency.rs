@@ -1,0 +1,212 @@
+//! `saf-net latency` end to end against an in-process server on loopback.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use saf_net::client::{Event, LatencyOutcome, run_latency};
+use saf_net::config::{LatencyInput, ServerConfig};
+use saf_net::output::{RunMeta, history, latency};
+use saf_net::protocol::LatencyMode;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+async fn server() -> (SocketAddr, oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel();
+    let config = ServerConfig {
+        log: false,
+        ..ServerConfig::default()
+    };
+    tokio::spawn(saf_net::serve(listener, config, async move {
+        let _ = rx.await;
+    }));
+    (addr, tx)
+}
+
+fn input(addr: SocketAddr, mode: LatencyMode) -> LatencyInput {
+    let mut i = LatencyInput::new("127.0.0.1");
+    i.port = addr.port();
+    i.mode = mode;
+    i
+}
+
+async fn run(i: LatencyInput) -> LatencyOutcome {
+    let plan = i.plan().unwrap();
+    let mut quiet = |_: Event<'_>| {};
+    run_latency(&plan, &mut quiet).await.expect("run starts")
+}
+
+fn sane(o: &LatencyOutcome, count: u64) {
+    assert!(o.probe.error.is_none(), "{:?}", o.probe.error);
+    assert_eq!(o.probe.sent, count);
+    assert_eq!(o.probe.received + o.probe.lost, count);
+    let s = o.probe.rtt.stats();
+    assert!(s.samples > 0);
+    assert!(
+        s.min_us > 0.0 && s.min_us <= s.p50_us && s.p50_us <= s.p99_us && s.p99_us <= s.max_us,
+        "{s:?}"
+    );
+    assert!(s.max_us < 1_000_000.0, "{s:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mode_measures_sane_percentiles() {
+    let (addr, _stop) = server().await;
+    for mode in [LatencyMode::Tcp, LatencyMode::Udp, LatencyMode::Connect] {
+        let mut i = input(addr, mode);
+        i.count = Some(100);
+        i.interval = Some(0.002);
+        let o = run(i).await;
+        sane(&o, 100);
+        assert_eq!(o.probe.lost, 0, "{mode:?} on loopback loses nothing");
+        let from_schedule = o.probe.rtt_from_schedule.as_ref().expect("fixed rate").stats();
+        assert!(from_schedule.p50_us >= o.probe.rtt.stats().p50_us);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_to_back_udp_and_json_document() {
+    let (addr, _stop) = server().await;
+    let mut i = input(addr, LatencyMode::Udp);
+    i.count = Some(500);
+    i.interval = Some(0.0);
+    i.size = 1000;
+    let o = run(i).await;
+    sane(&o, 500);
+    assert!(o.probe.rtt_from_schedule.is_none(), "no schedule back to back");
+    let meta = RunMeta::new("127.0.0.1", addr.port(), Some("lat".into()), None);
+    let doc: Value = serde_json::from_str(&latency::render(&o, &meta)).unwrap();
+    assert_eq!(doc["end"]["sent"], 500);
+    assert_eq!(doc["start"]["test_start"]["size_bytes"], 1000);
+    let p50 = doc["end"]["rtt"]["p50_us"].as_f64().unwrap();
+    let p99 = doc["end"]["rtt"]["p99_us"].as_f64().unwrap();
+    assert!(p50 <= p99);
+    let cdf = doc["end"]["histogram"].as_array().unwrap();
+    assert!(!cdf.is_empty());
+    assert!((cdf.last().unwrap()["cumulative"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    assert_eq!(cdf.iter().map(|b| b["count"].as_u64().unwrap()).sum::<u64>(), 500);
+    // The history row carries the percentiles; the per-run JSON carries everything.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("h.csv");
+    history::append(&csv, &latency::history_row(&o, &meta), &latency::render(&o, &meta)).unwrap();
+    let rows = history::read(&csv).unwrap();
+    assert_eq!(rows[0].kind.as_deref(), Some("latency"));
+    assert_eq!(rows[0].latency_mode.as_deref(), Some("udp"));
+    assert!((rows[0].rtt_p50_us.unwrap() - p50).abs() < 0.01);
+    assert_eq!(rows[0].lost_percent, Some(0.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_waits_in_the_same_queue_as_throughput() {
+    let (addr, _stop) = server().await;
+    let mut tput = saf_net::ClientInput::new("127.0.0.1");
+    tput.port = addr.port();
+    tput.time = Some(1.0);
+    let plan = tput.plan().unwrap();
+    let first = tokio::spawn(async move {
+        let mut quiet = |_: Event<'_>| {};
+        saf_net::client::run(&plan, &mut quiet).await.unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut i = input(addr, LatencyMode::Udp);
+    i.count = Some(10);
+    let plan = i.plan().unwrap();
+    let mut queued = false;
+    let mut obs = |e: Event<'_>| queued |= matches!(e, Event::Queued { .. });
+    let o = run_latency(&plan, &mut obs).await.unwrap();
+    assert!(queued, "the latency run waited for the throughput test's slot");
+    sane(&o, 10);
+    assert!(first.await.unwrap().complete());
+}
+
+#[tokio::test]
+async fn bad_input_and_no_server() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let t = Instant::now();
+    let plan = input(closed, LatencyMode::Tcp).plan().unwrap();
+    let mut quiet = |_: Event<'_>| {};
+    let err = run_latency(&plan, &mut quiet).await.unwrap_err();
+    assert!(err.to_string().contains("refused"), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(3));
+    let cases: Vec<(LatencyInput, &str)> = vec![
+        (
+            LatencyInput {
+                size: 10,
+                ..input(closed, LatencyMode::Udp)
+            },
+            "--size 10",
+        ),
+        (
+            LatencyInput {
+                size: 70_000,
+                ..input(closed, LatencyMode::Udp)
+            },
+            "--size 70000",
+        ),
+        (
+            LatencyInput {
+                count: Some(0),
+                ..input(closed, LatencyMode::Udp)
+            },
+            "--count 0",
+        ),
+        (
+            LatencyInput {
+                rate: Some(0.0),
+                ..input(closed, LatencyMode::Udp)
+            },
+            "--rate 0",
+        ),
+        (
+            LatencyInput {
+                interval: Some(1.0),
+                rate: Some(5.0),
+                ..input(closed, LatencyMode::Udp)
+            },
+            "exclude",
+        ),
+        (
+            LatencyInput {
+                timeout: 0.0,
+                ..input(closed, LatencyMode::Udp)
+            },
+            "--timeout 0",
+        ),
+    ];
+    for (i, want) in cases {
+        let err = i.plan().unwrap_err();
+        assert!(err.contains(want), "{err:?} should mention {want:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_latency_flag_reports_idle_and_loaded_rtt() {
+    let (addr, _stop) = server().await;
+    let mut i = saf_net::ClientInput::new("127.0.0.1");
+    i.port = addr.port();
+    i.time = Some(1.0);
+    i.latency = true;
+    let plan = i.plan().unwrap();
+    let mut quiet = |_: Event<'_>| {};
+    let o = saf_net::client::run(&plan, &mut quiet).await.unwrap();
+    assert!(o.complete(), "{:?}", o.error);
+    let l = o.latency.as_ref().expect("--latency measured");
+    assert_eq!(l.idle.sent, 100);
+    assert_eq!(l.idle.lost, 0);
+    assert!(l.loaded.sent >= 50, "probes ran during the 1 s test: {}", l.loaded.sent);
+    assert_eq!(
+        l.loaded.lost, 0,
+        "the loaded probe stops while the server still answers"
+    );
+    let meta = RunMeta::new("127.0.0.1", addr.port(), None, None);
+    let doc: Value = serde_json::from_str(&saf_net::output::json::render(&o, &meta)).unwrap();
+    let lat = &doc["saf_net"]["latency"];
+    assert!(lat["idle"]["rtt"]["p50_us"].as_f64().unwrap() > 0.0);
+    assert!(lat["loaded"]["rtt"]["p99_us"].as_f64().unwrap() >= lat["loaded"]["rtt"]["p50_us"].as_f64().unwrap());
+    let row = history::HistoryRow::throughput(&o, &meta);
+    assert!(row.idle_rtt_p50_us.is_some() && row.loaded_rtt_p99_us.is_some());
+}

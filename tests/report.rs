@@ -1,0 +1,553 @@
+//! `saf-net report` and `saf-net compare`: synthetic histories in, PNGs, summaries and verdicts out, plus the
+//! bad-input cases through the real binary.
+//!
+//! To look at a realistic example report: `SAF_NET_EXAMPLE_OUT=/tmp/example cargo test --test report
+//! write_example -- --ignored`, then open /tmp/example/report/*.png.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use saf_net::model::BASELINE_MBPS;
+use saf_net::output::history::{self, HistoryRow, SCHEMA_VERSION};
+use saf_net::report::{self, History, ReportError};
+use serde_json::{Value, json};
+
+/// A tiny deterministic generator: no dependency, same numbers every run.
+struct Lcg(u64);
+
+impl Lcg {
+    /// Uniform in [-1, 1).
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    }
+}
+
+/// One synthetic run: a label, a profile, a target goodput and its spread.
+struct Spec {
+    label: &'static str,
+    profile: &'static str,
+    mbps: f64,
+    spread: f64,
+    streams: u32,
+    day: u32,
+    /// Mbit/s of the first measured second (slow start / ramp).
+    first: f64,
+}
+
+fn interval(start: f64, end: f64, mbps: f64, omitted: bool) -> Value {
+    let bytes = (mbps * 1e6 / 8.0 * (end - start)).round() as u64;
+    json!({
+        "streams": [],
+        "sum": {"start": start, "end": end, "seconds": end - start, "bytes": bytes,
+                "bits_per_second": mbps * 1e6, "omitted": omitted, "sender": false}
+    })
+}
+
+/// Appends `n` runs of `spec` to the history at `csv` with realistic per-run JSON: 10 one-second intervals,
+/// two omitted ones first for multi-stream runs, noise, an occasional dip.
+fn add_runs(csv: &Path, spec: &Spec, n: usize, rng: &mut Lcg) -> Vec<String> {
+    let mut ids = Vec::new();
+    for k in 0..n {
+        let run_id = format!(
+            "202611{:02}T1{}{:02}00Z-{:06x}",
+            spec.day,
+            k / 6,
+            (k % 6) * 7,
+            0xab0000 + k * 17
+        );
+        let omit = if spec.streams > 1 { 2 } else { 0 };
+        let mut intervals = Vec::new();
+        for s in 0..omit {
+            intervals.push(interval(s as f64, s as f64 + 1.0, spec.first * 0.8, true));
+        }
+        let mut sum = 0.0;
+        for s in 0..10 {
+            let mut v = if s == 0 && omit == 0 {
+                spec.first
+            } else {
+                spec.mbps + rng.next() * spec.spread
+            };
+            if k == 2 && s == 6 {
+                v = spec.mbps - spec.spread * 12.0; // one short dip in one run
+            }
+            sum += v;
+            intervals.push(interval(s as f64, s as f64 + 1.0, v, false));
+        }
+        let receiver = sum / 10.0;
+        let row = HistoryRow {
+            schema_version: SCHEMA_VERSION,
+            kind: "throughput".into(),
+            run_id: run_id.clone(),
+            time_utc: format!("2026-11-{:02}T1{}:{:02}:00Z", spec.day, k / 6, (k % 6) * 7),
+            label: spec.label.into(),
+            profile: spec.profile.into(),
+            client_host: "beta".into(),
+            server_host: "alpha.local".into(),
+            direction: "forward".into(),
+            streams: spec.streams,
+            duration_s: 10.0,
+            bytes: (receiver * 1e6 / 8.0 * 10.0) as u64,
+            receiver_mbps: (receiver * 1000.0).round() / 1000.0,
+            sender_mbps: ((receiver + spec.spread * 0.4) * 1000.0).round() / 1000.0,
+            reverse_receiver_mbps: None,
+            reverse_sender_mbps: None,
+            complete: true,
+            saf_net_version: "0.1.0".into(),
+            ..HistoryRow::default()
+        };
+        let doc = json!({
+            "start": {"connected": [{"socket": 1, "local_host": "192.168.1.20", "local_port": 50412,
+                                     "remote_host": "192.168.1.172", "remote_port": 5301}]},
+            "intervals": intervals,
+            "end": {},
+            "saf_net": {"run_id": run_id, "label": spec.label, "profile": spec.profile, "hints": []}
+        });
+        history::append(csv, &row, &doc.to_string()).unwrap();
+        ids.push(run_id);
+    }
+    ids
+}
+
+const BEFORE: Spec = Spec {
+    label: "before",
+    profile: "1gbe",
+    mbps: 941.1,
+    spread: 0.25,
+    streams: 1,
+    day: 20,
+    first: 936.0,
+};
+
+const AFTER: Spec = Spec {
+    label: "after",
+    profile: "10gbe-jumbo",
+    mbps: 9852.0,
+    spread: 22.0,
+    streams: 4,
+    day: 28,
+    first: 9100.0,
+};
+
+/// The realistic example: `before` on 1gbe at about 941 Mbit/s, `after` on 10gbe-jumbo at about 9,850 Mbit/s.
+fn synth(dir: &Path) -> PathBuf {
+    let csv = dir.join("history.csv");
+    let mut rng = Lcg(8);
+    add_runs(&csv, &BEFORE, 5, &mut rng);
+    add_runs(&csv, &AFTER, 5, &mut rng);
+    csv
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let decoder = png::Decoder::new(fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert!(
+        buf.iter().any(|&b| b < 128),
+        "{} has dark pixels (text, bars)",
+        path.display()
+    );
+    (info.width, info.height)
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_saf-net"));
+    c.env_remove("SAF_NET_HISTORY");
+    c
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+#[ignore = "writes the example report to $SAF_NET_EXAMPLE_OUT for a person to look at"]
+fn write_example() {
+    let root = PathBuf::from(std::env::var("SAF_NET_EXAMPLE_OUT").expect("set SAF_NET_EXAMPLE_OUT"));
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(&root).unwrap();
+    let csv = synth(&root);
+    let out = report::write_report(std::slice::from_ref(&csv), &root.join("report"), BASELINE_MBPS).unwrap();
+    let h = History::load(&[csv]).unwrap();
+    let c = report::write_compare(&h, "before", "after", BASELINE_MBPS, &root.join("report")).unwrap();
+    println!("{:#?}\n{}", out, c.text());
+}
+
+#[test]
+fn report_writes_decodable_pngs_and_summaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = synth(dir.path());
+    let out_dir = dir.path().join("out");
+    let out = report::write_report(&[csv], &out_dir, BASELINE_MBPS).unwrap();
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    assert_eq!(out.skipped.len(), 1, "only latency is skipped: {:?}", out.skipped);
+    assert!(out.skipped[0].contains("kind = latency"));
+    let (w, h) = png_size(&out_dir.join(report::GOODPUT_PNG));
+    assert_eq!(w, 40 + 860 * 2, "two panels: 1 GbE class and 10 GbE class");
+    assert!(h > 700 && h < 1100, "{h}");
+    assert_eq!(png_size(&out_dir.join(report::TIMELINE_PNG)), (1500, 86 + 330 * 2 + 20));
+    assert!(!out_dir.join(report::LATENCY_PNG).exists());
+    let names: Vec<String> = fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "no temp files left: {names:?}"
+    );
+
+    let summary = fs::read_to_string(out_dir.join(report::SUMMARY_CSV)).unwrap();
+    let mut rd = csv::Reader::from_reader(summary.as_bytes());
+    let headers = rd.headers().unwrap().clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        [
+            "label",
+            "profile",
+            "line_rate_mbps",
+            "mtu",
+            "runs",
+            "median_mbps",
+            "min_mbps",
+            "max_mbps",
+            "ceiling_mbps",
+            "pct_of_ceiling",
+            "speedup_vs_baseline",
+            "time_10gb_s",
+            "time_100gb_s",
+            "time_10gb_at_ceiling_s",
+            "time_10gb_at_line_rate_s",
+            "time_100gb_at_ceiling_s",
+            "time_100gb_at_line_rate_s"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+    let get = |r: &csv::StringRecord, col: &str| r[headers.iter().position(|h| h == col).unwrap()].to_string();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(get(&rows[0], "label"), "before");
+    assert_eq!(get(&rows[0], "ceiling_mbps"), "941.5");
+    assert_eq!(get(&rows[0], "time_10gb_at_line_rate_s"), "80.0");
+    assert_eq!(get(&rows[0], "time_10gb_at_ceiling_s"), "84.97");
+    assert_eq!(get(&rows[1], "ceiling_mbps"), "9900.4");
+    assert_eq!(get(&rows[1], "time_10gb_at_line_rate_s"), "8.0");
+    assert_eq!(get(&rows[1], "time_10gb_at_ceiling_s"), "8.08");
+    let median: f64 = get(&rows[1], "median_mbps").parse().unwrap();
+    assert!((9800.0..9900.0).contains(&median), "{median}");
+    let pct: f64 = get(&rows[1], "pct_of_ceiling").parse().unwrap();
+    assert!((pct - median / 9900.43 * 100.0).abs() < 0.01, "{pct}");
+    let speedup: f64 = get(&rows[1], "speedup_vs_baseline").parse().unwrap();
+    assert!((speedup - median / 945.11).abs() < 0.001);
+
+    let md = fs::read_to_string(out_dir.join(report::SUMMARY_MD)).unwrap();
+    assert!(md.contains("![Goodput per label](goodput.png)"));
+    assert!(md.contains("![Goodput over time](goodput-over-time.png)"));
+    assert!(md.contains("| 1 GbE, MTU 1500 | 80.0 s | 85.0 s |"), "{md}");
+    assert!(md.contains("| 10 GbE, MTU 9000 | 8.00 s | 8.08 s |"), "{md}");
+    assert!(md.contains("941.5 Mbit/s"));
+    assert!(md.contains("sender-side count"));
+}
+
+#[test]
+fn compare_gives_a_verdict_and_what_still_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = synth(dir.path());
+    let h = History::load(&[csv]).unwrap();
+    let c = report::write_compare(&h, "before", "after", BASELINE_MBPS, &dir.path().join("cmp")).unwrap();
+    assert!((c.speedup - c.after.stats.median_mbps / c.before.stats.median_mbps).abs() < 1e-9);
+    assert!((10.3..10.6).contains(&c.speedup), "{}", c.speedup);
+    assert_eq!(c.delivers, Some(true));
+    assert!(
+        c.verdict.starts_with("after delivers what the wire allows"),
+        "{}",
+        c.verdict
+    );
+    assert!(c.limits.iter().any(|l| l.contains("the wire itself")), "{:?}", c.limits);
+    assert!(c.before.stats.pct_of_ceiling.unwrap() > 99.0);
+    assert!(c.latency.is_none());
+    let png = PathBuf::from(c.png.clone().unwrap());
+    assert_eq!(png.file_name().unwrap(), "compare-before-vs-after.png");
+    assert_eq!(png_size(&png), (800 + 560 + 520 + 40, 860), "main, close-up, verdict");
+    let text = c.text();
+    assert!(text.contains("Verdict:"), "{text}");
+    assert!(text.contains("at line rate 80.0 s → 8.00 s"), "{text}");
+
+    // An `after` on 10 GbE at MTU 1500: jumbo frames would add about 5 %.
+    let csv2 = dir.path().join("mtu1500/history.csv");
+    let mut rng = Lcg(3);
+    add_runs(&csv2, &BEFORE, 3, &mut rng);
+    add_runs(
+        &csv2,
+        &Spec {
+            profile: "10gbe",
+            mbps: 9380.0,
+            ..AFTER
+        },
+        3,
+        &mut rng,
+    );
+    let h2 = History::load(&[csv2]).unwrap();
+    let c2 = report::compare(&h2, "before", "after", BASELINE_MBPS).unwrap();
+    let jumbo = c2
+        .limits
+        .iter()
+        .find(|l| l.starts_with("MTU 1500 on the path"))
+        .unwrap();
+    assert!(jumbo.contains("jumbo frames (MTU 9000) would add about 5 %"), "{jumbo}");
+    assert!(jumbo.contains("9,414.8 → 9,900.4"), "{jumbo}");
+}
+
+#[test]
+fn compare_json_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = synth(dir.path());
+    let out = bin()
+        .args(["compare", "--before", "before", "--after", "after", "-J", "--csv"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(dir.path().join("c"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["before"]["label"], "before");
+    assert_eq!(v["after"]["profile"], "10gbe-jumbo");
+    assert_eq!(
+        v["after"]["ceiling_mbps"].as_f64().map(|c| (c * 10.0).round() / 10.0),
+        Some(9900.4)
+    );
+    assert_eq!(v["delivers"], true);
+    assert!(v["speedup"].as_f64().unwrap() > 10.0);
+    assert!(Path::new(v["png"].as_str().unwrap()).exists());
+}
+
+#[test]
+fn report_through_the_binary_and_a_missing_json_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = synth(dir.path());
+    let victim = fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    fs::remove_file(&victim).unwrap();
+    let out_dir = dir.path().join("r");
+    let out = bin()
+        .arg("report")
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("warning: run "), "{err}");
+    assert!(err.contains("is missing; left out of the charts that need it"), "{err}");
+    for f in [
+        report::GOODPUT_PNG,
+        report::TIMELINE_PNG,
+        report::SUMMARY_CSV,
+        report::SUMMARY_MD,
+    ] {
+        assert!(out_dir.join(f).exists(), "{f}");
+    }
+    let md = fs::read_to_string(out_dir.join(report::SUMMARY_MD)).unwrap();
+    assert!(md.contains("## Warnings"));
+}
+
+#[test]
+fn bad_input_gives_one_clear_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = synth(dir.path());
+    let header = history::header().join(",");
+
+    // Malformed: a word where a rate belongs, on line 3.
+    let bad = dir.path().join("bad.csv");
+    let text = fs::read_to_string(&good).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let col = history::header().iter().position(|h| *h == "receiver_mbps").unwrap();
+    let mut fields: Vec<&str> = lines[2].split(',').collect();
+    fields[col] = "fast";
+    lines[2] = fields.join(",");
+    fs::write(&bad, lines.join("\n") + "\n").unwrap();
+    // Empty: a header and nothing else.
+    let empty = dir.path().join("empty.csv");
+    fs::write(&empty, format!("{header}\n")).unwrap();
+    // Not a history at all.
+    let alien = dir.path().join("alien.csv");
+    fs::write(&alien, "a,b\n1,2\n").unwrap();
+    // An output "folder" that is a file.
+    let file_out = dir.path().join("not-a-dir");
+    fs::write(&file_out, "").unwrap();
+
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["report".into(), bad.display().to_string(), "--out".into(), "x".into()],
+            "line 3: column receiver_mbps:",
+        ),
+        (
+            vec!["report".into(), empty.display().to_string(), "--out".into(), "x".into()],
+            "no throughput runs in",
+        ),
+        (
+            vec!["report".into(), alien.display().to_string(), "--out".into(), "x".into()],
+            "line 1: not a saf-net history",
+        ),
+        (
+            vec![
+                "report".into(),
+                dir.path().join("nope.csv").display().to_string(),
+                "--out".into(),
+                "x".into(),
+            ],
+            "nope.csv not found",
+        ),
+        (
+            vec![
+                "report".into(),
+                good.display().to_string(),
+                "--out".into(),
+                file_out.display().to_string(),
+            ],
+            "cannot write to output folder",
+        ),
+        (
+            vec![
+                "compare".into(),
+                "--before".into(),
+                "before".into(),
+                "--after".into(),
+                "aftr".into(),
+                "--csv".into(),
+                good.display().to_string(),
+            ],
+            "no throughput runs labelled \"aftr\"",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = bin().args(&args).current_dir(dir.path()).output().unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(err.contains(want), "{args:?}: want {want:?} in {err}");
+    }
+    // The file and labels are named.
+    let out = bin()
+        .args(["compare", "--before", "before", "--after", "aftr", "--csv"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(err.contains("labels present: before (5 runs), after (5 runs)"), "{err}");
+    let out = bin().arg("report").arg(&bad).args(["--out", "x"]).output().unwrap();
+    assert!(stderr_of(&out).contains(&bad.display().to_string()));
+    let out = bin()
+        .args(["report", "--out", "x", "--baseline-mbps", "-3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn history_round_trip_and_older_schema_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = synth(dir.path());
+    let rows = history::read(&csv).unwrap();
+    let h = History::load(std::slice::from_ref(&csv)).unwrap();
+    assert_eq!(h.runs.len(), rows.len());
+    for (run, row) in h.runs.iter().zip(&rows) {
+        assert_eq!(Some(&run.run_id), row.run_id.as_ref());
+        assert_eq!(run.receiver_mbps, row.receiver_mbps);
+        assert_eq!(Some(&run.label), row.label.as_ref());
+        assert_eq!(
+            run.intervals.as_ref().map(Vec::len),
+            Some(10),
+            "omitted intervals are left out"
+        );
+        assert!(run.link.is_some());
+    }
+    assert_eq!(h.runs[0].line, 2);
+    assert_eq!(h.labels_text(), "before (5 runs), after (5 runs)");
+
+    // A schema-0 file: fewer columns, no details, no profile.
+    let old = dir.path().join("old.csv");
+    fs::write(
+        &old,
+        "schema_version,kind,run_id,time_utc,label,receiver_mbps,sender_mbps\n\
+         0,throughput,old1,2026-10-01T09:00:00Z,old script,941.0,945.11\n\
+         0,,old2,2026-10-01T09:05:00Z,old script,940.8,945.0\n",
+    )
+    .unwrap();
+    let h = History::load(std::slice::from_ref(&old)).unwrap();
+    assert_eq!(h.runs.len(), 2);
+    assert!(
+        h.runs
+            .iter()
+            .all(|r| r.is_throughput() && r.link.is_none() && r.intervals.is_none())
+    );
+    assert_eq!(h.warnings.len(), 2, "{:?}", h.warnings);
+    assert!(h.warnings[0].contains("empty details column"));
+    let out = report::write_report(&[old, csv], &dir.path().join("mixed"), BASELINE_MBPS).unwrap();
+    let md = fs::read_to_string(dir.path().join("mixed").join(report::SUMMARY_MD)).unwrap();
+    assert!(md.contains("| old script | (none) | unknown | 2 |"), "{md}");
+    assert!(out.files.iter().any(|f| f.ends_with(report::GOODPUT_PNG)));
+}
+
+#[test]
+fn latency_runs_get_a_cdf_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = synth(dir.path());
+    for (label, scale) in [("before", 1.0), ("after", 0.6)] {
+        let run_id = format!("lat-{label}");
+        let row = HistoryRow {
+            schema_version: SCHEMA_VERSION,
+            kind: "latency".into(),
+            run_id: run_id.clone(),
+            time_utc: "2026-11-28T12:00:00Z".into(),
+            label: label.into(),
+            profile: String::new(),
+            client_host: "beta".into(),
+            server_host: "alpha".into(),
+            direction: "forward".into(),
+            streams: 1,
+            duration_s: 10.0,
+            bytes: 0,
+            receiver_mbps: 0.0,
+            sender_mbps: 0.0,
+            reverse_receiver_mbps: None,
+            reverse_sender_mbps: None,
+            complete: true,
+            saf_net_version: "0.1.0".into(),
+            ..HistoryRow::default()
+        };
+        let buckets: Vec<Value> = [(50.0, 10), (80.0, 300), (120.0, 500), (200.0, 150), (900.0, 40)]
+            .iter()
+            .map(|(b, c)| json!({"upper_us": b * scale, "count": c}))
+            .collect();
+        let doc = json!({"saf_net": {"latency": {"histogram": buckets}}});
+        history::append(&csv, &row, &doc.to_string()).unwrap();
+    }
+    let out_dir = dir.path().join("out");
+    let out = report::write_report(std::slice::from_ref(&csv), &out_dir, BASELINE_MBPS).unwrap();
+    assert!(out.skipped.is_empty(), "{:?}", out.skipped);
+    assert_eq!(png_size(&out_dir.join(report::LATENCY_PNG)), (1400, 760));
+    let h = History::load(&[csv]).unwrap();
+    let c = report::compare(&h, "before", "after", BASELINE_MBPS).unwrap();
+    let l = c.latency.unwrap();
+    assert_eq!((l.before_p50_us, l.after_p50_us), (120.0, 72.0));
+    assert_eq!((l.before_p99_us, l.after_p99_us), (900.0, 540.0));
+}
+
+#[test]
+fn errors_are_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = History::load(&[dir.path().join("x.csv")]).unwrap_err();
+    assert!(matches!(e, ReportError::NotFound { .. }));
+}
