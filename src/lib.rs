@@ -25,6 +25,7 @@ pub mod profile;
 pub mod protocol;
 pub mod report;
 pub mod result;
+pub mod runner;
 pub mod server;
 pub mod service;
 pub mod stats;
