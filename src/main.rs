@@ -31,6 +31,7 @@ fn main() {
         Command::Report(a) => cmd::report(a),
         Command::Compare(a) => cmd::compare(a),
         Command::Service(a) => cmd::service(a),
+        Command::Tune(a) => cmd::tune(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -9,6 +9,7 @@ mod mtu;
 mod report;
 mod server;
 mod service;
+mod tune;
 
 pub use client::client;
 pub use compare::compare;
@@ -19,6 +20,7 @@ pub use mtu::mtu;
 pub use report::report;
 pub use server::server;
 pub use service::service;
+pub use tune::tune;
 
 /// The process exit code of a subcommand that ran.
 pub type ExitCode = i32;

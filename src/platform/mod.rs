@@ -4,6 +4,7 @@ mod cpu;
 mod iface;
 mod link;
 mod pmtu;
+mod signal;
 mod sockopt;
 mod tcp_info;
 mod user;
@@ -12,6 +13,7 @@ pub use cpu::{CpuClock, process_cpu_seconds};
 pub use iface::{hostname, interface_index};
 pub use link::{SYSFS_ENV, facts_towards, interface_details};
 pub use pmtu::{path_mtu, set_dont_fragment};
+pub use signal::ignore_hangup;
 pub use sockopt::{
     available_congestion, congestion, max_pacing_rate, set_congestion, set_max_pacing_rate, unsupported,
 };
