@@ -261,6 +261,8 @@ pub struct ClientPlan {
     pub latency: bool,
     /// The profile's line rate, for the slow-link diagnosis.
     pub expected_mbps: Option<u32>,
+    /// First CPU for the client's stream threads (-A).
+    pub client_cpu: Option<u32>,
 }
 
 /// Raw client settings as typed on the command line, before validation.
@@ -288,6 +290,10 @@ pub struct ClientInput {
     /// Probe the path MTU first (off with --no-mtu-check).
     pub mtu_check: bool,
     pub expected_mbps: Option<u32>,
+    /// -A N[,M]: first CPU for the client's stream threads, and optionally the server's.
+    pub affinity: Option<(u32, Option<u32>)>,
+    /// --skip-rx-copy: receivers discard in the kernel (Linux); not counted as goodput into user memory.
+    pub skip_rx_copy: bool,
 }
 
 impl ClientInput {
@@ -314,6 +320,8 @@ impl ClientInput {
             latency: false,
             mtu_check: true,
             expected_mbps: None,
+            affinity: None,
+            skip_rx_copy: false,
         }
     }
 
@@ -380,6 +388,9 @@ impl ClientInput {
         {
             check_congestion(cc).map_err(|e| format!("-C {cc}: {e}"))?;
         }
+        if (self.affinity.is_some() || self.skip_rx_copy) && !cfg!(target_os = "linux") {
+            return Err("-A and --skip-rx-copy need Linux".into());
+        }
         if self.fq_rate == Some(0) {
             return Err("--fq-rate 0: give a rate such as 900M, or leave --fq-rate out".into());
         }
@@ -406,10 +417,13 @@ impl ClientInput {
                 fq_rate: self.fq_rate,
                 bitrate: self.bitrate.filter(|&b| b > 0),
                 udp_echo: self.latency || self.mtu_check,
+                server_cpu: self.affinity.and_then(|(_, s)| s),
+                skip_rx_copy: self.skip_rx_copy,
             },
             mtu_check: self.mtu_check,
             latency: self.latency,
             expected_mbps: self.expected_mbps,
+            client_cpu: self.affinity.map(|(c, _)| c),
         })
     }
 }

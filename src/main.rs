@@ -27,10 +27,10 @@ fn main() {
         Command::Latency(a) => cmd::latency(a),
         Command::Mtu(a) => cmd::mtu(a),
         Command::Demo(a) => cmd::demo(a),
-        Command::Lab(a) => cmd::lab(a),
         Command::Report(a) => cmd::report(a),
         Command::Compare(a) => cmd::compare(a),
         Command::Service(a) => cmd::service(a),
+        Command::Lab(a) => cmd::lab(a),
         Command::Tune(a) => cmd::tune(a),
     };
     match result {

@@ -78,7 +78,7 @@ async fn a_forged_proof_is_refused_by_the_server() {
     let (addr, _stop) = server(Some(k)).await;
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let hello = ClientMessage::Hello {
-        protocol: 1,
+        protocol: saf_net::protocol::PROTOCOL_VERSION,
         software: "x".into(),
         nonce: Some("00".repeat(16)),
     };

@@ -678,13 +678,16 @@ fn version_mismatch_is_refused_naming_both_versions() {
     let mut srv = Server::start(&[]);
     // The server's own protocol version, as it announces it.
     let mut s = connect(srv.port);
-    s.write_all(&frame(br#"{"hello":{"protocol":1,"software":"0.0.0-test"}}"#))
-        .unwrap();
+    let ours = saf_net::protocol::PROTOCOL_VERSION;
+    s.write_all(&frame(
+        format!(r#"{{"hello":{{"protocol":{ours},"software":"0.0.0-test"}}}}"#).as_bytes(),
+    ))
+    .unwrap();
     let welcome = read_frame(&mut s);
     let server_protocol = welcome["welcome"]["protocol"]
         .as_u64()
         .unwrap_or_else(|| panic!("expected a welcome: {welcome}"));
-    assert_eq!(server_protocol, 1, "{welcome}");
+    assert_eq!(server_protocol, u64::from(ours), "{welcome}");
     drop(s);
 
     let hellos: &[&[u8]] = &[

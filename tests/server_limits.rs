@@ -93,7 +93,7 @@ async fn a_sender_that_goes_silent_is_cut_off() {
     let t = Duration::from_secs(2);
     let mut ctl = tokio::net::TcpStream::connect(addr).await.unwrap();
     let hello = ClientMessage::Hello {
-        protocol: 1,
+        protocol: saf_net::protocol::PROTOCOL_VERSION,
         software: "t".into(),
         nonce: None,
     };
@@ -112,6 +112,8 @@ async fn a_sender_that_goes_silent_is_cut_off() {
         fq_rate: None,
         bitrate: None,
         udp_echo: false,
+        server_cpu: None,
+        skip_rx_copy: false,
     };
     write_message(&mut ctl, &ClientMessage::Test(req)).await.unwrap();
     let ServerMessage::Accepted { cookie, .. } = read_message(&mut ctl, 65_536, t).await.unwrap() else {

@@ -369,9 +369,18 @@ fn print_systemd_units_pass_systemd_analyze_verify() {
             ] {
                 assert!(unit.contains(&format!("\n{line}\n")), "{line} missing: {unit}");
             }
-            for line in ["ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes"] {
-                assert!(unit.contains(&format!("\n{line}\n")), "{line} missing: {unit}");
-            }
+            // The unit relaxes ProtectHome and PrivateTmp when the program or key lives there; the clone may.
+            let exe = env!("CARGO_BIN_EXE_saf-net");
+            let paths = [exe, key.to_str().unwrap()];
+            let under = |dirs: &[&str]| paths.iter().any(|p| dirs.iter().any(|d| p.starts_with(d)));
+            let home = if under(&["/home/", "/root/", "/run/user/"]) {
+                "ProtectHome=read-only"
+            } else {
+                "ProtectHome=yes"
+            };
+            assert!(unit.contains("\nProtectSystem=strict\n"), "{unit}");
+            assert!(unit.contains(&format!("\n{home}\n")), "{home} missing: {unit}");
+            assert_eq!(unit.contains("\nPrivateTmp=yes\n"), !under(&["/tmp/"]), "{unit}");
         }
         if verify_unit(unit, scope == "--user").is_none() {
             return;

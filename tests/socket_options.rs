@@ -182,3 +182,24 @@ async fn fq_rate_sets_the_kernel_pacing_cap() {
     let mbps = o.directions()[0].received.rate().mbps();
     assert!(mbps <= 440.0, "kernel pacing caps goodput near 400 Mbit/s, got {mbps}");
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_rx_copy_and_affinity_still_count_every_byte() {
+    let (addr, _stop) = server().await;
+    let n = 20 * 1024 * 1024;
+    for reverse in [false, true] {
+        let o = run(input(addr, |i| {
+            i.time = None;
+            i.bytes = Some(n);
+            i.reverse = reverse;
+            i.skip_rx_copy = true;
+            i.affinity = Some((0, Some(1)));
+        }))
+        .await
+        .unwrap();
+        assert!(o.complete(), "{:?}", o.error);
+        assert_eq!(o.directions()[0].received.bytes, n, "reverse={reverse}");
+        assert_eq!(doc(&o)["saf_net"]["skip_rx_copy"], true);
+    }
+}

@@ -125,6 +125,8 @@ pub async fn run_until(
                 block_size: req.block_size as usize,
                 pace_bps: if client_sends { req.bitrate } else { None },
                 idle_timeout: None,
+                cpu: plan.client_cpu.map(|c| c as usize + (id as usize - 1)),
+                discard: !client_sends && req.skip_rx_copy,
             },
         );
     }

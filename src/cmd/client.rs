@@ -36,6 +36,8 @@ fn input(args: &ClientArgs) -> ClientInput {
         latency: args.latency,
         mtu_check: !args.no_mtu_check,
         expected_mbps: None,
+        affinity: args.affinity,
+        skip_rx_copy: args.skip_rx_copy,
     }
 }
 
@@ -88,14 +90,13 @@ fn ceiling_lines(o: &Outcome, p: &Profile) -> String {
 }
 
 pub fn client(args: ClientArgs) -> Result<ExitCode> {
+    let mut plan = input(&args).plan().map_err(UsageError)?;
+    plan.target.psk = crate::auth::Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
     let profile = match &args.profile {
         Some(spec) => Some(Profile::resolve(spec).map_err(|e| UsageError(e.to_string()))?),
         None => None,
     };
-    let mut input = input(&args);
-    input.expected_mbps = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
-    let mut plan = input.plan().map_err(UsageError)?;
-    plan.target.psk = crate::auth::Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    plan.expected_mbps = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
     let history_path = history_path(args.no_history, args.csv.as_ref())?;
     let profile_name = profile.as_ref().map(|p| p.name.clone());
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), profile_name);

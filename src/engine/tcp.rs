@@ -24,6 +24,10 @@ pub struct StreamSpec {
     pub pace_bps: Option<u64>,
     /// A receiver that reads nothing for this long gives up (a client that went silent).
     pub idle_timeout: Option<Duration>,
+    /// Pin the stream's thread to this CPU (-A).
+    pub cpu: Option<usize>,
+    /// Receive by discarding in the kernel instead of copying to user memory (--skip-rx-copy).
+    pub discard: bool,
 }
 
 /// Flags shared by all streams of one side of a test.
@@ -68,6 +72,11 @@ impl Stream {
         let thread = std::thread::Builder::new()
             .name(format!("stream-{}", spec.id))
             .spawn(move || {
+                if let Some(cpu) = spec.cpu {
+                    // Best effort: a CPU that does not exist leaves the thread where the scheduler put it.
+                    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+                    let _ = crate::platform::pin_current_thread(cpu % cpus);
+                }
                 let result = if spec.sender {
                     send_loop(socket, &spec, &flags, &c)
                 } else {
@@ -183,7 +192,12 @@ fn receive_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter
     let mut buf = vec![0u8; spec.block_size];
     let mut last_data = Instant::now();
     loop {
-        match socket.read(&mut buf) {
+        let got = if spec.discard {
+            crate::platform::recv_discard(&socket, &mut buf)
+        } else {
+            socket.read(&mut buf)
+        };
+        match got {
             Ok(0) => return Ok(()),
             Ok(k) => {
                 counter.fetch_add(k as u64, Ordering::Relaxed);

@@ -221,6 +221,8 @@ pub struct SafNet {
     /// What held the senders back, in words, when the kernel says so.
     pub hints: Vec<String>,
     pub socket_options: SocketOptions,
+    /// True when receivers discarded data in the kernel (--skip-rx-copy): not the default goodput definition.
+    pub skip_rx_copy: bool,
     /// Both interfaces, MSS, the probed path MTU, and diagnoses.
     pub path: crate::diagnose::PathReport,
     /// UDP RTT idle and under load (--latency).
@@ -478,6 +480,7 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 .collect(),
             hints: dirs.iter().flat_map(hints).collect(),
             path: o.path.clone(),
+            skip_rx_copy: r.skip_rx_copy,
             latency: o.latency.as_ref().map(|l| LatencyUnderLoad {
                 idle: ProbeReport::new(&l.idle, l.idle_interval()),
                 loaded: ProbeReport::new(&l.loaded, l.idle_interval()),

@@ -168,6 +168,8 @@ impl LivePrinter {
             fq_rate: None,
             bitrate: None,
             udp_echo: false,
+            server_cpu: None,
+            skip_rx_copy: false,
         };
         LivePrinter::new(&request, host, port, false)
     }
@@ -336,6 +338,12 @@ pub fn summary(o: &Outcome) -> String {
                 let _ = writeln!(out, "  {side}: {}", parts.join("; "));
             }
         }
+    }
+    if o.request.skip_rx_copy {
+        let _ = writeln!(
+            out,
+            "Note: --skip-rx-copy: receivers discarded bytes in the kernel; not comparable with default goodput."
+        );
     }
     out.push_str(&crate::output::path::text(&o.path, &o.server.to_string()));
     if let Some(l) = &o.latency {

@@ -1,6 +1,7 @@
 //! Everything OS-specific, behind `cfg` with portable fallbacks. The only home of `unsafe`.
 
 mod cpu;
+mod fast;
 mod iface;
 mod link;
 mod pmtu;
@@ -10,6 +11,7 @@ mod tcp_info;
 mod user;
 
 pub use cpu::{CpuClock, process_cpu_seconds};
+pub use fast::{pin_current_thread, recv_discard};
 pub use iface::{hostname, interface_index};
 pub use link::{SYSFS_ENV, facts_towards, interface_details};
 pub use pmtu::{path_mtu, set_dont_fragment};

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape; both peers must speak the same one.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A random per-test token that data connections present to join their test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,6 +96,12 @@ pub struct TestRequest {
     /// Answer UDP echo probes with this test's cookie while it runs (--latency).
     #[serde(default)]
     pub udp_echo: bool,
+    /// First CPU the server pins its stream threads to (-A N,M: M), round-robin from there.
+    #[serde(default)]
+    pub server_cpu: Option<u32>,
+    /// Receivers discard data in the kernel instead of copying it (--skip-rx-copy, Linux).
+    #[serde(default)]
+    pub skip_rx_copy: bool,
 }
 
 impl TestRequest {
@@ -255,7 +261,7 @@ pub enum ClientMessage {
     Hello {
         protocol: u32,
         software: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         nonce: Option<String>,
     },
     /// The client's proof that it holds the pre-shared key.
@@ -318,7 +324,7 @@ pub enum ServerMessage {
     Welcome {
         protocol: u32,
         software: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         challenge: Option<Challenge>,
     },
     /// The request cannot be served; nothing was allocated.
@@ -407,6 +413,8 @@ mod tests {
             fq_rate: None,
             bitrate: Some(200_000_000),
             udp_echo: true,
+            server_cpu: None,
+            skip_rx_copy: false,
         };
         let msg = ClientMessage::Test(req.clone());
         let text = serde_json::to_string(&msg).unwrap();

@@ -70,6 +70,8 @@ pub(super) async fn run(
                 block_size: req.block_size as usize,
                 pace_bps: if sender { req.bitrate } else { None },
                 idle_timeout: (!sender).then_some(ctx.config.idle_timeout),
+                cpu: req.server_cpu.map(|c| c as usize + i),
+                discard: !sender && req.skip_rx_copy,
             },
         );
     }
