@@ -324,11 +324,26 @@ impl Runner {
     pub fn output(&mut self, cmd: &Cmd) -> Result<String, RunError> {
         let out = self.run(cmd)?;
         if !out.success() {
-            let stderr: Vec<&str> = out.stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let lines = |t: &str| -> Vec<String> {
+                t.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect()
+            };
+            // Some tools (ethtool, networksetup) put their error on stdout.
+            let mut said = lines(&out.stderr);
+            if said.is_empty() {
+                said = lines(&out.stdout);
+            }
             return Err(RunError::Failed {
                 cmd: cmd.to_string(),
                 status: out.status(),
-                stderr: stderr.join("; "),
+                stderr: if said.is_empty() {
+                    "no output".into()
+                } else {
+                    said.join("; ")
+                },
             });
         }
         Ok(out.stdout)
@@ -564,6 +579,13 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "`sh -c 'echo bad >&2; exit 3'` failed (exit status: 3): bad"
+        );
+        let e = r
+            .output(&Cmd::new("sh").args(["-c", "echo No data available; exit 75"]))
+            .unwrap_err();
+        assert!(
+            e.to_string().ends_with("failed (exit status: 75): No data available"),
+            "{e}"
         );
         let err = r.run(&Cmd::new("saf-net-no-such-tool")).unwrap_err();
         assert!(matches!(err, RunError::NotFound { .. }), "{err}");

@@ -193,11 +193,8 @@ fn apply(a: TuneApplyArgs) -> Result<ExitCode> {
     let conf_text = conf.display().to_string();
     let opts = plan::Options {
         persist_to: persist_to.as_ref().map(|p| p.display().to_string()),
-        sysctl_conf: Some(conf_text.clone()),
-        persisted: persist::values(&conf)
-            .into_keys()
-            .map(|k| (k, conf_text.clone()))
-            .collect(),
+        sysctl_conf: Some(conf_text),
+        at_boot: persist::values(&conf),
         ..Default::default()
     };
     let prep = apply::prepare(&mut r, backend, &profile, &a.interface, opts).map_err(edge)?;

@@ -112,16 +112,41 @@ pub trait Backend: Sync {
     fn interface_persistence(&self, setting: &str) -> Persistence;
 }
 
-/// Whether a `sysctl -w` survives a reboot: never by itself; `conf` is where `--persist` would keep it.
-pub fn sysctl_persistence(conf: &str, persisted_in: Option<&str>) -> Persistence {
-    match persisted_in {
-        Some(file) => Persistence {
+/// Whether a `sysctl -w NAME=target` survives a reboot: never by itself. `conf` is where `--persist`
+/// would keep it; `at_boot` is the value a boot-time file (`conf`) already sets, if any; `target` is the
+/// value being set (None in `show`, where no change is planned).
+pub fn sysctl_persistence(conf: &str, at_boot: Option<&str>, target: Option<&str>) -> Persistence {
+    match (at_boot, target) {
+        (Some(b), Some(t)) if b == t => Persistence {
             survives_reboot: true,
-            note: format!("{file} sets it at boot"),
+            note: format!("{conf} sets it at boot"),
         },
-        None => Persistence {
+        (Some(b), _) => Persistence {
+            survives_reboot: false,
+            note: format!("sysctl -w lasts until reboot, when {conf} sets it to {b}"),
+        },
+        (None, _) => Persistence {
             survives_reboot: false,
             note: format!("sysctl -w lasts until reboot; --persist writes it to {conf}"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sysctl_survives_a_reboot_only_through_the_boot_file() {
+        let conf = "/etc/sysctl.d/90-saf-net.conf";
+        let p = sysctl_persistence(conf, None, Some("67108864"));
+        assert!(!p.survives_reboot);
+        assert!(p.note.ends_with("--persist writes it to /etc/sysctl.d/90-saf-net.conf"));
+        assert!(sysctl_persistence(conf, Some("67108864"), Some("67108864")).survives_reboot);
+        let other = sysctl_persistence(conf, Some("212992"), Some("67108864"));
+        assert!(!other.survives_reboot);
+        assert!(other.note.ends_with("sets it to 212992"), "{}", other.note);
+        assert_eq!(BackendKind::parse("macos"), Some(BackendKind::Macos));
+        assert_eq!(BackendKind::Linux.backend().kind(), BackendKind::Linux);
     }
 }

@@ -71,7 +71,8 @@ pub fn parse_ip_links(json: &str) -> Result<Vec<IpInterface>, serde_json::Error>
             name: l.ifname,
             mtu: l.mtu,
             min_mtu: l.min_mtu,
-            max_mtu: l.max_mtu,
+            // 0 means the kernel sets no upper bound (ifb, some virtual devices).
+            max_mtu: l.max_mtu.filter(|&m| m > 0),
             mac: l.address,
         })
         .collect())
@@ -241,21 +242,26 @@ impl Backend for Linux {
             .args(["-j", "-d", "link", "show", "dev", &port.device])
             .read_only();
         let text = cmd.to_string();
-        let link = ip_json(r, cmd)?.into_iter().next().ok_or_else(|| TuneError::Output {
+        let ipl = ip_json(r, cmd)?.into_iter().next().ok_or_else(|| TuneError::Output {
             cmd: text,
             detail: "no interface in it".into(),
         })?;
-        let ethtool = r.output(&Cmd::new("ethtool").arg(&port.device).read_only())?;
+        // Some devices have no link settings to report (ifb: "No data available"); the MTU still counts.
+        let (link, link_error) = match r.output(&Cmd::new("ethtool").arg(&port.device).read_only()) {
+            Ok(text) => (Some(parse_ethtool(&text)), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
         Ok(Reading {
             port: port.clone(),
             mtu: MtuInfo {
-                active: link.mtu,
-                configured: link.mtu,
-                min: link.min_mtu,
-                max: link.max_mtu,
+                active: ipl.mtu,
+                configured: ipl.mtu,
+                min: ipl.min_mtu,
+                max: ipl.max_mtu,
             },
             media: None,
-            link: Some(parse_ethtool(&ethtool)),
+            link,
+            link_error,
         })
     }
 
@@ -375,6 +381,8 @@ mod tests {
         assert_eq!(a[0].addresses.len(), 2);
         assert!(a[0].addresses.contains(&"192.168.1.172".parse().unwrap()));
         assert!(parse_ip_links("").unwrap().is_empty());
+        let unbounded = parse_ip_links(r#"[{"ifname":"ifb0","mtu":1500,"min_mtu":0,"max_mtu":0}]"#).unwrap();
+        assert_eq!(unbounded[0].max_mtu, None, "0 is no bound");
         assert!(parse_ip_links("garbage").is_err());
     }
 
@@ -434,6 +442,7 @@ mod tests {
             },
             media: None,
             link: Some(parse_ethtool(ETHTOOL_X550)),
+            link_error: None,
         };
         let t = LinkTarget {
             autoneg: Some(true),

@@ -264,6 +264,7 @@ impl Backend for Macos {
                 valid,
             }),
             link: None,
+            link_error: None,
         })
     }
 

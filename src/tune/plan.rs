@@ -65,8 +65,8 @@ pub struct Options {
     pub persist_to: Option<String>,
     /// The file `--persist` would write [default: the backend's].
     pub sysctl_conf: Option<String>,
-    /// Sysctls a boot-time file already sets: name → the file.
-    pub persisted: BTreeMap<String, String>,
+    /// What the boot-time sysctl file already sets: name → value.
+    pub at_boot: BTreeMap<String, String>,
     /// The profile's line rate, to warn when the link runs below it.
     pub expected_mbps: Option<u32>,
     /// Applying a profile (warnings and checks) rather than restoring a snapshot.
@@ -155,6 +155,17 @@ and many switches will not bring a forced port up; keep a way back (--try)",
             ));
         }
     }
+    if let (Some(want), None) = (&desired.link, &reading.link) {
+        plan.notes.push(format!(
+            "link: cannot read the link settings of {port}{}; it stays as it is instead of {}",
+            reading
+                .link_error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default(),
+            want.describe()
+        ));
+    }
     if let Some(want) = desired.mtu {
         let now = reading.mtu.configured;
         if now == want {
@@ -217,7 +228,7 @@ fn sysctl_changes(now: &BTreeMap<String, String>, desired: &Desired, opts: &Opti
                 survives_reboot: true,
                 note: format!("--persist writes it to {file}"),
             },
-            None => sysctl_persistence(conf, opts.persisted.get(name).map(String::as_str)),
+            None => sysctl_persistence(conf, opts.at_boot.get(name).map(String::as_str), Some(want)),
         };
         let change = Change {
             scope: Scope::Sysctl,
@@ -328,6 +339,7 @@ mod tests {
                 valid: vec!["autoselect".into(), "10Gbase-T <full-duplex>".into()],
             }),
             link: None,
+            link_error: None,
         }
     }
 
@@ -463,6 +475,7 @@ valid media: autoselect | 10Gbase-T <full-duplex>"
             },
             media: None,
             link: Some(parse_ethtool(veth)),
+            link_error: None,
         };
         let mut d = Desired {
             mtu: Some(9000),

@@ -189,6 +189,9 @@ pub struct Reading {
     pub media: Option<MediaInfo>,
     /// Linux only.
     pub link: Option<LinkInfo>,
+    /// Why the link settings could not be read (Linux), if they could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_error: Option<String>,
 }
 
 /// What is wanted: of one interface, and of the machine's sysctls. None / absent means "leave as is".

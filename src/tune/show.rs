@@ -101,6 +101,9 @@ fn interface(r: &mut Runner, backend: &dyn Backend, port: &Port) -> InterfaceVie
             if reading.link.is_some() {
                 v.link = reading.link;
             }
+            if let Some(e) = reading.link_error {
+                v.errors.push(format!("link: {e}"));
+            }
         }
         Err(e) => v.errors.push(e.to_string()),
     }
@@ -141,12 +144,12 @@ pub fn collect(
                 Ok(v) => (Some(v), None),
                 Err(e) => (None, Some(e.to_string())),
             };
-            let persisted = at_boot.contains_key(*name).then_some(conf.as_str());
+            let persisted = at_boot.get(*name).map(String::as_str);
             SysctlView {
                 name: name.to_string(),
                 value,
                 error,
-                persistence: sysctl_persistence(&conf, persisted),
+                persistence: sysctl_persistence(&conf, persisted, None),
             }
         })
         .collect();

@@ -240,6 +240,7 @@ mod tests {
             },
             media: None,
             link: None,
+            link_error: None,
         }
     }
 
