@@ -138,9 +138,9 @@ fn ssh_line(ssh: &Ssh, port: &str, secs: u64, explicit: bool) -> Option<String> 
 (--try 0 turns this off)."
         )),
         Ssh::Carried(a) => Some(format!("This SSH session (to {a}) runs over {port}.")),
-        Ssh::Unknown(a, why) if !explicit && secs > 0 => Some(format!(
-            "Cannot tell whether this SSH session (to {a}) runs over {port} ({why}): the change is tried for {secs} s \
-and reverts unless confirmed (--try 0 turns this off)."
+        Ssh::Unknown(a, why) if !explicit => Some(format!(
+            "WARNING: cannot tell whether this SSH session (to {a}) runs over {port} ({why}); if it does, \
+add --try 60 to keep a way back."
         )),
         _ => None,
     }

@@ -66,14 +66,26 @@ pub fn prepare(
     interface: &str,
     mut opts: plan::Options,
 ) -> Result<Prepared, TuneError> {
-    let desired = backend.desired(profile)?;
+    let mut desired = backend.desired(profile)?;
     let port = find_port(r, backend, interface)?;
     let reading = backend.read(r, &port)?;
     plan::validate(backend, &reading, &desired)?;
-    let sysctls_now = sysctl::read_all(r, desired.sysctls.keys())?;
+    // A sysctl this system does not have (or will not show) is left alone, with a note.
+    let mut sysctls_now = BTreeMap::new();
+    let mut unreadable = Vec::new();
+    for name in desired.sysctls.keys() {
+        match sysctl::read(r, name) {
+            Ok(v) => {
+                sysctls_now.insert(name.clone(), v);
+            }
+            Err(e) => unreadable.push(format!("{name}: cannot be read here ({e}); left alone")),
+        }
+    }
+    desired.sysctls.retain(|k, _| sysctls_now.contains_key(k));
     opts.applying = true;
     opts.expected_mbps = Some(profile.link.line_rate_mbps.round() as u32);
-    let plan = plan::build(backend, Some(&reading), &sysctls_now, &desired, &opts);
+    let mut plan = plan::build(backend, Some(&reading), &sysctls_now, &desired, &opts);
+    plan.notes.extend(unreadable);
     Ok(Prepared {
         profile: profile.name.clone(),
         reading,
@@ -436,6 +448,35 @@ mod tests {
         assert!(rb.ran.is_empty(), "already back at the old value: {rb:?}");
         assert!(st.interfaces.is_empty() && st.sysctls.is_empty());
         assert!(state::load(dir.path()).unwrap().is_none(), "nothing left to revert");
+    }
+
+    #[test]
+    fn a_sysctl_this_system_lacks_is_left_alone() {
+        // The macOS backend run against Linux's own sysctl: the names do not exist.
+        let mut r = Runner::record()
+            .fail(
+                "sysctl -n kern.ipc.maxsockbuf",
+                "sysctl: cannot stat /proc/sys/kern/ipc/maxsockbuf: No such file or directory",
+            )
+            .ok(
+                "networksetup -listallhardwareports",
+                "Hardware Port: Ethernet\nDevice: en0\nEthernet Address: 3c:a6:f6:12:34:56\n",
+            )
+            .ok("networksetup -getMTU", "Active MTU: 1500 (Current Setting: 1500)\n")
+            .ok("networksetup -listValidMTURange", "Valid MTU Range: 1280-9000\n")
+            .ok(
+                "networksetup -getMedia",
+                "Current: autoselect\nActive: 10Gbase-T <full-duplex>\n",
+            )
+            .ok("networksetup -listValidMedia", "autoselect\n10Gbase-T <full-duplex>\n");
+        let p = prepare(&mut r, &Macos, &profile(), "Ethernet", plan::Options::default()).unwrap();
+        assert_eq!(p.plan.changes.len(), 1, "only the MTU: {:?}", p.plan.changes);
+        assert!(p.desired.sysctls.is_empty());
+        assert!(
+            p.plan.notes[0].starts_with("kern.ipc.maxsockbuf: cannot be read here"),
+            "{:?}",
+            p.plan.notes
+        );
     }
 
     #[test]

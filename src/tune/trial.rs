@@ -37,7 +37,7 @@ pub enum Ssh {
     Carried(IpAddr),
     /// The session runs over another interface.
     Elsewhere(IpAddr),
-    /// The interface's addresses could not be read.
+    /// The interface's addresses could not be read (warned about; no default trial).
     Unknown(IpAddr, String),
 }
 
@@ -53,12 +53,13 @@ pub fn ssh_check(r: &mut Runner, backend: &dyn Backend, port: &Port, ssh_connect
     }
 }
 
-/// The trial length: `--try` when given, else the default when the session may run over the
-/// interface and the plan changes the interface, else none.
+/// The trial length: `--try` when given, else the default when the session runs over the interface
+/// and the plan changes the interface, else none. When the interface's addresses cannot be read the
+/// caller warns instead (on a real Mac or Linux host they always can).
 pub fn trial_secs(explicit: Option<u64>, ssh: &Ssh, changes_interface: bool) -> u64 {
     match (explicit, ssh) {
         (Some(s), _) => s,
-        (None, Ssh::Carried(_) | Ssh::Unknown(..)) if changes_interface => DEFAULT_TRY_SECS,
+        (None, Ssh::Carried(_)) if changes_interface => DEFAULT_TRY_SECS,
         _ => 0,
     }
 }
@@ -207,6 +208,8 @@ mod tests {
         assert_eq!(trial_secs(None, &off, true), 0);
         assert_eq!(ssh_check(&mut r, &Linux, &port, None), Ssh::None);
         assert_eq!(trial_secs(Some(5), &Ssh::None, true), 5);
+        let unknown = Ssh::Unknown("10.0.0.1".parse().unwrap(), "no ifconfig".into());
+        assert_eq!(trial_secs(None, &unknown, true), 0, "warned about, not assumed");
     }
 
     #[test]
