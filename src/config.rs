@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use crate::net::Family;
 use crate::protocol::{
-    DEFAULT_MAX_FRAME, Direction, LatencyMode, LatencyRequest, MAX_DATAGRAM, StopAfter, TestRequest,
+    DEFAULT_MAX_FRAME, Direction, HEADER_LEN, LatencyMode, LatencyRequest, MAX_DATAGRAM, Protocol, StopAfter,
+    TestRequest,
 };
 
 /// saf-net's TCP (and later UDP) port: iperf3's 5201 plus 100, so both can run side by side.
@@ -29,6 +30,13 @@ pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 10.0;
 pub const GRACE: Duration = Duration::from_secs(10);
 /// Client-side sanity bound on -P; the server's own limit usually bites first.
 pub const CLIENT_MAX_PARALLEL: u32 = 1024;
+/// UDP `-b` per stream when none is given: 1 Gbit/s, the line rate of the commonest link. iperf3's 1 Mbit/s
+/// default measures almost nothing on a LAN; "as fast as possible" (`-b 0`) floods the receiver and mostly
+/// measures its socket buffer. 1 Gbit/s shows a 1 GbE link's limit and stays well inside a 10 GbE one.
+pub const DEFAULT_UDP_BITRATE: u64 = 1_000_000_000;
+/// UDP payload when the path MTU is unknown, or on loopback (whose 64 KiB MTU no real link has): what a
+/// 1500-byte Ethernet MTU carries over IPv4 (1500 - 20 IP - 8 UDP), so figures compare with a real LAN.
+pub const DEFAULT_UDP_DATAGRAM: u32 = 1472;
 
 /// TCP_MAXSEG values worth asking for; Linux refuses below 88 and caps at 65535.
 pub const MSS_RANGE: std::ops::RangeInclusive<u32> = 88..=65_535;
@@ -174,6 +182,9 @@ impl ServerConfig {
                 r.block_size, self.max_block
             ));
         }
+        if r.protocol == Protocol::Udp {
+            check_udp(r)?;
+        }
         let server_sends = r.direction != Direction::Forward;
         if let Some(cc) = &r.congestion
             && server_sends
@@ -208,6 +219,27 @@ impl ServerConfig {
         }
         Ok(())
     }
+}
+
+/// What a UDP request must satisfy on both ends; the TCP-only options are refused by name.
+fn check_udp(r: &TestRequest) -> Result<(), String> {
+    let (min, max) = (HEADER_LEN as u32, MAX_DATAGRAM as u32);
+    if !(min..=max).contains(&r.block_size) {
+        return Err(format!(
+            "-l {} with -u: a datagram carries the {min}-byte saf-net header and UDP allows at most {max} bytes",
+            r.block_size
+        ));
+    }
+    let tcp_only = [
+        (r.mss.is_some(), "-M"),
+        (r.congestion.is_some(), "-C"),
+        (r.fq_rate.is_some(), "--fq-rate"),
+        (r.skip_rx_copy, "--skip-rx-copy"),
+    ];
+    if let Some((_, flag)) = tcp_only.iter().find(|(set, _)| *set) {
+        return Err(format!("{flag} applies to TCP tests only; leave it out with -u"));
+    }
+    Ok(())
 }
 
 /// Where a client connects, and how patiently.
@@ -277,7 +309,8 @@ pub struct ClientInput {
     pub bidir: bool,
     pub interval: f64,
     pub omit: f64,
-    pub length: u64,
+    /// -l; None means the protocol's default (128K for TCP; for UDP, what fits the path MTU).
+    pub length: Option<u64>,
     pub window: Option<u64>,
     pub family: Family,
     pub connect_timeout: f64,
@@ -287,6 +320,8 @@ pub struct ClientInput {
     pub bitrate: Option<u64>,
     /// Run a UDP latency probe beside the test (--latency).
     pub latency: bool,
+    /// TCP, or UDP with -u.
+    pub protocol: Protocol,
     /// Probe the path MTU first (off with --no-mtu-check).
     pub mtu_check: bool,
     pub expected_mbps: Option<u32>,
@@ -309,7 +344,7 @@ impl ClientInput {
             bidir: false,
             interval: DEFAULT_INTERVAL_SECS,
             omit: 0.0,
-            length: DEFAULT_BLOCK as u64,
+            length: None,
             window: None,
             family: Family::Any,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT_SECS,
@@ -318,6 +353,7 @@ impl ClientInput {
             fq_rate: None,
             bitrate: None,
             latency: false,
+            protocol: Protocol::Tcp,
             mtu_check: true,
             expected_mbps: None,
             affinity: None,
@@ -358,11 +394,33 @@ impl ClientInput {
                 self.interval
             ));
         }
-        if self.length == 0 || self.length > u32::MAX as u64 {
-            return Err(format!(
-                "-l {}: the block size must be between 1 byte and 4G",
-                self.length
-            ));
+        let udp = self.protocol == Protocol::Udp;
+        let length = match self.length {
+            Some(l) if udp && !(HEADER_LEN as u64..=MAX_DATAGRAM as u64).contains(&l) => {
+                return Err(format!(
+                    "-l {l}: a UDP datagram carries the {HEADER_LEN}-byte saf-net header and at most {MAX_DATAGRAM} \
+                     bytes; leave -l out to fit the path MTU"
+                ));
+            }
+            Some(l) if l == 0 || l > u32::MAX as u64 => {
+                return Err(format!("-l {l}: the block size must be between 1 byte and 4G"));
+            }
+            Some(l) => l as u32,
+            // Resolved against the path MTU once the server's address is known.
+            None if udp => 0,
+            None => DEFAULT_BLOCK,
+        };
+        if udp {
+            let tcp_only = [
+                (self.mss.is_some(), "-M"),
+                (self.congestion.is_some(), "-C"),
+                (self.fq_rate.is_some(), "--fq-rate"),
+                (self.latency, "--latency"),
+                (self.skip_rx_copy, "--skip-rx-copy"),
+            ];
+            if let Some((_, flag)) = tcp_only.iter().find(|(set, _)| *set) {
+                return Err(format!("{flag} applies to TCP tests only; leave it out with -u"));
+            }
         }
         let window = match self.window {
             Some(0) => {
@@ -410,13 +468,17 @@ impl ClientInput {
                 stop,
                 omit_seconds: self.omit,
                 interval_seconds: self.interval,
-                block_size: self.length as u32,
+                block_size: length,
                 window,
                 mss: self.mss,
                 congestion: self.congestion.clone(),
                 fq_rate: self.fq_rate,
-                bitrate: self.bitrate.filter(|&b| b > 0),
+                bitrate: match self.bitrate {
+                    None if udp => Some(DEFAULT_UDP_BITRATE),
+                    b => b.filter(|&b| b > 0),
+                },
                 udp_echo: self.latency || self.mtu_check,
+                protocol: self.protocol,
                 server_cpu: self.affinity.and_then(|(_, s)| s),
                 skip_rx_copy: self.skip_rx_copy,
             },
@@ -443,6 +505,48 @@ mod tests {
     }
 
     #[test]
+    fn udp_defaults_pace_at_one_gigabit_and_leave_the_size_to_the_path() {
+        let udp = ClientInput {
+            protocol: Protocol::Udp,
+            ..ClientInput::new("127.0.0.1")
+        };
+        let plan = udp.plan().unwrap();
+        assert_eq!(plan.request.protocol, Protocol::Udp);
+        assert_eq!(plan.request.bitrate, Some(DEFAULT_UDP_BITRATE));
+        assert_eq!(plan.request.block_size, 0, "resolved against the path MTU on connect");
+        let flat_out = ClientInput {
+            bitrate: Some(0),
+            length: Some(1472),
+            ..udp.clone()
+        }
+        .plan()
+        .unwrap();
+        assert_eq!(flat_out.request.bitrate, None, "-b 0 means as fast as possible");
+        assert_eq!(flat_out.request.block_size, 1472);
+        let cfg = ServerConfig::default();
+        assert!(cfg.check(&flat_out.request).is_ok());
+        let too_small = TestRequest {
+            block_size: 39,
+            ..flat_out.request.clone()
+        };
+        assert!(cfg.check(&too_small).unwrap_err().contains("40-byte saf-net header"));
+        let with_mss = TestRequest {
+            mss: Some(1400),
+            ..flat_out.request.clone()
+        };
+        assert!(
+            cfg.check(&with_mss)
+                .unwrap_err()
+                .contains("-M applies to TCP tests only")
+        );
+        assert_eq!(
+            ClientInput::new("h").plan().unwrap().request.bitrate,
+            None,
+            "TCP stays unpaced by default"
+        );
+    }
+
+    #[test]
     fn bad_client_input_is_refused_with_the_flag_named() {
         let base = ClientInput::new("h");
         let cases: Vec<(ClientInput, &str)> = vec![
@@ -462,10 +566,34 @@ mod tests {
             ),
             (
                 ClientInput {
-                    length: 0,
+                    length: Some(0),
                     ..base.clone()
                 },
                 "-l 0",
+            ),
+            (
+                ClientInput {
+                    length: Some(20),
+                    protocol: Protocol::Udp,
+                    ..base.clone()
+                },
+                "-l 20: a UDP datagram carries",
+            ),
+            (
+                ClientInput {
+                    length: Some(70_000),
+                    protocol: Protocol::Udp,
+                    ..base.clone()
+                },
+                "at most 65507",
+            ),
+            (
+                ClientInput {
+                    mss: Some(1400),
+                    protocol: Protocol::Udp,
+                    ..base.clone()
+                },
+                "-M applies to TCP tests only",
             ),
             (
                 ClientInput {

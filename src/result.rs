@@ -1,7 +1,7 @@
 //! One test's result seen per direction: who sent, who received, sums, and the receiver-side headline.
 
 use crate::client::Outcome;
-use crate::protocol::{CpuUsage, IntervalReport, SideResults, StreamTotals, TcpTotals};
+use crate::protocol::{CpuUsage, IntervalReport, SideResults, StreamTotals, TcpTotals, UdpCounts};
 use crate::units::BitsPerSec;
 
 /// A total over some streams for one side of one direction.
@@ -75,9 +75,35 @@ fn totals(results: Option<&SideResults>, intervals: &[IntervalReport], sender: b
                 bytes_total: sum(&mut intervals.iter()),
                 error: Some("side did not report final results".into()),
                 tcp: None,
+                udp: udp_from_intervals(&measured, id),
             }
         })
         .collect()
+}
+
+/// A UDP stream's counts rebuilt from the intervals a side sent before it vanished.
+fn udp_from_intervals(measured: &[&IntervalReport], id: u32) -> Option<UdpCounts> {
+    let entries: Vec<UdpCounts> = measured
+        .iter()
+        .flat_map(|i| i.sent.iter().chain(&i.received))
+        .filter(|b| b.stream == id)
+        .filter_map(|b| b.udp)
+        .collect();
+    let last = entries.last()?;
+    Some(entries.iter().fold(
+        UdpCounts {
+            jitter_ms: last.jitter_ms,
+            ..UdpCounts::default()
+        },
+        |acc, c| UdpCounts {
+            packets: acc.packets + c.packets,
+            received: acc.received + c.received,
+            lost: acc.lost + c.lost,
+            out_of_order: acc.out_of_order + c.out_of_order,
+            duplicates: acc.duplicates + c.duplicates,
+            jitter_ms: acc.jitter_ms,
+        },
+    ))
 }
 
 /// The part of each interval that belongs to these streams and this role.

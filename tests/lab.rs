@@ -565,3 +565,168 @@ fn client_scores_goodput_against_the_profile_and_flags_the_impossible() {
     let history = std::fs::read_to_string(&csv).unwrap();
     assert!(history.lines().nth(1).unwrap().contains(",1gbe,"), "{history}");
 }
+
+/// Runs `saf-net mtu FAR -J` in near; returns (exit code, document, seconds).
+fn mtu_probe(lab: &Lab) -> (Option<i32>, Value, f64) {
+    let far = lab.far();
+    let t = std::time::Instant::now();
+    let out = lab.exec(&[BIN, "mtu", &far, "-J", "--no-history"], Duration::from_secs(30));
+    let secs = t.elapsed().as_secs_f64();
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("mtu JSON: {e}: {}", text(&out.stderr)));
+    (out.status.code(), doc, secs)
+}
+
+fn kinds(path: &Value) -> Vec<String> {
+    path["diagnoses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn mtu_probe_names_the_jumbo_black_hole_and_the_stalled_test() {
+    let _serial = serial();
+    require_lab!("mtu probe through a jumbo black hole");
+    let lab = Lab::up("mtuhole", &["10gbe-jumbo", "--switch-mtu", "1500"]);
+    let (code, doc, secs) = mtu_probe(&lab);
+    let p = &doc["path"];
+    assert_eq!(code, Some(4), "a diagnosed problem exits 4: {doc}");
+    assert_eq!(p["mtu_probe"]["forward_path_mtu"], 1500, "{p}");
+    assert_eq!(p["mtu_probe"]["reverse_path_mtu"], 1500, "{p}");
+    assert_eq!(p["mtu_probe"]["forward_udp_payload"], 1472, "{p}");
+    assert_eq!(p["local"]["mtu"], 9000);
+    assert_eq!(p["remote"]["mtu"], 9000);
+    assert!(kinds(p).contains(&"jumbo_black_hole".to_string()), "{p}");
+    let msg = p["diagnoses"][0]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("frames larger than 1500 bytes are dropped between this host and"),
+        "{msg}"
+    );
+    assert!(secs < 3.0, "the probe takes {secs:.2} s; it must finish within 3 s");
+    // A throughput test probes first, then stalls; it ends early with both diagnoses instead of printing zeros.
+    let far = lab.far();
+    let t = std::time::Instant::now();
+    let out = lab.exec(
+        &[BIN, "client", &far, "-t", "10", "-J", "--no-history"],
+        Duration::from_secs(40),
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("client JSON");
+    let k = kinds(&doc["saf_net"]["path"]);
+    assert!(
+        k.contains(&"jumbo_black_hole".to_string()) && k.contains(&"stall".to_string()),
+        "{k:?}"
+    );
+    assert_eq!(out.status.code(), Some(3), "incomplete");
+    assert!(t.elapsed() < Duration::from_secs(9), "ended early: {:?}", t.elapsed());
+}
+
+#[test]
+fn clean_paths_report_their_mtu_and_mss() {
+    let _serial = serial();
+    require_lab!("clean jumbo and 1500 paths");
+    for (profile, mtu, adv, eff) in [("10gbe-jumbo", 9000, 8960, 8948), ("1gbe", 1500, 1460, 1448)] {
+        let lab = Lab::up(&format!("clean{mtu}"), &[profile]);
+        let (code, doc, secs) = mtu_probe(&lab);
+        let p = &doc["path"];
+        assert_eq!(code, Some(0), "{profile}: clean path exits 0: {p}");
+        assert_eq!(p["mtu_probe"]["forward_path_mtu"], mtu, "{p}");
+        assert_eq!(p["mtu_probe"]["reverse_path_mtu"], mtu, "{p}");
+        assert!(kinds(p).is_empty(), "{p}");
+        assert!(secs < 3.0, "{secs}");
+        let far = lab.far();
+        let out = lab.exec(
+            &[BIN, "client", &far, "-t", "1", "-J", "--no-history"],
+            Duration::from_secs(30),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let path = &doc["saf_net"]["path"];
+        assert_eq!(path["mss_advertised"], adv, "{profile}: {path}");
+        assert_eq!(path["mss_effective"], eff, "{profile}: {path}");
+        assert_eq!(path["local"]["mtu"], mtu);
+        assert_eq!(path["remote"]["mtu"], mtu);
+    }
+}
+
+#[test]
+fn a_link_taken_down_mid_test_ends_it_with_a_clear_message() {
+    let _serial = serial();
+    require_lab!("link down mid-test");
+    let lab = Lab::up("down", &["1gbe"]);
+    let far = lab.far();
+    let far_ns = lab.state()["far_ns"].as_str().unwrap().to_string();
+    let args = [
+        "lab",
+        "exec",
+        "--name",
+        &lab.name,
+        "--",
+        BIN,
+        "client",
+        &far,
+        "-t",
+        "20",
+        "-J",
+        "--no-history",
+    ];
+    let child = Command::new(BIN)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let down = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &far_ns,
+            "sh",
+            "-c",
+            "for i in $(ls /sys/class/net); do [ $i = lo ] || ip link set $i down; done",
+        ])
+        .status()
+        .unwrap();
+    assert!(down.success());
+    let t = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "the client gave up within a bounded time: {:?}",
+        t.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(3), "incomplete: {}", text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["saf_net"]["complete"], false);
+    let k = kinds(&doc["saf_net"]["path"]);
+    assert!(k.contains(&"stall".to_string()), "{k:?}");
+    assert!(
+        k.contains(&"path_down".to_string()),
+        "the late probe finds nothing passes: {k:?}"
+    );
+}
+
+#[test]
+fn loaded_rtt_is_above_idle_rtt_on_a_saturated_1gbe_link() {
+    let _serial = serial();
+    require_lab!("latency under load");
+    let lab = Lab::up("bloat", &["1gbe"]);
+    let far = lab.far();
+    let out = lab.exec(
+        &[BIN, "client", &far, "-t", "3", "--latency", "-J", "--no-history"],
+        Duration::from_secs(40),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lat = &doc["saf_net"]["latency"];
+    let idle = lat["idle"]["rtt"]["p50_us"].as_f64().unwrap();
+    let loaded = lat["loaded"]["rtt"]["p50_us"].as_f64().unwrap();
+    eprintln!("1gbe lab: idle p50 {idle:.0} µs, loaded p50 {loaded:.0} µs");
+    // The tbf queue holds ~10 ms at 1 Gbit/s; probes wait behind the bulk data.
+    assert!(
+        loaded > 2.0 * idle && loaded > 500.0,
+        "loaded {loaded} µs vs idle {idle} µs"
+    );
+}

@@ -74,7 +74,7 @@ async fn stream_memory_is_capped() {
     let (addr, _stop, _h) = server(config).await;
     let mut i = input(addr, 0.3);
     i.parallel = 8;
-    i.length = 1 << 20;
+    i.length = Some(1 << 20);
     let err = run(i).await.unwrap_err().to_string();
     assert!(err.contains("--max-test-memory"), "{err}");
     assert!(
@@ -112,6 +112,7 @@ async fn a_sender_that_goes_silent_is_cut_off() {
         fq_rate: None,
         bitrate: None,
         udp_echo: false,
+        protocol: Default::default(),
         server_cpu: None,
         skip_rx_copy: false,
     };

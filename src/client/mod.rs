@@ -3,6 +3,7 @@
 mod latency;
 mod mtu;
 mod throughput;
+pub mod udp;
 
 pub use latency::{LatencyOutcome, LatencyPlan, run_latency};
 pub use mtu::{MtuOutcome, run_mtu};
@@ -51,6 +52,9 @@ pub enum ClientError {
         stream: u32,
         source: std::io::Error,
     },
+    /// A UDP test that cannot run as asked (e.g. a datagram the path MTU cannot carry).
+    #[error("{0}")]
+    Udp(String),
 }
 
 /// One data connection, as opened by the client.

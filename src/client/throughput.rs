@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::latency::probe_socket;
-use super::{ClientError, Event, Observer, Outcome, Session, StreamInfo, UnderLoad, describe, open};
+use super::{ClientError, Event, Observer, Outcome, Session, StreamInfo, UnderLoad, describe, open, udp};
 use crate::config::{ClientPlan, GRACE};
 use crate::diagnose::{Diagnosis, PathReport, diagnose};
 use crate::engine::STALL;
@@ -20,8 +20,8 @@ use crate::net;
 use crate::platform;
 use crate::protocol::Cookie;
 use crate::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, ServerMessage, SideResults, StopAfter, encode,
-    read_message, write_message,
+    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, Protocol, ServerMessage, SideResults, StopAfter,
+    encode, read_message, write_message,
 };
 use std::net::SocketAddr;
 
@@ -36,7 +36,10 @@ pub async fn run_until(
     obs: &mut dyn Observer,
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Result<Outcome, ClientError> {
-    let req = plan.request.clone();
+    let mut req = plan.request.clone();
+    if req.protocol == Protocol::Udp {
+        req.block_size = udp::datagram_size(plan).await?;
+    }
     let Session {
         server,
         server_software,
@@ -93,7 +96,20 @@ pub async fn run_until(
     };
     let mut local = LocalStreams::default();
     let mut streams = Vec::new();
-    for id in 1..=req.connections() {
+    // UDP: one socket per stream; the streams the server sends say hello until the start.
+    let udp_hellos = match req.protocol {
+        Protocol::Udp => Some(udp::open_streams(
+            server,
+            cookie,
+            &req,
+            plan.client_cpu,
+            &mut local,
+            &mut streams,
+        )?),
+        Protocol::Tcp => None,
+    };
+    let tcp_connections = if udp_hellos.is_some() { 0 } else { req.connections() };
+    for id in 1..=tcp_connections {
         let client_sends = req.client_sends(id);
         let prepare = |sock: &tokio::net::TcpSocket| sockets::prepare(sock, &req, client_sends);
         let mut s = net::connect_one(server, plan.target.connect_timeout, prepare).await?;
@@ -140,6 +156,7 @@ pub async fn run_until(
         }
         other => return Err(unexpected(&other, "waiting for the start")),
     }
+    drop(udp_hellos);
     let started_at = SystemTime::now();
     obs.on(Event::Started { streams: &streams });
     let probe_stop = Arc::new(AtomicBool::new(false));
@@ -178,7 +195,8 @@ pub async fn run_until(
         duration,
         interval: Duration::from_secs_f64(req.interval_seconds),
         hard_limit: duration.map(|d| omit + d + GRACE),
-        stall_after: Some(STALL_AFTER),
+        // A UDP receiver hearing nothing is 100 % loss, which the test reports; only TCP can stall.
+        stall_after: (req.protocol == Protocol::Tcp).then_some(STALL_AFTER),
     };
     let (iv_tx, mut iv_rx) = mpsc::unbounded_channel::<IntervalReport>();
     let (abort_tx, abort_rx) = oneshot::channel::<String>();
@@ -264,6 +282,23 @@ pub async fn run_until(
     };
     // Stop the loaded probe while the server still answers it.
     probe_stop.store(true, Ordering::Relaxed);
+    // A stall ends the test early; probe the path now, while the server still answers.
+    if run.aborted.as_deref().is_some_and(|a| a.starts_with(STALL)) {
+        // Do not wait out the server's clock for results: the stall is the result.
+        error = run.aborted.clone();
+        // Probe again even if it ran first: the path may have changed (a link went down).
+        if let Ok(sock) = probe_socket(server) {
+            path.mtu_probe = Some(run_mtu_probe(Arc::new(sock), cookie, &path, server).await);
+        }
+        let _ = write_message(
+            &mut wr,
+            &ClientMessage::Abort {
+                reason: "stalled".into(),
+            },
+        )
+        .await;
+    }
+
     while let Ok(iv) = iv_rx.try_recv() {
         obs.on(Event::Interval {
             local: true,
@@ -304,23 +339,10 @@ pub async fn run_until(
     {
         error = Some(format!("a data stream failed: {e}"));
     }
-    // A stall ends the test early; probe the path now if that was not done first, while the server still answers.
-    if run.aborted.as_deref().is_some_and(|a| a.starts_with(STALL)) {
-        if path.mtu_probe.is_none()
-            && let Ok(sock) = probe_socket(server)
-        {
-            path.mtu_probe = Some(run_mtu_probe(Arc::new(sock), cookie, &path, server).await);
-        }
-        let _ = write_message(
-            &mut wr,
-            &ClientMessage::Abort {
-                reason: "stalled".into(),
-            },
-        )
-        .await;
-    }
     if let Some(info) = streams.first().and_then(|s| s.tcp_now.as_ref()) {
-        path.mss_advertised = (info.advmss > 0).then_some(info.advmss);
+        // The SYN's MSS option is the path MTU less the IP and TCP headers (8960 on a 9000 IPv4 path).
+        let headers = if server.is_ipv6() { 60 } else { 40 };
+        path.mss_advertised = (info.pmtu > headers).then(|| info.pmtu - headers);
         path.mss_effective = (info.snd_mss > 0).then_some(info.snd_mss);
     }
     path.diagnoses = diagnose(&path, &plan.target.host, server.port(), plan.expected_mbps);

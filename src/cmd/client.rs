@@ -13,6 +13,7 @@ use crate::output::history::{self, HistoryRow};
 use crate::output::text::{LivePrinter, summary};
 use crate::output::{RunMeta, json};
 use crate::profile::Profile;
+use crate::protocol::Protocol;
 
 fn input(args: &ClientArgs) -> ClientInput {
     ClientInput {
@@ -34,6 +35,7 @@ fn input(args: &ClientArgs) -> ClientInput {
         fq_rate: args.fq_rate,
         bitrate: args.bitrate,
         latency: args.latency,
+        protocol: if args.udp { Protocol::Udp } else { Protocol::Tcp },
         mtu_check: !args.no_mtu_check,
         expected_mbps: None,
         affinity: args.affinity,

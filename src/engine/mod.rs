@@ -6,6 +6,9 @@ mod run;
 pub mod sockets;
 mod tcp;
 mod tcp_stats;
+pub mod udp;
+mod udp_ledger;
+mod udp_stats;
 
 pub use run::{LocalStreams, STALL, SideRun, Timing, drive};
 pub use tcp::{Flags, Stream, StreamSpec};

@@ -10,6 +10,8 @@ use tokio::time::{Instant as TokioInstant, sleep_until};
 
 use super::tcp::{Finished, Flags, Stream, StreamSpec};
 use super::tcp_stats::TcpTracker;
+use super::udp::{self, UdpPlan};
+use super::udp_stats::UdpTracker;
 use crate::platform::CpuClock;
 use crate::protocol::{IntervalReport, SideResults, StreamBytes, StreamTotals};
 
@@ -26,22 +28,36 @@ pub struct Timing {
     pub stall_after: Option<Duration>,
 }
 
+/// A stream waiting for the clock: a connected TCP socket, or a UDP stream's plan.
+enum Pending {
+    Tcp(std::net::TcpStream),
+    Udp(UdpPlan),
+}
 /// The abort reason a stall gives; callers match on its start.
 pub const STALL: &str = "stalled: no data moved";
 
 /// One side's connected data sockets, waiting for the clock to start.
 #[derive(Default)]
 pub struct LocalStreams {
-    pending: Vec<(std::net::TcpStream, StreamSpec)>,
+    pending: Vec<(Pending, StreamSpec)>,
 }
 
 impl LocalStreams {
     pub fn add(&mut self, socket: std::net::TcpStream, spec: StreamSpec) {
-        self.pending.push((socket, spec));
+        self.pending.push((Pending::Tcp(socket), spec));
     }
 
+    /// Adds a UDP stream (`-u`).
+    pub fn add_udp(&mut self, plan: UdpPlan, spec: StreamSpec) {
+        self.pending.push((Pending::Udp(plan), spec));
+    }
+
+    /// The TCP sockets among the streams.
     pub fn sockets(&self) -> impl Iterator<Item = (&std::net::TcpStream, &StreamSpec)> {
-        self.pending.iter().map(|(s, spec)| (s, spec))
+        self.pending.iter().filter_map(|(p, spec)| match p {
+            Pending::Tcp(s) => Some((s, spec)),
+            Pending::Udp(_) => None,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -82,8 +98,12 @@ where
     let mut streams = Vec::with_capacity(local.pending.len());
     let mut aborted = None;
     let t0 = Instant::now();
-    for (socket, spec) in local.pending {
-        match Stream::spawn(socket, spec, flags.clone(), done_tx.clone()) {
+    for (pending, spec) in local.pending {
+        let started = match pending {
+            Pending::Tcp(socket) => Stream::spawn(socket, spec, flags.clone(), done_tx.clone()),
+            Pending::Udp(plan) => udp::spawn(plan, spec, flags.clone(), done_tx.clone()),
+        };
+        match started {
             Ok(s) => streams.push(s),
             Err(e) => aborted = Some(format!("could not start stream {}: {e}", spec.id)),
         }
@@ -121,6 +141,7 @@ where
     };
 
     let mut trackers = vec![TcpTracker::default(); n];
+    let mut udp_trackers = vec![UdpTracker::default(); n];
     let mut sample = |from: Instant, to: Instant, last_counts: &mut Vec<u64>, streams: &[Stream]| {
         let omitted = to <= omit_at && !timing.omit.is_zero();
         let base = if from < omit_at { t0 } else { omit_at };
@@ -133,15 +154,18 @@ where
         };
         for (i, s) in streams.iter().enumerate() {
             let now = s.bytes();
-            let tcp = if s.spec.sender {
-                trackers[i].sample(s.socket(), !omitted)
-            } else {
-                None
+            let tcp = match s.socket() {
+                Some(sock) if s.spec.sender => trackers[i].sample(sock, !omitted),
+                _ => None,
             };
+            let udp = s
+                .udp_meter()
+                .map(|m| udp_trackers[i].sample(m.counts(s.spec.sender), !omitted));
             let entry = StreamBytes {
                 stream: s.spec.id,
                 bytes: now - last_counts[i],
                 tcp,
+                udp,
             };
             last_counts[i] = now;
             if s.spec.sender {
@@ -253,6 +277,7 @@ where
                 bytes_total: total,
                 error,
                 tcp: if s.spec.sender { trackers[i].totals() } else { None },
+                udp: udp_trackers[i].totals(),
             }
         })
         .collect();

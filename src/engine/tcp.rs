@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::udp::Meter;
+
 /// How often a blocked thread wakes to look at the abort flag.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -51,7 +53,10 @@ pub struct Finished {
 pub struct Stream {
     pub spec: StreamSpec,
     pub counter: Arc<AtomicU64>,
-    socket: TcpStream,
+    /// The TCP connection; None for UDP streams, whose threads watch the flags instead.
+    socket: Option<TcpStream>,
+    /// Datagram counts of a UDP stream.
+    udp: Option<Arc<Meter>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -91,9 +96,26 @@ impl Stream {
         Ok(Stream {
             spec,
             counter,
-            socket: handle,
+            socket: Some(handle),
+            udp: None,
             thread: Some(thread),
         })
+    }
+
+    /// A UDP stream whose thread is already running.
+    pub(super) fn udp(spec: StreamSpec, meter: Arc<Meter>, thread: JoinHandle<()>) -> Stream {
+        Stream {
+            spec,
+            counter: meter.bytes_counter(),
+            socket: None,
+            udp: Some(meter),
+            thread: Some(thread),
+        }
+    }
+
+    /// The datagram counts of a UDP stream.
+    pub fn udp_meter(&self) -> Option<&Meter> {
+        self.udp.as_deref()
     }
 
     pub fn bytes(&self) -> u64 {
@@ -102,20 +124,22 @@ impl Stream {
 
     /// Unblocks the thread's pending read or write.
     pub fn shutdown(&self) {
-        let _ = self.socket.shutdown(Shutdown::Both);
+        if let Some(s) = &self.socket {
+            let _ = s.shutdown(Shutdown::Both);
+        }
     }
 
     pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
-        self.socket.local_addr().ok()
+        self.socket.as_ref()?.local_addr().ok()
     }
 
     pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
-        self.socket.peer_addr().ok()
+        self.socket.as_ref()?.peer_addr().ok()
     }
 
-    /// The stream's socket, for reading its options.
-    pub fn socket(&self) -> &TcpStream {
-        &self.socket
+    /// The stream's TCP socket, for reading its options; None for UDP streams.
+    pub fn socket(&self) -> Option<&TcpStream> {
+        self.socket.as_ref()
     }
 }
 
@@ -131,7 +155,7 @@ impl Drop for Stream {
 }
 
 /// A non-compressible fill pattern, so nothing on the path can shrink the data.
-fn pattern(len: usize) -> Vec<u8> {
+pub(super) fn pattern(len: usize) -> Vec<u8> {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     (0..len)
         .map(|_| {

@@ -10,7 +10,7 @@ use super::RunMeta;
 use crate::client::Outcome;
 
 /// Bumped whenever columns are added; readers accept every earlier version.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Environment variable that overrides the default history file.
 pub const HISTORY_ENV: &str = "SAF_NET_HISTORY";
@@ -88,6 +88,18 @@ pub struct HistoryRow {
     pub mss_effective: Option<u32>,
     /// Diagnosis kinds, `;`-separated (jumbo_black_hole, path_down, mtu_mismatch, slow_link, stall).
     pub diagnoses: String,
+    // Schema 4: UDP throughput (kind udp). Receiver-side figures of the headline direction; reverse_* for --bidir.
+    pub udp_datagram_bytes: Option<u32>,
+    /// -b per stream; empty for as fast as possible.
+    pub udp_target_mbps: Option<f64>,
+    pub udp_packets: Option<u64>,
+    pub udp_lost: Option<u64>,
+    pub udp_lost_percent: Option<f64>,
+    pub udp_out_of_order: Option<u64>,
+    pub udp_duplicates: Option<u64>,
+    pub udp_jitter_ms: Option<f64>,
+    pub reverse_udp_lost_percent: Option<f64>,
+    pub reverse_udp_jitter_ms: Option<f64>,
 }
 
 impl HistoryRow {
@@ -128,6 +140,7 @@ impl HistoryRow {
             ..HistoryRow::default()
         };
         crate::output::path::fill_row(&mut row, &o.path);
+        super::udp::fill_history(o, &mut row);
         row
     }
 }
@@ -177,6 +190,16 @@ pub struct HistoryRecord {
     pub mss_advertised: Option<u32>,
     pub mss_effective: Option<u32>,
     pub diagnoses: Option<String>,
+    pub udp_datagram_bytes: Option<u32>,
+    pub udp_target_mbps: Option<f64>,
+    pub udp_packets: Option<u64>,
+    pub udp_lost: Option<u64>,
+    pub udp_lost_percent: Option<f64>,
+    pub udp_out_of_order: Option<u64>,
+    pub udp_duplicates: Option<u64>,
+    pub udp_jitter_ms: Option<f64>,
+    pub reverse_udp_lost_percent: Option<f64>,
+    pub reverse_udp_jitter_ms: Option<f64>,
 }
 
 /// The column names of the current schema, in order.
@@ -223,6 +246,16 @@ pub fn header() -> Vec<&'static str> {
         "mss_advertised",
         "mss_effective",
         "diagnoses",
+        "udp_datagram_bytes",
+        "udp_target_mbps",
+        "udp_packets",
+        "udp_lost",
+        "udp_lost_percent",
+        "udp_out_of_order",
+        "udp_duplicates",
+        "udp_jitter_ms",
+        "reverse_udp_lost_percent",
+        "reverse_udp_jitter_ms",
     ]
 }
 
@@ -434,5 +467,43 @@ mod tests {
         assert_eq!(rows[0].receiver_mbps, Some(945.11));
         assert_eq!(rows[1].run_id.as_deref(), Some("new"));
         assert!(fs::read_to_string(&csv).unwrap().starts_with(&header().join(",")));
+    }
+
+    #[test]
+    fn schema_3_files_keep_their_rows_and_gain_the_udp_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("v3.csv");
+        let v2: Vec<&str> = header().into_iter().take_while(|c| !c.starts_with("udp_")).collect();
+        assert_eq!(
+            v2.last(),
+            Some(&"diagnoses"),
+            "UDP columns come after every schema-3 column"
+        );
+        let mut old = vec![""; v2.len()];
+        old[0] = "3";
+        old[1] = "latency";
+        old[2] = "lat1";
+        old[v2.iter().position(|c| *c == "rtt_p50_us").unwrap()] = "123.5";
+        fs::write(&csv, format!("{}\n{}\n", v2.join(","), old.join(","))).unwrap();
+        let rows = read(&csv).unwrap();
+        assert_eq!(rows[0].rtt_p50_us, Some(123.5));
+        assert_eq!(rows[0].udp_lost, None);
+        let udp = HistoryRow {
+            kind: "udp".into(),
+            udp_datagram_bytes: Some(1472),
+            udp_lost: Some(7),
+            udp_lost_percent: Some(0.07),
+            udp_jitter_ms: Some(0.012),
+            ..row("u1")
+        };
+        append(&csv, &udp, "{}").unwrap();
+        let rows = read(&csv).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].schema_version, rows[0].rtt_p50_us), (Some(3), Some(123.5)));
+        assert_eq!(rows[1].kind.as_deref(), Some("udp"));
+        assert_eq!(rows[1].udp_lost, Some(7));
+        assert_eq!(rows[1].udp_datagram_bytes, Some(1472));
+        assert_eq!(rows[1].udp_jitter_ms, Some(0.012));
+        assert_eq!(rows[1].schema_version, Some(SCHEMA_VERSION));
     }
 }

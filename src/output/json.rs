@@ -4,9 +4,10 @@ use serde::Serialize;
 
 use super::RunMeta;
 use super::latency::ProbeReport;
+use super::udp::{self, UdpInfo, UdpSpan};
 use crate::client::Outcome;
 use crate::protocol::{
-    Direction, IntervalReport, SocketReport, StopAfter, StreamBytes, StreamTotals, TcpSample, TcpTotals,
+    Direction, IntervalReport, Protocol, SocketReport, StopAfter, StreamBytes, StreamTotals, TcpSample, TcpTotals,
 };
 use crate::result::{DirectionResult, Sum, cpu_percent, hints};
 
@@ -105,6 +106,9 @@ pub struct Span {
     /// End-of-test sender streams: retransmits, max_snd_cwnd, max/min/mean_rtt.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub tcp_end: Option<EndTcp>,
+    /// UDP tests: iperf3's jitter_ms, lost_packets, packets, lost_percent, out_of_order (senders: packets).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpSpan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub omitted: Option<bool>,
     pub sender: bool,
@@ -150,6 +154,7 @@ impl Span {
             retransmits: None,
             tcp: None,
             tcp_end: None,
+            udp: None,
             omitted,
             sender,
         }
@@ -166,6 +171,9 @@ pub struct Interval {
 
 #[derive(Debug, Serialize)]
 pub struct StreamEnd {
+    /// UDP tests: the receiver's view under iperf3's key for UDP streams.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udp: Option<Span>,
     pub sender: Span,
     pub receiver: Span,
 }
@@ -183,6 +191,11 @@ pub struct Cpu {
 #[derive(Debug, Serialize)]
 pub struct End {
     pub streams: Vec<StreamEnd>,
+    /// UDP tests: iperf3's UDP summary, here the receiver's totals (= sum_received).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<Span>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum_bidir_reverse: Option<Span>,
     pub sum_sent: Span,
     pub sum_received: Span,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -228,6 +241,9 @@ pub struct SafNet {
     /// UDP RTT idle and under load (--latency).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyUnderLoad>,
+    /// UDP tests: datagram size, target rate, and what the UDP figures mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpInfo>,
 }
 
 #[derive(Debug, Serialize)]
@@ -284,6 +300,7 @@ fn interval_spans(iv: &IntervalReport, sender: bool, tcp_from: Option<&IntervalR
         .iter()
         .map(|b| Span {
             tcp: tcp_of(b),
+            udp: b.udp.map(|c| UdpSpan::of(&c, sender)),
             ..Span::new(Some(b.stream), iv.start, iv.end, b.bytes, sender, omitted)
         })
         .collect();
@@ -296,6 +313,7 @@ fn interval_spans(iv: &IntervalReport, sender: bool, tcp_from: Option<&IntervalR
         streams,
         Span {
             retransmits,
+            udp: udp::interval_sum(list).map(|c| UdpSpan::of(&c, sender)),
             ..Span::new(None, iv.start, iv.end, total, sender, omitted)
         },
     )
@@ -340,8 +358,14 @@ fn total_span(sum: &Sum, sender: bool, streams: &[StreamTotals]) -> Span {
         .then(|| streams.iter().filter_map(|s| s.tcp).map(|t| t.retransmits).sum());
     Span {
         retransmits,
+        udp: udp::totals_sum(streams).map(|c| UdpSpan::of(&c, sender)),
         ..Span::new(None, 0.0, sum.seconds, sum.bytes, sender, None)
     }
+}
+
+/// iperf3's UDP `end.sum`: the receiver's totals of one direction, for UDP tests.
+fn udp_sum(d: &DirectionResult) -> Option<Span> {
+    udp::totals_sum(&d.receiver).map(|_| total_span(&d.received, false, &d.receiver))
 }
 
 fn stream_end(d: &DirectionResult) -> Vec<StreamEnd> {
@@ -350,15 +374,21 @@ fn stream_end(d: &DirectionResult) -> Vec<StreamEnd> {
         .iter()
         .map(|s| {
             let r = find(&d.receiver, s.stream);
+            let receiver = match r {
+                Some(r) => Span {
+                    udp: r.udp.map(|c| UdpSpan::of(&c, false)),
+                    ..Span::new(Some(r.stream), 0.0, r.seconds, r.bytes, false, None)
+                },
+                None => Span::new(Some(s.stream), 0.0, 0.0, 0, false, None),
+            };
             StreamEnd {
+                udp: receiver.udp.is_some().then(|| receiver.clone()),
                 sender: Span {
                     tcp_end: s.tcp.as_ref().map(EndTcp::from),
+                    udp: s.udp.map(|c| UdpSpan::of(&c, true)),
                     ..Span::new(Some(s.stream), 0.0, s.seconds, s.bytes, true, None)
                 },
-                receiver: match r {
-                    Some(r) => Span::new(Some(r.stream), 0.0, r.seconds, r.bytes, false, None),
-                    None => Span::new(Some(s.stream), 0.0, 0.0, 0, false, None),
-                },
+                receiver,
             }
         })
         .collect()
@@ -413,7 +443,10 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
             sndbuf_actual: o.streams.first().map_or(0, |s| s.socket.sndbuf),
             rcvbuf_actual: o.streams.first().map_or(0, |s| s.socket.rcvbuf),
             test_start: TestStart {
-                protocol: "TCP",
+                protocol: match r.protocol {
+                    Protocol::Tcp => "TCP",
+                    Protocol::Udp => "UDP",
+                },
                 num_streams: r.streams,
                 blksize: r.block_size,
                 omit: r.omit_seconds,
@@ -434,10 +467,12 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
         intervals: intervals(first, second, false),
         end: End {
             streams: end_streams,
+            sum: udp_sum(first),
+            sum_bidir_reverse: second.and_then(udp_sum),
             sum_sent: total_span(&first.sent, true, &first.sender),
-            sum_received: total_span(&first.received, false, &[]),
+            sum_received: total_span(&first.received, false, &first.receiver),
             sum_sent_bidir_reverse: second.map(|d| total_span(&d.sent, true, &d.sender)),
-            sum_received_bidir_reverse: second.map(|d| total_span(&d.received, false, &[])),
+            sum_received_bidir_reverse: second.map(|d| total_span(&d.received, false, &d.receiver)),
             sender_tcp_congestion: sender_socket.and_then(|s| s.congestion.clone()),
             receiver_tcp_congestion: receiver_socket.and_then(|s| s.congestion.clone()),
             cpu_utilization_percent: Cpu {
@@ -479,6 +514,7 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                 })
                 .collect(),
             hints: dirs.iter().flat_map(hints).collect(),
+            udp: udp::info(o),
             path: o.path.clone(),
             skip_rx_copy: r.skip_rx_copy,
             latency: o.latency.as_ref().map(|l| LatencyUnderLoad {

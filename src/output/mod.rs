@@ -5,6 +5,7 @@ pub mod json;
 pub mod latency;
 pub mod path;
 pub mod text;
+pub mod udp;
 
 use std::time::SystemTime;
 

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use crate::client::{Event, Observer, Outcome};
 use crate::output::latency::ProbeReport;
-use crate::protocol::{Direction, IntervalReport, StopAfter, StreamBytes, StreamTotals, TcpSample, TestRequest};
+use crate::output::udp;
+use crate::protocol::{
+    Direction, IntervalReport, Protocol, StopAfter, StreamBytes, StreamTotals, TcpSample, TestRequest,
+};
 use crate::result::{DirectionResult, cpu_percent, hints};
 use crate::units::{BitsPerSec, Bytes};
 
@@ -106,7 +109,9 @@ impl Observer for LivePrinter {
                     );
                     self.line(&text);
                 }
-                if self.intervals {
+                if self.intervals && self.request.protocol == Protocol::Udp {
+                    self.line(udp::INTERVAL_HEADER);
+                } else if self.intervals {
                     self.line("[ ID] Interval           Transfer         Bitrate    Retr        Cwnd  (receiver side; Retr/Cwnd from the sender)");
                 }
             }
@@ -168,6 +173,7 @@ impl LivePrinter {
             fq_rate: None,
             bitrate: None,
             udp_echo: false,
+            protocol: Default::default(),
             server_cpu: None,
             skip_rx_copy: false,
         };
@@ -196,8 +202,14 @@ fn print_interval(p: &mut LivePrinter, iv: &IntervalReport, senders: Option<&Vec
             .and_then(|b| b.tcp)
     };
     let mut lines = Vec::new();
+    let is_udp = p.request.protocol == Protocol::Udp;
     for b in &iv.received {
-        let tail = format!("{}  {}{omitted}", tcp_cols(tcp(b.stream)), tag(&p.request, b.stream));
+        let cols = if is_udp {
+            udp::columns(b.udp.as_ref())
+        } else {
+            tcp_cols(tcp(b.stream))
+        };
+        let tail = format!("{cols}  {}{omitted}", tag(&p.request, b.stream));
         lines.push(rate_line(&b.stream.to_string(), iv.start, iv.end, b.bytes, &tail));
     }
     if iv.received.len() > 1 {
@@ -209,12 +221,17 @@ fn print_interval(p: &mut LivePrinter, iv: &IntervalReport, senders: Option<&Vec
             known.iter().map(|t| t.retransmits).sum::<u64>().to_string()
         };
         let t = iv.received.first().map_or("", |b| tag(&p.request, b.stream));
+        let cols = if is_udp {
+            udp::columns(udp::interval_sum(&iv.received).as_ref())
+        } else {
+            format!("{retr:>6}  {:>10}", "")
+        };
         lines.push(rate_line(
             "SUM",
             iv.start,
             iv.end,
             total,
-            &format!("{retr:>6}  {:>10}  {t}{omitted}", ""),
+            &format!("{cols}  {t}{omitted}"),
         ));
     }
     for l in lines {
@@ -237,23 +254,44 @@ fn stream_lines(out: &mut String, d: &DirectionResult, bidir: bool) {
         );
     };
     let each = |v: &[StreamTotals], id: u32| v.iter().find(|s| s.stream == id).cloned();
+    // UDP: datagrams sent beside each sender line, jitter and loss beside each receiver line.
+    let sent = |c: Option<crate::protocol::UdpCounts>| {
+        c.map_or("sender".to_string(), |c| format!("sender  {} datagrams", c.packets))
+    };
+    let got = |c: Option<crate::protocol::UdpCounts>| {
+        c.map_or("receiver".to_string(), |c| {
+            format!("receiver {}", udp::columns(Some(&c)))
+        })
+    };
     for s in &d.sender {
         row(
             &s.stream.to_string(),
             s.seconds,
             s.bytes,
             s.tcp.map(|t| t.retransmits),
-            "sender",
+            &sent(s.udp),
         );
         if let Some(r) = each(&d.receiver, s.stream) {
-            row(&r.stream.to_string(), r.seconds, r.bytes, None, "receiver");
+            row(&r.stream.to_string(), r.seconds, r.bytes, None, &got(r.udp));
         }
     }
     if d.sender.len() > 1 {
         let known: Vec<u64> = d.sender.iter().filter_map(|s| s.tcp.map(|t| t.retransmits)).collect();
         let retr = (!known.is_empty()).then(|| known.iter().sum());
-        row("SUM", d.sent.seconds, d.sent.bytes, retr, "sender");
-        row("SUM", d.received.seconds, d.received.bytes, None, "receiver");
+        row(
+            "SUM",
+            d.sent.seconds,
+            d.sent.bytes,
+            retr,
+            &sent(udp::totals_sum(&d.sender)),
+        );
+        row(
+            "SUM",
+            d.received.seconds,
+            d.received.bytes,
+            None,
+            &got(udp::totals_sum(&d.receiver)),
+        );
     }
 }
 
@@ -263,7 +301,13 @@ pub fn summary(o: &Outcome) -> String {
     let dirs = o.directions();
     let bidir = dirs.len() > 1;
     let _ = writeln!(out, "{RULE}");
-    let _ = writeln!(out, "[ ID] Interval           Transfer         Bitrate    Retr");
+    let _ = match o.request.protocol {
+        Protocol::Udp => writeln!(
+            out,
+            "[ ID] Interval           Transfer         Bitrate                 Datagrams"
+        ),
+        Protocol::Tcp => writeln!(out, "[ ID] Interval           Transfer         Bitrate    Retr"),
+    };
     for d in &dirs {
         stream_lines(&mut out, d, bidir);
     }
@@ -284,6 +328,9 @@ pub fn summary(o: &Outcome) -> String {
             d.sent.rate()
         );
     }
+    for line in dirs.iter().filter_map(udp::summary_line).chain(udp::settings_line(o)) {
+        let _ = writeln!(out, "{line}");
+    }
     let (lt, lu, ls) = cpu_percent(&o.local_cpu());
     let _ = write!(out, "CPU: client {lt:.1}% (user {lu:.1}%, system {ls:.1}%)");
     match o.remote_cpu() {
@@ -294,7 +341,14 @@ pub fn summary(o: &Outcome) -> String {
         None => out.push('\n'),
     }
     let r = &o.request;
-    if r.window.is_some() || r.mss.is_some() || r.congestion.is_some() || r.fq_rate.is_some() || r.bitrate.is_some() {
+    let udp_pacing = r.protocol == Protocol::Udp && r.window.is_none();
+    if !udp_pacing
+        && (r.window.is_some()
+            || r.mss.is_some()
+            || r.congestion.is_some()
+            || r.fq_rate.is_some()
+            || r.bitrate.is_some())
+    {
         let _ = writeln!(out, "Socket options, requested → effective:");
         let sides = [
             (

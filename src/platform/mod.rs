@@ -8,6 +8,7 @@ mod pmtu;
 mod signal;
 mod sockopt;
 mod tcp_info;
+mod udp_batch;
 mod user;
 
 pub use cpu::{CpuClock, process_cpu_seconds};
@@ -20,4 +21,5 @@ pub use sockopt::{
     available_congestion, congestion, max_pacing_rate, set_congestion, set_max_pacing_rate, unsupported,
 };
 pub use tcp_info::{TcpInfo, tcp_info};
+pub use udp_batch::{MAX_BATCH, RecvBatch, batch_limit, enable_gro, gso_available, send_segments, tighten_timer_slack};
 pub use user::effective_uid;

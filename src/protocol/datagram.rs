@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! 0..4    magic "SAFN"
-//! 4       kind (1 = echo probe)
-//! 5..8    reserved, zero
+//! 4       kind (1 = echo probe, 2 = UDP throughput data)
+//! 5..8    reserved, zero; data datagrams carry flags in 5 and the stream id in 6..8 (big-endian)
 //! 8..24   the test's cookie
 //! 24..32  sequence number, big-endian
 //! 32..40  sender's timestamp in nanoseconds, big-endian (the sender's own clock)
@@ -24,10 +24,34 @@ pub const MAX_DATAGRAM: usize = 65_507;
 pub enum Kind {
     /// Send it back unchanged.
     Echo = 1,
+    /// UDP throughput data of one stream (`-u`); see [`data_tag`].
+    Data = 2,
     /// MTU probe, forward: answer with the bare 40-byte header (the request was the big one).
     Ack = 3,
     /// MTU probe, reverse: answer with a datagram of the payload size in bytes 40..44 (the answer is the big one).
     Fill = 4,
+}
+
+/// Data flag: the stream's last word; its sequence number is the count of data datagrams the stream sent.
+pub const FLAG_END: u8 = 1;
+/// Data flag: sent by the client from a stream's socket so the server learns where to send (`-R`, `--bidir`).
+pub const FLAG_HELLO: u8 = 2;
+
+/// The flags and stream id of a data datagram (bytes 5 and 6..8).
+pub fn data_tag(buf: &[u8]) -> (u8, u32) {
+    (buf[5], u32::from(u16::from_be_bytes([buf[6], buf[7]])))
+}
+
+/// Writes the flags and stream id of a data datagram after its header (stream ids fit 16 bits).
+pub fn set_data_tag(buf: &mut [u8], flags: u8, stream: u32) {
+    buf[5] = flags;
+    buf[6..8].copy_from_slice(&(stream as u16).to_be_bytes());
+}
+
+/// Rewrites only the sequence number and timestamp of a header already in `buf`.
+pub fn stamp(buf: &mut [u8], seq: u64, sent_ns: u64) {
+    buf[24..32].copy_from_slice(&seq.to_be_bytes());
+    buf[32..40].copy_from_slice(&sent_ns.to_be_bytes());
 }
 
 /// A parsed datagram header.
@@ -57,6 +81,7 @@ impl Header {
         }
         let kind = match buf[4] {
             1 => Kind::Echo,
+            2 => Kind::Data,
             3 => Kind::Ack,
             4 => Kind::Fill,
             _ => return None,
@@ -94,5 +119,25 @@ mod tests {
         h.write(&mut other);
         other[4] = 99;
         assert_eq!(Header::read(&other), None);
+    }
+
+    #[test]
+    fn data_datagrams_carry_flags_and_stream() {
+        let mut buf = vec![0u8; 64];
+        Header {
+            kind: Kind::Data,
+            cookie: Cookie([3; 16]),
+            seq: 1,
+            sent_ns: 2,
+        }
+        .write(&mut buf);
+        set_data_tag(&mut buf, FLAG_END, 300);
+        stamp(&mut buf, 77, 88);
+        let h = Header::read(&buf).unwrap();
+        assert_eq!(
+            (h.kind, h.seq, h.sent_ns, h.cookie),
+            (Kind::Data, 77, 88, Cookie([3; 16]))
+        );
+        assert_eq!(data_tag(&buf), (FLAG_END, 300));
     }
 }

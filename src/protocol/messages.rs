@@ -62,6 +62,30 @@ impl Direction {
     }
 }
 
+/// The transport of a test's data streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// Byte streams on TCP connections.
+    #[default]
+    Tcp,
+    /// Paced datagrams on UDP (`-u`), counted for loss, reordering, duplicates and jitter.
+    Udp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+
+    pub fn is_tcp(&self) -> bool {
+        *self == Protocol::Tcp
+    }
+}
+
 /// When the senders stop.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -96,6 +120,9 @@ pub struct TestRequest {
     /// Answer UDP echo probes with this test's cookie while it runs (--latency).
     #[serde(default)]
     pub udp_echo: bool,
+    /// TCP or UDP data streams; absent means TCP. With UDP, `block_size` is the datagram payload size.
+    #[serde(default, skip_serializing_if = "Protocol::is_tcp")]
+    pub protocol: Protocol,
     /// First CPU the server pins its stream threads to (-A N,M: M), round-robin from there.
     #[serde(default)]
     pub server_cpu: Option<u32>,
@@ -142,6 +169,39 @@ pub struct StreamBytes {
     /// Kernel TCP figures at the interval's end (sender streams, where the OS reports them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpSample>,
+    /// Datagram counts within the interval (UDP streams).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpCounts>,
+}
+
+/// One UDP stream's datagram counts over a span (an interval, or the measured period).
+///
+/// On the sender only `packets` is set. On the receiver, `packets` is what the sequence numbers say was sent
+/// (`received + lost`, iperf3's `packets`), and duplicates are neither received nor counted in the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UdpCounts {
+    pub packets: u64,
+    /// Distinct datagrams the receiving application got.
+    pub received: u64,
+    /// Sequence numbers never received (iperf3's `lost_packets`).
+    pub lost: u64,
+    /// Datagrams that arrived after a higher sequence number.
+    pub out_of_order: u64,
+    pub duplicates: u64,
+    /// RFC 3550 interarrival jitter at the end of the span, milliseconds.
+    pub jitter_ms: f64,
+}
+
+impl UdpCounts {
+    /// Lost datagrams as a share of `packets`, in percent.
+    pub fn lost_percent(&self) -> f64 {
+        if self.packets == 0 {
+            0.0
+        } else {
+            100.0 * self.lost as f64 / self.packets as f64
+        }
+    }
 }
 
 /// A sender's TCP state at one instant, iperf3's per-interval names and units.
@@ -206,6 +266,9 @@ pub struct StreamTotals {
     /// Kernel TCP figures for sender streams, where the OS reports them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpTotals>,
+    /// Datagram counts over the measured period (UDP streams).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpCounts>,
 }
 
 /// The interface one side uses to reach the other; every field is None when the OS does not say.
@@ -413,6 +476,7 @@ mod tests {
             fq_rate: None,
             bitrate: Some(200_000_000),
             udp_echo: true,
+            protocol: Protocol::Tcp,
             server_cpu: None,
             skip_rx_copy: false,
         };
@@ -434,5 +498,47 @@ mod tests {
         );
         assert!(req.client_sends(4));
         assert!(!req.client_sends(5));
+    }
+
+    #[test]
+    fn protocol_is_additive_and_defaults_to_tcp() {
+        let tcp = TestRequest {
+            direction: Direction::Forward,
+            streams: 1,
+            stop: StopAfter::Seconds(1.0),
+            omit_seconds: 0.0,
+            interval_seconds: 1.0,
+            block_size: 1472,
+            window: None,
+            mss: None,
+            congestion: None,
+            fq_rate: None,
+            bitrate: None,
+            udp_echo: false,
+            protocol: Protocol::Tcp,
+            server_cpu: None,
+            skip_rx_copy: false,
+        };
+        let text = serde_json::to_string(&tcp).unwrap();
+        assert!(
+            !text.contains("protocol"),
+            "TCP requests look as they did before UDP existed: {text}"
+        );
+        assert_eq!(serde_json::from_str::<TestRequest>(&text).unwrap(), tcp);
+        let udp = TestRequest {
+            protocol: Protocol::Udp,
+            ..tcp
+        };
+        let text = serde_json::to_string(&udp).unwrap();
+        assert!(text.contains(r#""protocol":"udp""#), "{text}");
+        assert_eq!(serde_json::from_str::<TestRequest>(&text).unwrap(), udp);
+        let counts = UdpCounts {
+            packets: 200,
+            received: 190,
+            lost: 10,
+            ..UdpCounts::default()
+        };
+        assert_eq!(counts.lost_percent(), 5.0);
+        assert_eq!(UdpCounts::default().lost_percent(), 0.0);
     }
 }

@@ -4,6 +4,8 @@ mod datagram;
 mod framing;
 mod messages;
 
-pub use datagram::{HEADER_LEN, Header, Kind as DatagramKind, MAX_DATAGRAM};
+pub use datagram::{
+    FLAG_END, FLAG_HELLO, HEADER_LEN, Header, Kind as DatagramKind, MAX_DATAGRAM, data_tag, set_data_tag, stamp,
+};
 pub use framing::{DEFAULT_MAX_FRAME, FrameError, decode, encode, read_message, read_raw, write_message};
 pub use messages::*;

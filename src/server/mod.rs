@@ -7,6 +7,7 @@ mod session;
 mod slots;
 mod throughput;
 mod udp;
+mod udp_test;
 
 use std::future::Future;
 use std::net::SocketAddr;

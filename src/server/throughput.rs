@@ -6,11 +6,13 @@ use std::time::Duration;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 
-use super::Ctx;
 use super::session::{SHUTTING_DOWN, collect_data, control_ended, spawn_control_reader};
+use super::{Ctx, udp_test};
 use crate::config::GRACE;
 use crate::engine::{LocalStreams, StreamSpec, Timing, drive, sockets};
-use crate::protocol::{ClientMessage, Cookie, Direction, ServerMessage, StopAfter, TestRequest, write_message};
+use crate::protocol::{
+    ClientMessage, Cookie, Direction, Protocol, ServerMessage, StopAfter, TestRequest, write_message,
+};
 use crate::units::{BitsPerSec, Bytes};
 
 /// Collects the data connections, runs the streams and reports.
@@ -27,6 +29,17 @@ pub(super) async fn run(
     let (_registration, mut data_rx) = ctx.registry.register(cookie, peer.ip(), conns);
     // A latency probe beside the test (--latency) echoes through the UDP responder under the same cookie.
     let _echo = req.udp_echo.then(|| ctx.udp.allow(cookie, peer.ip()));
+    // A UDP test's sink is registered before the client learns the cookie, so no datagram finds it missing.
+    let udp = match req.protocol {
+        Protocol::Udp => match udp_test::open(ctx, n, cookie, peer, req) {
+            Ok(u) => Some(u),
+            Err(reason) => {
+                let _ = write_message(&mut wr, &ServerMessage::Failed { reason: reason.clone() }).await;
+                return Err(reason);
+            }
+        },
+        Protocol::Tcp => None,
+    };
     write_message(
         &mut wr,
         &ServerMessage::Accepted {
@@ -45,9 +58,14 @@ pub(super) async fn run(
             StopAfter::Bytes(b) => format!("{}", Bytes(b)),
         }
     ));
-    let socks = collect_data(ctx, n, &mut rd, &mut wr, &mut data_rx, conns).await?;
-    let mut local = LocalStreams::default();
-    let mut report = None;
+    let (mut local, mut report) = match &udp {
+        Some(u) => udp_test::streams(ctx, &mut rd, &mut wr, u, req, cookie).await?,
+        None => (LocalStreams::default(), None),
+    };
+    let socks = match udp {
+        Some(_) => Vec::new(),
+        None => collect_data(ctx, n, &mut rd, &mut wr, &mut data_rx, conns).await?,
+    };
     for (i, sock) in socks.into_iter().enumerate() {
         let id = i as u32 + 1;
         let sock = sock.into_std().map_err(|e| e.to_string())?;
@@ -160,6 +178,9 @@ pub(super) async fn run(
             let rate = BitsPerSec::from_bytes(bytes, secs);
             parts.push(format!("{verb} {} in {secs:.2} s = {rate} ({side})", Bytes(bytes)));
         }
+    }
+    if udp.is_some() {
+        parts.extend(udp_test::loss_note(&run.results));
     }
     ctx.log(format!("test {n} from {peer} finished: {}", parts.join("; ")));
     Ok(())

@@ -1,18 +1,32 @@
-//! The UDP responder: echoes saf-net datagrams whose cookie belongs to a running test and whose source is its client.
+//! The UDP responder: echoes saf-net datagrams whose cookie belongs to a running test and whose source is its
+//! client, and hands the data datagrams of a UDP throughput test to that test's sink.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::net::{IpAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::engine::udp::Sink;
+use crate::platform::{self, MAX_BATCH, RecvBatch};
 use crate::protocol::{Cookie, DatagramKind, HEADER_LEN, Header, MAX_DATAGRAM};
+
+/// The client a cookie belongs to, and the sink of its UDP throughput test, if it runs one.
+#[derive(Debug, Clone)]
+struct Entry {
+    peer: IpAddr,
+    sink: Option<Arc<Sink>>,
+}
 
 /// Cookies whose datagrams (and connect probes) the server answers, with the client each belongs to.
 #[derive(Debug, Default, Clone)]
 pub struct Allowed {
-    inner: Arc<Mutex<HashMap<Cookie, IpAddr>>>,
+    inner: Arc<Mutex<HashMap<Cookie, Entry>>>,
+    /// Bumped on every change, so the responder knows when its cached sink may be stale.
+    generation: Arc<AtomicU64>,
+    /// The responder's socket, for UDP tests that send from the test port (`-R`, `--bidir`).
+    socket: Arc<OnceLock<UdpSocket>>,
 }
 
 /// Removes the cookie from the allow-list when the test ends.
@@ -24,55 +38,121 @@ pub struct Allowance {
 impl Drop for Allowance {
     fn drop(&mut self) {
         self.allowed.lock().remove(&self.cookie);
+        self.allowed.generation.fetch_add(1, Ordering::Relaxed);
     }
 }
 
 impl Allowed {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Cookie, IpAddr>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Cookie, Entry>> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn allow(&self, cookie: Cookie, peer: IpAddr) -> Allowance {
-        self.lock().insert(cookie, peer.to_canonical());
+    fn insert(&self, cookie: Cookie, peer: IpAddr, sink: Option<Arc<Sink>>) -> Allowance {
+        let peer = peer.to_canonical();
+        self.lock().insert(cookie, Entry { peer, sink });
+        self.generation.fetch_add(1, Ordering::Relaxed);
         Allowance {
             allowed: self.clone(),
             cookie,
         }
     }
 
+    pub fn allow(&self, cookie: Cookie, peer: IpAddr) -> Allowance {
+        self.insert(cookie, peer, None)
+    }
+
+    /// Allows a UDP throughput test: its data datagrams from `peer` go to `sink`.
+    pub fn allow_data(&self, cookie: Cookie, peer: IpAddr, sink: Arc<Sink>) -> Allowance {
+        self.insert(cookie, peer, Some(sink))
+    }
+
     /// Whether this cookie belongs to a running test of the client at `from`.
     pub fn permits(&self, cookie: &Cookie, from: IpAddr) -> bool {
-        self.lock().get(cookie).is_some_and(|ip| *ip == from.to_canonical())
+        self.lock().get(cookie).is_some_and(|e| e.peer == from.to_canonical())
+    }
+
+    /// A handle on the responder's socket (the test port), once the responder runs.
+    pub fn socket(&self) -> Option<UdpSocket> {
+        self.socket.get()?.try_clone().ok()
+    }
+
+    /// The sink of a running UDP test of the client at `from`.
+    fn sink(&self, cookie: &Cookie, from: IpAddr) -> Option<Arc<Sink>> {
+        self.lock()
+            .get(cookie)
+            .filter(|e| e.peer == from.to_canonical())
+            .and_then(|e| e.sink.clone())
     }
 }
 
-/// Echoes permitted datagrams until `stop` is set; everything else is dropped unanswered.
+/// The responder's memory of the last test it fed, so a burst of one test's datagrams costs one lookup.
+#[derive(Default)]
+struct LastSink {
+    generation: u64,
+    key: Option<(Cookie, IpAddr)>,
+    sink: Option<Arc<Sink>>,
+}
+
+impl LastSink {
+    fn get(&mut self, allowed: &Allowed, cookie: &Cookie, from: IpAddr) -> Option<Arc<Sink>> {
+        let generation = allowed.generation.load(Ordering::Relaxed);
+        if generation != self.generation || self.key != Some((*cookie, from)) {
+            self.generation = generation;
+            self.key = Some((*cookie, from));
+            self.sink = allowed.sink(cookie, from);
+        }
+        self.sink.clone()
+    }
+}
+
+/// Echoes permitted datagrams and feeds permitted data datagrams to their test's sink until `stop` is set;
+/// everything else is dropped unanswered. It receives in batches (recvmmsg on Linux) to keep up with UDP tests.
 pub fn spawn_responder(sock: UdpSocket, allowed: Allowed, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
     sock.set_read_timeout(Some(Duration::from_millis(200)))?;
+    let _ = allowed.socket.set(sock.try_clone()?);
+    // A UDP test's GSO batches then arrive whole, one receive for up to 64 KiB of datagrams (Linux).
+    platform::enable_gro(&sock);
     std::thread::Builder::new().name("udp-responder".into()).spawn(move || {
-        let mut buf = vec![0u8; 65_536 + HEADER_LEN];
+        let mut batch = RecvBatch::new(MAX_BATCH, MAX_DATAGRAM + 1);
+        let mut fill = vec![0u8; MAX_DATAGRAM];
+        let mut last = LastSink::default();
         while !stop.load(Ordering::Relaxed) {
-            let (n, from): (usize, SocketAddr) = match sock.recv_from(&mut buf) {
-                Ok(x) => x,
-                Err(_) => continue,
-            };
-            let Some(h) = Header::read(&buf[..n]) else { continue };
-            if !allowed.permits(&h.cookie, from.ip()) {
+            if batch.recv(&sock).is_err() {
                 continue;
             }
-            // Send errors (EMSGSIZE past the path MTU with don't-fragment) mean no answer: that is the measurement.
-            let _ = match h.kind {
-                DatagramKind::Echo => sock.send_to(&buf[..n], from),
-                DatagramKind::Ack => sock.send_to(&buf[..HEADER_LEN], from),
-                DatagramKind::Fill => {
-                    let want = buf
-                        .get(HEADER_LEN..HEADER_LEN + 4)
-                        .map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap_or_default()));
-                    let len = (want as usize).clamp(HEADER_LEN, MAX_DATAGRAM);
-                    buf[HEADER_LEN..len].fill(0);
-                    sock.send_to(&buf[..len], from)
+            let at = Instant::now();
+            for i in 0..batch.len() {
+                // Replies keep the source's own form: a dual-stack socket sends to IPv4-mapped addresses.
+                let Some(from) = batch.source(i) else { continue };
+                for buf in batch.segments(i) {
+                    let Some(h) = Header::read(buf) else { continue };
+                    if h.kind == DatagramKind::Data {
+                        if let Some(sink) = last.get(&allowed, &h.cookie, from.ip()) {
+                            sink.deliver(&h, buf, from, at);
+                        }
+                        continue;
+                    }
+                    if !allowed.permits(&h.cookie, from.ip()) {
+                        continue;
+                    }
+                    // Send errors (EMSGSIZE past the path MTU with don't-fragment) mean no answer: that is the
+                    // measurement.
+                    let _ = match h.kind {
+                        DatagramKind::Echo => sock.send_to(buf, from),
+                        DatagramKind::Ack => sock.send_to(&buf[..HEADER_LEN], from),
+                        DatagramKind::Fill => {
+                            let want = buf
+                                .get(HEADER_LEN..HEADER_LEN + 4)
+                                .map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap_or_default()));
+                            let len = (want as usize).clamp(HEADER_LEN, MAX_DATAGRAM);
+                            // The rest of `fill` stays zero: only headers are ever copied into it.
+                            fill[..HEADER_LEN].copy_from_slice(&buf[..HEADER_LEN]);
+                            sock.send_to(&fill[..len], from)
+                        }
+                        DatagramKind::Data => Ok(0),
+                    };
                 }
-            };
+            }
         }
     })
 }

@@ -1,0 +1,144 @@
+//! The server's side of a UDP throughput test (`-u`): a sink that the UDP responder feeds, the client's hellos
+//! that say where the server may send, and the streams handed to the engine.
+//!
+//! The server never dials out. Datagrams it receives arrive on the test port through the responder; datagrams
+//! it sends leave from the test port, only to the address each receiving stream's hello came from, and only
+//! when that address is the control connection's IP (the responder checks cookie and source first).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use socket2::SockRef;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use super::Ctx;
+use super::session::client_spoke;
+use super::udp::Allowance;
+use crate::engine::udp::{RCVBUF, Sink, UdpPlan};
+use crate::engine::{LocalStreams, StreamSpec, sockets};
+use crate::protocol::{Cookie, ServerMessage, SideResults, SocketReport, TestRequest, write_message};
+use crate::units::BitsPerSec;
+
+/// A UDP test's hold on the responder: its sink stays registered while this lives.
+pub(super) struct UdpTest {
+    sink: Arc<Sink>,
+    _allowance: Allowance,
+}
+
+/// Registers the test's sink under its cookie, before the client learns the cookie.
+pub(super) fn open(ctx: &Ctx, n: u64, cookie: Cookie, peer: SocketAddr, req: &TestRequest) -> Result<UdpTest, String> {
+    if !ctx.udp_ready {
+        return Err(format!(
+            "this server has no UDP socket on port {}, so it cannot run UDP tests",
+            peer.port()
+        ));
+    }
+    if let Some(sock) = ctx.udp.socket() {
+        // Bursts queue in the test port's receive buffer; the kernel caps this at net.core.rmem_max.
+        let r = SockRef::from(&sock);
+        let want = req.window.map_or(RCVBUF, |w| w as usize);
+        if r.recv_buffer_size().unwrap_or(0) < want {
+            let _ = r.set_recv_buffer_size(want);
+        }
+        if let Some(w) = req.window {
+            let _ = r.set_send_buffer_size(w as usize);
+        }
+    }
+    let sink = Sink::new(req);
+    let allowance = ctx.udp.allow_data(cookie, peer.ip(), sink.clone());
+    ctx.log(format!(
+        "test {n} from {peer}: UDP, {}-byte datagrams, {} per sending stream",
+        req.block_size,
+        req.bitrate
+            .map_or("as fast as possible".to_string(), |b| BitsPerSec(b as f64).to_string())
+    ));
+    Ok(UdpTest {
+        sink,
+        _allowance: allowance,
+    })
+}
+
+/// Waits until every stream the server sends has said hello, then lays out the streams for the engine.
+pub(super) async fn streams(
+    ctx: &Ctx,
+    rd: &mut OwnedReadHalf,
+    wr: &mut OwnedWriteHalf,
+    test: &UdpTest,
+    req: &TestRequest,
+    cookie: Cookie,
+) -> Result<(LocalStreams, Option<SocketReport>), String> {
+    let hs = ctx.config.handshake_timeout;
+    let deadline = tokio::time::Instant::now() + hs;
+    let wanted = (1..=req.connections()).filter(|&id| !req.client_sends(id)).count();
+    while test.sink.peers_missing() > 0 {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {
+                let reason = format!(
+                    "only {} of {wanted} UDP streams said hello within {:.0} s; a firewall may block UDP to this port",
+                    wanted - test.sink.peers_missing(),
+                    hs.as_secs_f64()
+                );
+                let _ = write_message(wr, &ServerMessage::Failed { reason: reason.clone() }).await;
+                return Err(reason);
+            }
+            _ = test.sink.learned() => {}
+            _ = client_spoke(rd) => return Err("client left before its UDP streams said hello".into()),
+        }
+    }
+    let fail = |e: std::io::Error| format!("UDP socket of the test port: {e}");
+    let socket = ctx.udp.socket().ok_or("the UDP responder is not running")?;
+    let report = sockets::report(&socket);
+    let mut local = LocalStreams::default();
+    for (i, id) in (1..=req.connections()).enumerate() {
+        let sender = !req.client_sends(id);
+        let spec = StreamSpec {
+            id,
+            sender,
+            quota: if sender { req.quota(id) } else { None },
+            block_size: req.block_size as usize,
+            pace_bps: if sender { req.bitrate } else { None },
+            // A UDP receiver may legitimately hear nothing for long (low -b, total loss); the clock ends it.
+            idle_timeout: None,
+            cpu: req.server_cpu.map(|c| c as usize + i),
+            // Every datagram's header is read; there is nothing to discard unread.
+            discard: false,
+        };
+        let plan = if sender {
+            UdpPlan::Send {
+                socket: socket.try_clone().map_err(fail)?,
+                to: test.sink.peer(id),
+                cookie,
+            }
+        } else {
+            UdpPlan::Fed {
+                meter: test.sink.meter(id).ok_or("no meter for a receiving stream")?,
+            }
+        };
+        local.add_udp(plan, spec);
+    }
+    Ok((local, Some(report)))
+}
+
+/// The loss the server saw as receiver, for its log line.
+pub(super) fn loss_note(results: &SideResults) -> Option<String> {
+    let rx: Vec<_> = results
+        .streams
+        .iter()
+        .filter(|s| !s.sender)
+        .filter_map(|s| s.udp)
+        .collect();
+    if rx.is_empty() {
+        return None;
+    }
+    let packets: u64 = rx.iter().map(|c| c.packets).sum();
+    let lost: u64 = rx.iter().map(|c| c.lost).sum();
+    let jitter = rx.iter().map(|c| c.jitter_ms).sum::<f64>() / rx.len() as f64;
+    let pct = if packets > 0 {
+        100.0 * lost as f64 / packets as f64
+    } else {
+        0.0
+    };
+    Some(format!(
+        "lost {lost} of {packets} datagrams ({pct:.3}%), jitter {jitter:.3} ms"
+    ))
+}
