@@ -6,7 +6,8 @@
 //! compare; reads the history back). `model` is the link-rate math. `platform` holds every
 //! OS-specific call; `cmd` glues one subcommand together each. `service` writes and controls the
 //! launchd/systemd service that runs the server. `profile` reads link profiles (`profiles/*.toml`);
-//! `lab` (Linux) builds emulated links in network namespaces.
+//! `lab` (Linux) builds emulated links in network namespaces; `tune` puts an interface and the socket
+//! buffers where a profile says. `runner` is the one way any of them runs an external command.
 
 pub mod auth;
 pub mod cli;
@@ -25,9 +26,11 @@ pub mod profile;
 pub mod protocol;
 pub mod report;
 pub mod result;
+pub mod runner;
 pub mod server;
 pub mod service;
 pub mod stats;
+pub mod tune;
 pub mod units;
 
 pub use client::{Event, Observer, Outcome};

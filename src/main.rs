@@ -32,6 +32,7 @@ fn main() {
         Command::Compare(a) => cmd::compare(a),
         Command::Service(a) => cmd::service(a),
         Command::Lab(a) => cmd::lab(a),
+        Command::Tune(a) => cmd::tune(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -166,7 +166,7 @@ pub struct LinuxSysctl {
 pub struct TuneMacos {
     #[serde(deserialize_with = "mtu")]
     pub mtu: u32,
-    /// `networksetup -setMedia` subtype, e.g. "autoselect" or "10GbaseT <full-duplex>".
+    /// `networksetup -setMedia` subtype, e.g. "autoselect" or "10Gbase-T <full-duplex>".
     pub media: Option<String>,
     #[serde(default)]
     pub sysctl: MacosSysctl,

@@ -18,7 +18,7 @@ mod linux {
     use crate::cli::{LabArgs, LabCommand, LabDownArgs, LabExecArgs, LabHost, LabUpArgs};
     use crate::lab::status::LabView;
     use crate::lab::up::{self, UpRequest};
-    use crate::lab::{DEFAULT_NAME, LabError, LabState, Role, System, down, exec, names, preflight, state, status};
+    use crate::lab::{DEFAULT_NAME, LabError, LabState, Role, Runner, down, exec, names, preflight, state, status};
     use crate::profile::Profile;
 
     fn usage_or(e: LabError) -> anyhow::Error {
@@ -78,13 +78,13 @@ mod linux {
                 "# saf-net lab up {} --name {}: commands it runs as root (dry run; nothing is run)",
                 a.profile, a.name
             );
-            up::plan(&mut crate::lab::DryRun::default(), &req, &exe()?, k).map_err(usage_or)?;
+            up::plan(&mut Runner::print_script(Box::new(std::io::stdout())), &req, &exe()?, k).map_err(usage_or)?;
             return Ok(EXIT_OK);
         }
         req.spec(1).map_err(usage_or)?;
         preflight::require_root("up")?;
         preflight::require_tools()?;
-        let st = up::up(&mut System, &state::base_dir(), &req, &exe()?).map_err(usage_or)?;
+        let st = up::up(&mut Runner::execute(), &state::base_dir(), &req, &exe()?).map_err(usage_or)?;
         print!("{}", describe_up(&st));
         Ok(EXIT_OK)
     }
@@ -153,14 +153,14 @@ burst {} B, limit {} B\n",
         preflight::require_tools()?;
         let base = state::base_dir();
         let removed = if a.all {
-            let r = down::down_all(&mut System, &base)?;
+            let r = down::down_all(&mut Runner::execute(), &base)?;
             if r.is_empty() {
                 println!("No lab is up; nothing to remove.");
             }
             r
         } else {
             let name = a.name.as_deref().unwrap_or(DEFAULT_NAME);
-            match down::down(&mut System, &base, name)? {
+            match down::down(&mut Runner::execute(), &base, name)? {
                 Some(r) => vec![r],
                 None => {
                     println!("Lab '{name}' is not up; nothing to remove.");
@@ -192,7 +192,7 @@ burst {} B, limit {} B\n",
     fn status() -> Result<ExitCode> {
         preflight::require_tools()?;
         let root = preflight::effective_uid() == Some(0);
-        let views = status::status(&mut System, &state::base_dir(), root)?;
+        let views = status::status(&mut Runner::execute(), &state::base_dir(), root)?;
         if views.is_empty() {
             println!("No lab is up. Start one with: saf-net lab up 1gbe");
             return Ok(EXIT_OK);
@@ -299,7 +299,14 @@ burst {} B, limit {} B\n",
             LabHost::Near => Role::Near,
             LabHost::Far => Role::Far,
         };
-        let code = exec::exec(&mut System, &state::base_dir(), &a.name, role, &a.command, &exe()?)?;
+        let code = exec::exec(
+            &mut Runner::execute(),
+            &state::base_dir(),
+            &a.name,
+            role,
+            &a.command,
+            &exe()?,
+        )?;
         Ok(code)
     }
 }

@@ -9,6 +9,7 @@ mod mtu;
 mod report;
 mod server;
 mod service;
+mod tune;
 mod validate;
 
 pub use client::client;
@@ -20,6 +21,7 @@ pub use mtu::mtu;
 pub use report::report;
 pub use server::server;
 pub use service::service;
+pub use tune::tune;
 pub use validate::validate;
 
 /// The process exit code of a subcommand that ran.

@@ -22,14 +22,14 @@ pub struct Removed {
 }
 
 /// Removes lab `name`; Ok(None) when nothing of it exists.
-pub fn down(runner: &mut dyn Runner, base: &Path, name: &str) -> Result<Option<Removed>, LabError> {
+pub fn down(runner: &mut Runner, base: &Path, name: &str) -> Result<Option<Removed>, LabError> {
     names::check_name(name).map_err(LabError::BadName)?;
     let _lock = state::lock(base)?;
     remove_locked(runner, base, name)
 }
 
 /// Removes every lab (state folders and `safnet-*` namespaces of the lab layout).
-pub fn down_all(runner: &mut dyn Runner, base: &Path) -> Result<Vec<Removed>, LabError> {
+pub fn down_all(runner: &mut Runner, base: &Path) -> Result<Vec<Removed>, LabError> {
     let _lock = state::lock(base)?;
     let mut out = Vec::new();
     for name in all_labs(runner, base)? {
@@ -41,7 +41,7 @@ pub fn down_all(runner: &mut dyn Runner, base: &Path) -> Result<Vec<Removed>, La
 }
 
 /// [`down`] for a caller that holds the lock.
-pub(crate) fn remove_locked(runner: &mut dyn Runner, base: &Path, name: &str) -> Result<Option<Removed>, LabError> {
+pub(crate) fn remove_locked(runner: &mut Runner, base: &Path, name: &str) -> Result<Option<Removed>, LabError> {
     // A damaged state file must not keep the namespaces alive: it is removed with the rest.
     let st = state::read(base, name).ok().flatten();
     let had_state = st.is_some() || state::lab_dir(base, name).exists();
@@ -85,12 +85,12 @@ pub(crate) fn remove_locked(runner: &mut dyn Runner, base: &Path, name: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::runner::Recorder;
+    use crate::runner::Runner;
 
     #[test]
     fn nothing_up_is_not_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let mut r = Recorder::new().answer("ip netns list", "other-ns\n");
+        let mut r = Runner::record().ok("ip netns list", "other-ns\n");
         assert_eq!(down(&mut r, dir.path(), "x").unwrap(), None);
         assert!(down_all(&mut r, dir.path()).unwrap().is_empty());
     }
@@ -101,11 +101,11 @@ mod tests {
         state::write(dir.path(), &state::tests::sample("x")).unwrap();
         state::write(dir.path(), &state::tests::sample("y")).unwrap();
         let listing = "safnet-x-near\nsafnet-x-far\nsafnet-x-switch\nsafnet-y-near\nsafnet-x-y-near\nnot-ours\n";
-        let mut r = Recorder::new().answer("ip netns list", listing);
+        let mut r = Runner::record().ok("ip netns list", listing);
         let removed = down(&mut r, dir.path(), "x").unwrap().unwrap();
         assert_eq!(removed.namespaces, ["safnet-x-near", "safnet-x-far", "safnet-x-switch"]);
         assert!(removed.had_state);
-        let dels: Vec<&String> = r.log.iter().filter(|l| l.starts_with("ip netns del")).collect();
+        let dels: Vec<&String> = r.log().iter().filter(|l| l.starts_with("ip netns del")).collect();
         assert_eq!(
             dels,
             [
@@ -121,11 +121,11 @@ mod tests {
     fn all_covers_state_only_and_namespace_only_leftovers() {
         let dir = tempfile::tempdir().unwrap();
         state::write(dir.path(), &state::tests::sample("stateonly")).unwrap();
-        let mut r = Recorder::new().answer("ip netns list", "safnet-crashed-switch\n");
+        let mut r = Runner::record().ok("ip netns list", "safnet-crashed-switch\n");
         let removed = down_all(&mut r, dir.path()).unwrap();
         let names: Vec<&str> = removed.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["crashed", "stateonly"]);
-        assert!(r.log.contains(&"ip netns del safnet-crashed-switch".to_string()));
+        assert!(r.log().contains(&"ip netns del safnet-crashed-switch".to_string()));
         assert!(state::names(dir.path()).is_empty());
     }
 }

@@ -35,7 +35,7 @@ pub fn command(st: &LabState, ns: &str, argv: &[String], exe: &Path) -> Cmd {
 
 /// Runs `argv` in host `role` of lab `name` (with the real runner, by becoming it); returns its exit code.
 pub fn exec(
-    runner: &mut dyn Runner,
+    runner: &mut Runner,
     base: &Path,
     name: &str,
     role: Role,
@@ -66,7 +66,7 @@ pub fn exec(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::runner::Recorder;
+    use crate::runner::Runner;
 
     #[test]
     fn exec_runs_in_the_namespace_with_the_profile_set() {
@@ -79,12 +79,12 @@ mod tests {
             log: "/dev/null".into(),
         });
         state::write(dir.path(), &st).unwrap();
-        let mut r = Recorder::new().answer("ip netns list", "safnet-x-near\nsafnet-x-far\nsafnet-x-switch\n");
+        let mut r = Runner::record().ok("ip netns list", "safnet-x-near\nsafnet-x-far\nsafnet-x-switch\n");
         let argv: Vec<String> = ["saf-net", "client", "10.77.9.2"].map(String::from).into();
         let code = exec(&mut r, dir.path(), "x", Role::Near, &argv, Path::new("/opt/saf-net")).unwrap();
         assert_eq!(code, 0);
         assert_eq!(
-            r.log.last().unwrap(),
+            r.log().last().unwrap(),
             "SAF_NET_PROFILE=1gbe SAF_NET_LAB=x SAF_NET_PORT=5301 ip netns exec safnet-x-near /opt/saf-net client 10.77.9.2"
         );
     }
@@ -93,7 +93,7 @@ mod tests {
     fn exec_without_a_lab_says_which_are_up() {
         let dir = tempfile::tempdir().unwrap();
         state::write(dir.path(), &state::tests::sample("other")).unwrap();
-        let mut r = Recorder::new().answer("ip netns list", "safnet-other-near\n");
+        let mut r = Runner::record().ok("ip netns list", "safnet-other-near\n");
         let argv = vec!["true".to_string()];
         let e = exec(&mut r, dir.path(), "x", Role::Near, &argv, Path::new("/x")).unwrap_err();
         assert_eq!(

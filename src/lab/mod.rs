@@ -2,7 +2,7 @@
 //! rehearsing an upgrade and for the project's own tests. No delay is emulated (no netem).
 //!
 //! `names` (naming and addresses) · `shaping` (tbf math) · `topology` (the build commands) ·
-//! `runner` (every external command) · `parse` (their outputs) · `state` (what is up, on disk) ·
+//! `crate::runner` (every external command) · `parse` (their outputs) · `state` (what is up, on disk) ·
 //! `process` (the server, and stopping what runs in a lab) · `preflight` (root, tools) ·
 //! `up`, `down`, `status`, `exec`: the four operations.
 
@@ -12,7 +12,6 @@ pub mod names;
 pub mod parse;
 pub mod preflight;
 pub mod process;
-pub mod runner;
 pub mod shaping;
 pub mod state;
 pub mod status;
@@ -22,8 +21,8 @@ pub mod up;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub use crate::runner::{self, Cmd, RunError, Runner};
 pub use names::{DEFAULT_NAME, Role};
-pub use runner::{Cmd, CommandError, DryRun, Recorder, Runner, System};
 pub use shaping::Tbf;
 pub use state::LabState;
 
@@ -54,7 +53,7 @@ pub enum LabError {
     #[error("no free lab subnet: all 254 of 10.77.1-254.0/24 are taken by other labs")]
     NoSubnet,
     #[error("building lab '{name}' failed, and what was built is removed again: {source}")]
-    Build { name: String, source: CommandError },
+    Build { name: String, source: RunError },
     #[error("{ns}: {detail}")]
     Offloads { ns: String, detail: String },
     #[error("the saf-net server in {ns} did not start: {detail} (log: {})", log.display())]
@@ -66,7 +65,7 @@ pub enum LabError {
     #[error("unexpected output from `{cmd}`: {detail}")]
     Output { cmd: String, detail: String },
     #[error(transparent)]
-    Command(#[from] CommandError),
+    Command(#[from] RunError),
 }
 
 fn others_note(others: &[String]) -> String {
@@ -85,7 +84,7 @@ impl LabError {
 }
 
 /// The lab namespaces that exist now, by lab name.
-pub fn namespaces_by_lab(runner: &mut dyn Runner) -> Result<BTreeMap<String, Vec<Role>>, LabError> {
+pub fn namespaces_by_lab(runner: &mut Runner) -> Result<BTreeMap<String, Vec<Role>>, LabError> {
     let text = runner.output(&Cmd::words("ip netns list"))?;
     let mut labs: BTreeMap<String, Vec<Role>> = BTreeMap::new();
     for ns in parse::netns_list(&text) {
@@ -100,7 +99,7 @@ pub fn namespaces_by_lab(runner: &mut dyn Runner) -> Result<BTreeMap<String, Vec
 }
 
 /// Names of every lab with state or namespaces, sorted.
-pub fn all_labs(runner: &mut dyn Runner, base: &std::path::Path) -> Result<Vec<String>, LabError> {
+pub fn all_labs(runner: &mut Runner, base: &std::path::Path) -> Result<Vec<String>, LabError> {
     let mut v: Vec<String> = namespaces_by_lab(runner)?.into_keys().collect();
     v.extend(state::names(base));
     v.sort();

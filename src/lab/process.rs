@@ -52,7 +52,7 @@ fn log_tail(log: &Path) -> String {
 /// Starts `exe server -p port` in namespace `ns`, its output appended to `log`, and waits until it
 /// listens.
 pub fn start_server(
-    runner: &mut dyn Runner,
+    runner: &mut Runner,
     ns: &str,
     exe: &Path,
     port: u16,
@@ -94,12 +94,12 @@ pub fn start_server(
 
 /// Sends SIGTERM to every live pid, waits up to [`TERM_GRACE`], then SIGKILLs the rest.
 /// Returns how many processes were signalled.
-pub fn stop(runner: &mut dyn Runner, pids: &[u32]) -> Result<usize, LabError> {
+pub fn stop(runner: &mut Runner, pids: &[u32]) -> Result<usize, LabError> {
     let live: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
     if live.is_empty() {
         return Ok(0);
     }
-    let signal = |runner: &mut dyn Runner, sig: &str, pids: &[u32]| {
+    let signal = |runner: &mut Runner, sig: &str, pids: &[u32]| {
         // A process may exit between the check and the signal; kill then fails for it alone.
         let _ = runner.output(&Cmd::new("kill").arg(sig).args(pids.iter().map(u32::to_string)));
     };
@@ -135,7 +135,7 @@ mod tests {
     fn stop_terminates_a_child() {
         let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
         let pid = child.id();
-        let mut runner = super::super::runner::System;
+        let mut runner = Runner::execute();
         // The child stays a zombie until waited for, which `alive` counts as gone.
         let waiter = std::thread::spawn(move || child.wait());
         assert_eq!(stop(&mut runner, &[pid]).unwrap(), 1);

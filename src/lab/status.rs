@@ -39,7 +39,7 @@ impl LabView {
 }
 
 fn query<T>(
-    runner: &mut dyn Runner,
+    runner: &mut Runner,
     cmd: Cmd,
     parse: impl FnOnce(&str) -> Result<T, serde_json::Error>,
 ) -> Result<T, LabError> {
@@ -51,7 +51,7 @@ fn query<T>(
 }
 
 /// Every lab with state or namespaces. `live` adds what `ip` and `tc` report (needs root).
-pub fn status(runner: &mut dyn Runner, base: &Path, live: bool) -> Result<Vec<LabView>, LabError> {
+pub fn status(runner: &mut Runner, base: &Path, live: bool) -> Result<Vec<LabView>, LabError> {
     let present = namespaces_by_lab(runner)?;
     let mut names: Vec<String> = present.keys().cloned().collect();
     names.extend(state::names(base));
@@ -102,20 +102,20 @@ pub fn status(runner: &mut dyn Runner, base: &Path, live: bool) -> Result<Vec<La
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::runner::Recorder;
+    use crate::runner::Runner;
 
     #[test]
     fn live_status_reads_ip_and_tc() {
         let dir = tempfile::tempdir().unwrap();
         state::write(dir.path(), &state::tests::sample("x")).unwrap();
-        let mut r = Recorder::new()
-            .answer("ip netns list", "safnet-x-near\nsafnet-x-far\nsafnet-x-switch\n")
-            .answer(
+        let mut r = Runner::record()
+            .ok("ip netns list", "safnet-x-near\nsafnet-x-far\nsafnet-x-switch\n")
+            .ok(
                 "ip -n safnet-x-near -j addr",
                 r#"[{"ifname":"eth0","mtu":1500,"operstate":"UP","addr_info":[{"family":"inet","local":"10.77.9.1","prefixlen":24}]}]"#,
             )
-            .answer("tc -n safnet-x-near", r#"[{"kind":"tbf","options":{"rate":123049414,"burst":246099,"lat":10000}}]"#)
-            .answer(
+            .ok("tc -n safnet-x-near", r#"[{"kind":"tbf","options":{"rate":123049414,"burst":246099,"lat":10000}}]"#)
+            .ok(
                 "ip -n safnet-x-switch -j link",
                 r#"[{"ifname":"lo","mtu":65536},{"ifname":"br0","mtu":1500},{"ifname":"near","mtu":1500,"master":"br0"}]"#,
             );
@@ -135,9 +135,9 @@ mod tests {
     #[test]
     fn bad_tool_output_is_an_error_naming_the_command() {
         let dir = tempfile::tempdir().unwrap();
-        let mut r = Recorder::new()
-            .answer("ip netns list", "safnet-x-near\n")
-            .answer("ip -n safnet-x-near", "not json");
+        let mut r = Runner::record()
+            .ok("ip netns list", "safnet-x-near\n")
+            .ok("ip -n safnet-x-near", "not json");
         let e = status(&mut r, dir.path(), true).unwrap_err().to_string();
         assert!(
             e.starts_with("unexpected output from `ip -n safnet-x-near -j addr show dev eth0`"),

@@ -60,7 +60,7 @@ pub fn describe(st: &LabState) -> String {
     )
 }
 
-fn check_offloads(runner: &mut dyn Runner, ns: &str) -> Result<(), LabError> {
+fn check_offloads(runner: &mut Runner, ns: &str) -> Result<(), LabError> {
     let cmd = topology::ethtool(ns, &["-k", names::HOST_IF]);
     let features = parse::ethtool_features(&runner.output(&cmd)?);
     for f in ["tcp-segmentation-offload", "generic-segmentation-offload"] {
@@ -84,7 +84,7 @@ fn check_offloads(runner: &mut dyn Runner, ns: &str) -> Result<(), LabError> {
 }
 
 /// Prints (through a dry-run runner) the commands `up` would run for subnet index `k`.
-pub fn plan(runner: &mut dyn Runner, req: &UpRequest, exe: &Path, k: u8) -> Result<Spec, LabError> {
+pub fn plan(runner: &mut Runner, req: &UpRequest, exe: &Path, k: u8) -> Result<Spec, LabError> {
     let spec = req.spec(k)?;
     for cmd in topology::build(&spec) {
         runner.output(&cmd)?;
@@ -100,7 +100,7 @@ pub fn plan(runner: &mut dyn Runner, req: &UpRequest, exe: &Path, k: u8) -> Resu
 
 /// Builds the lab, starts `exe server` in its far namespace, and records it. On any failure what
 /// was built is removed again.
-pub fn up(runner: &mut dyn Runner, base: &Path, req: &UpRequest, exe: &Path) -> Result<LabState, LabError> {
+pub fn up(runner: &mut Runner, base: &Path, req: &UpRequest, exe: &Path) -> Result<LabState, LabError> {
     names::check_name(&req.name).map_err(LabError::BadName)?;
     req.spec(1)?;
     let _lock = state::lock(base)?;
@@ -177,7 +177,7 @@ pub fn up(runner: &mut dyn Runner, base: &Path, req: &UpRequest, exe: &Path) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::runner::Recorder;
+    use crate::runner::Runner;
 
     fn req(name: &str, profile: &str, switch_mtu: Option<u32>) -> UpRequest {
         UpRequest {
@@ -207,18 +207,18 @@ mod tests {
     fn an_existing_lab_is_reported_not_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
         state::write(dir.path(), &state::tests::sample("x")).unwrap();
-        let mut r = Recorder::new();
+        let mut r = Runner::record();
         let e = up(&mut r, dir.path(), &req("x", "1gbe", None), Path::new("/bin/true")).unwrap_err();
         let msg = e.to_string();
         assert!(msg.starts_with("lab 'x' is already up: profile 1gbe"), "{msg}");
         assert!(msg.contains("saf-net lab down --name x"), "{msg}");
-        assert!(r.log.is_empty(), "nothing was run: {:?}", r.log);
+        assert!(r.log().is_empty(), "nothing was run: {:?}", r.log());
     }
 
     #[test]
     fn leftovers_are_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let mut r = Recorder::new().answer("ip netns list", "safnet-x-far (id: 2)\nsafnet-y-near\n");
+        let mut r = Runner::record().ok("ip netns list", "safnet-x-far (id: 2)\nsafnet-y-near\n");
         let e = up(&mut r, dir.path(), &req("x", "1gbe", None), Path::new("/bin/true")).unwrap_err();
         assert!(
             e.to_string()
@@ -230,17 +230,17 @@ mod tests {
     #[test]
     fn a_failed_build_is_undone() {
         let dir = tempfile::tempdir().unwrap();
-        let mut r = Recorder::new()
+        let mut r = Runner::record()
             .fail(
                 "ip -n safnet-x-switch link add br0",
                 "RTNETLINK answers: Operation not supported",
             )
-            .answer("ip netns list", "");
+            .ok("ip netns list", "");
         let e = up(&mut r, dir.path(), &req("x", "1gbe", None), Path::new("/bin/true")).unwrap_err();
         assert!(e.to_string().contains("Operation not supported"), "{e}");
         assert!(e.to_string().contains("`ip -n safnet-x-switch link add br0"), "{e}");
         // The Recorder's `ip netns list` says nothing exists, so only the listing follows the failure.
-        let after: Vec<&String> = r.log.iter().skip_while(|l| !l.contains("link add br0")).collect();
+        let after: Vec<&String> = r.log().iter().skip_while(|l| !l.contains("link add br0")).collect();
         assert_eq!(after.len(), 2, "{after:?}");
         assert!(state::names(dir.path()).is_empty());
     }

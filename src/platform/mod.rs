@@ -5,6 +5,7 @@ mod fast;
 mod iface;
 mod link;
 mod pmtu;
+mod signal;
 mod sockopt;
 mod tcp_info;
 mod udp_batch;
@@ -15,6 +16,7 @@ pub use fast::{pin_current_thread, recv_discard};
 pub use iface::{hostname, interface_index};
 pub use link::{SYSFS_ENV, facts_towards, interface_details};
 pub use pmtu::{path_mtu, set_dont_fragment};
+pub use signal::ignore_hangup;
 pub use sockopt::{
     available_congestion, congestion, max_pacing_rate, set_congestion, set_max_pacing_rate, unsupported,
 };

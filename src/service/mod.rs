@@ -8,8 +8,9 @@
 //! effective uid, in `platform`.
 
 pub mod launchd;
-pub mod runner;
 pub mod systemd;
+
+pub use crate::runner;
 
 use std::fmt;
 use std::io::ErrorKind;
