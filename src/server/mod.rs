@@ -53,7 +53,9 @@ impl Ctx {
 impl Ctx {
     fn log(&self, line: String) {
         if self.config.log {
-            tracing::info!("{line}");
+            // Client-supplied text (software strings, reasons) must not forge log lines: escape control characters.
+            let clean: String = line.chars().flat_map(escape_control).collect();
+            tracing::info!("{clean}");
         }
     }
 }
@@ -135,6 +137,15 @@ pub async fn serve(
                 }
             }
         }
+    }
+}
+
+/// A control character as its escape (`\n`, `\u{1b}`); any other character as itself.
+fn escape_control(c: char) -> Vec<char> {
+    if c.is_control() {
+        c.escape_default().collect()
+    } else {
+        vec![c]
     }
 }
 
