@@ -162,7 +162,8 @@ impl Server {
             let dir = tempfile::tempdir().unwrap();
             let log_path = dir.path().join("server.log");
             let mut cmd = Command::new(BIN);
-            cmd.args(["server", "-p", &port.to_string()])
+            // -v: the tests wait for the debug line that marks a test's start.
+            cmd.args(["server", "-p", &port.to_string(), "-v"])
                 .args(extra)
                 .env_remove("SAF_NET_PORT")
                 .stdin(Stdio::null())

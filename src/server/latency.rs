@@ -35,7 +35,7 @@ pub(super) async fn run(
     mut wr: OwnedWriteHalf,
     peer: SocketAddr,
     req: &LatencyRequest,
-) -> Result<(), String> {
+) -> Result<String, String> {
     if matches!(req.mode, LatencyMode::Udp | LatencyMode::Mtu) && !ctx.udp_ready {
         let reason = "this server has no UDP socket on its port, so it cannot answer UDP probes".to_string();
         let _ = write_message(&mut wr, &ServerMessage::Failed { reason: reason.clone() }).await;
@@ -52,7 +52,7 @@ pub(super) async fn run(
     )
     .await
     .map_err(|e| e.to_string())?;
-    ctx.log(format!(
+    ctx.debug(format!(
         "test {n} from {peer}: latency, {} mode, {} bytes",
         req.mode.as_str(),
         req.size
@@ -95,9 +95,5 @@ pub(super) async fn run(
         }
     }
     outcome?;
-    ctx.log(format!(
-        "test {n} from {peer} finished: latency, {} mode",
-        req.mode.as_str()
-    ));
-    Ok(())
+    Ok(format!("{} probes answered", req.mode.as_str()))
 }

@@ -51,6 +51,14 @@ impl Ctx {
 }
 
 impl Ctx {
+    /// Detail below the one line per test (start of a test, and the like): shown with -v.
+    fn debug(&self, line: String) {
+        if self.config.log {
+            let clean: String = line.chars().flat_map(escape_control).collect();
+            tracing::debug!("{clean}");
+        }
+    }
+
     fn log(&self, line: String) {
         if self.config.log {
             // Client-supplied text (software strings, reasons) must not forge log lines: escape control characters.

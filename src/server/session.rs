@@ -236,12 +236,37 @@ pub(super) async fn run(
         Ok(c) => c,
         Err(e) => return refuse(ctx, &mut wr, peer, format!("no randomness for the cookie: {e}")).await,
     };
+    let began = std::time::Instant::now();
+    let params = match &req {
+        Request::Throughput(r) => format!(
+            "{} {}, {} stream(s), {}",
+            if r.protocol == crate::protocol::Protocol::Udp {
+                "UDP"
+            } else {
+                "TCP"
+            },
+            r.direction.as_str(),
+            r.streams,
+            match r.stop {
+                crate::protocol::StopAfter::Seconds(t) => format!("{t} s"),
+                crate::protocol::StopAfter::Bytes(b) => format!("{b} bytes"),
+            }
+        ),
+        Request::Latency(r) => format!("{} probes, {} bytes", r.mode.as_str(), r.size),
+    };
     let result = match &req {
         Request::Throughput(r) => throughput::run(ctx, n, cookie, rd, wr, peer, r).await,
         Request::Latency(r) => latency::run(ctx, n, cookie, rd, wr, peer, r).await,
     };
-    if let Err(reason) = result {
-        ctx.log(format!("test {n} from {peer} ended early: {reason}; slot free"));
+    // One line per test: peer, parameters, result, duration.
+    let secs = began.elapsed().as_secs_f64();
+    match result {
+        Ok(summary) => ctx.log(format!(
+            "test {n} from {peer} ({params}) finished in {secs:.1} s: {summary}"
+        )),
+        Err(reason) => ctx.log(format!(
+            "test {n} from {peer} ({params}) ended early after {secs:.1} s: {reason}; slot free"
+        )),
     }
     true
 }

@@ -24,7 +24,7 @@ pub(super) async fn run(
     mut wr: OwnedWriteHalf,
     peer: SocketAddr,
     req: &TestRequest,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let conns = req.connections() as usize;
     let (_registration, mut data_rx) = ctx.registry.register(cookie, peer.ip(), conns);
     // A latency probe beside the test (--latency) echoes through the UDP responder under the same cookie.
@@ -49,7 +49,7 @@ pub(super) async fn run(
     )
     .await
     .map_err(|e| e.to_string())?;
-    ctx.log(format!(
+    ctx.debug(format!(
         "test {n} from {peer}: {}, {} stream(s), {}",
         req.direction.as_str(),
         req.streams,
@@ -185,6 +185,5 @@ pub(super) async fn run(
     if udp.is_some() {
         parts.extend(udp_test::loss_note(&run.results));
     }
-    ctx.log(format!("test {n} from {peer} finished: {}", parts.join("; ")));
-    Ok(())
+    Ok(parts.join("; "))
 }

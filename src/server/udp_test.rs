@@ -46,7 +46,7 @@ pub(super) fn open(ctx: &Ctx, n: u64, cookie: Cookie, peer: SocketAddr, req: &Te
     }
     let sink = Sink::new(req);
     let allowance = ctx.udp.allow_data(cookie, peer.ip(), sink.clone());
-    ctx.log(format!(
+    ctx.debug(format!(
         "test {n} from {peer}: UDP, {}-byte datagrams, {} per sending stream",
         req.block_size,
         req.bitrate
