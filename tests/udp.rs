@@ -389,6 +389,7 @@ fn client_receiver_counts_loss_reordering_and_duplicates_of_a_naughty_sender() {
             idle_timeout: None,
             cpu: None,
             discard: false,
+            fixed_window: false,
         },
         flags,
         done_tx,

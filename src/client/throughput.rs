@@ -143,6 +143,7 @@ pub async fn run_until(
                 idle_timeout: None,
                 cpu: plan.client_cpu.map(|c| c as usize + (id as usize - 1)),
                 discard: !client_sends && req.skip_rx_copy,
+                fixed_window: req.window.is_some(),
             },
         );
     }

@@ -164,6 +164,7 @@ pub(super) fn open_streams(
             idle_timeout: None,
             cpu: client_cpu.map(|c| c as usize + (id as usize - 1)),
             discard: false,
+            fixed_window: false,
         };
         let plan = if client_sends {
             UdpPlan::Send {

@@ -470,6 +470,7 @@ mod tests {
             idle_timeout: None,
             cpu: None,
             discard: false,
+            fixed_window: false,
         }
     }
 

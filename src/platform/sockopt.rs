@@ -110,6 +110,58 @@ pub fn max_pacing_rate(_sock: &impl AsFd) -> Option<u64> {
     None
 }
 
+/// Sets SO_RCVLOWAT: a blocked reader is woken only once this many bytes are queued (or at FIN, error
+/// or timeout). Every Unix has it; Linux also skips the wakeups in between, which is the point.
+#[cfg(unix)]
+pub fn set_recv_lowat(sock: &impl AsFd, bytes: usize) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: passes a pointer to a live c_int and its exact size; the kernel reads at most that many bytes.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_fd().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVLOWAT,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The socket's SO_RCVLOWAT.
+#[cfg(unix)]
+pub fn recv_lowat(sock: &impl AsFd) -> Option<usize> {
+    use std::os::fd::AsRawFd;
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: passes a pointer to a live c_int and its size; the kernel writes at most `len` bytes.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_fd().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVLOWAT,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    (rc == 0).then(|| usize::try_from(v).unwrap_or(0))
+}
+
+#[cfg(not(unix))]
+pub fn recv_lowat(_sock: &impl AsFd) -> Option<usize> {
+    None
+}
+
+#[cfg(not(unix))]
+pub fn set_recv_lowat(_sock: &impl AsFd, _bytes: usize) -> io::Result<()> {
+    Err(unsupported("SO_RCVLOWAT"))
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;

@@ -90,6 +90,7 @@ pub(super) async fn run(
                 idle_timeout: (!sender).then_some(ctx.config.idle_timeout),
                 cpu: req.server_cpu.map(|c| c as usize + i),
                 discard: !sender && req.skip_rx_copy,
+                fixed_window: req.window.is_some(),
             },
         );
     }

@@ -102,6 +102,7 @@ pub(super) async fn streams(
             cpu: req.server_cpu.map(|c| c as usize + i),
             // Every datagram's header is read; there is nothing to discard unread.
             discard: false,
+            fixed_window: false,
         };
         let plan = if sender {
             UdpPlan::Send {
