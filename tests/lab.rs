@@ -476,7 +476,7 @@ fn dry_run_prints_the_plan_without_root() {
     );
     assert!(t.contains("ip -n safnet-plan-near link set eth0 mtu 9000"), "{t}");
     assert!(
-        t.contains("tc -n safnet-plan-far qdisc replace dev eth0 root tbf rate 9960147520bit"),
+        t.contains("tc -n safnet-plan-switch qdisc replace dev far root tbf rate 9960147520bit"),
         "{t}"
     );
     assert!(t.contains("ethtool -K eth0 tso off gso off gro on"), "{t}");
@@ -774,4 +774,58 @@ fn validate_passes_the_right_profile_and_fails_the_wrong_one() {
         out.contains("FAIL  path MTU") && out.contains("FAIL  goodput, 1 stream"),
         "{out}"
     );
+}
+
+/// One UDP run from near to far at `rate`: (received Mbit/s, lost %, offered Mbit/s).
+fn udp_run(lab: &Lab, rate: &str) -> (f64, f64, f64) {
+    let far = lab.far();
+    let out = lab.exec(
+        &[BIN, "client", &far, "-u", "-b", rate, "-t", "3", "-J", "--no-history"],
+        Duration::from_secs(40),
+    );
+    assert!(
+        out.status.success(),
+        "UDP client at {rate} failed: {}",
+        text(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("client JSON");
+    let end = &doc["end"];
+    (
+        end["sum"]["bits_per_second"].as_f64().unwrap() / 1e6,
+        end["sum"]["lost_percent"].as_f64().unwrap(),
+        end["sum_sent"]["bits_per_second"].as_f64().unwrap() / 1e6,
+    )
+}
+
+#[test]
+fn udp_above_the_line_rate_loses_the_excess_at_the_switch() {
+    let _serial = serial();
+    require_lab!("UDP loss on a 1gbe link");
+    let lab = Lab::up("udp", &["1gbe"]);
+    // 1472-byte payloads in 1538 wire bytes: the most UDP payload a 1 GbE wire carries.
+    let ceiling = 1000.0 * 1472.0 / 1538.0;
+
+    let (got, lost, offered) = udp_run(&lab, "1.2G");
+    let excess = 100.0 * (1.0 - ceiling / offered);
+    eprintln!(
+        "1gbe lab, UDP at 1.2G: offered {offered:.1}, received {got:.1} Mbit/s, lost {lost:.2} % (excess {excess:.2} %)"
+    );
+    assert!(
+        offered > 1100.0,
+        "the sender must really offer more than the wire: {offered:.1} Mbit/s"
+    );
+    assert!(
+        got <= ceiling * 1.002,
+        "received {got:.1} Mbit/s, above the {ceiling:.1} wire limit"
+    );
+    assert!(
+        (lost - excess).abs() <= 3.0,
+        "lost {lost:.2} % should be near the excess {excess:.2} % over the wire"
+    );
+
+    // Below the line rate, nothing is lost (a busy machine may drop a few datagrams).
+    let (got, lost, _) = udp_run(&lab, "900M");
+    eprintln!("1gbe lab, UDP at 900M: received {got:.1} Mbit/s, lost {lost:.3} %");
+    assert!(lost < 0.5, "lost {lost:.3} % at 900 Mbit/s on a 1 Gbit/s link");
+    assert!(got > 890.0, "received only {got:.1} Mbit/s of 900");
 }

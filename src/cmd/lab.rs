@@ -126,7 +126,7 @@ mod linux {
             st.switch_ns, st.switch_mtu
         );
         o += &format!(
-            "  shaping tbf on each host's egress: wire {} = {} Mbit/s x {}/{}, given as {} (less burst / 3 s), \
+            "  shaping tbf on each switch port's egress (toward its host): wire {} = {} Mbit/s x {}/{}, given as {} (less burst / 3 s), \
 burst {} B, limit {} B\n",
             mbit(st.tbf.wire_bytes_per_sec),
             st.line_rate_mbps,
@@ -250,7 +250,7 @@ burst {} B, limit {} B\n",
             };
             let tbf = match &h.tbf {
                 Some(t) => format!(
-                    "tbf {} burst {} B queue {:.1} ms",
+                    "switch port tbf {} burst {} B queue {:.1} ms",
                     mbit(t.rate_bytes_per_sec),
                     t.burst_bytes,
                     t.latency_us / 1000.0

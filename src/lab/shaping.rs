@@ -14,8 +14,10 @@
 //! test of 3 s or longer the lab delivers at most what the wire would (bytes <= trimmed_rate x t +
 //! burst <= wire_rate x t), and a steady run reads at most 0.13 % below the ceiling.
 //!
-//! The queue limit is the burst plus 10 ms at the shaped rate, far above what TCP small queues lets
-//! one flow park in the qdisc (about 1 ms of data), so TCP never loses a segment to the emulator.
+//! The queue limit is the burst plus 10 ms at the shaped rate: the switch port's buffer. It is far
+//! longer than the lab's round trip (tens of microseconds), so a TCP flow that overfills it and loses
+//! a segment still finds it non-empty while it recovers: the wire never idles and goodput stays at
+//! the ceiling. A UDP sender above the line rate fills it within milliseconds and then loses the excess.
 
 use serde::{Deserialize, Serialize};
 

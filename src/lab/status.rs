@@ -15,6 +15,7 @@ pub struct HostView {
     pub role: Role,
     pub ns: String,
     pub iface: Option<Interface>,
+    /// The tbf on the switch port that leads to this host (shapes traffic toward it).
     pub tbf: Option<TbfSeen>,
 }
 
@@ -88,7 +89,9 @@ pub fn status(runner: &mut Runner, base: &Path, live: bool) -> Result<Vec<LabVie
                 } else {
                     let addr = Cmd::new("ip").args(["-n", &ns, "-j", "addr", "show", "dev", HOST_IF]);
                     let iface = query(runner, addr, parse::interfaces)?.into_iter().next();
-                    let tc = Cmd::new("tc").args(["-n", &ns, "-j", "qdisc", "show", "dev", HOST_IF]);
+                    let switch = names::netns(&view.name, Role::Switch);
+                    let port = role.as_str();
+                    let tc = Cmd::new("tc").args(["-n", &switch, "-j", "qdisc", "show", "dev", port]);
                     let tbf = query(runner, tc, parse::tbf)?;
                     view.hosts.push(HostView { role, ns, iface, tbf });
                 }
@@ -114,7 +117,7 @@ mod tests {
                 "ip -n safnet-x-near -j addr",
                 r#"[{"ifname":"eth0","mtu":1500,"operstate":"UP","addr_info":[{"family":"inet","local":"10.77.9.1","prefixlen":24}]}]"#,
             )
-            .ok("tc -n safnet-x-near", r#"[{"kind":"tbf","options":{"rate":123049414,"burst":246099,"lat":10000}}]"#)
+            .ok("tc -n safnet-x-switch -j qdisc show dev near", r#"[{"kind":"tbf","options":{"rate":123049414,"burst":246099,"lat":10000}}]"#)
             .ok(
                 "ip -n safnet-x-switch -j link",
                 r#"[{"ifname":"lo","mtu":65536},{"ifname":"br0","mtu":1500},{"ifname":"near","mtu":1500,"master":"br0"}]"#,

@@ -3,16 +3,19 @@
 //! ```text
 //!  near ns                     switch ns                      far ns
 //!  eth0 10.77.K.1  ══veth══  near ─┐            ┌─ far  ══veth══  eth0 10.77.K.2
-//!  MTU host, tbf egress            └── br0 ─────┘                 MTU host, tbf egress
-//!                            (ports: MTU switch)                  saf-net server :5301
+//!  MTU host                  tbf   └── br0 ─────┘   tbf           MTU host
+//!                            (ports: MTU switch, tbf egress)      saf-net server :5301
 //! ```
 //!
-//! Each host's `eth0` is the NIC: its tbf qdisc is the wire's serializer, so the queue sits where a
-//! real host's does and TCP small queues push back on the sender. Segmentation offloads (TSO, GSO) are
-//! off there, so every frame tbf counts is MTU-sized as on a wire. GRO stays on at each receiving
-//! veth end: it does not change the frames (shaping already happened) and it keeps veth delivering
-//! in order through NAPI; without it a veth hands frames to per-CPU backlogs and tbf's timer-driven
-//! dequeue on either core reorders them, which TCP answers with spurious retransmissions.
+//! The wire's serializer is the switch port: a tbf qdisc on the egress of each bridge port (toward its
+//! host) shapes one direction, and its queue is the switch's buffer. Frames beyond it are dropped
+//! there, as a real switch drops them, so a UDP sender driven above the line rate sees loss; a tbf on
+//! the host's own egress would instead hold the sender back through its socket buffer and hide the
+//! excess. Segmentation offloads (TSO, GSO) are off on each host's `eth0`, so every frame that leaves a
+//! host is MTU-sized as on a wire. GRO stays on at every receiving veth end: tbf counts a merged
+//! frame's bytes with one header per segment, so the shaping is unchanged, and GRO keeps veth
+//! delivering in order through NAPI; without it a veth hands frames to per-CPU backlogs and tbf's
+//! timer-driven dequeue on either core reorders them, which TCP answers with spurious retransmissions.
 
 use std::net::Ipv4Addr;
 
@@ -62,10 +65,10 @@ pub fn ethtool(ns: &str, args: &[&str]) -> Cmd {
         .args(args.iter().copied())
 }
 
-/// The tbf command for a host's egress.
-pub fn tbf_cmd(ns: &str, tbf: &Tbf) -> Cmd {
+/// The tbf command for a switch port's egress (`port` is named after the host it leads to).
+pub fn tbf_cmd(switch_ns: &str, port: &str, tbf: &Tbf) -> Cmd {
     Cmd::new("tc")
-        .args(["-n", ns, "qdisc", "replace", "dev", HOST_IF, "root", "tbf"])
+        .args(["-n", switch_ns, "qdisc", "replace", "dev", port, "root", "tbf"])
         .args([
             "rate".to_string(),
             format!("{}bit", tbf.rate_bits()),
@@ -101,7 +104,7 @@ pub fn build(s: &Spec) -> Vec<Cmd> {
         v.push(ip(ns, &format!("link set {HOST_IF} mtu {}", s.host_mtu)));
         v.push(ip(ns, &format!("addr add {addr}/{} dev {HOST_IF}", s.prefix_len)));
         v.push(ethtool(ns, &["-K", HOST_IF, "tso", "off", "gso", "off", "gro", "on"]));
-        v.push(tbf_cmd(ns, &s.tbf));
+        v.push(tbf_cmd(sw, port, &s.tbf));
     }
     v.push(ip(sw, &format!("link set {BRIDGE} mtu {} up", s.switch_mtu)));
     for role in [Role::Near, Role::Far] {
@@ -143,12 +146,22 @@ pub(crate) mod tests {
         assert!(cmds.contains(&"ip netns exec safnet-t-near ethtool -K eth0 tso off gso off gro on".into()));
         let tbf = Tbf::for_link(10_000.0, 9000, None, None);
         let want = format!(
-            "tc -n safnet-t-far qdisc replace dev eth0 root tbf rate {}bit burst {} limit {}",
+            "tc -n safnet-t-switch qdisc replace dev far root tbf rate {}bit burst {} limit {}",
             tbf.rate_bits(),
             tbf.burst_bytes,
             tbf.limit_bytes
         );
         assert!(cmds.contains(&want), "{cmds:#?}");
+        assert!(
+            cmds.iter()
+                .any(|c| c.starts_with("tc -n safnet-t-switch qdisc replace dev near root tbf"))
+        );
+        // No host is shaped: its socket buffer would hold a sender back instead of the switch dropping.
+        assert!(
+            !cmds
+                .iter()
+                .any(|c| c.starts_with("tc -n safnet-t-near") || c.starts_with("tc -n safnet-t-far"))
+        );
         assert_eq!(cmds.last().unwrap(), "ip -n safnet-t-far link set eth0 up");
         // Nothing outside the lab's namespaces is touched.
         for c in &cmds {
