@@ -77,8 +77,9 @@ pub enum Command {
     /// Emulated links in Linux network namespaces (root): rehearse 1GbE -> 10GbE on one machine.
     #[command(
         long_about = "Emulated links in Linux network namespaces, wire-exact in throughput: two hosts (near, far) \
-joined through a bridge (switch), each host's egress shaped with tbf to the profile's line rate, frames \
-MTU-sized, and a saf-net server in far. Needs root. There is no delay emulation: this kernel has no netem, \
+joined through a bridge (switch) whose ports are shaped with tbf to the profile's line rate (their queue is \
+the switch's buffer, so a sender above the line rate loses the excess there), frames MTU-sized, and a \
+saf-net server in far. Needs root. There is no delay emulation: this kernel has no netem, \
 so the lab's round-trip time is whatever the machine's veths give (tens of microseconds)."
     )]
     Lab(LabArgs),
@@ -506,8 +507,9 @@ pub enum LabCommand {
     #[command(
         long_about = "Build a lab for PROFILE: namespaces safnet-NAME-near, -far and -switch, a bridge in switch, \
 veth pairs to the hosts, addresses 10.77.K.1 (near) and 10.77.K.2 (far), host MTUs from the profile, \
-segmentation offloads off, and tbf on each host's egress at line_rate x (MTU+14)/(MTU+38) (less burst / 3 s, \
-see docs/lab.md). A saf-net server listens in far on port 5301. Bandwidth only: the lab emulates no delay or loss (no netem on this kernel).",
+segmentation offloads off, and tbf on each switch port's egress at line_rate x (MTU+14)/(MTU+38) (less burst / 3 s, \
+see docs/lab.md). A saf-net server listens in far on port 5301. Bandwidth and a switch buffer only: the lab emulates no delay \
+and no random loss (no netem on this kernel).",
         after_help = "Example: saf-net lab up 1gbe && saf-net lab exec -- saf-net client 10.77.K.2 (lab up prints the address)"
     )]
     Up(LabUpArgs),
