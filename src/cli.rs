@@ -532,6 +532,10 @@ pub struct LabUpArgs {
     /// MTU of the switch's ports, below the hosts' to reproduce a switch not set for jumbo frames.
     #[arg(long, value_name = "N")]
     pub switch_mtu: Option<u32>,
+    /// TCP congestion control of the lab's hosts [default: the profile's [lab] congestion_control, else cubic
+    /// where a namespace may use it (net.ipv4.tcp_allowed_congestion_control), else reno].
+    #[arg(long, value_name = "ALGO")]
+    pub congestion: Option<String>,
     /// Print the commands that would build the lab, run nothing (needs no root).
     #[arg(long)]
     pub dry_run: bool,

@@ -114,6 +114,9 @@ pub struct LabSettings {
     /// MTU of the switch (bridge) ports [default: link.mtu]; `lab up --switch-mtu` overrides it.
     #[serde(default, deserialize_with = "opt_mtu")]
     pub switch_mtu: Option<u32>,
+    /// TCP congestion control of the lab's hosts [default: cubic where a namespace may use it, else reno].
+    #[serde(default, deserialize_with = "opt_algorithm")]
+    pub congestion_control: Option<String>,
 }
 
 /// Host tuning targets per OS, read by `saf-net tune`.
@@ -251,6 +254,21 @@ fn mtu<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
 
 fn opt_mtu<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     check_mtu(u32::deserialize(d)?).map(Some)
+}
+
+fn opt_algorithm<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = String::deserialize(d)?;
+    if v.is_empty()
+        || v.len() > 15
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(de::Error::custom(format!(
+            "'{v}' is not a congestion control name (1 to 15 of a-z, 0-9, _; e.g. cubic, reno, bbr)"
+        )));
+    }
+    Ok(Some(v))
 }
 
 fn opt_tbf_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -557,5 +575,21 @@ mod tests {
         let p = resolve_in("1gbe", &[dir.path().to_path_buf()]).unwrap();
         assert_eq!(p.link.mtu, 1400);
         assert!(matches!(p.origin, Origin::File(_)));
+    }
+
+    #[test]
+    fn lab_congestion_control_is_a_plain_algorithm_name() {
+        let ok = parse(
+            "schema_version = 1\n[link]\nline_rate_mbps = 1000\nmtu = 1500\n[lab]\ncongestion_control = \"bbr\"\n",
+        )
+        .unwrap();
+        assert_eq!(ok.lab.congestion_control.as_deref(), Some("bbr"));
+        let err = parse_err(
+            "schema_version = 1\n[link]\nline_rate_mbps = 1000\nmtu = 1500\n[lab]\ncongestion_control = \"Cubic; rm\"\n",
+        );
+        assert!(
+            err.contains(":6:") && err.contains("not a congestion control name"),
+            "{err}"
+        );
     }
 }

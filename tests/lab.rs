@@ -206,6 +206,21 @@ fn lab_1gbe_carries_the_wire_ceiling_and_goes_down_clean() {
     assert!(status.contains(&format!("Lab '{name}': up; profile 1gbe")), "{status}");
     assert!(status.contains(&format!("eth0 {far}/24 MTU 1500")), "{status}");
     assert!(status.contains("tbf 983.08 Mbit/s"), "{status}");
+    // Both hosts run the congestion control the lab recorded: cubic where allowed, else reno.
+    let cc = lab.state()["congestion_control"].as_str().unwrap().to_string();
+    assert!(cc == "cubic" || cc == "reno", "{cc}");
+    for host in ["near", "far"] {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &format!("safnet-{name}-{host}"), "sysctl", "-n"])
+            .arg("net.ipv4.tcp_congestion_control")
+            .output()
+            .unwrap();
+        assert_eq!(text(&out.stdout).trim(), cc, "{host}");
+    }
+    assert!(
+        status.contains(&format!("congestion control {cc} in both hosts")),
+        "{status}"
+    );
 
     let runs = measure(&lab, "3", CEILING_1GBE * 0.995, CEILING_1GBE * 1.002, 5);
     let best = runs.iter().copied().fold(0.0, f64::max);

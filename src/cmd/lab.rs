@@ -16,6 +16,7 @@ mod linux {
 
     use super::super::{EXIT_OK, ExitCode, UsageError};
     use crate::cli::{LabArgs, LabCommand, LabDownArgs, LabExecArgs, LabHost, LabUpArgs};
+    use crate::lab::congestion::Lists;
     use crate::lab::status::LabView;
     use crate::lab::up::{self, UpRequest};
     use crate::lab::{DEFAULT_NAME, LabError, LabState, Role, Runner, down, exec, names, preflight, state, status};
@@ -71,6 +72,8 @@ mod linux {
             profile,
             profile_ref,
             switch_mtu: a.switch_mtu,
+            congestion: a.congestion.clone(),
+            congestion_lists: Lists::read(),
         };
         if a.dry_run {
             let k = names::preferred_subnet(&a.name);
@@ -81,11 +84,11 @@ mod linux {
             up::plan(&mut Runner::print_script(Box::new(std::io::stdout())), &req, &exe()?, k).map_err(usage_or)?;
             return Ok(EXIT_OK);
         }
-        req.spec(1).map_err(usage_or)?;
+        let spec = req.spec(1).map_err(usage_or)?;
         preflight::require_root("up")?;
         preflight::require_tools()?;
         let st = up::up(&mut Runner::execute(), &state::base_dir(), &req, &exe()?).map_err(usage_or)?;
-        print!("{}", describe_up(&st));
+        print!("{}", describe_up(&st, spec.congestion.note.as_deref()));
         Ok(EXIT_OK)
     }
 
@@ -93,7 +96,7 @@ mod linux {
         format!("{:.2} Mbit/s", bytes_per_sec as f64 * 8.0 / 1e6)
     }
 
-    fn describe_up(st: &LabState) -> String {
+    fn describe_up(st: &LabState, congestion_note: Option<&str>) -> String {
         let flag = name_flag(&st.name);
         let server = st
             .server
@@ -136,6 +139,10 @@ burst {} B, limit {} B\n",
             st.tbf.burst_bytes,
             st.tbf.limit_bytes
         );
+        if let Some(cc) = &st.congestion_control {
+            let why = congestion_note.map(|n| format!(" ({n})")).unwrap_or_default();
+            o += &format!("  tcp     congestion control {cc} in both hosts{why}\n");
+        }
         o += &format!(
             "  ceiling TCP goodput {:.1} Mbit/s (IPv4, timestamps on); no delay is emulated\n",
             st.ceiling_mbps
@@ -277,6 +284,9 @@ burst {} B, limit {} B\n",
                 st.switch_mtu,
                 mbit(st.tbf.rate_bytes_per_sec)
             );
+        }
+        if let Some(cc) = v.state.as_ref().and_then(|s| s.congestion_control.as_ref()) {
+            o += &format!("  tcp     congestion control {cc} in both hosts\n");
         }
         if let Some(s) = v.state.as_ref().and_then(|s| s.server.as_ref()) {
             let far = v.state.as_ref().map(|s| s.far_addr.to_string()).unwrap_or_default();

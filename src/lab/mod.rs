@@ -6,6 +6,7 @@
 //! `process` (the server, and stopping what runs in a lab) · `preflight` (root, tools) ·
 //! `up`, `down`, `status`, `exec`: the four operations.
 
+pub mod congestion;
 pub mod down;
 pub mod exec;
 pub mod names;
@@ -41,6 +42,8 @@ pub enum LabError {
     BadName(String),
     #[error("--switch-mtu {0} is outside 576..=65535")]
     BadSwitchMtu(u32),
+    #[error("{0}")]
+    Congestion(String),
     #[error("lab '{name}' is already up: {what}; take it down first with `saf-net lab down --name {name}`")]
     AlreadyUp { name: String, what: String },
     #[error("lab '{name}' has leftovers of an earlier run ({what}); remove them with `saf-net lab down --name {name}`")]
@@ -79,7 +82,10 @@ fn others_note(others: &[String]) -> String {
 impl LabError {
     /// Whether the error is the user's input (exit code 2) rather than the system's.
     pub fn is_usage(&self) -> bool {
-        matches!(self, LabError::BadName(_) | LabError::BadSwitchMtu(_))
+        matches!(
+            self,
+            LabError::BadName(_) | LabError::BadSwitchMtu(_) | LabError::Congestion(_)
+        )
     }
 }
 

@@ -58,6 +58,9 @@ pub struct LabState {
     pub far_ns: String,
     pub switch_ns: String,
     pub tbf: Tbf,
+    /// The hosts' TCP congestion control (absent in state files written before it was set).
+    #[serde(default)]
+    pub congestion_control: Option<String>,
     pub server: Option<ServerProcess>,
     pub created_utc: String,
     pub saf_net_version: String,
@@ -167,6 +170,7 @@ pub(crate) mod tests {
             far_ns: format!("safnet-{name}-far"),
             switch_ns: format!("safnet-{name}-switch"),
             tbf: Tbf::for_link(1000.0, 1500, None, None),
+            congestion_control: Some("reno".into()),
             server: None,
             created_utc: "2026-11-29T14:00:00Z".into(),
             saf_net_version: "0.1.0".into(),

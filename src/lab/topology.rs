@@ -35,6 +35,7 @@ pub struct Spec {
     pub host_mtu: u32,
     pub switch_mtu: u32,
     pub tbf: Tbf,
+    pub congestion: super::congestion::Choice,
 }
 
 impl Spec {
@@ -101,6 +102,11 @@ pub fn build(s: &Spec) -> Vec<Cmd> {
         ));
         v.push(ip(sw, &format!("link set {port} mtu {} master {BRIDGE}", s.switch_mtu)));
         v.push(ethtool(sw, &["-K", port, "gro", "on"]));
+        v.push(
+            Cmd::new("ip")
+                .args(["netns", "exec", ns, "sysctl", "-qw"])
+                .arg(format!("net.ipv4.tcp_congestion_control={}", s.congestion.algorithm)),
+        );
         v.push(ip(ns, &format!("link set {HOST_IF} mtu {}", s.host_mtu)));
         v.push(ip(ns, &format!("addr add {addr}/{} dev {HOST_IF}", s.prefix_len)));
         v.push(ethtool(ns, &["-K", HOST_IF, "tso", "off", "gso", "off", "gro", "on"]));
@@ -129,6 +135,10 @@ pub(crate) mod tests {
             host_mtu: 9000,
             switch_mtu: 1500,
             tbf: Tbf::for_link(10_000.0, 9000, None, None),
+            congestion: crate::lab::congestion::Choice {
+                algorithm: "reno".into(),
+                note: None,
+            },
         }
     }
 
@@ -142,6 +152,7 @@ pub(crate) mod tests {
         );
         assert!(cmds.contains(&"ip -n safnet-t-switch link set far mtu 1500 master br0".into()));
         assert!(cmds.contains(&"ip -n safnet-t-near link set eth0 mtu 9000".into()));
+        assert!(cmds.contains(&"ip netns exec safnet-t-far sysctl -qw net.ipv4.tcp_congestion_control=reno".into()));
         assert!(cmds.contains(&"ip -n safnet-t-far addr add 10.77.5.2/24 dev eth0".into()));
         assert!(cmds.contains(&"ip netns exec safnet-t-near ethtool -K eth0 tso off gso off gro on".into()));
         let tbf = Tbf::for_link(10_000.0, 9000, None, None);

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::congestion;
 use super::names::{self, PREFIX_LEN, Role};
 use super::parse;
 use super::process;
@@ -22,6 +23,10 @@ pub struct UpRequest {
     pub profile_ref: String,
     /// Bridge port MTU; None takes the profile's `[lab] switch_mtu`, else the link MTU.
     pub switch_mtu: Option<u32>,
+    /// The hosts' congestion control; None takes the profile's, else the lab's default.
+    pub congestion: Option<String>,
+    /// The machine's available and allowed algorithms.
+    pub congestion_lists: congestion::Lists,
 }
 
 impl UpRequest {
@@ -33,6 +38,8 @@ impl UpRequest {
         if !(576..=65_535).contains(&switch_mtu) {
             return Err(LabError::BadSwitchMtu(switch_mtu));
         }
+        let asked = self.congestion.as_deref().or(p.lab.congestion_control.as_deref());
+        let congestion = congestion::choose(asked, &self.congestion_lists)?;
         Ok(Spec {
             near_ns: names::netns(&self.name, Role::Near),
             far_ns: names::netns(&self.name, Role::Far),
@@ -43,6 +50,7 @@ impl UpRequest {
             host_mtu: p.link.mtu,
             switch_mtu,
             tbf: Tbf::for_profile(p),
+            congestion,
         })
     }
 }
@@ -161,6 +169,7 @@ pub fn up(runner: &mut Runner, base: &Path, req: &UpRequest, exe: &Path) -> Resu
             far_ns: spec.far_ns.clone(),
             switch_ns: spec.switch_ns.clone(),
             tbf: spec.tbf,
+            congestion_control: Some(spec.congestion.algorithm.clone()),
             server: Some(server),
             created_utc: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             saf_net_version: env!("CARGO_PKG_VERSION").into(),
@@ -185,6 +194,11 @@ mod tests {
             profile: crate::profile::resolve_in(profile, &[]).unwrap(),
             profile_ref: profile.into(),
             switch_mtu,
+            congestion: None,
+            congestion_lists: congestion::Lists {
+                available: vec!["reno".into(), "cubic".into(), "bbr".into()],
+                allowed: vec!["reno".into(), "bbr".into()],
+            },
         }
     }
 
