@@ -2,14 +2,14 @@
 # Lab accuracy: saf-net vs iperf3, interleaved, in `saf-net lab up 1gbe` and `saf-net lab up 10gbe-jumbo`.
 # Prints every run's receiver goodput, the medians and their share of the TCP goodput ceiling.
 #
-# Usage (root):  bench/lab-accuracy.sh            RUNS=5 SECS=10 by default
+# Usage (root):  bench/lab-accuracy.sh            RUNS=7 SECS=10 by default (the issue asks for a median of >= 5)
 #                RUNS=7 SECS=5 PROFILES="1gbe" bench/lab-accuracy.sh
 # Needs: iperf3, python3 (to read the JSON), a release build (built here if missing).
 # Traffic stays inside the lab's own namespaces (10.77.K.1 -> 10.77.K.2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-7}
 SECS=${SECS:-10}
 PROFILES=${PROFILES:-"1gbe 10gbe-jumbo"}
 LAB=${LAB:-bench}
@@ -40,7 +40,7 @@ for profile in $PROFILES; do
     sleep 0.5
     echo
     echo "== saf-net lab up $profile: far $far, TCP goodput ceiling $ceiling Mbit/s =="
-    grep -E '^  (shaping|switch)' /tmp/saf-net-bench-up.txt
+    grep -E '^  (shaping|switch|tcp)' /tmp/saf-net-bench-up.txt
     printf '%-6s %12s %12s\n' run saf-net iperf3
     s=(); i=()
     for n in $(seq "$RUNS"); do
