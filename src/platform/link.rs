@@ -138,11 +138,10 @@ pub fn facts_towards(peer: IpAddr) -> InterfaceFacts {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn loopback_facts() {
         let f = facts_towards("127.0.0.1".parse().unwrap());
@@ -152,7 +151,6 @@ mod tests {
         assert_eq!(f.speed_mbps, None, "lo has no link speed; unknown, not guessed");
     }
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn fake_sysfs_seam() {
         let dir = tempfile::tempdir().unwrap();
@@ -171,7 +169,6 @@ mod tests {
         });
     }
 
-    #[cfg(target_os = "linux")]
     fn temp_env(value: &str, f: impl FnOnce()) {
         // SAFETY: set_var is unsafe in edition 2024 because other threads may read the environment; no other
         // test in this binary reads SAF_NET_SYSFS_ROOT.

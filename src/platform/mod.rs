@@ -5,6 +5,7 @@ mod fast;
 mod iface;
 mod link;
 mod pmtu;
+mod rawopt;
 mod signal;
 mod sockopt;
 mod tcp_info;

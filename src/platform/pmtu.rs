@@ -4,21 +4,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 
 fn setsockopt_int(fd: &impl AsRawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: passes a pointer to a live c_int and its exact size.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    super::rawopt::set(fd, level, name, value)
 }
 
 /// Sets don't-fragment, so an oversized datagram fails instead of being split
@@ -60,18 +46,8 @@ pub fn path_mtu(sock: &impl AsRawFd, ipv6: bool) -> Option<u32> {
         (libc::IPPROTO_IP, libc::IP_MTU)
     };
     let mut v: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: passes a pointer to a live c_int and its size; the kernel writes at most `len` bytes.
-    let rc = unsafe {
-        libc::getsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (&mut v as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    (rc == 0 && v > 0).then_some(v as u32)
+    let ok = super::rawopt::get(sock, level, name, &mut v).is_ok();
+    (ok && v > 0).then_some(v as u32)
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -62,23 +62,7 @@ const SO_MAX_PACING_RATE: libc::c_int = 47;
 /// Caps the kernel's pacing rate for this socket, in bytes per second (--fq-rate).
 #[cfg(target_os = "linux")]
 pub fn set_max_pacing_rate(sock: &impl AsFd, bytes_per_sec: u64) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let v: u64 = bytes_per_sec;
-    // SAFETY: passes a pointer to a live u64 and its exact size; the kernel reads at most that many bytes.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_fd().as_raw_fd(),
-            libc::SOL_SOCKET,
-            SO_MAX_PACING_RATE,
-            (&v as *const u64).cast(),
-            std::mem::size_of::<u64>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    super::rawopt::set(&sock.as_fd(), libc::SOL_SOCKET, SO_MAX_PACING_RATE, bytes_per_sec)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -89,20 +73,10 @@ pub fn set_max_pacing_rate(_sock: &impl AsFd, _bytes_per_sec: u64) -> io::Result
 /// The socket's pacing cap in bytes per second, if the OS has one.
 #[cfg(target_os = "linux")]
 pub fn max_pacing_rate(sock: &impl AsFd) -> Option<u64> {
-    use std::os::fd::AsRawFd;
     let mut v: u64 = 0;
-    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
-    // SAFETY: passes a pointer to a live u64 and its size; the kernel writes at most `len` bytes.
-    let rc = unsafe {
-        libc::getsockopt(
-            sock.as_fd().as_raw_fd(),
-            libc::SOL_SOCKET,
-            SO_MAX_PACING_RATE,
-            (&mut v as *mut u64).cast(),
-            &mut len,
-        )
-    };
-    (rc == 0).then_some(if len == 4 { v & 0xffff_ffff } else { v })
+    let len = super::rawopt::get(&sock.as_fd(), libc::SOL_SOCKET, SO_MAX_PACING_RATE, &mut v).ok()?;
+    // Older kernels answer with 4 bytes.
+    Some(if len == 4 { v & 0xffff_ffff } else { v })
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -112,54 +86,16 @@ pub fn max_pacing_rate(_sock: &impl AsFd) -> Option<u64> {
 
 /// Sets SO_RCVLOWAT: a blocked reader is woken only once this many bytes are queued (or at FIN, error
 /// or timeout). Every Unix has it; Linux also skips the wakeups in between, which is the point.
-#[cfg(unix)]
 pub fn set_recv_lowat(sock: &impl AsFd, bytes: usize) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    // SAFETY: passes a pointer to a live c_int and its exact size; the kernel reads at most that many bytes.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_fd().as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVLOWAT,
-            (&v as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    super::rawopt::set(&sock.as_fd(), libc::SOL_SOCKET, libc::SO_RCVLOWAT, v)
 }
 
 /// The socket's SO_RCVLOWAT.
-#[cfg(unix)]
 pub fn recv_lowat(sock: &impl AsFd) -> Option<usize> {
-    use std::os::fd::AsRawFd;
     let mut v: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: passes a pointer to a live c_int and its size; the kernel writes at most `len` bytes.
-    let rc = unsafe {
-        libc::getsockopt(
-            sock.as_fd().as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVLOWAT,
-            (&mut v as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    (rc == 0).then(|| usize::try_from(v).unwrap_or(0))
-}
-
-#[cfg(not(unix))]
-pub fn recv_lowat(_sock: &impl AsFd) -> Option<usize> {
-    None
-}
-
-#[cfg(not(unix))]
-pub fn set_recv_lowat(_sock: &impl AsFd, _bytes: usize) -> io::Result<()> {
-    Err(unsupported("SO_RCVLOWAT"))
+    super::rawopt::get(&sock.as_fd(), libc::SOL_SOCKET, libc::SO_RCVLOWAT, &mut v).ok()?;
+    Some(usize::try_from(v).unwrap_or(0))
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -29,23 +29,9 @@ pub struct TcpInfo {
 /// Reads TCP_INFO; None if the socket is not TCP or the call fails.
 #[cfg(target_os = "linux")]
 pub fn tcp_info(sock: &impl AsRawFd) -> Option<TcpInfo> {
-    let mut info = std::mem::MaybeUninit::<libc::tcp_info>::zeroed();
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    // SAFETY: the buffer is a zeroed tcp_info of `len` bytes that we own; the kernel writes at most `len` bytes.
-    let rc = unsafe {
-        libc::getsockopt(
-            sock.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            info.as_mut_ptr().cast(),
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: zero-initialised, then partly or wholly filled by the kernel; every bit pattern is a valid tcp_info.
-    let i = unsafe { info.assume_init() };
+    // SAFETY: tcp_info is plain C data (integers only); all-zero bytes are a valid value.
+    let mut i: libc::tcp_info = unsafe { std::mem::zeroed() };
+    super::rawopt::get(sock, libc::IPPROTO_TCP, libc::TCP_INFO, &mut i).ok()?;
     Some(TcpInfo {
         total_retrans: u64::from(i.tcpi_total_retrans),
         snd_cwnd_bytes: u64::from(i.tcpi_snd_cwnd) * u64::from(i.tcpi_snd_mss),
@@ -64,23 +50,9 @@ pub fn tcp_info(sock: &impl AsRawFd) -> Option<TcpInfo> {
 /// Reads TCP_CONNECTION_INFO; None if the call fails.
 #[cfg(target_os = "macos")]
 pub fn tcp_info(sock: &impl AsRawFd) -> Option<TcpInfo> {
-    let mut info = std::mem::MaybeUninit::<libc::tcp_connection_info>::zeroed();
-    let mut len = std::mem::size_of::<libc::tcp_connection_info>() as libc::socklen_t;
-    // SAFETY: the buffer is a zeroed tcp_connection_info of `len` bytes that we own.
-    let rc = unsafe {
-        libc::getsockopt(
-            sock.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_CONNECTION_INFO,
-            info.as_mut_ptr().cast(),
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: zero-initialised, then filled by the kernel; every bit pattern is valid.
-    let i = unsafe { info.assume_init() };
+    // SAFETY: tcp_connection_info is plain C data (integers only); all-zero bytes are a valid value.
+    let mut i: libc::tcp_connection_info = unsafe { std::mem::zeroed() };
+    super::rawopt::get(sock, libc::IPPROTO_TCP, libc::TCP_CONNECTION_INFO, &mut i).ok()?;
     let mss = i.tcpi_maxseg.max(1);
     Some(TcpInfo {
         total_retrans: i.tcpi_txretransmitbytes / u64::from(mss),

@@ -268,18 +268,7 @@ mod imp {
 
     /// Asks the kernel to hand over a sender's GSO batches whole instead of splitting them (UDP_GRO).
     pub(super) fn enable_gro(sock: &UdpSocket) -> bool {
-        let one: libc::c_int = 1;
-        // SAFETY: passes a pointer to a live c_int and its exact size.
-        let rc = unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_UDP,
-                UDP_GRO,
-                (&one as *const libc::c_int).cast(),
-                size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        rc == 0
+        super::super::rawopt::set(sock, libc::SOL_UDP, UDP_GRO, 1 as libc::c_int).is_ok()
     }
 
     pub(super) fn recv(b: &mut RecvBatch, sock: &UdpSocket) -> io::Result<usize> {
@@ -352,39 +341,6 @@ mod imp {
             }
         }
         Ok(sent)
-    }
-
-    /// The UDP_GRO segment size among a received message's control messages; 0 if none.
-    fn gro_segment(hdr: &libc::msghdr) -> usize {
-        // SAFETY: the kernel filled msg_control up to msg_controllen with well-formed cmsghdrs; CMSG_FIRSTHDR and
-        // CMSG_NXTHDR stay within that length, and the UDP_GRO payload is one c_int, read unaligned.
-        unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(hdr);
-            while !c.is_null() {
-                if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == UDP_GRO {
-                    let v = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
-                    return v.max(0) as usize;
-                }
-                c = libc::CMSG_NXTHDR(hdr, c);
-            }
-        }
-        0
-    }
-
-    /// Asks the kernel to hand over a sender's GSO batches whole instead of splitting them (UDP_GRO).
-    pub(super) fn enable_gro(sock: &UdpSocket) -> bool {
-        let one: libc::c_int = 1;
-        // SAFETY: passes a pointer to a live c_int and its exact size.
-        let rc = unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_UDP,
-                UDP_GRO,
-                (&one as *const libc::c_int).cast(),
-                size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        rc == 0
     }
 
     pub(super) fn enable_gro(_sock: &UdpSocket) -> bool {
