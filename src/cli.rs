@@ -10,6 +10,7 @@ use crate::config::{
     DEFAULT_MAX_DURATION_SECS, DEFAULT_MAX_QUEUE, DEFAULT_MAX_STREAMS, DEFAULT_PORT,
 };
 use crate::model::BASELINE_MBPS;
+use crate::net::Family;
 use crate::units;
 
 fn size(text: &str) -> Result<u64, String> {
@@ -149,6 +150,70 @@ pub struct ServerArgs {
     pub handshake_timeout: f64,
 }
 
+/// The server a probe goes to (latency, mtu).
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Server: a name, IPv4, IPv6, or link-local with zone (fe80::1%en0).
+    pub host: String,
+    #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
+    pub port: u16,
+}
+
+/// Where a run is recorded (client, latency, mtu).
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// History CSV to append to [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+    pub csv: Option<PathBuf>,
+    /// Do not record this run in the history.
+    #[arg(long)]
+    pub no_history: bool,
+}
+
+/// The key a client proves it holds (client, latency, mtu).
+#[derive(Debug, Args)]
+pub struct PskArgs {
+    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+}
+
+/// How long a client tries to connect (client, latency, mtu).
+#[derive(Debug, Args)]
+pub struct ConnectTimeoutArgs {
+    /// Give up connecting after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
+    pub connect_timeout: f64,
+}
+
+/// The flags latency and mtu share after their own: history, label, profile, address family, key, connect timeout.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// Free text stored with the run.
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// Link profile the run was made on.
+    #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
+    pub profile: Option<String>,
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    #[command(flatten)]
+    pub psk: PskArgs,
+    #[command(flatten)]
+    pub connect: ConnectTimeoutArgs,
+}
+
+impl ProbeArgs {
+    /// The address family -4/-6 ask for.
+    pub fn family(&self) -> Family {
+        Family::from_flags(self.ipv4, self.ipv6)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ClientArgs {
     /// Server: a name (alpha.local), IPv4, IPv6, or link-local with zone (fe80::1%en0).
@@ -198,9 +263,8 @@ pub struct ClientArgs {
     /// UDP instead of TCP: paced datagrams; the receiver counts loss, reordering, duplicates and jitter.
     #[arg(short = 'u', long = "udp")]
     pub udp: bool,
-    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
-    #[arg(long, value_name = "FILE")]
-    pub psk_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub psk: PskArgs,
     /// Pin stream threads to CPUs: N for the client's, M for the server's (round-robin upward), as iperf3's -A (Linux).
     #[arg(short = 'A', long = "affinity", value_name = "N[,M]", value_parser = affinity)]
     pub affinity: Option<(u32, Option<u32>)>,
@@ -217,12 +281,8 @@ pub struct ClientArgs {
     /// Print one iperf3-layout JSON document instead of text.
     #[arg(short = 'J', long)]
     pub json: bool,
-    /// History CSV to append to [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
-    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
-    pub csv: Option<PathBuf>,
-    /// Do not record this run in the history.
-    #[arg(long)]
-    pub no_history: bool,
+    #[command(flatten)]
+    pub history: HistoryArgs,
     /// Free text stored with the run (e.g. "before switch upgrade").
     #[arg(long, value_name = "TEXT")]
     pub label: Option<String>,
@@ -235,9 +295,8 @@ pub struct ClientArgs {
     /// Use IPv6 only.
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
-    /// Give up connecting after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
-    pub connect_timeout: f64,
+    #[command(flatten)]
+    pub connect: ConnectTimeoutArgs,
 }
 
 /// Latency probe modes.
@@ -256,10 +315,8 @@ pub enum ModeArg {
     after_help = "Percentiles come from an HDR histogram (3 significant digits). With a fixed rate, RTT is also measured from each probe's scheduled send time, so a stalled sender cannot hide slow answers (coordinated omission). A probe unanswered within --timeout is counted lost."
 )]
 pub struct LatencyArgs {
-    /// Server: a name, IPv4, IPv6, or link-local with zone (fe80::1%en0).
-    pub host: String,
-    #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
-    pub port: u16,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Probe kind.
     #[arg(long, value_enum, default_value_t = ModeArg::Tcp)]
     pub mode: ModeArg,
@@ -284,28 +341,8 @@ pub struct LatencyArgs {
     /// Print one JSON document (percentiles plus histogram buckets) instead of text.
     #[arg(short = 'J', long)]
     pub json: bool,
-    /// History CSV to append to [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
-    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
-    pub csv: Option<PathBuf>,
-    /// Do not record this run in the history.
-    #[arg(long)]
-    pub no_history: bool,
-    /// Free text stored with the run.
-    #[arg(long, value_name = "TEXT")]
-    pub label: Option<String>,
-    /// Link profile the run was made on.
-    #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
-    pub profile: Option<String>,
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    pub ipv4: bool,
-    #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
-    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
-    #[arg(long, value_name = "FILE")]
-    pub psk_file: Option<PathBuf>,
-    /// Give up connecting after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
-    pub connect_timeout: f64,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -313,35 +350,13 @@ pub struct LatencyArgs {
     after_help = "The search runs between 576 (IPv4) or 1280 (IPv6) and the local interface MTU, client → server and server → client separately, and usually takes well under a second on a LAN. Exit code 0 means a clean path, 4 a diagnosed problem (black hole, path down, MTU mismatch, slow link)."
 )]
 pub struct MtuArgs {
-    /// Server: a name, IPv4, IPv6, or link-local with zone (fe80::1%en0).
-    pub host: String,
-    #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
-    pub port: u16,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Print one JSON document instead of text.
     #[arg(short = 'J', long)]
     pub json: bool,
-    /// History CSV to append to [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
-    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
-    pub csv: Option<PathBuf>,
-    /// Do not record this run in the history.
-    #[arg(long)]
-    pub no_history: bool,
-    /// Free text stored with the run.
-    #[arg(long, value_name = "TEXT")]
-    pub label: Option<String>,
-    /// Link profile the run was made on.
-    #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
-    pub profile: Option<String>,
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    pub ipv4: bool,
-    #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
-    /// Pre-shared key file, when the server requires one [env: SAF_NET_PSK holds the key itself].
-    #[arg(long, value_name = "FILE")]
-    pub psk_file: Option<PathBuf>,
-    /// Give up connecting after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = seconds)]
-    pub connect_timeout: f64,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1,11 +1,12 @@
 //! Pre-shared-key authentication between an in-process server and the client library.
 
+mod common;
+
 use std::net::SocketAddr;
 
 use saf_net::auth::Psk;
 use saf_net::client::{self, ClientError, Event};
 use saf_net::config::{ClientInput, ServerConfig};
-use tokio::sync::oneshot;
 
 fn key(text: &str) -> Psk {
     let dir = tempfile::tempdir().unwrap();
@@ -14,19 +15,12 @@ fn key(text: &str) -> Psk {
     Psk::resolve(Some(&f)).unwrap().unwrap()
 }
 
-async fn server(psk: Option<Psk>) -> (SocketAddr, oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel();
-    let config = ServerConfig {
-        log: false,
+async fn server(psk: Option<Psk>) -> common::Server {
+    common::server(ServerConfig {
         psk,
         ..ServerConfig::default()
-    };
-    tokio::spawn(saf_net::serve(listener, config, async move {
-        let _ = rx.await;
-    }));
-    (addr, tx)
+    })
+    .await
 }
 
 async fn run(addr: SocketAddr, psk: Option<Psk>) -> (Result<client::Outcome, ClientError>, bool) {
@@ -44,7 +38,8 @@ async fn run(addr: SocketAddr, psk: Option<Psk>) -> (Result<client::Outcome, Cli
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matching_keys_run_and_mismatches_are_refused_before_data_moves() {
     let k = key("correct horse battery staple\n");
-    let (addr, _stop) = server(Some(k.clone())).await;
+    let srv = server(Some(k.clone())).await;
+    let addr = srv.addr;
     let (ok, started) = run(addr, Some(k)).await;
     assert!(ok.unwrap().complete());
     assert!(started);
@@ -62,7 +57,8 @@ async fn matching_keys_run_and_mismatches_are_refused_before_data_moves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_with_a_key_refuses_an_open_server() {
-    let (addr, _stop) = server(None).await;
+    let srv = server(None).await;
+    let addr = srv.addr;
     let (r, started) = run(addr, Some(key("0123456789abcdef0123"))).await;
     let err = r.unwrap_err().to_string();
     assert!(err.contains("runs without one"), "{err}");
@@ -75,7 +71,8 @@ async fn a_client_with_a_key_refuses_an_open_server() {
 async fn a_forged_proof_is_refused_by_the_server() {
     use saf_net::protocol::{ClientMessage, ServerMessage, read_message, write_message};
     let k = key("the server's own secret key");
-    let (addr, _stop) = server(Some(k)).await;
+    let srv = server(Some(k)).await;
+    let addr = srv.addr;
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let hello = ClientMessage::Hello {
         protocol: saf_net::protocol::PROTOCOL_VERSION,

@@ -5,18 +5,19 @@
 //! leaks nothing. Traffic goes only to loopback, or to addresses inside network namespaces this
 //! file creates (and deletes).
 
+mod common;
+
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use common::{BIN, free_port, is_root};
 use serde_json::Value;
 use tempfile::TempDir;
-
-const BIN: &str = env!("CARGO_BIN_EXE_saf-net");
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -130,15 +131,6 @@ fn client_cmd(args: &[&str]) -> Command {
 
 fn client(args: &[&str], limit: Duration) -> Run {
     run_limited(client_cmd(args), &format!("client {args:?}"), limit)
-}
-
-/// A port nothing listens on right now (the OS picked it; we let it go again).
-fn free_port() -> u16 {
-    // The server listens on the dual-stack wildcard, so test the same kind of address.
-    let l = TcpListener::bind("[::]:0")
-        .or_else(|_| TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    l.local_addr().unwrap().port()
 }
 
 fn loopback(port: u16) -> SocketAddr {
@@ -448,11 +440,6 @@ impl Drop for Netns {
             let _ = ip(&["netns", "del", n]);
         }
     }
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
 }
 
 #[test]

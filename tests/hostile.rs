@@ -12,12 +12,15 @@
 //! Inputs come from a seeded xorshift PRNG: `SAF_NET_HOSTILE_SEED=N cargo test --test hostile` replays
 //! another seed; a failure names its case number, category and seed. Traffic goes only to loopback.
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::Server;
 use saf_net::client::{self, Event};
 use saf_net::config::{ClientInput, ServerConfig};
 use saf_net::protocol::{
@@ -29,7 +32,6 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
-use tokio::sync::oneshot;
 
 const SEED: u64 = 0x5af0_2026_1129_0003;
 /// The server's handshake timeout in this suite: short, so idle connections cost little.
@@ -104,32 +106,13 @@ fn seed() -> u64 {
 // The server and raw connections
 // ---------------------------------------------------------------------------------------------
 
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
 async fn server() -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel();
-    let config = ServerConfig {
+    Server::start(ServerConfig {
         log: std::env::var_os("SAF_NET_HOSTILE_LOG").is_some(),
         handshake_timeout: HS,
         ..ServerConfig::default()
-    };
-    tokio::spawn(saf_net::serve(listener, config, async move {
-        let _ = rx.await;
-    }));
-    Server { addr, stop: Some(tx) }
+    })
+    .await
 }
 
 /// Connects from a chosen local address (bound before connecting).

@@ -5,14 +5,16 @@
 //! a lab test prints a loud SKIPPED line and returns; the input-checking tests run everywhere.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use common::{BIN, KillOnDrop, free_port, is_root, text};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_saf-net");
 /// TCP goodput ceilings (IPv4, timestamps on) from docs and `model.rs`.
 const CEILING_1GBE: f64 = 941.47;
 const CEILING_10GBE_JUMBO: f64 = 9900.4;
@@ -21,17 +23,6 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|r| r.split_whitespace().nth(1).map(|u| u == "0"))
-        })
-        .unwrap_or(false)
 }
 
 /// Why lab tests cannot run here, if they cannot.
@@ -97,10 +88,6 @@ fn saf_within(args: &[&str], limit: Duration) -> Output {
 
 fn saf(args: &[&str]) -> Output {
     saf_within(args, Duration::from_secs(60))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// A lab that is taken down when the test ends, however it ends.
@@ -513,25 +500,11 @@ fn down_with_nothing_up_says_so() {
     );
 }
 
-/// Kills the server when the test ends.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn client_scores_goodput_against_the_profile_and_flags_the_impossible() {
     // Loopback is far faster than 1 Gbit/s: the score must say the figure cannot have crossed 1GbE.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _server = Child(
+    let port = free_port();
+    let _server = KillOnDrop(
         Command::new(BIN)
             .args(["server", "-B", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())

@@ -1,5 +1,7 @@
 //! `saf-net latency` end to end against an in-process server on loopback.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -8,21 +10,6 @@ use saf_net::config::{LatencyInput, ServerConfig};
 use saf_net::output::{RunMeta, history, latency};
 use saf_net::protocol::LatencyMode;
 use serde_json::Value;
-use tokio::sync::oneshot;
-
-async fn server() -> (SocketAddr, oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel();
-    let config = ServerConfig {
-        log: false,
-        ..ServerConfig::default()
-    };
-    tokio::spawn(saf_net::serve(listener, config, async move {
-        let _ = rx.await;
-    }));
-    (addr, tx)
-}
 
 fn input(addr: SocketAddr, mode: LatencyMode) -> LatencyInput {
     let mut i = LatencyInput::new("127.0.0.1");
@@ -52,7 +39,8 @@ fn sane(o: &LatencyOutcome, count: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mode_measures_sane_percentiles() {
-    let (addr, _stop) = server().await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     for mode in [LatencyMode::Tcp, LatencyMode::Udp, LatencyMode::Connect] {
         let mut i = input(addr, mode);
         i.count = Some(100);
@@ -67,7 +55,8 @@ async fn every_mode_measures_sane_percentiles() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_to_back_udp_and_json_document() {
-    let (addr, _stop) = server().await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     let mut i = input(addr, LatencyMode::Udp);
     i.count = Some(500);
     i.interval = Some(0.0);
@@ -99,7 +88,8 @@ async fn back_to_back_udp_and_json_document() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_waits_in_the_same_queue_as_throughput() {
-    let (addr, _stop) = server().await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     let mut tput = saf_net::ClientInput::new("127.0.0.1");
     tput.port = addr.port();
     tput.time = Some(1.0);
@@ -185,7 +175,8 @@ async fn bad_input_and_no_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_latency_flag_reports_idle_and_loaded_rtt() {
-    let (addr, _stop) = server().await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     let mut i = saf_net::ClientInput::new("127.0.0.1");
     i.port = addr.port();
     i.time = Some(1.0);

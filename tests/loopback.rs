@@ -1,41 +1,15 @@
 //! End-to-end throughput tests against an in-process server on 127.0.0.1, port 0.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{Server, server};
 use saf_net::client::{self, Event, Outcome};
 use saf_net::config::{ClientInput, ServerConfig};
 use saf_net::output::history;
 use saf_net::output::{RunMeta, json};
 use serde_json::Value;
-use tokio::sync::oneshot;
-
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
-async fn server(config: ServerConfig) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel();
-    tokio::spawn(saf_net::serve(
-        listener,
-        ServerConfig { log: false, ..config },
-        async move {
-            let _ = rx.await;
-        },
-    ));
-    Server { addr, stop: Some(tx) }
-}
 
 fn input(srv: &Server, f: impl FnOnce(&mut ClientInput)) -> ClientInput {
     let mut i = ClientInput::new("127.0.0.1");
@@ -405,24 +379,19 @@ async fn ipv6_loopback_works_when_available() {
         return;
     };
     let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(saf_net::serve(
+    let _srv = Server::on(
         listener,
         ServerConfig {
             log: false,
             ..ServerConfig::default()
         },
-        async move {
-            let _ = rx.await;
-        },
-    ));
+    );
     let mut i = ClientInput::new("::1");
     i.port = addr.port();
     i.time = Some(0.3);
     let o = run(i).await;
     assert!(o.complete(), "{:?}", o.error);
     assert!(o.server.is_ipv6());
-    let _ = tx.send(());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

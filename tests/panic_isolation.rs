@@ -4,6 +4,8 @@
 //! cargo test --features panic-probe --test panic_isolation
 #![cfg(feature = "panic-probe")]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -16,7 +18,6 @@ use saf_net::protocol::{
 };
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 
 /// Panic messages seen by the hook: proof that the probe fired, not merely that a connection closed.
 static PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -43,21 +44,14 @@ fn probes_fired() -> Vec<String> {
     PANICS.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
-async fn server() -> (SocketAddr, oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel();
+async fn server() -> common::Server {
     // One test at a time: a slot leaked by the panic would make the next client wait forever.
-    let config = ServerConfig {
-        log: false,
+    common::server(ServerConfig {
         max_concurrent: 1,
         handshake_timeout: Duration::from_secs(2),
         ..ServerConfig::default()
-    };
-    tokio::spawn(saf_net::serve(listener, config, async move {
-        let _ = rx.await;
-    }));
-    (addr, tx)
+    })
+    .await
 }
 
 /// Sends the probing hello (and a test request for the in-slot stages); the server's task panics,
@@ -151,7 +145,8 @@ async fn udp_latency(addr: SocketAddr) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_connection_handler_takes_nothing_else_down() {
     record_panics();
-    let (addr, _stop) = server().await;
+    let srv = server().await;
+    let addr = srv.addr;
     normal_test(addr).await;
     // After the hello; while holding the only test slot; while holding every shared mutex.
     for (n, stage) in ["hello", "slot", "locks"].into_iter().enumerate() {

@@ -1,6 +1,8 @@
 //! Server limits and shutdown: idle connections cannot lock a client out, stream memory is capped,
 //! a silent sender is cut off, and a shutting-down server tells its client.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -8,27 +10,6 @@ use saf_net::client::{self, Event};
 use saf_net::config::{ClientInput, ServerConfig};
 use saf_net::protocol::{ClientMessage, ServerMessage, StopAfter, TestRequest, encode, read_message, write_message};
 use tokio::io::AsyncWriteExt;
-use tokio::sync::oneshot;
-
-async fn server(
-    config: ServerConfig,
-) -> (
-    SocketAddr,
-    oneshot::Sender<()>,
-    tokio::task::JoinHandle<std::io::Result<()>>,
-) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel();
-    let h = tokio::spawn(saf_net::serve(
-        listener,
-        ServerConfig { log: false, ..config },
-        async move {
-            let _ = rx.await;
-        },
-    ));
-    (addr, tx, h)
-}
 
 fn input(addr: SocketAddr, secs: f64) -> ClientInput {
     let mut i = ClientInput::new("127.0.0.1");
@@ -49,7 +30,8 @@ async fn a_hundred_idle_connections_do_not_lock_out_a_client() {
         handshake_timeout: Duration::from_secs(5),
         ..ServerConfig::default()
     };
-    let (addr, _stop, _h) = server(config).await;
+    let srv = common::server(config).await;
+    let addr = srv.addr;
     let mut idle = Vec::new();
     for _ in 0..100 {
         idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
@@ -71,7 +53,8 @@ async fn stream_memory_is_capped() {
         max_test_memory: 4 << 20,
         ..ServerConfig::default()
     };
-    let (addr, _stop, _h) = server(config).await;
+    let srv = common::server(config).await;
+    let addr = srv.addr;
     let mut i = input(addr, 0.3);
     i.parallel = 8;
     i.length = Some(1 << 20);
@@ -89,7 +72,8 @@ async fn a_sender_that_goes_silent_is_cut_off() {
         idle_timeout: Duration::from_secs(1),
         ..ServerConfig::default()
     };
-    let (addr, _stop, _h) = server(config).await;
+    let srv = common::server(config).await;
+    let addr = srv.addr;
     let t = Duration::from_secs(2);
     let mut ctl = tokio::net::TcpStream::connect(addr).await.unwrap();
     let hello = ClientMessage::Hello {
@@ -146,11 +130,12 @@ async fn a_sender_that_goes_silent_is_cut_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_tells_the_client_and_ends_cleanly() {
-    let (addr, stop, handle) = server(ServerConfig::default()).await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     let test = tokio::spawn(run(input(addr, 10.0)));
     tokio::time::sleep(Duration::from_millis(800)).await;
     let t = Instant::now();
-    let _ = stop.send(());
+    let handle = srv.shutdown();
     let served = tokio::time::timeout(Duration::from_secs(6), handle)
         .await
         .expect("server stops in time");

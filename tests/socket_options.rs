@@ -1,26 +1,13 @@
 //! Socket options and kernel TCP statistics, end to end on loopback.
 
+mod common;
+
 use std::net::SocketAddr;
 
 use saf_net::client::{self, Event, Outcome};
 use saf_net::config::{ClientInput, ServerConfig};
 use saf_net::output::{RunMeta, json};
 use serde_json::Value;
-use tokio::sync::oneshot;
-
-async fn server() -> (SocketAddr, oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel();
-    let config = ServerConfig {
-        log: false,
-        ..ServerConfig::default()
-    };
-    tokio::spawn(saf_net::serve(listener, config, async move {
-        let _ = rx.await;
-    }));
-    (addr, tx)
-}
 
 fn input(addr: SocketAddr, f: impl FnOnce(&mut ClientInput)) -> ClientInput {
     let mut i = ClientInput::new("127.0.0.1");
@@ -45,7 +32,8 @@ fn doc(o: &Outcome) -> Value {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_info_fields_are_present_and_plausible() {
-    let (addr, _stop) = server().await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     for reverse in [false, true] {
         let o = run(input(addr, |i| i.reverse = reverse)).await.unwrap();
         assert!(o.complete(), "{:?}", o.error);
@@ -77,7 +65,8 @@ async fn tcp_info_fields_are_present_and_plausible() {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn window_is_reported_requested_and_effective() {
-    let (addr, _stop) = server().await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     let o = run(input(addr, |i| {
         i.window = Some(256 * 1024);
         i.time = Some(0.3);
@@ -96,7 +85,8 @@ async fn window_is_reported_requested_and_effective() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mss_is_clamped_and_reported() {
-    let (addr, _stop) = server().await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     let o = run(input(addr, |i| {
         i.mss = Some(1400);
         i.time = Some(0.3);
@@ -122,7 +112,8 @@ async fn mss_is_clamped_and_reported() {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn congestion_is_applied_read_back_and_unknown_is_refused() {
-    let (addr, _stop) = server().await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     let o = run(input(addr, |i| {
         i.congestion = Some("reno".into());
         i.time = Some(0.3);
@@ -148,7 +139,8 @@ async fn congestion_is_applied_read_back_and_unknown_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bitrate_pacing_holds_within_ten_percent() {
-    let (addr, _stop) = server().await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     for reverse in [false, true] {
         let o = run(input(addr, |i| {
             i.bitrate = Some(200_000_000);
@@ -169,7 +161,8 @@ async fn bitrate_pacing_holds_within_ten_percent() {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fq_rate_sets_the_kernel_pacing_cap() {
-    let (addr, _stop) = server().await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     let o = run(input(addr, |i| {
         i.fq_rate = Some(400_000_000);
         i.time = Some(1.0);
@@ -186,7 +179,8 @@ async fn fq_rate_sets_the_kernel_pacing_cap() {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skip_rx_copy_and_affinity_still_count_every_byte() {
-    let (addr, _stop) = server().await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     let n = 20 * 1024 * 1024;
     for reverse in [false, true] {
         let o = run(input(addr, |i| {

@@ -3,12 +3,15 @@
 //! Library-level tests run a server in-process on 127.0.0.1 (port 0). Process-level tests run the real binary.
 //! Traffic goes only to loopback, or to loopback inside a network namespace this file creates (and deletes).
 
+mod common;
+
 use std::io::Read;
-use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::net::UdpSocket;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{BIN, KillOnDrop, Server, free_port, is_root};
 use saf_net::client::{self, Event, Outcome};
 use saf_net::config::{ClientInput, ServerConfig};
 use saf_net::engine::udp::{Meter, UdpPlan, spawn};
@@ -19,39 +22,13 @@ use saf_net::protocol::{
     SideResults, StopAfter, TestRequest, UdpCounts, read_message, set_data_tag, write_message,
 };
 use serde_json::Value;
-use tokio::sync::oneshot;
-
-const BIN: &str = env!("CARGO_BIN_EXE_saf-net");
 
 // ---------------------------------------------------------------------------------------------
 // In-process server and client
 // ---------------------------------------------------------------------------------------------
 
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
 async fn server() -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel();
-    let config = ServerConfig {
-        log: false,
-        ..ServerConfig::default()
-    };
-    tokio::spawn(saf_net::serve(listener, config, async move {
-        let _ = rx.await;
-    }));
-    Server { addr, stop: Some(tx) }
+    common::server(ServerConfig::default()).await
 }
 
 fn input(srv: &Server, f: impl FnOnce(&mut ClientInput)) -> ClientInput {
@@ -413,22 +390,13 @@ fn client_receiver_counts_loss_reordering_and_duplicates_of_a_naughty_sender() {
 // The real binary: bad input and a server that dies mid-test
 // ---------------------------------------------------------------------------------------------
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 struct Run {
     code: i32,
     stdout: String,
     stderr: String,
 }
 
-fn wait(mut p: Proc, limit: Duration) -> Run {
+fn wait(mut p: KillOnDrop, limit: Duration) -> Run {
     let start = Instant::now();
     let code = loop {
         if let Some(status) = p.0.try_wait().unwrap() {
@@ -463,20 +431,12 @@ fn command(prefix: &[&str], args: &[&str]) -> Command {
     cmd
 }
 
-fn start(cmd: &mut Command) -> Proc {
-    Proc(cmd.spawn().expect("the binary starts"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+fn start(cmd: &mut Command) -> KillOnDrop {
+    KillOnDrop(cmd.spawn().expect("the binary starts"))
 }
 
 /// A server process (inside `prefix`, e.g. `ip netns exec NS`) once it accepts connections.
-fn server_process(prefix: &[&str], port: u16) -> Proc {
+fn server_process(prefix: &[&str], port: u16) -> KillOnDrop {
     let mut cmd = command(prefix, &["server", "-p", &port.to_string(), "-B", "127.0.0.1"]);
     cmd.stderr(Stdio::null());
     let p = start(&mut cmd);
@@ -572,11 +532,6 @@ fn server_killed_mid_udp_test_leaves_partial_results_marked_incomplete() {
 // ---------------------------------------------------------------------------------------------
 // Path MTU: a namespace whose loopback has a 1500-byte MTU (root + iproute2)
 // ---------------------------------------------------------------------------------------------
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
 
 struct Netns(String);
 

@@ -29,7 +29,7 @@ fn input(args: &ClientArgs) -> ClientInput {
         length: args.length,
         window: args.window,
         family: Family::from_flags(args.ipv4, args.ipv6),
-        connect_timeout: args.connect_timeout,
+        connect_timeout: args.connect.connect_timeout,
         mss: args.mss,
         congestion: args.congestion.clone(),
         fq_rate: args.fq_rate,
@@ -41,20 +41,6 @@ fn input(args: &ClientArgs) -> ClientInput {
         affinity: args.affinity,
         skip_rx_copy: args.skip_rx_copy,
     }
-}
-
-/// The history file to append to: none with --no-history, else --csv, else the default.
-pub(super) fn history_path(
-    no_history: bool,
-    csv: Option<&std::path::PathBuf>,
-) -> Result<Option<std::path::PathBuf>, history::HistoryError> {
-    if no_history {
-        return Ok(None);
-    }
-    Ok(Some(match csv {
-        Some(p) => p.clone(),
-        None => history::default_path()?,
-    }))
 }
 
 /// Records a run in the history, if one is wanted; returns the per-run JSON path.
@@ -93,19 +79,13 @@ fn ceiling_lines(o: &Outcome, p: &Profile) -> String {
 
 pub fn client(args: ClientArgs) -> Result<ExitCode> {
     let mut plan = input(&args).plan().map_err(UsageError)?;
-    plan.target.psk = crate::auth::Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
-    let profile = match &args.profile {
-        Some(spec) => Some(Profile::resolve(spec).map_err(|e| UsageError(e.to_string()))?),
-        None => None,
-    };
+    plan.target.psk = super::psk(args.psk.psk_file.as_deref())?;
+    let profile = super::profile(args.profile.as_deref())?;
     plan.expected_mbps = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
-    let history_path = history_path(args.no_history, args.csv.as_ref())?;
+    let history_path = args.history.path()?;
     let profile_name = profile.as_ref().map(|p| p.name.clone());
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), profile_name);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
+    let rt = super::runtime()?;
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

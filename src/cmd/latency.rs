@@ -4,22 +4,21 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use super::client::history_path;
 use super::{EXIT_INCOMPLETE, EXIT_OK, ExitCode, UsageError};
 use crate::cli::{LatencyArgs, ModeArg};
 use crate::client::{Event, run_latency};
 use crate::config::LatencyInput;
-use crate::net::Family;
 use crate::output::text::LivePrinter;
 use crate::output::{RunMeta, history, latency};
 use crate::protocol::LatencyMode;
 
 pub fn latency(args: LatencyArgs) -> Result<ExitCode> {
+    let (host, port) = (&args.target.host, args.target.port);
     let input = LatencyInput {
-        host: args.host.clone(),
-        port: args.port,
-        family: Family::from_flags(args.ipv4, args.ipv6),
-        connect_timeout: args.connect_timeout,
+        host: host.clone(),
+        port,
+        family: args.probe.family(),
+        connect_timeout: args.probe.connect.connect_timeout,
         mode: match args.mode {
             ModeArg::Tcp => LatencyMode::Tcp,
             ModeArg::Udp => LatencyMode::Udp,
@@ -33,26 +32,16 @@ pub fn latency(args: LatencyArgs) -> Result<ExitCode> {
         timeout: args.timeout,
     };
     let mut plan = input.plan().map_err(UsageError)?;
-    plan.target.psk = crate::auth::Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
-    let history = history_path(args.no_history, args.csv.as_ref())?;
-    let profile = match &args.profile {
-        Some(spec) => Some(
-            crate::profile::Profile::resolve(spec)
-                .map_err(|e| UsageError(e.to_string()))?
-                .name,
-        ),
-        None => None,
-    };
-    let meta = RunMeta::new(&args.host, args.port, args.label.clone(), profile);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
+    plan.target.psk = super::psk(args.probe.psk.psk_file.as_deref())?;
+    let history = args.probe.history.path()?;
+    let profile = super::profile(args.probe.profile.as_deref())?.map(|p| p.name);
+    let meta = RunMeta::new(host, port, args.probe.label.clone(), profile);
+    let rt = super::runtime()?;
     let outcome = if args.json {
         let mut quiet = |_: Event<'_>| {};
         rt.block_on(run_latency(&plan, &mut quiet))
     } else {
-        let mut printer = LivePrinter::for_duration(&args.host, args.port, plan.probe.duration);
+        let mut printer = LivePrinter::for_duration(host, port, plan.probe.duration);
         let o = rt.block_on(run_latency(&plan, &mut printer));
         printer.finish();
         o

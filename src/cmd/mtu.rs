@@ -4,36 +4,28 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use super::client::history_path;
 use super::{EXIT_DIAGNOSED, EXIT_OK, ExitCode, UsageError};
-use crate::auth::Psk;
 use crate::cli::MtuArgs;
 use crate::client::{Event, run_mtu};
 use crate::config::Target;
-use crate::net::Family;
 use crate::output::text::LivePrinter;
 use crate::output::{RunMeta, history, path};
 
 pub fn mtu(args: MtuArgs) -> Result<ExitCode> {
-    let family = Family::from_flags(args.ipv4, args.ipv6);
-    let mut target = Target::new(&args.host, args.port, family, args.connect_timeout).map_err(UsageError)?;
-    target.psk = Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
-    let history = history_path(args.no_history, args.csv.as_ref())?;
-    let profile = match &args.profile {
-        Some(spec) => Some(crate::profile::Profile::resolve(spec).map_err(|e| UsageError(e.to_string()))?),
-        None => None,
-    };
+    let (host, port) = (&args.target.host, args.target.port);
+    let probe = &args.probe;
+    let mut target = Target::new(host, port, probe.family(), probe.connect.connect_timeout).map_err(UsageError)?;
+    target.psk = super::psk(probe.psk.psk_file.as_deref())?;
+    let history = probe.history.path()?;
+    let profile = super::profile(probe.profile.as_deref())?;
     let expected = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
-    let meta = RunMeta::new(&args.host, args.port, args.label.clone(), profile.map(|p| p.name));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
+    let meta = RunMeta::new(host, port, probe.label.clone(), profile.map(|p| p.name));
+    let rt = super::runtime()?;
     let outcome = if args.json {
         let mut quiet = |_: Event<'_>| {};
         rt.block_on(run_mtu(&target, expected, &mut quiet))
     } else {
-        let mut printer = LivePrinter::for_duration(&args.host, args.port, None);
+        let mut printer = LivePrinter::for_duration(host, port, None);
         let o = rt.block_on(run_mtu(&target, expected, &mut printer));
         printer.finish();
         o
@@ -41,7 +33,7 @@ pub fn mtu(args: MtuArgs) -> Result<ExitCode> {
     let text = if args.json {
         path::render_mtu(&outcome, &meta) + "\n"
     } else {
-        path::text(&outcome.path, &format!("{} ({})", args.host, outcome.server))
+        path::text(&outcome.path, &format!("{host} ({})", outcome.server))
     };
     let _ = std::io::stdout().write_all(text.as_bytes());
     if let Some(p) = history {

@@ -93,7 +93,7 @@ pub fn server(args: ServerArgs) -> Result<ExitCode> {
         return Err(UsageError("--max-duration and --handshake-timeout must be above 0 s".into()).into());
     }
     init_logging(args.verbose, args.quiet);
-    let psk = crate::auth::Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let psk = super::psk(args.psk_file.as_deref())?;
     if args.max_handshakes_per_ip == 0 || args.idle_timeout <= 0.0 || args.max_frame < 1024 {
         return Err(UsageError(
             "--max-handshakes-per-ip must be at least 1, --idle-timeout above 0 s, --max-frame at least 1K".into(),

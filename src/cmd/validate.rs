@@ -4,9 +4,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use super::client::history_path;
-use super::{EXIT_DIAGNOSED, EXIT_OK, ExitCode, UsageError};
-use crate::auth::Psk;
+use super::{EXIT_DIAGNOSED, EXIT_OK, ExitCode, UsageError, history_path};
 use crate::cli::ValidateArgs;
 use crate::client::{Event, run, run_latency, run_mtu};
 use crate::config::{ClientInput, LatencyInput};
@@ -19,7 +17,7 @@ use crate::report::validate::{Check, all_pass};
 
 pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
     let profile = Profile::resolve(&args.profile).map_err(|e| UsageError(e.to_string()))?;
-    let psk = Psk::resolve(args.psk_file.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let psk = super::psk(args.psk_file.as_deref())?;
     let family = Family::from_flags(false, false);
     let throughput = |streams: u32| -> Result<crate::config::ClientPlan, UsageError> {
         let mut i = ClientInput::new(args.host.clone());
@@ -44,10 +42,7 @@ pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
     let history = history_path(args.no_history, args.csv.as_ref())?;
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), Some(profile.name.clone()));
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
+    let rt = super::runtime()?;
     let mut quiet = |_: Event<'_>| {};
     let ceiling = profile.ceiling_mbps();
     let floor = profile.validate.min_ceiling_fraction * ceiling;
