@@ -294,7 +294,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), HistoryError> {
     result.map_err(io(path))
 }
 
-fn encode_row(row: &HistoryRow) -> Vec<u8> {
+pub(crate) fn encode_row(row: &HistoryRow) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
     w.serialize(row).expect("history rows always serialize");
     w.into_inner().expect("writing to memory cannot fail")
@@ -422,6 +422,68 @@ mod tests {
             saf_net_version: "0.1.0".into(),
             ..HistoryRow::default()
         }
+    }
+
+    /// The schema-4 header line, byte for byte: the public contract.
+    const HEADER_V4: &str = "schema_version,kind,run_id,time_utc,label,profile,client_host,server_host,\
+        direction,streams,duration_s,bytes,receiver_mbps,sender_mbps,reverse_receiver_mbps,reverse_sender_mbps,\
+        complete,saf_net_version,details,latency_mode,rtt_min_us,rtt_p50_us,rtt_p90_us,rtt_p99_us,rtt_p99_9_us,\
+        rtt_max_us,jitter_us,lost_percent,idle_rtt_p50_us,idle_rtt_p99_us,loaded_rtt_p50_us,loaded_rtt_p99_us,\
+        local_interface,local_mtu,local_speed_mbps,remote_mtu,remote_speed_mbps,path_mtu,mss_advertised,\
+        mss_effective,diagnoses,udp_datagram_bytes,udp_target_mbps,udp_packets,udp_lost,udp_lost_percent,\
+        udp_out_of_order,udp_duplicates,udp_jitter_ms,reverse_udp_lost_percent,reverse_udp_jitter_ms\n";
+
+    /// A row with every column set, as the schema-4 writer encodes it.
+    const FULL_ROW_V4: &str = "4,throughput,full,2026-11-29T13:00:00Z,\"has, comma \"\"and quotes\"\"\",\
+        1gbe,beta,192.168.1.172,forward,1,10.0,1181000000,941.2,945.11,930.5,931.25,true,0.1.0,runs/full.json,\
+        udp,10.5,20.0,30.125,40.0,50.0,60.0,1.5,0.0,70.0,80.0,90.0,100.0,eth0,9000,10000,1500,1000,1500,1460,1448,\
+        mtu_mismatch;slow_link,1472,100.0,85000,7,0.0082,2,1,0.012,0.5,0.25\n";
+
+    fn full_row() -> HistoryRow {
+        HistoryRow {
+            reverse_receiver_mbps: Some(930.5),
+            reverse_sender_mbps: Some(931.25),
+            details: "runs/full.json".into(),
+            latency_mode: "udp".into(),
+            rtt_min_us: Some(10.5),
+            rtt_p50_us: Some(20.0),
+            rtt_p90_us: Some(30.125),
+            rtt_p99_us: Some(40.0),
+            rtt_p99_9_us: Some(50.0),
+            rtt_max_us: Some(60.0),
+            jitter_us: Some(1.5),
+            lost_percent: Some(0.0),
+            idle_rtt_p50_us: Some(70.0),
+            idle_rtt_p99_us: Some(80.0),
+            loaded_rtt_p50_us: Some(90.0),
+            loaded_rtt_p99_us: Some(100.0),
+            local_interface: "eth0".into(),
+            local_mtu: Some(9000),
+            local_speed_mbps: Some(10000),
+            remote_mtu: Some(1500),
+            remote_speed_mbps: Some(1000),
+            path_mtu: Some(1500),
+            mss_advertised: Some(1460),
+            mss_effective: Some(1448),
+            diagnoses: "mtu_mismatch;slow_link".into(),
+            udp_datagram_bytes: Some(1472),
+            udp_target_mbps: Some(100.0),
+            udp_packets: Some(85000),
+            udp_lost: Some(7),
+            udp_lost_percent: Some(0.0082),
+            udp_out_of_order: Some(2),
+            udp_duplicates: Some(1),
+            udp_jitter_ms: Some(0.012),
+            reverse_udp_lost_percent: Some(0.5),
+            reverse_udp_jitter_ms: Some(0.25),
+            ..row("full")
+        }
+    }
+
+    #[test]
+    fn header_and_rows_are_byte_identical_to_schema_4() {
+        assert_eq!(String::from_utf8(header_line()).unwrap(), HEADER_V4);
+        assert_eq!(String::from_utf8(encode_row(&full_row())).unwrap(), FULL_ROW_V4);
     }
 
     #[test]

@@ -244,3 +244,54 @@ pub fn history_row(o: &LatencyOutcome, meta: &RunMeta) -> HistoryRow {
         ..HistoryRow::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::engine::probe::ProbePlan;
+    use crate::output::history::encode_row;
+    use crate::protocol::LatencyMode;
+    use crate::stats::Recorder;
+
+    #[test]
+    fn latency_rows_are_byte_identical_to_schema_4() {
+        let mut rtt = Recorder::default();
+        for ns in [100_000, 120_000, 150_000, 400_000] {
+            rtt.record(ns);
+        }
+        let o = LatencyOutcome {
+            mode: LatencyMode::Udp,
+            server: "192.168.1.172:5201".parse().unwrap(),
+            server_software: String::new(),
+            started_at: SystemTime::UNIX_EPOCH,
+            plan: ProbePlan {
+                count: Some(5),
+                duration: None,
+                interval: Duration::from_millis(10),
+                size: 64,
+                timeout: Duration::from_secs(1),
+            },
+            probe: ProbeOutcome {
+                sent: 5,
+                received: 4,
+                lost: 1,
+                duplicates: 0,
+                out_of_order: 0,
+                rtt,
+                rtt_from_schedule: None,
+                elapsed: Duration::from_millis(1234),
+                error: None,
+            },
+        };
+        let row = String::from_utf8(encode_row(&history_row(&o, &RunMeta::fixed()))).unwrap();
+        let want = concat!(
+            "4,latency,20261129T130000Z-a1b2c3,2026-11-30T13:00:00Z,",
+            "\"has, comma\",1gbe,beta,192.168.1.172,,1,1.234,0,0.0,0.0,,,true,",
+            env!("CARGO_PKG_VERSION"),
+            ",,udp,99.968,120.063,400.127,400.127,400.127,400.127,18.481,20.0,,,,,,,,,,,,,,,,,,,,,,,\n"
+        );
+        assert_eq!(row, want);
+    }
+}
