@@ -103,6 +103,22 @@ pub struct HistoryRow {
 }
 
 impl HistoryRow {
+    /// A row of `kind` with the run's own columns filled (id, time, label, profile, hosts, version); the rest empty.
+    pub fn for_run(kind: &str, meta: &RunMeta) -> HistoryRow {
+        HistoryRow {
+            schema_version: SCHEMA_VERSION,
+            kind: kind.into(),
+            run_id: meta.run_id.clone(),
+            time_utc: humantime::format_rfc3339_seconds(meta.time).to_string(),
+            label: meta.label.clone().unwrap_or_default(),
+            profile: meta.profile.clone().unwrap_or_default(),
+            client_host: meta.client_host.clone(),
+            server_host: meta.host.clone(),
+            saf_net_version: env!("CARGO_PKG_VERSION").into(),
+            ..HistoryRow::default()
+        }
+    }
+
     /// The row for a throughput test.
     pub fn throughput(o: &Outcome, meta: &RunMeta) -> HistoryRow {
         let dirs = o.directions();
@@ -110,14 +126,6 @@ impl HistoryRow {
         let second = dirs.get(1);
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
         let mut row = HistoryRow {
-            schema_version: SCHEMA_VERSION,
-            kind: "throughput".into(),
-            run_id: meta.run_id.clone(),
-            time_utc: humantime::format_rfc3339_seconds(meta.time).to_string(),
-            label: meta.label.clone().unwrap_or_default(),
-            profile: meta.profile.clone().unwrap_or_default(),
-            client_host: meta.client_host.clone(),
-            server_host: meta.host.clone(),
             direction: o.request.direction.as_str().into(),
             streams: o.request.streams,
             duration_s: round(first.received.seconds),
@@ -127,7 +135,6 @@ impl HistoryRow {
             reverse_receiver_mbps: second.map(|d| round(d.received.rate().mbps())),
             reverse_sender_mbps: second.map(|d| round(d.sent.rate().mbps())),
             complete: o.complete(),
-            saf_net_version: env!("CARGO_PKG_VERSION").into(),
             latency_mode: if o.latency.is_some() {
                 "udp".into()
             } else {
@@ -137,7 +144,7 @@ impl HistoryRow {
             idle_rtt_p99_us: o.latency.as_ref().map(|l| round(l.idle.rtt.stats().p99_us)),
             loaded_rtt_p50_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p50_us)),
             loaded_rtt_p99_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p99_us)),
-            ..HistoryRow::default()
+            ..HistoryRow::for_run("throughput", meta)
         };
         crate::output::path::fill_row(&mut row, &o.path);
         super::udp::fill_history(o, &mut row);

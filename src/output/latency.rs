@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::RunMeta;
-use super::history::{HistoryRow, SCHEMA_VERSION};
+use super::history::HistoryRow;
 use crate::client::LatencyOutcome;
 use crate::engine::probe::ProbeOutcome;
 use crate::stats::{CdfPoint, LatencyStats};
@@ -220,18 +220,9 @@ fn round(x: f64) -> f64 {
 pub fn history_row(o: &LatencyOutcome, meta: &RunMeta) -> HistoryRow {
     let r = ProbeReport::new(&o.probe, o.plan.interval);
     HistoryRow {
-        schema_version: SCHEMA_VERSION,
-        kind: "latency".into(),
-        run_id: meta.run_id.clone(),
-        time_utc: humantime::format_rfc3339_seconds(meta.time).to_string(),
-        label: meta.label.clone().unwrap_or_default(),
-        profile: meta.profile.clone().unwrap_or_default(),
-        client_host: meta.client_host.clone(),
-        server_host: meta.host.clone(),
         streams: 1,
         duration_s: round(o.probe.elapsed.as_secs_f64()),
         complete: o.probe.error.is_none(),
-        saf_net_version: env!("CARGO_PKG_VERSION").into(),
         latency_mode: o.mode.as_str().into(),
         rtt_min_us: Some(round(r.rtt.min_us)),
         rtt_p50_us: Some(round(r.rtt.p50_us)),
@@ -241,7 +232,7 @@ pub fn history_row(o: &LatencyOutcome, meta: &RunMeta) -> HistoryRow {
         rtt_max_us: Some(round(r.rtt.max_us)),
         jitter_us: Some(round(r.rtt.jitter_us)),
         lost_percent: Some(round(r.lost_percent)),
-        ..HistoryRow::default()
+        ..HistoryRow::for_run("latency", meta)
     }
 }
 

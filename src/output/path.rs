@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::RunMeta;
-use super::history::{HistoryRow, SCHEMA_VERSION};
+use super::history::HistoryRow;
 use crate::client::MtuOutcome;
 use crate::diagnose::PathReport;
 use crate::protocol::InterfaceFacts;
@@ -141,17 +141,8 @@ pub fn fill_row(row: &mut HistoryRow, p: &PathReport) {
 
 pub fn mtu_history_row(o: &MtuOutcome, meta: &RunMeta) -> HistoryRow {
     let mut row = HistoryRow {
-        schema_version: SCHEMA_VERSION,
-        kind: "mtu".into(),
-        run_id: meta.run_id.clone(),
-        time_utc: humantime::format_rfc3339_seconds(meta.time).to_string(),
-        label: meta.label.clone().unwrap_or_default(),
-        profile: meta.profile.clone().unwrap_or_default(),
-        client_host: meta.client_host.clone(),
-        server_host: meta.host.clone(),
         complete: true,
-        saf_net_version: env!("CARGO_PKG_VERSION").into(),
-        ..HistoryRow::default()
+        ..HistoryRow::for_run("mtu", meta)
     };
     fill_row(&mut row, &o.path);
     row
