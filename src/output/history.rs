@@ -209,61 +209,43 @@ pub struct HistoryRecord {
     pub reverse_udp_jitter_ms: Option<f64>,
 }
 
-/// The column names of the current schema, in order.
-pub fn header() -> Vec<&'static str> {
-    vec![
-        "schema_version",
-        "kind",
-        "run_id",
-        "time_utc",
-        "label",
-        "profile",
-        "client_host",
-        "server_host",
-        "direction",
-        "streams",
-        "duration_s",
-        "bytes",
-        "receiver_mbps",
-        "sender_mbps",
-        "reverse_receiver_mbps",
-        "reverse_sender_mbps",
-        "complete",
-        "saf_net_version",
-        "details",
-        "latency_mode",
-        "rtt_min_us",
-        "rtt_p50_us",
-        "rtt_p90_us",
-        "rtt_p99_us",
-        "rtt_p99_9_us",
-        "rtt_max_us",
-        "jitter_us",
-        "lost_percent",
-        "idle_rtt_p50_us",
-        "idle_rtt_p99_us",
-        "loaded_rtt_p50_us",
-        "loaded_rtt_p99_us",
-        "local_interface",
-        "local_mtu",
-        "local_speed_mbps",
-        "remote_mtu",
-        "remote_speed_mbps",
-        "path_mtu",
-        "mss_advertised",
-        "mss_effective",
-        "diagnoses",
-        "udp_datagram_bytes",
-        "udp_target_mbps",
-        "udp_packets",
-        "udp_lost",
-        "udp_lost_percent",
-        "udp_out_of_order",
-        "udp_duplicates",
-        "udp_jitter_ms",
-        "reverse_udp_lost_percent",
-        "reverse_udp_jitter_ms",
-    ]
+/// The column names of the current schema, in order: the fields of `HistoryRow`, its only source.
+pub fn header() -> &'static [&'static str] {
+    serde_field_names::<HistoryRow>()
+}
+
+/// The field names serde derived for a struct, in declaration order, read without any data.
+fn serde_field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    use serde::de::{Error, Visitor, value};
+
+    struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+        type Error = value::Error;
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, value::Error> {
+            *self.0 = fields;
+            Err(value::Error::custom("only the field names are read"))
+        }
+
+        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, value::Error> {
+            Err(value::Error::custom("not a struct with named fields"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    let mut names: &'static [&'static str] = &[];
+    let _ = T::deserialize(FieldNames(&mut names));
+    names
 }
 
 /// Where the history goes when no --csv is given: $SAF_NET_HISTORY, else the user's data directory
@@ -374,11 +356,12 @@ fn upgrade(csv_path: &Path, existing: &str) -> Result<(), HistoryError> {
         .flexible(true)
         .from_reader(existing.as_bytes());
     let old: Vec<String> = rd.headers().map_err(csv_err)?.iter().map(String::from).collect();
+    let columns = header();
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header()).map_err(csv_err)?;
+    w.write_record(columns).map_err(csv_err)?;
     for rec in rd.records() {
         let rec = rec.map_err(csv_err)?;
-        let fields: Vec<&str> = header()
+        let fields: Vec<&str> = columns
             .iter()
             .map(|col| old.iter().position(|h| h == col).and_then(|i| rec.get(i)).unwrap_or(""))
             .collect();
@@ -502,6 +485,18 @@ mod tests {
     }
 
     #[test]
+    fn the_reader_knows_every_column() {
+        let mut read: Vec<&str> = serde_field_names::<HistoryRecord>().to_vec();
+        let mut written: Vec<&str> = header().to_vec();
+        read.sort_unstable();
+        written.sort_unstable();
+        assert_eq!(
+            read, written,
+            "HistoryRecord must have a field for each HistoryRow column"
+        );
+    }
+
+    #[test]
     fn append_writes_header_once_and_json_beside() {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("h.csv");
@@ -542,7 +537,11 @@ mod tests {
     fn schema_3_files_keep_their_rows_and_gain_the_udp_columns() {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("v3.csv");
-        let v2: Vec<&str> = header().into_iter().take_while(|c| !c.starts_with("udp_")).collect();
+        let v2: Vec<&str> = header()
+            .iter()
+            .copied()
+            .take_while(|c| !c.starts_with("udp_"))
+            .collect();
         assert_eq!(
             v2.last(),
             Some(&"diagnoses"),
