@@ -9,7 +9,7 @@ use crate::cli::ValidateArgs;
 use crate::client::{Event, run, run_latency, run_mtu};
 use crate::config::{ClientInput, LatencyInput};
 use crate::net::Family;
-use crate::output::history::{self, HistoryRow, SCHEMA_VERSION};
+use crate::output::history::{self, HistoryRow};
 use crate::output::{RunMeta, path};
 use crate::profile::Profile;
 use crate::protocol::LatencyMode;
@@ -104,20 +104,11 @@ pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
     let _ = std::io::stdout().write_all(text.as_bytes());
     if let Some(p) = history {
         let mut row = HistoryRow {
-            schema_version: SCHEMA_VERSION,
-            kind: "validate".into(),
-            run_id: meta.run_id.clone(),
-            time_utc: humantime::format_rfc3339_seconds(meta.time).to_string(),
-            label: meta.label.clone().unwrap_or_default(),
-            profile: profile.name.clone(),
-            client_host: meta.client_host.clone(),
-            server_host: meta.host.clone(),
             streams: 1,
             receiver_mbps: g1.unwrap_or(0.0),
             complete: ok,
-            saf_net_version: env!("CARGO_PKG_VERSION").into(),
             rtt_p99_us: p99,
-            ..HistoryRow::default()
+            ..HistoryRow::for_run("validate", &meta)
         };
         path::fill_row(&mut row, &mtu.path);
         row.diagnoses = checks

@@ -103,6 +103,22 @@ pub struct HistoryRow {
 }
 
 impl HistoryRow {
+    /// A row of `kind` with the run's own columns filled (id, time, label, profile, hosts, version); the rest empty.
+    pub fn for_run(kind: &str, meta: &RunMeta) -> HistoryRow {
+        HistoryRow {
+            schema_version: SCHEMA_VERSION,
+            kind: kind.into(),
+            run_id: meta.run_id.clone(),
+            time_utc: humantime::format_rfc3339_seconds(meta.time).to_string(),
+            label: meta.label.clone().unwrap_or_default(),
+            profile: meta.profile.clone().unwrap_or_default(),
+            client_host: meta.client_host.clone(),
+            server_host: meta.host.clone(),
+            saf_net_version: env!("CARGO_PKG_VERSION").into(),
+            ..HistoryRow::default()
+        }
+    }
+
     /// The row for a throughput test.
     pub fn throughput(o: &Outcome, meta: &RunMeta) -> HistoryRow {
         let dirs = o.directions();
@@ -110,14 +126,6 @@ impl HistoryRow {
         let second = dirs.get(1);
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
         let mut row = HistoryRow {
-            schema_version: SCHEMA_VERSION,
-            kind: "throughput".into(),
-            run_id: meta.run_id.clone(),
-            time_utc: humantime::format_rfc3339_seconds(meta.time).to_string(),
-            label: meta.label.clone().unwrap_or_default(),
-            profile: meta.profile.clone().unwrap_or_default(),
-            client_host: meta.client_host.clone(),
-            server_host: meta.host.clone(),
             direction: o.request.direction.as_str().into(),
             streams: o.request.streams,
             duration_s: round(first.received.seconds),
@@ -127,7 +135,6 @@ impl HistoryRow {
             reverse_receiver_mbps: second.map(|d| round(d.received.rate().mbps())),
             reverse_sender_mbps: second.map(|d| round(d.sent.rate().mbps())),
             complete: o.complete(),
-            saf_net_version: env!("CARGO_PKG_VERSION").into(),
             latency_mode: if o.latency.is_some() {
                 "udp".into()
             } else {
@@ -137,7 +144,7 @@ impl HistoryRow {
             idle_rtt_p99_us: o.latency.as_ref().map(|l| round(l.idle.rtt.stats().p99_us)),
             loaded_rtt_p50_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p50_us)),
             loaded_rtt_p99_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p99_us)),
-            ..HistoryRow::default()
+            ..HistoryRow::for_run("throughput", meta)
         };
         crate::output::path::fill_row(&mut row, &o.path);
         super::udp::fill_history(o, &mut row);
@@ -202,61 +209,43 @@ pub struct HistoryRecord {
     pub reverse_udp_jitter_ms: Option<f64>,
 }
 
-/// The column names of the current schema, in order.
-pub fn header() -> Vec<&'static str> {
-    vec![
-        "schema_version",
-        "kind",
-        "run_id",
-        "time_utc",
-        "label",
-        "profile",
-        "client_host",
-        "server_host",
-        "direction",
-        "streams",
-        "duration_s",
-        "bytes",
-        "receiver_mbps",
-        "sender_mbps",
-        "reverse_receiver_mbps",
-        "reverse_sender_mbps",
-        "complete",
-        "saf_net_version",
-        "details",
-        "latency_mode",
-        "rtt_min_us",
-        "rtt_p50_us",
-        "rtt_p90_us",
-        "rtt_p99_us",
-        "rtt_p99_9_us",
-        "rtt_max_us",
-        "jitter_us",
-        "lost_percent",
-        "idle_rtt_p50_us",
-        "idle_rtt_p99_us",
-        "loaded_rtt_p50_us",
-        "loaded_rtt_p99_us",
-        "local_interface",
-        "local_mtu",
-        "local_speed_mbps",
-        "remote_mtu",
-        "remote_speed_mbps",
-        "path_mtu",
-        "mss_advertised",
-        "mss_effective",
-        "diagnoses",
-        "udp_datagram_bytes",
-        "udp_target_mbps",
-        "udp_packets",
-        "udp_lost",
-        "udp_lost_percent",
-        "udp_out_of_order",
-        "udp_duplicates",
-        "udp_jitter_ms",
-        "reverse_udp_lost_percent",
-        "reverse_udp_jitter_ms",
-    ]
+/// The column names of the current schema, in order: the fields of `HistoryRow`, its only source.
+pub fn header() -> &'static [&'static str] {
+    serde_field_names::<HistoryRow>()
+}
+
+/// The field names serde derived for a struct, in declaration order, read without any data.
+fn serde_field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    use serde::de::{Error, Visitor, value};
+
+    struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+        type Error = value::Error;
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, value::Error> {
+            *self.0 = fields;
+            Err(value::Error::custom("only the field names are read"))
+        }
+
+        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, value::Error> {
+            Err(value::Error::custom("not a struct with named fields"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    let mut names: &'static [&'static str] = &[];
+    let _ = T::deserialize(FieldNames(&mut names));
+    names
 }
 
 /// Where the history goes when no --csv is given: $SAF_NET_HISTORY, else the user's data directory
@@ -294,7 +283,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), HistoryError> {
     result.map_err(io(path))
 }
 
-fn encode_row(row: &HistoryRow) -> Vec<u8> {
+pub(crate) fn encode_row(row: &HistoryRow) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
     w.serialize(row).expect("history rows always serialize");
     w.into_inner().expect("writing to memory cannot fail")
@@ -367,11 +356,12 @@ fn upgrade(csv_path: &Path, existing: &str) -> Result<(), HistoryError> {
         .flexible(true)
         .from_reader(existing.as_bytes());
     let old: Vec<String> = rd.headers().map_err(csv_err)?.iter().map(String::from).collect();
+    let columns = header();
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header()).map_err(csv_err)?;
+    w.write_record(columns).map_err(csv_err)?;
     for rec in rd.records() {
         let rec = rec.map_err(csv_err)?;
-        let fields: Vec<&str> = header()
+        let fields: Vec<&str> = columns
             .iter()
             .map(|col| old.iter().position(|h| h == col).and_then(|i| rec.get(i)).unwrap_or(""))
             .collect();
@@ -424,12 +414,86 @@ mod tests {
         }
     }
 
+    /// The schema-4 header line, byte for byte: the public contract.
+    const HEADER_V4: &str = "schema_version,kind,run_id,time_utc,label,profile,client_host,server_host,\
+        direction,streams,duration_s,bytes,receiver_mbps,sender_mbps,reverse_receiver_mbps,reverse_sender_mbps,\
+        complete,saf_net_version,details,latency_mode,rtt_min_us,rtt_p50_us,rtt_p90_us,rtt_p99_us,rtt_p99_9_us,\
+        rtt_max_us,jitter_us,lost_percent,idle_rtt_p50_us,idle_rtt_p99_us,loaded_rtt_p50_us,loaded_rtt_p99_us,\
+        local_interface,local_mtu,local_speed_mbps,remote_mtu,remote_speed_mbps,path_mtu,mss_advertised,\
+        mss_effective,diagnoses,udp_datagram_bytes,udp_target_mbps,udp_packets,udp_lost,udp_lost_percent,\
+        udp_out_of_order,udp_duplicates,udp_jitter_ms,reverse_udp_lost_percent,reverse_udp_jitter_ms\n";
+
+    /// A row with every column set, as the schema-4 writer encodes it.
+    const FULL_ROW_V4: &str = "4,throughput,full,2026-11-29T13:00:00Z,\"has, comma \"\"and quotes\"\"\",\
+        1gbe,beta,192.168.1.172,forward,1,10.0,1181000000,941.2,945.11,930.5,931.25,true,0.1.0,runs/full.json,\
+        udp,10.5,20.0,30.125,40.0,50.0,60.0,1.5,0.0,70.0,80.0,90.0,100.0,eth0,9000,10000,1500,1000,1500,1460,1448,\
+        mtu_mismatch;slow_link,1472,100.0,85000,7,0.0082,2,1,0.012,0.5,0.25\n";
+
+    fn full_row() -> HistoryRow {
+        HistoryRow {
+            reverse_receiver_mbps: Some(930.5),
+            reverse_sender_mbps: Some(931.25),
+            details: "runs/full.json".into(),
+            latency_mode: "udp".into(),
+            rtt_min_us: Some(10.5),
+            rtt_p50_us: Some(20.0),
+            rtt_p90_us: Some(30.125),
+            rtt_p99_us: Some(40.0),
+            rtt_p99_9_us: Some(50.0),
+            rtt_max_us: Some(60.0),
+            jitter_us: Some(1.5),
+            lost_percent: Some(0.0),
+            idle_rtt_p50_us: Some(70.0),
+            idle_rtt_p99_us: Some(80.0),
+            loaded_rtt_p50_us: Some(90.0),
+            loaded_rtt_p99_us: Some(100.0),
+            local_interface: "eth0".into(),
+            local_mtu: Some(9000),
+            local_speed_mbps: Some(10000),
+            remote_mtu: Some(1500),
+            remote_speed_mbps: Some(1000),
+            path_mtu: Some(1500),
+            mss_advertised: Some(1460),
+            mss_effective: Some(1448),
+            diagnoses: "mtu_mismatch;slow_link".into(),
+            udp_datagram_bytes: Some(1472),
+            udp_target_mbps: Some(100.0),
+            udp_packets: Some(85000),
+            udp_lost: Some(7),
+            udp_lost_percent: Some(0.0082),
+            udp_out_of_order: Some(2),
+            udp_duplicates: Some(1),
+            udp_jitter_ms: Some(0.012),
+            reverse_udp_lost_percent: Some(0.5),
+            reverse_udp_jitter_ms: Some(0.25),
+            ..row("full")
+        }
+    }
+
+    #[test]
+    fn header_and_rows_are_byte_identical_to_schema_4() {
+        assert_eq!(String::from_utf8(header_line()).unwrap(), HEADER_V4);
+        assert_eq!(String::from_utf8(encode_row(&full_row())).unwrap(), FULL_ROW_V4);
+    }
+
     #[test]
     fn header_matches_the_row_fields() {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.serialize(row("x")).unwrap();
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert_eq!(text.lines().next().unwrap(), header().join(","));
+    }
+
+    #[test]
+    fn the_reader_knows_every_column() {
+        let mut read: Vec<&str> = serde_field_names::<HistoryRecord>().to_vec();
+        let mut written: Vec<&str> = header().to_vec();
+        read.sort_unstable();
+        written.sort_unstable();
+        assert_eq!(
+            read, written,
+            "HistoryRecord must have a field for each HistoryRow column"
+        );
     }
 
     #[test]
@@ -473,7 +537,11 @@ mod tests {
     fn schema_3_files_keep_their_rows_and_gain_the_udp_columns() {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("v3.csv");
-        let v2: Vec<&str> = header().into_iter().take_while(|c| !c.starts_with("udp_")).collect();
+        let v2: Vec<&str> = header()
+            .iter()
+            .copied()
+            .take_while(|c| !c.starts_with("udp_"))
+            .collect();
         assert_eq!(
             v2.last(),
             Some(&"diagnoses"),

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::RunMeta;
-use super::history::{HistoryRow, SCHEMA_VERSION};
+use super::history::HistoryRow;
 use crate::client::LatencyOutcome;
 use crate::engine::probe::ProbeOutcome;
 use crate::stats::{CdfPoint, LatencyStats};
@@ -220,18 +220,9 @@ fn round(x: f64) -> f64 {
 pub fn history_row(o: &LatencyOutcome, meta: &RunMeta) -> HistoryRow {
     let r = ProbeReport::new(&o.probe, o.plan.interval);
     HistoryRow {
-        schema_version: SCHEMA_VERSION,
-        kind: "latency".into(),
-        run_id: meta.run_id.clone(),
-        time_utc: humantime::format_rfc3339_seconds(meta.time).to_string(),
-        label: meta.label.clone().unwrap_or_default(),
-        profile: meta.profile.clone().unwrap_or_default(),
-        client_host: meta.client_host.clone(),
-        server_host: meta.host.clone(),
         streams: 1,
         duration_s: round(o.probe.elapsed.as_secs_f64()),
         complete: o.probe.error.is_none(),
-        saf_net_version: env!("CARGO_PKG_VERSION").into(),
         latency_mode: o.mode.as_str().into(),
         rtt_min_us: Some(round(r.rtt.min_us)),
         rtt_p50_us: Some(round(r.rtt.p50_us)),
@@ -241,6 +232,57 @@ pub fn history_row(o: &LatencyOutcome, meta: &RunMeta) -> HistoryRow {
         rtt_max_us: Some(round(r.rtt.max_us)),
         jitter_us: Some(round(r.rtt.jitter_us)),
         lost_percent: Some(round(r.lost_percent)),
-        ..HistoryRow::default()
+        ..HistoryRow::for_run("latency", meta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::engine::probe::ProbePlan;
+    use crate::output::history::encode_row;
+    use crate::protocol::LatencyMode;
+    use crate::stats::Recorder;
+
+    #[test]
+    fn latency_rows_are_byte_identical_to_schema_4() {
+        let mut rtt = Recorder::default();
+        for ns in [100_000, 120_000, 150_000, 400_000] {
+            rtt.record(ns);
+        }
+        let o = LatencyOutcome {
+            mode: LatencyMode::Udp,
+            server: "192.168.1.172:5201".parse().unwrap(),
+            server_software: String::new(),
+            started_at: SystemTime::UNIX_EPOCH,
+            plan: ProbePlan {
+                count: Some(5),
+                duration: None,
+                interval: Duration::from_millis(10),
+                size: 64,
+                timeout: Duration::from_secs(1),
+            },
+            probe: ProbeOutcome {
+                sent: 5,
+                received: 4,
+                lost: 1,
+                duplicates: 0,
+                out_of_order: 0,
+                rtt,
+                rtt_from_schedule: None,
+                elapsed: Duration::from_millis(1234),
+                error: None,
+            },
+        };
+        let row = String::from_utf8(encode_row(&history_row(&o, &RunMeta::fixed()))).unwrap();
+        let want = concat!(
+            "4,latency,20261129T130000Z-a1b2c3,2026-11-30T13:00:00Z,",
+            "\"has, comma\",1gbe,beta,192.168.1.172,,1,1.234,0,0.0,0.0,,,true,",
+            env!("CARGO_PKG_VERSION"),
+            ",,udp,99.968,120.063,400.127,400.127,400.127,400.127,18.481,20.0,,,,,,,,,,,,,,,,,,,,,,,\n"
+        );
+        assert_eq!(row, want);
     }
 }

@@ -43,3 +43,19 @@ impl RunMeta {
         }
     }
 }
+
+#[cfg(test)]
+impl RunMeta {
+    /// A run with fixed facts, for byte-exact history tests.
+    pub(crate) fn fixed() -> RunMeta {
+        RunMeta {
+            run_id: "20261129T130000Z-a1b2c3".into(),
+            time: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_796_043_600),
+            label: Some("has, comma".into()),
+            profile: Some("1gbe".into()),
+            host: "192.168.1.172".into(),
+            port: 5201,
+            client_host: "beta".into(),
+        }
+    }
+}

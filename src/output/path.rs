@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::RunMeta;
-use super::history::{HistoryRow, SCHEMA_VERSION};
+use super::history::HistoryRow;
 use crate::client::MtuOutcome;
 use crate::diagnose::PathReport;
 use crate::protocol::InterfaceFacts;
@@ -141,18 +141,41 @@ pub fn fill_row(row: &mut HistoryRow, p: &PathReport) {
 
 pub fn mtu_history_row(o: &MtuOutcome, meta: &RunMeta) -> HistoryRow {
     let mut row = HistoryRow {
-        schema_version: SCHEMA_VERSION,
-        kind: "mtu".into(),
-        run_id: meta.run_id.clone(),
-        time_utc: humantime::format_rfc3339_seconds(meta.time).to_string(),
-        label: meta.label.clone().unwrap_or_default(),
-        profile: meta.profile.clone().unwrap_or_default(),
-        client_host: meta.client_host.clone(),
-        server_host: meta.host.clone(),
         complete: true,
-        saf_net_version: env!("CARGO_PKG_VERSION").into(),
-        ..HistoryRow::default()
+        ..HistoryRow::for_run("mtu", meta)
     };
     fill_row(&mut row, &o.path);
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::Diagnosis;
+    use crate::output::history::encode_row;
+
+    #[test]
+    fn mtu_rows_are_byte_identical_to_schema_4() {
+        let mut path = PathReport::default();
+        path.local.interface = Some("eth0".into());
+        path.local.mtu = Some(9000);
+        path.diagnoses.push(Diagnosis {
+            kind: "mtu_mismatch".into(),
+            message: String::new(),
+            advice: String::new(),
+        });
+        let o = MtuOutcome {
+            server: "192.168.1.172:5201".parse().unwrap(),
+            server_software: String::new(),
+            path,
+        };
+        let row = String::from_utf8(encode_row(&mtu_history_row(&o, &RunMeta::fixed()))).unwrap();
+        let want = concat!(
+            "4,mtu,20261129T130000Z-a1b2c3,2026-11-30T13:00:00Z,",
+            "\"has, comma\",1gbe,beta,192.168.1.172,,0,0.0,0,0.0,0.0,,,true,",
+            env!("CARGO_PKG_VERSION"),
+            ",,,,,,,,,,,,,,,eth0,9000,,,,,,,mtu_mismatch,,,,,,,,,,\n"
+        );
+        assert_eq!(row, want);
+    }
 }
