@@ -551,3 +551,121 @@ fn errors_are_typed() {
     let e = History::load(&[dir.path().join("x.csv")]).unwrap_err();
     assert!(matches!(e, ReportError::NotFound { .. }));
 }
+
+#[test]
+fn custom_profiles_come_from_the_profile_loader_and_an_unknown_one_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = dir.path().join("my-profiles");
+    fs::create_dir_all(&profiles).unwrap();
+    fs::write(
+        profiles.join("lab25g.toml"),
+        "schema_version = 1\ndescription = \"25 GbE, jumbo\"\n[link]\nline_rate_mbps = 25000\nmtu = 9000\n",
+    )
+    .unwrap();
+    let csv = dir.path().join("history.csv");
+    let mut rng = Lcg(5);
+    add_runs(
+        &csv,
+        &Spec {
+            label: "old",
+            profile: "nosuch",
+            ..BEFORE
+        },
+        3,
+        &mut rng,
+    );
+    add_runs(
+        &csv,
+        &Spec {
+            label: "new",
+            profile: "lab25g",
+            mbps: 24_000.0,
+            spread: 30.0,
+            ..AFTER
+        },
+        3,
+        &mut rng,
+    );
+    let want = saf_net::model::tcp_goodput_ceiling_mbps(25_000.0, 9000, true);
+
+    // The library, with the folder given.
+    let mut links = report::links::Links::with_dirs(vec![profiles.clone()]);
+    let h = History::load_with(std::slice::from_ref(&csv), &mut links).unwrap();
+    let new = h.runs.iter().find(|r| r.label == "new").unwrap();
+    assert_eq!(new.link, Some(saf_net::model::Link::new(25_000.0, 9000)));
+    assert!(h.runs.iter().filter(|r| r.label == "old").all(|r| r.link.is_none()));
+    let unknown: Vec<&String> = h.warnings.iter().filter(|w| w.contains("nosuch")).collect();
+    assert_eq!(unknown.len(), 1, "once per profile: {:?}", h.warnings);
+    assert!(
+        unknown[0].contains("unknown profile 'nosuch'; known profiles: "),
+        "{}",
+        unknown[0]
+    );
+    assert!(unknown[0].contains("lab25g"), "{}", unknown[0]);
+    assert!(
+        unknown[0].ends_with("runs with profile \"nosuch\" get no ceiling"),
+        "{}",
+        unknown[0]
+    );
+
+    // The binary, with $SAF_NET_PROFILES: compare gets the custom ceiling and the unknown profile is a warning.
+    let out = bin()
+        .env("SAF_NET_PROFILES", &profiles)
+        .args(["compare", "--before", "old", "--after", "new", "-J", "--csv"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(dir.path().join("c"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("warning: run ") && err.contains("unknown profile 'nosuch'"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        (v["after"]["ceiling_mbps"].as_f64().unwrap() - want).abs() < 1e-6,
+        "{v}"
+    );
+    assert_eq!(v["after"]["link"]["mtu"], 9000);
+    assert!(v["before"]["ceiling_mbps"].is_null(), "{v}");
+    assert_eq!(v["delivers"], true);
+
+    let out_dir = dir.path().join("r");
+    let out = bin()
+        .env("SAF_NET_PROFILES", &profiles)
+        .arg("report")
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("unknown profile 'nosuch'"));
+    let summary = fs::read_to_string(out_dir.join(report::SUMMARY_CSV)).unwrap();
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with("new,lab25g,25000.0,9000,"))
+        .unwrap();
+    assert!(row.contains(&format!(",{:.1},", want)), "{row}");
+    assert!(summary.lines().any(|l| l.starts_with("old,nosuch,,,3,")), "{summary}");
+
+    // Without the folder the custom profile is unknown too: no ceiling, still a report.
+    let out = bin()
+        .env_remove("SAF_NET_PROFILES")
+        .current_dir(dir.path())
+        .arg("report")
+        .arg(&csv)
+        .arg("--out")
+        .arg(dir.path().join("r2"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("unknown profile 'lab25g'"),
+        "{}",
+        stderr_of(&out)
+    );
+}

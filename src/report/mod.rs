@@ -3,7 +3,7 @@
 //!
 //! One concern per file: `data` loads history rows and per-run JSON, `groups` computes per-label figures,
 //! `charts/` draws PNGs, `summary` writes the CSV and Markdown, `compare` judges two labels, `links` maps profile
-//! names to links (until the profile loader lands), `files` writes whole files. `validate` is a placeholder.
+//! names to links through the profile loader, `files` writes whole files. `validate` is a placeholder.
 
 pub mod charts;
 pub mod compare;
