@@ -113,7 +113,12 @@ pub struct Run {
     pub details: Option<PathBuf>,
     /// Measured intervals, when the per-run JSON was read.
     pub intervals: Option<Vec<IntervalPoint>>,
+    /// Round-trip times of a latency run (`saf_net.latency.histogram` or `end.histogram`).
     pub latency: Option<LatencyHistogram>,
+    /// A throughput run made with `client --latency`: UDP round-trip times before the test
+    /// (`saf_net.latency.idle.histogram`) and during it (`saf_net.latency.loaded.histogram`).
+    pub latency_idle: Option<LatencyHistogram>,
+    pub latency_loaded: Option<LatencyHistogram>,
     /// IP version of the data connections, when the per-run JSON says.
     pub ip: Option<IpVersion>,
     /// What the kernel said held the senders back (`saf_net.hints`).
@@ -294,6 +299,22 @@ struct DocSafNet {
 #[serde(default)]
 struct DocLatency {
     histogram: Vec<DocBucket>,
+    /// `client --latency`: the probes before the test and during it.
+    idle: Option<DocProbe>,
+    loaded: Option<DocProbe>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DocProbe {
+    histogram: Vec<DocBucket>,
+}
+
+fn histogram(buckets: &[DocBucket]) -> Option<LatencyHistogram> {
+    Some(LatencyHistogram::new(
+        buckets.iter().map(|b| (b.upper_us, b.count)).collect(),
+    ))
+    .filter(|h| h.total() > 0)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -443,6 +464,8 @@ fn run_from(
         details: row.details.filter(|d| !d.is_empty()).map(|d| dir.join(d)),
         intervals: None,
         latency: None,
+        latency_idle: None,
+        latency_loaded: None,
         ip: None,
         hints: Vec::new(),
         run_id,
@@ -513,14 +536,14 @@ fn run_from(
         }
     });
     run.hints = doc.saf_net.hints;
-    let buckets = match doc.saf_net.latency {
-        Some(l) if !l.histogram.is_empty() => l.histogram,
-        _ => doc.end.histogram,
+    let (buckets, idle, loaded) = match doc.saf_net.latency {
+        Some(l) if !l.histogram.is_empty() => (l.histogram, l.idle, l.loaded),
+        Some(l) => (doc.end.histogram, l.idle, l.loaded),
+        None => (doc.end.histogram, None, None),
     };
-    run.latency = Some(LatencyHistogram::new(
-        buckets.iter().map(|b| (b.upper_us, b.count)).collect(),
-    ))
-    .filter(|h| h.total() > 0);
+    run.latency = histogram(&buckets);
+    run.latency_idle = idle.and_then(|p| histogram(&p.histogram));
+    run.latency_loaded = loaded.and_then(|p| histogram(&p.histogram));
     run
 }
 

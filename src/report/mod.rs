@@ -68,10 +68,12 @@ pub fn write_report(histories: &[PathBuf], out: &Path, baseline_mbps: f64) -> Re
         );
     }
 
-    let latency = groups::latency_by_label(&history);
+    let latency = groups::latency_series(&history);
     if latency.is_empty() {
         o.skipped.push(
-            "Latency: skipped, the history has no latency runs (kind = latency) with a histogram yet.".to_string(),
+            "Latency: skipped, the history has no latency runs (kind = latency) and no throughput runs made with \
+             --latency with a histogram yet."
+                .to_string(),
         );
     } else {
         let p = out.join(LATENCY_PNG);
