@@ -201,3 +201,82 @@ async fn client_latency_flag_reports_idle_and_loaded_rtt() {
     let row = history::HistoryRow::throughput(&o, &meta);
     assert!(row.idle_rtt_p50_us.is_some() && row.loaded_rtt_p99_us.is_some());
 }
+
+fn bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_saf-net"));
+    for v in [
+        "SAF_NET_PROFILE",
+        "SAF_NET_PROFILES",
+        "SAF_NET_HISTORY",
+        "SAF_NET_SYSFS_ROOT",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+#[test]
+fn latency_and_mtu_load_their_profile_and_a_misspelt_one_is_one_line_exit_2() {
+    for cmd in ["latency", "mtu"] {
+        let out = bin()
+            .args([cmd, "127.0.0.1", "-p", "9", "--no-history", "--profile", "10gbe-jumob"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert_eq!(err.lines().count(), 1, "{cmd}: {err}");
+        assert!(
+            err.contains("unknown profile '10gbe-jumob'; known profiles: 10gbe, 10gbe-jumbo, 1gbe"),
+            "{cmd}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{cmd}: nothing measured");
+    }
+}
+
+#[cfg(target_os = "linux")]
+/// `saf-net mtu --profile` hands the profile's line rate to the diagnosis: a link negotiated below it is `slow_link`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mtu_with_a_profile_diagnoses_a_slow_link() {
+    let (addr, _stop) = server().await;
+    let sysfs = tempfile::tempdir().unwrap();
+    let lo = sysfs.path().join("class/net/lo");
+    std::fs::create_dir_all(&lo).unwrap();
+    // The server (this process) reads the real lo; the same MTU keeps mtu_mismatch out of the way.
+    let real_mtu = std::fs::read_to_string("/sys/class/net/lo/mtu").unwrap_or_else(|_| "65536".into());
+    std::fs::write(lo.join("mtu"), real_mtu.trim()).unwrap();
+    std::fs::write(lo.join("speed"), "1000").unwrap();
+    let run = |profile: Option<&'static str>| {
+        let root = sysfs.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let mut c = bin();
+            c.env("SAF_NET_SYSFS_ROOT", root)
+                .args(["mtu", "127.0.0.1", "-J", "--no-history", "-p"])
+                .arg(addr.port().to_string());
+            if let Some(p) = profile {
+                c.args(["--profile", p]);
+            }
+            c.output().unwrap()
+        })
+    };
+    let with = run(Some("10gbe")).await.unwrap();
+    let text = String::from_utf8_lossy(&with.stdout);
+    assert_eq!(
+        with.status.code(),
+        Some(4),
+        "{text}{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    assert!(text.contains("\"slow_link\""), "{text}");
+    assert!(
+        text.contains("negotiated 1000 Mb/s, below the 10000 Mb/s the profile expects"),
+        "{text}"
+    );
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["saf_net"]["profile"], "10gbe", "{text}");
+
+    let without = run(None).await.unwrap();
+    let text = String::from_utf8_lossy(&without.stdout);
+    assert!(!text.contains("slow_link"), "no profile, no expected rate: {text}");
+    let fast = run(Some("1gbe")).await.unwrap();
+    assert!(!String::from_utf8_lossy(&fast.stdout).contains("slow_link"));
+}

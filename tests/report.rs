@@ -500,10 +500,8 @@ fn history_round_trip_and_older_schema_rows() {
     assert!(out.files.iter().any(|f| f.ends_with(report::GOODPUT_PNG)));
 }
 
-#[test]
-fn latency_runs_get_a_cdf_chart() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = synth(dir.path());
+/// Two `kind = latency` runs, `before` (p50 120 µs, p99 900 µs) and `after` (0.6 times those).
+fn add_latency_runs(csv: &Path) {
     for (label, scale) in [("before", 1.0), ("after", 0.6)] {
         let run_id = format!("lat-{label}");
         let row = HistoryRow {
@@ -532,17 +530,26 @@ fn latency_runs_get_a_cdf_chart() {
             .map(|(b, c)| json!({"upper_us": b * scale, "count": c}))
             .collect();
         let doc = json!({"saf_net": {"latency": {"histogram": buckets}}});
-        history::append(&csv, &row, &doc.to_string()).unwrap();
+        history::append(csv, &row, &doc.to_string()).unwrap();
     }
+}
+
+#[test]
+fn latency_runs_get_a_cdf_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = synth(dir.path());
+    add_latency_runs(&csv);
     let out_dir = dir.path().join("out");
     let out = report::write_report(std::slice::from_ref(&csv), &out_dir, BASELINE_MBPS).unwrap();
     assert!(out.skipped.is_empty(), "{:?}", out.skipped);
     assert_eq!(png_size(&out_dir.join(report::LATENCY_PNG)), (1400, 760));
     let h = History::load(&[csv]).unwrap();
     let c = report::compare(&h, "before", "after", BASELINE_MBPS).unwrap();
-    let l = c.latency.unwrap();
+    let l = c.latency.as_ref().unwrap();
     assert_eq!((l.before_p50_us, l.after_p50_us), (120.0, 72.0));
     assert_eq!((l.before_p99_us, l.after_p99_us), (900.0, 540.0));
+    assert!(c.latency_idle.is_none() && c.latency_loaded.is_none());
+    assert_eq!(c.latency_lines(), ["p50 120 µs → 72 µs, p99 900 µs → 540 µs"]);
 }
 
 #[test]
@@ -550,4 +557,238 @@ fn errors_are_typed() {
     let dir = tempfile::tempdir().unwrap();
     let e = History::load(&[dir.path().join("x.csv")]).unwrap_err();
     assert!(matches!(e, ReportError::NotFound { .. }));
+}
+
+#[test]
+fn custom_profiles_come_from_the_profile_loader_and_an_unknown_one_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = dir.path().join("my-profiles");
+    fs::create_dir_all(&profiles).unwrap();
+    fs::write(
+        profiles.join("lab25g.toml"),
+        "schema_version = 1\ndescription = \"25 GbE, jumbo\"\n[link]\nline_rate_mbps = 25000\nmtu = 9000\n",
+    )
+    .unwrap();
+    let csv = dir.path().join("history.csv");
+    let mut rng = Lcg(5);
+    add_runs(
+        &csv,
+        &Spec {
+            label: "old",
+            profile: "nosuch",
+            ..BEFORE
+        },
+        3,
+        &mut rng,
+    );
+    add_runs(
+        &csv,
+        &Spec {
+            label: "new",
+            profile: "lab25g",
+            mbps: 24_000.0,
+            spread: 30.0,
+            ..AFTER
+        },
+        3,
+        &mut rng,
+    );
+    let want = saf_net::model::tcp_goodput_ceiling_mbps(25_000.0, 9000, true);
+
+    // The library, with the folder given.
+    let mut links = report::links::Links::with_dirs(vec![profiles.clone()]);
+    let h = History::load_with(std::slice::from_ref(&csv), &mut links).unwrap();
+    let new = h.runs.iter().find(|r| r.label == "new").unwrap();
+    assert_eq!(new.link, Some(saf_net::model::Link::new(25_000.0, 9000)));
+    assert!(h.runs.iter().filter(|r| r.label == "old").all(|r| r.link.is_none()));
+    let unknown: Vec<&String> = h.warnings.iter().filter(|w| w.contains("nosuch")).collect();
+    assert_eq!(unknown.len(), 1, "once per profile: {:?}", h.warnings);
+    assert!(
+        unknown[0].contains("unknown profile 'nosuch'; known profiles: "),
+        "{}",
+        unknown[0]
+    );
+    assert!(unknown[0].contains("lab25g"), "{}", unknown[0]);
+    assert!(
+        unknown[0].ends_with("runs with profile \"nosuch\" get no ceiling"),
+        "{}",
+        unknown[0]
+    );
+
+    // The binary, with $SAF_NET_PROFILES: compare gets the custom ceiling and the unknown profile is a warning.
+    let out = bin()
+        .env("SAF_NET_PROFILES", &profiles)
+        .args(["compare", "--before", "old", "--after", "new", "-J", "--csv"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(dir.path().join("c"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("warning: run ") && err.contains("unknown profile 'nosuch'"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        (v["after"]["ceiling_mbps"].as_f64().unwrap() - want).abs() < 1e-6,
+        "{v}"
+    );
+    assert_eq!(v["after"]["link"]["mtu"], 9000);
+    assert!(v["before"]["ceiling_mbps"].is_null(), "{v}");
+    assert_eq!(v["delivers"], true);
+
+    let out_dir = dir.path().join("r");
+    let out = bin()
+        .env("SAF_NET_PROFILES", &profiles)
+        .arg("report")
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("unknown profile 'nosuch'"));
+    let summary = fs::read_to_string(out_dir.join(report::SUMMARY_CSV)).unwrap();
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with("new,lab25g,25000.0,9000,"))
+        .unwrap();
+    assert!(row.contains(&format!(",{:.1},", want)), "{row}");
+    assert!(summary.lines().any(|l| l.starts_with("old,nosuch,,,3,")), "{summary}");
+
+    // Without the folder the custom profile is unknown too: no ceiling, still a report.
+    let out = bin()
+        .env_remove("SAF_NET_PROFILES")
+        .current_dir(dir.path())
+        .arg("report")
+        .arg(&csv)
+        .arg("--out")
+        .arg(dir.path().join("r2"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("unknown profile 'lab25g'"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+/// `client --latency`'s block in a throughput run's JSON: idle and loaded probes, buckets as `saf-net` writes them.
+fn probe_block(buckets: &[(f64, u64)]) -> Value {
+    let total: u64 = buckets.iter().map(|b| b.1).sum();
+    let mut seen = 0;
+    let histogram: Vec<Value> = buckets
+        .iter()
+        .map(|&(rtt_us, count)| {
+            seen += count;
+            json!({"rtt_us": rtt_us, "count": count, "cumulative": seen as f64 / total as f64})
+        })
+        .collect();
+    json!({"sent": total, "received": total, "lost": 0, "lost_percent": 0.0, "duplicates": 0, "out_of_order": 0,
+           "requested_rate_per_second": 100.0, "achieved_rate_per_second": 100.0,
+           "rtt": {"samples": total}, "rtt_from_schedule": null, "histogram": histogram})
+}
+
+/// Adds `saf_net.latency.idle` / `.loaded` to the per-run JSON of every throughput run of `label`, loaded RTTs
+/// `load` times the idle ones.
+fn add_latency_under_load(csv: &Path, label: &str, idle_scale: f64, load: f64) {
+    let dir = csv.parent().unwrap();
+    for row in history::read(csv).unwrap() {
+        if row.label.as_deref() != Some(label) {
+            continue;
+        }
+        let path = dir.join(row.details.unwrap());
+        let mut doc: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let idle: Vec<(f64, u64)> = [(40.0, 20), (60.0, 60), (100.0, 19), (400.0, 1)]
+            .iter()
+            .map(|&(b, c)| (b * idle_scale, c))
+            .collect();
+        let loaded: Vec<(f64, u64)> = idle.iter().map(|&(b, c)| (b * load, c)).collect();
+        doc["saf_net"]["latency"] = json!({"idle": probe_block(&idle), "loaded": probe_block(&loaded)});
+        fs::write(&path, doc.to_string()).unwrap();
+    }
+}
+
+#[test]
+fn latency_under_load_of_throughput_runs_is_charted_and_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = synth(dir.path());
+    add_latency_under_load(&csv, "before", 1.0, 20.0);
+    add_latency_under_load(&csv, "after", 0.5, 4.0);
+
+    let h = History::load(std::slice::from_ref(&csv)).unwrap();
+    assert!(h.warnings.is_empty(), "{:?}", h.warnings);
+    let series = report::groups::latency_series(&h);
+    let names: Vec<(&str, usize)> = series.iter().map(|(n, _, k)| (n.as_str(), *k)).collect();
+    assert_eq!(
+        names,
+        [
+            ("before · idle", 5),
+            ("before · under load", 5),
+            ("after · idle", 5),
+            ("after · under load", 5)
+        ]
+    );
+    assert!(
+        h.runs.iter().all(|r| r.latency.is_none()),
+        "kept apart from latency runs"
+    );
+
+    let out_dir = dir.path().join("out");
+    let out = report::write_report(std::slice::from_ref(&csv), &out_dir, BASELINE_MBPS).unwrap();
+    assert!(out.skipped.is_empty(), "{:?}", out.skipped);
+    assert_eq!(png_size(&out_dir.join(report::LATENCY_PNG)), (1400, 760));
+
+    let c = report::write_compare(&h, "before", "after", BASELINE_MBPS, &dir.path().join("cmp")).unwrap();
+    assert!(c.latency.is_none(), "no latency runs");
+    let idle = c.latency_idle.as_ref().unwrap();
+    assert_eq!((idle.before_p50_us, idle.after_p50_us), (60.0, 30.0));
+    assert_eq!((idle.before_p99_us, idle.after_p99_us), (100.0, 50.0));
+    let loaded = c.latency_loaded.as_ref().unwrap();
+    assert_eq!((loaded.before_p50_us, loaded.after_p50_us), (1200.0, 120.0));
+    assert_eq!((loaded.before_p99_us, loaded.after_p99_us), (2000.0, 200.0));
+    assert_eq!(c.after.latency_loaded_p50_us, Some(120.0));
+    let text = c.text();
+    assert!(
+        text.contains("Latency:   idle p50 60 µs → 30 µs, p99 100 µs → 50 µs\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Latency:   under load p50 1.2 ms → 120 µs, p99 2.0 ms → 200 µs\n"),
+        "{text}"
+    );
+    assert!(!text.contains("not measured"), "{text}");
+
+    // Only one side measured under load: no change to show, but that side's figures are in the JSON.
+    let csv2 = dir.path().join("one/history.csv");
+    let mut rng = Lcg(4);
+    add_runs(&csv2, &BEFORE, 2, &mut rng);
+    add_runs(&csv2, &AFTER, 2, &mut rng);
+    add_latency_under_load(&csv2, "after", 1.0, 2.0);
+    let out = bin()
+        .args(["compare", "--before", "before", "--after", "after", "-J", "--csv"])
+        .arg(&csv2)
+        .arg("--out")
+        .arg(dir.path().join("c2"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["latency_idle"].is_null() && v["latency_loaded"].is_null(), "{v}");
+    assert_eq!(v["after"]["latency_idle_p50_us"], 60.0);
+    assert_eq!(v["after"]["latency_loaded_p99_us"], 200.0);
+    assert!(v["before"]["latency_loaded_p99_us"].is_null());
+
+    // Latency runs and --latency runs together: the latency runs keep their own line and series.
+    add_latency_runs(&csv);
+    let h = History::load(std::slice::from_ref(&csv)).unwrap();
+    assert_eq!(report::groups::latency_series(&h).len(), 6);
+    let c = report::compare(&h, "before", "after", BASELINE_MBPS).unwrap();
+    let l = c.latency.as_ref().unwrap();
+    assert_eq!((l.before_p50_us, l.after_p50_us), (120.0, 72.0));
+    assert_eq!(c.latency_lines().len(), 3, "{:?}", c.latency_lines());
 }

@@ -22,6 +22,12 @@ pub struct Side {
     pub other_profiles: Vec<String>,
     pub latency_p50_us: Option<f64>,
     pub latency_p99_us: Option<f64>,
+    /// UDP round-trip times of the compared runs made with `client --latency`: before the test (idle) and during
+    /// it (under load).
+    pub latency_idle_p50_us: Option<f64>,
+    pub latency_idle_p99_us: Option<f64>,
+    pub latency_loaded_p50_us: Option<f64>,
+    pub latency_loaded_p99_us: Option<f64>,
     /// Seconds to move 10 GB at this side's line rate and ceiling (the model), when its profile is known.
     pub projection_10gb: Option<model::Projection>,
     /// Kernel hints from the runs' JSON, deduplicated.
@@ -50,6 +56,9 @@ pub struct Comparison {
     /// Whether `after` reaches DELIVERS_PCT of its ceiling; None without a known profile.
     pub delivers: Option<bool>,
     pub latency: Option<LatencyChange>,
+    /// The same for the `client --latency` probes before the tests (idle) and during them (under load).
+    pub latency_idle: Option<LatencyChange>,
+    pub latency_loaded: Option<LatencyChange>,
     /// What still limits the `after` link, most important first.
     pub limits: Vec<String>,
     /// Where the compare chart was written, when it was.
@@ -65,7 +74,34 @@ fn latency_of(history: &History, label: &str, group: &Group<'_>) -> Option<Laten
         .or_else(|| group.latency())
 }
 
-fn side(history: &History, label: &str, baseline: f64) -> Result<(Side, Option<LatencyHistogram>), ReportError> {
+/// A side's latency histograms: latency runs (or the throughput runs' own), idle, under load.
+type SideLatency = [Option<LatencyHistogram>; 3];
+
+impl LatencyChange {
+    fn of(before: &Option<LatencyHistogram>, after: &Option<LatencyHistogram>) -> Option<LatencyChange> {
+        let (b, a) = (before.as_ref()?, after.as_ref()?);
+        Some(LatencyChange {
+            before_p50_us: b.percentile(0.5).unwrap_or(f64::NAN),
+            after_p50_us: a.percentile(0.5).unwrap_or(f64::NAN),
+            before_p99_us: b.percentile(0.99).unwrap_or(f64::NAN),
+            after_p99_us: a.percentile(0.99).unwrap_or(f64::NAN),
+        })
+    }
+
+    /// "p50 85 µs → 60 µs, p99 1.2 ms → 900 µs".
+    pub fn text(&self) -> String {
+        use super::charts::latency::micros;
+        format!(
+            "p50 {} → {}, p99 {} → {}",
+            micros(self.before_p50_us),
+            micros(self.after_p50_us),
+            micros(self.before_p99_us),
+            micros(self.after_p99_us)
+        )
+    }
+}
+
+fn side(history: &History, label: &str, baseline: f64) -> Result<(Side, SideLatency), ReportError> {
     history.require_label(label)?;
     let mut gs = groups::groups_of(history, label);
     // The profile with the most runs is compared; others are named.
@@ -78,6 +114,8 @@ fn side(history: &History, label: &str, baseline: f64) -> Result<(Side, Option<L
         });
     };
     let lat = latency_of(history, label, g);
+    let (idle, loaded) = (g.latency_idle(), g.latency_loaded());
+    let p = |h: &Option<LatencyHistogram>, q: f64| h.as_ref().and_then(|h| h.percentile(q));
     let mut hints: Vec<String> = Vec::new();
     for h in g.runs.iter().flat_map(|r| r.hints.iter()) {
         if !hints.contains(h) {
@@ -88,13 +126,17 @@ fn side(history: &History, label: &str, baseline: f64) -> Result<(Side, Option<L
         Side {
             stats: g.stats(baseline),
             other_profiles: gs[1..].iter().map(|o| o.profile_text()).collect(),
-            latency_p50_us: lat.as_ref().and_then(|h| h.percentile(0.5)),
-            latency_p99_us: lat.as_ref().and_then(|h| h.percentile(0.99)),
+            latency_p50_us: p(&lat, 0.5),
+            latency_p99_us: p(&lat, 0.99),
+            latency_idle_p50_us: p(&idle, 0.5),
+            latency_idle_p99_us: p(&idle, 0.99),
+            latency_loaded_p50_us: p(&loaded, 0.5),
+            latency_loaded_p99_us: p(&loaded, 0.99),
             projection_10gb: g.link.map(|l| model::project(l, g.framing(), 10.0)),
             hints,
             runs_mbps: g.goodputs(),
         },
-        lat,
+        [lat, idle, loaded],
     ))
 }
 
@@ -182,15 +224,6 @@ pub fn compare(history: &History, before: &str, after: &str, baseline: f64) -> R
             thousands(a.stats.median_mbps, 1)
         ),
     };
-    let latency = match (bl, al) {
-        (Some(bh), Some(ah)) => Some(LatencyChange {
-            before_p50_us: bh.percentile(0.5).unwrap_or(f64::NAN),
-            after_p50_us: ah.percentile(0.5).unwrap_or(f64::NAN),
-            before_p99_us: bh.percentile(0.99).unwrap_or(f64::NAN),
-            after_p99_us: ah.percentile(0.99).unwrap_or(f64::NAN),
-        }),
-        _ => None,
-    };
     let limits = limits(&a);
     Ok(Comparison {
         before: b,
@@ -199,13 +232,28 @@ pub fn compare(history: &History, before: &str, after: &str, baseline: f64) -> R
         speedup,
         verdict,
         delivers,
-        latency,
+        latency: LatencyChange::of(&bl[0], &al[0]),
+        latency_idle: LatencyChange::of(&bl[1], &al[1]),
+        latency_loaded: LatencyChange::of(&bl[2], &al[2]),
         limits,
         png: None,
     })
 }
 
 impl Comparison {
+    /// The latency changes measured on both sides, one line each: latency runs ("p50 … → …, p99 … → …"), then
+    /// "idle p50 …" and "under load p50 …" from runs made with `client --latency`.
+    pub fn latency_lines(&self) -> Vec<String> {
+        [
+            ("", &self.latency),
+            ("idle ", &self.latency_idle),
+            ("under load ", &self.latency_loaded),
+        ]
+        .into_iter()
+        .filter_map(|(what, l)| l.as_ref().map(|l| format!("{what}{}", l.text())))
+        .collect()
+    }
+
     /// Lines of the human verdict.
     pub fn text(&self) -> String {
         let mut out = String::new();
@@ -246,15 +294,12 @@ impl Comparison {
             self.after.stats.speedup_vs_baseline,
             thousands(self.baseline_mbps, 2)
         ));
-        match &self.latency {
-            Some(l) => out.push_str(&format!(
-                "Latency:   p50 {} → {}, p99 {} → {}\n",
-                super::charts::latency::micros(l.before_p50_us),
-                super::charts::latency::micros(l.after_p50_us),
-                super::charts::latency::micros(l.before_p99_us),
-                super::charts::latency::micros(l.after_p99_us)
-            )),
-            None => out.push_str("Latency:   not measured for both labels (no latency histograms)\n"),
+        let lines = self.latency_lines();
+        if lines.is_empty() {
+            out.push_str("Latency:   not measured for both labels (no latency histograms)\n");
+        }
+        for line in lines {
+            out.push_str(&format!("Latency:   {line}\n"));
         }
         out.push_str(&format!(
             "10 GB:     {} → {} at the medians",

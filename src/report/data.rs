@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::error::ReportError;
-use super::links::link_for_profile;
+use super::links::Links;
 use crate::model::{Framing, IpVersion, Link};
 use crate::output::history::HistoryRecord;
 
@@ -99,7 +99,7 @@ pub struct Run {
     pub kind: String,
     pub label: String,
     pub profile: String,
-    /// From the profile; None for an empty or unknown profile.
+    /// From the profile (the profile loader); None for an empty, unknown or unreadable profile.
     pub link: Option<Link>,
     pub time_utc: String,
     pub receiver_mbps: Option<f64>,
@@ -113,7 +113,12 @@ pub struct Run {
     pub details: Option<PathBuf>,
     /// Measured intervals, when the per-run JSON was read.
     pub intervals: Option<Vec<IntervalPoint>>,
+    /// Round-trip times of a latency run (`saf_net.latency.histogram` or `end.histogram`).
     pub latency: Option<LatencyHistogram>,
+    /// A throughput run made with `client --latency`: UDP round-trip times before the test
+    /// (`saf_net.latency.idle.histogram`) and during it (`saf_net.latency.loaded.histogram`).
+    pub latency_idle: Option<LatencyHistogram>,
+    pub latency_loaded: Option<LatencyHistogram>,
     /// IP version of the data connections, when the per-run JSON says.
     pub ip: Option<IpVersion>,
     /// What the kernel said held the senders back (`saf_net.hints`).
@@ -160,12 +165,18 @@ pub struct History {
 }
 
 impl History {
-    /// Reads every history file and every per-run JSON its rows point to.
+    /// Reads every history file and every per-run JSON its rows point to; profiles are looked up where
+    /// `--profile` looks ([`crate::profile::search_dirs`], then the built-ins).
     pub fn load(paths: &[PathBuf]) -> Result<History, ReportError> {
+        Self::load_with(paths, &mut Links::new())
+    }
+
+    /// [`History::load`] with profiles looked up through `links`.
+    pub fn load_with(paths: &[PathBuf], links: &mut Links) -> Result<History, ReportError> {
         let mut h = History::default();
         for path in paths {
             h.sources.push(path.clone());
-            let (runs, warnings) = load_file(path)?;
+            let (runs, warnings) = load_file(path, links)?;
             h.runs.extend(runs);
             h.warnings.extend(warnings);
         }
@@ -288,6 +299,22 @@ struct DocSafNet {
 #[serde(default)]
 struct DocLatency {
     histogram: Vec<DocBucket>,
+    /// `client --latency`: the probes before the test and during it.
+    idle: Option<DocProbe>,
+    loaded: Option<DocProbe>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DocProbe {
+    histogram: Vec<DocBucket>,
+}
+
+fn histogram(buckets: &[DocBucket]) -> Option<LatencyHistogram> {
+    Some(LatencyHistogram::new(
+        buckets.iter().map(|b| (b.upper_us, b.count)).collect(),
+    ))
+    .filter(|h| h.total() > 0)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -317,7 +344,7 @@ fn csv_message(e: &csv::Error, headers: &[String]) -> String {
     }
 }
 
-fn load_file(path: &Path) -> Result<(Vec<Run>, Vec<String>), ReportError> {
+fn load_file(path: &Path, links: &mut Links) -> Result<(Vec<Run>, Vec<String>), ReportError> {
     let text = match std::fs::read(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -386,24 +413,45 @@ fn load_file(path: &Path) -> Result<(Vec<Run>, Vec<String>), ReportError> {
                 line,
                 message: csv_message(&e, &headers),
             })?;
-        runs.push(run_from(row, path, dir, line, &mut warnings));
+        runs.push(run_from(row, path, dir, line, links, &mut warnings));
     }
     Ok((runs, warnings))
 }
 
-fn run_from(row: HistoryRecord, path: &Path, dir: &Path, line: u64, warnings: &mut Vec<String>) -> Run {
+fn run_from(
+    row: HistoryRecord,
+    path: &Path,
+    dir: &Path,
+    line: u64,
+    links: &mut Links,
+    warnings: &mut Vec<String>,
+) -> Run {
     let label = row.label.filter(|l| !l.is_empty()).unwrap_or_else(|| NO_LABEL.into());
     let profile = row.profile.unwrap_or_default();
     let run_id = row
         .run_id
         .filter(|r| !r.is_empty())
         .unwrap_or_else(|| format!("line {line}"));
+    let link = match links.link(&profile) {
+        Ok(link) => link,
+        Err(why) => {
+            // Once per profile name: the first run that names it says why; the others share its fate.
+            if !warnings.iter().any(|w| w.contains(&why)) {
+                warnings.push(format!(
+                    "run {run_id} (label \"{label}\", {} line {line}): {why}; runs with profile \"{}\" get no ceiling",
+                    path.display(),
+                    profile.trim()
+                ));
+            }
+            None
+        }
+    };
     let mut run = Run {
         kind: row
             .kind
             .filter(|k| !k.is_empty())
             .unwrap_or_else(|| "throughput".into()),
-        link: link_for_profile(&profile),
+        link,
         label,
         profile,
         time_utc: row.time_utc.unwrap_or_default(),
@@ -416,6 +464,8 @@ fn run_from(row: HistoryRecord, path: &Path, dir: &Path, line: u64, warnings: &m
         details: row.details.filter(|d| !d.is_empty()).map(|d| dir.join(d)),
         intervals: None,
         latency: None,
+        latency_idle: None,
+        latency_loaded: None,
         ip: None,
         hints: Vec::new(),
         run_id,
@@ -486,14 +536,14 @@ fn run_from(row: HistoryRecord, path: &Path, dir: &Path, line: u64, warnings: &m
         }
     });
     run.hints = doc.saf_net.hints;
-    let buckets = match doc.saf_net.latency {
-        Some(l) if !l.histogram.is_empty() => l.histogram,
-        _ => doc.end.histogram,
+    let (buckets, idle, loaded) = match doc.saf_net.latency {
+        Some(l) if !l.histogram.is_empty() => (l.histogram, l.idle, l.loaded),
+        Some(l) => (doc.end.histogram, l.idle, l.loaded),
+        None => (doc.end.histogram, None, None),
     };
-    run.latency = Some(LatencyHistogram::new(
-        buckets.iter().map(|b| (b.upper_us, b.count)).collect(),
-    ))
-    .filter(|h| h.total() > 0);
+    run.latency = histogram(&buckets);
+    run.latency_idle = idle.and_then(|p| histogram(&p.histogram));
+    run.latency_loaded = loaded.and_then(|p| histogram(&p.histogram));
     run
 }
 

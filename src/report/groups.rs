@@ -52,6 +52,17 @@ pub fn median(values: &[f64]) -> Option<f64> {
     })
 }
 
+fn merged<'a>(hs: impl Iterator<Item = &'a LatencyHistogram>) -> Option<LatencyHistogram> {
+    let mut out: Option<LatencyHistogram> = None;
+    for h in hs {
+        match &mut out {
+            Some(o) => o.merge(h),
+            None => out = Some(h.clone()),
+        }
+    }
+    out
+}
+
 impl Group<'_> {
     /// "before · 1gbe" or "demo · no profile".
     pub fn title(&self) -> String {
@@ -82,14 +93,17 @@ impl Group<'_> {
 
     /// All the group's latency histograms merged, if any run has one.
     pub fn latency(&self) -> Option<LatencyHistogram> {
-        let mut out: Option<LatencyHistogram> = None;
-        for h in self.runs.iter().filter_map(|r| r.latency.as_ref()) {
-            match &mut out {
-                Some(o) => o.merge(h),
-                None => out = Some(h.clone()),
-            }
-        }
-        out
+        merged(self.runs.iter().filter_map(|r| r.latency.as_ref()))
+    }
+
+    /// The group's `client --latency` histograms before the tests, merged.
+    pub fn latency_idle(&self) -> Option<LatencyHistogram> {
+        merged(self.runs.iter().filter_map(|r| r.latency_idle.as_ref()))
+    }
+
+    /// The group's `client --latency` histograms during the tests, merged.
+    pub fn latency_loaded(&self) -> Option<LatencyHistogram> {
+        merged(self.runs.iter().filter_map(|r| r.latency_loaded.as_ref()))
     }
 
     pub fn stats(&self, baseline_mbps: f64) -> GroupStats {
@@ -146,6 +160,39 @@ pub fn latency_by_label(history: &History) -> Vec<(String, LatencyHistogram, usi
                 *n += 1;
             }
             None => out.push((r.label.clone(), h.clone(), 1)),
+        }
+    }
+    out
+}
+
+/// Series names for the histograms of `client --latency` runs.
+pub const IDLE: &str = "idle";
+pub const UNDER_LOAD: &str = "under load";
+
+/// Every latency series of the history, merged per series, in order of first appearance: each label's latency runs
+/// (`kind = latency`, named by the label), and its throughput runs made with `client --latency`, as
+/// "LABEL · idle" and "LABEL · under load".
+pub fn latency_series(history: &History) -> Vec<(String, LatencyHistogram, usize)> {
+    let mut out: Vec<(String, LatencyHistogram, usize)> = Vec::new();
+    let mut add = |name: String, h: &LatencyHistogram| match out.iter_mut().find(|(n, _, _)| *n == name) {
+        Some((_, acc, n)) => {
+            acc.merge(h);
+            *n += 1;
+        }
+        None => out.push((name, h.clone(), 1)),
+    };
+    for r in &history.runs {
+        if r.kind == "latency" {
+            if let Some(h) = &r.latency {
+                add(r.label.clone(), h);
+            }
+        } else if r.is_throughput() {
+            if let Some(h) = &r.latency_idle {
+                add(format!("{} · {IDLE}", r.label), h);
+            }
+            if let Some(h) = &r.latency_loaded {
+                add(format!("{} · {UNDER_LOAD}", r.label), h);
+            }
         }
     }
     out

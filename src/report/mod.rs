@@ -3,7 +3,7 @@
 //!
 //! One concern per file: `data` loads history rows and per-run JSON, `groups` computes per-label figures,
 //! `charts/` draws PNGs, `summary` writes the CSV and Markdown, `compare` judges two labels, `links` maps profile
-//! names to links (until the profile loader lands), `files` writes whole files. `validate` is a placeholder.
+//! names to links through the profile loader, `files` writes whole files. `validate` is a placeholder.
 
 pub mod charts;
 pub mod compare;
@@ -68,10 +68,12 @@ pub fn write_report(histories: &[PathBuf], out: &Path, baseline_mbps: f64) -> Re
         );
     }
 
-    let latency = groups::latency_by_label(&history);
+    let latency = groups::latency_series(&history);
     if latency.is_empty() {
         o.skipped.push(
-            "Latency: skipped, the history has no latency runs (kind = latency) with a histogram yet.".to_string(),
+            "Latency: skipped, the history has no latency runs (kind = latency) and no throughput runs made with \
+             --latency with a histogram yet."
+                .to_string(),
         );
     } else {
         let p = out.join(LATENCY_PNG);

@@ -172,15 +172,11 @@ pub fn draw(path: &Path, c: &Comparison) -> Result<(), ReportError> {
         }
         y += 10;
         heading(y, "Latency")?;
-        let lat = match &c.latency {
-            Some(l) => format!(
-                "p50 {} → {}, p99 {} → {}.",
-                super::latency::micros(l.before_p50_us),
-                super::latency::micros(l.after_p50_us),
-                super::latency::micros(l.before_p99_us),
-                super::latency::micros(l.after_p99_us)
-            ),
-            None => "Not measured for both labels.".into(),
+        let lines = c.latency_lines();
+        let lat = if lines.is_empty() {
+            "Not measured for both labels.".into()
+        } else {
+            lines.join("; ") + "."
         };
         y = paragraph(root, &lat, (x, y + 28), &font(16.0), w, 22)? + 14;
         if let Some(ceil) = b.ceiling_mbps.filter(|ceil| c.baseline_mbps > *ceil) {

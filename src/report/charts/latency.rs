@@ -1,4 +1,5 @@
-//! Latency: a CDF of round-trip times per label, from the histograms of `kind = latency` runs.
+//! Latency: a CDF of round-trip times per label, from the histograms of `kind = latency` runs and of throughput
+//! runs made with `client --latency` ("LABEL · idle", "LABEL · under load").
 
 use std::path::Path;
 
@@ -34,7 +35,8 @@ pub fn draw(path: &Path, series: &[(String, LatencyHistogram, usize)], source: &
             VPos::Top,
         )?;
         let sub = format!(
-            "Share of samples at or below each round-trip time (CDF), all latency runs of a label merged, from {source}."
+            "Share of samples at or below each round-trip time (CDF), the runs of a label merged, from {source}. \
+             \"idle\" and \"under load\": UDP probes of client --latency runs before and during the test."
         );
         paragraph(root, &sub, (24, 56), &font(16.0).color(&MUTED), WIDTH - 48, 20)?;
         let body = root.margin(90, 10, 10, 10);
