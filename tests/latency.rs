@@ -237,7 +237,8 @@ fn latency_and_mtu_load_their_profile_and_a_misspelt_one_is_one_line_exit_2() {
 /// `saf-net mtu --profile` hands the profile's line rate to the diagnosis: a link negotiated below it is `slow_link`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mtu_with_a_profile_diagnoses_a_slow_link() {
-    let (addr, _stop) = server().await;
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
     let sysfs = tempfile::tempdir().unwrap();
     let lo = sysfs.path().join("class/net/lo");
     std::fs::create_dir_all(&lo).unwrap();
