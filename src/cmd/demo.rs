@@ -38,7 +38,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
             let mut plan = input.plan().map_err(anyhow::Error::msg)?;
             plan.target.addr = Some(addr);
             let label = format!("demo {streams} stream{}", if streams > 1 { "s" } else { "" });
-            let meta = RunMeta::new("127.0.0.1", addr.port(), Some(label.clone()), Some("loopback".into()));
+            let meta = RunMeta::new("127.0.0.1", addr.port(), Some(label.clone()), Some(crate::report::links::LOOPBACK.into()));
             let mut printer = LivePrinter::new(&plan.request, "127.0.0.1", addr.port(), true);
             let outcome = client::run(&plan, &mut printer).await?;
             printer.finish();
