@@ -195,5 +195,12 @@ async fn skip_rx_copy_and_affinity_still_count_every_byte() {
         assert!(o.complete(), "{:?}", o.error);
         assert_eq!(o.directions()[0].received.bytes, n, "reverse={reverse}");
         assert_eq!(doc(&o)["saf_net"]["skip_rx_copy"], true);
+        assert_eq!(doc(&o)["saf_net"]["affinity"]["client_cpu"], 0);
+        assert_eq!(doc(&o)["saf_net"]["affinity"]["server_cpu"], 1);
+        let text = saf_net::output::text::summary(&o);
+        assert!(
+            text.contains("Affinity (-A): client streams on CPUs 0, 1, ... (one each); server streams on CPUs 1, 2"),
+            "{text}"
+        );
     }
 }

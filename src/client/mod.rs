@@ -109,6 +109,8 @@ impl<F: FnMut(Event<'_>) + Send> Observer for F {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub request: TestRequest,
+    /// First CPU the client's stream threads were pinned to (-A); the server's is in the request.
+    pub client_cpu: Option<u32>,
     pub server: SocketAddr,
     pub server_software: String,
     pub started_at: SystemTime,

@@ -365,6 +365,7 @@ pub async fn run_until(
     let first_socket = streams.first().map(|s| s.socket.clone());
     Ok(Outcome {
         request: req,
+        client_cpu: plan.client_cpu,
         server,
         server_software,
         started_at,

@@ -236,6 +236,9 @@ pub struct SafNet {
     pub socket_options: SocketOptions,
     /// True when receivers discarded data in the kernel (--skip-rx-copy): not the default goodput definition.
     pub skip_rx_copy: bool,
+    /// First CPU each side's stream threads were pinned to (-A; stream k on CPU first + k - 1, modulo the CPUs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
     /// Both interfaces, MSS, the probed path MTU, and diagnoses.
     pub path: crate::diagnose::PathReport,
     /// UDP RTT idle and under load (--latency).
@@ -244,6 +247,13 @@ pub struct SafNet {
     /// UDP tests: datagram size, target rate, and what the UDP figures mean.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub udp: Option<UdpInfo>,
+}
+
+/// `-A`: the first CPU of each side's stream threads.
+#[derive(Debug, Serialize)]
+pub struct Affinity {
+    pub client_cpu: Option<u32>,
+    pub server_cpu: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -517,6 +527,10 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
             udp: udp::info(o),
             path: o.path.clone(),
             skip_rx_copy: r.skip_rx_copy,
+            affinity: (o.client_cpu.is_some() || r.server_cpu.is_some()).then_some(Affinity {
+                client_cpu: o.client_cpu,
+                server_cpu: r.server_cpu,
+            }),
             latency: o.latency.as_ref().map(|l| LatencyUnderLoad {
                 idle: ProbeReport::new(&l.idle, l.idle_interval()),
                 loaded: ProbeReport::new(&l.loaded, l.idle_interval()),

@@ -296,6 +296,17 @@ fn stream_lines(out: &mut String, d: &DirectionResult, bidir: bool) {
 }
 
 /// The end-of-test summary: sender and receiver lines, the receiver-side headline, CPU, and any fault.
+/// The `-A` line: which CPUs the stream threads were pinned to, if they were.
+fn affinity_text(o: &Outcome) -> Option<String> {
+    let side =
+        |name: &str, cpu: Option<u32>| cpu.map(|c| format!("{name} streams on CPUs {c}, {}, ... (one each)", c + 1));
+    let parts: Vec<String> = [side("client", o.client_cpu), side("server", o.request.server_cpu)]
+        .into_iter()
+        .flatten()
+        .collect();
+    (!parts.is_empty()).then(|| format!("Affinity (-A): {}", parts.join("; ")))
+}
+
 pub fn summary(o: &Outcome) -> String {
     let mut out = String::new();
     let dirs = o.directions();
@@ -392,6 +403,9 @@ pub fn summary(o: &Outcome) -> String {
                 let _ = writeln!(out, "  {side}: {}", parts.join("; "));
             }
         }
+    }
+    if let Some(a) = affinity_text(o) {
+        let _ = writeln!(out, "{a}");
     }
     if o.request.skip_rx_copy {
         let _ = writeln!(
