@@ -792,3 +792,39 @@ fn latency_under_load_of_throughput_runs_is_charted_and_compared() {
     assert_eq!((l.before_p50_us, l.after_p50_us), (120.0, 72.0));
     assert_eq!(c.latency_lines().len(), 3, "{:?}", c.latency_lines());
 }
+
+#[test]
+fn udp_runs_are_listed_in_the_markdown_not_charted() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = synth(dir.path());
+    let row = HistoryRow {
+        schema_version: SCHEMA_VERSION,
+        kind: "udp".into(),
+        run_id: "udp-after".into(),
+        time_utc: "2026-11-28T12:00:00Z".into(),
+        label: "after".into(),
+        profile: "1gbe".into(),
+        receiver_mbps: 956.62,
+        sender_mbps: 1199.84,
+        complete: true,
+        udp_target_mbps: Some(1200.0),
+        udp_datagram_bytes: Some(1472),
+        udp_lost_percent: Some(19.88),
+        udp_jitter_ms: Some(0.0057),
+        udp_out_of_order: Some(0),
+        udp_duplicates: Some(0),
+        ..HistoryRow::default()
+    };
+    history::append(&csv, &row, "{}").unwrap();
+    let out_dir = dir.path().join("out");
+    report::write_report(std::slice::from_ref(&csv), &out_dir, BASELINE_MBPS).unwrap();
+    let md = std::fs::read_to_string(out_dir.join(report::SUMMARY_MD)).unwrap();
+    assert!(md.contains("## UDP runs"), "{md}");
+    assert!(
+        md.contains("| after | 1gbe | udp-after | 1,200.0 | 956.6 | 19.88 % | 0.0057 ms | 0 | 0 | 1472 B |"),
+        "{md}"
+    );
+    // The per-label table counts the throughput runs only.
+    let h = History::load(&[csv]).unwrap();
+    assert!(h.throughput().all(|r| r.udp.is_none()));
+}

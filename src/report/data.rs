@@ -123,6 +123,19 @@ pub struct Run {
     pub ip: Option<IpVersion>,
     /// What the kernel said held the senders back (`saf_net.hints`).
     pub hints: Vec<String>,
+    /// The receiver's datagram figures of a `kind = udp` run.
+    pub udp: Option<UdpFigures>,
+}
+
+/// What a UDP run's history row says about its datagrams.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UdpFigures {
+    pub target_mbps: Option<f64>,
+    pub datagram_bytes: Option<u32>,
+    pub lost_percent: Option<f64>,
+    pub jitter_ms: Option<f64>,
+    pub out_of_order: Option<u64>,
+    pub duplicates: Option<u64>,
 }
 
 impl Run {
@@ -468,8 +481,19 @@ fn run_from(
         latency_loaded: None,
         ip: None,
         hints: Vec::new(),
+        udp: None,
         run_id,
     };
+    if run.kind == "udp" {
+        run.udp = Some(UdpFigures {
+            target_mbps: row.udp_target_mbps,
+            datagram_bytes: row.udp_datagram_bytes,
+            lost_percent: row.udp_lost_percent,
+            jitter_ms: row.udp_jitter_ms,
+            out_of_order: row.udp_out_of_order,
+            duplicates: row.udp_duplicates,
+        });
+    }
     if run.is_throughput() && run.receiver_mbps.is_none() {
         warnings.push(format!(
             "{} line {line}: run {} has no receiver_mbps; left out of every chart",

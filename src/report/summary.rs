@@ -109,6 +109,50 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
+/// UDP runs, one line each: they are not charted, since the charts hold TCP goodput against TCP ceilings.
+fn udp_table(h: &History) -> String {
+    let runs: Vec<_> = h.runs.iter().filter(|r| r.udp.is_some()).collect();
+    if runs.is_empty() {
+        return String::new();
+    }
+    let opt = |v: Option<f64>, digits: usize| v.map_or("-".into(), |x| thousands(x, digits));
+    let mut o = String::from("## UDP runs\n\n");
+    o.push_str(
+        "| Label | Profile | Run | Target | Received | Lost | Jitter | Out of order | Duplicates | Datagram |\n",
+    );
+    o.push_str("|---|---|---|--:|--:|--:|--:|--:|--:|--:|\n");
+    for r in runs {
+        let u = r.udp.as_ref().expect("filtered on udp");
+        o.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} % | {} ms | {} | {} | {} B |\n",
+            md_escape(&r.label),
+            if r.profile.is_empty() {
+                "(none)".into()
+            } else {
+                md_escape(&r.profile)
+            },
+            md_escape(&r.run_id),
+            u.target_mbps.map_or("as fast as possible".into(), |t| if t > 0.0 {
+                thousands(t, 1)
+            } else {
+                "as fast as possible".into()
+            }),
+            opt(r.receiver_mbps, 1),
+            opt(u.lost_percent, 2),
+            opt(u.jitter_ms, 4),
+            u.out_of_order.map_or("-".into(), |v| v.to_string()),
+            u.duplicates.map_or("-".into(), |v| v.to_string()),
+            u.datagram_bytes.map_or("-".into(), |v| v.to_string()),
+        ));
+    }
+    o.push_str(
+        "\nRates in Mbit/s of datagram payload, as the receiver counted them; lost, jitter (RFC 3550) and order also \
+         from the receiver. UDP runs are not in the charts or the per-label table, which compare TCP goodput with \
+         TCP ceilings.\n\n",
+    );
+    o
+}
+
 pub fn markdown(m: &MarkdownInput<'_>) -> String {
     let mut o = String::new();
     let runs = m.history.throughput().count();
@@ -156,6 +200,7 @@ pub fn markdown(m: &MarkdownInput<'_>) -> String {
          \"-\" where the profile is unknown. 10 GB and 100 GB (10⁹ bytes): time at the median goodput. \
          Every figure is also in `summary.csv`.\n\n",
     );
+    o.push_str(&udp_table(m.history));
     for (file, alt) in m.charts {
         o.push_str(&format!("## {alt}\n\n![{alt}]({file})\n\n"));
     }
