@@ -133,19 +133,24 @@ impl Lab {
     /// TCP's slow start overfills the switch queue and recovers from the losses within the first second,
     /// which is TCP's doing, not the emulator's, and costs a 3 s debug-build run up to 1 %.
     fn goodput(&self, secs: &str) -> f64 {
-        let far = self.far();
-        let out = self.exec(
-            &[BIN, "client", &far, "-O", "1", "-t", secs, "-J", "--no-history"],
-            Duration::from_secs(40),
-        );
-        assert!(out.status.success(), "client failed: {}", text(&out.stderr));
-        let doc: Value = serde_json::from_slice(&out.stdout).expect("client JSON");
+        let doc = self.client_json(&["-O", "1", "-t", secs]);
         assert_eq!(
             doc["saf_net"]["profile"],
             self.state()["profile"],
             "SAF_NET_PROFILE reached the client"
         );
         doc["end"]["sum_received"]["bits_per_second"].as_f64().unwrap() / 1e6
+    }
+
+    /// The `-J` document of a successful `saf-net client FAR ARGS -J --no-history` run from near.
+    fn client_json(&self, args: &[&str]) -> Value {
+        let far = self.far();
+        let mut argv = vec![BIN, "client", &far];
+        argv.extend_from_slice(args);
+        argv.extend_from_slice(&["-J", "--no-history"]);
+        let out = self.exec(&argv, Duration::from_secs(40));
+        assert!(out.status.success(), "client {args:?} failed: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("client JSON")
     }
 
     fn namespaces_left(name: &str) -> Vec<String> {
@@ -703,13 +708,7 @@ fn loaded_rtt_is_above_idle_rtt_on_a_saturated_1gbe_link() {
     let _serial = serial();
     require_lab!("latency under load");
     let lab = Lab::up("bloat", &["1gbe"]);
-    let far = lab.far();
-    let out = lab.exec(
-        &[BIN, "client", &far, "-t", "3", "--latency", "-J", "--no-history"],
-        Duration::from_secs(40),
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = lab.client_json(&["-t", "3", "--latency"]);
     let lat = &doc["saf_net"]["latency"];
     let idle = lat["idle"]["rtt"]["p50_us"].as_f64().unwrap();
     let loaded = lat["loaded"]["rtt"]["p50_us"].as_f64().unwrap();
@@ -768,17 +767,7 @@ fn validate_passes_the_right_profile_and_fails_the_wrong_one() {
 
 /// One UDP run from near to far at `rate`: (received Mbit/s, lost %, offered Mbit/s).
 fn udp_run(lab: &Lab, rate: &str) -> (f64, f64, f64) {
-    let far = lab.far();
-    let out = lab.exec(
-        &[BIN, "client", &far, "-u", "-b", rate, "-t", "3", "-J", "--no-history"],
-        Duration::from_secs(40),
-    );
-    assert!(
-        out.status.success(),
-        "UDP client at {rate} failed: {}",
-        text(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("client JSON");
+    let doc = lab.client_json(&["-u", "-b", rate, "-t", "3"]);
     let end = &doc["end"];
     (
         end["sum"]["bits_per_second"].as_f64().unwrap() / 1e6,

@@ -109,9 +109,18 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
+/// A profile name for a Markdown table cell; "(none)" when the run named none.
+fn profile_cell(profile: &str) -> String {
+    if profile.is_empty() {
+        "(none)".into()
+    } else {
+        md_escape(profile)
+    }
+}
+
 /// UDP runs, one line each: they are not charted, since the charts hold TCP goodput against TCP ceilings.
 fn udp_table(h: &History) -> String {
-    let runs: Vec<_> = h.runs.iter().filter(|r| r.udp.is_some()).collect();
+    let runs: Vec<_> = h.runs.iter().filter_map(|r| Some((r, r.udp.as_ref()?))).collect();
     if runs.is_empty() {
         return String::new();
     }
@@ -121,22 +130,15 @@ fn udp_table(h: &History) -> String {
         "| Label | Profile | Run | Target | Received | Lost | Jitter | Out of order | Duplicates | Datagram |\n",
     );
     o.push_str("|---|---|---|--:|--:|--:|--:|--:|--:|--:|\n");
-    for r in runs {
-        let u = r.udp.as_ref().expect("filtered on udp");
+    for (r, u) in runs {
         o.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} % | {} ms | {} | {} | {} B |\n",
             md_escape(&r.label),
-            if r.profile.is_empty() {
-                "(none)".into()
-            } else {
-                md_escape(&r.profile)
-            },
+            profile_cell(&r.profile),
             md_escape(&r.run_id),
-            u.target_mbps.map_or("as fast as possible".into(), |t| if t > 0.0 {
-                thousands(t, 1)
-            } else {
-                "as fast as possible".into()
-            }),
+            u.target_mbps
+                .filter(|&t| t > 0.0)
+                .map_or("as fast as possible".into(), |t| thousands(t, 1)),
             opt(r.receiver_mbps, 1),
             opt(u.lost_percent, 2),
             opt(u.jitter_ms, 4),
@@ -179,11 +181,7 @@ pub fn markdown(m: &MarkdownInput<'_>) -> String {
         o.push_str(&format!(
             "| {} | {} | {link} | {} | {} | {} | {} | {} | {} | {:.2}× | {} | {} |\n",
             md_escape(&r.label),
-            if r.profile.is_empty() {
-                "(none)".into()
-            } else {
-                md_escape(&r.profile)
-            },
+            profile_cell(&r.profile),
             r.runs,
             thousands(r.median_mbps, 1),
             thousands(r.min_mbps, 1),
