@@ -99,6 +99,30 @@ pub struct Link {
     /// IP MTU of the hosts, bytes (1500 standard, 9000 jumbo).
     #[serde(deserialize_with = "mtu")]
     pub mtu: u32,
+    /// What carries the link: the kind of interface a run under this profile should leave by
+    /// [default: ethernet]. A run that leaves by another kind (Wi-Fi, a VPN tunnel) gets a warning.
+    #[serde(default)]
+    pub medium: Medium,
+}
+
+/// The kind of interface a profile's link is made of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Medium {
+    /// Copper or fibre Ethernet, through a switch or direct.
+    #[default]
+    Ethernet,
+    /// IP over Thunderbolt (macOS's Thunderbolt Bridge, Linux's thunderbolt-net).
+    Thunderbolt,
+}
+
+impl Medium {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Medium::Ethernet => "ethernet",
+            Medium::Thunderbolt => "thunderbolt",
+        }
+    }
 }
 
 /// How `saf-net lab` emulates the link. Every key is optional.
