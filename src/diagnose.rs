@@ -194,4 +194,43 @@ mod tests {
             "unknown speed is not a diagnosis"
         );
     }
+
+    #[test]
+    fn an_unknown_link_speed_is_never_a_slow_link() {
+        // A 10 GbE Mac whose media could not be read (Thunderbolt Bridge, a driver without media) on either
+        // side, or both: the 10gbe profile's 10,000 Mb/s is compared with nothing.
+        let unknown_both = PathReport {
+            local: facts(9000, None),
+            remote: Some(facts(9000, None)),
+            ..Default::default()
+        };
+        let unknown_remote = PathReport {
+            local: facts(9000, Some(10_000)),
+            remote: Some(facts(9000, None)),
+            ..Default::default()
+        };
+        let no_remote = PathReport {
+            local: facts(9000, None),
+            ..Default::default()
+        };
+        for p in [&unknown_both, &unknown_remote, &no_remote] {
+            assert!(kinds(p, Some(10_000)).is_empty(), "{p:?}");
+        }
+        // 10 GbE read right (not the 32-bit baud rate's 4,294) is not slow under 10gbe.
+        let ten = PathReport {
+            local: facts(9000, Some(10_000)),
+            remote: Some(facts(9000, Some(10_000))),
+            ..Default::default()
+        };
+        assert!(kinds(&ten, Some(10_000)).is_empty());
+        let capped = PathReport {
+            local: facts(9000, Some(4294)),
+            ..ten.clone()
+        };
+        assert_eq!(
+            kinds(&capped, Some(10_000)),
+            vec!["slow_link"],
+            "the check itself still works"
+        );
+    }
 }

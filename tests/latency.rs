@@ -280,4 +280,18 @@ async fn mtu_with_a_profile_diagnoses_a_slow_link() {
     assert!(!text.contains("slow_link"), "no profile, no expected rate: {text}");
     let fast = run(Some("1gbe")).await.unwrap();
     assert!(!String::from_utf8_lossy(&fast.stdout).contains("slow_link"));
+
+    // Unknown speed (a link that reports -1, then one with no speed file at all) is never slow_link.
+    for speed in [Some("-1"), None] {
+        match speed {
+            Some(s) => std::fs::write(lo.join("speed"), s).unwrap(),
+            None => std::fs::remove_file(lo.join("speed")).unwrap(),
+        }
+        let unknown = run(Some("10gbe")).await.unwrap();
+        let text = String::from_utf8_lossy(&unknown.stdout);
+        assert!(!text.contains("slow_link"), "speed {speed:?}: {text}");
+        assert_eq!(unknown.status.code(), Some(0), "speed {speed:?}: {text}");
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["saf_net"]["profile"], "10gbe", "{text}");
+    }
 }

@@ -2,7 +2,8 @@
 //!
 //! Linux reads sysfs (`/sys/class/net/IF/{mtu,speed,duplex}`); the root is `$SAF_NET_SYSFS_ROOT` when set,
 //! the documented test seam for links a veth cannot imitate (a veth always says 10000 Mb/s).
-//! macOS reads the AF_LINK entry of getifaddrs (`if_data`: MTU and baud rate).
+//! macOS reads the MTU from the AF_LINK entry of getifaddrs (`if_data`) and speed and duplex from the
+//! interface media (`SIOCGIFXMEDIA`, decoded in [`super::media`]).
 
 use std::ffi::CStr;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -84,34 +85,111 @@ pub fn interface_details(name: &str) -> (Option<u32>, Option<u32>, Option<String
     (mtu, speed, duplex)
 }
 
+/// macOS: the MTU from the AF_LINK entry's `if_data`, speed and duplex from the interface media.
+/// `if_data.ifi_baudrate` is not used: it is 32 bits and XNU caps it at 0xFFFFFFFF, so 10 GbE reads 4,294 Mb/s.
 #[cfg(target_os = "macos")]
 pub fn interface_details(name: &str) -> (Option<u32>, Option<u32>, Option<String>) {
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs allocates a list and stores its head in `head`; freed below.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return (None, None, None);
+    let mtu = macos::if_data_mtu(name);
+    let media = macos::media_word(name).map(|(active, status)| super::media::decode(active, status));
+    let speed = media.and_then(|m| m.speed_mbps);
+    let duplex = media.and_then(|m| m.duplex).map(String::from);
+    (mtu, speed, duplex)
+}
+
+#[cfg(target_os = "macos")]
+mod macos {
+    use std::ffi::CStr;
+
+    /// `struct ifmediareq` of XNU's `bsd/net/if.h`, which declares it under `#pragma pack(4)`: 44 bytes on
+    /// 64-bit, so `SIOCGIFXMEDIA` is 0xc02c6948.
+    #[repr(C, packed(4))]
+    struct IfMediaReq {
+        ifm_name: [libc::c_char; libc::IFNAMSIZ],
+        ifm_current: libc::c_int,
+        ifm_mask: libc::c_int,
+        ifm_status: libc::c_int,
+        ifm_active: libc::c_int,
+        ifm_count: libc::c_int,
+        ifm_ulist: *mut libc::c_int,
     }
-    let mut found = (None, None, None);
-    let mut cur = head;
-    while !cur.is_null() {
-        // SAFETY: `cur` is a non-null node of the list, alive until freeifaddrs.
-        let ifa = unsafe { &*cur };
-        cur = ifa.ifa_next;
-        if ifa.ifa_addr.is_null() || ifa.ifa_name.is_null() || ifa.ifa_data.is_null() {
-            continue;
-        }
-        // SAFETY: ifa_addr is non-null; ifa_name is a NUL-terminated string owned by the list.
-        let (family, n) = unsafe { (i32::from((*ifa.ifa_addr).sa_family), CStr::from_ptr(ifa.ifa_name)) };
-        if family == libc::AF_LINK && n.to_bytes() == name.as_bytes() {
-            // SAFETY: for AF_LINK entries ifa_data points to the interface's struct if_data.
-            let data = unsafe { &*(ifa.ifa_data as *const libc::if_data) };
-            let speed = (data.ifi_baudrate > 0).then(|| (u64::from(data.ifi_baudrate) / 1_000_000) as u32);
-            found = (Some(data.ifi_mtu), speed, None);
-        }
+
+    const _: () = assert!(std::mem::size_of::<IfMediaReq>() == 44);
+
+    /// `_IOWR('i', nr, struct ifmediareq)` of `sys/ioccom.h`: IOC_INOUT | size << 16 | 'i' << 8 | nr.
+    const fn iowr(nr: libc::c_ulong) -> libc::c_ulong {
+        let size = std::mem::size_of::<IfMediaReq>() as libc::c_ulong;
+        0xc000_0000 | ((size & 0x1fff) << 16) | ((b'i' as libc::c_ulong) << 8) | nr
     }
-    // SAFETY: `head` came from a successful getifaddrs and is freed exactly once.
-    unsafe { libc::freeifaddrs(head) };
-    found
+
+    /// `sys/sockio.h`: SIOCGIFMEDIA is 56; SIOCGIFXMEDIA (72) also returns the extended subtypes.
+    const SIOCGIFMEDIA: libc::c_ulong = iowr(56);
+    const SIOCGIFXMEDIA: libc::c_ulong = iowr(72);
+    const _: () = assert!(SIOCGIFXMEDIA == 0xc02c_6948);
+
+    /// (ifm_active, ifm_status) of the interface, or None when it has no media (bridges, tunnels, lo0).
+    pub fn media_word(name: &str) -> Option<(u32, u32)> {
+        if name.len() >= libc::IFNAMSIZ {
+            return None;
+        }
+        // SAFETY: socket() has no memory-safety preconditions; the descriptor is closed below.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0) };
+        if fd < 0 {
+            return None;
+        }
+        let mut found = None;
+        for request in [SIOCGIFXMEDIA, SIOCGIFMEDIA] {
+            let mut req = IfMediaReq {
+                ifm_name: [0; libc::IFNAMSIZ],
+                ifm_current: 0,
+                ifm_mask: 0,
+                ifm_status: 0,
+                ifm_active: 0,
+                ifm_count: 0,
+                ifm_ulist: std::ptr::null_mut(),
+            };
+            for (d, s) in req.ifm_name.iter_mut().zip(name.bytes()) {
+                *d = s as libc::c_char;
+            }
+            // SAFETY: `req` is a live, correctly sized ifmediareq with a NUL-terminated name and no list
+            // (count 0, null ulist), so the kernel writes only the struct itself.
+            if unsafe { libc::ioctl(fd, request, &mut req as *mut IfMediaReq) } == 0 {
+                found = Some((req.ifm_active as u32, req.ifm_status as u32));
+                break;
+            }
+        }
+        // SAFETY: `fd` is the descriptor opened above, closed exactly once.
+        unsafe { libc::close(fd) };
+        found
+    }
+
+    /// The MTU from the AF_LINK entry of getifaddrs (`if_data.ifi_mtu`).
+    pub fn if_data_mtu(name: &str) -> Option<u32> {
+        let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+        // SAFETY: getifaddrs allocates a list and stores its head in `head`; freed below.
+        if unsafe { libc::getifaddrs(&mut head) } != 0 {
+            return None;
+        }
+        let mut found = None;
+        let mut cur = head;
+        while !cur.is_null() {
+            // SAFETY: `cur` is a non-null node of the list, alive until freeifaddrs.
+            let ifa = unsafe { &*cur };
+            cur = ifa.ifa_next;
+            if ifa.ifa_addr.is_null() || ifa.ifa_name.is_null() || ifa.ifa_data.is_null() {
+                continue;
+            }
+            // SAFETY: ifa_addr is non-null; ifa_name is a NUL-terminated string owned by the list.
+            let (family, n) = unsafe { (i32::from((*ifa.ifa_addr).sa_family), CStr::from_ptr(ifa.ifa_name)) };
+            if family == libc::AF_LINK && n.to_bytes() == name.as_bytes() {
+                // SAFETY: for AF_LINK entries ifa_data points to the interface's struct if_data.
+                let data = unsafe { &*(ifa.ifa_data as *const libc::if_data) };
+                found = Some(data.ifi_mtu);
+            }
+        }
+        // SAFETY: `head` came from a successful getifaddrs and is freed exactly once.
+        unsafe { libc::freeifaddrs(head) };
+        found
+    }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]

@@ -4,6 +4,7 @@ mod cpu;
 mod fast;
 mod iface;
 mod link;
+pub mod media;
 mod pmtu;
 mod rawopt;
 mod signal;
