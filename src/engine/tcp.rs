@@ -226,8 +226,8 @@ const WAKE_RETUNE: Duration = Duration::from_millis(50);
 /// more than copying them on a small or virtualised host (each wake-up is an inter-processor
 /// interrupt, a VM exit under a hypervisor); asking the kernel to wake it only once ~5 ms of data is
 /// queued (at most one buffer) lets each read move a whole buffer. On loopback that roughly doubled
-/// one stream's goodput on a 2-vCPU VM (bench/results/). Linux only: elsewhere the call is refused
-/// and the reader is woken as data arrives, as before.
+/// one stream's goodput on a 2-vCPU VM (bench/results/). Linux and macOS (see
+/// [`crate::platform::RECV_LOWAT_BATCHES`]); if the call is refused the reader is woken as data arrives.
 struct WakeThreshold {
     cap: usize,
     current: usize,
@@ -246,7 +246,7 @@ impl WakeThreshold {
             current: 1,
             since: Instant::now(),
             bytes: 0,
-            enabled: cfg!(target_os = "linux") && cap >= MIN_WAKE_BYTES,
+            enabled: crate::platform::RECV_LOWAT_BATCHES && cap >= MIN_WAKE_BYTES,
         }
     }
 
@@ -343,7 +343,7 @@ mod tests {
         assert!(!WakeThreshold::new(64 * 1024, true).enabled);
     }
 
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
     #[test]
     fn threshold_is_applied_to_the_socket_and_moves_with_the_rate() {
         use std::net::TcpListener;

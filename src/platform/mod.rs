@@ -20,8 +20,8 @@ pub use link::{SYSFS_ENV, facts_towards, interface_details};
 pub use pmtu::{path_mtu, set_dont_fragment};
 pub use signal::ignore_hangup;
 pub use sockopt::{
-    available_congestion, congestion, max_pacing_rate, recv_lowat, set_congestion, set_max_pacing_rate, set_recv_lowat,
-    unsupported,
+    RECV_LOWAT_BATCHES, available_congestion, congestion, max_pacing_rate, recv_lowat, set_congestion,
+    set_max_pacing_rate, set_recv_lowat, unsupported,
 };
 pub use tcp_info::{TcpInfo, tcp_info};
 pub use udp_batch::{MAX_BATCH, RecvBatch, batch_limit, enable_gro, gso_available, send_segments, tighten_timer_slack};

@@ -84,6 +84,13 @@ pub fn max_pacing_rate(_sock: &impl AsFd) -> Option<u64> {
     None
 }
 
+/// Whether a raised SO_RCVLOWAT makes a bulk reader's reads fewer and larger. Linux: the reader also sleeps
+/// through the wake-ups in between (`sock_def_readable` checks the threshold before waking; net/core/sock.c).
+/// macOS: XNU's `soreceive` keeps waiting until `sb_cc >= sb_lowat` (bsd/kern/uipc_socket.c), so each read
+/// returns a larger chunk and the system calls drop (whether the wake-ups in between are skipped too is not
+/// established without a Mac; docs/macos.md).
+pub const RECV_LOWAT_BATCHES: bool = cfg!(any(target_os = "linux", target_os = "macos"));
+
 /// Sets SO_RCVLOWAT: a blocked reader is woken only once this many bytes are queued (or at FIN, error
 /// or timeout). Every Unix has it; Linux also skips the wakeups in between, which is the point.
 pub fn set_recv_lowat(sock: &impl AsFd, bytes: usize) -> io::Result<()> {
