@@ -172,13 +172,17 @@ pick_ports() {
         }'
 }
 
+# A server on an OS-chosen loopback port; its log names the port.
 start_server() {
-    PORT=$((20000 + $$ % 20000))
-    "$SAF" server -p "$PORT" --bind 127.0.0.1 >"$TMP/server.log" 2>&1 &
+    PORT=
+    "$SAF" server -p 0 --bind 127.0.0.1 >"$TMP/server.log" 2>&1 &
     SERVER_PID=$!
     local i=0
     while [ $i -lt 50 ]; do
-        if "$SAF" latency 127.0.0.1 -p "$PORT" --count 1 --no-history >/dev/null 2>&1; then return 0; fi
+        [ -n "$PORT" ] || PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$TMP/server.log" | head -1)
+        if [ -n "$PORT" ] && "$SAF" latency 127.0.0.1 -p "$PORT" --count 1 --no-history >/dev/null 2>&1; then
+            return 0
+        fi
         sleep 0.1
         i=$((i + 1))
     done
@@ -188,7 +192,7 @@ start_server() {
 # Loopback runs: throughput with the kernel's TCP figures, latency, MTU.
 check_loopback() {
     if ! start_server; then
-        check "loopback server on 127.0.0.1:$PORT did not answer in 5 s: $(first_line "$(cat "$TMP/server.log")")"
+        check "loopback server on 127.0.0.1:${PORT:-?} did not answer in 5 s: $(first_line "$(cat "$TMP/server.log")")"
         return
     fi
     local out rc

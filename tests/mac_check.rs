@@ -1,0 +1,138 @@
+//! `scripts/mac-check.sh`, the report a Mac owner pastes: run on Linux against the fake macOS tools of
+//! tests/fakes (first on PATH, so the script drives `--backend macos`), its report asserted line by line;
+//! and without them, the Mac-only lines SKIPped and exit 0.
+#![cfg(target_os = "linux")]
+
+#[macro_use]
+mod tune_support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use tune_support::{BIN, Sandbox, text};
+
+fn script() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mac-check.sh")
+}
+
+fn isolated(c: &mut Command, tmp: &Path) {
+    c.env("SAF_NET", BIN)
+        .env("SAF_NET_HISTORY", tmp.join("history.csv"))
+        .env("XDG_DATA_HOME", tmp.join("data"))
+        .env("TMPDIR", tmp)
+        .env_remove("SAF_NET_PROFILE")
+        .env_remove("SAF_NET_PROFILES");
+}
+
+/// The report's fact lines (PASS/CHECK/SKIP), with the run's own figures cut off after the colon.
+fn facts(out: &Output) -> Vec<String> {
+    text(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("PASS") || l.starts_with("CHECK") || l.starts_with("SKIP"))
+        .map(String::from)
+        .collect()
+}
+
+fn head(line: &str) -> &str {
+    line.split_once(": ").map_or(line, |(h, _)| h)
+}
+
+#[test]
+fn without_a_mac_or_fakes_the_mac_lines_are_skipped_and_it_exits_0() {
+    let path = std::env::var("PATH").unwrap_or_default();
+    assert!(
+        !path.split(':').any(|d| Path::new(d).join("networksetup").exists()),
+        "a networksetup on PATH would make this a fake run"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = Command::new("bash");
+    c.arg(script());
+    isolated(&mut c, tmp.path());
+    let out = c.output().unwrap();
+    let f = facts(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let heads: Vec<&str> = f.iter().map(|l| head(l)).collect();
+    assert_eq!(
+        heads,
+        [
+            "SKIP  hardware ports and link facts",
+            "SKIP  route",
+            "SKIP  tune apply --dry-run for each profile",
+            "PASS  client -t 2 on loopback",
+            "PASS  latency on loopback",
+            "PASS  mtu on loopback",
+            "PASS  service install --print",
+        ],
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        f[3].contains("TCP_INFO/TCP_CONNECTION_INFO figures present"),
+        "{}",
+        f[3]
+    );
+    assert!(f[4].contains("sent 200, received 200"), "{}", f[4]);
+    assert!(f[6].contains("a launchd property list"), "{}", f[6]);
+    let t = text(&out.stdout);
+    assert!(t.starts_with("saf-net mac-check report\n"), "{t}");
+    assert!(t.ends_with("summary: 4 PASS, 0 CHECK, 3 SKIP\n"), "{t}");
+    assert!(!tmp.path().join("history.csv").exists(), "the check writes no history");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "the script removes its temp folder: {left:?}");
+}
+
+#[test]
+fn a_missing_saf_net_is_one_line_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = Command::new("bash");
+    c.arg(script());
+    isolated(&mut c, tmp.path());
+    c.env("SAF_NET", tmp.path().join("no-such-saf-net"));
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("saf-net not found or does not run"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn against_the_fake_macos_tools_every_mac_path_reports() {
+    let sb = Sandbox::new(&["networksetup", "sysctl", "ifconfig"]);
+    sb.mac_studio();
+    let mut c = Command::new("bash");
+    c.arg(script()).arg("192.168.1.172");
+    sb.prepare(&mut c);
+    c.env("SAF_NET_FAKE_SYSCTL", "macos");
+    isolated(&mut c, sb.path());
+    let out = c.output().unwrap();
+    let t = text(&out.stdout);
+    let f = facts(&out);
+    assert!(t.contains("macOS paths: fake"), "{t}");
+    assert!(
+        f.iter().any(
+            |l| l.starts_with("PASS  port Ethernet (en0): MTU active 1500, configured 1500")
+                && l.contains("link 10000 Mbit/s, full duplex")
+        ),
+        "{t}"
+    );
+    for p in ["1gbe", "10gbe", "10gbe-jumbo"] {
+        assert!(
+            f.iter()
+                .any(|l| l.starts_with(&format!("PASS  tune apply {p} --dry-run on en0: "))),
+            "{p}: {t}"
+        );
+    }
+    assert!(
+        f.iter()
+            .any(|l| l.starts_with("PASS  tune apply 10gbe-jumbo --dry-run on en0: 6 commands planned")),
+        "{t}"
+    );
+    assert!(sb.changing_calls().is_empty(), "read-only: {:?}", sb.changing_calls());
+}
