@@ -394,6 +394,8 @@ pub struct ValidateArgs {
     /// Pre-shared key file, when the server requires one.
     #[arg(long, value_name = "FILE")]
     pub psk_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectTimeoutArgs,
 }
 
 #[derive(Debug, Args)]
