@@ -301,6 +301,65 @@ fn compare_gives_a_verdict_and_what_still_limits() {
     assert!(jumbo.contains("9,414.8 → 9,900.4"), "{jumbo}");
 }
 
+/// The README's two labelled runs made on an unshaped veth (~20 Gbit/s both): `after` (10gbe-jumbo) is above its
+/// ceiling and slower than `before`. Never "what the wire allows"; the mismatch is named; exit 4; columns line up.
+#[test]
+fn impossible_figures_and_a_slowdown_are_never_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("veth/history.csv");
+    let mut rng = Lcg(11);
+    let before = Spec {
+        label: "1GbE",
+        profile: "1gbe",
+        mbps: 24_800.0,
+        spread: 60.0,
+        streams: 4,
+        day: 3,
+        first: 20_000.0,
+    };
+    let after = Spec {
+        label: "after 10GbE switch",
+        profile: "10gbe-jumbo",
+        mbps: 22_340.0,
+        day: 4,
+        ..before
+    };
+    add_runs(&csv, &before, 3, &mut rng);
+    add_runs(&csv, &after, 3, &mut rng);
+    let h = History::load(std::slice::from_ref(&csv)).unwrap();
+    let c = report::compare(&h, "1GbE", "after 10GbE switch", BASELINE_MBPS).unwrap();
+    assert!(c.worse, "{:?} vs {:?}", c.before.stats, c.after.stats);
+    assert_eq!(c.delivers, None, "{}", c.verdict);
+    assert!(!c.verdict.contains("delivers what the wire allows"), "{}", c.verdict);
+    assert!(c.verdict.contains("more than that link can carry"), "{}", c.verdict);
+    assert!(c.verdict.contains("profile 10gbe-jumbo"), "{}", c.verdict);
+    assert!(c.verdict.contains("slower than 1GbE (0.9"), "{}", c.verdict);
+
+    let out = bin()
+        .args(["compare", "--before", "1GbE", "--after", "after 10GbE switch", "--csv"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(dir.path().join("c"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let rows: Vec<&str> = text.lines().take(2).collect();
+    let col = |row: &str, word: &str| row.find(word).unwrap_or_else(|| panic!("{word} in {row}"));
+    assert_eq!(col(rows[0], "1gbe"), col(rows[1], "10gbe-jumbo"), "{text}");
+    assert_eq!(col(rows[0], "median"), col(rows[1], "median"), "{text}");
+
+    // Faster after, within its ceiling: exit 0. A slowdown within the spread is not "worse".
+    let close = Spec {
+        mbps: 24_790.0,
+        label: "close",
+        ..before
+    };
+    add_runs(&csv, &close, 3, &mut rng);
+    let h = History::load(std::slice::from_ref(&csv)).unwrap();
+    assert!(!report::compare(&h, "1GbE", "close", BASELINE_MBPS).unwrap().worse);
+}
+
 #[test]
 fn compare_json_through_the_binary() {
     let dir = tempfile::tempdir().unwrap();

@@ -27,7 +27,9 @@ async fn loopback_is_beyond_a_1gbe_wire_for_both_runs_and_the_fail_is_a_complete
     let port = srv.addr.port();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || validate(port, &d, &[])).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || validate(port, &d, &[]))
+        .await
+        .unwrap();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(4), "{stdout}{stderr}");
     // Loopback carries far more than 1 Gbit/s: both goodput runs are above the 1gbe roof.
@@ -38,7 +40,10 @@ async fn loopback_is_beyond_a_1gbe_wire_for_both_runs_and_the_fail_is_a_complete
     // Progress: one line per phase, on stderr, each ending with its figure and time.
     let steps: Vec<&str> = stderr.lines().filter(|l| l.starts_with('[')).collect();
     assert_eq!(steps.len(), 4, "{stderr}");
-    assert!(steps[0].starts_with("[1/4] path MTU, both ways … 65535.0 bytes ("), "{stderr}");
+    assert!(
+        steps[0].starts_with("[1/4] path MTU, both ways … 65535.0 bytes ("),
+        "{stderr}"
+    );
     assert!(steps[2].starts_with("[3/4] goodput, 2 streams (1 s) … "), "{stderr}");
     assert!(steps[3].contains("UDP round trips (200 probes) … p99 "), "{stderr}");
 
@@ -47,10 +52,18 @@ async fn loopback_is_beyond_a_1gbe_wire_for_both_runs_and_the_fail_is_a_complete
     let mut rd = csv::Reader::from_reader(csv.as_bytes());
     let header = rd.headers().unwrap().clone();
     let row = rd.records().next().unwrap().unwrap();
-    let col = |name: &str| row.get(header.iter().position(|h| h == name).unwrap()).unwrap().to_string();
+    let col = |name: &str| {
+        row.get(header.iter().position(|h| h == name).unwrap())
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(col("kind"), "validate");
     assert_eq!(col("complete"), "true", "a FAIL is a complete run with a FAIL verdict");
-    assert!(col("diagnoses").contains("goodput, 2 streams, within the wire"), "{}", col("diagnoses"));
+    assert!(
+        col("diagnoses").contains("goodput, 2 streams, within the wire"),
+        "{}",
+        col("diagnoses")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

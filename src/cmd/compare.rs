@@ -1,8 +1,9 @@
-//! `saf-net compare --before LABEL --after LABEL [--csv FILE] [-J] [--out DIR]`.
+//! `saf-net compare --before LABEL --after LABEL [--csv FILE] [-J] [--out DIR]`. Exit 4 when `after` is slower
+//! than `before` beyond the runs' spread.
 
 use anyhow::Result;
 
-use super::{EXIT_OK, ExitCode};
+use super::{EXIT_DIAGNOSED, EXIT_OK, ExitCode};
 use crate::cli::CompareArgs;
 use crate::output::history;
 use crate::report::{self, History};
@@ -26,5 +27,6 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
     } else {
         print!("{}", c.text());
     }
-    Ok(EXIT_OK)
+    // Scripts gate on it: after slower than before beyond the runs' spread is exit 4.
+    Ok(if c.worse { EXIT_DIAGNOSED } else { EXIT_OK })
 }

@@ -184,7 +184,12 @@ fn checks(args: &ValidateArgs, profile: &Profile, m: &Measured) -> Vec<Check> {
         Check::at_least("goodput, 1 stream", m.goodput_1, floor, "Mbit/s"),
         Check::at_most("goodput, 1 stream, within the wire", m.goodput_1, roof, "Mbit/s"),
         Check::at_least(&format!("goodput, {n} streams"), m.goodput_n, floor, "Mbit/s"),
-        Check::at_most(&format!("goodput, {n} streams, within the wire"), m.goodput_n, roof, "Mbit/s"),
+        Check::at_most(
+            &format!("goodput, {n} streams, within the wire"),
+            m.goodput_n,
+            roof,
+            "Mbit/s",
+        ),
         Check::at_most("UDP RTT p99", m.rtt_p99_us, args.max_rtt_p99_us, "µs"),
     ]
 }

@@ -13,6 +13,13 @@ use crate::model::{self, Framing, Link};
 /// At or above this % of its ceiling a link "delivers what the wire allows".
 pub const DELIVERS_PCT: f64 = 95.0;
 
+/// A median more than this factor above the ceiling cannot have crossed the profile's link.
+pub const IMPOSSIBLE_ABOVE: f64 = 1.0005;
+
+/// `after` is worse than `before` when even its best run is below `before`'s worst and the medians differ by more
+/// than this fraction (with one run a side there is no spread, only this margin).
+pub const WORSE_MARGIN: f64 = 0.01;
+
 /// One side of the comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct Side {
@@ -53,8 +60,11 @@ pub struct Comparison {
     pub speedup: f64,
     /// One sentence.
     pub verdict: String,
-    /// Whether `after` reaches DELIVERS_PCT of its ceiling; None without a known profile.
+    /// Whether `after` reaches DELIVERS_PCT of its ceiling; None without a known profile, or when its figures are
+    /// above what the profile's link can carry.
     pub delivers: Option<bool>,
+    /// `after` is slower than `before` beyond the runs' spread (`compare` then exits 4).
+    pub worse: bool,
     pub latency: Option<LatencyChange>,
     /// The same for the `client --latency` probes before the tests (idle) and during them (under load).
     pub latency_idle: Option<LatencyChange>,
@@ -153,7 +163,7 @@ pub fn limits(side: &Side) -> Vec<String> {
     let ceiling = s.ceiling_mbps.unwrap_or_else(|| link.ceiling_mbps(Framing::default()));
     let p = s.pct_of_ceiling.unwrap_or(s.median_mbps / ceiling * 100.0);
     let mut out = Vec::new();
-    if s.median_mbps > ceiling * 1.0005 {
+    if s.median_mbps > ceiling * IMPOSSIBLE_ABOVE {
         out.push(format!(
             "the figures: the median {} Mbit/s is above the {} Mbit/s ceiling of {link}; a sender-side count, \
              TCP timestamps off, or the wrong profile",
@@ -199,31 +209,59 @@ pub fn limits(side: &Side) -> Vec<String> {
     out
 }
 
+/// Whether `after` is slower than `before` beyond both sides' spread of runs.
+pub fn is_worse(before: &GroupStats, after: &GroupStats) -> bool {
+    after.max_mbps < before.min_mbps && after.median_mbps < before.median_mbps * (1.0 - WORSE_MARGIN)
+}
+
+/// The one-sentence verdict on `after`. Impossible figures name the profile mismatch; a slowdown is named as such,
+/// never as success.
+fn verdict(before: &GroupStats, after: &GroupStats, worse: bool) -> (String, Option<bool>) {
+    let (b, a) = (&before.label, &after.label);
+    let x = format!("{:.2}×", after.median_mbps / before.median_mbps);
+    let mbps = thousands(after.median_mbps, 1);
+    let slower = if worse {
+        format!("; slower than {b} ({x}) beyond the runs' spread")
+    } else {
+        format!(", {x} {b}")
+    };
+    let (Some(p), Some(c), Some(l)) = (after.pct_of_ceiling, after.ceiling_mbps, after.link) else {
+        return (
+            format!("{a}: {mbps} Mbit/s{slower}; no ceiling to judge it by (profile unknown)"),
+            None,
+        );
+    };
+    if after.median_mbps > c * IMPOSSIBLE_ABOVE {
+        let text = format!(
+            "{a}: {mbps} Mbit/s is {} of the {l} ceiling ({} Mbit/s), more than that link can carry: the runs did not \
+             cross the link profile {} describes (wrong --profile, or sender-side figures){slower}",
+            pct(p),
+            thousands(c, 1),
+            after.profile
+        );
+        return (text, None);
+    }
+    let delivers = p >= DELIVERS_PCT && !worse;
+    let how = if delivers {
+        "delivers what the wire allows"
+    } else {
+        "falls short of the wire"
+    };
+    let text = format!(
+        "{a} {how}: {mbps} Mbit/s is {} of the {l} ceiling ({} Mbit/s){slower}",
+        pct(p),
+        thousands(c, 1)
+    );
+    (text, Some(delivers))
+}
+
 /// Compares two labels of the history.
 pub fn compare(history: &History, before: &str, after: &str, baseline: f64) -> Result<Comparison, ReportError> {
     let (b, bl) = side(history, before, baseline)?;
     let (a, al) = side(history, after, baseline)?;
     let speedup = a.stats.median_mbps / b.stats.median_mbps;
-    let delivers = a.stats.pct_of_ceiling.map(|p| p >= DELIVERS_PCT);
-    let x = format!("{speedup:.2}×");
-    let verdict = match (delivers, a.stats.pct_of_ceiling, a.stats.ceiling_mbps, a.stats.link) {
-        (Some(true), Some(p), Some(c), Some(l)) => format!(
-            "{after} delivers what the wire allows: {} Mbit/s is {} of the {l} ceiling ({} Mbit/s), {x} {before}",
-            thousands(a.stats.median_mbps, 1),
-            pct(p),
-            thousands(c, 1)
-        ),
-        (Some(false), Some(p), Some(c), Some(l)) => format!(
-            "{after} falls short of the wire: {} Mbit/s is {} of the {l} ceiling ({} Mbit/s), {x} {before}",
-            thousands(a.stats.median_mbps, 1),
-            pct(p),
-            thousands(c, 1)
-        ),
-        _ => format!(
-            "{after}: {} Mbit/s, {x} {before}; no ceiling to judge it by (profile unknown)",
-            thousands(a.stats.median_mbps, 1)
-        ),
-    };
+    let worse = is_worse(&b.stats, &a.stats);
+    let (verdict, delivers) = verdict(&b.stats, &a.stats, worse);
     let limits = limits(&a);
     Ok(Comparison {
         before: b,
@@ -232,12 +270,17 @@ pub fn compare(history: &History, before: &str, after: &str, baseline: f64) -> R
         speedup,
         verdict,
         delivers,
+        worse,
         latency: LatencyChange::of(&bl[0], &al[0]),
         latency_idle: LatencyChange::of(&bl[1], &al[1]),
         latency_loaded: LatencyChange::of(&bl[2], &al[2]),
         limits,
         png: None,
     })
+}
+
+fn profile_text(s: &GroupStats) -> &str {
+    if s.profile.is_empty() { "(none)" } else { &s.profile }
 }
 
 impl Comparison {
@@ -257,6 +300,14 @@ impl Comparison {
     /// Lines of the human verdict.
     pub fn text(&self) -> String {
         let mut out = String::new();
+        let width = |f: fn(&GroupStats) -> &str| {
+            [&self.before, &self.after]
+                .iter()
+                .map(|s| f(&s.stats).chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let (lw, pw) = (width(|s| &s.label), width(|s| profile_text(s)).max(6));
         let side = |s: &Side| {
             let st = &s.stats;
             let ceiling = match (st.pct_of_ceiling, st.ceiling_mbps, st.link) {
@@ -264,9 +315,9 @@ impl Comparison {
                 _ => "no ceiling (profile unknown)".into(),
             };
             let mut line = format!(
-                "{:<8} {:<12} {:>3} run{} median {:>9} Mbit/s ({}–{})  {ceiling}",
+                "{:<lw$}  {:<pw$}  {:>3} run{} median {:>9} Mbit/s ({}–{})  {ceiling}",
                 st.label,
-                if st.profile.is_empty() { "(none)" } else { &st.profile },
+                profile_text(st),
                 st.runs,
                 if st.runs == 1 { " " } else { "s" },
                 thousands(st.median_mbps, 1),
@@ -275,9 +326,9 @@ impl Comparison {
             );
             if !s.other_profiles.is_empty() {
                 line.push_str(&format!(
-                    "\n         note: this label also has runs with profile {}; compared: {}",
+                    "\n  note: this label also has runs with profile {}; compared: {}",
                     s.other_profiles.join(", "),
-                    if st.profile.is_empty() { "(none)" } else { &st.profile }
+                    profile_text(st)
                 ));
             }
             line
