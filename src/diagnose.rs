@@ -20,10 +20,18 @@ pub struct PathReport {
 /// One named problem, what it means, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnosis {
-    /// jumbo_black_hole, path_down, mtu_mismatch, slow_link, stall.
+    /// jumbo_black_hole, mtu_black_hole, path_down, mtu_mismatch, slow_link, stall.
     pub kind: String,
     pub message: String,
     pub advice: String,
+}
+
+impl PathReport {
+    /// The test ran over loopback (no wire, no cable, no link speed).
+    pub fn is_loopback(&self) -> bool {
+        self.local.address.is_some_and(|a| a.to_canonical().is_loopback())
+            || matches!(self.local.interface.as_deref(), Some("lo" | "lo0"))
+    }
 }
 
 fn diag(kind: &str, message: String, advice: String) -> Diagnosis {
@@ -31,6 +39,52 @@ fn diag(kind: &str, message: String, advice: String) -> Diagnosis {
         kind: kind.into(),
         message,
         advice,
+    }
+}
+
+/// "this host's eth0 is at MTU 9000, alpha's eth1 at 9000" (an end not reported is left out).
+fn both_ends(path: &PathReport, peer: &str, local_high: u32) -> String {
+    let lif = path.local.interface.as_deref().unwrap_or("interface");
+    let mut s = format!("this host's {lif} is at MTU {}", path.local.mtu.unwrap_or(local_high));
+    if let Some(r) = &path.remote
+        && let Some(m) = r.mtu
+    {
+        s.push_str(&format!(
+            ", {peer}'s {} at {m}",
+            r.interface.as_deref().unwrap_or("interface")
+        ));
+    }
+    s
+}
+
+/// Frames above `pmtu` vanish between two hosts whose interfaces allow more. Above 1500 that is the jumbo-frame
+/// black hole (a switch port or host not set for jumbo frames); at or below it, something on the path with a
+/// smaller MTU (a tunnel, PPPoE) that drops instead of answering.
+fn black_hole(path: &PathReport, peer: &str, pmtu: u32, high: u32) -> Diagnosis {
+    let lif = path.local.interface.as_deref().unwrap_or("the interface");
+    let ends = both_ends(path, peer, high);
+    let back = format!(
+        "or return this host to MTU {pmtu} (macOS: sudo networksetup -setMTU <service> {pmtu}; Linux: sudo ip link set \
+         {lif} mtu {pmtu})"
+    );
+    if high > 1500 {
+        diag(
+            "jumbo_black_hole",
+            format!(
+                "frames larger than {pmtu} bytes are dropped between this host and {peer}; a switch or the peer is not \
+                 set for jumbo frames ({ends})"
+            ),
+            format!("set every switch port on the path, and {peer}, to MTU {high} or more; {back}"),
+        )
+    } else {
+        diag(
+            "mtu_black_hole",
+            format!(
+                "frames larger than {pmtu} bytes are dropped between this host and {peer} without an ICMP answer; \
+                 something on the path has a smaller MTU ({ends})"
+            ),
+            format!("find the hop with MTU {pmtu} (a tunnel, VPN or PPPoE link) and let it pass ICMP, {back}"),
+        )
     }
 }
 
@@ -48,20 +102,11 @@ pub fn diagnose(path: &PathReport, peer: &str, port: u16, expected_mbps: Option<
                 ),
             ));
         } else if let Some(pmtu) = m.path_mtu() {
-            // The search tops out at the local interface MTU (or the largest IP packet); below that is a hole.
-            if pmtu < m.high {
-                let w = m.high;
-                out.push(diag(
-                    "jumbo_black_hole",
-                    format!(
-                        "frames larger than {pmtu} bytes are dropped between this host and {peer}; a switch or the peer \
-                         is not set for jumbo frames (interfaces are at MTU {w})"
-                    ),
-                    format!(
-                        "set every switch port on the path, and {peer}, to MTU {w} or more; or return this host to MTU \
-                         {pmtu} (macOS: sudo networksetup -setMTU <service> {pmtu}; Linux: sudo ip link set {lif} mtu {pmtu})"
-                    ),
-                ));
+            // The search tops out at the local interface MTU (or the largest IP packet); below that is a hole,
+            // unless the peer's own smaller MTU explains it (then it is an mtu_mismatch, below).
+            let remote_mtu = path.remote.as_ref().and_then(|r| r.mtu);
+            if pmtu < m.high && remote_mtu.is_none_or(|r| r > pmtu) {
+                out.push(black_hole(path, peer, pmtu, m.high));
             }
         }
     }
@@ -76,10 +121,14 @@ pub fn diagnose(path: &PathReport, peer: &str, port: u16, expected_mbps: Option<
         out.push(diag(
             "mtu_mismatch",
             format!("this host's {lif} has MTU {a} but {peer}'s {rif} has MTU {b}"),
-            format!(
-                "set both ends to the same MTU ({} for jumbo frames, 1500 otherwise)",
-                a.max(b)
-            ),
+            if a.max(b) > 1500 {
+                format!(
+                    "set both ends to the same MTU ({} for jumbo frames, 1500 otherwise)",
+                    a.max(b)
+                )
+            } else {
+                "set both ends to the same MTU (1500, the Ethernet standard, unless a tunnel needs less)".to_string()
+            },
         ));
     }
     if let Some(want) = expected_mbps {
@@ -173,7 +222,8 @@ mod tests {
             mtu_probe: Some(probe(Some(1500), Some(1500))),
             ..clean9000.clone()
         };
-        assert_eq!(kinds(&mismatch, None), vec!["jumbo_black_hole", "mtu_mismatch"]);
+        // The peer's own 1500 explains the 1500 path: a mismatch, not a hole between them.
+        assert_eq!(kinds(&mismatch, None), vec!["mtu_mismatch"]);
         let slow = PathReport {
             local: facts(9000, Some(1000)),
             ..clean9000.clone()
@@ -232,5 +282,52 @@ mod tests {
             vec!["slow_link"],
             "the check itself still works"
         );
+    }
+
+    #[test]
+    fn a_1500_1400_mismatch_is_not_a_jumbo_black_hole_and_names_both_ends() {
+        let ends = |a: u32, b: u32, probe: u32| PathReport {
+            local: facts(a, None),
+            remote: Some(InterfaceFacts {
+                interface: Some("eth1".into()),
+                ..facts(b, None)
+            }),
+            mtu_probe: Some(MtuResult {
+                high: a,
+                ..probe_pair(probe)
+            }),
+            ..Default::default()
+        };
+        let d = diagnose(&ends(1500, 1400, 1400), "alpha", 5301, None);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].kind, "mtu_mismatch");
+        assert_eq!(
+            d[0].message,
+            "this host's en0 has MTU 1500 but alpha's eth1 has MTU 1400"
+        );
+        assert!(!d[0].advice.contains("jumbo"), "{}", d[0].advice);
+        // Both ends at 1500 and a 1400 path: a hole, but not a jumbo one.
+        let d = diagnose(&ends(1500, 1500, 1400), "alpha", 5301, None);
+        assert_eq!(d[0].kind, "mtu_black_hole", "{d:?}");
+        assert!(
+            d[0].message
+                .contains("this host's en0 is at MTU 1500, alpha's eth1 at 1500"),
+            "{}",
+            d[0].message
+        );
+        assert!(!d[0].message.contains("jumbo"), "{}", d[0].message);
+        // Both at 9000, 1500 passes: the jumbo black hole, both ends named.
+        let d = diagnose(&ends(9000, 9000, 1500), "alpha", 5301, None);
+        assert_eq!(d[0].kind, "jumbo_black_hole", "{d:?}");
+        assert!(
+            d[0].message
+                .contains("(this host's en0 is at MTU 9000, alpha's eth1 at 9000)"),
+            "{}",
+            d[0].message
+        );
+    }
+
+    fn probe_pair(both: u32) -> MtuResult {
+        probe(Some(both), Some(both))
     }
 }

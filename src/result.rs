@@ -184,8 +184,9 @@ const HINT_THRESHOLD: f64 = 0.10;
 /// MSS 1448) is noise, e.g. on loopback at 30 Gbit/s; the Retr column still shows every one.
 const RETRANS_HINT_PER_GB: f64 = 10.0;
 
-/// What held one direction's senders back, in words, when the kernel says so.
-pub fn hints(d: &DirectionResult) -> Vec<String> {
+/// What held one direction's senders back, in words, when the kernel says so. On loopback there is no wire, so
+/// no cable or duplex is blamed.
+pub fn hints(d: &DirectionResult, on_loopback: bool) -> Vec<String> {
     let tcp: Vec<&TcpTotals> = d.sender.iter().filter_map(|s| s.tcp.as_ref()).collect();
     let mut out = Vec::new();
     if tcp.is_empty() {
@@ -216,9 +217,13 @@ pub fn hints(d: &DirectionResult) -> Vec<String> {
     let retrans = sum(|t| t.retransmits);
     let per_gb = retrans as f64 / (d.sent.bytes.max(1) as f64 / 1e9);
     if retrans > 0 && per_gb >= RETRANS_HINT_PER_GB {
+        let cause = if on_loopback {
+            "the receiving host dropped packets (on loopback there is no wire: a full queue or a busy CPU)"
+        } else {
+            "the path or the receiving host dropped packets (congestion, a duplex or MTU mismatch, or a bad cable)"
+        };
         out.push(format!(
-            "{who}: {retrans} segments retransmitted ({per_gb:.0} per GB): the path or the receiving host dropped packets (congestion, \
-             a duplex or MTU mismatch, or a bad cable)"
+            "{who}: {retrans} segments retransmitted ({per_gb:.0} per GB): {cause}"
         ));
     }
     out
@@ -257,10 +262,15 @@ mod tests {
     #[test]
     fn retransmissions_are_hinted_only_above_noise() {
         // 12 in 36 GB (loopback at 30 Gbit/s): noise, no hint.
-        assert!(hints(&sent(36_000_000_000, 12)).is_empty());
+        assert!(hints(&sent(36_000_000_000, 12), false).is_empty());
         // 977 in 1.18 GB (a switch queue overflowing): named.
-        let h = hints(&sent(1_180_000_000, 977));
+        let h = hints(&sent(1_180_000_000, 977), false);
         assert_eq!(h.len(), 1, "{h:?}");
         assert!(h[0].contains("977 segments retransmitted (828 per GB)"), "{}", h[0]);
+        assert!(h[0].contains("bad cable"), "{}", h[0]);
+        // The demo on loopback: the same drops, never a cable.
+        let lo = hints(&sent(1_180_000_000, 977), true);
+        assert!(lo[0].contains("on loopback there is no wire"), "{}", lo[0]);
+        assert!(!lo[0].contains("cable") && !lo[0].contains("duplex"), "{}", lo[0]);
     }
 }

@@ -52,10 +52,31 @@ pub(super) fn record(path: Option<&std::path::Path>, o: &Outcome, meta: &RunMeta
     Ok(())
 }
 
-/// The receiver goodput of each direction as a share of the profile's TCP goodput ceiling.
+/// The MTU the run really had: the profile's, unless an interface at either end is smaller (then that one, named).
+fn effective_mtu(o: &Outcome, p: &Profile) -> (u32, Option<String>) {
+    let ends = [Some(&o.path.local), o.path.remote.as_ref()];
+    let smallest = ends
+        .into_iter()
+        .flatten()
+        .filter_map(|f| {
+            f.mtu
+                .map(|m| (m, f.interface.clone().unwrap_or_else(|| "an interface".into())))
+        })
+        .filter(|(m, _)| *m < p.link.mtu)
+        .min_by_key(|(m, _)| *m);
+    match smallest {
+        Some((m, iface)) => (m, Some(format!("MTU {m} on {iface}, not the profile's {}", p.link.mtu))),
+        None => (p.link.mtu, None),
+    }
+}
+
+/// The receiver goodput of each direction as a share of the TCP goodput ceiling of the profile's link at the MTU
+/// the run really had.
 fn ceiling_lines(o: &Outcome, p: &Profile) -> String {
-    let ceiling = p.ceiling_mbps();
+    let (mtu, smaller) = effective_mtu(o, p);
+    let ceiling = crate::model::tcp_goodput_ceiling_mbps(p.link.line_rate_mbps, mtu, p.validate.tcp_timestamps);
     let ts = if p.validate.tcp_timestamps { "on" } else { "off" };
+    let mtu_text = smaller.unwrap_or_else(|| format!("MTU {mtu}"));
     let mut out = String::new();
     for d in o.directions() {
         let mbps = d.received.rate().mbps();
@@ -67,11 +88,10 @@ fn ceiling_lines(o: &Outcome, p: &Profile) -> String {
         };
         out += &format!(
             "Profile {}: receiver goodput, {}: {mbps:.2} Mbit/s = {share:.2} % of the {ceiling:.1} Mbit/s TCP ceiling \
-({} Mbit/s, MTU {}, timestamps {ts}){flag}\n",
+({} Mbit/s, {mtu_text}, timestamps {ts}){flag}\n",
             p.name,
             d.label(),
             p.link.line_rate_mbps,
-            p.link.mtu
         );
     }
     out

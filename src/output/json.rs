@@ -523,7 +523,7 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
                     })
                 })
                 .collect(),
-            hints: dirs.iter().flat_map(hints).collect(),
+            hints: dirs.iter().flat_map(|d| hints(d, o.path.is_loopback())).collect(),
             udp: udp::info(o),
             path: o.path.clone(),
             skip_rx_copy: r.skip_rx_copy,

@@ -186,11 +186,15 @@ impl LivePrinter {
     }
 }
 
-/// Retr and Cwnd columns, blank where the sender's kernel figures are unknown.
+/// What a Retr or Cwnd cell shows when the sender's kernel gave no figure for it (no sample this interval, or
+/// an OS without one): always a dash, never a blank or a stale value.
+pub const UNKNOWN_CELL: &str = "-";
+
+/// Retr and Cwnd columns, a dash where the sender's kernel figures are unknown.
 fn tcp_cols(tcp: Option<TcpSample>) -> String {
     match tcp {
         Some(t) => format!("{:>6}  {:>10}", t.retransmits, Bytes(t.snd_cwnd).to_string()),
-        None => format!("{:>6}  {:>10}", "", ""),
+        None => format!("{UNKNOWN_CELL:>6}  {UNKNOWN_CELL:>10}"),
     }
 }
 
@@ -214,12 +218,11 @@ fn print_interval(p: &mut LivePrinter, iv: &IntervalReport, senders: Option<&Vec
     }
     if iv.received.len() > 1 {
         let total = iv.received.iter().map(|b| b.bytes).sum();
-        let known: Vec<TcpSample> = iv.received.iter().filter_map(|b| tcp(b.stream)).collect();
-        let retr = if known.is_empty() {
-            String::new()
-        } else {
-            known.iter().map(|t| t.retransmits).sum::<u64>().to_string()
-        };
+        // The sum is known only when every stream's figure is.
+        let known: Option<Vec<TcpSample>> = iv.received.iter().map(|b| tcp(b.stream)).collect();
+        let retr = known.map_or(UNKNOWN_CELL.to_string(), |k| {
+            k.iter().map(|t| t.retransmits).sum::<u64>().to_string()
+        });
         let t = iv.received.first().map_or("", |b| tag(&p.request, b.stream));
         let cols = if is_udp {
             udp::columns(udp::interval_sum(&iv.received).as_ref())
@@ -245,13 +248,18 @@ fn stream_lines(out: &mut String, d: &DirectionResult, bidir: bool) {
     } else {
         ""
     };
-    let mut row = |id: &str, s: f64, bytes: u64, retr: Option<u64>, who: &str| {
-        let retr = retr.map_or(String::new(), |r| r.to_string());
+    // Retr is a sender figure: blank on receiver and UDP lines, a dash where a TCP sender's kernel gave none.
+    let mut row = |id: &str, s: f64, bytes: u64, retr: String, who: &str| {
         let _ = writeln!(
             out,
             "{}",
             rate_line(id, 0.0, s, bytes, &format!("{retr:>6}  {t} {who}"))
         );
+    };
+    let sender_retr = |tcp: Option<u64>, udp: bool| match (tcp, udp) {
+        (_, true) => String::new(),
+        (Some(r), false) => r.to_string(),
+        (None, false) => UNKNOWN_CELL.to_string(),
     };
     let each = |v: &[StreamTotals], id: u32| v.iter().find(|s| s.stream == id).cloned();
     // UDP: datagrams sent beside each sender line, jitter and loss beside each receiver line.
@@ -264,33 +272,31 @@ fn stream_lines(out: &mut String, d: &DirectionResult, bidir: bool) {
         })
     };
     for s in &d.sender {
-        row(
-            &s.stream.to_string(),
-            s.seconds,
-            s.bytes,
-            s.tcp.map(|t| t.retransmits),
-            &sent(s.udp),
-        );
+        let retr = sender_retr(s.tcp.map(|t| t.retransmits), s.udp.is_some());
+        row(&s.stream.to_string(), s.seconds, s.bytes, retr, &sent(s.udp));
         if let Some(r) = each(&d.receiver, s.stream) {
-            row(&r.stream.to_string(), r.seconds, r.bytes, None, &got(r.udp));
+            row(&r.stream.to_string(), r.seconds, r.bytes, String::new(), &got(r.udp));
         }
     }
     if d.sender.len() > 1 {
-        let known: Vec<u64> = d.sender.iter().filter_map(|s| s.tcp.map(|t| t.retransmits)).collect();
-        let retr = (!known.is_empty()).then(|| known.iter().sum());
+        // Known only when every stream's figure is.
+        let known: Option<u64> = d.sender.iter().map(|s| s.tcp.map(|t| t.retransmits)).sum();
+        let udp = d.sender.iter().any(|s| s.udp.is_some());
+        let sum_sent = udp::totals_sum(&d.sender);
         row(
             "SUM",
             d.sent.seconds,
             d.sent.bytes,
-            retr,
-            &sent(udp::totals_sum(&d.sender)),
+            sender_retr(known, udp),
+            &sent(sum_sent),
         );
+        let sum_got = udp::totals_sum(&d.receiver);
         row(
             "SUM",
             d.received.seconds,
             d.received.bytes,
-            None,
-            &got(udp::totals_sum(&d.receiver)),
+            String::new(),
+            &got(sum_got),
         );
     }
 }
@@ -440,11 +446,30 @@ pub fn summary(o: &Outcome) -> String {
             }
         );
     }
-    for h in dirs.iter().flat_map(hints) {
+    for h in dirs.iter().flat_map(|d| hints(d, o.path.is_loopback())) {
         let _ = writeln!(out, "Hint: {h}");
     }
     if let Some(e) = &o.error {
         let _ = writeln!(out, "INCOMPLETE: {e}; the figures above are partial");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_tcp_sample_is_a_dash_in_both_columns() {
+        let none = tcp_cols(None);
+        assert_eq!(
+            none.split_whitespace().collect::<Vec<_>>(),
+            [UNKNOWN_CELL, UNKNOWN_CELL]
+        );
+        assert_eq!(
+            none.len(),
+            tcp_cols(Some(TcpSample::default())).len(),
+            "columns stay aligned"
+        );
+    }
 }
