@@ -611,6 +611,55 @@ fn latency_runs_get_a_cdf_chart() {
     assert_eq!(c.latency_lines(), ["p50 120 µs → 72 µs, p99 900 µs → 540 µs"]);
 }
 
+/// One latency run of `mode` for `label`, its RTTs around `p50` µs.
+fn add_latency_run(csv: &Path, label: &str, mode: &str, p50: f64) {
+    let run_id = format!("lat-{label}-{mode}");
+    let row = HistoryRow {
+        schema_version: SCHEMA_VERSION,
+        kind: "latency".into(),
+        run_id: run_id.clone(),
+        time_utc: "2026-11-28T12:00:00Z".into(),
+        label: label.into(),
+        latency_mode: mode.into(),
+        complete: true,
+        ..HistoryRow::default()
+    };
+    let buckets: Vec<Value> = [(0.5, 100), (1.0, 800), (2.0, 100)]
+        .iter()
+        .map(|(f, c)| json!({"upper_us": f * p50, "count": c}))
+        .collect();
+    let doc = json!({"saf_net": {"latency": {"histogram": buckets}}});
+    history::append(csv, &row, &doc.to_string()).unwrap();
+}
+
+/// TCP ping-pong, UDP echo and connect times are different measurements: never merged into one series, and
+/// compare only sets a mode against the same mode.
+#[test]
+fn latency_modes_are_kept_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("history.csv");
+    add_latency_run(&csv, "before", "tcp", 100.0);
+    add_latency_run(&csv, "before", "connect", 5000.0);
+    add_latency_run(&csv, "after", "tcp", 60.0);
+    add_latency_run(&csv, "after", "udp", 40.0);
+    let h = History::load(std::slice::from_ref(&csv)).unwrap();
+    let names: Vec<String> = report::groups::latency_series(&h).into_iter().map(|(n, _, _)| n).collect();
+    assert_eq!(names, ["before · tcp", "before · connect", "after · tcp", "after · udp"]);
+    let by: Vec<(String, String)> = report::groups::latency_by_label(&h)
+        .into_iter()
+        .map(|(l, m, _, _)| (l, m))
+        .collect();
+    assert_eq!(by.len(), 4, "{by:?}");
+    // compare sets tcp against tcp: the only mode both have (not before's connect times).
+    let mut rng = Lcg(9);
+    add_runs(&csv, &BEFORE, 2, &mut rng);
+    add_runs(&csv, &AFTER, 2, &mut rng);
+    let h = History::load(std::slice::from_ref(&csv)).unwrap();
+    let c = report::compare(&h, "before", "after", BASELINE_MBPS).unwrap();
+    let l = c.latency.as_ref().expect("tcp on both sides");
+    assert!((l.before_p50_us - 100.0).abs() < 1.0 && (l.after_p50_us - 60.0).abs() < 1.0, "{l:?}");
+}
+
 #[test]
 fn errors_are_typed() {
     let dir = tempfile::tempdir().unwrap();

@@ -76,11 +76,26 @@ pub struct Comparison {
     pub png: Option<String>,
 }
 
-fn latency_of(history: &History, label: &str, group: &Group<'_>) -> Option<LatencyHistogram> {
+/// The latency mode both labels measured with the most runs between them (never two modes compared).
+fn common_mode(history: &History, before: &str, after: &str) -> Option<String> {
+    let all = groups::latency_by_label(history);
+    let runs = |label: &str, mode: &str| {
+        all.iter()
+            .find(|(l, m, _, _)| l == label && m == mode)
+            .map(|(_, _, _, n)| *n)
+    };
+    all.iter()
+        .filter(|(l, _, _, _)| l == before)
+        .filter_map(|(_, m, _, n)| runs(after, m).map(|k| (m.clone(), n + k)))
+        .max_by_key(|(_, n)| *n)
+        .map(|(m, _)| m)
+}
+
+fn latency_of(history: &History, label: &str, mode: Option<&str>, group: &Group<'_>) -> Option<LatencyHistogram> {
     groups::latency_by_label(history)
         .into_iter()
-        .find(|(l, _, _)| l == label)
-        .map(|(_, h, _)| h)
+        .find(|(l, m, _, _)| l == label && Some(m.as_str()) == mode)
+        .map(|(_, _, h, _)| h)
         .or_else(|| group.latency())
 }
 
@@ -111,7 +126,7 @@ impl LatencyChange {
     }
 }
 
-fn side(history: &History, label: &str, baseline: f64) -> Result<(Side, SideLatency), ReportError> {
+fn side(history: &History, label: &str, mode: Option<&str>, baseline: f64) -> Result<(Side, SideLatency), ReportError> {
     history.require_label(label)?;
     let mut gs = groups::groups_of(history, label);
     // The profile with the most runs is compared; others are named.
@@ -123,7 +138,7 @@ fn side(history: &History, label: &str, baseline: f64) -> Result<(Side, SideLate
             present: history.labels_text(),
         });
     };
-    let lat = latency_of(history, label, g);
+    let lat = latency_of(history, label, mode, g);
     let (idle, loaded) = (g.latency_idle(), g.latency_loaded());
     let p = |h: &Option<LatencyHistogram>, q: f64| h.as_ref().and_then(|h| h.percentile(q));
     let mut hints: Vec<String> = Vec::new();
@@ -257,8 +272,9 @@ fn verdict(before: &GroupStats, after: &GroupStats, worse: bool) -> (String, Opt
 
 /// Compares two labels of the history.
 pub fn compare(history: &History, before: &str, after: &str, baseline: f64) -> Result<Comparison, ReportError> {
-    let (b, bl) = side(history, before, baseline)?;
-    let (a, al) = side(history, after, baseline)?;
+    let mode = common_mode(history, before, after);
+    let (b, bl) = side(history, before, mode.as_deref(), baseline)?;
+    let (a, al) = side(history, after, mode.as_deref(), baseline)?;
     let speedup = a.stats.median_mbps / b.stats.median_mbps;
     let worse = is_worse(&b.stats, &a.stats);
     let (verdict, delivers) = verdict(&b.stats, &a.stats, worse);

@@ -115,6 +115,8 @@ pub struct Run {
     pub intervals: Option<Vec<IntervalPoint>>,
     /// Round-trip times of a latency run (`saf_net.latency.histogram` or `end.histogram`).
     pub latency: Option<LatencyHistogram>,
+    /// How a latency run measured: tcp, udp or connect (the history's `latency_mode`); empty when not said.
+    pub latency_mode: String,
     /// A throughput run made with `client --latency`: UDP round-trip times before the test
     /// (`saf_net.latency.idle.histogram`) and during it (`saf_net.latency.loaded.histogram`).
     pub latency_idle: Option<LatencyHistogram>,
@@ -477,6 +479,7 @@ fn run_from(
         details: row.details.filter(|d| !d.is_empty()).map(|d| dir.join(d)),
         intervals: None,
         latency: None,
+        latency_mode: row.latency_mode.unwrap_or_default(),
         latency_idle: None,
         latency_loaded: None,
         ip: None,

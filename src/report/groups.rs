@@ -149,17 +149,21 @@ pub fn groups_of<'a>(history: &'a History, label: &str) -> Vec<Group<'a>> {
     groups(history).into_iter().filter(|g| g.label == label).collect()
 }
 
-/// Latency runs grouped by label (kind = latency), each with a merged histogram.
-pub fn latency_by_label(history: &History) -> Vec<(String, LatencyHistogram, usize)> {
-    let mut out: Vec<(String, LatencyHistogram, usize)> = Vec::new();
+/// Each label's latency runs (`kind = latency`) merged per (label, mode): TCP ping-pong, UDP echo and connect times
+/// measure different things and are never merged. Returns (label, mode, histogram, runs).
+pub fn latency_by_label(history: &History) -> Vec<(String, String, LatencyHistogram, usize)> {
+    let mut out: Vec<(String, String, LatencyHistogram, usize)> = Vec::new();
     for r in history.runs.iter().filter(|r| r.kind == "latency") {
         let Some(h) = &r.latency else { continue };
-        match out.iter_mut().find(|(l, _, _)| *l == r.label) {
-            Some((_, acc, n)) => {
+        match out
+            .iter_mut()
+            .find(|(l, m, _, _)| *l == r.label && *m == r.latency_mode)
+        {
+            Some((_, _, acc, n)) => {
                 acc.merge(h);
                 *n += 1;
             }
-            None => out.push((r.label.clone(), h.clone(), 1)),
+            None => out.push((r.label.clone(), r.latency_mode.clone(), h.clone(), 1)),
         }
     }
     out
@@ -181,10 +185,19 @@ pub fn latency_series(history: &History) -> Vec<(String, LatencyHistogram, usize
         }
         None => out.push((name, h.clone(), 1)),
     };
+    // A label whose latency runs used more than one mode gets one series per mode ("LABEL · udp").
+    let by_label = latency_by_label(history);
+    let modes_of = |label: &str| by_label.iter().filter(|(l, _, _, _)| l == label).count();
     for r in &history.runs {
         if r.kind == "latency" {
             if let Some(h) = &r.latency {
-                add(r.label.clone(), h);
+                let name = if modes_of(&r.label) > 1 {
+                    let mode = if r.latency_mode.is_empty() { "unknown mode" } else { &r.latency_mode };
+                    format!("{} · {mode}", r.label)
+                } else {
+                    r.label.clone()
+                };
+                add(name, h);
             }
         } else if r.is_throughput() {
             if let Some(h) = &r.latency_idle {
