@@ -51,3 +51,37 @@ async fn a_jumbo_profile_on_a_1500_interface_says_1500() {
     assert!(line.contains("of the 9414.8 Mbit/s TCP ceiling"), "{line}");
     assert!(!line.contains("MTU 9000,"), "{line}");
 }
+
+/// The UDP target is per stream: the summary says so and gives the total.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_udp_target_is_given_per_stream_and_in_total() {
+    let srv = common::server(ServerConfig::default()).await;
+    let port = srv.addr.port();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args([
+                "client",
+                "127.0.0.1",
+                "-u",
+                "-b",
+                "10M",
+                "-P",
+                "2",
+                "-t",
+                "1",
+                "--no-history",
+                "-p",
+            ])
+            .arg(port.to_string())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let t = text(&out.stdout);
+    assert!(
+        t.contains("target 10.00 Mbit/s per stream, 20.00 Mbit/s in total over 2 stream(s)"),
+        "{t}{}",
+        text(&out.stderr)
+    );
+}

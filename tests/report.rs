@@ -643,8 +643,14 @@ fn latency_modes_are_kept_apart() {
     add_latency_run(&csv, "after", "tcp", 60.0);
     add_latency_run(&csv, "after", "udp", 40.0);
     let h = History::load(std::slice::from_ref(&csv)).unwrap();
-    let names: Vec<String> = report::groups::latency_series(&h).into_iter().map(|(n, _, _)| n).collect();
-    assert_eq!(names, ["before · tcp", "before · connect", "after · tcp", "after · udp"]);
+    let names: Vec<String> = report::groups::latency_series(&h)
+        .into_iter()
+        .map(|(n, _, _)| n)
+        .collect();
+    assert_eq!(
+        names,
+        ["before · tcp", "before · connect", "after · tcp", "after · udp"]
+    );
     let by: Vec<(String, String)> = report::groups::latency_by_label(&h)
         .into_iter()
         .map(|(l, m, _, _)| (l, m))
@@ -657,7 +663,10 @@ fn latency_modes_are_kept_apart() {
     let h = History::load(std::slice::from_ref(&csv)).unwrap();
     let c = report::compare(&h, "before", "after", BASELINE_MBPS).unwrap();
     let l = c.latency.as_ref().expect("tcp on both sides");
-    assert!((l.before_p50_us - 100.0).abs() < 1.0 && (l.after_p50_us - 60.0).abs() < 1.0, "{l:?}");
+    assert!(
+        (l.before_p50_us - 100.0).abs() < 1.0 && (l.after_p50_us - 60.0).abs() < 1.0,
+        "{l:?}"
+    );
 }
 
 #[test]
@@ -915,7 +924,8 @@ fn udp_runs_are_listed_in_the_markdown_not_charted() {
         receiver_mbps: 956.62,
         sender_mbps: 1199.84,
         complete: true,
-        udp_target_mbps: Some(1200.0),
+        streams: 2,
+        udp_target_mbps: Some(600.0),
         udp_datagram_bytes: Some(1472),
         udp_lost_percent: Some(19.88),
         udp_jitter_ms: Some(0.0057),
@@ -929,7 +939,9 @@ fn udp_runs_are_listed_in_the_markdown_not_charted() {
     let md = std::fs::read_to_string(out_dir.join(report::SUMMARY_MD)).unwrap();
     assert!(md.contains("## UDP runs"), "{md}");
     assert!(
-        md.contains("| after | 1gbe | udp-after | 1,200.0 | 956.6 | 19.88 % | 0.0057 ms | 0 | 0 | 1472 B |"),
+        md.contains(
+            "| after | 1gbe | udp-after | 2 | 600.0 | 1,200.0 | 956.6 | 19.88 % | 0.0057 ms | 0 | 0 | 1472 B |"
+        ),
         "{md}"
     );
     // The per-label table counts the throughput runs only.

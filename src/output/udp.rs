@@ -160,7 +160,12 @@ pub fn settings_line(o: &Outcome) -> Option<String> {
     let r = &o.request;
     (r.protocol == Protocol::Udp).then(|| {
         let rate = r.bitrate.map_or("as fast as possible (-b 0)".to_string(), |b| {
-            format!("{} per stream", BitsPerSec(b as f64))
+            let total = BitsPerSec(b as f64 * f64::from(r.streams.max(1)));
+            format!(
+                "{} per stream, {total} in total over {} stream(s)",
+                BitsPerSec(b as f64),
+                r.streams.max(1)
+            )
         });
         format!("UDP settings: {}-byte datagrams, target {rate}", r.block_size)
     })

@@ -192,7 +192,11 @@ pub fn latency_series(history: &History) -> Vec<(String, LatencyHistogram, usize
         if r.kind == "latency" {
             if let Some(h) = &r.latency {
                 let name = if modes_of(&r.label) > 1 {
-                    let mode = if r.latency_mode.is_empty() { "unknown mode" } else { &r.latency_mode };
+                    let mode = if r.latency_mode.is_empty() {
+                        "unknown mode"
+                    } else {
+                        &r.latency_mode
+                    };
                     format!("{} · {mode}", r.label)
                 } else {
                     r.label.clone()

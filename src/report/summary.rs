@@ -127,18 +127,24 @@ fn udp_table(h: &History) -> String {
     let opt = |v: Option<f64>, digits: usize| v.map_or("-".into(), |x| thousands(x, digits));
     let mut o = String::from("## UDP runs\n\n");
     o.push_str(
-        "| Label | Profile | Run | Target | Received | Lost | Jitter | Out of order | Duplicates | Datagram |\n",
+        "| Label | Profile | Run | Streams | Target per stream | Target in total | Received | Lost | Jitter | Out of order \
+         | Duplicates | Datagram |\n",
     );
-    o.push_str("|---|---|---|--:|--:|--:|--:|--:|--:|--:|\n");
+    o.push_str("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (r, u) in runs {
+        let target = u.target_mbps.filter(|&t| t > 0.0);
+        let streams = r.streams.filter(|&n| n > 0);
+        let (each, total) = match (target, streams) {
+            (Some(t), Some(n)) => (thousands(t, 1), thousands(t * f64::from(n), 1)),
+            (Some(t), None) => (thousands(t, 1), "-".into()),
+            (None, _) => ("as fast as possible".into(), "as fast as possible".into()),
+        };
         o.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} % | {} ms | {} | {} | {} B |\n",
+            "| {} | {} | {} | {} | {each} | {total} | {} | {} % | {} ms | {} | {} | {} B |\n",
             md_escape(&r.label),
             profile_cell(&r.profile),
             md_escape(&r.run_id),
-            u.target_mbps
-                .filter(|&t| t > 0.0)
-                .map_or("as fast as possible".into(), |t| thousands(t, 1)),
+            streams.map_or("-".into(), |n| n.to_string()),
             opt(r.receiver_mbps, 1),
             opt(u.lost_percent, 2),
             opt(u.jitter_ms, 4),
