@@ -562,34 +562,8 @@ fn history_round_trip_and_older_schema_rows() {
 /// Two `kind = latency` runs, `before` (p50 120 µs, p99 900 µs) and `after` (0.6 times those).
 fn add_latency_runs(csv: &Path) {
     for (label, scale) in [("before", 1.0), ("after", 0.6)] {
-        let run_id = format!("lat-{label}");
-        let row = HistoryRow {
-            schema_version: SCHEMA_VERSION,
-            kind: "latency".into(),
-            run_id: run_id.clone(),
-            time_utc: "2026-11-28T12:00:00Z".into(),
-            label: label.into(),
-            profile: String::new(),
-            client_host: "beta".into(),
-            server_host: "alpha".into(),
-            direction: "forward".into(),
-            streams: 1,
-            duration_s: 10.0,
-            bytes: 0,
-            receiver_mbps: 0.0,
-            sender_mbps: 0.0,
-            reverse_receiver_mbps: None,
-            reverse_sender_mbps: None,
-            complete: true,
-            saf_net_version: "0.1.0".into(),
-            ..HistoryRow::default()
-        };
-        let buckets: Vec<Value> = [(50.0, 10), (80.0, 300), (120.0, 500), (200.0, 150), (900.0, 40)]
-            .iter()
-            .map(|(b, c)| json!({"upper_us": b * scale, "count": c}))
-            .collect();
-        let doc = json!({"saf_net": {"latency": {"histogram": buckets}}});
-        history::append(csv, &row, &doc.to_string()).unwrap();
+        let buckets = [(50.0, 10), (80.0, 300), (120.0, 500), (200.0, 150), (900.0, 40)].map(|(b, c)| (b * scale, c));
+        add_latency_run(csv, label, "", &buckets);
     }
 }
 
@@ -611,22 +585,28 @@ fn latency_runs_get_a_cdf_chart() {
     assert_eq!(c.latency_lines(), ["p50 120 µs → 72 µs, p99 900 µs → 540 µs"]);
 }
 
-/// One latency run of `mode` for `label`, its RTTs around `p50` µs.
-fn add_latency_run(csv: &Path, label: &str, mode: &str, p50: f64) {
-    let run_id = format!("lat-{label}-{mode}");
+/// One latency run of `mode` for `label` with a histogram of (bucket upper bound µs, count).
+fn add_latency_run(csv: &Path, label: &str, mode: &str, buckets: &[(f64, u64)]) {
+    let run_id = format!("lat-{label}{}{mode}", if mode.is_empty() { "" } else { "-" });
     let row = HistoryRow {
         schema_version: SCHEMA_VERSION,
         kind: "latency".into(),
         run_id: run_id.clone(),
         time_utc: "2026-11-28T12:00:00Z".into(),
         label: label.into(),
+        client_host: "beta".into(),
+        server_host: "alpha".into(),
+        direction: "forward".into(),
+        streams: 1,
+        duration_s: 10.0,
         latency_mode: mode.into(),
         complete: true,
+        saf_net_version: "0.1.0".into(),
         ..HistoryRow::default()
     };
-    let buckets: Vec<Value> = [(0.5, 100), (1.0, 800), (2.0, 100)]
+    let buckets: Vec<Value> = buckets
         .iter()
-        .map(|(f, c)| json!({"upper_us": f * p50, "count": c}))
+        .map(|(b, c)| json!({"upper_us": b, "count": c}))
         .collect();
     let doc = json!({"saf_net": {"latency": {"histogram": buckets}}});
     history::append(csv, &row, &doc.to_string()).unwrap();
@@ -638,10 +618,11 @@ fn add_latency_run(csv: &Path, label: &str, mode: &str, p50: f64) {
 fn latency_modes_are_kept_apart() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("history.csv");
-    add_latency_run(&csv, "before", "tcp", 100.0);
-    add_latency_run(&csv, "before", "connect", 5000.0);
-    add_latency_run(&csv, "after", "tcp", 60.0);
-    add_latency_run(&csv, "after", "udp", 40.0);
+    let around = |p50: f64| [(0.5 * p50, 100), (p50, 800), (2.0 * p50, 100)];
+    add_latency_run(&csv, "before", "tcp", &around(100.0));
+    add_latency_run(&csv, "before", "connect", &around(5000.0));
+    add_latency_run(&csv, "after", "tcp", &around(60.0));
+    add_latency_run(&csv, "after", "udp", &around(40.0));
     let h = History::load(std::slice::from_ref(&csv)).unwrap();
     let names: Vec<String> = report::groups::latency_series(&h)
         .into_iter()
