@@ -424,7 +424,7 @@ fn bad_input_is_one_line_and_a_usage_exit() {
     let cases: [(&[&str], &str); 5] = [
         (
             &["lab", "up", "nosuch"],
-            "unknown profile 'nosuch'; known profiles: 10gbe, 10gbe-jumbo, 1gbe",
+            "unknown profile 'nosuch'; known profiles: 10gbe, 10gbe-jumbo, 1gbe, thunderbolt",
         ),
         (&["lab", "up", "1gbe", "--name", "a/b"], "is not a lab name"),
         (
@@ -433,7 +433,7 @@ fn bad_input_is_one_line_and_a_usage_exit() {
         ),
         (
             &["client", "127.0.0.1", "-p", "9", "--profile", "nosuch"],
-            "known profiles: 10gbe, 10gbe-jumbo, 1gbe",
+            "known profiles: 10gbe, 10gbe-jumbo, 1gbe, thunderbolt",
         ),
         (&["lab", "exec", "--host", "middle", "--", "true"], "middle"),
     ];
