@@ -77,7 +77,7 @@ fn show_lists_ports_mtu_media_link_and_sysctls_in_text_and_json() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["backend"], "macos");
-    assert_eq!(j["ports"].as_array().unwrap().len(), 3);
+    assert_eq!(j["ports"].as_array().unwrap().len(), 6);
     let i = &j["interfaces"][0];
     assert_eq!(i["name"], TB);
     assert_eq!(i["device"], "en5");
@@ -160,7 +160,8 @@ fn apply_verifies_is_idempotent_and_revert_restores_the_start() {
     assert_eq!(
         sb.changing_calls(),
         [
-            "networksetup -setMTU 'Thunderbolt Ethernet Slot 1' 1500",
+            // The port was on automatic: it goes back to automatic, not to a pinned 1500.
+            "networksetup -setMTUAndMediaAutomatically 'Thunderbolt Ethernet Slot 1'",
             "sysctl -w net.inet.tcp.autorcvbufmax=4194304",
             "sysctl -w net.inet.tcp.autosndbufmax=4194304",
             "sysctl -w net.inet.tcp.recvspace=131072",
@@ -219,8 +220,8 @@ fn a_failure_in_the_middle_rolls_back_to_the_snapshot() {
             JUMBO_COMMANDS[2],
             JUMBO_COMMANDS[3],
             JUMBO_COMMANDS[4],
-            // The rollback: what had changed goes back; the cap last.
-            "networksetup -setMTU 'Thunderbolt Ethernet Slot 1' 1500",
+            // The rollback: what had changed goes back (the port to automatic); the cap last.
+            "networksetup -setMTUAndMediaAutomatically 'Thunderbolt Ethernet Slot 1'",
             "sysctl -w net.inet.tcp.autorcvbufmax=4194304",
             "sysctl -w net.inet.tcp.autosndbufmax=4194304",
             "sysctl -w kern.ipc.maxsockbuf=8388608",
@@ -243,7 +244,7 @@ fn an_error_printed_with_exit_status_zero_is_caught_and_rolled_back() {
 media = \"10Gbase-T <full-duplex>\"\n",
     )
     .unwrap();
-    sb.fail_on("networksetup -setMTU|error0\n");
+    sb.fail_on("networksetup -setMTU 'Thunderbolt Ethernet Slot 1' 9000|error0\n");
     let state = sb.state_dir().display().to_string();
     let p = profile.display().to_string();
     let out = sb.saf(&apply_args(&state, &p, TB, &["--yes"]));
@@ -254,7 +255,8 @@ media = \"10Gbase-T <full-duplex>\"\n",
         [
             "networksetup -setMedia 'Thunderbolt Ethernet Slot 1' 10Gbase-T full-duplex",
             "networksetup -setMTU 'Thunderbolt Ethernet Slot 1' 9000",
-            "networksetup -setMedia 'Thunderbolt Ethernet Slot 1' autoselect",
+            // Media and MTU were on automatic: one command puts both back.
+            "networksetup -setMTUAndMediaAutomatically 'Thunderbolt Ethernet Slot 1'",
         ]
     );
     assert!(text(&out.stdout).contains("WARNING: forcing media '10Gbase-T <full-duplex>' turns autonegotiation off"));
