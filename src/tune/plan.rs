@@ -235,7 +235,7 @@ fn mtu_change(backend: &dyn Backend, reading: &Reading, want: u32, automatic: bo
             scope: Scope::Interface,
             setting: "mtu, media".into(),
             from: mtu_now(reading),
-            to: format!("automatic (MTU {want} read back before)"),
+            to: format!("automatic (it read MTU {want} before)"),
             command,
             persistence: backend.interface_persistence("mtu"),
         });

@@ -60,13 +60,24 @@ pub struct IfaceSnapshot {
 }
 
 impl IfaceSnapshot {
-    /// Whether restoring puts MTU and media back on automatic: the media was on automatic and the MTU
-    /// not known to be pinned. The restore then checks the MTU reads back as recorded, and pins it if not.
+    /// Whether restoring puts MTU and media back on automatic: the media was on automatic (or, on a
+    /// bridge, there is none to lose) and the MTU is not known to be pinned. The restore then checks the
+    /// MTU reads back as recorded, and pins it if not.
     pub fn restores_automatic(&self) -> bool {
         let media_auto = self
             .media_automatic
             .or_else(|| self.media.as_deref().map(|m| m == "autoselect"));
-        media_auto == Some(true) && self.mtu_automatic != Some(false)
+        let no_media = self.media.is_none() && self.is_bridge();
+        (media_auto == Some(true) || no_media) && self.mtu_automatic != Some(false)
+    }
+
+    fn is_bridge(&self) -> bool {
+        crate::tune::settings::Port {
+            name: String::new(),
+            device: self.device.clone(),
+            mac: None,
+        }
+        .is_bridge()
     }
 }
 
