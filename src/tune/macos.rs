@@ -524,6 +524,29 @@ VLAN Configurations\n===================\nVLAN User Defined Name: lab\nParent De
     }
 
     #[test]
+    fn bridge_members_and_the_admin_error_parse() {
+        let bridge = "bridge0: flags=8863<UP,BROADCAST,SMART,RUNNING,SIMPLEX,MULTICAST> mtu 1500\n\
+\tether 36:b5:4b:12:34:00\n\tConfiguration:\n\t\tid 0:0:0:0:0:0 priority 0 hellotime 0 fwddelay 0\n\
+\tmember: en2 flags=3<LEARNING,DISCOVER>\n\t        ifmaxaddr 0 port 10 priority 0 path cost 0\n\
+\tmember: en3 flags=3<LEARNING,DISCOVER>\n\t        ifmaxaddr 0 port 11 priority 0 path cost 0\n\
+\tmedia: <unknown type>\n\tstatus: inactive\n";
+        assert_eq!(parse_bridge_members(bridge), ["en2", "en3"]);
+        assert!(parse_bridge_members("en0: flags=8863<UP> mtu 1500\n").is_empty());
+        let admin = Output::ok("** Error: Command requires admin privileges.\n");
+        assert_eq!(
+            failure(&admin).unwrap(),
+            "** Error: Command requires admin privileges. (run saf-net with sudo)"
+        );
+        let p = |d: &str| Port {
+            name: "x".into(),
+            device: d.into(),
+            mac: None,
+        };
+        assert!(p("bridge0").is_bridge() && p("bridge100").is_bridge());
+        assert!(!p("bridge").is_bridge() && !p("en0").is_bridge() && !p("bridgex").is_bridge());
+    }
+
+    #[test]
     fn ifconfig_addresses_parse() {
         let text = "en0: flags=8863<UP,BROADCAST,SMART,RUNNING,SIMPLEX,MULTICAST> mtu 1500\n\
 \toptions=50b<RXCSUM,TXCSUM,VLAN_HWTAGGING,AV,CHANNEL_IO>\n\tether 3c:a6:f6:12:34:56\n\

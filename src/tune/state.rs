@@ -355,4 +355,87 @@ mod tests {
         let e = load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("tune.json") && e.contains("damaged"), "{e}");
     }
+
+    /// A tune.json as saf-net wrote it before the automatic and bridge fields existed.
+    const OLD_STATE: &str = r#"{
+  "state_version": 1,
+  "backend": "macos",
+  "created_utc": "2026-11-29T15:31:48Z",
+  "interfaces": {
+    "Ethernet": {
+      "device": "en0",
+      "mtu": 1500,
+      "media": "autoselect",
+      "taken_utc": "2026-11-29T15:31:48Z"
+    },
+    "Thunderbolt Ethernet Slot 1": {
+      "device": "en5",
+      "mtu": 1500,
+      "media": "1000baseT <full-duplex>",
+      "taken_utc": "2026-11-29T15:31:48Z"
+    }
+  },
+  "sysctls": {
+    "kern.ipc.maxsockbuf": "8388608"
+  },
+  "persist": null,
+  "applied": [
+    {
+      "profile": "10gbe-jumbo",
+      "interface": "Ethernet",
+      "at_utc": "2026-11-29T15:31:49Z"
+    }
+  ],
+  "trial": null
+}
+"#;
+
+    #[test]
+    fn an_old_state_file_is_read_and_its_autoselect_port_goes_back_to_automatic() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(file(dir.path()), OLD_STATE).unwrap();
+        let st = load(dir.path()).unwrap().unwrap();
+        let eth = &st.interfaces["Ethernet"];
+        assert_eq!((eth.media_automatic, eth.mtu_automatic), (None, None));
+        assert!(eth.members.is_empty());
+        let d = st.desired(Some("Ethernet"));
+        assert!(d.automatic, "media was autoselect: back to automatic");
+        assert_eq!(d.mtu, Some(1500));
+        let forced = st.desired(Some("Thunderbolt Ethernet Slot 1"));
+        assert!(!forced.automatic, "a forced media is restored as it was, MTU pinned");
+        save(dir.path(), &st).unwrap();
+        let text = fs::read_to_string(file(dir.path())).unwrap();
+        assert!(text.contains("\"mtu_automatic\": null"), "unknown is written as unknown: {text}");
+    }
+
+    #[test]
+    fn a_bridge_is_recorded_with_its_members_and_restored_with_them() {
+        let mut bridge = reading(1500);
+        bridge.port = Port {
+            name: "Thunderbolt-Brücke".into(),
+            device: "bridge0".into(),
+            mac: None,
+        };
+        let mut member = reading(1500);
+        member.port = Port {
+            name: "Thunderbolt 1".into(),
+            device: "en2".into(),
+            mac: None,
+        };
+        member.media = Some(crate::tune::settings::MediaInfo {
+            current: "autoselect".into(),
+            active: "autoselect <full-duplex>".into(),
+            valid: vec!["autoselect".into()],
+        });
+        bridge.members.push(member);
+        let mut st = TuneState::new("macos");
+        assert_eq!(
+            st.record_interface(&bridge),
+            ["\"Thunderbolt 1\" (en2)", "\"Thunderbolt-Brücke\" (bridge0)"]
+        );
+        assert_eq!(st.bridge_of("Thunderbolt 1").as_deref(), Some("Thunderbolt-Brücke"));
+        let d = st.desired(Some("Thunderbolt-Brücke"));
+        assert!(d.automatic, "a bridge has no media to lose");
+        assert_eq!(d.members["Thunderbolt 1"], MemberTarget { mtu: Some(1500), automatic: true });
+    }
 }
