@@ -539,8 +539,12 @@ and no random loss (no netem on this kernel).",
 
 #[derive(Debug, Args)]
 pub struct LabUpArgs {
-    /// Profile name (1gbe, 10gbe, 10gbe-jumbo, or profiles/NAME.toml) or path to a .toml file.
-    pub profile: String,
+    /// Profile name (1gbe, 10gbe, 10gbe-jumbo, thunderbolt, or profiles/NAME.toml) or path to a .toml file.
+    #[arg(value_name = "PROFILE", required_unless_present = "profile_flag")]
+    pub profile: Option<String>,
+    /// The profile, as a flag (the same as PROFILE).
+    #[arg(long = "profile", value_name = "PROFILE", conflicts_with = "profile")]
+    pub profile_flag: Option<String>,
     /// Lab name; several labs with different names can be up at once.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub name: String,
@@ -554,6 +558,13 @@ pub struct LabUpArgs {
     /// Print the commands that would build the lab, run nothing (needs no root).
     #[arg(long)]
     pub dry_run: bool,
+}
+
+impl LabUpArgs {
+    /// The profile given, as PROFILE or --profile.
+    pub fn profile(&self) -> &str {
+        self.profile.as_deref().or(self.profile_flag.as_deref()).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Args)]
