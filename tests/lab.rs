@@ -492,6 +492,25 @@ fn dry_run_prints_the_plan_without_root() {
 }
 
 #[test]
+fn a_thunderbolt_lab_says_in_one_line_it_is_beyond_this_machine() {
+    // --profile works as well as PROFILE, without root in a dry run.
+    let out = saf(&["lab", "up", "--profile", "thunderbolt", "--name", "tbplan", "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("ip -n safnet-tbplan-near link set eth0 mtu 9000"));
+    let _serial = serial();
+    require_lab!("lab up --profile thunderbolt");
+    let name = format!("t{}-tb", std::process::id() % 100_000);
+    let out = saf(&["lab", "up", "--profile", "thunderbolt", "--name", &name]);
+    let lab = Lab { name };
+    let t = text(&out.stdout);
+    assert!(out.status.success(), "{t}{}", text(&out.stderr));
+    assert!(t.contains("profile thunderbolt, 40000 Mbit/s, MTU 9000"), "{t}");
+    let notes: Vec<&str> = t.lines().filter(|l| l.contains("beyond what the lab reaches")).collect();
+    assert_eq!(notes.len(), 1, "{t}");
+    assert_eq!(lab.state()["profile"], "thunderbolt");
+}
+
+#[test]
 fn down_with_nothing_up_says_so() {
     let _serial = serial();
     require_lab!("down with nothing up");
