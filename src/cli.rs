@@ -563,7 +563,10 @@ pub struct LabUpArgs {
 impl LabUpArgs {
     /// The profile given, as PROFILE or --profile.
     pub fn profile(&self) -> &str {
-        self.profile.as_deref().or(self.profile_flag.as_deref()).unwrap_or_default()
+        self.profile
+            .as_deref()
+            .or(self.profile_flag.as_deref())
+            .unwrap_or_default()
     }
 }
 

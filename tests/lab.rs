@@ -505,7 +505,10 @@ fn a_thunderbolt_lab_says_in_one_line_it_is_beyond_this_machine() {
     let t = text(&out.stdout);
     assert!(out.status.success(), "{t}{}", text(&out.stderr));
     assert!(t.contains("profile thunderbolt, 40000 Mbit/s, MTU 9000"), "{t}");
-    let notes: Vec<&str> = t.lines().filter(|l| l.contains("beyond what the lab reaches")).collect();
+    let notes: Vec<&str> = t
+        .lines()
+        .filter(|l| l.contains("beyond what the lab reaches"))
+        .collect();
     assert_eq!(notes.len(), 1, "{t}");
     assert_eq!(lab.state()["profile"], "thunderbolt");
 }

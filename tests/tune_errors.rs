@@ -132,7 +132,10 @@ media = \"10GbaseT <full-duplex>\"\n",
 fn missing_and_malformed_profiles_are_refused() {
     let sb = mac();
     let line = refused(&sb, "10gb", "Ethernet", 2, "unknown profile '10gb'");
-    assert!(line.contains("known profiles: 10gbe, 10gbe-jumbo, 1gbe, thunderbolt"), "{line}");
+    assert!(
+        line.contains("known profiles: 10gbe, 10gbe-jumbo, 1gbe, thunderbolt"),
+        "{line}"
+    );
     let p = profile_file(
         &sb,
         "bad.toml",

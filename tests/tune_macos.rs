@@ -380,7 +380,17 @@ const BRIDGE_UP: &[&str] = &[
 
 fn show_json(sb: &Sandbox, iface: &str) -> serde_json::Value {
     let state = sb.state_dir().display().to_string();
-    let args = ["tune", "show", "--backend", "macos", "-i", iface, "-J", "--state-dir", &state];
+    let args = [
+        "tune",
+        "show",
+        "--backend",
+        "macos",
+        "-i",
+        iface,
+        "-J",
+        "--state-dir",
+        &state,
+    ];
     let out = sb.saf(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
@@ -419,8 +429,14 @@ fn thunderbolt_sets_the_members_first_then_the_bridge_and_revert_goes_back_to_au
     let out = sb.saf(&apply_args(&state, "thunderbolt", "bridge0", &["--dry-run"]));
     let t = text(&out.stdout);
     assert!(out.status.success(), "{t}\n{}", text(&out.stderr));
-    let order: Vec<usize> = BRIDGE_UP.iter().map(|c| t.find(&format!("run: {c}\n")).unwrap()).collect();
-    assert!(order.windows(2).all(|w| w[0] < w[1]), "members first, then the bridge:\n{t}");
+    let order: Vec<usize> = BRIDGE_UP
+        .iter()
+        .map(|c| t.find(&format!("run: {c}\n")).unwrap())
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "members first, then the bridge:\n{t}"
+    );
     assert!(!t.contains("-setMedia"), "{t}");
     // A profile with media: the bridge has none, so it is skipped with a note, not an error.
     let out = sb.saf(&apply_args(&state, "10gbe-jumbo", "bridge0", &["--dry-run"]));
@@ -436,12 +452,19 @@ fn thunderbolt_sets_the_members_first_then_the_bridge_and_revert_goes_back_to_au
     assert!(out.status.success(), "{t}\n{}", text(&out.stderr));
     assert_eq!(sb.changing_calls()[..3], *BRIDGE_UP);
     assert!(t.contains("Verified: every setting reads back as planned."), "{t}");
-    assert!(t.contains("\"Thunderbolt 1\" (en2), \"Thunderbolt 2\" (en3), \"Thunderbolt Bridge\" (bridge0)"), "{t}");
+    assert!(
+        t.contains("\"Thunderbolt 1\" (en2), \"Thunderbolt 2\" (en3), \"Thunderbolt Bridge\" (bridge0)"),
+        "{t}"
+    );
     assert_eq!(sb.read("networksetup/en3/mtu"), "9000");
     sb.clear_calls();
     let out = sb.saf(&["tune", "revert", "--interface", "Thunderbolt 2", "--state-dir", &state]);
     assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    let net: Vec<String> = sb.changing_calls().into_iter().filter(|c| c.starts_with("networksetup")).collect();
+    let net: Vec<String> = sb
+        .changing_calls()
+        .into_iter()
+        .filter(|c| c.starts_with("networksetup"))
+        .collect();
     assert_eq!(
         net,
         [
@@ -489,10 +512,29 @@ fn an_mtu_saved_but_not_in_effect_is_not_verified_and_is_rolled_back() {
     sb.set("networksetup/en0/mtu", "9000");
     sb.set("networksetup/en0/active_mtu", "1500");
     let j = show_json(&sb, "en0");
-    assert_eq!((j["interfaces"][0]["mtu"]["active"].as_u64(), j["interfaces"][0]["mtu"]["configured"].as_u64()), (Some(1500), Some(9000)));
+    assert_eq!(
+        (
+            j["interfaces"][0]["mtu"]["active"].as_u64(),
+            j["interfaces"][0]["mtu"]["configured"].as_u64()
+        ),
+        (Some(1500), Some(9000))
+    );
     let state = sb.state_dir().display().to_string();
-    let out = sb.saf(&["tune", "show", "--backend", "macos", "-i", "Ethernet", "--state-dir", &state]);
-    assert!(text(&out.stdout).contains("active 1500, configured 9000, valid 1280-9000 (NOT IN EFFECT"), "{}", text(&out.stdout));
+    let out = sb.saf(&[
+        "tune",
+        "show",
+        "--backend",
+        "macos",
+        "-i",
+        "Ethernet",
+        "--state-dir",
+        &state,
+    ]);
+    assert!(
+        text(&out.stdout).contains("active 1500, configured 9000, valid 1280-9000 (NOT IN EFFECT"),
+        "{}",
+        text(&out.stdout)
+    );
     require_root!("a saved but inactive MTU");
     let before = sb.fake_state();
     let out = sb.saf(&apply_args(&state, "10gbe-jumbo", TB, &["--yes"]));
@@ -554,12 +596,21 @@ fn ports_with_translated_names_are_found_by_device_and_by_name() {
     let out = sb.saf(&apply_args(&state, "10gbe-jumbo", "en5", &["--dry-run"]));
     let t = text(&out.stdout);
     assert!(out.status.success(), "{t}\n{}", text(&out.stderr));
-    assert!(t.contains("run: networksetup -setMTU 'Thunderbolt-Ethernet Steckplatz 1' 9000\n"), "{t}");
+    assert!(
+        t.contains("run: networksetup -setMTU 'Thunderbolt-Ethernet Steckplatz 1' 9000\n"),
+        "{t}"
+    );
     let out = sb.saf(&apply_args(&state, "thunderbolt", "Thunderbolt-Brücke", &["--dry-run"]));
     let t = text(&out.stdout);
     assert!(out.status.success(), "{t}\n{}", text(&out.stderr));
-    assert!(t.contains("Plan: profile thunderbolt on \"Thunderbolt-Brücke\" (bridge0)"), "{t}");
-    assert!(t.contains("run: networksetup -setMTU 'Thunderbolt-Brücke' 9000\n"), "{t}");
+    assert!(
+        t.contains("Plan: profile thunderbolt on \"Thunderbolt-Brücke\" (bridge0)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("run: networksetup -setMTU 'Thunderbolt-Brücke' 9000\n"),
+        "{t}"
+    );
     assert!(t.contains("run: networksetup -setMTU 'Thunderbolt 2' 9000\n"), "{t}");
     require_root!("apply and revert on translated port names");
     let out = sb.saf(&apply_args(&state, "thunderbolt", "Thunderbolt-Brücke", &["--yes"]));
@@ -576,7 +627,10 @@ fn media_with_flow_control_and_eee_parse_and_round_trip() {
     let j = show_json(&sb, "Ethernet");
     let i = &j["interfaces"][0];
     assert_eq!(i["media"]["active"], tune_support::MAC_EEE_MEDIA);
-    assert_eq!((i["link"]["speed_mbps"].as_u64(), i["link"]["duplex"].as_str()), (Some(10_000), Some("full")));
+    assert_eq!(
+        (i["link"]["speed_mbps"].as_u64(), i["link"]["duplex"].as_str()),
+        (Some(10_000), Some("full"))
+    );
     let profile = sb.path().join("eee.toml");
     std::fs::write(
         &profile,
@@ -590,7 +644,9 @@ fn media_with_flow_control_and_eee_parse_and_round_trip() {
     let out = sb.saf(&apply_args(&state, &p, "Ethernet", &["--dry-run"]));
     let t = text(&out.stdout);
     assert!(
-        t.contains("run: networksetup -setMedia Ethernet 10Gbase-T full-duplex flow-control energy-efficient-ethernet\n"),
+        t.contains(
+            "run: networksetup -setMedia Ethernet 10Gbase-T full-duplex flow-control energy-efficient-ethernet\n"
+        ),
         "{t}"
     );
     require_root!("forced media with three options");
@@ -608,7 +664,10 @@ fn wifi_with_no_active_media_has_an_unknown_speed_not_a_slow_link() {
     let j = show_json(&sb, "Wi-Fi");
     let i = &j["interfaces"][0];
     assert_eq!(i["media"]["active"], "not set");
-    assert!(i["link"]["speed_mbps"].is_null() && i["link"]["duplex"].is_null(), "{i}");
+    assert!(
+        i["link"]["speed_mbps"].is_null() && i["link"]["duplex"].is_null(),
+        "{i}"
+    );
     let state = sb.state_dir().display().to_string();
     let out = sb.saf(&apply_args(&state, "1gbe", "Wi-Fi", &["--dry-run"]));
     let t = text(&out.stdout);
@@ -625,12 +684,20 @@ fn a_pinned_mtu_that_automatic_does_not_give_back_is_pinned_again() {
     let _ = std::fs::remove_file(sb.path().join("networksetup/en5/auto"));
     let before = sb.fake_state();
     let state = sb.state_dir().display().to_string();
-    assert!(sb.saf(&apply_args(&state, "10gbe-jumbo", TB, &["--yes"])).status.success());
+    assert!(
+        sb.saf(&apply_args(&state, "10gbe-jumbo", TB, &["--yes"]))
+            .status
+            .success()
+    );
     sb.clear_calls();
     let out = sb.saf(&["tune", "revert", "--state-dir", &state]);
     let t = text(&out.stdout);
     assert!(out.status.success(), "{t}\n{}", text(&out.stderr));
-    let net: Vec<String> = sb.changing_calls().into_iter().filter(|c| c.starts_with("networksetup")).collect();
+    let net: Vec<String> = sb
+        .changing_calls()
+        .into_iter()
+        .filter(|c| c.starts_with("networksetup"))
+        .collect();
     assert_eq!(
         net,
         [
@@ -638,6 +705,9 @@ fn a_pinned_mtu_that_automatic_does_not_give_back_is_pinned_again() {
             "networksetup -setMTU 'Thunderbolt Ethernet Slot 1' 4000",
         ]
     );
-    assert!(t.contains("note: automatic did not give back the MTU recorded in the snapshot"), "{t}");
+    assert!(
+        t.contains("note: automatic did not give back the MTU recorded in the snapshot"),
+        "{t}"
+    );
     assert_eq!(sb.fake_state(), before);
 }

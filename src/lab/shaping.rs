@@ -159,7 +159,10 @@ mod tests {
     fn only_rates_above_the_measured_reach_get_a_note() {
         assert!(beyond_reach(10_000.0).is_none() && beyond_reach(20_000.0).is_none());
         let note = beyond_reach(40_000.0).unwrap();
-        assert!(note.starts_with("40000 Mbit/s is beyond what the lab reaches"), "{note}");
+        assert!(
+            note.starts_with("40000 Mbit/s is beyond what the lab reaches"),
+            "{note}"
+        );
         assert!(!note.contains('\n'));
     }
 

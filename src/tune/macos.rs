@@ -66,7 +66,10 @@ pub fn failure(out: &Output) -> Option<String> {
     lines.extend(error_lines(&out.stderr));
     if !lines.is_empty() {
         let mut message = lines.join(" ");
-        if lines.iter().any(|l| l.contains("requires admin") || l.contains("as root")) {
+        if lines
+            .iter()
+            .any(|l| l.contains("requires admin") || l.contains("as root"))
+        {
             message.push_str(" (run saf-net with sudo)");
         }
         return Some(message);
@@ -369,7 +372,10 @@ impl Backend for Macos {
     }
 
     fn automatic_command(&self, port: &Port) -> Option<Cmd> {
-        Some(networksetup(["-setMTUAndMediaAutomatically".to_string(), port.name.clone()]))
+        Some(networksetup([
+            "-setMTUAndMediaAutomatically".to_string(),
+            port.name.clone(),
+        ]))
     }
 
     fn link_command(&self, _port: &Port, _target: &LinkTarget, _now: &Reading) -> Option<Cmd> {

@@ -154,7 +154,11 @@ media '{want}' is not set on it"
         )),
         None => plan.notes.push(format!(
             "media: cannot read the media of {port}{}; it stays as it is instead of '{want}'",
-            reading.media_error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
+            reading
+                .media_error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
         )),
     }
 }
@@ -266,7 +270,9 @@ fn mtu_changes(backend: &dyn Backend, reading: &Reading, desired: &Desired, opts
                     c.setting = format!("{} of member {}", c.setting, m.port.name);
                     plan.changes.push(c);
                 }
-                None => plan.unchanged.push((format!("mtu of member {}", m.port.name), want.to_string())),
+                None => plan
+                    .unchanged
+                    .push((format!("mtu of member {}", m.port.name), want.to_string())),
             }
         }
     }
@@ -534,7 +540,10 @@ mod tests {
         assert_eq!(p.unchanged.len(), 3);
         assert!(mismatches(Some(&mac_reading(9000, "autoselect")), &desired.sysctls, &desired).is_empty());
         let off = mismatches(Some(&mac_reading(1500, "autoselect")), &desired.sysctls, &desired);
-        assert_eq!(off, ["mtu of \"Thunderbolt Ethernet Slot 1\" (en5) is 1500, wanted 9000"]);
+        assert_eq!(
+            off,
+            ["mtu of \"Thunderbolt Ethernet Slot 1\" (en5) is 1500, wanted 9000"]
+        );
     }
 
     #[test]

@@ -405,7 +405,10 @@ mod tests {
         assert!(!forced.automatic, "a forced media is restored as it was, MTU pinned");
         save(dir.path(), &st).unwrap();
         let text = fs::read_to_string(file(dir.path())).unwrap();
-        assert!(text.contains("\"mtu_automatic\": null"), "unknown is written as unknown: {text}");
+        assert!(
+            text.contains("\"mtu_automatic\": null"),
+            "unknown is written as unknown: {text}"
+        );
     }
 
     #[test]
@@ -436,6 +439,12 @@ mod tests {
         assert_eq!(st.bridge_of("Thunderbolt 1").as_deref(), Some("Thunderbolt-Brücke"));
         let d = st.desired(Some("Thunderbolt-Brücke"));
         assert!(d.automatic, "a bridge has no media to lose");
-        assert_eq!(d.members["Thunderbolt 1"], MemberTarget { mtu: Some(1500), automatic: true });
+        assert_eq!(
+            d.members["Thunderbolt 1"],
+            MemberTarget {
+                mtu: Some(1500),
+                automatic: true
+            }
+        );
     }
 }

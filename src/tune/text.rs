@@ -143,10 +143,18 @@ fn interface(o: &mut String, v: &InterfaceView) {
     }
     if !v.members.is_empty() {
         let members: Vec<String> = v.members.iter().map(|m| m.to_string()).collect();
-        let _ = writeln!(o, "  members       {} (a bridge: MTU set on them first)", members.join(", "));
+        let _ = writeln!(
+            o,
+            "  members       {} (a bridge: MTU set on them first)",
+            members.join(", ")
+        );
     }
     if let Some(e) = &v.media_error {
-        let what = if v.device.starts_with("bridge") { "none (a bridge has none)" } else { "unknown" };
+        let what = if v.device.starts_with("bridge") {
+            "none (a bridge has none)"
+        } else {
+            "unknown"
+        };
         let _ = writeln!(o, "  media         {what}: {e}");
     }
     if let Some(m) = &v.media {

@@ -167,7 +167,10 @@ Thunderbolt Bridge|bridge0|36:b5:4b:12:34:00\n",
         let mut out = String::new();
         for line in ports.lines() {
             let mut f: Vec<String> = line.split('|').map(String::from).collect();
-            if let Some((_, name)) = renames.iter().find(|(dev, _)| f.get(1).map(String::as_str) == Some(*dev)) {
+            if let Some((_, name)) = renames
+                .iter()
+                .find(|(dev, _)| f.get(1).map(String::as_str) == Some(*dev))
+            {
                 f[0] = name.to_string();
             }
             out += &f.join("|");
