@@ -368,7 +368,7 @@ Appends a kind=validate row to the history. Exit 0 when every check passes, 4 wh
 pub struct ValidateArgs {
     /// Server: a name, IPv4, IPv6, or link-local with zone.
     pub host: String,
-    /// Profile of the link this should be (1gbe, 10gbe, 10gbe-jumbo, or a .toml path).
+    /// Profile of the link this should be (1gbe, 10gbe, 10gbe-jumbo, thunderbolt, or a .toml path).
     #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
     pub profile: String,
     #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
@@ -652,7 +652,7 @@ pub struct TuneShowArgs {
 
 #[derive(Debug, Args)]
 pub struct TuneApplyArgs {
-    /// Profile name (1gbe, 10gbe, 10gbe-jumbo) or path to a .toml file.
+    /// Profile name (1gbe, 10gbe, 10gbe-jumbo, thunderbolt) or path to a .toml file.
     pub profile: String,
     /// Hardware port or device to tune (macOS: "Ethernet" or en0; Linux: eth0).
     #[arg(short, long, value_name = "IF")]
