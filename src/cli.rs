@@ -368,7 +368,7 @@ Appends a kind=validate row to the history. Exit 0 when every check passes, 4 wh
 pub struct ValidateArgs {
     /// Server: a name, IPv4, IPv6, or link-local with zone.
     pub host: String,
-    /// Profile of the link this should be (1gbe, 10gbe, 10gbe-jumbo, or a .toml path).
+    /// Profile of the link this should be (1gbe, 10gbe, 10gbe-jumbo, thunderbolt, or a .toml path).
     #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
     pub profile: String,
     #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
@@ -541,8 +541,12 @@ and no random loss (no netem on this kernel).",
 
 #[derive(Debug, Args)]
 pub struct LabUpArgs {
-    /// Profile name (1gbe, 10gbe, 10gbe-jumbo, or profiles/NAME.toml) or path to a .toml file.
-    pub profile: String,
+    /// Profile name (1gbe, 10gbe, 10gbe-jumbo, thunderbolt, or profiles/NAME.toml) or path to a .toml file.
+    #[arg(value_name = "PROFILE", required_unless_present = "profile_flag")]
+    pub profile: Option<String>,
+    /// The profile, as a flag (the same as PROFILE).
+    #[arg(long = "profile", value_name = "PROFILE", conflicts_with = "profile")]
+    pub profile_flag: Option<String>,
     /// Lab name; several labs with different names can be up at once.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub name: String,
@@ -556,6 +560,16 @@ pub struct LabUpArgs {
     /// Print the commands that would build the lab, run nothing (needs no root).
     #[arg(long)]
     pub dry_run: bool,
+}
+
+impl LabUpArgs {
+    /// The profile given, as PROFILE or --profile.
+    pub fn profile(&self) -> &str {
+        self.profile
+            .as_deref()
+            .or(self.profile_flag.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -640,7 +654,7 @@ pub struct TuneShowArgs {
 
 #[derive(Debug, Args)]
 pub struct TuneApplyArgs {
-    /// Profile name (1gbe, 10gbe, 10gbe-jumbo) or path to a .toml file.
+    /// Profile name (1gbe, 10gbe, 10gbe-jumbo, thunderbolt) or path to a .toml file.
     pub profile: String,
     /// Hardware port or device to tune (macOS: "Ethernet" or en0; Linux: eth0).
     #[arg(short, long, value_name = "IF")]

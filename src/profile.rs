@@ -27,6 +27,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("1gbe", include_str!("../profiles/1gbe.toml")),
     ("10gbe", include_str!("../profiles/10gbe.toml")),
     ("10gbe-jumbo", include_str!("../profiles/10gbe-jumbo.toml")),
+    ("thunderbolt", include_str!("../profiles/thunderbolt.toml")),
 ];
 
 /// Why a profile could not be found or read.
@@ -480,7 +481,7 @@ mod tests {
             assert_eq!(from_file.link, p.link);
         }
         let shipped: Vec<_> = known_in(&[dir]);
-        assert_eq!(shipped, ["10gbe", "10gbe-jumbo", "1gbe"]);
+        assert_eq!(shipped, ["10gbe", "10gbe-jumbo", "1gbe", "thunderbolt"]);
     }
 
     #[test]
@@ -489,6 +490,7 @@ mod tests {
             ("1gbe", 1000.0, 1500, 941.5),
             ("10gbe", 10_000.0, 1500, 9414.8),
             ("10gbe-jumbo", 10_000.0, 9000, 9900.4),
+            ("thunderbolt", 40_000.0, 9000, 39_601.7),
         ];
         for (name, rate, mtu, ceiling) in cases {
             let p = resolve_in(name, &[]).unwrap();
@@ -500,6 +502,15 @@ mod tests {
                 p.ceiling_mbps()
             );
         }
+    }
+
+    #[test]
+    fn the_thunderbolt_profile_is_a_thunderbolt_link_without_media() {
+        let p = resolve_in("thunderbolt", &[]).unwrap();
+        assert_eq!(p.link.medium, Medium::Thunderbolt);
+        assert_eq!(p.tune.macos.as_ref().unwrap().media, None, "a bridge has no media");
+        assert!(p.tune.linux.as_ref().unwrap().speed_mbps.is_none());
+        assert_eq!(resolve_in("10gbe", &[]).unwrap().link.medium, Medium::Ethernet);
     }
 
     #[test]
@@ -579,14 +590,14 @@ mod tests {
         assert_eq!(resolve_in(by_path.to_str().unwrap(), &[]).unwrap().name, "lab-2g5");
         match resolve_in("nosuch", &dirs).unwrap_err() {
             ProfileError::NotFound { known, .. } => {
-                assert_eq!(known, ["10gbe", "10gbe-jumbo", "1gbe", "lab-2g5"]);
+                assert_eq!(known, ["10gbe", "10gbe-jumbo", "1gbe", "lab-2g5", "thunderbolt"]);
             }
             e => panic!("{e}"),
         }
         let msg = resolve_in("nosuch", &dirs).unwrap_err().to_string();
         assert_eq!(
             msg,
-            "unknown profile 'nosuch'; known profiles: 10gbe, 10gbe-jumbo, 1gbe, lab-2g5"
+            "unknown profile 'nosuch'; known profiles: 10gbe, 10gbe-jumbo, 1gbe, lab-2g5, thunderbolt"
         );
         assert!(matches!(resolve_in("../x", &[]), Err(ProfileError::Io { .. })));
         assert!(matches!(resolve_in("a b", &[]), Err(ProfileError::BadName(_))));

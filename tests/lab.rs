@@ -424,7 +424,7 @@ fn bad_input_is_one_line_and_a_usage_exit() {
     let cases: [(&[&str], &str); 5] = [
         (
             &["lab", "up", "nosuch"],
-            "unknown profile 'nosuch'; known profiles: 10gbe, 10gbe-jumbo, 1gbe",
+            "unknown profile 'nosuch'; known profiles: 10gbe, 10gbe-jumbo, 1gbe, thunderbolt",
         ),
         (&["lab", "up", "1gbe", "--name", "a/b"], "is not a lab name"),
         (
@@ -433,7 +433,7 @@ fn bad_input_is_one_line_and_a_usage_exit() {
         ),
         (
             &["client", "127.0.0.1", "-p", "9", "--profile", "nosuch"],
-            "known profiles: 10gbe, 10gbe-jumbo, 1gbe",
+            "known profiles: 10gbe, 10gbe-jumbo, 1gbe, thunderbolt",
         ),
         (&["lab", "exec", "--host", "middle", "--", "true"], "middle"),
     ];
@@ -489,6 +489,28 @@ fn dry_run_prints_the_plan_without_root() {
         "{t}"
     );
     assert!(t.contains("ethtool -K eth0 tso off gso off gro on"), "{t}");
+}
+
+#[test]
+fn a_thunderbolt_lab_says_in_one_line_it_is_beyond_this_machine() {
+    // --profile works as well as PROFILE, without root in a dry run.
+    let out = saf(&["lab", "up", "--profile", "thunderbolt", "--name", "tbplan", "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("ip -n safnet-tbplan-near link set eth0 mtu 9000"));
+    let _serial = serial();
+    require_lab!("lab up --profile thunderbolt");
+    let name = format!("t{}-tb", std::process::id() % 100_000);
+    let out = saf(&["lab", "up", "--profile", "thunderbolt", "--name", &name]);
+    let lab = Lab { name };
+    let t = text(&out.stdout);
+    assert!(out.status.success(), "{t}{}", text(&out.stderr));
+    assert!(t.contains("profile thunderbolt, 40000 Mbit/s, MTU 9000"), "{t}");
+    let notes: Vec<&str> = t
+        .lines()
+        .filter(|l| l.contains("beyond what the lab reaches"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{t}");
+    assert_eq!(lab.state()["profile"], "thunderbolt");
 }
 
 #[test]

@@ -226,7 +226,7 @@ fn latency_and_mtu_load_their_profile_and_a_misspelt_one_is_one_line_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
         assert_eq!(err.lines().count(), 1, "{cmd}: {err}");
         assert!(
-            err.contains("unknown profile '10gbe-jumob'; known profiles: 10gbe, 10gbe-jumbo, 1gbe"),
+            err.contains("unknown profile '10gbe-jumob'; known profiles: 10gbe, 10gbe-jumbo, 1gbe, thunderbolt"),
             "{cmd}: {err}"
         );
         assert!(out.stdout.is_empty(), "{cmd}: nothing measured");

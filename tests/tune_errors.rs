@@ -95,7 +95,8 @@ fn an_unknown_interface_lists_the_known_ones() {
     assert_eq!(
         line,
         "error: unknown interface 'Ethernt'; hardware ports: \"Ethernet\" (en0), \
-\"Thunderbolt Ethernet Slot 1\" (en5), \"Wi-Fi\" (en1)"
+\"Thunderbolt Ethernet Slot 1\" (en5), \"Wi-Fi\" (en1), \"Thunderbolt 1\" (en2), \"Thunderbolt 2\" (en3), \
+\"Thunderbolt Bridge\" (bridge0)"
     );
 }
 
@@ -120,7 +121,8 @@ media = \"10GbaseT <full-duplex>\"\n",
         line.ends_with(
             "valid media: autoselect | 10baseT/UTP <half-duplex> | 10baseT/UTP <full-duplex> | \
 100baseTX <half-duplex> | 100baseTX <full-duplex> | 1000baseT <full-duplex> | 2500Base-T <full-duplex> | \
-5000Base-T <full-duplex> | 10Gbase-T <full-duplex> | 10Gbase-T <full-duplex,flow-control>"
+5000Base-T <full-duplex> | 10Gbase-T <full-duplex> | 10Gbase-T <full-duplex,flow-control> | \
+10Gbase-T <full-duplex,flow-control,energy-efficient-ethernet>"
         ),
         "{line}"
     );
@@ -130,7 +132,10 @@ media = \"10GbaseT <full-duplex>\"\n",
 fn missing_and_malformed_profiles_are_refused() {
     let sb = mac();
     let line = refused(&sb, "10gb", "Ethernet", 2, "unknown profile '10gb'");
-    assert!(line.contains("known profiles: 10gbe, 10gbe-jumbo, 1gbe"), "{line}");
+    assert!(
+        line.contains("known profiles: 10gbe, 10gbe-jumbo, 1gbe, thunderbolt"),
+        "{line}"
+    );
     let p = profile_file(
         &sb,
         "bad.toml",

@@ -19,7 +19,9 @@ mod linux {
     use crate::lab::congestion::Lists;
     use crate::lab::status::LabView;
     use crate::lab::up::{self, UpRequest};
-    use crate::lab::{DEFAULT_NAME, LabError, LabState, Role, Runner, down, exec, names, preflight, state, status};
+    use crate::lab::{
+        DEFAULT_NAME, LabError, LabState, Role, Runner, down, exec, names, preflight, shaping, state, status,
+    };
     use crate::profile::Profile;
 
     fn usage_or(e: LabError) -> anyhow::Error {
@@ -66,7 +68,7 @@ mod linux {
 
     fn up(a: LabUpArgs) -> Result<ExitCode> {
         names::check_name(&a.name).map_err(UsageError)?;
-        let (profile, profile_ref) = resolve_profile(&a.profile)?;
+        let (profile, profile_ref) = resolve_profile(a.profile())?;
         let req = UpRequest {
             name: a.name.clone(),
             profile,
@@ -79,7 +81,8 @@ mod linux {
             let k = names::preferred_subnet(&a.name);
             println!(
                 "# saf-net lab up {} --name {}: commands it runs as root (dry run; nothing is run)",
-                a.profile, a.name
+                a.profile(),
+                a.name
             );
             up::plan(&mut Runner::print_script(Box::new(std::io::stdout())), &req, &exe()?, k).map_err(usage_or)?;
             return Ok(EXIT_OK);
@@ -147,6 +150,9 @@ burst {} B, limit {} B\n",
             "  ceiling TCP goodput {:.1} Mbit/s (IPv4, timestamps on); no delay is emulated\n",
             st.ceiling_mbps
         );
+        if let Some(note) = shaping::beyond_reach(st.line_rate_mbps) {
+            o += &format!("  note    {note}\n");
+        }
         o += &format!("Measure: saf-net lab exec{flag} -- saf-net client {}\n", st.far_addr);
         o += &format!("Remove:  saf-net lab down{flag}\n");
         o

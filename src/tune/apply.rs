@@ -105,6 +105,8 @@ pub struct Restored {
     pub failures: Vec<String>,
     /// Settings that did not read back as in the snapshot.
     pub mismatches: Vec<String>,
+    /// What the restore had to decide on the way.
+    pub notes: Vec<String>,
     /// The sysctl file saf-net's block was removed from.
     pub persist_removed: Option<PathBuf>,
 }
@@ -197,9 +199,7 @@ pub fn execute(
     };
     let port = &prep.reading.port;
     let mut snapshot_added = Vec::new();
-    if st.record_interface(&prep.reading) {
-        snapshot_added.push(port.to_string());
-    }
+    snapshot_added.extend(st.record_interface(&prep.reading));
     snapshot_added.extend(st.record_sysctls(&prep.sysctls_now));
     if let Some(p) = persist_to
         && st.persist.is_none()
@@ -257,9 +257,69 @@ pub fn execute(
     }
 }
 
-/// Restores `interface`'s snapshot (when given) and, with `machine`, the sysctls and the `--persist`
-/// file, best effort: every step is tried even when one fails. What was restored and verified is
-/// taken out of the snapshot.
+/// One restore pass: reads `port` and the sysctls, runs what differs from `desired`, reads back.
+/// None when the read-back itself failed (recorded in `done`).
+fn restore_pass(
+    r: &mut Runner,
+    backend: &dyn Backend,
+    port: Option<&Port>,
+    desired: &Desired,
+    done: &mut Restored,
+) -> Option<Vec<String>> {
+    let reading = match port.map(|p| backend.read(r, p)).transpose() {
+        Ok(rd) => rd,
+        Err(e) => {
+            done.failures.push(e.to_string());
+            None
+        }
+    };
+    let mut now = BTreeMap::new();
+    for name in desired.sysctls.keys() {
+        match sysctl::read(r, name) {
+            Ok(v) => {
+                now.insert(name.clone(), v);
+            }
+            Err(e) => done.failures.push(e.to_string()),
+        }
+    }
+    let plan = plan::build(backend, reading.as_ref(), &now, desired, &plan::Options::default());
+    for change in &plan.changes {
+        match backend.run_change(r, &change.command) {
+            Ok(()) => done.ran.push(change.command.to_string()),
+            Err(e) => done.failures.push(e.to_string()),
+        }
+    }
+    let settle = if settle_needed(&plan) {
+        LINK_SETTLE
+    } else {
+        Duration::ZERO
+    };
+    let verify_port = if reading.is_some() { port } else { None };
+    match read_back(r, backend, verify_port, desired, settle, false) {
+        Ok(off) => Some(off),
+        Err(e) => {
+            done.failures.push(e.to_string());
+            None
+        }
+    }
+}
+
+/// `desired` with every port pinned to its recorded MTU instead of put back on automatic; None when
+/// nothing was to go back to automatic.
+fn pinned(desired: &Desired) -> Option<Desired> {
+    let automatic = desired.automatic || desired.members.values().any(|m| m.automatic);
+    automatic.then(|| {
+        let mut d = desired.clone();
+        d.automatic = false;
+        d.members.values_mut().for_each(|m| m.automatic = false);
+        d
+    })
+}
+
+/// Restores `interface`'s snapshot (when given; a bridge with its members) and, with `machine`, the
+/// sysctls and the `--persist` file, best effort: every step is tried even when one fails. A port that
+/// was on automatic goes back to automatic; if its MTU then does not read back as recorded, it had been
+/// pinned, and it is pinned again. What was restored and verified is taken out of the snapshot.
 pub fn restore(
     r: &mut Runner,
     backend: &dyn Backend,
@@ -284,39 +344,18 @@ pub fn restore(
     if machine && !st.sysctls.is_empty() {
         done.what.push("sysctls".into());
     }
-    let reading = match port.as_ref().map(|p| backend.read(r, p)).transpose() {
-        Ok(rd) => rd,
-        Err(e) => {
-            done.failures.push(e.to_string());
-            None
-        }
-    };
-    let mut now = BTreeMap::new();
-    for name in desired.sysctls.keys() {
-        match sysctl::read(r, name) {
-            Ok(v) => {
-                now.insert(name.clone(), v);
-            }
-            Err(e) => done.failures.push(e.to_string()),
-        }
+    let mut off = restore_pass(r, backend, port.as_ref(), &desired, &mut done);
+    if off.as_ref().is_some_and(|o| !o.is_empty())
+        && let Some(pin) = pinned(&desired)
+    {
+        done.notes.push(
+            "automatic did not give back the MTU recorded in the snapshot, so it had been set by hand: \
+set again by hand"
+                .into(),
+        );
+        off = restore_pass(r, backend, port.as_ref(), &pin, &mut done);
     }
-    let plan = plan::build(backend, reading.as_ref(), &now, &desired, &plan::Options::default());
-    for change in &plan.changes {
-        match backend.run_change(r, &change.command) {
-            Ok(()) => done.ran.push(change.command.to_string()),
-            Err(e) => done.failures.push(e.to_string()),
-        }
-    }
-    let settle = if settle_needed(&plan) {
-        LINK_SETTLE
-    } else {
-        Duration::ZERO
-    };
-    let verify_port = if reading.is_some() { port.as_ref() } else { None };
-    match read_back(r, backend, verify_port, &desired, settle, false) {
-        Ok(off) => done.mismatches = off,
-        Err(e) => done.failures.push(e.to_string()),
-    }
+    done.mismatches = off.unwrap_or_default();
     if machine && let Some(path) = st.persist.clone() {
         match persist::remove_block(&path) {
             Ok(removed) => {
@@ -329,8 +368,11 @@ pub fn restore(
         }
     }
     if done.ok() {
-        if let Some((name, _)) = &snap {
+        if let Some((name, s)) = &snap {
             st.interfaces.remove(name);
+            for m in &s.members {
+                st.interfaces.remove(m);
+            }
         }
         if machine {
             st.sysctls.clear();
@@ -365,11 +407,19 @@ pub fn revert(
                     name: want.to_string(),
                     held: st.interfaces.keys().cloned().collect(),
                 })?;
-            vec![name]
+            // A bridge member goes back with its bridge: the bridge's MTU must match its members'.
+            vec![st.bridge_of(&name).unwrap_or(name)]
         }
-        None => st.interfaces.keys().cloned().collect(),
+        // Members go back with their bridge.
+        None => st
+            .interfaces
+            .keys()
+            .filter(|n| st.bridge_of(n).is_none())
+            .cloned()
+            .collect(),
     };
-    let whole = interface.is_none() || st.interfaces.len() == 1;
+    let tops = st.interfaces.keys().filter(|n| st.bridge_of(n).is_none()).count();
+    let whole = interface.is_none() || tops == 1;
     let mut out = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let last = i + 1 == names.len();

@@ -92,6 +92,12 @@ pub trait Backend: Sync {
     /// The command that sets the media (macOS); None where there is no such thing.
     fn media_command(&self, port: &Port, media: &str) -> Option<Cmd>;
 
+    /// The command that puts MTU and media back on automatic (macOS `-setMTUAndMediaAutomatically`);
+    /// None where the OS has no such setting.
+    fn automatic_command(&self, _port: &Port) -> Option<Cmd> {
+        None
+    }
+
     /// The command that sets speed, duplex and autonegotiation (Linux); None where there is none.
     fn link_command(&self, port: &Port, target: &LinkTarget, now: &Reading) -> Option<Cmd>;
 

@@ -262,6 +262,8 @@ impl Backend for Linux {
             media: None,
             link,
             link_error,
+            media_error: None,
+            members: Vec::new(),
         })
     }
 
@@ -296,6 +298,7 @@ impl Backend for Linux {
             media: None,
             link: (link != LinkTarget::default()).then_some(link),
             sysctls,
+            ..Default::default()
         })
     }
 
@@ -443,6 +446,8 @@ mod tests {
             media: None,
             link: Some(parse_ethtool(ETHTOOL_X550)),
             link_error: None,
+            media_error: None,
+            members: Vec::new(),
         };
         let t = LinkTarget {
             autoneg: Some(true),

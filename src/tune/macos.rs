@@ -1,8 +1,12 @@
 //! macOS: `networksetup` for the MTU and media of a hardware port, `ifconfig` for its addresses,
 //! `sysctl` for the socket buffers. The parsers read networksetup's real output formats.
 //!
-//! networksetup can print an error ("** Error: The parameters were not valid.") and still exit 0,
-//! so every networksetup command is judged by what it printed as well as by its exit status.
+//! networksetup can print an error ("** Error: The parameters were not valid.", "** Error: Command
+//! requires admin privileges.") and still exit 0, so every networksetup command is judged by what it
+//! printed as well as by its exit status.
+//!
+//! A bridge (the Thunderbolt Bridge, device `bridge0`) is known by its device, never by its translated
+//! name; its members come from the `member:` lines of `ifconfig bridge0` and are read like any port.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -55,12 +59,20 @@ pub fn error_lines(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Why a networksetup run failed, if it did: a non-zero exit, or an error printed with exit 0.
+/// Why a networksetup run failed, if it did: a non-zero exit, or an error printed with exit 0. An
+/// error about privileges says to use sudo.
 pub fn failure(out: &Output) -> Option<String> {
     let mut lines = error_lines(&out.stdout);
     lines.extend(error_lines(&out.stderr));
     if !lines.is_empty() {
-        return Some(lines.join(" "));
+        let mut message = lines.join(" ");
+        if lines
+            .iter()
+            .any(|l| l.contains("requires admin") || l.contains("as root"))
+        {
+            message.push_str(" (run saf-net with sudo)");
+        }
+        return Some(message);
     }
     (!out.success()).then(|| out.reason())
 }
@@ -202,6 +214,46 @@ pub fn link_from_media(m: &MediaInfo) -> LinkInfo {
     }
 }
 
+/// A bridge's member devices from `ifconfig bridge0`: "\tmember: en2 flags=3<LEARNING,DISCOVER>".
+pub fn parse_bridge_members(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("member:"))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(String::from)
+        .collect()
+}
+
+/// The hardware port of a member device ("Thunderbolt 1" for en2), or the bare device if none is listed.
+fn port_of(device: &str, ports: &[Port]) -> Port {
+    ports.iter().find(|p| p.device == device).cloned().unwrap_or(Port {
+        name: device.to_string(),
+        device: device.to_string(),
+        mac: None,
+    })
+}
+
+/// Reads the media of a port: Ok(Err(why)) when networksetup has none to give (a bridge).
+fn read_media(r: &mut Runner, name: &str) -> Result<Result<MediaInfo, String>, TuneError> {
+    let cmd = networksetup(["-getMedia", name]).read_only();
+    let out = r.run(&cmd)?;
+    if let Some(why) = failure(&out) {
+        return Ok(Err(format!("`{cmd}`: {why}")));
+    }
+    let Some((current, active)) = parse_media(&out.stdout) else {
+        return Ok(Err(format!("`{cmd}` printed no \"Current:\" line")));
+    };
+    let cmd = networksetup(["-listValidMedia", name]).read_only();
+    let out = r.run(&cmd)?;
+    if let Some(why) = failure(&out) {
+        return Ok(Err(format!("`{cmd}`: {why}")));
+    }
+    Ok(Ok(MediaInfo {
+        current,
+        active,
+        valid: parse_valid_media(&out.stdout),
+    }))
+}
+
 /// Addresses from `ifconfig DEVICE`: "inet 192.168.1.172 netmask ..." and "inet6 fe80::1%en0 prefixlen 64".
 pub fn parse_ifconfig_addresses(text: &str) -> Vec<IpAddr> {
     text.lines()
@@ -222,6 +274,39 @@ fn need<T>(v: Option<T>, cmd: &Cmd, what: &str) -> Result<T, TuneError> {
     })
 }
 
+impl Macos {
+    /// One port's MTU, its range and its media (unknown, with the reason, where networksetup has none).
+    fn read_port(&self, r: &mut Runner, port: &Port) -> Result<Reading, TuneError> {
+        let name = port.name.as_str();
+        let cmd = networksetup(["-getMTU", name]).read_only();
+        let (active, configured) = need(parse_mtu(&run_checked(r, &cmd)?), &cmd, "\"Active MTU:\" line")?;
+        let cmd = networksetup(["-listValidMTURange", name]).read_only();
+        let (min, max) = need(
+            parse_mtu_range(&run_checked(r, &cmd)?),
+            &cmd,
+            "\"Valid MTU Range:\" line",
+        )?;
+        let (media, media_error) = match read_media(r, name)? {
+            Ok(m) => (Some(m), None),
+            Err(why) => (None, Some(why)),
+        };
+        Ok(Reading {
+            port: port.clone(),
+            mtu: MtuInfo {
+                active,
+                configured,
+                min: Some(min),
+                max: Some(max),
+            },
+            media,
+            link: None,
+            link_error: None,
+            media_error,
+            members: Vec::new(),
+        })
+    }
+}
+
 impl Backend for Macos {
     fn kind(&self) -> BackendKind {
         BackendKind::Macos
@@ -237,35 +322,15 @@ impl Backend for Macos {
     }
 
     fn read(&self, r: &mut Runner, port: &Port) -> Result<Reading, TuneError> {
-        let name = port.name.as_str();
-        let cmd = networksetup(["-getMTU", name]).read_only();
-        let (active, configured) = need(parse_mtu(&run_checked(r, &cmd)?), &cmd, "\"Active MTU:\" line")?;
-        let cmd = networksetup(["-listValidMTURange", name]).read_only();
-        let (min, max) = need(
-            parse_mtu_range(&run_checked(r, &cmd)?),
-            &cmd,
-            "\"Valid MTU Range:\" line",
-        )?;
-        let cmd = networksetup(["-getMedia", name]).read_only();
-        let (current, active_media) = need(parse_media(&run_checked(r, &cmd)?), &cmd, "\"Current:\" line")?;
-        let cmd = networksetup(["-listValidMedia", name]).read_only();
-        let valid = parse_valid_media(&run_checked(r, &cmd)?);
-        Ok(Reading {
-            port: port.clone(),
-            mtu: MtuInfo {
-                active,
-                configured,
-                min: Some(min),
-                max: Some(max),
-            },
-            media: Some(MediaInfo {
-                current,
-                active: active_media,
-                valid,
-            }),
-            link: None,
-            link_error: None,
-        })
+        let mut reading = self.read_port(r, port)?;
+        if port.is_bridge() {
+            let out = r.output(&Cmd::new("ifconfig").arg(&port.device).read_only())?;
+            let ports = self.ports(r)?;
+            for dev in parse_bridge_members(&out) {
+                reading.members.push(self.read_port(r, &port_of(&dev, &ports))?);
+            }
+        }
+        Ok(reading)
     }
 
     fn desired(&self, p: &Profile) -> Result<Desired, TuneError> {
@@ -290,6 +355,7 @@ impl Backend for Macos {
             media: t.media.as_deref().map(normalize_value),
             link: None,
             sysctls,
+            ..Default::default()
         })
     }
 
@@ -303,6 +369,13 @@ impl Backend for Macos {
 
     fn media_command(&self, port: &Port, media: &str) -> Option<Cmd> {
         Some(networksetup(["-setMedia".to_string(), port.name.clone()]).args(media_args(media)))
+    }
+
+    fn automatic_command(&self, port: &Port) -> Option<Cmd> {
+        Some(networksetup([
+            "-setMTUAndMediaAutomatically".to_string(),
+            port.name.clone(),
+        ]))
     }
 
     fn link_command(&self, _port: &Port, _target: &LinkTarget, _now: &Reading) -> Option<Cmd> {
@@ -454,6 +527,29 @@ VLAN Configurations\n===================\nVLAN User Defined Name: lab\nParent De
             m.args,
             ["-setMedia", "Thunderbolt Ethernet Slot 1", "10Gbase-T", "full-duplex"]
         );
+    }
+
+    #[test]
+    fn bridge_members_and_the_admin_error_parse() {
+        let bridge = "bridge0: flags=8863<UP,BROADCAST,SMART,RUNNING,SIMPLEX,MULTICAST> mtu 1500\n\
+\tether 36:b5:4b:12:34:00\n\tConfiguration:\n\t\tid 0:0:0:0:0:0 priority 0 hellotime 0 fwddelay 0\n\
+\tmember: en2 flags=3<LEARNING,DISCOVER>\n\t        ifmaxaddr 0 port 10 priority 0 path cost 0\n\
+\tmember: en3 flags=3<LEARNING,DISCOVER>\n\t        ifmaxaddr 0 port 11 priority 0 path cost 0\n\
+\tmedia: <unknown type>\n\tstatus: inactive\n";
+        assert_eq!(parse_bridge_members(bridge), ["en2", "en3"]);
+        assert!(parse_bridge_members("en0: flags=8863<UP> mtu 1500\n").is_empty());
+        let admin = Output::ok("** Error: Command requires admin privileges.\n");
+        assert_eq!(
+            failure(&admin).unwrap(),
+            "** Error: Command requires admin privileges. (run saf-net with sudo)"
+        );
+        let p = |d: &str| Port {
+            name: "x".into(),
+            device: d.into(),
+            mac: None,
+        };
+        assert!(p("bridge0").is_bridge() && p("bridge100").is_bridge());
+        assert!(!p("bridge").is_bridge() && !p("en0").is_bridge() && !p("bridgex").is_bridge());
     }
 
     #[test]

@@ -45,13 +45,15 @@ pub enum TuneError {
         what: &'static str,
         known: Vec<String>,
     },
-    #[error("MTU {mtu} is outside the valid range {min}-{max} of {port} (from `{source_cmd}`)")]
+    #[error("MTU {mtu} is outside the valid range {min}-{max} of {port} (from `{source_cmd}`){why}")]
     MtuOutOfRange {
         port: String,
         mtu: u32,
         min: u32,
         max: u32,
         source_cmd: String,
+        /// Why that port matters, when it is not the one named ("; it is a member of ...").
+        why: String,
     },
     #[error("media '{media}' is not valid for {port}; valid media: {}", valid.join(" | "))]
     MediaNotValid {

@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 use super::TuneError;
 use super::backend::{Backend, BackendKind, Persistence, sysctl_persistence};
 use super::macos::media_speed;
-use super::settings::{Desired, LinkTarget, Port, Reading};
+use super::settings::{Desired, LinkTarget, MemberTarget, Port, Reading};
 use super::sysctl;
 use crate::runner::Cmd;
 
@@ -73,10 +73,10 @@ pub struct Options {
     pub applying: bool,
 }
 
-/// Checks the targets against what the interface accepts: the MTU range and the valid media.
-pub fn validate(backend: &dyn Backend, reading: &Reading, desired: &Desired) -> Result<(), TuneError> {
+/// Checks one port's MTU target against its valid range; `why` ends the message.
+fn check_mtu(backend: &dyn Backend, reading: &Reading, mtu: u32, why: &str) -> Result<(), TuneError> {
     let port = &reading.port;
-    if let (Some(mtu), Some(min), Some(max)) = (desired.mtu, reading.mtu.min, reading.mtu.max)
+    if let (Some(min), Some(max)) = (reading.mtu.min, reading.mtu.max)
         && !(min..=max).contains(&mtu)
     {
         let source_cmd = match backend.kind() {
@@ -89,7 +89,24 @@ pub fn validate(backend: &dyn Backend, reading: &Reading, desired: &Desired) -> 
             min,
             max,
             source_cmd: source_cmd.to_string(),
+            why: why.to_string(),
         });
+    }
+    Ok(())
+}
+
+/// Checks the targets against what the interface accepts: the MTU range (a bridge's members' too:
+/// its MTU cannot exceed theirs) and the valid media.
+pub fn validate(backend: &dyn Backend, reading: &Reading, desired: &Desired) -> Result<(), TuneError> {
+    let port = &reading.port;
+    for m in &reading.members {
+        if let Some(mtu) = member_target(desired, &m.port.name).mtu {
+            let why = format!("; it is a member of {port}, whose MTU cannot exceed its members'");
+            check_mtu(backend, m, mtu, &why)?;
+        }
+    }
+    if let Some(mtu) = desired.mtu {
+        check_mtu(backend, reading, mtu, "")?;
     }
     if let (Some(media), Some(info)) = (&desired.media, &reading.media)
         && !info.valid.iter().any(|v| v == media)
@@ -103,22 +120,51 @@ pub fn validate(backend: &dyn Backend, reading: &Reading, desired: &Desired) -> 
     Ok(())
 }
 
-fn interface_changes(backend: &dyn Backend, reading: &Reading, desired: &Desired, opts: &Options, plan: &mut Plan) {
+/// What is wanted of bridge member `name`: its own target when restoring, else the bridge's MTU.
+fn member_target(desired: &Desired, name: &str) -> MemberTarget {
+    desired.members.get(name).cloned().unwrap_or(MemberTarget {
+        mtu: desired.mtu,
+        automatic: false,
+    })
+}
+
+/// The media change, or a note when the media cannot be read (a bridge has none).
+fn media_changes(backend: &dyn Backend, reading: &Reading, desired: &Desired, plan: &mut Plan) {
     let port = &reading.port;
-    if let (Some(want), Some(info)) = (&desired.media, &reading.media) {
-        if &info.current == want {
-            plan.unchanged.push(("media".into(), want.clone()));
-        } else if let Some(cmd) = backend.media_command(port, want) {
-            plan.changes.push(Change {
-                scope: Scope::Interface,
-                setting: "media".into(),
-                from: info.current.clone(),
-                to: want.clone(),
-                command: cmd,
-                persistence: backend.interface_persistence("media"),
-            });
+    let Some(want) = &desired.media else { return };
+    match &reading.media {
+        Some(info) if &info.current == want => plan.unchanged.push(("media".into(), want.clone())),
+        // Restoring to automatic sets the media too (see `mtu_change`).
+        Some(_) if desired.automatic && backend.automatic_command(port).is_some() => {}
+        Some(info) => {
+            if let Some(cmd) = backend.media_command(port, want) {
+                plan.changes.push(Change {
+                    scope: Scope::Interface,
+                    setting: "media".into(),
+                    from: info.current.clone(),
+                    to: want.clone(),
+                    command: cmd,
+                    persistence: backend.interface_persistence("media"),
+                });
+            }
         }
+        None if port.is_bridge() => plan.notes.push(format!(
+            "media: {port} is a bridge and has no media of its own (networksetup cannot read it); \
+media '{want}' is not set on it"
+        )),
+        None => plan.notes.push(format!(
+            "media: cannot read the media of {port}{}; it stays as it is instead of '{want}'",
+            reading
+                .media_error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        )),
     }
+}
+
+fn link_changes(backend: &dyn Backend, reading: &Reading, desired: &Desired, opts: &Options, plan: &mut Plan) {
+    let port = &reading.port;
     if let (Some(want), Some(link)) = (&desired.link, &reading.link) {
         let mut want: LinkTarget = want.clone();
         if !link.supports_autoneg && want.autoneg.is_some() {
@@ -166,50 +212,116 @@ and many switches will not bring a forced port up; keep a way back (--try)",
             want.describe()
         ));
     }
-    if let Some(want) = desired.mtu {
-        let now = reading.mtu.configured;
-        if now == want {
-            plan.unchanged.push(("mtu".into(), want.to_string()));
+}
+
+/// How a port's MTU (and media) stand, for a plan line: "1500", or "1500 in effect, 9000 set".
+fn mtu_now(reading: &Reading) -> String {
+    let m = &reading.mtu;
+    let mtu = if reading.mtu_in_effect() {
+        m.configured.to_string()
+    } else {
+        format!("{} in effect, {} set", m.active, m.configured)
+    };
+    match &reading.media {
+        Some(media) => format!("MTU {mtu}, media {}", media.current),
+        None => format!("MTU {mtu}"),
+    }
+}
+
+/// The change that puts one port's MTU at `want` (None when it is there and in effect): back to
+/// automatic when restoring a port that was on it, else pinned.
+fn mtu_change(backend: &dyn Backend, reading: &Reading, want: u32, automatic: bool) -> Option<Change> {
+    let port = &reading.port;
+    let media_auto = reading.media.as_ref().is_none_or(|m| m.current == "autoselect");
+    let there = reading.mtu.configured == want && reading.mtu_in_effect();
+    if automatic && let Some(command) = backend.automatic_command(port) {
+        return (!there || !media_auto).then(|| Change {
+            scope: Scope::Interface,
+            setting: "mtu, media".into(),
+            from: mtu_now(reading),
+            to: format!("automatic (it read MTU {want} before)"),
+            command,
+            persistence: backend.interface_persistence("mtu"),
+        });
+    }
+    (!there).then(|| Change {
+        scope: Scope::Interface,
+        setting: "mtu".into(),
+        from: if reading.mtu_in_effect() {
+            reading.mtu.configured.to_string()
         } else {
-            plan.changes.push(Change {
-                scope: Scope::Interface,
-                setting: "mtu".into(),
-                from: now.to_string(),
-                to: want.to_string(),
-                command: backend.mtu_command(port, want),
-                persistence: backend.interface_persistence("mtu"),
-            });
-            if opts.applying && want > 1500 {
-                plan.warnings.push(format!(
-                    "MTU {want}: every host and switch port on the path must allow it, or large frames vanish \
-(the jumbo black hole); `saf-net mtu HOST` checks the path afterwards"
-                ));
+            format!("{} ({} set, not in effect)", reading.mtu.active, reading.mtu.configured)
+        },
+        to: want.to_string(),
+        command: backend.mtu_command(port, want),
+        persistence: backend.interface_persistence("mtu"),
+    })
+}
+
+/// The MTU changes: a bridge's members first, then the bridge. A bridge's MTU can only be set to the
+/// MTU every member already has (xnu bsd/net/if_bridge.c, SIOCSIFMTU, returns EINVAL otherwise), so
+/// the members go first both when raising and when lowering it, in apply, rollback and revert alike.
+fn mtu_changes(backend: &dyn Backend, reading: &Reading, desired: &Desired, opts: &Options, plan: &mut Plan) {
+    for m in &reading.members {
+        let target = member_target(desired, &m.port.name);
+        if let Some(want) = target.mtu {
+            match mtu_change(backend, m, want, target.automatic) {
+                Some(mut c) => {
+                    c.setting = format!("{} of member {}", c.setting, m.port.name);
+                    plan.changes.push(c);
+                }
+                None => plan
+                    .unchanged
+                    .push((format!("mtu of member {}", m.port.name), want.to_string())),
             }
         }
     }
-    if opts.applying {
-        if let Some(media) = &desired.media
-            && media != "autoselect"
-            && media_speed(media).is_some_and(|s| s >= 10_000)
-        {
-            plan.warnings.push(format!(
-                "forcing media '{media}' turns autonegotiation off and can drop the link: 10GBASE-T needs \
+    let Some(want) = desired.mtu else { return };
+    match mtu_change(backend, reading, want, desired.automatic) {
+        Some(c) => plan.changes.push(c),
+        None => plan.unchanged.push(("mtu".into(), want.to_string())),
+    }
+    if opts.applying && want > 1500 && plan.changes.iter().any(|c| c.setting.contains("mtu")) {
+        plan.warnings.push(format!(
+            "MTU {want}: every host and switch port on the path must allow it, or large frames vanish \
+(the jumbo black hole); `saf-net mtu HOST` checks the path afterwards"
+        ));
+    }
+}
+
+/// Warnings of an apply: a forced 10 Gbit/s media, a link below the profile's rate.
+fn apply_warnings(reading: &Reading, desired: &Desired, opts: &Options, plan: &mut Plan) {
+    let port = &reading.port;
+    if let Some(media) = &desired.media
+        && media != "autoselect"
+        && media_speed(media).is_some_and(|s| s >= 10_000)
+    {
+        plan.warnings.push(format!(
+            "forcing media '{media}' turns autonegotiation off and can drop the link: 10GBASE-T needs \
 autonegotiation and many switches will not bring a forced port up; keep a way back (--try)"
-            ));
-        }
-        let speed = match (&reading.link, &reading.media) {
-            (Some(l), _) => l.speed_mbps,
-            (None, Some(m)) => media_speed(&m.active),
-            _ => None,
-        };
-        if let (Some(have), Some(want)) = (speed, opts.expected_mbps)
-            && have < want
-        {
-            plan.warnings.push(format!(
-                "{port} runs at {have} Mbit/s, below the profile's {want} Mbit/s: check the cable (Cat6a for 10GBASE-T), \
+        ));
+    }
+    let speed = match (&reading.link, &reading.media) {
+        (Some(l), _) => l.speed_mbps,
+        (None, Some(m)) => media_speed(&m.active),
+        _ => None,
+    };
+    if let (Some(have), Some(want)) = (speed, opts.expected_mbps)
+        && have < want
+    {
+        plan.warnings.push(format!(
+            "{port} runs at {have} Mbit/s, below the profile's {want} Mbit/s: check the cable (Cat6a for 10GBASE-T), \
 the adapter and the switch port"
-            ));
-        }
+        ));
+    }
+}
+
+fn interface_changes(backend: &dyn Backend, reading: &Reading, desired: &Desired, opts: &Options, plan: &mut Plan) {
+    media_changes(backend, reading, desired, plan);
+    link_changes(backend, reading, desired, opts, plan);
+    mtu_changes(backend, reading, desired, opts, plan);
+    if opts.applying {
+        apply_warnings(reading, desired, opts, plan);
     }
 }
 
@@ -277,14 +389,31 @@ pub fn build(
     plan
 }
 
+/// What still differs about one port's MTU: the setting, or a setting not in effect.
+fn mtu_mismatch(r: &Reading, want: u32, out: &mut Vec<String>) {
+    let (m, port) = (&r.mtu, &r.port);
+    if m.configured != want {
+        out.push(format!("mtu of {port} is {}, wanted {want}", m.configured));
+    } else if m.active != want {
+        out.push(format!(
+            "mtu of {port} is set to {want} but {} is in effect (networksetup saved the setting; the \
+interface takes it only when its link is re-established, e.g. the cable replugged, which saf-net cannot check)",
+            m.active
+        ));
+    }
+}
+
 /// What still differs from `desired` after a change: one line per setting.
 pub fn mismatches(reading: Option<&Reading>, now: &BTreeMap<String, String>, desired: &Desired) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(r) = reading {
-        if let Some(want) = desired.mtu
-            && r.mtu.configured != want
-        {
-            out.push(format!("mtu is {}, wanted {want}", r.mtu.configured));
+        for m in &r.members {
+            if let Some(want) = member_target(desired, &m.port.name).mtu {
+                mtu_mismatch(m, want, &mut out);
+            }
+        }
+        if let Some(want) = desired.mtu {
+            mtu_mismatch(r, want, &mut out);
         }
         if let (Some(want), Some(m)) = (&desired.media, &r.media)
             && &m.current != want
@@ -340,6 +469,8 @@ mod tests {
             }),
             link: None,
             link_error: None,
+            media_error: None,
+            members: Vec::new(),
         }
     }
 
@@ -357,6 +488,7 @@ mod tests {
                 ("kern.ipc.maxsockbuf", "16777216"),
                 ("net.inet.tcp.sendspace", "1048576"),
             ]),
+            ..Default::default()
         };
         let now = sysctls(&[("kern.ipc.maxsockbuf", "8388608"), ("net.inet.tcp.sendspace", "131072")]);
         let p = build(
@@ -395,6 +527,7 @@ mod tests {
             media: Some("autoselect".into()),
             link: None,
             sysctls: sysctls(&[("kern.ipc.maxsockbuf", "16777216")]),
+            ..Default::default()
         };
         let p = build(
             &Macos,
@@ -407,7 +540,10 @@ mod tests {
         assert_eq!(p.unchanged.len(), 3);
         assert!(mismatches(Some(&mac_reading(9000, "autoselect")), &desired.sysctls, &desired).is_empty());
         let off = mismatches(Some(&mac_reading(1500, "autoselect")), &desired.sysctls, &desired);
-        assert_eq!(off, ["mtu is 1500, wanted 9000"]);
+        assert_eq!(
+            off,
+            ["mtu of \"Thunderbolt Ethernet Slot 1\" (en5) is 1500, wanted 9000"]
+        );
     }
 
     #[test]
@@ -476,6 +612,8 @@ valid media: autoselect | 10Gbase-T <full-duplex>"
             media: None,
             link: Some(parse_ethtool(veth)),
             link_error: None,
+            media_error: None,
+            members: Vec::new(),
         };
         let mut d = Desired {
             mtu: Some(9000),

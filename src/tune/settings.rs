@@ -17,6 +17,16 @@ pub struct Port {
     pub mac: Option<String>,
 }
 
+impl Port {
+    /// Whether the device is a bridge (macOS `bridge0`, the Thunderbolt Bridge): known by its device,
+    /// never by its name, which the OS translates ("Thunderbolt-Brücke").
+    pub fn is_bridge(&self) -> bool {
+        self.device
+            .strip_prefix("bridge")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    }
+}
+
 impl fmt::Display for Port {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.name == self.device {
@@ -192,6 +202,28 @@ pub struct Reading {
     /// Why the link settings could not be read (Linux), if they could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_error: Option<String>,
+    /// Why the media could not be read (macOS; a bridge has none), if they could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_error: Option<String>,
+    /// A bridge's member ports, each read like the bridge; empty for anything else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Reading>,
+}
+
+impl Reading {
+    /// Whether the MTU setting is in effect: macOS keeps the setting apart from the active MTU.
+    pub fn mtu_in_effect(&self) -> bool {
+        self.mtu.active == self.mtu.configured
+    }
+}
+
+/// What is wanted of one bridge member when restoring it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberTarget {
+    pub mtu: Option<u32>,
+    /// Put MTU and media back on automatic (macOS) rather than pin the MTU.
+    #[serde(default)]
+    pub automatic: bool,
 }
 
 /// What is wanted: of one interface, and of the machine's sysctls. None / absent means "leave as is".
@@ -200,6 +232,13 @@ pub struct Desired {
     pub mtu: Option<u32>,
     pub media: Option<String>,
     pub link: Option<LinkTarget>,
+    /// Restoring a port that was on automatic: MTU and media go back to automatic (macOS
+    /// `-setMTUAndMediaAutomatically`) rather than being pinned to the values read.
+    #[serde(default)]
+    pub automatic: bool,
+    /// A bridge's members by port name; a member not listed takes `mtu` (applying a profile).
+    #[serde(default)]
+    pub members: BTreeMap<String, MemberTarget>,
     /// Sysctl name → value, values normalized by [`normalize_value`].
     pub sysctls: BTreeMap<String, String>,
 }

@@ -30,6 +30,12 @@ pub struct InterfaceView {
     pub media: Option<MediaInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_persistence: Option<Persistence>,
+    /// Why the media is unknown (macOS; a Thunderbolt Bridge has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_error: Option<String>,
+    /// A bridge's member ports, with their hardware port names ("Thunderbolt 1" (en2)).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Port>,
     pub link: Option<LinkInfo>,
     pub link_persistence: Persistence,
     /// Linux: top-level `ethtool -k` features.
@@ -84,6 +90,8 @@ fn interface(r: &mut Runner, backend: &dyn Backend, port: &Port) -> InterfaceVie
         mtu_persistence: backend.interface_persistence("mtu"),
         media: None,
         media_persistence: None,
+        media_error: None,
+        members: Vec::new(),
         link: None,
         link_persistence: backend.interface_persistence("link"),
         offloads: None,
@@ -93,6 +101,8 @@ fn interface(r: &mut Runner, backend: &dyn Backend, port: &Port) -> InterfaceVie
     match backend.read(r, port) {
         Ok(reading) => {
             v.mtu = Some(reading.mtu);
+            v.media_error = reading.media_error.clone();
+            v.members = reading.members.iter().map(|m| m.port.clone()).collect();
             if let Some(m) = &reading.media {
                 v.link = Some(link_from_media(m));
                 v.media_persistence = Some(backend.interface_persistence("media"));

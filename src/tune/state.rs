@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::TuneError;
-use super::settings::{Desired, LinkTarget, Reading};
+use super::settings::{Desired, LinkTarget, MemberTarget, Reading};
 
 pub const STATE_FILE: &str = "tune.json";
 /// Where a `--try` watcher writes what it did.
@@ -45,7 +45,40 @@ pub struct IfaceSnapshot {
     /// Linux link settings as they would be restored; absent when the device has none to set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<LinkTarget>,
+    /// Whether the media was on automatic ("autoselect"); null when unknown (a bridge has no media).
+    /// Files written before it existed lack it: then `media` tells.
+    #[serde(default)]
+    pub media_automatic: Option<bool>,
+    /// Whether the MTU was on automatic; null: unknown, as `networksetup -getMTU` prints the same
+    /// "Active MTU: 1500 (Current Setting: 1500)" for an automatic and a pinned MTU (docs/tune.md).
+    #[serde(default)]
+    pub mtu_automatic: Option<bool>,
+    /// A bridge's member ports, each with its own snapshot; restored with the bridge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
     pub taken_utc: String,
+}
+
+impl IfaceSnapshot {
+    /// Whether restoring puts MTU and media back on automatic: the media was on automatic (or, on a
+    /// bridge, there is none to lose) and the MTU is not known to be pinned. The restore then checks the
+    /// MTU reads back as recorded, and pins it if not.
+    pub fn restores_automatic(&self) -> bool {
+        let media_auto = self
+            .media_automatic
+            .or_else(|| self.media.as_deref().map(|m| m == "autoselect"));
+        let no_media = self.media.is_none() && self.is_bridge();
+        (media_auto == Some(true) || no_media) && self.mtu_automatic != Some(false)
+    }
+
+    fn is_bridge(&self) -> bool {
+        crate::tune::settings::Port {
+            name: String::new(),
+            device: self.device.clone(),
+            mac: None,
+        }
+        .is_bridge()
+    }
 }
 
 /// An apply that went through.
@@ -113,10 +146,15 @@ impl TuneState {
         self.interfaces.is_empty() && self.sysctls.is_empty() && self.persist.is_none() && self.trial.is_none()
     }
 
-    /// Records the interface as read, unless it is already recorded. True when it was added.
-    pub fn record_interface(&mut self, r: &Reading) -> bool {
+    /// Records the interface as read, and a bridge's members, each unless already recorded. Returns
+    /// the ports added.
+    pub fn record_interface(&mut self, r: &Reading) -> Vec<String> {
+        let mut added = Vec::new();
+        for m in &r.members {
+            added.extend(self.record_interface(m));
+        }
         if self.interfaces.contains_key(&r.port.name) {
-            return false;
+            return added;
         }
         let link = r.link.as_ref().filter(|l| l.settable()).map(LinkTarget::restoring);
         self.interfaces.insert(
@@ -126,10 +164,22 @@ impl TuneState {
                 mtu: Some(r.mtu.configured),
                 media: r.media.as_ref().map(|m| m.current.clone()),
                 link,
+                media_automatic: r.media.as_ref().map(|m| m.current == "autoselect"),
+                mtu_automatic: None,
+                members: r.members.iter().map(|m| m.port.name.clone()).collect(),
                 taken_utc: now_utc(),
             },
         );
-        true
+        added.push(r.port.to_string());
+        added
+    }
+
+    /// The recorded bridge `name` is a member of, if any.
+    pub fn bridge_of(&self, name: &str) -> Option<String> {
+        self.interfaces
+            .iter()
+            .find(|(_, s)| s.members.iter().any(|m| m == name))
+            .map(|(n, _)| n.clone())
     }
 
     /// Records each sysctl not recorded yet. Returns the names added.
@@ -147,10 +197,25 @@ impl TuneState {
     /// What restoring `interface` (None: no interface) and the sysctls means.
     pub fn desired(&self, interface: Option<&str>) -> Desired {
         let snap = interface.and_then(|i| self.interfaces.get(i));
+        let members = snap
+            .map(|s| s.members.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|m| self.interfaces.get(m).map(|ms| (m, ms)))
+            .map(|(m, ms)| {
+                let target = MemberTarget {
+                    mtu: ms.mtu,
+                    automatic: ms.restores_automatic(),
+                };
+                (m.clone(), target)
+            })
+            .collect();
         Desired {
             mtu: snap.and_then(|s| s.mtu),
             media: snap.and_then(|s| s.media.clone()),
             link: snap.and_then(|s| s.link.clone()),
+            automatic: snap.is_some_and(IfaceSnapshot::restores_automatic),
+            members,
             sysctls: self.sysctls.clone(),
         }
     }
@@ -241,6 +306,8 @@ mod tests {
             media: None,
             link: None,
             link_error: None,
+            media_error: None,
+            members: Vec::new(),
         }
     }
 
@@ -248,9 +315,9 @@ mod tests {
     fn the_first_snapshot_is_kept() {
         let mut st = TuneState::new("macos");
         assert!(st.is_empty());
-        assert!(st.record_interface(&reading(1500)));
+        assert_eq!(st.record_interface(&reading(1500)), ["\"Ethernet\" (en0)"]);
         assert!(
-            !st.record_interface(&reading(9000)),
+            st.record_interface(&reading(9000)).is_empty(),
             "a later reading does not replace it"
         );
         let first: BTreeMap<String, String> = [("kern.ipc.maxsockbuf".to_string(), "8388608".to_string())].into();
@@ -287,5 +354,97 @@ mod tests {
         fs::write(file(dir.path()), "{").unwrap();
         let e = load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("tune.json") && e.contains("damaged"), "{e}");
+    }
+
+    /// A tune.json as saf-net wrote it before the automatic and bridge fields existed.
+    const OLD_STATE: &str = r#"{
+  "state_version": 1,
+  "backend": "macos",
+  "created_utc": "2026-11-29T15:31:48Z",
+  "interfaces": {
+    "Ethernet": {
+      "device": "en0",
+      "mtu": 1500,
+      "media": "autoselect",
+      "taken_utc": "2026-11-29T15:31:48Z"
+    },
+    "Thunderbolt Ethernet Slot 1": {
+      "device": "en5",
+      "mtu": 1500,
+      "media": "1000baseT <full-duplex>",
+      "taken_utc": "2026-11-29T15:31:48Z"
+    }
+  },
+  "sysctls": {
+    "kern.ipc.maxsockbuf": "8388608"
+  },
+  "persist": null,
+  "applied": [
+    {
+      "profile": "10gbe-jumbo",
+      "interface": "Ethernet",
+      "at_utc": "2026-11-29T15:31:49Z"
+    }
+  ],
+  "trial": null
+}
+"#;
+
+    #[test]
+    fn an_old_state_file_is_read_and_its_autoselect_port_goes_back_to_automatic() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(file(dir.path()), OLD_STATE).unwrap();
+        let st = load(dir.path()).unwrap().unwrap();
+        let eth = &st.interfaces["Ethernet"];
+        assert_eq!((eth.media_automatic, eth.mtu_automatic), (None, None));
+        assert!(eth.members.is_empty());
+        let d = st.desired(Some("Ethernet"));
+        assert!(d.automatic, "media was autoselect: back to automatic");
+        assert_eq!(d.mtu, Some(1500));
+        let forced = st.desired(Some("Thunderbolt Ethernet Slot 1"));
+        assert!(!forced.automatic, "a forced media is restored as it was, MTU pinned");
+        save(dir.path(), &st).unwrap();
+        let text = fs::read_to_string(file(dir.path())).unwrap();
+        assert!(
+            text.contains("\"mtu_automatic\": null"),
+            "unknown is written as unknown: {text}"
+        );
+    }
+
+    #[test]
+    fn a_bridge_is_recorded_with_its_members_and_restored_with_them() {
+        let mut bridge = reading(1500);
+        bridge.port = Port {
+            name: "Thunderbolt-Brücke".into(),
+            device: "bridge0".into(),
+            mac: None,
+        };
+        let mut member = reading(1500);
+        member.port = Port {
+            name: "Thunderbolt 1".into(),
+            device: "en2".into(),
+            mac: None,
+        };
+        member.media = Some(crate::tune::settings::MediaInfo {
+            current: "autoselect".into(),
+            active: "autoselect <full-duplex>".into(),
+            valid: vec!["autoselect".into()],
+        });
+        bridge.members.push(member);
+        let mut st = TuneState::new("macos");
+        assert_eq!(
+            st.record_interface(&bridge),
+            ["\"Thunderbolt 1\" (en2)", "\"Thunderbolt-Brücke\" (bridge0)"]
+        );
+        assert_eq!(st.bridge_of("Thunderbolt 1").as_deref(), Some("Thunderbolt-Brücke"));
+        let d = st.desired(Some("Thunderbolt-Brücke"));
+        assert!(d.automatic, "a bridge has no media to lose");
+        assert_eq!(
+            d.members["Thunderbolt 1"],
+            MemberTarget {
+                mtu: Some(1500),
+                automatic: true
+            }
+        );
     }
 }

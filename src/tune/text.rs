@@ -81,6 +81,9 @@ pub fn restored(r: &Restored, verb: &str) -> String {
     if let Some(p) = &r.persist_removed {
         let _ = writeln!(o, "  removed saf-net's sysctls from {}", p.display());
     }
+    for n in &r.notes {
+        let _ = writeln!(o, "  note: {n}");
+    }
     for f in &r.failures {
         let _ = writeln!(o, "  FAILED: {f}");
     }
@@ -125,13 +128,34 @@ fn interface(o: &mut String, v: &InterfaceView) {
             (Some(lo), Some(hi)) => format!(", valid {lo}-{hi}"),
             _ => String::new(),
         };
+        let not_in_effect = if m.active == m.configured {
+            ""
+        } else {
+            " (NOT IN EFFECT: the interface takes the setting only when its link is re-established)"
+        };
         let _ = writeln!(
             o,
-            "  MTU           active {}, configured {}{range}; change {}",
+            "  MTU           active {}, configured {}{range}{not_in_effect}; change {}",
             m.active,
             m.configured,
             reboot(&v.mtu_persistence)
         );
+    }
+    if !v.members.is_empty() {
+        let members: Vec<String> = v.members.iter().map(|m| m.to_string()).collect();
+        let _ = writeln!(
+            o,
+            "  members       {} (a bridge: MTU set on them first)",
+            members.join(", ")
+        );
+    }
+    if let Some(e) = &v.media_error {
+        let what = if v.device.starts_with("bridge") {
+            "none (a bridge has none)"
+        } else {
+            "unknown"
+        };
+        let _ = writeln!(o, "  media         {what}: {e}");
     }
     if let Some(m) = &v.media {
         let p = v.media_persistence.as_ref().map(reboot).unwrap_or_default();

@@ -6,7 +6,11 @@
 #   error0  print networksetup's "** Error: The parameters were not valid." and exit 0 (no change)
 #   exit1   print "fake failure" on stderr and exit 1 (no change)
 #   ignore  exit 0 without doing anything (only verification can notice)
+#   admin0  print networksetup's "** Error: Command requires admin privileges." and exit 0 (no change):
+#           what networksetup does when a change is run without sudo
 set -u
+# Bytes, not characters: quoting then matches saf-net's ASCII-only rule for names like "Thunderbolt-Brücke".
+export LC_ALL=C
 : "${SAF_NET_FAKE_DIR:?set SAF_NET_FAKE_DIR to the fake programs state folder}"
 
 fake_quote() {
@@ -40,6 +44,7 @@ fake_begin() {
         if [[ $line == "$prefix"* ]]; then
             case $mode in
             error0) echo "** Error: The parameters were not valid."; exit 0 ;;
+            admin0) echo "** Error: Command requires admin privileges."; exit 0 ;;
             exit1) echo "fake failure: $line" >&2; exit 1 ;;
             ignore) exit 0 ;;
             esac

@@ -59,6 +59,9 @@ pub const MAC_VALID_MEDIA: &str = "autoselect\n10baseT/UTP <half-duplex>\n10base
 100baseTX <half-duplex>\n100baseTX <full-duplex>\n1000baseT <full-duplex>\n2500Base-T <full-duplex>\n\
 5000Base-T <full-duplex>\n10Gbase-T <full-duplex>\n10Gbase-T <full-duplex,flow-control>\n";
 
+/// The media a 10GBASE-T port with flow control and Energy-Efficient Ethernet negotiates.
+pub const MAC_EEE_MEDIA: &str = "10Gbase-T <full-duplex,flow-control,energy-efficient-ethernet>";
+
 /// A folder with fake programs on PATH and their state.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
@@ -109,28 +112,71 @@ impl Sandbox {
             .to_string()
     }
 
-    /// A Mac Studio: built-in 10GbE "Ethernet" (en0), a Thunderbolt 10GbE adapter with spaces in its
-    /// name (en5), and Wi-Fi, all on autoselect at MTU 1500.
+    /// A Mac Studio: built-in 10GbE "Ethernet" (en0, its link negotiated with flow control and EEE), a
+    /// Thunderbolt 10GbE adapter with spaces in its name (en5), Wi-Fi (en1, "Active: not set"), and the
+    /// Thunderbolt Bridge (bridge0) over "Thunderbolt 1" (en2) and "Thunderbolt 2" (en3), with no
+    /// cable in (status inactive; `-getMedia` fails on the bridge). Every port is on automatic at MTU 1500.
     pub fn mac_studio(&self) {
         self.write(
             "networksetup/ports",
-            "Ethernet|en0|3c:a6:f6:12:34:56\nThunderbolt Ethernet Slot 1|en5|00:30:93:12:34:57\nWi-Fi|en1|3c:a6:f6:12:34:58\n",
+            "Ethernet|en0|3c:a6:f6:12:34:56\nThunderbolt Ethernet Slot 1|en5|00:30:93:12:34:57\n\
+Wi-Fi|en1|3c:a6:f6:12:34:58\nThunderbolt 1|en2|36:b5:4b:12:34:01\nThunderbolt 2|en3|36:b5:4b:12:34:02\n\
+Thunderbolt Bridge|bridge0|36:b5:4b:12:34:00\n",
         );
         for dev in ["en0", "en5"] {
-            self.write(&format!("networksetup/{dev}/mtu"), "1500\n");
-            self.write(&format!("networksetup/{dev}/range"), "1280-9000\n");
-            self.write(&format!("networksetup/{dev}/media"), "autoselect\n");
-            self.write(&format!("networksetup/{dev}/negotiated"), "10Gbase-T <full-duplex>\n");
-            self.write(&format!("networksetup/{dev}/valid"), MAC_VALID_MEDIA);
+            self.port(dev, "1280-9000", MAC_VALID_MEDIA, "10Gbase-T <full-duplex>");
         }
-        self.write("networksetup/en1/mtu", "1500\n");
-        self.write("networksetup/en1/range", "1280-1500\n");
-        self.write("networksetup/en1/media", "autoselect\n");
-        self.write("networksetup/en1/negotiated", "autoselect\n");
-        self.write("networksetup/en1/valid", "autoselect\n");
+        self.write("networksetup/en0/valid", &format!("{MAC_VALID_MEDIA}{MAC_EEE_MEDIA}\n"));
+        self.write("networksetup/en0/negotiated", &format!("{MAC_EEE_MEDIA}\n"));
+        self.port("en1", "1280-1500", "autoselect\n", "not set");
+        for dev in ["en2", "en3"] {
+            self.port(dev, "1280-9000", "autoselect\n", "autoselect <full-duplex>");
+            self.write(&format!("networksetup/{dev}/status"), "inactive\n");
+        }
+        self.port("bridge0", "1280-9000", "", "");
+        for f in ["media", "negotiated", "valid"] {
+            let _ = std::fs::remove_file(self.path().join(format!("networksetup/bridge0/{f}")));
+        }
+        self.write("networksetup/bridge0/nomedia", "");
+        self.write("networksetup/bridge0/members", "en2 en3\n");
+        self.write("networksetup/bridge0/status", "inactive\n");
         self.sysctls(MAC_SYSCTLS);
         self.write("ifconfig/en0", "192.168.1.172\nfe80::1c2b:3d4e:5f60:7182\n");
         self.write("ifconfig/en5", "10.10.10.2\n");
+        self.write("ifconfig/bridge0", "169.254.10.2\n");
+    }
+
+    /// One port of the fake networksetup, on automatic at MTU 1500.
+    fn port(&self, dev: &str, range: &str, valid: &str, negotiated: &str) {
+        self.write(&format!("networksetup/{dev}/mtu"), "1500\n");
+        self.write(&format!("networksetup/{dev}/range"), &format!("{range}\n"));
+        self.write(&format!("networksetup/{dev}/media"), "autoselect\n");
+        self.write(&format!("networksetup/{dev}/negotiated"), &format!("{negotiated}\n"));
+        self.write(&format!("networksetup/{dev}/valid"), valid);
+        self.write(&format!("networksetup/{dev}/auto"), "");
+    }
+
+    /// Sets one file of the fakes' state (e.g. "networksetup/en3/range", "1280-1500").
+    pub fn set(&self, rel: &str, content: &str) {
+        self.write(rel, &format!("{content}\n"));
+    }
+
+    /// Renames hardware ports, as a Mac in another language names them: (device, new name).
+    pub fn rename_ports(&self, renames: &[(&str, &str)]) {
+        let ports = self.read("networksetup/ports");
+        let mut out = String::new();
+        for line in ports.lines() {
+            let mut f: Vec<String> = line.split('|').map(String::from).collect();
+            if let Some((_, name)) = renames
+                .iter()
+                .find(|(dev, _)| f.get(1).map(String::as_str) == Some(*dev))
+            {
+                f[0] = name.to_string();
+            }
+            out += &f.join("|");
+            out.push('\n');
+        }
+        self.write("networksetup/ports", &out);
     }
 
     pub fn sysctls(&self, values: &[(&str, &str)]) {
