@@ -134,5 +134,21 @@ fn against_the_fake_macos_tools_every_mac_path_reports() {
             .any(|l| l.starts_with("PASS  tune apply 10gbe-jumbo --dry-run on en0: 6 commands planned")),
         "{t}"
     );
+    let has = |prefix: &str| f.iter().any(|l| l.starts_with(prefix));
+    assert!(has("PASS  tune show: 6 hardware ports listed"), "{t}");
+    // The 10 GbE port with flow control and EEE, Wi-Fi with `Active: not set`, the bridge with no media: all
+    // facts, none a CHECK (unknown is reported as unknown).
+    assert!(
+        has("PASS  port Ethernet (en0): MTU active 1500, configured 1500, valid 1280-9000; media current autoselect, \
+             active 10Gbase-T <full-duplex,flow-control,energy-efficient-ethernet>; link 10000 Mbit/s, full duplex"),
+        "{t}"
+    );
+    assert!(has("PASS  port Wi-Fi (en1): "), "{t}");
+    assert!(
+        f.iter()
+            .any(|l| l.starts_with("PASS  port Thunderbolt Bridge (bridge0): ") && l.ends_with("link unknown")),
+        "{t}"
+    );
+    assert!(has("PASS  tune apply thunderbolt --dry-run on bridge0: "), "{t}");
     assert!(sb.changing_calls().is_empty(), "read-only: {:?}", sb.changing_calls());
 }
