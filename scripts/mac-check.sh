@@ -99,8 +99,19 @@ check_ports() {
             if (link ~ /speed unknown/ && media ~ /active [0-9]+[Gg]?[Bb]ase/) {
                 verdict = "CHECK"; note = note "; media names a speed that saf-net did not read"
             }
+            if (kernel != "") {
+                ls = link; ks = kernel
+                sub(/ Mbit\/s.*/, "", ls); sub(/^link /, "", ls)
+                sub(/ Mbit\/s.*/, "", ks); sub(/^kernel media /, "", ks)
+                if (ls ~ /^[0-9]+$/ && ks !~ /^[0-9]+$/) {
+                    verdict = "CHECK"; note = note "; networksetup says " ls " Mbit/s but the kernel media (SIOCGIFXMEDIA) gave none"
+                } else if (ls ~ /^[0-9]+$/ && ks != ls) {
+                    verdict = "CHECK"; note = note "; networksetup says " ls " Mbit/s but the kernel media says " ks
+                }
+                note = note "; " kernel
+            }
             printf "%s port %s: %s; %s; %s%s\n", verdict, port, mtu, media, link, note
-            port = ""; mtu = "MTU unknown"; media = "media unknown"; link = "link unknown"; note = ""
+            port = ""; mtu = "MTU unknown"; media = "media unknown"; link = "link unknown"; note = ""; kernel = ""
         }
         BEGIN { mtu = "MTU unknown"; media = "media unknown"; link = "link unknown" }
         /^[^ ].* \([a-z]+[0-9]+\)$/ { flush(); port = $0; next }
@@ -108,6 +119,7 @@ check_ports() {
         port != "" && /^  MTU / { sub(/^  MTU +/, ""); sub(/;.*/, ""); mtu = "MTU " $0 }
         port != "" && /^  media / { sub(/^  media +/, ""); sub(/;.*/, ""); media = "media " $0 }
         port != "" && /^  link / { sub(/^  link +/, ""); sub(/;.*/, ""); link = "link " $0 }
+        port != "" && /^  kernel media / { sub(/^  kernel media +/, ""); sub(/ \(SIOCGIFXMEDIA.*/, ""); kernel = "kernel media " $0 }
         port != "" && /^  (media|error|note)/ && /unknown|error|fail/ && !/^  media +current/ { note = note "; " $0 }
         END { flush() }
     ' >"$TMP/ports"

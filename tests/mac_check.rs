@@ -139,8 +139,10 @@ fn against_the_fake_macos_tools_every_mac_path_reports() {
     // The 10 GbE port with flow control and EEE, Wi-Fi with `Active: not set`, the bridge with no media: all
     // facts, none a CHECK (unknown is reported as unknown).
     assert!(
-        has("PASS  port Ethernet (en0): MTU active 1500, configured 1500, valid 1280-9000; media current autoselect, \
-             active 10Gbase-T <full-duplex,flow-control,energy-efficient-ethernet>; link 10000 Mbit/s, full duplex"),
+        has(
+            "PASS  port Ethernet (en0): MTU active 1500, configured 1500, valid 1280-9000; media current autoselect, \
+             active 10Gbase-T <full-duplex,flow-control,energy-efficient-ethernet>; link 10000 Mbit/s, full duplex"
+        ),
         "{t}"
     );
     assert!(has("PASS  port Wi-Fi (en1): "), "{t}");
@@ -151,4 +153,52 @@ fn against_the_fake_macos_tools_every_mac_path_reports() {
     );
     assert!(has("PASS  tune apply thunderbolt --dry-run on bridge0: "), "{t}");
     assert!(sb.changing_calls().is_empty(), "read-only: {:?}", sb.changing_calls());
+}
+
+/// On a Mac, `tune show` adds the kernel's view of each port (`kernel media`, from SIOCGIFXMEDIA). The report
+/// CHECKs a port where it disagrees with networksetup, the 32-bit baud-rate bug's signature, or is missing. A
+/// wrapper stands in for a Mac's saf-net here: it prints such a `tune show` and hands everything else on.
+#[test]
+fn a_kernel_speed_that_disagrees_with_networksetup_is_a_check() {
+    let sb = Sandbox::new(&["networksetup"]);
+    let show = "Hardware ports (macos backend):\n  Ethernet  en0  3c:a6:f6:12:34:56\n  Thunderbolt Ethernet Slot 1  en5  \
+00:30:93:12:34:57\n\nEthernet (en0)\n  MTU           active 9000, configured 9000, valid 1280-9000; change survives \
+reboot: yes\n  media         current autoselect, active 10Gbase-T <full-duplex>; change survives reboot: yes\n  \
+link          10000 Mbit/s, full duplex, autonegotiation on; set through media\n  kernel media  4294 Mbit/s, \
+full duplex (SIOCGIFXMEDIA, as client and mtu read it)\n\nThunderbolt Ethernet Slot 1 (en5)\n  MTU           active \
+1500, configured 1500, valid 1280-9000; change survives reboot: yes\n  media         current autoselect, active \
+10Gbase-T <full-duplex>; change survives reboot: yes\n  link          10000 Mbit/s, full duplex, autonegotiation \
+on; set through media\n  kernel media  10000 Mbit/s, full duplex (SIOCGIFXMEDIA, as client and mtu read it)\n\n\
+Sysctls (one set per machine):\n";
+    std::fs::write(sb.path().join("show.txt"), show).unwrap();
+    let wrapper = sb.path().join("saf-net-on-a-mac");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/usr/bin/env bash\nif [ \"$1 $2\" = \"tune show\" ]; then cat '{}'; exit 0; fi\nexec '{BIN}' \"$@\"\n",
+            sb.path().join("show.txt").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut c = Command::new("bash");
+    c.arg(script());
+    sb.prepare(&mut c);
+    isolated(&mut c, sb.path());
+    c.env("SAF_NET", &wrapper);
+    let out = c.output().unwrap();
+    let t = text(&out.stdout);
+    let f = facts(&out);
+    let en0 = f.iter().find(|l| l.contains("port Ethernet (en0)")).expect("en0 line");
+    assert!(en0.starts_with("CHECK"), "{t}");
+    assert!(
+        en0.contains("networksetup says 10000 Mbit/s but the kernel media says 4294"),
+        "{en0}"
+    );
+    let en5 = f.iter().find(|l| l.contains("(en5)")).expect("en5 line");
+    assert!(
+        en5.starts_with("PASS") && en5.ends_with("kernel media 10000 Mbit/s, full duplex"),
+        "{en5}"
+    );
+    assert_eq!(out.status.code(), Some(1), "a CHECK exits 1: {t}");
 }

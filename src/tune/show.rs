@@ -38,6 +38,10 @@ pub struct InterfaceView {
     pub members: Vec<Port>,
     pub link: Option<LinkInfo>,
     pub link_persistence: Persistence,
+    /// On a Mac, the speed and duplex the kernel's interface media says (`SIOCGIFXMEDIA`): what `client`, `mtu`
+    /// and `validate` judge a link by, shown beside networksetup's for a cross-check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_link: Option<KernelLink>,
     /// Linux: top-level `ethtool -k` features.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offloads: Option<BTreeMap<String, Feature>>,
@@ -46,6 +50,35 @@ pub struct InterfaceView {
     pub rings: Option<Rings>,
     /// What could not be read, and why.
     pub errors: Vec<String>,
+}
+
+/// Speed and duplex as the platform layer reads them; None where unknown.
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelLink {
+    pub speed_mbps: Option<u32>,
+    pub duplex: Option<String>,
+}
+
+impl KernelLink {
+    /// Only for the OS saf-net runs on, and only on macOS (elsewhere `link` already is the kernel's view).
+    fn read(backend: &dyn Backend, device: &str) -> Option<KernelLink> {
+        if !cfg!(target_os = "macos") || backend.kind() != BackendKind::native() {
+            return None;
+        }
+        let (_, speed_mbps, duplex) = crate::platform::interface_details(device);
+        Some(KernelLink { speed_mbps, duplex })
+    }
+
+    pub fn describe(&self) -> String {
+        let speed = self
+            .speed_mbps
+            .map_or("speed unknown".into(), |s| format!("{s} Mbit/s"));
+        let duplex = self
+            .duplex
+            .as_deref()
+            .map_or("duplex unknown".into(), |d| format!("{d} duplex"));
+        format!("{speed}, {duplex}")
+    }
 }
 
 /// One sysctl.
@@ -94,6 +127,7 @@ fn interface(r: &mut Runner, backend: &dyn Backend, port: &Port) -> InterfaceVie
         members: Vec::new(),
         link: None,
         link_persistence: backend.interface_persistence("link"),
+        kernel_link: KernelLink::read(backend, &port.device),
         offloads: None,
         rings: None,
         errors: Vec::new(),

@@ -178,6 +178,13 @@ fn interface(o: &mut String, v: &InterfaceView) {
             format!("change {}", reboot(&v.link_persistence))
         };
         let _ = writeln!(o, "  link          {}{detected}; {change}", l.describe());
+        if let Some(k) = &v.kernel_link {
+            let _ = writeln!(
+                o,
+                "  kernel media  {} (SIOCGIFXMEDIA, as client and mtu read it)",
+                k.describe()
+            );
+        }
         if v.media.is_none() {
             let modes = |m: &[String]| {
                 if m.is_empty() {
