@@ -26,6 +26,7 @@ pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
         i.parallel = streams;
         i.interval = 0.0;
         i.expected_mbps = Some(profile.link.line_rate_mbps.round() as u32);
+        i.expected_medium = Some(profile.link.medium);
         let mut plan = i.plan().map_err(UsageError)?;
         plan.target.psk = psk.clone();
         Ok(plan)
@@ -54,7 +55,8 @@ pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
     let mtu = rt.block_on(run_mtu(
         &one.target,
         Some(profile.link.line_rate_mbps.round() as u32),
-        &mut quiet,
+        Some(profile.link.medium),
+        &mut super::warn_then(&mut quiet),
     ))?;
     let pmtu = mtu.path.mtu_probe.and_then(|m| m.path_mtu());
     let goodput = |plan: &crate::config::ClientPlan| -> Result<Option<f64>> {

@@ -201,7 +201,7 @@ pub fn classify(name: &str, s: &SysfsFacts) -> (InterfaceKind, String) {
         return kind_by_name(name).unwrap_or_else(|| (InterfaceKind::Unknown, format!("no sysfs entry for {name}")));
     }
     if s.arphrd == Some(772) {
-        return (InterfaceKind::Loopback, "sysfs type 772 (loopback)".into());
+        return (InterfaceKind::Loopback, "sysfs type 772".into());
     }
     if s.wireless || s.devtype.as_deref() == Some("wlan") {
         return (InterfaceKind::WiFi, "sysfs wireless/ (802.11)".into());

@@ -74,7 +74,7 @@ pub enum RouteError {
     NoRoute { dest: IpAddr, reason: String },
     #[error("unexpected output from `{cmd}`: {detail}")]
     Output { cmd: String, detail: String },
-    #[error(transparent)]
+    #[error("cannot look up the route: {0}")]
     Run(#[from] RunError),
 }
 
@@ -86,7 +86,17 @@ pub fn find(backend: BackendKind, r: &mut Runner, dest: &Destination) -> Result<
     }
 }
 
-/// Looks up the route to `dest` on this machine, running the real tools.
+/// Looks up the route to `dest` on this machine with `backend`'s tools run for real. With this OS's own
+/// backend the kernel's source address fills in what the tool does not say (macOS's `route get`).
+pub fn find_here(backend: BackendKind, dest: &Destination) -> Result<RouteFacts, RouteError> {
+    let mut f = find(backend, &mut Runner::execute(), dest)?;
+    if backend == BackendKind::native() && f.source.is_none() && dest.zone.is_none() {
+        f.source = crate::platform::local_addr_towards(dest.addr);
+    }
+    Ok(f)
+}
+
+/// Looks up the route to `dest` on this machine with its own tools.
 pub fn find_native(dest: &Destination) -> Result<RouteFacts, RouteError> {
-    find(BackendKind::native(), &mut Runner::execute(), dest)
+    find_here(BackendKind::native(), dest)
 }
