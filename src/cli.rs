@@ -564,6 +564,11 @@ pub struct LabUpArgs {
     /// where a namespace may use it (net.ipv4.tcp_allowed_congestion_control), else reno].
     #[arg(long, value_name = "ALGO")]
     pub congestion: Option<String>,
+    /// Also build a second route from near to far that is a tunnel, as a VPN such as Tailscale makes:
+    /// vpn0 in both hosts (VXLAN over the lab link, MTU 1280), far's second address 100.77.K.2 reachable
+    /// only through it. A client testing that address measures the tunnel and gets the wrong-interface warning.
+    #[arg(long)]
+    pub second_route: bool,
     /// Print the commands that would build the lab, run nothing (needs no root).
     #[arg(long)]
     pub dry_run: bool,
