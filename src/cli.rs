@@ -67,6 +67,19 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Find the path MTU to a saf-net server, each way, with don't-fragment UDP probes; name jumbo-frame black holes.
     Mtu(MtuArgs),
+    /// Show which interface the traffic to HOST leaves by: its kind (Ethernet, Wi-Fi, Thunderbolt Bridge, VPN tunnel), link facts.
+    #[command(
+        long_about = "Show which interface the traffic to HOST really leaves by, as this host's routing table says \
+(macOS: route -n get; Linux: ip route get): the interface, its kind (Ethernet, Wi-Fi, Thunderbolt Bridge, \
+Thunderbolt, bridge, VPN tunnel such as Tailscale's utun, loopback, virtual, or unknown) and how the kind was \
+known (macOS: the hardware port from networksetup; Linux: sysfs), the gateway, the source address, and the \
+link's MTU, speed and duplex (macOS: ifconfig; Linux: sysfs). What is not known is printed as unknown. With \
+--profile, a route that leaves by another kind of interface than the profile's link (Wi-Fi or a tunnel under an \
+Ethernet profile) gets one warning on stderr naming it and how to pin the route. Sends no packet.",
+        after_help = "Exit codes: 0 the route was found (with or without a warning), 1 no route, an unresolvable \
+HOST or a missing tool (one line says which), 2 bad arguments or an unknown profile. See docs/route.md."
+    )]
+    Route(RouteArgs),
     /// Run a server on 127.0.0.1 in this process, test 1 and 4 streams, compare with the 945 Mbit/s baseline.
     Demo(DemoArgs),
     /// Draw PNG charts, a summary CSV and a Markdown summary from the run history.
@@ -557,6 +570,11 @@ pub struct LabUpArgs {
     /// where a namespace may use it (net.ipv4.tcp_allowed_congestion_control), else reno].
     #[arg(long, value_name = "ALGO")]
     pub congestion: Option<String>,
+    /// Also build a second route from near to far that is a tunnel, as a VPN such as Tailscale makes:
+    /// vpn0 in both hosts (VXLAN over the lab link, MTU 1280), far's second address 100.77.K.2 reachable
+    /// only through it. A client testing that address measures the tunnel and gets the wrong-interface warning.
+    #[arg(long)]
+    pub second_route: bool,
     /// Print the commands that would build the lab, run nothing (needs no root).
     #[arg(long)]
     pub dry_run: bool,
@@ -602,7 +620,22 @@ pub struct LabExecArgs {
     pub command: Vec<String>,
 }
 
-/// Which OS's tools `saf-net tune` drives.
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// Host: a name (alpha.local), IPv4, IPv6, or link-local with zone (fe80::1%en0).
+    pub host: String,
+    /// Which OS's tools to use: macos (route, networksetup, ifconfig) or linux (ip, sysfs) [default: this OS's].
+    #[arg(long, value_enum, value_name = "OS")]
+    pub backend: Option<BackendArg>,
+    /// Print JSON instead of text.
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// Link profile whose medium the interface should match (1gbe, 10gbe, 10gbe-jumbo, ...).
+    #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
+    pub profile: Option<String>,
+}
+
+/// Which OS's tools `saf-net tune` and `saf-net route` drive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendArg {
     /// networksetup and sysctl.

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::net::Family;
+use crate::profile::Medium;
 use crate::protocol::{
     DEFAULT_MAX_FRAME, Direction, HEADER_LEN, LatencyMode, LatencyRequest, MAX_DATAGRAM, Protocol, StopAfter,
     TestRequest,
@@ -294,6 +295,8 @@ pub struct ClientPlan {
     pub latency: bool,
     /// The profile's line rate, for the slow-link diagnosis.
     pub expected_mbps: Option<u32>,
+    /// The profile's medium, for the wrong-interface diagnosis.
+    pub expected_medium: Option<Medium>,
     /// First CPU for the client's stream threads (-A).
     pub client_cpu: Option<u32>,
 }
@@ -326,6 +329,7 @@ pub struct ClientInput {
     /// Probe the path MTU first (off with --no-mtu-check).
     pub mtu_check: bool,
     pub expected_mbps: Option<u32>,
+    pub expected_medium: Option<Medium>,
     /// -A N[,M]: first CPU for the client's stream threads, and optionally the server's.
     pub affinity: Option<(u32, Option<u32>)>,
     /// --skip-rx-copy: receivers discard in the kernel (Linux); not counted as goodput into user memory.
@@ -357,6 +361,7 @@ impl ClientInput {
             protocol: Protocol::Tcp,
             mtu_check: true,
             expected_mbps: None,
+            expected_medium: None,
             affinity: None,
             skip_rx_copy: false,
         }
@@ -487,6 +492,7 @@ impl ClientInput {
             mtu_check: self.mtu_check,
             latency: self.latency,
             expected_mbps: self.expected_mbps,
+            expected_medium: self.expected_medium,
             client_cpu: self.affinity.map(|(c, _)| c),
         })
     }

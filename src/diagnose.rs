@@ -15,12 +15,18 @@ pub struct PathReport {
     pub mss_effective: Option<u32>,
     pub mtu_probe: Option<MtuResult>,
     pub diagnoses: Vec<Diagnosis>,
+    /// The route to the peer: egress interface, its kind and link facts (absent in runs recorded before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<crate::route::RouteFacts>,
+    /// Why the route is unknown, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_error: Option<String>,
 }
 
 /// One named problem, what it means, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnosis {
-    /// jumbo_black_hole, mtu_black_hole, path_down, mtu_mismatch, slow_link, stall.
+    /// jumbo_black_hole, mtu_black_hole, path_down, mtu_mismatch, slow_link, stall, wrong_interface.
     pub kind: String,
     pub message: String,
     pub advice: String,

@@ -7,7 +7,8 @@
 //! OS-specific call; `cmd` glues one subcommand together each. `service` writes and controls the
 //! launchd/systemd service that runs the server. `profile` reads link profiles (`profiles/*.toml`);
 //! `lab` (Linux) builds emulated links in network namespaces; `tune` puts an interface and the socket
-//! buffers where a profile says. `runner` is the one way any of them runs an external command.
+//! buffers where a profile says; `route` finds which interface the traffic to a host leaves by, and
+//! whether it is the profile's. `runner` is the one way any of them runs an external command.
 
 pub mod auth;
 pub mod cli;
@@ -26,6 +27,7 @@ pub mod profile;
 pub mod protocol;
 pub mod report;
 pub mod result;
+pub mod route;
 pub mod runner;
 pub mod server;
 pub mod service;

@@ -26,6 +26,7 @@ fn main() {
         Command::Client(a) => cmd::client(a),
         Command::Latency(a) => cmd::latency(a),
         Command::Mtu(a) => cmd::mtu(a),
+        Command::Route(a) => cmd::route(a),
         Command::Validate(a) => cmd::validate(a),
         Command::Demo(a) => cmd::demo(a),
         Command::Report(a) => cmd::report(a),

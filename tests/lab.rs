@@ -830,3 +830,80 @@ fn udp_above_the_line_rate_loses_the_excess_at_the_switch() {
     assert!(lost < 0.5, "lost {lost:.3} % at 900 Mbit/s on a 1 Gbit/s link");
     assert!(got > 890.0, "received only {got:.1} Mbit/s of 900");
 }
+
+/// The lines of `stderr` that say a route is not the profile's interface.
+fn wrong_interface_lines(stderr: &[u8]) -> Vec<String> {
+    text(stderr)
+        .lines()
+        .filter(|l| l.contains("not the profile's interface"))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn a_second_route_through_a_tunnel_is_named_as_not_the_profiles_interface() {
+    let _serial = serial();
+    require_lab!("second route through a tunnel");
+    let lab = Lab::up("tunnel", &["1gbe", "--second-route"]);
+    let st = lab.state();
+    assert_eq!(st["second_route"]["interface"], "vpn0", "{st}");
+    let second = st["second_route"]["far_addr"].as_str().unwrap().to_string();
+    let status = text(&saf(&["lab", "status"]).stdout);
+    assert!(status.contains(&format!("vpn0 {second}/32 MTU 1280")), "{status}");
+
+    // Through the tunnel: one warning line on stderr naming it, the diagnosis first in the JSON.
+    let argv = [
+        BIN,
+        "client",
+        &second,
+        "--profile",
+        "10gbe",
+        "-t",
+        "0.5",
+        "-J",
+        "--no-history",
+    ];
+    let out = lab.exec(&argv, Duration::from_secs(30));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = wrong_interface_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "one warning line: {}", text(&out.stderr));
+    assert!(
+        lines[0].contains(&format!("traffic to {second} leaves by vpn0 (VPN tunnel)")),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains(&format!("sudo ip route add {second}/32 dev IF")),
+        "{}",
+        lines[0]
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("client JSON");
+    let path = &doc["saf_net"]["path"];
+    assert_eq!(path["route"]["interface"], "vpn0", "{path}");
+    assert_eq!(path["route"]["kind"], "vpn_tunnel", "{path}");
+    assert_eq!(path["diagnoses"][0]["kind"], "wrong_interface", "{path}");
+
+    // The link's own address: the lab's veth is no verdict, so no warning.
+    let far = lab.far();
+    let argv = [
+        BIN,
+        "client",
+        &far,
+        "--profile",
+        "10gbe",
+        "-t",
+        "0.5",
+        "-J",
+        "--no-history",
+    ];
+    let out = lab.exec(&argv, Duration::from_secs(30));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(wrong_interface_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("client JSON");
+    assert_eq!(doc["saf_net"]["path"]["route"]["interface"], "eth0");
+    assert!(!kinds(&doc["saf_net"]["path"]).contains(&"wrong_interface".to_string()));
+
+    let name = lab.name.clone();
+    assert!(saf(&["lab", "down", "--name", &name]).status.success());
+    assert!(Lab::namespaces_left(&name).is_empty());
+}

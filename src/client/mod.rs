@@ -2,6 +2,7 @@
 
 mod latency;
 mod mtu;
+mod route;
 mod throughput;
 pub mod udp;
 
@@ -91,6 +92,10 @@ pub enum Event<'a> {
     /// A clock tick for progress displays.
     Tick {
         elapsed: Duration,
+    },
+    /// A problem found before the test starts (a route that leaves by the wrong interface).
+    Warning {
+        diagnosis: &'a crate::diagnose::Diagnosis,
     },
 }
 

@@ -8,6 +8,7 @@ use crate::config::Target;
 use crate::diagnose::{PathReport, diagnose};
 use crate::engine::mtu::{self, MtuPlan};
 use crate::platform;
+use crate::profile::Medium;
 use crate::protocol::{
     ClientMessage, DEFAULT_MAX_FRAME, LatencyMode, LatencyRequest, MAX_DATAGRAM, ServerMessage, read_message,
     write_message,
@@ -27,6 +28,7 @@ pub struct MtuOutcome {
 pub async fn run_mtu(
     target: &Target,
     expected_mbps: Option<u32>,
+    expected_medium: Option<Medium>,
     obs: &mut dyn Observer,
 ) -> Result<MtuOutcome, ClientError> {
     let request = LatencyRequest {
@@ -61,6 +63,7 @@ pub async fn run_mtu(
         remote: server_facts,
         ..Default::default()
     };
+    let wrong_interface = super::route::egress(server, expected_medium, &mut path, obs).await;
     let sock = Arc::new(probe_socket(server).map_err(|e| fail(format!("cannot open a UDP socket: {e}")))?);
     let plan = MtuPlan::new(path.local.mtu, server.is_ipv6());
     let result = tokio::task::spawn_blocking(move || mtu::probe(&sock, cookie, plan))
@@ -68,6 +71,9 @@ pub async fn run_mtu(
         .map_err(|e| fail(format!("probe thread failed: {e}")))?;
     path.mtu_probe = Some(result);
     path.diagnoses = diagnose(&path, &target.host, server.port(), expected_mbps);
+    if let Some(w) = wrong_interface {
+        path.diagnoses.insert(0, w);
+    }
     let _ = write_message(&mut wr, &ClientMessage::Done).await;
     Ok(MtuOutcome {
         server,

@@ -78,6 +78,7 @@ pub async fn run_until(
         remote: server_facts,
         ..PathReport::default()
     };
+    let wrong_interface = super::route::egress(server, plan.expected_medium, &mut path, obs).await;
     if plan.mtu_check
         && let Some(sock) = &probe_sock
     {
@@ -357,6 +358,10 @@ pub async fn run_until(
                 "see the diagnosis above".into()
             },
         });
+    }
+    // Measuring the wrong link explains everything after it, so it comes first.
+    if let Some(w) = wrong_interface {
+        path.diagnoses.insert(0, w);
     }
     let latency = match (idle_rtt, loaded) {
         (Some(idle), Some(loaded)) => loaded.await.ok().map(|loaded| UnderLoad { idle, loaded }),

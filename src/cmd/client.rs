@@ -38,6 +38,7 @@ fn input(args: &ClientArgs) -> ClientInput {
         protocol: if args.udp { Protocol::Udp } else { Protocol::Tcp },
         mtu_check: !args.no_mtu_check,
         expected_mbps: None,
+        expected_medium: None,
         affinity: args.affinity,
         skip_rx_copy: args.skip_rx_copy,
     }
@@ -102,6 +103,7 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
     plan.target.psk = super::psk(args.psk.psk_file.as_deref())?;
     let profile = super::profile(args.profile.as_deref())?;
     plan.expected_mbps = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
+    plan.expected_medium = profile.as_ref().map(|p| p.link.medium);
     let history_path = args.history.path()?;
     let profile_name = profile.as_ref().map(|p| p.name.clone());
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), profile_name);
@@ -111,7 +113,7 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
     };
     let outcome = if args.json {
         let mut quiet = |_: Event<'_>| {};
-        rt.block_on(client::run_until(&plan, &mut quiet, ctrl_c))
+        rt.block_on(client::run_until(&plan, &mut super::warn_then(&mut quiet), ctrl_c))
     } else {
         let mut printer = LivePrinter::new(
             &plan.request,
@@ -119,7 +121,7 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
             args.port,
             plan.request.interval_seconds > 0.0,
         );
-        let o = rt.block_on(client::run_until(&plan, &mut printer, ctrl_c));
+        let o = rt.block_on(client::run_until(&plan, &mut super::warn_then(&mut printer), ctrl_c));
         printer.finish();
         o
     };

@@ -18,6 +18,7 @@ mod linux {
     use crate::cli::{LabArgs, LabCommand, LabDownArgs, LabExecArgs, LabHost, LabUpArgs};
     use crate::lab::congestion::Lists;
     use crate::lab::status::LabView;
+    use crate::lab::tunnel::SecondRoute;
     use crate::lab::up::{self, UpRequest};
     use crate::lab::{
         DEFAULT_NAME, LabError, LabState, Role, Runner, down, exec, names, preflight, shaping, state, status,
@@ -76,6 +77,7 @@ mod linux {
             switch_mtu: a.switch_mtu,
             congestion: a.congestion.clone(),
             congestion_lists: Lists::read(),
+            second_route: a.second_route,
         };
         if a.dry_run {
             let k = names::preferred_subnet(&a.name);
@@ -153,9 +155,32 @@ burst {} B, limit {} B\n",
         if let Some(note) = shaping::beyond_reach(st.line_rate_mbps) {
             o += &format!("  note    {note}\n");
         }
+        if let Some(t) = &st.second_route {
+            o += &format!("  tunnel  {}\n", describe_tunnel(t));
+        }
         o += &format!("Measure: saf-net lab exec{flag} -- saf-net client {}\n", st.far_addr);
+        if let Some(t) = &st.second_route {
+            o += &format!(
+                "Second route: saf-net lab exec{flag} -- saf-net client {} (through {}: a tunnel, not the link)\n",
+                t.far_addr, t.interface
+            );
+        }
         o += &format!("Remove:  saf-net lab down{flag}\n");
         o
+    }
+
+    /// One line saying what the `--second-route` tunnel is.
+    fn describe_tunnel(t: &SecondRoute) -> String {
+        format!(
+            "{} in both hosts, {} over eth0 (UDP {}), MTU {}: near {}, far {} (reachable only through it), route {}",
+            t.interface,
+            t.kind.to_uppercase(),
+            t.udp_port,
+            t.mtu,
+            t.near_addr,
+            t.far_addr,
+            t.network()
+        )
     }
 
     fn down(a: LabDownArgs) -> Result<ExitCode> {
@@ -270,7 +295,15 @@ burst {} B, limit {} B\n",
                 ),
                 None => "no tbf".into(),
             };
-            o += &format!("  {:<6}  {iface}, {tbf}\n", h.role.as_str());
+            let tunnel = match (&h.tunnel, v.state.as_ref().and_then(|s| s.second_route.as_ref())) {
+                (Some(t), _) => {
+                    let addrs: Vec<String> = t.ipv4.iter().map(|(a, p)| format!("{a}/{p}")).collect();
+                    format!("; {} {} MTU {}", t.name, addrs.join(" "), t.mtu)
+                }
+                (None, Some(t)) => format!("; {} missing", t.interface),
+                (None, None) => String::new(),
+            };
+            o += &format!("  {:<6}  {iface}, {tbf}{tunnel}\n", h.role.as_str());
         }
         if !v.switch_ports.is_empty() {
             let ports: Vec<String> = v
@@ -293,6 +326,9 @@ burst {} B, limit {} B\n",
         }
         if let Some(cc) = v.state.as_ref().and_then(|s| s.congestion_control.as_ref()) {
             o += &format!("  tcp     congestion control {cc} in both hosts\n");
+        }
+        if let Some(t) = v.state.as_ref().and_then(|s| s.second_route.as_ref()) {
+            o += &format!("  tunnel  {}\n", describe_tunnel(t));
         }
         if let Some(s) = v.state.as_ref().and_then(|s| s.server.as_ref()) {
             let far = v.state.as_ref().map(|s| s.far_addr.to_string()).unwrap_or_default();

@@ -7,6 +7,7 @@ mod lab;
 mod latency;
 mod mtu;
 mod report;
+mod route;
 mod server;
 mod service;
 mod tune;
@@ -19,6 +20,7 @@ pub use lab::lab;
 pub use latency::latency;
 pub use mtu::mtu;
 pub use report::report;
+pub use route::route;
 pub use server::server;
 pub use service::service;
 pub use tune::tune;
@@ -30,6 +32,7 @@ use anyhow::{Context, Result};
 
 use crate::auth::Psk;
 use crate::cli::HistoryArgs;
+use crate::client::{Event, Observer};
 use crate::output::history::{self, HistoryError};
 use crate::profile::Profile;
 
@@ -74,6 +77,16 @@ fn psk(file: Option<&Path>) -> Result<Option<Psk>, UsageError> {
 fn profile(spec: Option<&str>) -> Result<Option<Profile>, UsageError> {
     spec.map(|s| Profile::resolve(s).map_err(|e| UsageError(e.to_string())))
         .transpose()
+}
+
+/// Prints each warning a run finds before its test on stderr, one line each, and hands every event on.
+fn warn_then(obs: &mut dyn Observer) -> impl Observer + '_ {
+    move |e: Event<'_>| {
+        if let Event::Warning { diagnosis } = &e {
+            eprintln!("{}", crate::route::verdict::warning_line(diagnosis));
+        }
+        obs.on(e)
+    }
 }
 
 /// The single-threaded runtime the client-side subcommands run on.

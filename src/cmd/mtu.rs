@@ -19,14 +19,15 @@ pub fn mtu(args: MtuArgs) -> Result<ExitCode> {
     let history = probe.history.path()?;
     let profile = super::profile(probe.profile.as_deref())?;
     let expected = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
+    let medium = profile.as_ref().map(|p| p.link.medium);
     let meta = RunMeta::new(host, port, probe.label.clone(), profile.map(|p| p.name));
     let rt = super::runtime()?;
     let outcome = if args.json {
         let mut quiet = |_: Event<'_>| {};
-        rt.block_on(run_mtu(&target, expected, &mut quiet))
+        rt.block_on(run_mtu(&target, expected, medium, &mut super::warn_then(&mut quiet)))
     } else {
         let mut printer = LivePrinter::for_duration(host, port, None);
-        let o = rt.block_on(run_mtu(&target, expected, &mut printer));
+        let o = rt.block_on(run_mtu(&target, expected, medium, &mut super::warn_then(&mut printer)));
         printer.finish();
         o
     }?;

@@ -90,6 +90,7 @@ fn plans(args: &ValidateArgs, profile: &Profile) -> Result<Plans, UsageError> {
         i.interval = 0.0;
         i.connect_timeout = args.connect.connect_timeout;
         i.expected_mbps = Some(profile.link.line_rate_mbps.round() as u32);
+        i.expected_medium = Some(profile.link.medium);
         let mut plan = i.plan().map_err(UsageError)?;
         plan.target.psk = psk.clone();
         Ok(plan)
@@ -141,7 +142,8 @@ fn measure(args: &ValidateArgs, profile: &Profile, plans: &Plans) -> Result<Meas
     let mtu = rt.block_on(run_mtu(
         &plans.one.target,
         Some(profile.link.line_rate_mbps.round() as u32),
-        &mut quiet,
+        Some(profile.link.medium),
+        &mut super::warn_then(&mut quiet),
     ))?;
     let path_mtu = mtu.path.mtu_probe.as_ref().and_then(|m| m.path_mtu());
     step.done(&shown(path_mtu.map(f64::from), "bytes"));

@@ -2,6 +2,7 @@
 //! rehearsing an upgrade and for the project's own tests. No delay is emulated (no netem).
 //!
 //! `names` (naming and addresses) · `shaping` (tbf math) · `topology` (the build commands) ·
+//! `tunnel` (`--second-route`: a VPN-like tunnel beside the link) ·
 //! `crate::runner` (every external command) · `parse` (their outputs) · `state` (what is up, on disk) ·
 //! `process` (the server, and stopping what runs in a lab) · `preflight` (root, tools) ·
 //! `up`, `down`, `status`, `exec`: the four operations.
@@ -17,6 +18,7 @@ pub mod shaping;
 pub mod state;
 pub mod status;
 pub mod topology;
+pub mod tunnel;
 pub mod up;
 
 use std::collections::BTreeMap;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::LabError;
 use super::shaping::Tbf;
+use super::tunnel::SecondRoute;
 
 /// Where lab state lives unless `SAF_NET_LAB_STATE` says otherwise.
 pub const DEFAULT_STATE_DIR: &str = "/run/saf-net/labs";
@@ -62,6 +63,9 @@ pub struct LabState {
     #[serde(default)]
     pub congestion_control: Option<String>,
     pub server: Option<ServerProcess>,
+    /// `--second-route`: the tunnel beside the link (absent in state files written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_route: Option<SecondRoute>,
     pub created_utc: String,
     pub saf_net_version: String,
 }
@@ -172,6 +176,7 @@ pub(crate) mod tests {
             tbf: Tbf::for_link(1000.0, 1500, None, None),
             congestion_control: Some("reno".into()),
             server: None,
+            second_route: None,
             created_utc: "2026-11-29T14:00:00Z".into(),
             saf_net_version: "0.1.0".into(),
         }
@@ -191,6 +196,26 @@ pub(crate) mod tests {
         let _l = lock(dir.path()).unwrap();
         assert_eq!(names(dir.path()), ["b"]);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no lock file");
+    }
+
+    #[test]
+    fn state_files_without_a_second_route_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut with = sample("t");
+        with.second_route = Some(SecondRoute::for_subnet(9));
+        write(dir.path(), &with).unwrap();
+        assert_eq!(read(dir.path(), "t").unwrap(), Some(with));
+        // A state file as an earlier saf-net wrote it: no second_route key at all.
+        let mut old: serde_json::Value = serde_json::to_value(sample("old")).unwrap();
+        old.as_object_mut().unwrap().remove("second_route");
+        fs::create_dir_all(dir.path().join("old")).unwrap();
+        fs::write(dir.path().join("old").join(STATE_FILE), old.to_string()).unwrap();
+        assert_eq!(read(dir.path(), "old").unwrap(), Some(sample("old")));
+        let text = serde_json::to_string(&sample("x")).unwrap();
+        assert!(
+            !text.contains("second_route"),
+            "a lab without one writes the old layout"
+        );
     }
 
     #[test]

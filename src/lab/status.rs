@@ -17,6 +17,8 @@ pub struct HostView {
     pub iface: Option<Interface>,
     /// The tbf on the switch port that leads to this host (shapes traffic toward it).
     pub tbf: Option<TbfSeen>,
+    /// The `--second-route` tunnel's end in this host, when the lab has one and it exists.
+    pub tunnel: Option<Interface>,
 }
 
 /// One lab as seen now.
@@ -49,6 +51,20 @@ fn query<T>(
         cmd: cmd.to_string(),
         detail: e.to_string(),
     })
+}
+
+/// The tunnel interface `dev` in `ns`; None when it is missing.
+fn tunnel_end(runner: &mut Runner, ns: &str, dev: &str) -> Result<Option<Interface>, LabError> {
+    let cmd = Cmd::new("ip").args(["-n", ns, "-j", "addr", "show", "dev", dev]);
+    let out = runner.run(&cmd)?;
+    if !out.success() {
+        return Ok(None);
+    }
+    let found = parse::interfaces(&out.stdout).map_err(|e| LabError::Output {
+        cmd: cmd.to_string(),
+        detail: e.to_string(),
+    })?;
+    Ok(found.into_iter().next())
 }
 
 /// Every lab with state or namespaces. `live` adds what `ip` and `tc` report (needs root).
@@ -93,7 +109,17 @@ pub fn status(runner: &mut Runner, base: &Path, live: bool) -> Result<Vec<LabVie
                     let port = role.as_str();
                     let tc = Cmd::new("tc").args(["-n", &switch, "-j", "qdisc", "show", "dev", port]);
                     let tbf = query(runner, tc, parse::tbf)?;
-                    view.hosts.push(HostView { role, ns, iface, tbf });
+                    let tunnel = match view.state.as_ref().and_then(|s| s.second_route.as_ref()) {
+                        Some(t) => tunnel_end(runner, &ns, &t.interface)?,
+                        None => None,
+                    };
+                    view.hosts.push(HostView {
+                        role,
+                        ns,
+                        iface,
+                        tbf,
+                        tunnel,
+                    });
                 }
             }
         }
@@ -133,6 +159,36 @@ mod tests {
         let far = lab.hosts.iter().find(|h| h.role == Role::Far).unwrap();
         assert_eq!(far.iface, None);
         assert_eq!(lab.switch_ports.len(), 2);
+        assert_eq!(near.tunnel, None, "no second route, not asked");
+        assert!(!r.log().iter().any(|l| l.contains("vpn0")));
+    }
+
+    #[test]
+    fn live_status_shows_the_second_route_or_its_absence() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = state::tests::sample("x");
+        st.second_route = Some(crate::lab::tunnel::SecondRoute::for_subnet(9));
+        state::write(dir.path(), &st).unwrap();
+        let mut r = Runner::record()
+            .ok("ip netns list", "safnet-x-near\nsafnet-x-far\nsafnet-x-switch\n")
+            .ok(
+                "ip -n safnet-x-near -j addr show dev vpn0",
+                r#"[{"ifname":"vpn0","mtu":1280,"operstate":"UNKNOWN","addr_info":[{"family":"inet","local":"100.77.9.1","prefixlen":32}]}]"#,
+            )
+            .fail("ip -n safnet-x-far -j addr show dev vpn0", "Device \"vpn0\" does not exist.")
+            .ok("ip -n safnet-x-near -j addr", "[]")
+            .ok("ip -n safnet-x-far -j addr", "[]")
+            .ok("tc -n", "[]")
+            .ok("ip -n safnet-x-switch -j link", "[]");
+        let v = status(&mut r, dir.path(), true).unwrap();
+        let near = v[0].hosts.iter().find(|h| h.role == Role::Near).unwrap();
+        let t = near.tunnel.as_ref().unwrap();
+        assert_eq!(
+            (t.name.as_str(), t.mtu, t.ipv4[0].0.to_string()),
+            ("vpn0", 1280, "100.77.9.1".into())
+        );
+        let far = v[0].hosts.iter().find(|h| h.role == Role::Far).unwrap();
+        assert_eq!(far.tunnel, None, "missing is reported, not an error");
     }
 
     #[test]

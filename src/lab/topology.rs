@@ -22,6 +22,7 @@ use std::net::Ipv4Addr;
 use super::names::{BRIDGE, HOST_IF, Role};
 use super::runner::Cmd;
 use super::shaping::Tbf;
+use super::tunnel::{self, SecondRoute};
 
 /// What to build.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +37,8 @@ pub struct Spec {
     pub switch_mtu: u32,
     pub tbf: Tbf,
     pub congestion: super::congestion::Choice,
+    /// `--second-route`: a tunnel from near to far beside the link.
+    pub second_route: Option<SecondRoute>,
 }
 
 impl Spec {
@@ -117,6 +120,9 @@ pub fn build(s: &Spec) -> Vec<Cmd> {
         v.push(ip(sw, &format!("link set {} up", role.as_str())));
         v.push(ip(s.host(role).0, &format!("link set {HOST_IF} up")));
     }
+    if let Some(t) = &s.second_route {
+        v.extend(tunnel::build(t, s.host(Role::Near), s.host(Role::Far)));
+    }
     v
 }
 
@@ -139,6 +145,7 @@ pub(crate) mod tests {
                 algorithm: "reno".into(),
                 note: None,
             },
+            second_route: None,
         }
     }
 
@@ -178,5 +185,23 @@ pub(crate) mod tests {
         for c in &cmds {
             assert!(c.contains("safnet-t-"), "{c}");
         }
+        assert!(!cmds.iter().any(|c| c.contains("vxlan")), "no tunnel unless asked");
+    }
+
+    #[test]
+    fn a_second_route_is_built_last_over_the_hosts_links() {
+        let s = Spec {
+            second_route: Some(SecondRoute::for_subnet(5)),
+            ..spec()
+        };
+        let cmds: Vec<String> = build(&s).iter().map(ToString::to_string).collect();
+        let first = cmds.iter().position(|c| c.contains("type vxlan")).unwrap();
+        let last_up = cmds.iter().rposition(|c| c.ends_with("link set eth0 up")).unwrap();
+        assert!(first > last_up, "{cmds:#?}");
+        assert_eq!(cmds.iter().filter(|c| c.contains("type vxlan")).count(), 2);
+        assert_eq!(
+            cmds.last().unwrap(),
+            "ip -n safnet-t-far route add 100.77.5.0/24 dev vpn0 src 100.77.5.2"
+        );
     }
 }

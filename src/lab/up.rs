@@ -10,6 +10,7 @@ use super::runner::Runner;
 use super::shaping::Tbf;
 use super::state::{self, LabState, SERVER_LOG, STATE_VERSION};
 use super::topology::{self, Spec};
+use super::tunnel::SecondRoute;
 use super::{LabError, namespaces_by_lab};
 use crate::config::DEFAULT_PORT;
 use crate::profile::Profile;
@@ -27,6 +28,8 @@ pub struct UpRequest {
     pub congestion: Option<String>,
     /// The machine's available and allowed algorithms.
     pub congestion_lists: congestion::Lists,
+    /// Also build a tunnel from near to far with a second far address behind it (`--second-route`).
+    pub second_route: bool,
 }
 
 impl UpRequest {
@@ -51,6 +54,7 @@ impl UpRequest {
             switch_mtu,
             tbf: Tbf::for_profile(p),
             congestion,
+            second_route: self.second_route.then(|| SecondRoute::for_subnet(k)),
         })
     }
 }
@@ -171,6 +175,7 @@ pub fn up(runner: &mut Runner, base: &Path, req: &UpRequest, exe: &Path) -> Resu
             tbf: spec.tbf,
             congestion_control: Some(spec.congestion.algorithm.clone()),
             server: Some(server),
+            second_route: spec.second_route.clone(),
             created_utc: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             saf_net_version: env!("CARGO_PKG_VERSION").into(),
         };
@@ -199,6 +204,7 @@ mod tests {
                 available: vec!["reno".into(), "cubic".into(), "bbr".into()],
                 allowed: vec!["reno".into(), "bbr".into()],
             },
+            second_route: false,
         }
     }
 
@@ -215,6 +221,14 @@ mod tests {
             Err(LabError::BadSwitchMtu(100))
         ));
         assert!(matches!(req("a/b", "1gbe", None).spec(3), Err(LabError::BadName(_))));
+        assert_eq!(req("x", "1gbe", None).spec(3).unwrap().second_route, None);
+        let mut r = req("x", "1gbe", None);
+        r.second_route = true;
+        let t = r.spec(3).unwrap().second_route.unwrap();
+        assert_eq!(
+            (t.interface.as_str(), t.far_addr.to_string()),
+            ("vpn0", "100.77.3.2".into())
+        );
     }
 
     #[test]

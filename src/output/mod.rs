@@ -4,6 +4,7 @@ pub mod history;
 pub mod json;
 pub mod latency;
 pub mod path;
+pub mod route;
 pub mod text;
 pub mod udp;
 

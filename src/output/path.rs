@@ -34,6 +34,15 @@ pub fn text(p: &PathReport, peer: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Path to {peer}:");
     let _ = writeln!(out, "  this host: {}", facts_line(&p.local));
+    match (&p.route, &p.route_error) {
+        (Some(r), _) => {
+            let _ = writeln!(out, "  route:     {}", super::route::line(r));
+        }
+        (None, Some(e)) => {
+            let _ = writeln!(out, "  route:     unknown ({e})");
+        }
+        (None, None) => {}
+    }
     match &p.remote {
         Some(r) => {
             let _ = writeln!(out, "  server:    {}", facts_line(r));

@@ -131,6 +131,8 @@ impl Observer for LivePrinter {
             Event::Queued { .. } => {}
             Event::Tick { elapsed } if self.progress => self.draw(elapsed),
             Event::Tick { .. } => {}
+            // The command prints warnings on stderr, one line each.
+            Event::Warning { .. } => {}
         }
     }
 }

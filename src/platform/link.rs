@@ -68,10 +68,15 @@ fn interface_addresses() -> Vec<(String, IpAddr)> {
     Vec::new()
 }
 
-/// MTU, speed (Mb/s) and duplex of an interface, each None when the OS does not say.
-#[cfg(target_os = "linux")]
-pub fn interface_details(name: &str) -> (Option<u32>, Option<u32>, Option<String>) {
-    let root = std::env::var(SYSFS_ENV).unwrap_or_else(|_| "/sys".into());
+/// The sysfs root in use: `$SAF_NET_SYSFS_ROOT`, else `/sys`.
+pub fn sysfs_root() -> String {
+    std::env::var(SYSFS_ENV).unwrap_or_else(|_| "/sys".into())
+}
+
+/// MTU, speed (Mb/s) and duplex of an interface as Linux's sysfs says, each None when it does not say.
+/// Portable file reads, so Linux's facts can be read from a fake sysfs on any OS.
+pub fn sysfs_interface_details(name: &str) -> (Option<u32>, Option<u32>, Option<String>) {
+    let root = sysfs_root();
     let read = |file: &str| std::fs::read_to_string(format!("{root}/class/net/{name}/{file}")).ok();
     let mtu = read("mtu").and_then(|s| s.trim().parse().ok());
     // Virtual and down links report -1 or refuse the read: unknown, never guessed.
@@ -83,6 +88,12 @@ pub fn interface_details(name: &str) -> (Option<u32>, Option<u32>, Option<String
         .map(|s| s.trim().to_string())
         .filter(|s| s == "full" || s == "half");
     (mtu, speed, duplex)
+}
+
+/// MTU, speed (Mb/s) and duplex of an interface, each None when the OS does not say.
+#[cfg(target_os = "linux")]
+pub fn interface_details(name: &str) -> (Option<u32>, Option<u32>, Option<String>) {
+    sysfs_interface_details(name)
 }
 
 /// macOS: the MTU from the AF_LINK entry's `if_data`, speed and duplex from the interface media.

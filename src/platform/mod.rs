@@ -15,8 +15,8 @@ mod user;
 
 pub use cpu::{CpuClock, process_cpu_seconds};
 pub use fast::{pin_current_thread, recv_discard};
-pub use iface::{hostname, interface_index};
-pub use link::{SYSFS_ENV, facts_towards, interface_details};
+pub use iface::{hostname, interface_index, interface_name};
+pub use link::{SYSFS_ENV, facts_towards, interface_details, local_addr_towards, sysfs_interface_details, sysfs_root};
 pub use pmtu::{path_mtu, set_dont_fragment};
 pub use signal::ignore_hangup;
 pub use sockopt::{
