@@ -141,7 +141,9 @@ check_route() {
     local out rc
     out=$("$SAF" route "$HOST" ${BACKEND[@]+"${BACKEND[@]}"} 2>&1)
     rc=$?
-    if [ $rc -eq 0 ]; then
+    if [ $rc -eq 0 ] && printf '%s\n' "$out" | grep -q '^ *kind: *\(Wi-Fi\|VPN\)'; then
+        check "route to $HOST: $(first_line "$out"): a test to it would measure Wi-Fi or a VPN, not the cable (see docs/route.md to pin the route)"
+    elif [ $rc -eq 0 ]; then
         pass "route to $HOST: $(first_line "$out")"
         printf '%s\n' "$out" | sed -n '2,$p' | sed 's/^ *//' | while IFS= read -r l; do
             [ -n "$l" ] && echo "      $l"

@@ -102,16 +102,40 @@ fn a_missing_saf_net_is_one_line_and_exit_2() {
     assert!(out.stdout.is_empty());
 }
 
-#[test]
-fn against_the_fake_macos_tools_every_mac_path_reports() {
-    let sb = Sandbox::new(&["networksetup", "sysctl", "ifconfig"]);
+/// The report of a Mac Studio (tests/tune_support) whose route to 192.168.1.172 is `route_line`
+/// ("destination|mask|gateway|interface|flags|mtu", as tests/fakes/route reads it).
+fn fake_mac_report(route_line: &str) -> (Sandbox, Output) {
+    let sb = Sandbox::new(&["networksetup", "sysctl", "ifconfig", "route"]);
     sb.mac_studio();
+    let routes = sb.path().join("route");
+    std::fs::create_dir_all(&routes).unwrap();
+    std::fs::write(routes.join("192.168.1.172"), format!("{route_line}\n")).unwrap();
     let mut c = Command::new("bash");
     c.arg(script()).arg("192.168.1.172");
     sb.prepare(&mut c);
     c.env("SAF_NET_FAKE_SYSCTL", "macos");
     isolated(&mut c, sb.path());
     let out = c.output().unwrap();
+    (sb, out)
+}
+
+/// Wi-Fi and Ethernet both up, and the node reached by Wi-Fi: the most common Mac pitfall is a CHECK.
+#[test]
+fn a_route_by_wifi_is_a_check() {
+    let (_sb, out) = fake_mac_report("default|default|192.168.1.1|en1|UP,GATEWAY,DONE,STATIC,PRCLONING|1500");
+    let t = text(&out.stdout);
+    let line = facts(&out)
+        .into_iter()
+        .find(|l| l.contains("route to 192.168.1.172"))
+        .expect("route line");
+    assert!(line.starts_with("CHECK"), "{t}");
+    assert!(line.contains("en1 (Wi-Fi") && line.contains("not the cable"), "{line}");
+    assert_eq!(out.status.code(), Some(1), "{t}");
+}
+
+#[test]
+fn against_the_fake_macos_tools_every_mac_path_reports() {
+    let (sb, out) = fake_mac_report("192.168.1.172|||en0|UP,HOST,DONE,LLINFO,WASCLONED,IFSCOPE,IFREF|1500");
     let t = text(&out.stdout);
     let f = facts(&out);
     assert!(t.contains("macOS paths: fake"), "{t}");
@@ -152,6 +176,19 @@ fn against_the_fake_macos_tools_every_mac_path_reports() {
         "{t}"
     );
     assert!(has("PASS  tune apply thunderbolt --dry-run on bridge0: "), "{t}");
+    assert!(
+        has("PASS  route to 192.168.1.172: Route to 192.168.1.172: en0 (Ethernet, port \"Ethernet\"), on-link"),
+        "{t}"
+    );
+    assert!(
+        t.contains("      link:          MTU 1500, speed 10000 Mb/s, duplex full\n"),
+        "{t}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nothing to CHECK on a healthy Mac Studio: {t}"
+    );
     assert!(sb.changing_calls().is_empty(), "read-only: {:?}", sb.changing_calls());
 }
 
