@@ -231,12 +231,9 @@ fn a_failure_in_the_middle_rolls_back_to_the_snapshot() {
     assert!(!sb.state_file().exists());
 }
 
-#[test]
-fn an_error_printed_with_exit_status_zero_is_caught_and_rolled_back() {
-    require_root!("networksetup error with exit 0");
-    let sb = mac();
-    let before = sb.fake_state();
-    // A forced media first, then the MTU; the MTU's networksetup prints an error but exits 0.
+/// Applies a profile with a forced media, then MTU 9000, to the Thunderbolt port, with `rule` (tests/fakes/_fake.sh)
+/// making one of its commands fail.
+fn apply_forced_media_failing(sb: &Sandbox, rule: &str) -> std::process::Output {
     let profile = sb.path().join("forced.toml");
     std::fs::write(
         &profile,
@@ -244,10 +241,19 @@ fn an_error_printed_with_exit_status_zero_is_caught_and_rolled_back() {
 media = \"10Gbase-T <full-duplex>\"\n",
     )
     .unwrap();
-    sb.fail_on("networksetup -setMTU 'Thunderbolt Ethernet Slot 1' 9000|error0\n");
+    sb.fail_on(rule);
     let state = sb.state_dir().display().to_string();
     let p = profile.display().to_string();
-    let out = sb.saf(&apply_args(&state, &p, TB, &["--yes"]));
+    sb.saf(&apply_args(&state, &p, TB, &["--yes"]))
+}
+
+#[test]
+fn an_error_printed_with_exit_status_zero_is_caught_and_rolled_back() {
+    require_root!("networksetup error with exit 0");
+    let sb = mac();
+    let before = sb.fake_state();
+    // A forced media first, then the MTU; the MTU's networksetup prints an error but exits 0.
+    let out = apply_forced_media_failing(&sb, "networksetup -setMTU 'Thunderbolt Ethernet Slot 1' 9000|error0\n");
     let err = tune_support::one_line_error(&out, 1, "reported an error: ** Error: The parameters were not valid.");
     assert!(err.contains("rolled back"), "{err}");
     assert_eq!(
@@ -555,17 +561,7 @@ fn admin_privileges_printed_with_exit_status_zero_fail_suggest_sudo_and_roll_bac
     require_root!("networksetup's admin error with exit 0");
     let sb = mac();
     let before = sb.fake_state();
-    let profile = sb.path().join("forced.toml");
-    std::fs::write(
-        &profile,
-        "schema_version = 1\n[link]\nline_rate_mbps = 10000\nmtu = 9000\n[tune.macos]\nmtu = 9000\n\
-media = \"10Gbase-T <full-duplex>\"\n",
-    )
-    .unwrap();
-    sb.fail_on("networksetup -setMTU 'Thunderbolt Ethernet Slot 1' 9000|admin0\n");
-    let state = sb.state_dir().display().to_string();
-    let p = profile.display().to_string();
-    let out = sb.saf(&apply_args(&state, &p, TB, &["--yes"]));
+    let out = apply_forced_media_failing(&sb, "networksetup -setMTU 'Thunderbolt Ethernet Slot 1' 9000|admin0\n");
     let err = tune_support::one_line_error(
         &out,
         1,
