@@ -2,14 +2,14 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::{EXIT_DIAGNOSED, EXIT_OK, ExitCode, UsageError, history_path};
+use super::{EXIT_DIAGNOSED, EXIT_OK, ExitCode, UsageError, history_target};
 use crate::cli::ValidateArgs;
 use crate::client::{Event, run, run_latency, run_mtu};
 use crate::config::{ClientInput, LatencyInput};
 use crate::net::Family;
-use crate::output::history::{self, HistoryRow};
+use crate::output::history::HistoryRow;
 use crate::output::{RunMeta, path};
 use crate::profile::Profile;
 use crate::protocol::LatencyMode;
@@ -39,7 +39,7 @@ pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
     lat.count = Some(200);
     let mut lat = lat.plan().map_err(UsageError)?;
     lat.target.psk = psk.clone();
-    let history = history_path(args.no_history, args.csv.as_ref())?;
+    let history = history_target(args.no_history, args.csv.as_ref())?;
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), Some(profile.name.clone()));
 
     let rt = super::runtime()?;
@@ -117,7 +117,7 @@ pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
             .map(|c| c.name.as_str())
             .collect::<Vec<_>>()
             .join(";");
-        history::append(&p, &row, &serde_json::to_string_pretty(&doc)?).context("could not record the run")?;
+        super::record_run(Some(&p), &row, &serde_json::to_string_pretty(&doc)?)?;
     }
     Ok(if ok { EXIT_OK } else { EXIT_DIAGNOSED })
 }

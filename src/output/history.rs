@@ -36,12 +36,13 @@ pass --csv with another file, or --no-history"
     NotRegular { path: PathBuf, kind: &'static str },
     #[error("history {path}: {blocker} is not a folder; pass --csv with a path in a folder, or --no-history")]
     NotInFolder { path: PathBuf, blocker: PathBuf },
-    #[error("cannot write the history {path}: {source}; fix its permissions, or pass --csv FILE or --no-history")]
-    Unwritable { path: PathBuf, source: std::io::Error },
-    #[error("history {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("history {path}: {source}")]
-    Csv { path: PathBuf, source: csv::Error },
+    // The causes are part of each message (one line), not a source chain that would print them twice.
+    #[error("cannot write the history {path} ({cause}); fix its permissions, or pass --csv FILE or --no-history")]
+    Unwritable { path: PathBuf, cause: std::io::Error },
+    #[error("history {path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
+    #[error("history {path}: {cause}")]
+    Csv { path: PathBuf, cause: csv::Error },
 }
 
 impl HistoryError {
@@ -55,9 +56,9 @@ impl HistoryError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError + '_ {
-    move |source| HistoryError::Io {
+    move |cause| HistoryError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -398,9 +399,9 @@ fn write_row(csv_path: &Path, mut file: File, head: target::Head, row: &HistoryR
 
 /// Reads every row of a history file of any schema version.
 pub fn read(csv_path: &Path) -> Result<Vec<HistoryRecord>, HistoryError> {
-    let csv_err = |source| HistoryError::Csv {
+    let csv_err = |cause| HistoryError::Csv {
         path: csv_path.to_path_buf(),
-        source,
+        cause,
     };
     let mut rd = csv::ReaderBuilder::new()
         .flexible(true)

@@ -128,9 +128,9 @@ pub fn open(csv_path: &Path, create: bool) -> Result<Option<File>, HistoryError>
 
 /// Reads what an append needs: the header line (at most [`MAX_HEADER`] bytes) and the last byte.
 pub fn head(file: &File, csv_path: &Path) -> Result<Head, HistoryError> {
-    let err = |source| HistoryError::Io {
+    let err = |cause| HistoryError::Io {
         path: csv_path.into(),
-        source,
+        cause,
     };
     let len = file.metadata().map_err(err)?.len();
     if len == 0 {
@@ -183,10 +183,10 @@ fn not_regular(csv_path: &Path, m: &fs::Metadata) -> HistoryError {
     }
 }
 
-fn unwritable(csv_path: &Path, source: io::Error) -> HistoryError {
+fn unwritable(csv_path: &Path, cause: io::Error) -> HistoryError {
     HistoryError::Unwritable {
         path: csv_path.into(),
-        source,
+        cause,
     }
 }
 

@@ -74,9 +74,9 @@ fn temp_path(real: &Path) -> PathBuf {
 
 /// Streams every row of `real` into `tmp` under the current header; columns a row lacks are left empty.
 fn rewrite(real: &Path, tmp: &Path, original: &fs::Metadata) -> Result<(), HistoryError> {
-    let csv_err = |source| HistoryError::Csv {
+    let csv_err = |cause| HistoryError::Csv {
         path: real.to_path_buf(),
-        source,
+        cause,
     };
     let source = File::open(real).map_err(super::io(real))?;
     let mut rd = csv::ReaderBuilder::new()
