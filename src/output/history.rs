@@ -351,8 +351,8 @@ fn lock(csv_path: &Path) -> Result<File, HistoryError> {
 /// Appends one run under an exclusive lock: its JSON document under `runs/`, then one whole CSV line at the end.
 /// Only the header line and the last byte are read, so an append costs the same at any size. Nothing is created
 /// unless the target is a writable regular file holding a saf-net history (or missing, in a writable folder).
-/// A file of an older schema is first upgraded (see [`upgrade::upgrade`]); one of a newer schema gets the row
-/// with its extra columns empty. A failed row leaves the CSV as it was and removes the run's JSON.
+/// A file of an older schema is first upgraded with a backup (`history/upgrade.rs`); one of a newer schema gets
+/// the row with its extra columns empty. A failed row leaves the CSV as it was and removes the run's JSON.
 pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathBuf, HistoryError> {
     target::check(csv_path)?;
     let dir = target::folder(csv_path);
