@@ -93,7 +93,9 @@ pub struct ExposedKeyFile {
 impl ExposedKeyFile {
     /// The file at `path` if group or others may read it; None if it is private or cannot be looked at.
     pub fn check(path: &Path) -> Option<ExposedKeyFile> {
-        let mode = std::fs::metadata(path).ok().and_then(|m| crate::platform::files::mode(&m))?;
+        let mode = std::fs::metadata(path)
+            .ok()
+            .and_then(|m| crate::platform::files::mode(&m))?;
         (mode & 0o044 != 0).then(|| ExposedKeyFile {
             path: path.into(),
             mode,

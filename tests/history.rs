@@ -113,7 +113,11 @@ fn names(dir: &Path) -> Vec<String> {
 }
 
 fn records(path: &Path) -> Vec<csv::StringRecord> {
-    let mut rd = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(path).unwrap();
+    let mut rd = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .unwrap();
     rd.records().map(Result::unwrap).collect()
 }
 
@@ -148,7 +152,10 @@ fn a_file_that_is_no_history_is_refused_unchanged_before_the_test() {
         let r = saf(&[cmd, "127.0.0.1", "-p", &trap.port(), "--csv", other.to_str().unwrap()]);
         assert_eq!(r.code, 2, "{cmd}: {}", r.stderr);
         let line = r.one_line();
-        assert!(line.contains("is not a saf-net history") && line.contains("left unchanged"), "{line}");
+        assert!(
+            line.contains("is not a saf-net history") && line.contains("left unchanged"),
+            "{line}"
+        );
         assert!(line.contains(other.to_str().unwrap()), "{line}");
     }
     trap.assert_untouched("a refused history stops the run before it connects");
@@ -167,15 +174,30 @@ fn a_newer_saf_net_history_is_appended_to_and_keeps_every_column() {
         ",".repeat(history::header().len() - 3)
     );
     fs::write(&csv, &before).unwrap();
-    let r = saf(&["latency", "127.0.0.1", "-p", &port, "--count", "3", "--csv", csv.to_str().unwrap()]);
+    let r = saf(&[
+        "latency",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "--count",
+        "3",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let after = fs::read_to_string(&csv).unwrap();
-    assert!(after.starts_with(&before), "the newer saf-net's lines stay byte for byte:\n{after}");
+    assert!(
+        after.starts_with(&before),
+        "the newer saf-net's lines stay byte for byte:\n{after}"
+    );
     let rows = records(&csv);
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r.len() == history::header().len() + 2), "{after}");
     assert_eq!((&rows[2][1], &rows[2][51], &rows[2][52]), ("latency", "", ""));
-    assert!(!names(dir.path()).iter().any(|n| n.contains(".bak")), "nothing to back up");
+    assert!(
+        !names(dir.path()).iter().any(|n| n.contains(".bak")),
+        "nothing to back up"
+    );
 }
 
 #[test]
@@ -187,14 +209,21 @@ fn every_older_schema_is_upgraded_with_a_backup_named_after_it() {
         fs::write(&csv, &original).unwrap();
         history::append(&csv, &row("new"), "{}").unwrap();
         let backup = dir.path().join(format!("history.csv.v{version}.bak"));
-        assert_eq!(fs::read(&backup).unwrap(), original, "v{version}: the backup holds the old bytes");
+        assert_eq!(
+            fs::read(&backup).unwrap(),
+            original,
+            "v{version}: the backup holds the old bytes"
+        );
         let (old, new) = (records(&backup), records(&csv));
         assert_eq!(new.len(), old.len() + 1, "v{version}");
         assert_eq!(new[0].iter().collect::<Vec<_>>(), history::header(), "v{version}");
         for (o, n) in old.iter().zip(&new).skip(1) {
             assert_eq!(n.len(), history::header().len(), "v{version}");
             assert_eq!(o.iter().collect::<Vec<_>>(), n.iter().take(o.len()).collect::<Vec<_>>());
-            assert!(n.iter().skip(o.len()).all(str::is_empty), "v{version}: new columns empty");
+            assert!(
+                n.iter().skip(o.len()).all(str::is_empty),
+                "v{version}: new columns empty"
+            );
         }
         assert_eq!(&new.last().unwrap()[2], "new");
         let left: Vec<String> = names(dir.path()).into_iter().filter(|n| n.starts_with('.')).collect();
@@ -219,13 +248,19 @@ fn every_schema_fixture_stays_readable() {
     let rows = |v| history::read(&fixture(v)).unwrap();
     let v1 = rows(1);
     assert_eq!(v1[0].label.as_deref(), Some("before, \"tuned\""));
-    assert_eq!((v1[1].reverse_receiver_mbps, v1[1].complete), (Some(939.8), Some(false)));
+    assert_eq!(
+        (v1[1].reverse_receiver_mbps, v1[1].complete),
+        (Some(939.8), Some(false))
+    );
     assert_eq!(v1[0].latency_mode, None);
     let v2 = rows(2);
     assert_eq!((v2[0].rtt_p50_us, v2[1].loaded_rtt_p99_us), (Some(63.25), Some(2100.0)));
     assert_eq!(v2[0].path_mtu, None);
     let v3 = rows(3);
-    assert_eq!((v3[0].path_mtu, v3[0].diagnoses.as_deref()), (Some(1500), Some("mtu_mismatch")));
+    assert_eq!(
+        (v3[0].path_mtu, v3[0].diagnoses.as_deref()),
+        (Some(1500), Some("mtu_mismatch"))
+    );
     assert_eq!(v3[1].mss_effective, Some(8948));
     let v4 = rows(4);
     assert_eq!((v4[0].udp_lost, v4[0].udp_jitter_ms), (Some(7), Some(0.012)));
@@ -255,7 +290,16 @@ fn devices_fifos_and_folders_are_refused_before_the_test_creating_nothing() {
     let beside_dev = ["/dev/.full.lock", "/dev/.null.lock", "/dev/runs"].map(|p| (p, Path::new(p).exists()));
     let trap = Trap::new();
     for (path, kind) in &cases {
-        let r = saf(&["client", "127.0.0.1", "-p", &trap.port(), "-t", "1", "--csv", path.to_str().unwrap()]);
+        let r = saf(&[
+            "client",
+            "127.0.0.1",
+            "-p",
+            &trap.port(),
+            "-t",
+            "1",
+            "--csv",
+            path.to_str().unwrap(),
+        ]);
         assert_eq!(r.code, 2, "{path:?}: {}", r.stderr);
         let line = r.one_line();
         assert!(line.contains(&format!("is {kind}, not a regular file")), "{line}");
@@ -294,7 +338,10 @@ fn the_middle_of_the_history_is_never_read() {
     f.seek(SeekFrom::Start(64 << 20)).unwrap();
     f.read_exact(&mut tail).unwrap();
     let tail = String::from_utf8(tail).unwrap();
-    assert!(tail.starts_with("4,throughput,after-the-holes,") && tail.ends_with('\n'), "{tail}");
+    assert!(
+        tail.starts_with("4,throughput,after-the-holes,") && tail.ends_with('\n'),
+        "{tail}"
+    );
 }
 
 #[cfg(unix)]
@@ -310,7 +357,16 @@ fn a_write_error_is_one_line_and_exit_1_leaving_the_history_as_it_was() {
     }
     fs::write(&csv, &text).unwrap();
     let mut c = saf_net();
-    c.args(["latency", "127.0.0.1", "-p", &port, "--count", "1", "--csv", csv.to_str().unwrap()]);
+    c.args([
+        "latency",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "--count",
+        "1",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
     // SAFETY: between fork and exec the child only calls setrlimit and signal, both async-signal-safe. Files
     // may not grow past 200 kB, and SIGXFSZ is ignored (which exec keeps), so the append fails with EFBIG.
     unsafe {
@@ -330,7 +386,10 @@ fn a_write_error_is_one_line_and_exit_1_leaving_the_history_as_it_was() {
     assert!(line.starts_with("error: could not record the run: history "), "{line}");
     assert!(line.contains(csv.to_str().unwrap()), "{line}");
     assert_eq!(fs::read_to_string(&csv).unwrap(), text, "no partial line");
-    assert!(names(&dir.path().join("runs")).is_empty(), "the run's JSON is removed with its row");
+    assert!(
+        names(&dir.path().join("runs")).is_empty(),
+        "the run's JSON is removed with its row"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,7 +427,10 @@ fn a_history_in_a_file_instead_of_a_folder_is_refused_before_the_test() {
         let r = saf(&argv);
         assert_eq!(r.code, 2, "{argv:?}: {}{}", r.stdout, r.stderr);
         assert!(r.one_line().contains("is not a folder"), "{argv:?}: {}", r.stderr);
-        assert!(!r.stdout.contains("saf-net demo: server"), "{argv:?}: the demo did not start");
+        assert!(
+            !r.stdout.contains("saf-net demo: server"),
+            "{argv:?}: the demo did not start"
+        );
     }
     trap.assert_untouched("an unusable history stops every run before it connects");
 }
@@ -405,8 +467,14 @@ fn a_read_only_folder_is_found_before_the_test() {
         let r = run(as_user(&argv));
         assert_eq!(r.code, 1, "{argv:?}: {}{}", r.stdout, r.stderr);
         let line = r.one_line();
-        assert!(line.contains("cannot write the history") && line.contains("--no-history"), "{line}");
-        assert!(!r.stdout.contains("saf-net demo: server"), "{argv:?}: the demo did not start");
+        assert!(
+            line.contains("cannot write the history") && line.contains("--no-history"),
+            "{line}"
+        );
+        assert!(
+            !r.stdout.contains("saf-net demo: server"),
+            "{argv:?}: the demo did not start"
+        );
     }
     trap.assert_untouched("an unwritable history stops every run before it connects");
     assert!(names(&ro).is_empty());
@@ -446,8 +514,16 @@ fn spawned_runs_record_in_the_sandbox_and_never_in_the_users_history() {
     for id in &ids {
         assert!(!real_text.contains(id.as_str()), "{id} leaked into {}", real.display());
         if let Some(runs) = &real_runs {
-            assert!(!runs.join(format!("{id}.json")).exists(), "{id}.json leaked into {}", runs.display());
+            assert!(
+                !runs.join(format!("{id}.json")).exists(),
+                "{id}.json leaked into {}",
+                runs.display()
+            );
         }
-        assert!(recorded.contains(id.as_str()), "{id} is not in the sandbox's history {}", sandbox.display());
+        assert!(
+            recorded.contains(id.as_str()),
+            "{id} is not in the sandbox's history {}",
+            sandbox.display()
+        );
     }
 }

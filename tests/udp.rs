@@ -442,7 +442,15 @@ fn server_process(prefix: &[&str], port: u16) -> KillOnDrop {
     while t.elapsed() < Duration::from_secs(5) {
         let probe = command(
             prefix,
-            &["latency", "127.0.0.1", "-p", &port.to_string(), "--count", "1", "--no-history"],
+            &[
+                "latency",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "--count",
+                "1",
+                "--no-history",
+            ],
         )
         .output();
         if probe.is_ok_and(|o| o.status.success()) {

@@ -550,7 +550,10 @@ mod tests {
         append(&csv, &row("new"), "{}").unwrap();
         let rows = read(&csv).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!((rows[0].schema_version, rows[0].run_id.as_deref()), (Some(1), Some("old1")));
+        assert_eq!(
+            (rows[0].schema_version, rows[0].run_id.as_deref()),
+            (Some(1), Some("old1"))
+        );
         assert_eq!(rows[1].run_id.as_deref(), Some("new"));
         assert!(fs::read_to_string(&csv).unwrap().starts_with(&header().join(",")));
         assert_eq!(fs::read_to_string(dir.path().join("old.csv.v1.bak")).unwrap(), v1);
@@ -565,7 +568,10 @@ mod tests {
         assert!(matches!(err, HistoryError::NotAHistory { .. }), "{err}");
         assert!(err.is_wrong_target());
         assert_eq!(fs::read_to_string(&csv).unwrap(), "name,value\nfoo,1\n");
-        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(left, ["other.csv"]);
     }
 

@@ -118,7 +118,10 @@ mod tests {
     #[test]
     fn kinds_name_devices_folders_and_fifos() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(kind(&std::fs::metadata("/dev/null").unwrap().file_type()), "a character device");
+        assert_eq!(
+            kind(&std::fs::metadata("/dev/null").unwrap().file_type()),
+            "a character device"
+        );
         assert_eq!(kind(&std::fs::metadata(dir.path()).unwrap().file_type()), "a folder");
         let f = dir.path().join("f");
         std::fs::write(&f, "x").unwrap();

@@ -62,13 +62,11 @@ fn check_folder(csv_path: &Path, dir: &Path) -> Result<(), HistoryError> {
                     blocker: at.into(),
                 });
             }
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
-                match at.parent() {
-                    Some(p) if p.as_os_str().is_empty() => at = Path::new("."),
-                    Some(p) => at = p,
-                    None => break,
-                }
-            }
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => match at.parent() {
+                Some(p) if p.as_os_str().is_empty() => at = Path::new("."),
+                Some(p) => at = p,
+                None => break,
+            },
             Err(source) => return Err(unwritable(csv_path, source)),
         }
     }

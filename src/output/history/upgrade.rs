@@ -120,7 +120,11 @@ mod tests {
         assert_eq!(lines.next(), Some(header().join(",").as_str()));
         let row = lines.next().unwrap();
         assert!(row.starts_with("1,throughput,r1,,\"a, b\","), "{row}");
-        let fields = csv::ReaderBuilder::new().has_headers(false).from_reader(row.as_bytes()).records().next();
+        let fields = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(row.as_bytes())
+            .records()
+            .next();
         assert_eq!(fields.unwrap().unwrap().len(), header().len(), "{row}");
         fs::write(&csv, &v1).unwrap();
         assert_eq!(upgrade(&csv, 1).unwrap(), dir.path().join("h.csv.v1.2.bak"));
