@@ -82,6 +82,45 @@ impl Psk {
     }
 }
 
+/// A key file that group or others may read: worth a warning before it is used, as ssh gives one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExposedKeyFile {
+    pub path: PathBuf,
+    /// Permission bits, e.g. 0o644.
+    pub mode: u32,
+}
+
+impl ExposedKeyFile {
+    /// The file at `path` if group or others may read it; None if it is private or cannot be looked at.
+    pub fn check(path: &Path) -> Option<ExposedKeyFile> {
+        let mode = std::fs::metadata(path)
+            .ok()
+            .and_then(|m| crate::platform::files::mode(&m))?;
+        (mode & 0o044 != 0).then(|| ExposedKeyFile {
+            path: path.into(),
+            mode,
+        })
+    }
+}
+
+impl std::fmt::Display for ExposedKeyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let who = match (self.mode & 0o040 != 0, self.mode & 0o004 != 0) {
+            (true, true) => "group and others",
+            (true, false) => "its group",
+            _ => "others",
+        };
+        let shown = self.path.display().to_string();
+        write!(
+            f,
+            "WARNING: UNPROTECTED KEY FILE! {shown} has mode {:04o}, readable by {who}, and whoever reads the key \
+can pass as you; run: chmod 600 {}",
+            self.mode,
+            crate::runner::shell_quote(&shown)
+        )
+    }
+}
+
 /// A fresh random nonce, hex-encoded.
 pub fn nonce() -> std::io::Result<String> {
     let mut b = [0u8; 16];
@@ -137,5 +176,26 @@ mod tests {
         assert_eq!(k.0, b"0123456789abcdef");
         let err = Psk::resolve(Some(&dir.path().join("missing"))).unwrap_err();
         assert!(err.to_string().contains("cannot read the key file"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_others_may_read_are_named_with_their_mode_and_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("my key");
+        std::fs::write(&f, "0123456789abcdef").unwrap();
+        for (mode, who) in [(0o644, "group and others"), (0o640, "its group"), (0o604, "others")] {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
+            let w = ExposedKeyFile::check(&f).expect("exposed").to_string();
+            assert!(w.starts_with("WARNING: UNPROTECTED KEY FILE! "), "{w}");
+            assert!(w.contains(&format!("has mode {mode:04o}, readable by {who},")), "{w}");
+            assert!(w.ends_with(&format!("chmod 600 '{}'", f.display())), "{w}");
+            assert_eq!(w.lines().count(), 1);
+        }
+        for mode in [0o600, 0o400, 0o620] {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(ExposedKeyFile::check(&f), None, "{mode:o}");
+        }
     }
 }

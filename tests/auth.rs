@@ -92,3 +92,51 @@ async fn a_forged_proof_is_refused_by_the_server() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+/// A key file group or others may read is used, with ssh's kind of warning: one line naming the file, its mode
+/// and the fix. A private one (0600) gets none.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_file_others_can_read_gets_a_one_line_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("saf-net.key");
+    std::fs::write(&file, "0123456789abcdef0123456789abcdef\n").unwrap();
+    let srv = server(Some(Psk::resolve(Some(&file)).unwrap().unwrap())).await;
+    let port = srv.addr.port().to_string();
+    for (mode, warned) in [
+        (0o644, true),
+        (0o640, true),
+        (0o604, true),
+        (0o600, false),
+        (0o400, false),
+    ] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        let mut c = common::saf_net();
+        c.args([
+            "latency",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "--count",
+            "1",
+            "--no-history",
+            "--psk-file",
+        ])
+        .arg(&file);
+        let out = tokio::task::spawn_blocking(move || c.output().unwrap()).await.unwrap();
+        let err = common::text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{mode:o}: the key is still used: {err}");
+        if warned {
+            assert_eq!(err.lines().count(), 1, "{mode:o}: one line: {err}");
+            assert!(err.starts_with("WARNING: UNPROTECTED KEY FILE! "), "{err}");
+            assert!(
+                err.contains(&format!("{} has mode {mode:04o}", file.display())),
+                "{err}"
+            );
+            assert!(err.contains(&format!("chmod 600 {}", file.display())), "{err}");
+        } else {
+            assert_eq!(err, "", "{mode:o}: a private key file gets no warning");
+        }
+    }
+}

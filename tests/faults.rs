@@ -120,12 +120,8 @@ fn run_limited(mut cmd: Command, what: &str, limit: Duration) -> Run {
 
 /// `saf-net client ARGS`, untouched by the caller's SAF_NET_* environment.
 fn client_cmd(args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("client")
-        .args(args)
-        .env_remove("SAF_NET_PORT")
-        .env_remove("SAF_NET_HISTORY")
-        .env_remove("SAF_NET_PROFILE");
+    let mut cmd = common::saf_net();
+    cmd.arg("client").args(args);
     cmd
 }
 
@@ -153,11 +149,10 @@ impl Server {
             let port = free_port();
             let dir = tempfile::tempdir().unwrap();
             let log_path = dir.path().join("server.log");
-            let mut cmd = Command::new(BIN);
+            let mut cmd = common::saf_net();
             // -v: the tests wait for the debug line that marks a test's start.
             cmd.args(["server", "-p", &port.to_string(), "-v"])
                 .args(extra)
-                .env_remove("SAF_NET_PORT")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(File::create(&log_path).unwrap());
@@ -487,10 +482,9 @@ fn silent_address_times_out_with_no_answer() {
         ip(args).unwrap();
     }
     let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", &ns, BIN, "client", "10.213.0.2"])
-        .args(["--connect-timeout", "1", "--no-history", "-t", "1"])
-        .env_remove("SAF_NET_PORT")
-        .env_remove("SAF_NET_HISTORY");
+    common::isolate(&mut cmd)
+        .args(["netns", "exec", &ns, BIN, "client", "10.213.0.2"])
+        .args(["--connect-timeout", "1", "--no-history", "-t", "1"]);
     let run = run_limited(cmd, "client to a silent address", Duration::from_secs(10));
     assert_ne!(run.code, 0, "{run:#?}");
     assert_eq!(run.code, 1, "{run:#?}");

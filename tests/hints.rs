@@ -10,7 +10,7 @@ use saf_net::config::ServerConfig;
 
 /// `saf-net client 127.0.0.1 -p PORT ARGS --no-history`, with `env` set, off the async runtime.
 async fn client(port: u16, args: &[&str], env: Option<(&str, std::path::PathBuf)>) -> std::process::Output {
-    let mut c = Command::new(BIN);
+    let mut c = common::saf_net();
     c.env_remove("SAF_NET_PROFILES")
         .args(["client", "127.0.0.1", "--no-history", "-p", &port.to_string()])
         .args(args);

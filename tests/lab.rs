@@ -67,6 +67,7 @@ macro_rules! require_lab {
 /// Runs saf-net with `args`, killed after `limit`.
 fn saf_within(args: &[&str], limit: Duration) -> Output {
     let mut child = Command::new(BIN)
+        .envs(common::sandbox_env())
         .args(args)
         .env_remove("SAF_NET_PROFILE")
         .env_remove("SAF_NET_PORT")
@@ -394,6 +395,7 @@ fn not_root_gets_one_clear_line() {
             return;
         }
         Command::new("setpriv")
+            .envs(common::sandbox_env())
             .args([
                 "--reuid=65534",
                 "--regid=65534",
@@ -409,6 +411,7 @@ fn not_root_gets_one_clear_line() {
             .unwrap()
     } else {
         Command::new(BIN)
+            .envs(common::sandbox_env())
             .args(["lab", "up", "1gbe", "--name", "nobody"])
             .output()
             .unwrap()
@@ -535,6 +538,7 @@ fn client_scores_goodput_against_the_profile_and_flags_the_impossible() {
     let port = free_port();
     let _server = KillOnDrop(
         Command::new(BIN)
+            .envs(common::sandbox_env())
             .args(["server", "-B", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -560,6 +564,7 @@ fn client_scores_goodput_against_the_profile_and_flags_the_impossible() {
         csv.to_str().unwrap(),
     ];
     let out = Command::new(BIN)
+        .envs(common::sandbox_env())
         .args(args)
         .env("SAF_NET_PROFILE", "profiles/1gbe.toml")
         .output()
@@ -689,6 +694,7 @@ fn a_link_taken_down_mid_test_ends_it_with_a_clear_message() {
         "--no-history",
     ];
     let child = Command::new(BIN)
+        .envs(common::sandbox_env())
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -203,15 +203,8 @@ async fn client_latency_flag_reports_idle_and_loaded_rtt() {
 }
 
 fn bin() -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_saf-net"));
-    for v in [
-        "SAF_NET_PROFILE",
-        "SAF_NET_PROFILES",
-        "SAF_NET_HISTORY",
-        "SAF_NET_SYSFS_ROOT",
-    ] {
-        c.env_remove(v);
-    }
+    let mut c = common::saf_net();
+    c.env_remove("SAF_NET_PROFILES").env_remove("SAF_NET_SYSFS_ROOT");
     c
 }
 

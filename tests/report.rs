@@ -4,6 +4,8 @@
 //! To look at a realistic example report: `SAF_NET_EXAMPLE_OUT=/tmp/example cargo test --test report
 //! write_example -- --ignored`, then open /tmp/example/report/*.png.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -156,9 +158,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 }
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_saf-net"));
-    c.env_remove("SAF_NET_HISTORY");
-    c
+    common::saf_net()
 }
 
 fn stderr_of(out: &std::process::Output) -> String {

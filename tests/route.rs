@@ -184,7 +184,7 @@ fn linux_backend_sees_loopback_and_never_warns_for_it() {
 /// A `saf-net server` on 127.0.0.1 at a free port, killed when dropped.
 fn loopback_server() -> (common::KillOnDrop, u16) {
     let port = common::free_port();
-    let child = Command::new(common::BIN)
+    let child = common::saf_net()
         .args(["server", "-B", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -202,7 +202,7 @@ fn loopback_server() -> (common::KillOnDrop, u16) {
 fn a_loopback_client_under_a_profile_gets_no_wrong_interface_warning() {
     let (_server, port) = loopback_server();
     let port = port.to_string();
-    let out = Command::new(common::BIN)
+    let out = common::saf_net()
         .args([
             "client",
             "127.0.0.1",
@@ -234,7 +234,7 @@ fn a_loopback_client_under_a_profile_gets_no_wrong_interface_warning() {
         assert_eq!(path["route"]["kind"], "loopback", "{path}");
     }
     // The text run names the route in the path section.
-    let out = Command::new(common::BIN)
+    let out = common::saf_net()
         .args([
             "client",
             "127.0.0.1",

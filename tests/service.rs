@@ -115,6 +115,8 @@ impl Sandbox {
             .env("FAKE_LOG", self.path("calls.log"))
             .env("FAKE_STATE", self.path("state"))
             .env("SAF_NET_SERVICE_DESTDIR", self.dest())
+            .env("SAF_NET_HISTORY", self.path("history.csv"))
+            .env("XDG_DATA_HOME", self.path("data"))
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("SAF_NET_PORT")
             .env_remove("SAF_NET_PSK");

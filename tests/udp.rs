@@ -421,10 +421,8 @@ fn command(prefix: &[&str], args: &[&str]) -> Command {
         }
         None => Command::new(BIN),
     };
-    cmd.args(args)
-        .env_remove("SAF_NET_PORT")
-        .env_remove("SAF_NET_HISTORY")
-        .env_remove("SAF_NET_PROFILE")
+    common::isolate(&mut cmd)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -444,7 +442,15 @@ fn server_process(prefix: &[&str], port: u16) -> KillOnDrop {
     while t.elapsed() < Duration::from_secs(5) {
         let probe = command(
             prefix,
-            &["latency", "127.0.0.1", "-p", &port.to_string(), "--count", "1"],
+            &[
+                "latency",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "--count",
+                "1",
+                "--no-history",
+            ],
         )
         .output();
         if probe.is_ok_and(|o| o.status.success()) {

@@ -10,7 +10,7 @@ use saf_net::config::ServerConfig;
 use serde_json::Value;
 
 fn validate(port: u16, dir: &std::path::Path, extra: &[&str]) -> Output {
-    let mut c = Command::new(BIN);
+    let mut c = common::saf_net();
     c.env("SAF_NET_HISTORY", dir.join("history.csv"))
         .env("XDG_DATA_HOME", dir.join("data"))
         .env_remove("SAF_NET_PROFILE")

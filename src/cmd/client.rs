@@ -2,14 +2,14 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::{EXIT_INCOMPLETE, EXIT_OK, ExitCode, UsageError};
 use crate::cli::ClientArgs;
 use crate::client::{self, Event, Outcome};
 use crate::config::ClientInput;
 use crate::net::Family;
-use crate::output::history::{self, HistoryRow};
+use crate::output::history::HistoryRow;
 use crate::output::text::{LivePrinter, summary};
 use crate::output::{RunMeta, json};
 use crate::profile::Profile;
@@ -44,13 +44,9 @@ fn input(args: &ClientArgs) -> ClientInput {
     }
 }
 
-/// Records a run in the history, if one is wanted; returns the per-run JSON path.
+/// Records a throughput run in the history at `path`, if any.
 pub(super) fn record(path: Option<&std::path::Path>, o: &Outcome, meta: &RunMeta) -> Result<()> {
-    if let Some(path) = path {
-        let row = HistoryRow::throughput(o, meta);
-        history::append(path, &row, &json::render(o, meta)).context("could not record the run")?;
-    }
-    Ok(())
+    super::record_run(path, &HistoryRow::throughput(o, meta), &json::render(o, meta))
 }
 
 /// The MTU the run really had: the profile's, unless an interface at either end is smaller (then that one, named).
@@ -104,7 +100,7 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
     let profile = super::profile(args.profile.as_deref())?;
     plan.expected_mbps = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
     plan.expected_medium = profile.as_ref().map(|p| p.link.medium);
-    let history_path = args.history.path()?;
+    let history_path = args.history.target()?;
     let profile_name = profile.as_ref().map(|p| p.name.clone());
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), profile_name);
     let rt = super::runtime()?;

@@ -15,6 +15,8 @@ use crate::units::BitsPerSec;
 
 pub fn demo(args: DemoArgs) -> Result<ExitCode> {
     let history = args.out.join("history.csv");
+    // The folder takes the history and the report: checked before any test runs.
+    crate::output::history::check(&history).map_err(super::history_error)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

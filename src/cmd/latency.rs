@@ -2,14 +2,14 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::{EXIT_INCOMPLETE, EXIT_OK, ExitCode, UsageError};
 use crate::cli::{LatencyArgs, ModeArg};
 use crate::client::{Event, run_latency};
 use crate::config::LatencyInput;
 use crate::output::text::LivePrinter;
-use crate::output::{RunMeta, history, latency};
+use crate::output::{RunMeta, latency};
 use crate::protocol::LatencyMode;
 
 pub fn latency(args: LatencyArgs) -> Result<ExitCode> {
@@ -33,7 +33,7 @@ pub fn latency(args: LatencyArgs) -> Result<ExitCode> {
     };
     let mut plan = input.plan().map_err(UsageError)?;
     plan.target.psk = super::psk(args.probe.psk.psk_file.as_deref())?;
-    let history = args.probe.history.path()?;
+    let history = args.probe.history.target()?;
     let profile = super::profile(args.probe.profile.as_deref())?.map(|p| p.name);
     let meta = RunMeta::new(host, port, args.probe.label.clone(), profile);
     let rt = super::runtime()?;
@@ -53,14 +53,11 @@ pub fn latency(args: LatencyArgs) -> Result<ExitCode> {
         latency::summary(&outcome)
     };
     let _ = std::io::stdout().write_all(text.as_bytes());
-    if let Some(path) = history {
-        history::append(
-            &path,
-            &latency::history_row(&outcome, &meta),
-            &latency::render(&outcome, &meta),
-        )
-        .context("could not record the run")?;
-    }
+    super::record_run(
+        history.as_deref(),
+        &latency::history_row(&outcome, &meta),
+        &latency::render(&outcome, &meta),
+    )?;
     Ok(if outcome.probe.error.is_none() {
         EXIT_OK
     } else {

@@ -30,10 +30,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::auth::Psk;
+use crate::auth::{ExposedKeyFile, Psk};
 use crate::cli::HistoryArgs;
 use crate::client::{Event, Observer};
-use crate::output::history::{self, HistoryError};
+use crate::output::history::{self, HistoryError, HistoryRow};
 use crate::profile::Profile;
 
 /// The process exit code of a subcommand that ran.
@@ -50,27 +50,55 @@ pub const EXIT_DIAGNOSED: ExitCode = 4;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// The history file to append to: none with --no-history, else --csv, else the default.
-fn history_path(no_history: bool, csv: Option<&PathBuf>) -> Result<Option<PathBuf>, HistoryError> {
+/// The history file to append to: none with --no-history, else --csv, else the default. It is checked now
+/// (a writable regular file holding a saf-net history, or a new file in a writable folder), so a test never
+/// runs for a row that cannot be written.
+fn history_target(no_history: bool, csv: Option<&PathBuf>) -> Result<Option<PathBuf>> {
     if no_history {
         return Ok(None);
     }
-    Ok(Some(match csv {
+    let path = match csv {
         Some(p) => p.clone(),
         None => history::default_path()?,
-    }))
+    };
+    history::check(&path).map_err(history_error)?;
+    Ok(Some(path))
 }
 
 impl HistoryArgs {
-    /// The history file to append to, if any (see [`history_path`]).
-    fn path(&self) -> Result<Option<PathBuf>, HistoryError> {
-        history_path(self.no_history, self.csv.as_ref())
+    /// The checked history file to append to, if any (see [`history_target`]).
+    fn target(&self) -> Result<Option<PathBuf>> {
+        history_target(self.no_history, self.csv.as_ref())
     }
 }
 
-/// The pre-shared key from --psk-file or SAF_NET_PSK, if any; a bad one is a usage error.
+/// A history error as the binary reports it: a path that can never hold a history is a usage error (exit 2).
+fn history_error(e: HistoryError) -> anyhow::Error {
+    if e.is_wrong_target() {
+        UsageError(e.to_string()).into()
+    } else {
+        e.into()
+    }
+}
+
+/// Records a run (its row and JSON document) in the history at `path`, if any.
+fn record_run(path: Option<&Path>, row: &HistoryRow, document: &str) -> Result<()> {
+    if let Some(path) = path {
+        history::append(path, row, document)
+            .map_err(history_error)
+            .context("could not record the run")?;
+    }
+    Ok(())
+}
+
+/// The pre-shared key from --psk-file or SAF_NET_PSK, if any; a bad one is a usage error. A key file that
+/// group or others may read is used, with a one-line warning on stderr.
 fn psk(file: Option<&Path>) -> Result<Option<Psk>, UsageError> {
-    Psk::resolve(file).map_err(|e| UsageError(e.to_string()))
+    let key = Psk::resolve(file).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(exposed) = file.and_then(ExposedKeyFile::check) {
+        eprintln!("{exposed}");
+    }
+    Ok(key)
 }
 
 /// The link profile --profile names, if any; an unknown one is a usage error.

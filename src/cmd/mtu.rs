@@ -2,21 +2,21 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::{EXIT_DIAGNOSED, EXIT_OK, ExitCode, UsageError};
 use crate::cli::MtuArgs;
 use crate::client::{Event, run_mtu};
 use crate::config::Target;
 use crate::output::text::LivePrinter;
-use crate::output::{RunMeta, history, path};
+use crate::output::{RunMeta, path};
 
 pub fn mtu(args: MtuArgs) -> Result<ExitCode> {
     let (host, port) = (&args.target.host, args.target.port);
     let probe = &args.probe;
     let mut target = Target::new(host, port, probe.family(), probe.connect.connect_timeout).map_err(UsageError)?;
     target.psk = super::psk(probe.psk.psk_file.as_deref())?;
-    let history = probe.history.path()?;
+    let history = probe.history.target()?;
     let profile = super::profile(probe.profile.as_deref())?;
     let expected = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
     let medium = profile.as_ref().map(|p| p.link.medium);
@@ -37,14 +37,11 @@ pub fn mtu(args: MtuArgs) -> Result<ExitCode> {
         path::text(&outcome.path, &format!("{host} ({})", outcome.server))
     };
     let _ = std::io::stdout().write_all(text.as_bytes());
-    if let Some(p) = history {
-        history::append(
-            &p,
-            &path::mtu_history_row(&outcome, &meta),
-            &path::render_mtu(&outcome, &meta),
-        )
-        .context("could not record the run")?;
-    }
+    super::record_run(
+        history.as_deref(),
+        &path::mtu_history_row(&outcome, &meta),
+        &path::render_mtu(&outcome, &meta),
+    )?;
     Ok(if outcome.path.diagnoses.is_empty() {
         EXIT_OK
     } else {

@@ -4,15 +4,15 @@
 use std::io::Write;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::{EXIT_DIAGNOSED, EXIT_OK, ExitCode, UsageError, history_path};
+use super::{EXIT_DIAGNOSED, EXIT_OK, ExitCode, UsageError, history_target};
 use crate::cli::ValidateArgs;
 use crate::client::{Event, LatencyPlan, run, run_latency, run_mtu};
 use crate::config::{ClientInput, ClientPlan, LatencyInput};
 use crate::diagnose::PathReport;
 use crate::net::Family;
-use crate::output::history::{self, HistoryRow};
+use crate::output::history::HistoryRow;
 use crate::output::{RunMeta, path};
 use crate::profile::Profile;
 use crate::protocol::LatencyMode;
@@ -44,7 +44,7 @@ impl Measured {
 pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
     let profile = Profile::resolve(&args.profile).map_err(|e| UsageError(e.to_string()))?;
     let plans = plans(&args, &profile)?;
-    let history = history_path(args.no_history, args.csv.as_ref())?;
+    let history = history_target(args.no_history, args.csv.as_ref())?;
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), Some(profile.name.clone()));
     let heading = format!(
         "Validating {} against profile {} ({} Mbit/s, MTU {}; TCP ceiling {:.1} Mbit/s)",
@@ -75,7 +75,7 @@ pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
     let _ = std::io::stdout().write_all(text.as_bytes());
     if let Some(p) = history {
         let row = history_row(&meta, &m, &checks);
-        history::append(&p, &row, &serde_json::to_string_pretty(&doc)?).context("could not record the run")?;
+        super::record_run(Some(&p), &row, &serde_json::to_string_pretty(&doc)?)?;
     }
     Ok(if ok { EXIT_OK } else { EXIT_DIAGNOSED })
 }

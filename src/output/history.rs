@@ -1,7 +1,7 @@
 //! The run history: a versioned CSV, one whole line per run, plus one JSON file per run beside it.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -15,21 +15,50 @@ pub const SCHEMA_VERSION: u32 = 4;
 /// Environment variable that overrides the default history file.
 pub const HISTORY_ENV: &str = "SAF_NET_HISTORY";
 
+mod schema;
+mod target;
+mod upgrade;
+
+pub use schema::Layout;
+pub use target::check;
+
 /// Why the history could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
     #[error("no data directory on this system; pass --csv FILE or set {HISTORY_ENV}")]
     NoDataDir,
-    #[error("history {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("history {path}: {source}")]
-    Csv { path: PathBuf, source: csv::Error },
+    #[error(
+        "history {path} is not a saf-net history (its first line is no saf-net header), so it was left unchanged; \
+pass --csv with another file, or --no-history"
+    )]
+    NotAHistory { path: PathBuf },
+    #[error("history {path} is {kind}, not a regular file; pass --csv with a file's path, or --no-history")]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("history {path}: {blocker} is not a folder; pass --csv with a path in a folder, or --no-history")]
+    NotInFolder { path: PathBuf, blocker: PathBuf },
+    // The causes are part of each message (one line), not a source chain that would print them twice.
+    #[error("cannot write the history {path} ({cause}); fix its permissions, or pass --csv FILE or --no-history")]
+    Unwritable { path: PathBuf, cause: std::io::Error },
+    #[error("history {path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
+    #[error("history {path}: {cause}")]
+    Csv { path: PathBuf, cause: csv::Error },
+}
+
+impl HistoryError {
+    /// The path names something that can never hold a history: a bad argument rather than a failure.
+    pub fn is_wrong_target(&self) -> bool {
+        matches!(
+            self,
+            HistoryError::NotAHistory { .. } | HistoryError::NotRegular { .. } | HistoryError::NotInFolder { .. }
+        )
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError + '_ {
-    move |source| HistoryError::Io {
+    move |cause| HistoryError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -295,87 +324,84 @@ fn header_line() -> Vec<u8> {
     w.into_inner().expect("in memory")
 }
 
-/// Appends one run: its JSON document under `runs/`, then one whole CSV line, under an exclusive lock.
-/// A file written by an older schema is first rewritten with the current header, rows kept.
-pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathBuf, HistoryError> {
-    let dir = csv_path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io(dir))?;
-    let details = PathBuf::from("runs").join(format!("{}.json", row.run_id));
-    let json_path = dir.join(&details);
-    write_atomic(&json_path, document.as_bytes())?;
-    let mut row = row.clone();
-    row.details = details.to_string_lossy().into_owned();
+/// A row as the file's layout wants it: `extra` empty fields for a newer saf-net's columns.
+fn encode_row_for(row: &HistoryRow, layout: Layout) -> Vec<u8> {
+    let mut line = encode_row(row);
+    if let Layout::Newer { extra } = layout {
+        line.pop();
+        line.extend(std::iter::repeat_n(b',', extra));
+        line.push(b'\n');
+    }
+    line
+}
 
-    let lock_path = dir.join(format!(
-        ".{}.lock",
-        csv_path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
-    ));
+/// Holds the history's lock file (beside the CSV) exclusively until dropped.
+fn lock(csv_path: &Path) -> Result<File, HistoryError> {
+    let path = target::lock_path(csv_path);
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&lock_path)
-        .map_err(io(&lock_path))?;
-    lock.lock().map_err(io(&lock_path))?;
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .read(true)
-        .open(csv_path)
-        .map_err(io(csv_path))?;
-    let mut existing = String::new();
-    file.seek(SeekFrom::Start(0)).map_err(io(csv_path))?;
-    file.read_to_string(&mut existing).map_err(io(csv_path))?;
-    let want = header_line();
-    let mut out = Vec::new();
-    if existing.is_empty() {
-        out.extend_from_slice(&want);
-    } else if !existing.as_bytes().starts_with(&want) {
-        upgrade(csv_path, &existing)?;
-        file = OpenOptions::new().append(true).open(csv_path).map_err(io(csv_path))?;
-    } else if !existing.ends_with('\n') {
-        out.push(b'\n');
-    }
-    out.extend_from_slice(&encode_row(&row));
-    file.write_all(&out).map_err(io(csv_path))?;
-    file.sync_data().map_err(io(csv_path))?;
-    drop(lock);
-    Ok(json_path)
+        .open(&path)
+        .map_err(io(&path))?;
+    lock.lock().map_err(io(&path))?;
+    Ok(lock)
 }
 
-/// Rewrites an older-schema file under the current header; columns it lacked stay empty.
-fn upgrade(csv_path: &Path, existing: &str) -> Result<(), HistoryError> {
-    let csv_err = |source| HistoryError::Csv {
-        path: csv_path.to_path_buf(),
-        source,
+/// Appends one run under an exclusive lock: its JSON document under `runs/`, then one whole CSV line at the end.
+/// Only the header line and the last byte are read, so an append costs the same at any size. Nothing is created
+/// unless the target is a writable regular file holding a saf-net history (or missing, in a writable folder).
+/// A file of an older schema is first upgraded with a backup (`history/upgrade.rs`); one of a newer schema gets
+/// the row with its extra columns empty. A failed row leaves the CSV as it was and removes the run's JSON.
+pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathBuf, HistoryError> {
+    target::check(csv_path)?;
+    let dir = target::folder(csv_path);
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let _lock = lock(csv_path)?;
+    let file = target::open(csv_path, true)?.ok_or_else(|| io(csv_path)(std::io::ErrorKind::NotFound.into()))?;
+    let head = target::head(&file, csv_path)?;
+    let details = PathBuf::from("runs").join(format!("{}.json", row.run_id));
+    let json_path = dir.join(&details);
+    write_atomic(&json_path, document.as_bytes())?;
+    let row = HistoryRow {
+        details: details.to_string_lossy().into_owned(),
+        ..row.clone()
     };
-    let mut rd = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(existing.as_bytes());
-    let old: Vec<String> = rd.headers().map_err(csv_err)?.iter().map(String::from).collect();
-    let columns = header();
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(columns).map_err(csv_err)?;
-    for rec in rd.records() {
-        let rec = rec.map_err(csv_err)?;
-        let fields: Vec<&str> = columns
-            .iter()
-            .map(|col| old.iter().position(|h| h == col).and_then(|i| rec.get(i)).unwrap_or(""))
-            .collect();
-        w.write_record(fields).map_err(csv_err)?;
+    let written = write_row(csv_path, file, head, &row);
+    if written.is_err() {
+        let _ = fs::remove_file(&json_path);
     }
-    let bytes = w.into_inner().map_err(|e| io(csv_path)(e.into_error()))?;
-    write_atomic(csv_path, &bytes)
+    written.map(|()| json_path)
+}
+
+/// Writes the row (after the header, an upgrade or a missing newline, as `head` says); on failure the file is
+/// cut back to its length before, so no partial line stays.
+fn write_row(csv_path: &Path, mut file: File, head: target::Head, row: &HistoryRow) -> Result<(), HistoryError> {
+    let mut out = Vec::new();
+    let mut len = head.len;
+    match head.layout {
+        Layout::Empty => out.extend(header_line()),
+        Layout::Older { version } => {
+            upgrade::upgrade(csv_path, version)?;
+            file = target::open(csv_path, false)?.ok_or_else(|| io(csv_path)(std::io::ErrorKind::NotFound.into()))?;
+            len = file.metadata().map_err(io(csv_path))?.len();
+        }
+        Layout::Current | Layout::Newer { .. } if head.needs_newline => out.push(b'\n'),
+        Layout::Current | Layout::Newer { .. } => {}
+    }
+    out.extend(encode_row_for(row, head.layout));
+    let written = file.write_all(&out).and_then(|()| file.sync_data());
+    if written.is_err() {
+        let _ = file.set_len(len);
+    }
+    written.map_err(io(csv_path))
 }
 
 /// Reads every row of a history file of any schema version.
 pub fn read(csv_path: &Path) -> Result<Vec<HistoryRecord>, HistoryError> {
-    let csv_err = |source| HistoryError::Csv {
+    let csv_err = |cause| HistoryError::Csv {
         path: csv_path.to_path_buf(),
-        source,
+        cause,
     };
     let mut rd = csv::ReaderBuilder::new()
         .flexible(true)
@@ -513,24 +539,72 @@ mod tests {
     }
 
     #[test]
-    fn older_files_are_read_and_upgraded() {
+    fn older_files_are_read_and_upgraded_with_a_backup() {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("old.csv");
-        fs::write(
-            &csv,
-            "schema_version,kind,run_id,receiver_mbps\n0,throughput,old1,945.11\n",
-        )
-        .unwrap();
+        let v1 = format!("{}\n1,throughput,old1{}\n", header()[..19].join(","), ",".repeat(16));
+        fs::write(&csv, &v1).unwrap();
         let rows = read(&csv).unwrap();
-        assert_eq!(rows[0].receiver_mbps, Some(945.11));
+        assert_eq!(rows[0].run_id.as_deref(), Some("old1"));
         assert_eq!(rows[0].streams, None);
         append(&csv, &row("new"), "{}").unwrap();
         let rows = read(&csv).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].run_id.as_deref(), Some("old1"));
-        assert_eq!(rows[0].receiver_mbps, Some(945.11));
+        assert_eq!(
+            (rows[0].schema_version, rows[0].run_id.as_deref()),
+            (Some(1), Some("old1"))
+        );
         assert_eq!(rows[1].run_id.as_deref(), Some("new"));
         assert!(fs::read_to_string(&csv).unwrap().starts_with(&header().join(",")));
+        assert_eq!(fs::read_to_string(dir.path().join("old.csv.v1.bak")).unwrap(), v1);
+    }
+
+    #[test]
+    fn a_file_that_is_no_history_is_refused_unchanged_and_nothing_is_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("other.csv");
+        fs::write(&csv, "name,value\nfoo,1\n").unwrap();
+        let err = append(&csv, &row("x"), "{}").unwrap_err();
+        assert!(matches!(err, HistoryError::NotAHistory { .. }), "{err}");
+        assert!(err.is_wrong_target());
+        assert_eq!(fs::read_to_string(&csv).unwrap(), "name,value\nfoo,1\n");
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["other.csv"]);
+    }
+
+    #[test]
+    fn a_newer_history_gets_the_row_with_its_extra_columns_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("v5.csv");
+        let newer = format!("{},wifi_rssi_dbm\n", header().join(","));
+        let old_row = format!("5,wifi,w1{},-61\n", ",".repeat(header().len() - 3));
+        fs::write(&csv, format!("{newer}{old_row}")).unwrap();
+        append(&csv, &row("mine"), "{}").unwrap();
+        let text = fs::read_to_string(&csv).unwrap();
+        let mut want = format!("{newer}{old_row}").into_bytes();
+        let details = HistoryRow {
+            details: "runs/mine.json".into(),
+            ..row("mine")
+        };
+        want.extend(encode_row_for(&details, Layout::Newer { extra: 1 }));
+        assert_eq!(text, String::from_utf8(want).unwrap());
+        let mut rd = csv::Reader::from_path(&csv).unwrap();
+        let records: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+        assert!(records.iter().all(|r| r.len() == header().len() + 1), "{text}");
+        assert_eq!((&records[0][51], &records[1][2], &records[1][51]), ("-61", "mine", ""));
+    }
+
+    #[test]
+    fn a_cut_off_last_line_is_ended_before_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("h.csv");
+        fs::write(&csv, format!("{}\n4,throughput,cut", header().join(","))).unwrap();
+        append(&csv, &row("next"), "{}").unwrap();
+        let text = fs::read_to_string(&csv).unwrap();
+        assert!(text.contains("\n4,throughput,cut\n4,throughput,next,"), "{text}");
     }
 
     #[test]

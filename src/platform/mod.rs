@@ -2,6 +2,7 @@
 
 mod cpu;
 mod fast;
+pub mod files;
 mod iface;
 mod link;
 pub mod media;

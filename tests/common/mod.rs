@@ -3,13 +3,66 @@
 #![allow(dead_code)]
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
 
 use saf_net::config::ServerConfig;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// The saf-net binary under test.
+/// The saf-net binary under test. Spawn it with [`saf_net`] (or give a wrapper command [`isolate`]d), never bare.
 pub const BIN: &str = env!("CARGO_BIN_EXE_saf-net");
+
+/// `saf-net` for a test: its history and data folder in this test binary's sandbox, no caller's SAF_NET_* settings.
+pub fn saf_net() -> Command {
+    let mut c = Command::new(BIN);
+    isolate(&mut c);
+    c
+}
+
+/// Gives `c` (saf-net itself, or a wrapper such as `ip netns exec … saf-net`, which passes the environment
+/// on) the sandbox: `SAF_NET_HISTORY` and `XDG_DATA_HOME` point into it, so a run without `--csv` or
+/// `--no-history` never reaches the user's real history, and the caller's port, profile and key are dropped.
+pub fn isolate(c: &mut Command) -> &mut Command {
+    c.envs(sandbox_env())
+        .env_remove("SAF_NET_PORT")
+        .env_remove("SAF_NET_PROFILE")
+        .env_remove("SAF_NET_PSK")
+}
+
+/// The variables that keep a spawned saf-net's recordings in the sandbox (for `Command::envs`).
+pub fn sandbox_env() -> [(&'static str, PathBuf); 2] {
+    let dir = sandbox();
+    [
+        ("SAF_NET_HISTORY", dir.join("history.csv")),
+        ("XDG_DATA_HOME", dir.join("data")),
+    ]
+}
+
+/// This test process's own folder under Cargo's target/tmp, made (and dead processes' folders cleared) once.
+pub fn sandbox() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("suite-data");
+        let prefix = format!("{}-", env!("CARGO_CRATE_NAME"));
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name.strip_prefix(&prefix).and_then(|p| p.parse::<i32>().ok());
+            if pid.is_some_and(|p| !alive(p)) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = root.join(format!("{prefix}{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        dir
+    })
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only asks whether the process exists; it sends nothing.
+    unsafe { libc::kill(pid, 0) == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) }
+}
 
 /// A saf-net server running in this process; it stops when dropped (or on [`Server::shutdown`]).
 pub struct Server {

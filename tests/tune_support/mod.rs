@@ -245,6 +245,8 @@ Thunderbolt Bridge|bridge0|36:b5:4b:12:34:00\n",
         c.env("PATH", path)
             .env("SAF_NET_FAKE_DIR", self.path())
             .env("SAF_NET_SYSCTL_CONF", self.sysctl_conf())
+            .env("SAF_NET_HISTORY", self.path().join("history.csv"))
+            .env("XDG_DATA_HOME", self.path().join("data"))
             .env_remove("SSH_CONNECTION")
             .env_remove("SUDO_USER")
             .env_remove("SAF_NET_TUNE_STATE_DIR")
