@@ -32,11 +32,11 @@ pub enum ClientError {
     Refused { server: SocketAddr, reason: String },
     #[error("{reason}")]
     VersionMismatch { reason: String },
-    #[error("server {server}: {context}: {source}")]
+    #[error("server {server}: {context}: {cause}")]
     Control {
         server: SocketAddr,
         context: &'static str,
-        source: FrameError,
+        cause: FrameError,
     },
     #[error("server {server} sent {got} while {context}; is this a saf-net server of the same release?")]
     Unexpected {
@@ -46,11 +46,11 @@ pub enum ClientError {
     },
     #[error("authentication with {server} failed: {reason}")]
     Auth { server: SocketAddr, reason: String },
-    #[error("data connection {stream} to {server} failed: {source}")]
+    #[error("data connection {stream} to {server} failed: {cause}")]
     Data {
         server: SocketAddr,
         stream: u32,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A UDP test that cannot run as asked (e.g. a datagram the path MTU cannot carry).
     #[error("{0}")]
@@ -180,7 +180,7 @@ async fn authenticate(
                 .map_err(|source| ClientError::Control {
                     server,
                     context: "sending the key proof",
-                    source,
+                    cause: source,
                 })
         }
         (Some(_), None, Some(_)) => Err(fail("internal error: no client nonce")),
@@ -219,7 +219,7 @@ pub(crate) async fn open(
         move |source| ClientError::Control {
             server,
             context,
-            source,
+            cause: source,
         }
     };
     let unexpected = |got: &ServerMessage, context: &'static str| ClientError::Unexpected {

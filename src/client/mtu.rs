@@ -51,7 +51,7 @@ pub async fn run_mtu(
             return Err(ClientError::Control {
                 server,
                 context: "waiting for the start",
-                source,
+                cause: source,
             });
         }
     }

@@ -54,7 +54,7 @@ pub async fn run_until(
         move |source| ClientError::Control {
             server,
             context,
-            source,
+            cause: source,
         }
     };
     let unexpected = |got: &ServerMessage, context: &'static str| ClientError::Unexpected {
@@ -116,7 +116,7 @@ pub async fn run_until(
         let data_err = |source| ClientError::Data {
             server,
             stream: id,
-            source,
+            cause: source,
         };
         s.write_all(&encode(&ClientMessage::Data { cookie, stream: id }))
             .await

@@ -3,6 +3,7 @@
 mod client;
 mod compare;
 mod demo;
+mod errors;
 mod lab;
 mod latency;
 mod mtu;
@@ -15,6 +16,7 @@ mod validate;
 pub use client::client;
 pub use compare::compare;
 pub use demo::demo;
+pub use errors::{error_line, repeated_cause};
 pub use lab::lab;
 pub use latency::latency;
 pub use mtu::mtu;

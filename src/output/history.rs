@@ -20,16 +20,16 @@ pub const HISTORY_ENV: &str = "SAF_NET_HISTORY";
 pub enum HistoryError {
     #[error("no data directory on this system; pass --csv FILE or set {HISTORY_ENV}")]
     NoDataDir,
-    #[error("history {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("history {path}: {source}")]
-    Csv { path: PathBuf, source: csv::Error },
+    #[error("history {path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
+    #[error("history {path}: {cause}")]
+    Csv { path: PathBuf, cause: csv::Error },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError + '_ {
     move |source| HistoryError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     }
 }
 
@@ -350,7 +350,7 @@ pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathB
 fn upgrade(csv_path: &Path, existing: &str) -> Result<(), HistoryError> {
     let csv_err = |source| HistoryError::Csv {
         path: csv_path.to_path_buf(),
-        source,
+        cause: source,
     };
     let mut rd = csv::ReaderBuilder::new()
         .flexible(true)
@@ -375,7 +375,7 @@ fn upgrade(csv_path: &Path, existing: &str) -> Result<(), HistoryError> {
 pub fn read(csv_path: &Path) -> Result<Vec<HistoryRecord>, HistoryError> {
     let csv_err = |source| HistoryError::Csv {
         path: csv_path.to_path_buf(),
-        source,
+        cause: source,
     };
     let mut rd = csv::ReaderBuilder::new()
         .flexible(true)
