@@ -3,6 +3,7 @@
 mod cpu;
 mod fast;
 mod iface;
+mod limits;
 mod link;
 pub mod media;
 mod pmtu;
@@ -16,6 +17,7 @@ mod user;
 pub use cpu::{CpuClock, process_cpu_seconds};
 pub use fast::{pin_current_thread, recv_discard};
 pub use iface::{hostname, interface_index};
+pub use limits::{open_files_limit, out_of_descriptors};
 pub use link::{SYSFS_ENV, facts_towards, interface_details};
 pub use pmtu::{path_mtu, set_dont_fragment};
 pub use signal::ignore_hangup;

@@ -138,7 +138,10 @@ pub(super) async fn run(
     if let (Some(psk), Some(c), Some(theirs)) = (&ctx.config.psk, &challenge, &client_nonce) {
         let answer = tokio::select! {
             r = read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs) => r,
-            _ = pending.evicted() => return false,
+            why = pending.evicted() => {
+                ctx.evicted(peer, why);
+                return false;
+            }
         };
         let ok = match answer {
             Ok(ClientMessage::Auth { proof }) => psk.verify(crate::auth::CLIENT_ROLE, &c.nonce, theirs, &proof),
@@ -152,8 +155,8 @@ pub(super) async fn run(
     }
     let request = tokio::select! {
         r = read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs) => r,
-        _ = pending.evicted() => {
-            ctx.log(format!("{peer}: dropped: evicted by a newer connection from the same address"));
+        why = pending.evicted() => {
+            ctx.evicted(peer, why);
             return false;
         }
     };
