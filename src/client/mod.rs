@@ -2,6 +2,7 @@
 
 mod latency;
 mod mtu;
+mod prestart;
 mod throughput;
 pub mod udp;
 
@@ -64,10 +65,16 @@ pub enum ClientError {
         server.port()
     )]
     Silent { server: SocketAddr, secs: f64 },
+    /// A signal stopped the client before the server accepted the test: nothing was measured.
+    #[error("{reason} before the test started; nothing was measured")]
+    Interrupted { reason: String },
     /// A UDP test that cannot run as asked (e.g. a datagram the path MTU cannot carry).
     #[error("{0}")]
     Udp(String),
 }
+
+/// Control messages from the server, read by a task of their own.
+pub(crate) type ControlRx = tokio::sync::mpsc::UnboundedReceiver<Result<ServerMessage, FrameError>>;
 
 /// One data connection, as opened by the client.
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ mod mtu;
 mod report;
 mod server;
 mod service;
+mod signals;
 mod tune;
 mod validate;
 

@@ -122,16 +122,17 @@ impl HistoryRow {
     /// The row for a throughput test.
     pub fn throughput(o: &Outcome, meta: &RunMeta) -> HistoryRow {
         let dirs = o.directions();
-        let first = &dirs[0];
+        // A test ended before its start (a shutdown, a signal) has no direction: its figures are 0.
+        let first = dirs.first();
         let second = dirs.get(1);
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
         let mut row = HistoryRow {
             direction: o.request.direction.as_str().into(),
             streams: o.request.streams,
-            duration_s: round(first.received.seconds),
-            bytes: first.received.bytes,
-            receiver_mbps: round(first.received.rate().mbps()),
-            sender_mbps: round(first.sent.rate().mbps()),
+            duration_s: first.map_or(0.0, |d| round(d.received.seconds)),
+            bytes: first.map_or(0, |d| d.received.bytes),
+            receiver_mbps: first.map_or(0.0, |d| round(d.received.rate().mbps())),
+            sender_mbps: first.map_or(0.0, |d| round(d.sent.rate().mbps())),
             reverse_receiver_mbps: second.map(|d| round(d.received.rate().mbps())),
             reverse_sender_mbps: second.map(|d| round(d.sent.rate().mbps())),
             complete: o.complete(),
