@@ -115,6 +115,7 @@ pub(super) async fn run(
         }
     });
     let _ = out_tx.send(ServerMessage::Start);
+    ctx.debug(format!("test {n} from {peer}: started"));
     let idle = timing.hard_limit.unwrap_or_default() + GRACE;
     let (reader, mut ctl_rx) = spawn_control_reader(rd, ctx.config.max_frame, idle);
     // The client says `done` when its streams ended normally; a vanished client never does.
