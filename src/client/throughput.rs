@@ -300,11 +300,18 @@ async fn measure<F: Future<Output = String>>(
     let (abort_tx, abort_rx) = oneshot::channel::<String>();
     let mut abort_tx = Some(abort_tx);
     let mut abort = |reason: Option<String>| {
-        if let (Some(reason), Some(tx)) = (reason, abort_tx.take()) {
+        if let Some(reason) = reason
+            && let Some(tx) = abort_tx.take()
+        {
             let _ = tx.send(reason);
         }
     };
-    let aborted = async move { abort_rx.await.unwrap_or_else(|_| String::new()) };
+    let aborted = async move {
+        match abort_rx.await {
+            Ok(reason) => reason,
+            Err(_) => std::future::pending().await,
+        }
+    };
     let t0 = Instant::now();
     let driving = drive(local, timing(req), move |iv| drop(iv_tx.send(iv.clone())), aborted);
     tokio::pin!(driving);
