@@ -1682,6 +1682,7 @@ async fn hostile_clients_then_a_normal_test_on_the_same_server() {
 // ---------------------------------------------------------------------------------------------
 
 /// A `saf-net server` child process with its descriptor limit lowered, its log in a file.
+#[cfg(target_os = "linux")]
 struct LimitedServer {
     child: std::process::Child,
     port: u16,
@@ -1689,6 +1690,7 @@ struct LimitedServer {
     _dir: tempfile::TempDir,
 }
 
+#[cfg(target_os = "linux")]
 impl LimitedServer {
     fn start(open_files: u32) -> LimitedServer {
         for _ in 0..10 {
@@ -1728,6 +1730,7 @@ impl LimitedServer {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl Drop for LimitedServer {
     fn drop(&mut self) {
         let _ = self.child.kill();

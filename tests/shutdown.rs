@@ -188,7 +188,7 @@ fn assert_ended_by_shutdown(c: &mut Proc) {
     assert_eq!(code, 3, "{}\n{}", c.stdout(), c.stderr());
     let out = c.stdout();
     assert!(
-        out.contains(&format!("INCOMPLETE: server 127.0.0.1:")) && out.contains(SHUTTING_DOWN),
+        out.contains("INCOMPLETE: server 127.0.0.1:") && out.contains(SHUTTING_DOWN),
         "{out}"
     );
     assert!(c.stderr().trim().is_empty(), "nothing on stderr: {}", c.stderr());

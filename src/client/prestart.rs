@@ -47,7 +47,7 @@ pub(super) struct Prepared {
 
 /// How the time before the start ended.
 pub(super) enum PreStart {
-    Started(Prepared),
+    Started(Box<Prepared>),
     /// The server shut down, or a signal stopped the client: nothing was measured.
     Ended {
         reason: String,
@@ -82,7 +82,7 @@ pub(super) async fn until_start<F: Future<Output = String>>(
     tokio::pin!(start_wait);
     loop {
         if started && let Some(p) = prepared.take() {
-            return Ok(PreStart::Started(p));
+            return Ok(PreStart::Started(Box::new(p)));
         }
         tokio::select! {
             biased;

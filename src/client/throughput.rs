@@ -105,7 +105,7 @@ pub async fn run_until(
         streams,
         idle_rtt,
         udp_hellos,
-    } = prepared;
+    } = *prepared;
     drop(udp_hellos);
     outcome.started_at = SystemTime::now();
     obs.on(Event::Started { streams: &streams });
