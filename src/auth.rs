@@ -17,8 +17,8 @@ pub const PSK_ENV: &str = "SAF_NET_PSK";
 /// Why a key could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("cannot read the key file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read the key file {path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
     #[error(
         "the key in {origin} is {len} bytes; use at least {MIN_KEY_BYTES} (e.g. `openssl rand -hex 32 > saf-net.key`)"
     )]
@@ -49,7 +49,7 @@ impl Psk {
         if let Some(path) = file {
             let bytes = std::fs::read(path).map_err(|source| AuthError::Read {
                 path: path.into(),
-                source,
+                cause: source,
             })?;
             return Psk::new(&bytes, path.display().to_string()).map(Some);
         }

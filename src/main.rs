@@ -38,7 +38,7 @@ fn main() {
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}", cmd::error_line(&e));
             let usage = e.downcast_ref::<cmd::UsageError>().is_some();
             std::process::exit(if usage { 2 } else { 1 });
         }

@@ -38,8 +38,8 @@ impl Family {
 /// Why a peer could not be reached.
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
-    #[error("could not resolve '{host}': {source}; check the name, or give an IP address")]
-    Resolve { host: String, source: std::io::Error },
+    #[error("could not resolve '{host}': {cause}; check the name, or give an IP address")]
+    Resolve { host: String, cause: std::io::Error },
     #[error("unknown interface '{zone}' in '{host}'; give an interface that exists here (e.g. en0, eth0) or its index")]
     Zone { host: String, zone: String },
     #[error("'{host}' has no {family} address")]
@@ -52,10 +52,10 @@ pub enum NetError {
         "no answer from {addr} within {secs:.1} s: the host is down or unreachable, or a firewall drops TCP port {port}"
     )]
     Timeout { addr: SocketAddr, port: u16, secs: f64 },
-    #[error("could not set socket options for {addr}: {source}")]
-    Options { addr: SocketAddr, source: std::io::Error },
-    #[error("could not connect to {addr}: {source}")]
-    Connect { addr: SocketAddr, source: std::io::Error },
+    #[error("could not set socket options for {addr}: {cause}")]
+    Options { addr: SocketAddr, cause: std::io::Error },
+    #[error("could not connect to {addr}: {cause}")]
+    Connect { addr: SocketAddr, cause: std::io::Error },
 }
 
 /// Parses a literal address, including `[v6]` brackets and `fe80::1%en0` zones; None for names.
@@ -88,7 +88,7 @@ pub async fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<Socket
             .await
             .map_err(|source| NetError::Resolve {
                 host: host.to_string(),
-                source,
+                cause: source,
             })?
             .collect(),
     };
@@ -118,8 +118,8 @@ pub async fn connect_one(
     } else {
         TcpSocket::new_v6()
     }
-    .map_err(|source| NetError::Connect { addr, source })?;
-    prepare(&sock).map_err(|source| NetError::Options { addr, source })?;
+    .map_err(|source| NetError::Connect { addr, cause: source })?;
+    prepare(&sock).map_err(|source| NetError::Options { addr, cause: source })?;
     match tokio::time::timeout(timeout, sock.connect(addr)).await {
         Err(_) => Err(NetError::Timeout {
             addr,
@@ -130,7 +130,7 @@ pub async fn connect_one(
             addr,
             port: addr.port(),
         }),
-        Ok(Err(source)) => Err(NetError::Connect { addr, source }),
+        Ok(Err(source)) => Err(NetError::Connect { addr, cause: source }),
         Ok(Ok(stream)) => Ok(stream),
     }
 }

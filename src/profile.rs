@@ -37,8 +37,8 @@ pub enum ProfileError {
     NotFound { name: String, known: Vec<String> },
     #[error("'{0}' is not a profile name: use letters, digits, '.', '_' and '-', or give a path to a .toml file")]
     BadName(String),
-    #[error("profile {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("profile {path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("{origin}:{line}:{column}: {message}")]
     Parse {
         origin: String,
@@ -362,7 +362,7 @@ impl Profile {
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
         let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
         let name = path
             .file_stem()

@@ -129,12 +129,18 @@ impl Outcome {
     pub fn directions(&self) -> Vec<DirectionResult> {
         let mut out = Vec::new();
         for client_sends in [true, false] {
-            let ids: Vec<u32> = self
-                .streams
-                .iter()
-                .filter(|s| s.client_sends == client_sends)
-                .map(|s| s.id)
-                .collect();
+            // A test ended before its start opened no stream: its directions are the requested ones, all 0.
+            let ids: Vec<u32> = if self.streams.is_empty() {
+                (1..=self.request.connections())
+                    .filter(|&id| self.request.client_sends(id) == client_sends)
+                    .collect()
+            } else {
+                self.streams
+                    .iter()
+                    .filter(|s| s.client_sends == client_sends)
+                    .map(|s| s.id)
+                    .collect()
+            };
             if ids.is_empty() {
                 continue;
             }

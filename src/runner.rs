@@ -154,8 +154,8 @@ impl Output {
 pub enum RunError {
     #[error("`{program}` was not found on PATH")]
     NotFound { program: String },
-    #[error("`{cmd}` could not start: {source}")]
-    Spawn { cmd: String, source: std::io::Error },
+    #[error("`{cmd}` could not start: {cause}")]
+    Spawn { cmd: String, cause: std::io::Error },
     #[error("`{cmd}` failed ({status}): {stderr}")]
     Failed {
         cmd: String,
@@ -395,7 +395,7 @@ fn spawn_error(cmd: &Cmd, source: std::io::Error) -> RunError {
     } else {
         RunError::Spawn {
             cmd: cmd.to_string(),
-            source,
+            cause: source,
         }
     }
 }

@@ -767,3 +767,184 @@ fn server_survives_garbage_and_still_serves() {
     assert!(doc["end"]["sum_received"]["bytes"].as_u64().unwrap_or(0) > 0, "{doc:#}");
     srv.assert_alive();
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. Another program on the port: one line that says what answered, at once.
+// ---------------------------------------------------------------------------------------------
+
+/// A listener on 127.0.0.1 that answers every connection with `answer(bytes it read first)`, then
+/// keeps it open, silent, for `hold` (like iperf3 waiting for its parameters).
+fn impostor(first_read: usize, answer: &'static [u8], hold: Duration) -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming().take(4) {
+            let Ok(mut c) = conn else { return };
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; first_read];
+                if first_read == 0 || c.read_exact(&mut buf).is_ok() {
+                    let _ = c.write_all(answer);
+                    sleep(hold);
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn another_program_on_the_port_is_named_in_one_line() {
+    let hold = Duration::from_secs(15);
+    let cases: &[(&str, u16, &str)] = &[
+        // iperf3 reads 37 bytes as its cookie, answers PARAM_EXCHANGE (9) and waits for parameters.
+        (
+            "iperf3",
+            impostor(37, &[9], hold),
+            "answered like an iperf3 server, not saf-net",
+        ),
+        // A busy iperf3 answers ACCESS_DENIED (-1) and closes.
+        (
+            "busy iperf3",
+            impostor(0, &[0xff], Duration::ZERO),
+            "answered like an iperf3 server (busy with another test), not saf-net",
+        ),
+        (
+            "HTTP",
+            impostor(4, b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n", hold),
+            "answered like an HTTP server (\"HTTP/1.1 400 Bad Request\"), not saf-net",
+        ),
+        (
+            "SSH",
+            impostor(0, b"SSH-2.0-OpenSSH_9.6p1 Debian-3\r\n", hold),
+            "answered like an SSH server (\"SSH-2.0-OpenSSH_9.6p1 Debian-3\"), not saf-net",
+        ),
+    ];
+    for (what, port, want) in cases {
+        let p = port.to_string();
+        let run = client(
+            &["127.0.0.1", "-p", &p, "--no-history", "-t", "1"],
+            Duration::from_secs(20),
+        );
+        assert_eq!(run.code, 1, "{what}: {run:#?}");
+        let err = run.one_line_error();
+        assert_eq!(err, format!("error: 127.0.0.1:{port} {want}"), "{what}");
+        // Before: a 10 s wait for iperf3, "HTTP" read as a frame length for the others.
+        assert!(run.elapsed < Duration::from_secs(5), "{what}: took {:?}", run.elapsed);
+    }
+}
+
+#[test]
+fn a_real_iperf3_server_is_named() {
+    let Ok(out) = Command::new("iperf3").arg("--version").output() else {
+        eprintln!("SKIPPED (iperf3 is not installed): a_real_iperf3_server_is_named did not run");
+        return;
+    };
+    assert!(out.status.success(), "iperf3 --version: {out:?}");
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("iperf3.log");
+    let mut cmd = Command::new("iperf3");
+    cmd.args(["-s", "-p", &port.to_string(), "--forceflush"])
+        .stdin(Stdio::null())
+        .stdout(File::create(&log_path).unwrap())
+        .stderr(Stdio::null());
+    let _iperf3 = Proc::spawn(cmd, "iperf3 -s");
+    // Wait for its banner rather than probing the port: a probe would be a client to it.
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log_path)
+        .unwrap_or_default()
+        .contains("listening")
+        && start.elapsed() < Duration::from_secs(5)
+    {
+        sleep(Duration::from_millis(20));
+    }
+    let p = port.to_string();
+    let run = client(
+        &["127.0.0.1", "-p", &p, "--no-history", "-t", "1"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(
+        run.one_line_error(),
+        format!("error: 127.0.0.1:{port} answered like an iperf3 server, not saf-net")
+    );
+    assert!(run.elapsed < Duration::from_secs(5), "took {:?}", run.elapsed);
+}
+
+/// No segment of a `a: b: c` error line appears twice.
+fn assert_no_repeated_cause(what: &str, line: &str) {
+    let parts: Vec<&str> = line.split(": ").map(str::trim).collect();
+    for (i, p) in parts.iter().enumerate() {
+        assert!(
+            !parts[i + 1..].contains(p),
+            "{what}: {p:?} is printed twice in {line:?}"
+        );
+    }
+}
+
+#[test]
+fn no_error_line_repeats_a_cause() {
+    let srv = Server::start(&[]);
+    let port = srv.port_str();
+    let closed = free_port().to_string();
+    // Accepts, reads the hello, hangs up without a word.
+    let hangs_up = impostor(8, b"", Duration::ZERO).to_string();
+    let http = impostor(4, b"HTTP/1.1 400 Bad Request\r\n\r\n", Duration::from_secs(15)).to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("missing.key");
+    let key = key.to_str().unwrap();
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "server hangs up",
+            vec!["client", "127.0.0.1", "-p", &hangs_up, "--no-history"],
+        ),
+        (
+            "closed port",
+            vec!["client", "127.0.0.1", "-p", &closed, "--no-history"],
+        ),
+        ("HTTP server", vec!["client", "127.0.0.1", "-p", &http, "--no-history"]),
+        (
+            "history not writable",
+            vec![
+                "client",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-t",
+                "0.2",
+                "--csv",
+                "/dev/null/h.csv",
+            ],
+        ),
+        (
+            "missing key file",
+            vec!["client", "127.0.0.1", "-p", &port, "--psk-file", key],
+        ),
+        (
+            "missing profile",
+            vec!["client", "127.0.0.1", "-p", &port, "--profile", "/nonexistent/p.toml"],
+        ),
+        (
+            "missing history",
+            vec!["report", "/nonexistent/h.csv", "--out", "/tmp/saf-net-no-report"],
+        ),
+        ("port in use", vec!["server", "-p", &port]),
+        (
+            "latency, server hangs up",
+            vec!["latency", "127.0.0.1", "-p", &hangs_up, "--no-history"],
+        ),
+    ];
+    for (what, args) in cases {
+        let mut cmd = Command::new(BIN);
+        cmd.args(&args)
+            .env_remove("SAF_NET_PORT")
+            .env_remove("SAF_NET_PSK")
+            .env_remove("SAF_NET_PROFILE")
+            .env("SAF_NET_HISTORY", dir.path().join("h.csv"));
+        let run = run_limited(cmd, what, Duration::from_secs(20));
+        assert_ne!(run.code, 0, "{what}: {run:#?}");
+        let err = run.one_line_error();
+        assert!(err.starts_with("error: "), "{what}: {err:?}");
+        assert_no_repeated_cause(what, err);
+    }
+}

@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{BIN, text};
+use common::text;
 use saf_net::config::ServerConfig;
 
 /// `saf-net client 127.0.0.1 -p PORT ARGS --no-history`, with `env` set, off the async runtime.

@@ -1676,3 +1676,140 @@ async fn hostile_clients_then_a_normal_test_on_the_same_server() {
         tally.total()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Descriptor exhaustion: a server process with `ulimit -n 128` and 400 idle connections
+// ---------------------------------------------------------------------------------------------
+
+/// A `saf-net server` child process with its descriptor limit lowered, its log in a file.
+#[cfg(target_os = "linux")]
+struct LimitedServer {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+#[cfg(target_os = "linux")]
+impl LimitedServer {
+    fn start(open_files: u32) -> LimitedServer {
+        for _ in 0..10 {
+            let port = common::free_port();
+            let dir = tempfile::tempdir().unwrap();
+            let log = dir.path().join("server.log");
+            let script = format!("ulimit -n {open_files} && exec \"$0\" server -p {port} -v");
+            let child = std::process::Command::new("bash")
+                .args(["-c", &script, common::BIN])
+                .env_remove("SAF_NET_PORT")
+                .env("SAF_NET_HISTORY", dir.path().join("history.csv"))
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("bash");
+            let mut srv = LimitedServer {
+                child,
+                port,
+                log,
+                _dir: dir,
+            };
+            let t0 = Instant::now();
+            while t0.elapsed() < Duration::from_secs(5) && matches!(srv.child.try_wait(), Ok(None)) {
+                if srv.log_text().contains("listening on") {
+                    return srv;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = srv.child.kill();
+        }
+        panic!("the descriptor-limited server did not start");
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for LimitedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Before: with 128 descriptors and 400 idle connections from 400 addresses, a real client waited for the
+/// handshake timeout (10.3 s, or failed), and the log said `accept failed` ten times a second.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn descriptor_exhaustion_leaves_room_for_a_real_test() {
+    let srv = LimitedServer::start(128);
+    let addr = SocketAddr::new(LOCAL, srv.port);
+    let flood = Instant::now();
+    let mut idle = Vec::new();
+    for i in 0..400u32 {
+        // 127.0.2.1 and up: each idle connection from its own address, so the per-address limit never acts.
+        let from = IpAddr::V4(Ipv4Addr::new(127, 0, 2 + (i / 250) as u8, 1 + (i % 250) as u8));
+        match connect_from(from, addr).await {
+            Ok(s) => idle.push(s),
+            Err(e) => panic!("idle connection {i} from {from}: {e}"),
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("client.out");
+    let t0 = Instant::now();
+    let mut client = std::process::Command::new(common::BIN)
+        .args(["client", "127.0.0.1", "-p", &srv.port.to_string(), "-t", "0.5"])
+        .env_remove("SAF_NET_PORT")
+        .env("SAF_NET_HISTORY", dir.path().join("history.csv"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the client");
+    let mut started = None;
+    let code = loop {
+        if started.is_none()
+            && std::fs::read_to_string(&out)
+                .unwrap_or_default()
+                .contains("connected to")
+        {
+            started = Some(t0.elapsed());
+        }
+        if let Some(status) = client.try_wait().unwrap() {
+            break status.code();
+        }
+        if t0.elapsed() > Duration::from_secs(30) {
+            let _ = client.kill();
+            panic!("the client ran for 30 s:\n{}", srv.log_text());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let log = srv.log_text();
+    assert_eq!(code, Some(0), "the legitimate test failed:\n{log}");
+    let started = started.expect("the client printed its connected streams");
+    // The issue asks for a start within 1 s; 2 s more of margin for a loaded 2-core CI machine, still far
+    // below the 10 s handshake timeout a client waited before.
+    assert!(
+        started < Duration::from_secs(3),
+        "the legitimate test started after {started:?}:\n{log}"
+    );
+    // Flood lines: at most one per kind per second since the flood began (before: ten a second).
+    let secs = flood.elapsed().as_secs() + 1;
+    for flood_line in ["accept failed", "connections in their handshake, its cap"] {
+        let n = log.matches(flood_line).count() as u64;
+        assert!(n <= secs, "{n} {flood_line:?} lines in {secs} s:\n{log}");
+    }
+    // The idle connections were shed, not left holding descriptors.
+    let mut closed = 0;
+    for s in &mut idle {
+        let mut b = [0u8; 1];
+        if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(Duration::from_millis(1), s.read(&mut b)).await {
+            closed += 1;
+        }
+    }
+    assert!(
+        closed >= 300,
+        "only {closed} of 400 idle connections were closed:\n{log}"
+    );
+}

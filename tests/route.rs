@@ -7,7 +7,7 @@ mod common;
 #[macro_use]
 mod tune_support;
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;

@@ -3,9 +3,9 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{BIN, text};
+use common::text;
 use saf_net::config::ServerConfig;
 use serde_json::Value;
 

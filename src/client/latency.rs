@@ -78,7 +78,7 @@ pub async fn run_latency(plan: &LatencyPlan, obs: &mut dyn Observer) -> Result<L
         let data_err = |source| ClientError::Data {
             server,
             stream: 1,
-            source,
+            cause: source,
         };
         s.write_all(&encode(&ClientMessage::Data { cookie, stream: 1 }))
             .await
@@ -103,7 +103,7 @@ pub async fn run_latency(plan: &LatencyPlan, obs: &mut dyn Observer) -> Result<L
             return Err(ClientError::Control {
                 server,
                 context: "waiting for the start",
-                source,
+                cause: source,
             });
         }
     }

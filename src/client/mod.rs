@@ -2,6 +2,7 @@
 
 mod latency;
 mod mtu;
+mod prestart;
 mod route;
 mod throughput;
 pub mod udp;
@@ -20,8 +21,8 @@ use crate::engine::SideRun;
 use crate::engine::probe::ProbeOutcome;
 use crate::net::{self, NetError};
 use crate::protocol::{
-    ClientMessage, Cookie, DEFAULT_MAX_FRAME, FrameError, InterfaceFacts, IntervalReport, PROTOCOL_VERSION,
-    ServerMessage, SideResults, SocketReport, TestRequest, read_message, write_message,
+    ClientMessage, Cookie, DEFAULT_MAX_FRAME, FirstReply, FrameError, InterfaceFacts, IntervalReport, PROTOCOL_VERSION,
+    ServerMessage, SideResults, SocketReport, TestRequest, decode, read_first, read_message, write_message,
 };
 
 /// Why a test could not start. Nothing was measured.
@@ -33,11 +34,11 @@ pub enum ClientError {
     Refused { server: SocketAddr, reason: String },
     #[error("{reason}")]
     VersionMismatch { reason: String },
-    #[error("server {server}: {context}: {source}")]
+    #[error("server {server}: {context}: {cause}")]
     Control {
         server: SocketAddr,
         context: &'static str,
-        source: FrameError,
+        cause: FrameError,
     },
     #[error("server {server} sent {got} while {context}; is this a saf-net server of the same release?")]
     Unexpected {
@@ -47,16 +48,34 @@ pub enum ClientError {
     },
     #[error("authentication with {server} failed: {reason}")]
     Auth { server: SocketAddr, reason: String },
-    #[error("data connection {stream} to {server} failed: {source}")]
+    #[error("data connection {stream} to {server} failed: {cause}")]
     Data {
         server: SocketAddr,
         stream: u32,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
+    /// Another program listens on the port.
+    #[error("{server} answered {what}, not saf-net")]
+    Foreign {
+        server: SocketAddr,
+        what: crate::protocol::Foreign,
+    },
+    /// The port accepted the connection but nothing answered the hello.
+    #[error(
+        "{server} accepted the connection but sent no answer to saf-net's hello within {secs:.0} s; is a saf-net server listening on port {}?",
+        server.port()
+    )]
+    Silent { server: SocketAddr, secs: f64 },
+    /// A signal stopped the client before the server accepted the test: nothing was measured.
+    #[error("{reason} before the test started; nothing was measured")]
+    Interrupted { reason: String },
     /// A UDP test that cannot run as asked (e.g. a datagram the path MTU cannot carry).
     #[error("{0}")]
     Udp(String),
 }
+
+/// Control messages from the server, read by a task of their own.
+pub(crate) type ControlRx = tokio::sync::mpsc::UnboundedReceiver<Result<ServerMessage, FrameError>>;
 
 /// One data connection, as opened by the client.
 #[derive(Debug, Clone)]
@@ -185,7 +204,7 @@ async fn authenticate(
                 .map_err(|source| ClientError::Control {
                     server,
                     context: "sending the key proof",
-                    source,
+                    cause: source,
                 })
         }
         (Some(_), None, Some(_)) => Err(fail("internal error: no client nonce")),
@@ -224,7 +243,7 @@ pub(crate) async fn open(
         move |source| ClientError::Control {
             server,
             context,
-            source,
+            cause: source,
         }
     };
     let unexpected = |got: &ServerMessage, context: &'static str| ClientError::Unexpected {
@@ -246,10 +265,7 @@ pub(crate) async fn open(
         nonce: client_nonce.clone(),
     };
     write_message(&mut wr, &hello).await.map_err(control("sending hello"))?;
-    let server_software = match read_message::<ServerMessage, _>(&mut rd, cap, hs)
-        .await
-        .map_err(control("waiting for the server's hello"))?
-    {
+    let server_software = match read_welcome(&mut rd, server, hs).await? {
         ServerMessage::Welcome {
             protocol,
             software,
@@ -302,6 +318,26 @@ pub(crate) async fn open(
         rd,
         wr,
     })
+}
+
+/// Reads the server's first reply, naming another program that answered instead.
+async fn read_welcome(rd: &mut OwnedReadHalf, server: SocketAddr, hs: Duration) -> Result<ServerMessage, ClientError> {
+    let raw = match read_first(rd, DEFAULT_MAX_FRAME, hs).await {
+        Ok(raw) => raw,
+        Err(FirstReply::Foreign(what)) => return Err(ClientError::Foreign { server, what }),
+        Err(FirstReply::Frame(FrameError::Timeout(t))) => {
+            return Err(ClientError::Silent {
+                server,
+                secs: t.as_secs_f64(),
+            });
+        }
+        Err(FirstReply::Frame(cause)) => return Err(control_error(server, "waiting for the server's hello", cause)),
+    };
+    decode(&raw).map_err(|cause| control_error(server, "reading the server's hello", cause))
+}
+
+fn control_error(server: SocketAddr, context: &'static str, cause: FrameError) -> ClientError {
+    ClientError::Control { server, context, cause }
 }
 
 pub(crate) fn describe(msg: &ServerMessage) -> String {

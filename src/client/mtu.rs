@@ -53,7 +53,7 @@ pub async fn run_mtu(
             return Err(ClientError::Control {
                 server,
                 context: "waiting for the start",
-                source,
+                cause: source,
             });
         }
     }

@@ -126,7 +126,7 @@ pub(super) fn open_streams(
         let data_err = |source| ClientError::Data {
             server,
             stream: id,
-            source,
+            cause: source,
         };
         let sock = probe_socket(server).map_err(data_err)?;
         // The size was chosen before connecting; the server's actual address must carry it too.

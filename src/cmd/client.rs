@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::{EXIT_INCOMPLETE, EXIT_OK, ExitCode, UsageError};
 use crate::cli::ClientArgs;
-use crate::client::{self, Event, Outcome};
+use crate::client::{self, ClientError, Event, Outcome};
 use crate::config::ClientInput;
 use crate::net::Family;
 use crate::output::history::HistoryRow;
@@ -94,6 +94,23 @@ fn ceiling_lines(o: &Outcome, p: &Profile) -> String {
     out
 }
 
+/// A test that never started: the -J document says why; a signal exits 3 like any interrupted test.
+fn failed(e: ClientError, json: bool) -> Result<ExitCode> {
+    let interrupted = matches!(e, ClientError::Interrupted { .. });
+    if json {
+        let mut doc = serde_json::json!({ "start": {}, "intervals": [], "end": {}, "error": e.to_string() });
+        if interrupted {
+            doc["saf_net"] = serde_json::json!({ "complete": false });
+        }
+        println!("{doc}");
+    }
+    if interrupted {
+        eprintln!("error: {e}");
+        return Ok(EXIT_INCOMPLETE);
+    }
+    Err(e.into())
+}
+
 pub fn client(args: ClientArgs) -> Result<ExitCode> {
     let mut plan = input(&args).plan().map_err(UsageError)?;
     plan.target.psk = super::psk(args.psk.psk_file.as_deref())?;
@@ -104,12 +121,16 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
     let profile_name = profile.as_ref().map(|p| p.name.clone());
     let meta = RunMeta::new(&args.host, args.port, args.label.clone(), profile_name);
     let rt = super::runtime()?;
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
     let outcome = if args.json {
         let mut quiet = |_: Event<'_>| {};
-        rt.block_on(client::run_until(&plan, &mut super::warn_then(&mut quiet), ctrl_c))
+        rt.block_on(async {
+            client::run_until(
+                &plan,
+                &mut super::warn_then(&mut quiet),
+                super::signals::stop_signals(true),
+            )
+            .await
+        })
     } else {
         let mut printer = LivePrinter::new(
             &plan.request,
@@ -117,21 +138,20 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
             args.port,
             plan.request.interval_seconds > 0.0,
         );
-        let o = rt.block_on(client::run_until(&plan, &mut super::warn_then(&mut printer), ctrl_c));
+        let o = rt.block_on(async {
+            client::run_until(
+                &plan,
+                &mut super::warn_then(&mut printer),
+                super::signals::stop_signals(true),
+            )
+            .await
+        });
         printer.finish();
         o
     };
     let outcome = match outcome {
         Ok(o) => o,
-        Err(e) => {
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "start": {}, "intervals": [], "end": {}, "error": e.to_string() })
-                );
-            }
-            return Err(e.into());
-        }
+        Err(e) => return failed(e, args.json),
     };
     // A closed stdout must not cost the history row, so write errors are ignored here.
     let text = if args.json {

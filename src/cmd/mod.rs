@@ -3,6 +3,7 @@
 mod client;
 mod compare;
 mod demo;
+mod errors;
 mod lab;
 mod latency;
 mod mtu;
@@ -10,12 +11,14 @@ mod report;
 mod route;
 mod server;
 mod service;
+mod signals;
 mod tune;
 mod validate;
 
 pub use client::client;
 pub use compare::compare;
 pub use demo::demo;
+pub use errors::{error_line, repeated_cause};
 pub use lab::lab;
 pub use latency::latency;
 pub use mtu::mtu;

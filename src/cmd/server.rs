@@ -44,29 +44,6 @@ fn listen(bind: Option<IpAddr>, port: u16) -> Result<std::net::TcpListener> {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 /// Log lines to stderr through `tracing`: RUST_LOG if set, else info (-q: warn, -v: debug, -vv: trace).
 fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
@@ -123,8 +100,11 @@ pub fn server(args: ServerArgs) -> Result<ExitCode> {
         .context("cannot start the runtime")?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let shutdown = stop_signal();
-        crate::server::serve(listener, config, shutdown).await
+        let shutdown = super::signals::stop_signals(false);
+        crate::server::serve(listener, config, async {
+            shutdown.await;
+        })
+        .await
     })?;
     Ok(EXIT_OK)
 }

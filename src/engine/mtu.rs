@@ -5,6 +5,7 @@
 
 use std::io::ErrorKind;
 use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -76,8 +77,12 @@ impl MtuResult {
     }
 }
 
+/// The longest single wait for an answer, so a stop request is seen promptly.
+const STOP_CHECK: Duration = Duration::from_millis(50);
+
 struct Prober<'a> {
     sock: &'a UdpSocket,
+    stop: &'a AtomicBool,
     cookie: Cookie,
     plan: MtuPlan,
     seq: u64,
@@ -98,6 +103,9 @@ impl Prober<'_> {
     fn passes(&mut self, size: u32, forward: bool) -> bool {
         let payload = (size - udp_overhead(self.plan.ipv6)) as usize;
         for _ in 0..self.plan.tries {
+            if self.stop.load(Ordering::Relaxed) {
+                return false;
+            }
             self.seq += 1;
             self.probes += 1;
             let seq = self.seq;
@@ -122,7 +130,12 @@ impl Prober<'_> {
             }
             let deadline = sent + self.wait();
             while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-                let _ = self.sock.set_read_timeout(Some(left.max(Duration::from_millis(1))));
+                if self.stop.load(Ordering::Relaxed) {
+                    return false;
+                }
+                let _ = self
+                    .sock
+                    .set_read_timeout(Some(left.clamp(Duration::from_millis(1), STOP_CHECK)));
                 match self.sock.recv(&mut self.rx) {
                     Ok(n) => {
                         let ok = Header::read(&self.rx[..n]).is_some_and(|h| h.cookie == self.cookie && h.seq == seq)
@@ -175,9 +188,15 @@ impl Prober<'_> {
 
 /// Finds the path MTU each way through a connected, don't-fragment UDP socket.
 pub fn probe(sock: &UdpSocket, cookie: Cookie, plan: MtuPlan) -> MtuResult {
+    probe_until(sock, cookie, plan, &AtomicBool::new(false))
+}
+
+/// Like [`probe`], but gives up (nothing more passes) soon after `stop` turns true.
+pub fn probe_until(sock: &UdpSocket, cookie: Cookie, plan: MtuPlan, stop: &AtomicBool) -> MtuResult {
     let start = Instant::now();
     let mut p = Prober {
         sock,
+        stop,
         cookie,
         plan,
         seq: 0,
@@ -205,7 +224,6 @@ pub fn probe(sock: &UdpSocket, cookie: Cookie, plan: MtuPlan) -> MtuResult {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
 
     /// A responder that drops anything bigger than `limit` bytes of IP packet, either way.
     fn narrow_responder(limit: u32, stop: Arc<AtomicBool>) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
@@ -277,5 +295,16 @@ mod tests {
         assert!(r.nothing_passed());
         assert_eq!(r.path_mtu(), None);
         assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn a_stop_request_ends_the_search() {
+        let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.connect(silent.local_addr().unwrap()).unwrap();
+        let stop = AtomicBool::new(true);
+        let r = probe_until(&sock, Cookie([3; 16]), MtuPlan::new(Some(9000), false), &stop);
+        assert!(r.nothing_passed());
+        assert_eq!(r.probes, 0, "no probe is sent once stopped");
     }
 }

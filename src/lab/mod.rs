@@ -57,14 +57,14 @@ pub enum LabError {
     NotUp { name: String, others: Vec<String> },
     #[error("no free lab subnet: all 254 of 10.77.1-254.0/24 are taken by other labs")]
     NoSubnet,
-    #[error("building lab '{name}' failed, and what was built is removed again: {source}")]
-    Build { name: String, source: RunError },
+    #[error("building lab '{name}' failed, and what was built is removed again: {cause}")]
+    Build { name: String, cause: RunError },
     #[error("{ns}: {detail}")]
     Offloads { ns: String, detail: String },
     #[error("the saf-net server in {ns} did not start: {detail} (log: {})", log.display())]
     ServerStart { ns: String, log: PathBuf, detail: String },
-    #[error("lab state {}: {source}", path.display())]
-    State { path: PathBuf, source: std::io::Error },
+    #[error("lab state {}: {cause}", path.display())]
+    State { path: PathBuf, cause: std::io::Error },
     #[error("lab state {} is damaged ({detail}); `saf-net lab down --all` removes it", path.display())]
     StateFormat { path: PathBuf, detail: String },
     #[error("unexpected output from `{cmd}`: {detail}")]

@@ -79,7 +79,7 @@ impl LabState {
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LabError + '_ {
     move |source| LabError::State {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     }
 }
 

@@ -144,7 +144,7 @@ pub fn up(runner: &mut Runner, base: &Path, req: &UpRequest, exe: &Path) -> Resu
         for cmd in topology::build(&spec) {
             runner.output(&cmd).map_err(|source| LabError::Build {
                 name: name.clone(),
-                source,
+                cause: source,
             })?;
         }
         check_offloads(runner, &spec.near_ns)?;
@@ -152,7 +152,7 @@ pub fn up(runner: &mut Runner, base: &Path, req: &UpRequest, exe: &Path) -> Resu
         let dir = state::lab_dir(base, name);
         std::fs::create_dir_all(&dir).map_err(|source| LabError::State {
             path: dir.clone(),
-            source,
+            cause: source,
         })?;
         let server = process::start_server(runner, &spec.far_ns, exe, DEFAULT_PORT, &dir.join(SERVER_LOG))?;
         let p = &req.profile;

@@ -21,8 +21,15 @@ pub enum FrameError {
     Empty,
     #[error("malformed message: {0}")]
     Decode(String),
+    /// The I/O error is part of the message, so it is not also returned as the source.
     #[error("connection error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for FrameError {
+    fn from(e: std::io::Error) -> Self {
+        FrameError::Io(e)
+    }
 }
 
 /// Reads one frame's payload: a 4-byte big-endian length, then that many bytes.

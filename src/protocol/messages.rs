@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 /// Bumped whenever a message changes shape; both peers must speak the same one.
 pub const PROTOCOL_VERSION: u32 = 2;
 
+/// The reason a server gives when it stops: `refused` before a test is accepted, `failed` after.
+pub const SHUTTING_DOWN: &str = "the server is shutting down";
+
 /// A random per-test token that data connections present to join their test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -1,10 +1,12 @@
 //! The server: accept loop, first-frame dispatch (control or data), slots and sessions.
 
+mod accept;
 mod handshakes;
 mod latency;
 mod registry;
 mod session;
 mod slots;
+mod throttle;
 mod throughput;
 mod udp;
 mod udp_test;
@@ -16,7 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
+
+use handshakes::{Evicted, Handshakes};
+use throttle::{Throttle, more};
 
 pub use registry::{Registry, Reject};
 pub use session::version_mismatch;
@@ -36,8 +41,12 @@ pub(crate) struct Ctx {
     udp: Allowed,
     /// Whether the UDP socket on the test port is up.
     udp_ready: bool,
-    /// Connections still in their handshake, per source address.
-    handshakes: handshakes::Handshakes,
+    /// Connections still in their handshake, per source address and all together.
+    handshakes: Handshakes,
+    /// Log lines about handshakes pushed out by the global cap, at most one a second.
+    evictions: Throttle,
+    /// The descriptor limit the global cap was derived from (None: unlimited).
+    open_files: Option<u64>,
     /// Turns true when the server shuts down; running tests end and waiting clients are told.
     stopping: watch::Receiver<bool>,
 }
@@ -51,6 +60,26 @@ impl Ctx {
 }
 
 impl Ctx {
+    /// Logs a handshake pushed out: each one for the per-address limit, at most one line a second for the global cap.
+    fn evicted(&self, peer: SocketAddr, why: Evicted) {
+        match why {
+            Evicted::SameAddress => self.log(format!(
+                "{peer}: dropped: evicted by a newer connection from the same address (server option --max-handshakes-per-ip)"
+            )),
+            Evicted::Global => {
+                if let Some(n) = self.evictions.hit(std::time::Instant::now()) {
+                    self.log(format!(
+                        "{peer}: dropped: the server already held {} connections in their handshake, its cap for a \
+                         descriptor limit of {}; the oldest made way{}",
+                        self.handshakes.global_cap(),
+                        self.open_files.map_or("unlimited".to_string(), |n| n.to_string()),
+                        more(n)
+                    ));
+                }
+            }
+        }
+    }
+
     /// Detail below the one line per test (start of a test, and the like): shown with -v.
     fn debug(&self, line: String) {
         if self.config.log {
@@ -84,22 +113,29 @@ pub async fn serve(
     };
     let _stop_udp = StopOnDrop(stop_udp);
     let (stop_tx, stopping) = watch::channel(false);
+    let open_files = crate::platform::open_files_limit();
     let ctx = Arc::new(Ctx {
         slots: Slots::new(config.max_concurrent, config.max_queue),
         registry: Registry::default(),
         tests: AtomicU64::new(0),
         udp,
         udp_ready,
-        handshakes: handshakes::Handshakes::new(config.max_handshakes_per_ip),
+        handshakes: Handshakes::new(config.max_handshakes_per_ip, handshakes::budget(open_files)),
+        evictions: Throttle::default(),
+        open_files,
         stopping,
         config,
     });
-    let active = Arc::new(AtomicUsize::new(0));
     ctx.log(format!(
         "saf-net {} listening on {addr} (TCP; {udp_note}); {} test(s) at a time, {} more may queue",
         env!("CARGO_PKG_VERSION"),
         ctx.config.max_concurrent,
         ctx.config.max_queue
+    ));
+    ctx.debug(format!(
+        "at most {} connections in their handshake at once (descriptor limit {})",
+        ctx.handshakes.global_cap(),
+        open_files.map_or("unlimited".to_string(), |n| n.to_string())
     ));
     if ctx.config.psk.is_none() && ctx.config.log {
         tracing::warn!(
@@ -107,45 +143,21 @@ pub async fn serve(
             addr.port()
         );
     }
-    let (ran_tx, mut ran_rx) = mpsc::unbounded_channel::<()>();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => {
-                ctx.log("shutting down: telling connected clients and ending the running test".into());
-                let _ = stop_tx.send(true);
-                let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
-                while active.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                ctx.log("stopped".into());
-                return Ok(());
+    let active = Arc::new(AtomicUsize::new(0));
+    match accept::run(&ctx, listener, &active, shutdown).await {
+        accept::Ended::OneOff => ctx.log("one test done (--one-off); exiting".into()),
+        accept::Ended::Shutdown => {
+            // The listener is closed by now: new connections are refused while the others end.
+            ctx.log("shutting down: telling connected clients and ending the running test".into());
+            let _ = stop_tx.send(true);
+            let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+            while active.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            Some(()) = ran_rx.recv(), if ctx.config.one_off => {
-                ctx.log("one test done (--one-off); exiting".into());
-                return Ok(());
-            }
-            accepted = listener.accept() => match accepted {
-                Ok((sock, peer)) => {
-                    let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-                    let ctx = ctx.clone();
-                    let ran_tx = ran_tx.clone();
-                    let active = ActiveGuard::new(active.clone());
-                    tokio::spawn(async move {
-                        let _active = active;
-                        if handle(&ctx, sock, peer).await {
-                            let _ = ran_tx.send(());
-                        }
-                    });
-                }
-                Err(e) => {
-                    // Out of descriptors or similar: back off instead of spinning, never exit.
-                    ctx.log(format!("accept failed: {e}"));
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
+            ctx.log("stopped".into());
         }
     }
+    Ok(())
 }
 
 /// A control character as its escape (`\n`, `\u{1b}`); any other character as itself.
@@ -159,22 +171,6 @@ fn escape_control(c: char) -> Vec<char> {
 
 /// How long a shutting-down server waits for its connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// Counts a connection task while it runs.
-struct ActiveGuard(Arc<AtomicUsize>);
-
-impl ActiveGuard {
-    fn new(count: Arc<AtomicUsize>) -> Self {
-        count.fetch_add(1, Ordering::Relaxed);
-        ActiveGuard(count)
-    }
-}
-
-impl Drop for ActiveGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 /// Binds UDP on the TCP listener's address, dual-stack when that is the IPv6 wildcard.
 fn bind_udp(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
@@ -222,8 +218,8 @@ async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
     let mut pending = ctx.handshakes.enter(peer.ip());
     let first = tokio::select! {
         r = read_raw(&mut sock, ctx.config.max_frame, ctx.config.handshake_timeout) => r,
-        _ = pending.evicted() => {
-            ctx.log(format!("{peer}: dropped: evicted by a newer connection from the same address (server option --max-handshakes-per-ip)"));
+        why = pending.evicted() => {
+            ctx.evicted(peer, why);
             return false;
         }
         _ = ctx.shutting_down() => return false,

@@ -16,8 +16,7 @@ use crate::protocol::{
     read_message, write_message,
 };
 
-/// What the server tells clients when it stops.
-pub(super) const SHUTTING_DOWN: &str = "the server is shutting down";
+pub(super) use crate::protocol::SHUTTING_DOWN;
 
 /// What a client asked for.
 enum Request {
@@ -83,9 +82,17 @@ pub(super) async fn collect_data(
                 }
             }
             _ = client_spoke(rd) => return Err("client left before its data connections were in".into()),
+            _ = ctx.shutting_down() => return Err(tell_shutdown(wr).await),
         }
     }
     Ok(socks.into_iter().flatten().collect())
+}
+
+/// Tells the client of a test that the server is shutting down; returns the reason for the log.
+pub(super) async fn tell_shutdown(wr: &mut OwnedWriteHalf) -> String {
+    let reason = SHUTTING_DOWN.to_string();
+    let _ = write_message(wr, &ServerMessage::Failed { reason: reason.clone() }).await;
+    reason
 }
 
 /// The refusal both sides print when protocol versions differ.
@@ -138,7 +145,11 @@ pub(super) async fn run(
     if let (Some(psk), Some(c), Some(theirs)) = (&ctx.config.psk, &challenge, &client_nonce) {
         let answer = tokio::select! {
             r = read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs) => r,
-            _ = pending.evicted() => return false,
+            why = pending.evicted() => {
+                ctx.evicted(peer, why);
+                return false;
+            }
+            _ = ctx.shutting_down() => return refuse(ctx, &mut wr, peer, SHUTTING_DOWN.into()).await,
         };
         let ok = match answer {
             Ok(ClientMessage::Auth { proof }) => psk.verify(crate::auth::CLIENT_ROLE, &c.nonce, theirs, &proof),
@@ -152,10 +163,11 @@ pub(super) async fn run(
     }
     let request = tokio::select! {
         r = read_message::<ClientMessage, _>(&mut rd, ctx.config.max_frame, hs) => r,
-        _ = pending.evicted() => {
-            ctx.log(format!("{peer}: dropped: evicted by a newer connection from the same address"));
+        why = pending.evicted() => {
+            ctx.evicted(peer, why);
             return false;
         }
+        _ = ctx.shutting_down() => return refuse(ctx, &mut wr, peer, SHUTTING_DOWN.into()).await,
     };
     // Past the handshake: this connection no longer counts against the per-address limit.
     drop(pending);

@@ -115,6 +115,7 @@ pub(super) async fn run(
         }
     });
     let _ = out_tx.send(ServerMessage::Start);
+    ctx.debug(format!("test {n} from {peer}: started"));
     let idle = timing.hard_limit.unwrap_or_default() + GRACE;
     let (reader, mut ctl_rx) = spawn_control_reader(rd, ctx.config.max_frame, idle);
     // The client says `done` when its streams ended normally; a vanished client never does.
@@ -140,10 +141,13 @@ pub(super) async fn run(
     let client_sends = req.direction != Direction::Reverse;
     // A failed stream already ended the test; only a clean end waits for the client's word.
     if run.aborted.is_none() && run.results.complete && client_sends && !done {
-        match tokio::time::timeout(GRACE, ctl_rx.recv()).await {
-            Ok(Some(Ok(ClientMessage::Done))) => done = true,
-            Ok(other) => run.aborted = Some(control_ended(other)),
-            Err(_) => run.aborted = Some(format!("client sent no end-of-test within {} s", GRACE.as_secs())),
+        tokio::select! {
+            r = tokio::time::timeout(GRACE, ctl_rx.recv()) => match r {
+                Ok(Some(Ok(ClientMessage::Done))) => done = true,
+                Ok(other) => run.aborted = Some(control_ended(other)),
+                Err(_) => run.aborted = Some(format!("client sent no end-of-test within {} s", GRACE.as_secs())),
+            },
+            _ = ctx.shutting_down() => run.aborted = Some(SHUTTING_DOWN.to_string()),
         }
     }
     if run.aborted.as_deref() == Some(SHUTTING_DOWN) {

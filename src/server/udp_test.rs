@@ -12,7 +12,7 @@ use socket2::SockRef;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::Ctx;
-use super::session::client_spoke;
+use super::session::{client_spoke, tell_shutdown};
 use super::udp::Allowance;
 use crate::engine::udp::{RCVBUF, Sink, UdpPlan};
 use crate::engine::{LocalStreams, StreamSpec, sockets};
@@ -83,6 +83,7 @@ pub(super) async fn streams(
             }
             _ = test.sink.learned() => {}
             _ = client_spoke(rd) => return Err("client left before its UDP streams said hello".into()),
+            _ = ctx.shutting_down() => return Err(tell_shutdown(wr).await),
         }
     }
     let fail = |e: std::io::Error| format!("UDP socket of the test port: {e}");

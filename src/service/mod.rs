@@ -295,11 +295,11 @@ pub enum ServiceError {
         "cannot write {path}: permission denied. A system-wide service needs root: run it with sudo, or leave out sudo and --system for a per-user service"
     )]
     NotPermitted { path: PathBuf },
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {path}: {cause}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("`{tool}` was not found on PATH: {format} services need {needs} (--print shows the file on any system)")]
     ToolMissing {
@@ -336,7 +336,7 @@ impl ServiceError {
             ServiceError::Io {
                 action,
                 path: path.to_path_buf(),
-                source,
+                cause: source,
             }
         }
     }

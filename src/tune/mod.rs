@@ -98,12 +98,12 @@ pub enum TuneError {
     Tool { cmd: String, message: String },
     #[error("unexpected output from `{cmd}`: {detail}")]
     Output { cmd: String, detail: String },
-    #[error("tune state {}: {source}", path.display())]
-    State { path: PathBuf, source: std::io::Error },
+    #[error("tune state {}: {cause}", path.display())]
+    State { path: PathBuf, cause: std::io::Error },
     #[error("tune state {} is damaged ({detail}); move it away and check the interface by hand", path.display())]
     StateFormat { path: PathBuf, detail: String },
-    #[error("sysctl file {}: {source}", path.display())]
-    Persist { path: PathBuf, source: std::io::Error },
+    #[error("sysctl file {}: {cause}", path.display())]
+    Persist { path: PathBuf, cause: std::io::Error },
     #[error(transparent)]
     Command(#[from] RunError),
 }

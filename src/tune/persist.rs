@@ -28,7 +28,7 @@ pub fn conf_path(default: &str) -> PathBuf {
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TuneError + '_ {
     move |source| TuneError::Persist {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     }
 }
 

@@ -224,7 +224,7 @@ impl TuneState {
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TuneError + '_ {
     move |source| TuneError::State {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     }
 }
 
