@@ -116,7 +116,7 @@ mod macos {
         _rest_of_union: [u8; 12],
     }
 
-    const _: () = assert!(size_of::<IfReqMtu>() == 32);
+    const _: () = assert!(size_of::<IfReqMtu>() == 32 && size_of::<IfReqMtu>() == size_of::<libc::ifreq>());
 
     /// `sys/sockio.h`: `_IOWR('i', nr, struct ...)`. SIOCGIFMEDIA is 56; SIOCGIFXMEDIA (72) also returns the
     /// extended subtypes; SIOCGIFMTU is 51.
@@ -181,8 +181,8 @@ mod macos {
             _rest_of_union: [0; 12],
         };
         let sock = ioctl_socket()?;
-        // SAFETY: `req` is a live, correctly sized ifreq with a NUL-terminated name; the kernel writes only
-        // `ifr_mtu` inside it.
+        // SAFETY: `req` is a live ifreq of the exact size the request encodes, with a NUL-terminated name; the
+        // kernel copies back at most those 32 bytes.
         unsafe { siocgifmtu(sock.as_raw_fd(), &mut req) }.ok()?;
         u32::try_from(req.ifr_mtu).ok()
     }
