@@ -7,16 +7,12 @@ use crate::protocol::CpuUsage;
 /// User and system CPU seconds this process has used so far.
 #[cfg(unix)]
 pub fn process_cpu_seconds() -> (f64, f64) {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage writes a complete rusage into the pointer we own; RUSAGE_SELF is always valid.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
-    if rc != 0 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let Ok(usage) = getrusage(UsageWho::RUSAGE_SELF) else {
         return (0.0, 0.0);
-    }
-    // SAFETY: rc == 0 means the kernel filled the struct.
-    let usage = unsafe { usage.assume_init() };
-    let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    (secs(usage.ru_utime), secs(usage.ru_stime))
+    };
+    let secs = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+    (secs(usage.user_time()), secs(usage.system_time()))
 }
 
 /// Portable fallback: CPU time unknown.

@@ -6,13 +6,8 @@ use std::os::fd::AsRawFd;
 /// Receives and discards up to `buf.len()` bytes without copying them to user memory (Linux MSG_TRUNC on TCP).
 #[cfg(target_os = "linux")]
 pub fn recv_discard(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is a live, writable buffer of the length passed; MSG_TRUNC makes the kernel skip the copy.
-    let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_TRUNC) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    use nix::sys::socket::{MsgFlags, recv};
+    Ok(recv(sock.as_raw_fd(), buf, MsgFlags::MSG_TRUNC)?)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -23,23 +18,16 @@ pub fn recv_discard(_sock: &impl AsRawFd, _buf: &mut [u8]) -> io::Result<usize> 
 /// Pins the calling thread to one CPU (Linux sched_setaffinity).
 #[cfg(target_os = "linux")]
 pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
-    // SAFETY: cpu_set_t is plain data; zeroed is the empty set, which CPU_SET then fills within its bounds.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    if cpu >= libc::CPU_SETSIZE as usize {
+    use nix::sched::{CpuSet, sched_setaffinity};
+    let mut set = CpuSet::new();
+    if set.set(cpu).is_err() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("CPU {cpu} is out of range"),
         ));
     }
-    // SAFETY: `cpu` was checked against CPU_SETSIZE above.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: pid 0 is the calling thread; the set pointer and size describe a live cpu_set_t.
-    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    // Pid 0 is the calling thread.
+    Ok(sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?)
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -3,10 +3,8 @@
 /// Index of a network interface by name (for IPv6 zones such as `fe80::1%en0`); None if unknown.
 #[cfg(unix)]
 pub fn interface_index(name: &str) -> Option<u32> {
-    let c = std::ffi::CString::new(name).ok()?;
-    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
-    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    (idx != 0).then_some(idx)
+    // A name with a NUL byte is refused as an error, like an unknown one.
+    nix::net::if_::if_nametoindex(name).ok().filter(|&idx| idx != 0)
 }
 
 /// Portable fallback: only numeric zones are understood.
@@ -18,14 +16,10 @@ pub fn interface_index(_name: &str) -> Option<u32> {
 /// Name of a network interface by index (an IPv6 zone back to `en0`); None if unknown.
 #[cfg(unix)]
 pub fn interface_name(index: u32) -> Option<String> {
-    let mut buf = [0u8; libc::IF_NAMESIZE];
-    // SAFETY: the buffer holds IF_NAMESIZE bytes, as if_indextoname requires; it NUL-terminates on success.
-    let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr().cast()) };
-    if p.is_null() {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    Some(String::from_utf8_lossy(&buf[..end]).into_owned())
+    // nix 0.32 checks the result against -1, not NULL, so an unknown index comes back as Ok(""): no real
+    // interface has an empty name.
+    let name = nix::net::if_::if_indextoname(index).ok()?;
+    Some(name.to_string_lossy().into_owned()).filter(|n| !n.is_empty())
 }
 
 /// Portable fallback: names are unknown.
@@ -37,14 +31,10 @@ pub fn interface_name(_index: u32) -> Option<String> {
 /// This machine's host name, for the history's client column.
 #[cfg(unix)]
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is writable for its whole length, which we pass; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".into();
+    match nix::unistd::gethostname() {
+        Ok(name) => name.to_string_lossy().into_owned(),
+        Err(_) => "localhost".into(),
     }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
 /// Portable fallback.

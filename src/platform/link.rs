@@ -2,10 +2,9 @@
 //!
 //! Linux reads sysfs (`/sys/class/net/IF/{mtu,speed,duplex}`); the root is `$SAF_NET_SYSFS_ROOT` when set,
 //! the documented test seam for links a veth cannot imitate (a veth always says 10000 Mb/s).
-//! macOS reads the MTU from the AF_LINK entry of getifaddrs (`if_data`) and speed and duplex from the
-//! interface media (`SIOCGIFXMEDIA`, decoded in [`super::media`]).
+//! macOS reads the MTU with `SIOCGIFMTU` and speed and duplex from the interface media (`SIOCGIFXMEDIA`,
+//! decoded in [`super::media`]).
 
-use std::ffi::CStr;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 
 use crate::protocol::InterfaceFacts;
@@ -24,46 +23,24 @@ pub fn local_addr_towards(peer: IpAddr) -> Option<IpAddr> {
     Some(s.local_addr().ok()?.ip())
 }
 
-/// Every (interface name, address) pair on this host.
-#[cfg(unix)]
+/// Every (interface name, address) pair on this host: the one walk of getifaddrs.
+#[cfg(any(target_os = "linux", target_os = "macos"))]
 fn interface_addresses() -> Vec<(String, IpAddr)> {
-    let mut out = Vec::new();
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs allocates a list and stores its head in `head`; we free it below with freeifaddrs.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return out;
-    }
-    let mut cur = head;
-    while !cur.is_null() {
-        // SAFETY: `cur` is a non-null node of the list getifaddrs returned, alive until freeifaddrs.
-        let ifa = unsafe { &*cur };
-        cur = ifa.ifa_next;
-        if ifa.ifa_addr.is_null() || ifa.ifa_name.is_null() {
-            continue;
-        }
-        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
-        let name = unsafe { CStr::from_ptr(ifa.ifa_name) }.to_string_lossy().into_owned();
-        // SAFETY: ifa_addr is non-null and points to a sockaddr whose family tells its real type.
-        let family = i32::from(unsafe { (*ifa.ifa_addr).sa_family });
-        let ip = if family == libc::AF_INET {
-            // SAFETY: the family says this is a sockaddr_in.
-            let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
-            IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)))
-        } else if family == libc::AF_INET6 {
-            // SAFETY: the family says this is a sockaddr_in6.
-            let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
-            IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr))
-        } else {
-            continue;
+    let Ok(list) = nix::ifaddrs::getifaddrs() else {
+        return Vec::new();
+    };
+    list.filter_map(|ifa| {
+        let addr = ifa.address?;
+        let ip = match addr.as_sockaddr_in() {
+            Some(v4) => IpAddr::V4(v4.ip()),
+            None => IpAddr::V6(addr.as_sockaddr_in6()?.ip()),
         };
-        out.push((name, ip));
-    }
-    // SAFETY: `head` came from a successful getifaddrs and is freed exactly once.
-    unsafe { libc::freeifaddrs(head) };
-    out
+        Some((ifa.interface_name, ip))
+    })
+    .collect()
 }
 
-#[cfg(not(unix))]
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn interface_addresses() -> Vec<(String, IpAddr)> {
     Vec::new()
 }
@@ -96,11 +73,12 @@ pub fn interface_details(name: &str) -> (Option<u32>, Option<u32>, Option<String
     sysfs_interface_details(name)
 }
 
-/// macOS: the MTU from the AF_LINK entry's `if_data`, speed and duplex from the interface media.
-/// `if_data.ifi_baudrate` is not used: it is 32 bits and XNU caps it at 0xFFFFFFFF, so 10 GbE reads 4,294 Mb/s.
+/// macOS: the MTU from `SIOCGIFMTU` (the `if_mtu` that getifaddrs' `if_data.ifi_mtu` also copies), speed and
+/// duplex from the interface media. `if_data.ifi_baudrate` is not used: it is 32 bits and XNU caps it at
+/// 0xFFFFFFFF, so 10 GbE reads 4,294 Mb/s.
 #[cfg(target_os = "macos")]
 pub fn interface_details(name: &str) -> (Option<u32>, Option<u32>, Option<String>) {
-    let mtu = macos::if_data_mtu(name);
+    let mtu = macos::if_mtu(name);
     let media = macos::media_word(name).map(|(active, status)| super::media::decode(active, status));
     let speed = media.and_then(|m| m.speed_mbps);
     let duplex = media.and_then(|m| m.duplex).map(String::from);
@@ -109,7 +87,10 @@ pub fn interface_details(name: &str) -> (Option<u32>, Option<u32>, Option<String
 
 #[cfg(target_os = "macos")]
 mod macos {
-    use std::ffi::CStr;
+    use std::mem::size_of;
+    use std::os::fd::AsRawFd;
+
+    use socket2::{Domain, Socket, Type};
 
     /// `struct ifmediareq` of XNU's `bsd/net/if.h`, which declares it under `#pragma pack(4)`: 44 bytes on
     /// 64-bit, so `SIOCGIFXMEDIA` is 0xc02c6948.
@@ -124,33 +105,58 @@ mod macos {
         ifm_ulist: *mut libc::c_int,
     }
 
-    const _: () = assert!(std::mem::size_of::<IfMediaReq>() == 44);
+    const _: () = assert!(size_of::<IfMediaReq>() == 44);
 
-    /// `_IOWR('i', nr, struct ifmediareq)` of `sys/ioccom.h`: IOC_INOUT | size << 16 | 'i' << 8 | nr.
-    const fn iowr(nr: libc::c_ulong) -> libc::c_ulong {
-        let size = std::mem::size_of::<IfMediaReq>() as libc::c_ulong;
-        0xc000_0000 | ((size & 0x1fff) << 16) | ((b'i' as libc::c_ulong) << 8) | nr
+    /// `struct ifreq` of `bsd/net/if.h` as SIOCGIFMTU uses it: the name, then `ifr_mtu` at the start of the
+    /// 16-byte union; 32 bytes.
+    #[repr(C)]
+    struct IfReqMtu {
+        ifr_name: [libc::c_char; libc::IFNAMSIZ],
+        ifr_mtu: libc::c_int,
+        _rest_of_union: [u8; 12],
     }
 
-    /// `sys/sockio.h`: SIOCGIFMEDIA is 56; SIOCGIFXMEDIA (72) also returns the extended subtypes.
-    const SIOCGIFMEDIA: libc::c_ulong = iowr(56);
-    const SIOCGIFXMEDIA: libc::c_ulong = iowr(72);
-    const _: () = assert!(SIOCGIFXMEDIA == 0xc02c_6948);
+    const _: () = assert!(size_of::<IfReqMtu>() == 32 && size_of::<IfReqMtu>() == size_of::<libc::ifreq>());
 
-    /// (ifm_active, ifm_status) of the interface, or None when it has no media (bridges, tunnels, lo0).
-    pub fn media_word(name: &str) -> Option<(u32, u32)> {
+    /// `sys/sockio.h`: `_IOWR('i', nr, struct ...)`. SIOCGIFMEDIA is 56; SIOCGIFXMEDIA (72) also returns the
+    /// extended subtypes; SIOCGIFMTU is 51.
+    const SIOCGIFMEDIA: libc::c_ulong = nix::request_code_readwrite!(b'i', 56, size_of::<IfMediaReq>());
+    const SIOCGIFXMEDIA: libc::c_ulong = nix::request_code_readwrite!(b'i', 72, size_of::<IfMediaReq>());
+    const SIOCGIFMTU: libc::c_ulong = nix::request_code_readwrite!(b'i', 51, size_of::<IfReqMtu>());
+    const _: () = assert!(SIOCGIFMEDIA == 0xc02c_6938);
+    const _: () = assert!(SIOCGIFXMEDIA == 0xc02c_6948);
+    const _: () = assert!(SIOCGIFMTU == 0xc020_6933);
+
+    nix::ioctl_readwrite_bad!(siocgifmedia, SIOCGIFMEDIA, IfMediaReq);
+    nix::ioctl_readwrite_bad!(siocgifxmedia, SIOCGIFXMEDIA, IfMediaReq);
+    nix::ioctl_readwrite_bad!(siocgifmtu, SIOCGIFMTU, IfReqMtu);
+
+    /// The interface name as a NUL-padded C array; None when it does not fit.
+    fn c_name(name: &str) -> Option<[libc::c_char; libc::IFNAMSIZ]> {
         if name.len() >= libc::IFNAMSIZ {
             return None;
         }
-        // SAFETY: socket() has no memory-safety preconditions; the descriptor is closed below.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0) };
-        if fd < 0 {
-            return None;
+        let mut out = [0; libc::IFNAMSIZ];
+        for (d, s) in out.iter_mut().zip(name.bytes()) {
+            *d = s as libc::c_char;
         }
-        let mut found = None;
-        for request in [SIOCGIFXMEDIA, SIOCGIFMEDIA] {
+        Some(out)
+    }
+
+    /// A datagram socket to send interface ioctls through; closed when dropped.
+    fn ioctl_socket() -> Option<Socket> {
+        Socket::new(Domain::IPV4, Type::DGRAM, None).ok()
+    }
+
+    /// (ifm_active, ifm_status) of the interface, or None when it has no media (bridges, tunnels, lo0).
+    pub fn media_word(name: &str) -> Option<(u32, u32)> {
+        let ifm_name = c_name(name)?;
+        let sock = ioctl_socket()?;
+        let requests: [unsafe fn(libc::c_int, *mut IfMediaReq) -> nix::Result<libc::c_int>; 2] =
+            [siocgifxmedia, siocgifmedia];
+        for request in requests {
             let mut req = IfMediaReq {
-                ifm_name: [0; libc::IFNAMSIZ],
+                ifm_name,
                 ifm_current: 0,
                 ifm_mask: 0,
                 ifm_status: 0,
@@ -158,48 +164,27 @@ mod macos {
                 ifm_count: 0,
                 ifm_ulist: std::ptr::null_mut(),
             };
-            for (d, s) in req.ifm_name.iter_mut().zip(name.bytes()) {
-                *d = s as libc::c_char;
-            }
             // SAFETY: `req` is a live, correctly sized ifmediareq with a NUL-terminated name and no list
             // (count 0, null ulist), so the kernel writes only the struct itself.
-            if unsafe { libc::ioctl(fd, request, &mut req as *mut IfMediaReq) } == 0 {
-                found = Some((req.ifm_active as u32, req.ifm_status as u32));
-                break;
+            if unsafe { request(sock.as_raw_fd(), &mut req) }.is_ok() {
+                return Some((req.ifm_active as u32, req.ifm_status as u32));
             }
         }
-        // SAFETY: `fd` is the descriptor opened above, closed exactly once.
-        unsafe { libc::close(fd) };
-        found
+        None
     }
 
-    /// The MTU from the AF_LINK entry of getifaddrs (`if_data.ifi_mtu`).
-    pub fn if_data_mtu(name: &str) -> Option<u32> {
-        let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-        // SAFETY: getifaddrs allocates a list and stores its head in `head`; freed below.
-        if unsafe { libc::getifaddrs(&mut head) } != 0 {
-            return None;
-        }
-        let mut found = None;
-        let mut cur = head;
-        while !cur.is_null() {
-            // SAFETY: `cur` is a non-null node of the list, alive until freeifaddrs.
-            let ifa = unsafe { &*cur };
-            cur = ifa.ifa_next;
-            if ifa.ifa_addr.is_null() || ifa.ifa_name.is_null() || ifa.ifa_data.is_null() {
-                continue;
-            }
-            // SAFETY: ifa_addr is non-null; ifa_name is a NUL-terminated string owned by the list.
-            let (family, n) = unsafe { (i32::from((*ifa.ifa_addr).sa_family), CStr::from_ptr(ifa.ifa_name)) };
-            if family == libc::AF_LINK && n.to_bytes() == name.as_bytes() {
-                // SAFETY: for AF_LINK entries ifa_data points to the interface's struct if_data.
-                let data = unsafe { &*(ifa.ifa_data as *const libc::if_data) };
-                found = Some(data.ifi_mtu);
-            }
-        }
-        // SAFETY: `head` came from a successful getifaddrs and is freed exactly once.
-        unsafe { libc::freeifaddrs(head) };
-        found
+    /// The interface's MTU (`SIOCGIFMTU`), or None when there is no such interface.
+    pub fn if_mtu(name: &str) -> Option<u32> {
+        let mut req = IfReqMtu {
+            ifr_name: c_name(name)?,
+            ifr_mtu: 0,
+            _rest_of_union: [0; 12],
+        };
+        let sock = ioctl_socket()?;
+        // SAFETY: `req` is a live ifreq of the exact size the request encodes, with a NUL-terminated name; the
+        // kernel copies back at most those 32 bytes.
+        unsafe { siocgifmtu(sock.as_raw_fd(), &mut req) }.ok()?;
+        u32::try_from(req.ifr_mtu).ok()
     }
 }
 

@@ -1,16 +1,37 @@
-//! setsockopt/getsockopt for plain values: the one home of their pointer casts.
+//! setsockopt/getsockopt for plain values, for the options no crate wraps: the one home of their pointer casts,
+//! and of zero-initialising plain C structs.
 
 use std::io;
 use std::os::fd::AsRawFd;
 
-/// Plain C data: every bit pattern is a valid value, so the kernel may write any bytes into it.
-pub(super) trait Plain: Copy {}
-impl Plain for libc::c_int {}
-impl Plain for u64 {}
+/// Plain C data: every bit pattern (all zeros included) is a valid value, so the kernel may write any bytes
+/// into it.
+///
+/// # Safety
+/// Implement only for integers and C structs (or arrays of them) made of integers and raw pointers.
+pub(super) unsafe trait Plain: Copy {}
+// SAFETY: integers.
+unsafe impl Plain for libc::c_int {}
+// SAFETY: integers.
+unsafe impl Plain for u64 {}
+// SAFETY: a C struct of integers.
 #[cfg(target_os = "linux")]
-impl Plain for libc::tcp_info {}
+unsafe impl Plain for libc::tcp_info {}
+// SAFETY: a C struct of integers.
 #[cfg(target_os = "macos")]
-impl Plain for libc::tcp_connection_info {}
+unsafe impl Plain for libc::tcp_connection_info {}
+// SAFETY: a C struct of integers and raw pointers (null when zero).
+#[cfg(target_os = "linux")]
+unsafe impl Plain for libc::msghdr {}
+// SAFETY: arrays of a C struct of integers and raw pointers (null when zero).
+#[cfg(target_os = "linux")]
+unsafe impl<const N: usize> Plain for [libc::mmsghdr; N] {}
+
+/// An all-zero `T`.
+pub(super) fn zeroed<T: Plain>() -> T {
+    // SAFETY: every bit pattern, all zeros included, is a valid T (Plain).
+    unsafe { std::mem::zeroed() }
+}
 
 /// Sets option `name` at `level` to `value`, passing its exact size.
 pub(super) fn set<T: Plain>(sock: &impl AsRawFd, level: libc::c_int, name: libc::c_int, value: T) -> io::Result<()> {

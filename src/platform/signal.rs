@@ -4,11 +4,10 @@
 /// (the `saf-net tune --try` watcher must revert even when the session drops).
 #[cfg(unix)]
 pub fn ignore_hangup() {
-    // SAFETY: setting SIGHUP to SIG_IGN installs no handler code, so no async-signal-safety rules
-    // apply; signal() with a valid signal number and SIG_IGN cannot corrupt memory.
-    unsafe {
-        libc::signal(libc::SIGHUP, libc::SIG_IGN);
-    }
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: SIG_IGN installs no handler code, so no async-signal-safety rules apply (nix marks every
+    // disposition change unsafe because a handler could break them).
+    let _ = unsafe { signal(Signal::SIGHUP, SigHandler::SigIgn) };
 }
 
 /// Portable fallback: there is no SIGHUP.
@@ -24,10 +23,8 @@ mod tests {
         let exe = std::env::current_exe().unwrap();
         if std::env::var_os("SAF_NET_HUP_CHILD").is_some() {
             super::ignore_hangup();
-            // SAFETY: raise() sends a signal to this thread; SIGHUP is now ignored, so it returns.
-            unsafe {
-                libc::raise(libc::SIGHUP);
-            }
+            // SIGHUP is now ignored, so raising it returns.
+            nix::sys::signal::raise(nix::sys::signal::Signal::SIGHUP).unwrap();
             return;
         }
         let st = std::process::Command::new(exe)

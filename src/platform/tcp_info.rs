@@ -29,8 +29,7 @@ pub struct TcpInfo {
 /// Reads TCP_INFO; None if the socket is not TCP or the call fails.
 #[cfg(target_os = "linux")]
 pub fn tcp_info(sock: &impl AsRawFd) -> Option<TcpInfo> {
-    // SAFETY: tcp_info is plain C data (integers only); all-zero bytes are a valid value.
-    let mut i: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut i: libc::tcp_info = super::rawopt::zeroed();
     super::rawopt::get(sock, libc::IPPROTO_TCP, libc::TCP_INFO, &mut i).ok()?;
     Some(TcpInfo {
         total_retrans: u64::from(i.tcpi_total_retrans),
@@ -50,8 +49,7 @@ pub fn tcp_info(sock: &impl AsRawFd) -> Option<TcpInfo> {
 /// Reads TCP_CONNECTION_INFO; None if the call fails.
 #[cfg(target_os = "macos")]
 pub fn tcp_info(sock: &impl AsRawFd) -> Option<TcpInfo> {
-    // SAFETY: tcp_connection_info is plain C data (integers only); all-zero bytes are a valid value.
-    let mut i: libc::tcp_connection_info = unsafe { std::mem::zeroed() };
+    let mut i: libc::tcp_connection_info = super::rawopt::zeroed();
     super::rawopt::get(sock, libc::IPPROTO_TCP, libc::TCP_CONNECTION_INFO, &mut i).ok()?;
     let mss = i.tcpi_maxseg.max(1);
     Some(TcpInfo {

@@ -47,7 +47,7 @@ pub struct RecvBatch {
     from: Vec<Option<SocketAddr>>,
     count: usize,
     #[cfg(target_os = "linux")]
-    addrs: Vec<libc::sockaddr_storage>,
+    addrs: Vec<socket2::SockAddrStorage>,
     /// Room for each slot's control messages; u64 keeps it aligned for cmsghdr.
     #[cfg(target_os = "linux")]
     control: Vec<[u64; 8]>,
@@ -65,8 +65,7 @@ impl RecvBatch {
             from: vec![None; slots],
             count: 0,
             #[cfg(target_os = "linux")]
-            // SAFETY: sockaddr_storage is plain old data; all-zero is a valid (AF_UNSPEC) value.
-            addrs: vec![unsafe { std::mem::zeroed() }; slots],
+            addrs: (0..slots).map(|_| socket2::SockAddrStorage::zeroed()).collect(),
             #[cfg(target_os = "linux")]
             control: vec![[0; 8]; slots],
         }
@@ -107,64 +106,73 @@ impl RecvBatch {
     }
 }
 
+// recvmmsg, sendmmsg and the GSO sendmsg stay raw calls: nix's versions do not fit the zero-allocation hot
+// path. Its sendmsg allocates the control buffer on every call; its recvmmsg/sendmmsg need a MultiHeaders,
+// which is not Send (so RecvBatch could not hold it) and whose reuse loses control messages (it does not
+// restore msg_controllen/msg_namelen between calls, so UDP_GRO sizes stop arriving), while a fresh one per call
+// allocates. socket2 has no batched calls. So: stack arrays of mmsghdr, socket2's SockAddr for the addresses.
 #[cfg(target_os = "linux")]
 mod imp {
+    use super::super::rawopt;
     use super::*;
-    use std::mem::{size_of, zeroed};
-    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+    use socket2::{SockAddr, SockAddrStorage};
+    use std::mem::size_of;
     use std::os::fd::AsRawFd;
 
-    const UDP_SEGMENT: libc::c_int = 103;
-    const UDP_GRO: libc::c_int = 104;
-
-    fn encode(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-        // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.
-        let mut storage: libc::sockaddr_storage = unsafe { zeroed() };
-        let len = match addr {
-            SocketAddr::V4(a) => {
-                // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-                let sin = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-                sin.sin_family = libc::AF_INET as libc::sa_family_t;
-                sin.sin_port = a.port().to_be();
-                sin.sin_addr.s_addr = u32::from(*a.ip()).to_be();
-                size_of::<libc::sockaddr_in>()
-            }
-            SocketAddr::V6(a) => {
-                // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-                let sin6 = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
-                sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-                sin6.sin6_port = a.port().to_be();
-                sin6.sin6_addr.s6_addr = a.ip().octets();
-                sin6.sin6_flowinfo = a.flowinfo();
-                sin6.sin6_scope_id = a.scope_id();
-                size_of::<libc::sockaddr_in6>()
-            }
-        };
-        (storage, len as libc::socklen_t)
+    /// msg_name and msg_namelen for an optional destination (null and 0: the connected peer).
+    fn name_of(dest: Option<&SockAddr>) -> (*mut libc::c_void, libc::socklen_t) {
+        match dest {
+            Some(a) => (a.as_ptr().cast_mut().cast(), a.len()),
+            None => (std::ptr::null_mut(), 0),
+        }
     }
 
-    fn decode(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
-        match libc::c_int::from(storage.ss_family) {
-            libc::AF_INET => {
-                // SAFETY: the family says the storage holds a sockaddr_in.
-                let sin = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-                Some(SocketAddr::V4(SocketAddrV4::new(
-                    Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)),
-                    u16::from_be(sin.sin_port),
-                )))
-            }
-            libc::AF_INET6 => {
-                // SAFETY: the family says the storage holds a sockaddr_in6.
-                let sin6 = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
-                Some(SocketAddr::V6(SocketAddrV6::new(
-                    Ipv6Addr::from(sin6.sin6_addr.s6_addr),
-                    u16::from_be(sin6.sin6_port),
-                    sin6.sin6_flowinfo,
-                    sin6.sin6_scope_id,
-                )))
-            }
-            _ => None,
+    /// The sender the kernel wrote into `storage` (`len` bytes); resets the storage for the next call.
+    fn decode(storage: &mut SockAddrStorage, len: libc::socklen_t) -> Option<SocketAddr> {
+        let filled = std::mem::replace(storage, SockAddrStorage::zeroed());
+        // SAFETY: recvmmsg wrote a socket address of family `ss_family` and length `len` (or left it zero,
+        // AF_UNSPEC, which as_socket refuses).
+        unsafe { SockAddr::new(filled, len) }.as_socket()
+    }
+
+    /// One sendmsg carrying all of `buf` with a UDP_SEGMENT control message: the kernel splits it (UDP GSO).
+    fn send_gso(sock: &UdpSocket, buf: &[u8], seg: usize, dest: Option<&SockAddr>) -> io::Result<()> {
+        let (name, namelen) = name_of(dest);
+        let mut iov = libc::iovec {
+            iov_base: buf.as_ptr().cast_mut().cast(),
+            iov_len: buf.len(),
+        };
+        // A u64 array keeps the control buffer aligned for cmsghdr.
+        let mut control = [0u64; 8];
+        let mut msg: libc::msghdr = rawopt::zeroed();
+        msg.msg_name = name;
+        msg.msg_namelen = namelen;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        // SAFETY: the control buffer (64 bytes) holds one cmsghdr with a u16 payload (CMSG_SPACE(2) is 24);
+        // CMSG_FIRSTHDR and CMSG_DATA point inside it, and the pointers in msg (iov into `buf`, the address,
+        // control) outlive the sendmsg call, which only reads them.
+        let rc = unsafe {
+            msg.msg_controllen = libc::CMSG_SPACE(size_of::<u16>() as u32) as _;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_UDP;
+            (*cmsg).cmsg_type = libc::UDP_SEGMENT;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<u16>() as u32) as _;
+            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<u16>(), seg as u16);
+            libc::sendmsg(sock.as_raw_fd(), &msg, 0)
+        };
+        if rc < 0 {
+            let e = io::Error::last_os_error();
+            return Err(match e.raw_os_error() {
+                // No GSO on this kernel or device: the caller falls back to sendmmsg.
+                Some(libc::EINVAL | libc::ENOPROTOOPT | libc::EIO | libc::EOPNOTSUPP) => {
+                    io::Error::new(io::ErrorKind::Unsupported, format!("UDP GSO: {e}"))
+                }
+                _ => e,
+            });
         }
+        Ok(())
     }
 
     pub(super) fn send_segments(
@@ -175,59 +183,18 @@ mod imp {
         gso: bool,
         count: usize,
     ) -> io::Result<usize> {
-        let dest = to.as_ref().map(encode);
-        let (name, namelen) = match &dest {
-            Some((s, l)) => (
-                (s as *const libc::sockaddr_storage).cast_mut().cast::<libc::c_void>(),
-                *l,
-            ),
-            None => (std::ptr::null_mut(), 0),
-        };
+        let dest = to.map(SockAddr::from);
         if gso {
-            let mut iov = libc::iovec {
-                iov_base: buf.as_ptr().cast_mut().cast(),
-                iov_len: buf.len(),
-            };
-            // A u64 array keeps the control buffer aligned for cmsghdr.
-            let mut control = [0u64; 8];
-            // SAFETY: msghdr is plain old data; all-zero is a valid value.
-            let mut msg: libc::msghdr = unsafe { zeroed() };
-            msg.msg_name = name;
-            msg.msg_namelen = namelen;
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control.as_mut_ptr().cast();
-            // SAFETY: CMSG_SPACE only computes a size.
-            msg.msg_controllen = unsafe { libc::CMSG_SPACE(size_of::<u16>() as u32) } as _;
-            // SAFETY: the control buffer (64 bytes) holds one cmsghdr with a u16 payload; CMSG_FIRSTHDR and
-            // CMSG_DATA point inside it, and the pointers in msg (iov, name, control) outlive the sendmsg call.
-            let rc = unsafe {
-                let cmsg = libc::CMSG_FIRSTHDR(&msg);
-                (*cmsg).cmsg_level = libc::SOL_UDP;
-                (*cmsg).cmsg_type = UDP_SEGMENT;
-                (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<u16>() as u32) as _;
-                std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<u16>(), seg as u16);
-                libc::sendmsg(sock.as_raw_fd(), &msg, 0)
-            };
-            if rc < 0 {
-                let e = io::Error::last_os_error();
-                return Err(match e.raw_os_error() {
-                    // No GSO on this kernel or device: the caller falls back to sendmmsg.
-                    Some(libc::EINVAL | libc::ENOPROTOOPT | libc::EIO | libc::EOPNOTSUPP) => {
-                        io::Error::new(io::ErrorKind::Unsupported, format!("UDP GSO: {e}"))
-                    }
-                    _ => e,
-                });
-            }
+            send_gso(sock, buf, seg, dest.as_ref())?;
             return Ok(count);
         }
+        let (name, namelen) = name_of(dest.as_ref());
         let count = count.min(MAX_BATCH);
         let mut iovs: [libc::iovec; MAX_BATCH] = [libc::iovec {
             iov_base: std::ptr::null_mut(),
             iov_len: 0,
         }; MAX_BATCH];
-        // SAFETY: mmsghdr is plain old data; all-zero is a valid value.
-        let mut msgs: [libc::mmsghdr; MAX_BATCH] = unsafe { zeroed() };
+        let mut msgs: [libc::mmsghdr; MAX_BATCH] = rawopt::zeroed();
         for i in 0..count {
             let start = i * seg;
             let end = (start + seg).min(buf.len());
@@ -241,7 +208,7 @@ mod imp {
             msgs[i].msg_hdr.msg_namelen = namelen;
         }
         // SAFETY: `count` headers are initialised, each pointing at a live iovec into `buf` and at the live
-        // destination address (or none); all of them outlive the call.
+        // destination address (or none); all of them outlive the call, which only reads them.
         let rc = unsafe { libc::sendmmsg(sock.as_raw_fd(), msgs.as_mut_ptr(), count as libc::c_uint, 0) };
         if rc < 0 {
             return Err(io::Error::last_os_error());
@@ -256,7 +223,7 @@ mod imp {
         unsafe {
             let mut c = libc::CMSG_FIRSTHDR(hdr);
             while !c.is_null() {
-                if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == UDP_GRO {
+                if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == libc::UDP_GRO {
                     let v = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
                     return v.max(0) as usize;
                 }
@@ -268,7 +235,7 @@ mod imp {
 
     /// Asks the kernel to hand over a sender's GSO batches whole instead of splitting them (UDP_GRO).
     pub(super) fn enable_gro(sock: &UdpSocket) -> bool {
-        super::super::rawopt::set(sock, libc::SOL_UDP, UDP_GRO, 1 as libc::c_int).is_ok()
+        nix::sys::socket::setsockopt(sock, nix::sys::socket::sockopt::UdpGroSegment, &true).is_ok()
     }
 
     pub(super) fn recv(b: &mut RecvBatch, sock: &UdpSocket) -> io::Result<usize> {
@@ -277,8 +244,7 @@ mod imp {
             iov_base: std::ptr::null_mut(),
             iov_len: 0,
         }; MAX_BATCH];
-        // SAFETY: mmsghdr is plain old data; all-zero is a valid value.
-        let mut msgs: [libc::mmsghdr; MAX_BATCH] = unsafe { zeroed() };
+        let mut msgs: [libc::mmsghdr; MAX_BATCH] = rawopt::zeroed();
         for i in 0..slots {
             iovs[i] = libc::iovec {
                 iov_base: b.buf[i * b.slot..].as_mut_ptr().cast(),
@@ -286,14 +252,14 @@ mod imp {
             };
             msgs[i].msg_hdr.msg_iov = &mut iovs[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
-            msgs[i].msg_hdr.msg_name = (&mut b.addrs[i] as *mut libc::sockaddr_storage).cast();
-            msgs[i].msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            msgs[i].msg_hdr.msg_name = (&mut b.addrs[i] as *mut SockAddrStorage).cast();
+            msgs[i].msg_hdr.msg_namelen = b.addrs[i].size_of();
             msgs[i].msg_hdr.msg_control = b.control[i].as_mut_ptr().cast();
             msgs[i].msg_hdr.msg_controllen = size_of::<[u64; 8]>() as _;
         }
-        // SAFETY: every header points at its own live slot of `b.buf` (slot bytes long) and its own
-        // sockaddr_storage; the kernel writes at most those lengths. MSG_WAITFORONE blocks for the first
-        // datagram only (bounded by the socket's read timeout).
+        // SAFETY: every header points at its own live slot of `b.buf` (slot bytes long), its own address storage
+        // and its own control buffer; the kernel writes at most those lengths. MSG_WAITFORONE blocks for the
+        // first datagram only (bounded by the socket's read timeout).
         let rc = unsafe {
             libc::recvmmsg(
                 sock.as_raw_fd(),
@@ -309,7 +275,7 @@ mod imp {
         let n = rc as usize;
         for (i, m) in msgs.iter().take(n).enumerate() {
             b.lens[i] = m.msg_len as usize;
-            b.from[i] = decode(&b.addrs[i]);
+            b.from[i] = decode(&mut b.addrs[i], m.msg_hdr.msg_namelen);
             b.seg[i] = gro_segment(&m.msg_hdr);
         }
         Ok(n)
@@ -360,8 +326,7 @@ mod imp {
 /// (Linux PR_SET_TIMERSLACK), so a paced sender keeps its schedule without spinning. A no-op elsewhere.
 #[cfg(target_os = "linux")]
 pub fn tighten_timer_slack() {
-    // SAFETY: PR_SET_TIMERSLACK takes one integer argument and affects only the calling thread.
-    let _ = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_timerslack(1000);
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -3,8 +3,7 @@
 /// The effective user id, or None where there is no such thing.
 #[cfg(unix)]
 pub fn effective_uid() -> Option<u32> {
-    // SAFETY: geteuid takes no arguments, touches no memory of ours and cannot fail (POSIX).
-    Some(unsafe { libc::geteuid() })
+    Some(nix::unistd::geteuid().as_raw())
 }
 
 /// Portable fallback.

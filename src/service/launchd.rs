@@ -3,8 +3,9 @@
 //! Loaded with `launchctl bootstrap`, stopped with `launchctl bootout`, inspected with
 //! `launchctl print`.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+use serde::Serialize;
 
 use super::runner::{Cmd, RunError, Runner};
 use super::{Run, Scope, Status, Step, Target};
@@ -43,96 +44,50 @@ pub fn service(target: &Target) -> String {
     format!("{}/{LABEL}", domain(target))
 }
 
-/// A plist value: the few kinds a launchd job needs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    String(String),
-    Integer(i64),
-    Bool(bool),
-    Array(Vec<Value>),
-    Dict(Vec<(String, Value)>),
+/// The job's property list: the launchd keys saf-net sets, in this order (see `launchd.plist(5)`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Job<'a> {
+    label: &'a str,
+    program_arguments: &'a [String],
+    run_at_load: bool,
+    /// Restart after a crash or an error exit, like systemd's Restart=on-failure; a clean exit (a stop
+    /// asked for) stays stopped.
+    keep_alive: KeepAlive,
+    throttle_interval: i64,
+    /// `Interactive`: no background throttling of CPU and I/O, which would skew the measurements.
+    process_type: &'a str,
+    standard_out_path: &'a str,
+    standard_error_path: &'a str,
 }
 
-/// Text for an XML element's content: `&`, `<` and `>` as entities.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// `KeepAlive` as a dictionary of conditions.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeepAlive {
+    successful_exit: bool,
 }
 
-fn write_value(out: &mut String, v: &Value, depth: usize) {
-    let pad = "\t".repeat(depth);
-    match v {
-        Value::String(s) => {
-            let _ = writeln!(out, "{pad}<string>{}</string>", escape(s));
-        }
-        Value::Integer(i) => {
-            let _ = writeln!(out, "{pad}<integer>{i}</integer>");
-        }
-        Value::Bool(b) => {
-            let _ = writeln!(out, "{pad}<{b}/>");
-        }
-        Value::Array(items) => {
-            let _ = writeln!(out, "{pad}<array>");
-            for item in items {
-                write_value(out, item, depth + 1);
-            }
-            let _ = writeln!(out, "{pad}</array>");
-        }
-        Value::Dict(entries) => {
-            let _ = writeln!(out, "{pad}<dict>");
-            for (key, value) in entries {
-                let _ = writeln!(out, "{pad}\t<key>{}</key>", escape(key));
-                write_value(out, value, depth + 1);
-            }
-            let _ = writeln!(out, "{pad}</dict>");
-        }
-    }
-}
-
-/// An XML property list document holding `root`.
-pub fn to_xml(root: &Value) -> String {
-    let mut out = String::from(concat!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n",
-        "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n",
-        "<plist version=\"1.0\">\n",
-    ));
-    write_value(&mut out, root, 0);
-    out.push_str("</plist>\n");
-    out
-}
-
-/// The job's plist, running `argv`.
+/// The job's plist, running `argv`: an XML property list written by the `plist` crate, tab-indented, ending
+/// in a newline.
 pub fn render(target: &Target, argv: &[String]) -> String {
-    let s = |v: &str| Value::String(v.to_string());
     let log = target.log.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-    let job = Value::Dict(vec![
-        ("Label".into(), s(LABEL)),
-        (
-            "ProgramArguments".into(),
-            Value::Array(argv.iter().map(|a| s(a)).collect()),
-        ),
-        ("RunAtLoad".into(), Value::Bool(true)),
-        // Restart after a crash or an error exit, like systemd's Restart=on-failure; a clean exit
-        // (a stop asked for) stays stopped.
-        (
-            "KeepAlive".into(),
-            Value::Dict(vec![("SuccessfulExit".into(), Value::Bool(false))]),
-        ),
-        ("ThrottleInterval".into(), Value::Integer(THROTTLE_SECS)),
-        // No background throttling of CPU and I/O: it would skew the measurements.
-        ("ProcessType".into(), s("Interactive")),
-        ("StandardOutPath".into(), s(&log)),
-        ("StandardErrorPath".into(), s(&log)),
-    ]);
-    to_xml(&job)
+    let job = Job {
+        label: LABEL,
+        program_arguments: argv,
+        run_at_load: true,
+        keep_alive: KeepAlive { successful_exit: false },
+        throttle_interval: THROTTLE_SECS,
+        process_type: "Interactive",
+        standard_out_path: &log,
+        standard_error_path: &log,
+    };
+    let mut out = Vec::new();
+    // Strings, booleans and an integer written into memory: nothing here can fail.
+    plist::to_writer_xml(&mut out, &job).expect("a launchd job serializes");
+    let mut xml = String::from_utf8(out).expect("plist writes UTF-8");
+    xml.push('\n');
+    xml
 }
 
 fn launchctl() -> Cmd {
@@ -235,10 +190,16 @@ mod tests {
     }
 
     #[test]
-    fn escapes_markup_characters() {
-        assert_eq!(escape(r#"a&b<c>d"e'f"#), r#"a&amp;b&lt;c&gt;d"e'f"#);
-        assert_eq!(escape("]]>"), "]]&gt;");
-        assert_eq!(escape("Ünïcødé"), "Ünïcødé");
+    fn markup_characters_round_trip() {
+        let odd = [r#"a&b<c>d"e'f"#, "]]>", "Ünïcødé"].map(String::from).to_vec();
+        let xml = render(&target(Scope::System), &odd);
+        let job = plist::Value::from_reader_xml(xml.as_bytes()).unwrap();
+        let args = job.as_dictionary().unwrap()["ProgramArguments"].as_array().unwrap();
+        let args: Vec<&str> = args.iter().map(|a| a.as_string().unwrap()).collect();
+        assert_eq!(args, odd);
+        // quick-xml (under plist) writes quotes as entities too; the old hand-written escaper left them bare.
+        assert!(xml.contains("a&amp;b&lt;c&gt;d&quot;e&apos;f"), "{xml}");
+        assert!(xml.contains("]]&gt;"), "{xml}");
     }
 
     #[test]
