@@ -4,7 +4,7 @@
 //! CHANGELOG's newest release is the crate's version.
 //!
 //! Refresh `docs/cli.md` (and the help snapshots) after a CLI change:
-//! `SAF_NET_BLESS=1 cargo test --test docs --test help`.
+//! `SAF_NET_BLESS=1 cargo test --no-fail-fast --test docs --test help`.
 
 mod cli_support;
 
@@ -180,7 +180,7 @@ fn cli_markdown() -> String {
     md.push_str(
         "# saf-net command-line reference\n\n\
          <!-- Generated from the clap definitions in src/cli.rs by tests/docs.rs; do not edit by hand.\n     \
-         Refresh: SAF_NET_BLESS=1 cargo test --test docs --test help -->\n\n\
+         Refresh: SAF_NET_BLESS=1 cargo test --no-fail-fast --test docs --test help -->\n\n\
          Every subcommand, argument, default and environment variable, generated from the same definitions as\n\
          `saf-net --help`, so it cannot drift from the binary. Every command also takes `-h`/`--help`, and\n\
          `saf-net -V`/`--version` prints the version. Sizes take 1024-based `K`/`M`/`G`/`T` suffixes, rates\n\

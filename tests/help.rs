@@ -7,7 +7,7 @@
 //! terminal on any of its standard streams), with an empty environment so that no `SAF_NET_*` value shows
 //! up in an `[env: …]` note.
 //!
-//! Refresh after an intended change: `SAF_NET_BLESS=1 cargo test --test docs --test help`, then read the
+//! Refresh after an intended change: `SAF_NET_BLESS=1 cargo test --no-fail-fast --test docs --test help`, then read the
 //! diff of `tests/snapshots/help/` before committing it.
 
 mod cli_support;

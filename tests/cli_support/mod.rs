@@ -11,7 +11,7 @@ use clap::CommandFactory;
 pub const BLESS_VAR: &str = "SAF_NET_BLESS";
 
 /// The one command that regenerates every generated file these tests check.
-pub const BLESS_COMMAND: &str = "SAF_NET_BLESS=1 cargo test --test docs --test help";
+pub const BLESS_COMMAND: &str = "SAF_NET_BLESS=1 cargo test --no-fail-fast --test docs --test help";
 
 /// The repository's root folder.
 pub fn root() -> PathBuf {
