@@ -116,7 +116,12 @@ fn arg_meaning(a: &Arg) -> String {
             })
             .collect();
         if !values.is_empty() {
-            let _ = write!(text, " Values: {}.", values.join("; "));
+            let sep = match text.trim_end().chars().last() {
+                None => "",
+                Some('.') => " ",
+                Some(_) => ". ",
+            };
+            let _ = write!(text, "{sep}Values: {}.", values.join("; "));
         }
     }
     cell(&text)
