@@ -113,6 +113,16 @@ fn plans(args: &ValidateArgs, profile: &Profile) -> Result<Plans, UsageError> {
 /// One phase's progress on stderr: "[2/4] goodput, 1 stream (5 s) … 941.2 Mbit/s (5.0 s)".
 struct Progress {
     started: Instant,
+    done: bool,
+}
+
+impl Drop for Progress {
+    /// A phase that ended in an error still ends its line, so the error gets one of its own.
+    fn drop(&mut self) {
+        if !self.done {
+            eprintln!("failed");
+        }
+    }
 }
 
 impl Progress {
@@ -123,11 +133,13 @@ impl Progress {
         let _ = std::io::stderr().flush();
         Progress {
             started: Instant::now(),
+            done: false,
         }
     }
 
-    fn done(self, result: &str) {
+    fn done(mut self, result: &str) {
         eprintln!("{result} ({:.1} s)", self.started.elapsed().as_secs_f64());
+        self.done = true;
     }
 }
 
