@@ -14,24 +14,14 @@ mod linux {
 
     use anyhow::{Context, Result};
 
-    use super::super::{EXIT_OK, ExitCode, UsageError};
+    use super::super::{EXIT_OK, ExitCode, UsageError, classified};
     use crate::cli::{LabArgs, LabCommand, LabDownArgs, LabExecArgs, LabHost, LabUpArgs};
     use crate::lab::congestion::Lists;
     use crate::lab::status::LabView;
     use crate::lab::tunnel::SecondRoute;
     use crate::lab::up::{self, UpRequest};
-    use crate::lab::{
-        DEFAULT_NAME, LabError, LabState, Role, Runner, down, exec, names, preflight, shaping, state, status,
-    };
+    use crate::lab::{DEFAULT_NAME, LabState, Role, Runner, down, exec, names, preflight, shaping, state, status};
     use crate::profile::Profile;
-
-    fn usage_or(e: LabError) -> anyhow::Error {
-        if e.is_usage() {
-            UsageError(e.to_string()).into()
-        } else {
-            e.into()
-        }
-    }
 
     fn exe() -> Result<PathBuf> {
         std::env::current_exe().context("cannot find this program's path to start the lab's server")
@@ -86,13 +76,13 @@ mod linux {
                 a.profile(),
                 a.name
             );
-            up::plan(&mut Runner::print_script(Box::new(std::io::stdout())), &req, &exe()?, k).map_err(usage_or)?;
+            up::plan(&mut Runner::print_script(Box::new(std::io::stdout())), &req, &exe()?, k).map_err(classified)?;
             return Ok(EXIT_OK);
         }
-        let spec = req.spec(1).map_err(usage_or)?;
+        let spec = req.spec(1).map_err(classified)?;
         preflight::require_root("up")?;
         preflight::require_tools()?;
-        let st = up::up(&mut Runner::execute(), &state::base_dir(), &req, &exe()?).map_err(usage_or)?;
+        let st = up::up(&mut Runner::execute(), &state::base_dir(), &req, &exe()?).map_err(classified)?;
         print!("{}", describe_up(&st, spec.congestion.note.as_deref()));
         Ok(EXIT_OK)
     }

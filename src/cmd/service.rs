@@ -7,10 +7,10 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{EXIT_OK, ExitCode, UsageError};
+use super::{EXIT_OK, ExitCode, UsageError, classified};
 use crate::cli::{Cli, FormatArg, ServiceAction, ServiceArgs, ServiceInstallArgs, ServicePlace};
 use crate::service::runner::{Runner, shell_quote};
-use crate::service::{self, Format, Host, Scope, ServiceError, Spec, Target};
+use crate::service::{self, Format, Host, Scope, Spec, Target};
 
 /// `status`: the service is not running (installed or not), as in LSB's `status`.
 pub const EXIT_NOT_RUNNING: ExitCode = 3;
@@ -21,15 +21,6 @@ pub fn service(args: ServiceArgs) -> Result<ExitCode> {
         ServiceAction::Install(a) => install(a, &host),
         ServiceAction::Uninstall(p) => uninstall(&p, &host),
         ServiceAction::Status(p) => status(&p, &host),
-    }
-}
-
-/// A mistake in the request exits 2 like clap's own errors; anything else exits 1.
-fn edge(e: ServiceError) -> anyhow::Error {
-    if e.is_usage() {
-        UsageError(e.to_string()).into()
-    } else {
-        e.into()
     }
 }
 
@@ -46,7 +37,7 @@ fn target(place: &ServicePlace, host: &Host) -> Result<Target> {
         (_, true) => Some(Scope::User),
         _ => None,
     };
-    Target::new(format, Scope::resolve(asked, host.uid), host).map_err(edge)
+    Target::new(format, Scope::resolve(asked, host.uid), host).map_err(classified)
 }
 
 /// The server flags after `--` must parse as `saf-net server` flags now, not fail at every boot.
@@ -98,7 +89,7 @@ fn install(a: ServiceInstallArgs, host: &Host) -> Result<ExitCode> {
         .as_deref()
         .map(service::check_key_file)
         .transpose()
-        .map_err(edge)?;
+        .map_err(classified)?;
     if let Some(key) = &psk_file {
         // The server's own check (length), now rather than at every start.
         crate::auth::Psk::resolve(Some(key)).map_err(|e| UsageError(e.to_string()))?;
@@ -108,8 +99,8 @@ fn install(a: ServiceInstallArgs, host: &Host) -> Result<ExitCode> {
         psk_file,
         server_args: a.server_args,
     };
-    let argv = spec.argv().map_err(edge)?;
-    let contents = service::render(&target, &spec).map_err(edge)?;
+    let argv = spec.argv().map_err(classified)?;
+    let contents = service::render(&target, &spec).map_err(classified)?;
     let steps = service::install_steps(&target, &contents);
     let psk_from_env = spec.psk_file.is_none() && std::env::var_os(crate::auth::PSK_ENV).is_some_and(|v| !v.is_empty());
     let note = || {
@@ -136,11 +127,11 @@ fn install(a: ServiceInstallArgs, host: &Host) -> Result<ExitCode> {
             host,
             &mut Runner::print_to(Box::new(std::io::stderr())),
         )
-        .map_err(edge)?;
+        .map_err(classified)?;
         note();
         return Ok(EXIT_OK);
     }
-    service::apply(&steps, &target, host, &mut Runner::execute()).map_err(edge)?;
+    service::apply(&steps, &target, host, &mut Runner::execute()).map_err(classified)?;
     note();
     let runs: Vec<String> = argv.iter().map(|w| shell_quote(w)).collect();
     println!(
@@ -169,10 +160,10 @@ fn uninstall(place: &ServicePlace, host: &Host) -> Result<ExitCode> {
             host,
             &mut Runner::print_to(Box::new(std::io::stderr())),
         )
-        .map_err(edge)?;
+        .map_err(classified)?;
         return Ok(EXIT_OK);
     }
-    service::apply(&steps, &target, host, &mut Runner::execute()).map_err(edge)?;
+    service::apply(&steps, &target, host, &mut Runner::execute()).map_err(classified)?;
     if installed {
         println!("Stopped and removed the {}: {}", target.kind(), target.file.display());
     } else {
@@ -190,10 +181,10 @@ fn status(place: &ServicePlace, host: &Host) -> Result<ExitCode> {
     if place.print {
         let mut runner = Runner::print_to(Box::new(std::io::stderr()));
         runner.note(&format!("would check {}", target.file.display()))?;
-        service::status(&target, host, &mut runner).map_err(edge)?;
+        service::status(&target, host, &mut runner).map_err(classified)?;
         return Ok(EXIT_OK);
     }
-    let st = service::status(&target, host, &mut Runner::execute()).map_err(edge)?;
+    let st = service::status(&target, host, &mut Runner::execute()).map_err(classified)?;
     let pid = st.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
     let mut detail: Vec<String> = Vec::new();
     if let Some(state) = st.state.as_deref().filter(|s| !st.running && *s != "inactive") {

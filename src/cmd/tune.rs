@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 
-use super::{EXIT_OK, ExitCode, UsageError};
+use super::{EXIT_OK, ExitCode, UsageError, classified};
 use crate::cli::{
     BackendArg, TuneApplyArgs, TuneArgs, TuneCommand, TuneConfirmArgs, TuneRevertArgs, TuneShowArgs, TuneWatchArgs,
 };
@@ -17,15 +17,6 @@ use crate::tune::plan::{self, Scope};
 use crate::tune::state::{self, TuneState};
 use crate::tune::trial::{self, Ssh, WatchEnd};
 use crate::tune::{BackendKind, TuneError, apply, persist, show, text};
-
-/// Turns a library error into the edge's: the user's input exits with 2, the rest with 1.
-fn edge(e: TuneError) -> anyhow::Error {
-    if e.is_usage() {
-        UsageError(e.to_string()).into()
-    } else {
-        e.into()
-    }
-}
 
 fn kind(arg: Option<BackendArg>) -> BackendKind {
     match arg {
@@ -90,7 +81,7 @@ fn show(a: TuneShowArgs) -> Result<ExitCode> {
         &conf,
         st.as_ref().map(|s| (file.as_path(), s)),
     )
-    .map_err(edge)?;
+    .map_err(classified)?;
     let out = if a.json {
         serde_json::to_string_pretty(&report).context("cannot write JSON")? + "\n"
     } else {
@@ -151,7 +142,7 @@ fn apply(a: TuneApplyArgs) -> Result<ExitCode> {
     let backend = kind.backend();
     // Every profile problem is the user's input: one line, exit code 2, before anything runs.
     let profile = Profile::resolve(&a.profile).map_err(|e| UsageError(e.to_string()))?;
-    backend.desired(&profile).map_err(edge)?;
+    backend.desired(&profile).map_err(classified)?;
     if !a.dry_run {
         require_root("apply")?;
     }
@@ -163,21 +154,21 @@ fn apply(a: TuneApplyArgs) -> Result<ExitCode> {
     let _lock = if a.dry_run {
         None
     } else {
-        Some(state::lock(&dir).map_err(edge)?)
+        Some(state::lock(&dir).map_err(classified)?)
     };
     let st = if a.dry_run {
         state::load(&dir).ok().flatten()
     } else {
-        state::load(&dir).map_err(edge)?
+        state::load(&dir).map_err(classified)?
     };
     if let Some(st) = &st {
         if !a.dry_run {
-            check_backend(st, kind, &dir).map_err(edge)?;
+            check_backend(st, kind, &dir).map_err(classified)?;
         }
         if let Some(t) = &st.trial
             && !a.dry_run
         {
-            return Err(edge(TuneError::TrialPending {
+            return Err(classified(TuneError::TrialPending {
                 profile: t.profile.clone(),
                 interface: t.interface.clone(),
                 deadline: t.deadline_utc.clone(),
@@ -197,7 +188,7 @@ fn apply(a: TuneApplyArgs) -> Result<ExitCode> {
         at_boot: persist::values(&conf),
         ..Default::default()
     };
-    let prep = apply::prepare(&mut r, backend, &profile, &a.interface, opts).map_err(edge)?;
+    let prep = apply::prepare(&mut r, backend, &profile, &a.interface, opts).map_err(classified)?;
     let port = prep.reading.port.clone();
     let ssh_env = std::env::var("SSH_CONNECTION").ok();
     let ssh = trial::ssh_check(&mut r, backend, &port, ssh_env.as_deref());
@@ -232,7 +223,7 @@ fn apply(a: TuneApplyArgs) -> Result<ExitCode> {
     }
     if !a.yes {
         let n = prep.plan.changes.len();
-        ask(&format!("Apply {n} change{} to {port}?", if n == 1 { "" } else { "s" })).map_err(edge)?;
+        ask(&format!("Apply {n} change{} to {port}?", if n == 1 { "" } else { "s" })).map_err(classified)?;
     }
     let mut st = st.unwrap_or_else(|| TuneState::new(kind.as_str()));
     let done = match apply::execute(&mut r, backend, &dir, &mut st, &prep, persist_to.as_deref()) {
@@ -258,14 +249,14 @@ fn apply(a: TuneApplyArgs) -> Result<ExitCode> {
     print!("{}", text::done(&done));
     if try_secs > 0 {
         let t = trial::arm(&mut st, &profile.name, &port.name, try_secs);
-        state::save(&dir, &st).map_err(edge)?;
+        state::save(&dir, &st).map_err(classified)?;
         let exe = std::env::current_exe().context("cannot find this program to start the --try watcher")?;
         match trial::spawn_watcher(&mut r, &exe, &dir, kind, &t.token) {
             Ok(pid) => {
                 if let Some(tr) = st.trial.as_mut() {
                     tr.watcher_pid = Some(pid);
                 }
-                state::save(&dir, &st).map_err(edge)?;
+                state::save(&dir, &st).map_err(classified)?;
             }
             Err(e) => {
                 // Without a watcher nothing would revert: undo now rather than leave the trial unguarded.
@@ -291,8 +282,8 @@ fn apply(a: TuneApplyArgs) -> Result<ExitCode> {
 fn revert(a: TuneRevertArgs) -> Result<ExitCode> {
     require_root("revert")?;
     let dir = state_dir(a.state_dir.as_ref());
-    let _lock = state::lock(&dir).map_err(edge)?;
-    let Some(mut st) = state::load(&dir).map_err(edge)? else {
+    let _lock = state::lock(&dir).map_err(classified)?;
+    let Some(mut st) = state::load(&dir).map_err(classified)? else {
         println!(
             "Nothing to revert: saf-net has no snapshot in {} (it has not changed this machine).",
             dir.display()
@@ -300,16 +291,16 @@ fn revert(a: TuneRevertArgs) -> Result<ExitCode> {
         return Ok(EXIT_OK);
     };
     let recorded = BackendKind::parse(&st.backend).ok_or_else(|| {
-        edge(TuneError::StateFormat {
+        classified(TuneError::StateFormat {
             path: state::file(&dir),
             detail: format!("unknown backend '{}'", st.backend),
         })
     })?;
     let kind = a.backend.map_or(recorded, |b| kind(Some(b)));
-    check_backend(&st, kind, &dir).map_err(edge)?;
+    check_backend(&st, kind, &dir).map_err(classified)?;
     let mut r = Runner::execute();
-    let results = apply::revert(&mut r, kind.backend(), &mut st, a.interface.as_deref()).map_err(edge)?;
-    state::save(&dir, &st).map_err(edge)?;
+    let results = apply::revert(&mut r, kind.backend(), &mut st, a.interface.as_deref()).map_err(classified)?;
+    state::save(&dir, &st).map_err(classified)?;
     for res in &results {
         print!("{}", text::restored(res, "Reverted"));
     }
@@ -327,12 +318,12 @@ fn revert(a: TuneRevertArgs) -> Result<ExitCode> {
 fn confirm(a: TuneConfirmArgs) -> Result<ExitCode> {
     require_root("confirm")?;
     let dir = state_dir(a.state_dir.as_ref());
-    let _lock = state::lock(&dir).map_err(edge)?;
+    let _lock = state::lock(&dir).map_err(classified)?;
     let mut st = state::load(&dir)
-        .map_err(edge)?
+        .map_err(classified)?
         .unwrap_or_else(|| TuneState::new(BackendKind::native().as_str()));
-    let t = trial::confirm(&mut st, &dir).map_err(edge)?;
-    state::save(&dir, &st).map_err(edge)?;
+    let t = trial::confirm(&mut st, &dir).map_err(classified)?;
+    state::save(&dir, &st).map_err(classified)?;
     println!(
         "Confirmed: profile {} stays on {}. `{}` still returns to the snapshot.",
         t.profile,
@@ -352,7 +343,7 @@ fn watch(a: TuneWatchArgs) -> Result<ExitCode> {
         a.token,
         a.state_dir.display()
     );
-    match trial::watch(&mut r, backend, &a.state_dir, &a.token, Duration::from_millis(200)).map_err(edge)? {
+    match trial::watch(&mut r, backend, &a.state_dir, &a.token, Duration::from_millis(200)).map_err(classified)? {
         WatchEnd::Ended => println!(
             "{} trial {} ended (confirmed or reverted by hand)",
             state::now_utc(),

@@ -29,6 +29,8 @@ pub use names::{DEFAULT_NAME, Role};
 pub use shaping::Tbf;
 pub use state::LabState;
 
+use crate::cmd::Classify;
+
 /// Why a lab command could not do its work.
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -81,9 +83,8 @@ fn others_note(others: &[String]) -> String {
     }
 }
 
-impl LabError {
-    /// Whether the error is the user's input (exit code 2) rather than the system's.
-    pub fn is_usage(&self) -> bool {
+impl Classify for LabError {
+    fn is_usage(&self) -> bool {
         matches!(
             self,
             LabError::BadName(_) | LabError::BadSwitchMtu(_) | LabError::Congestion(_)

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use runner::{Cmd, RunError, Runner};
 
+use crate::cmd::Classify;
+
 /// Environment variable naming a directory that every file path is placed under (like `DESTDIR`
 /// in packaging), so tests can install a system-wide service without touching the real system.
 /// The file's contents and the service manager commands still name the real paths.
@@ -317,12 +319,14 @@ pub enum ServiceError {
     NoUid,
 }
 
-impl ServiceError {
-    /// A mistake in what was asked (exit code 2), rather than a failure to do it.
-    pub fn is_usage(&self) -> bool {
+/// A mistake in what was asked (exit code 2), rather than a failure to do it.
+impl Classify for ServiceError {
+    fn is_usage(&self) -> bool {
         matches!(self, ServiceError::KeyFile { .. } | ServiceError::BadArgument(_))
     }
+}
 
+impl ServiceError {
     fn io(action: &'static str, path: &Path, scope: Scope, source: std::io::Error) -> ServiceError {
         let denied = matches!(
             source.kind(),

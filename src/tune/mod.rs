@@ -29,6 +29,7 @@ use std::path::PathBuf;
 pub use backend::{Backend, BackendKind};
 pub use plan::Plan;
 
+use crate::cmd::Classify;
 use crate::profile::ProfileError;
 use crate::runner::RunError;
 
@@ -108,9 +109,8 @@ pub enum TuneError {
     Command(#[from] RunError),
 }
 
-impl TuneError {
-    /// Whether the error is the user's input (exit code 2) rather than the system's.
-    pub fn is_usage(&self) -> bool {
+impl Classify for TuneError {
+    fn is_usage(&self) -> bool {
         matches!(
             self,
             TuneError::Profile(_)
