@@ -127,3 +127,19 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()
         .context("cannot start the runtime")
 }
+
+/// A library module's error that knows whose it is: the user's input, or the system's.
+pub trait Classify: std::error::Error + Send + Sync + 'static {
+    /// Whether the error is the user's input (exit code 2) rather than a failure to do the work (exit code 1).
+    fn is_usage(&self) -> bool;
+}
+
+/// A library error as the binary reports it: the user's input becomes a [`UsageError`] (exit code 2), anything
+/// else stays itself (exit code 1).
+pub fn classified<E: Classify>(e: E) -> anyhow::Error {
+    if e.is_usage() {
+        UsageError(e.to_string()).into()
+    } else {
+        e.into()
+    }
+}

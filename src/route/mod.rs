@@ -42,6 +42,15 @@ impl Destination {
         };
         Destination { addr: addr.ip(), zone }
     }
+
+    /// `addr`, resolved from `host`; a zone written in `host` (`fe80::1%en0`, `[fe80::1%en0]`) is kept as given.
+    pub fn for_host(host: &str, addr: std::net::SocketAddr) -> Self {
+        let mut dest = Destination::of(addr);
+        if let Some((_, zone)) = host.trim_end_matches(']').split_once('%') {
+            dest.zone = Some(zone.to_string());
+        }
+        dest
+    }
 }
 
 /// The route to one destination and what is known about the interface it leaves by.
@@ -99,4 +108,22 @@ pub fn find_here(backend: BackendKind, dest: &Destination) -> Result<RouteFacts,
 /// Looks up the route to `dest` on this machine with its own tools.
 pub fn find_native(dest: &Destination) -> Result<RouteFacts, RouteError> {
     find_here(BackendKind::native(), dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zone_written_in_the_host_is_kept() {
+        let addr: std::net::SocketAddr = "[fe80::1]:0".parse().unwrap();
+        let dest = Destination::for_host("[fe80::1%en0]", addr);
+        assert_eq!((dest.addr, dest.zone.as_deref()), (addr.ip(), Some("en0")));
+        assert_eq!(
+            Destination::for_host("fe80::1%eth1", addr).zone.as_deref(),
+            Some("eth1")
+        );
+        let v4: std::net::SocketAddr = "192.0.2.1:0".parse().unwrap();
+        assert_eq!(Destination::for_host("node.local", v4), Destination::new(v4.ip()));
+    }
 }
