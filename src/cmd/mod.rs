@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::auth::{ExposedKeyFile, Psk};
+pub use crate::classify::Classify;
 use crate::cli::HistoryArgs;
 use crate::client::{Event, Observer};
 use crate::output::history::{self, HistoryError, HistoryRow};
@@ -114,7 +115,7 @@ fn profile(spec: Option<&str>) -> Result<Option<Profile>, UsageError> {
 fn warn_then(obs: &mut dyn Observer) -> impl Observer + '_ {
     move |e: Event<'_>| {
         if let Event::Warning { diagnosis } = &e {
-            eprintln!("{}", crate::route::verdict::warning_line(diagnosis));
+            eprintln!("{}", crate::diagnose::wrong_interface::warning_line(diagnosis));
         }
         obs.on(e)
     }
@@ -126,12 +127,6 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the runtime")
-}
-
-/// A library module's error that knows whose it is: the user's input, or the system's.
-pub trait Classify: std::error::Error + Send + Sync + 'static {
-    /// Whether the error is the user's input (exit code 2) rather than a failure to do the work (exit code 1).
-    fn is_usage(&self) -> bool;
 }
 
 /// A library error as the binary reports it: the user's input becomes a [`UsageError`] (exit code 2), anything

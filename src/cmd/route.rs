@@ -6,9 +6,10 @@ use anyhow::Result;
 
 use super::{EXIT_OK, ExitCode};
 use crate::cli::RouteArgs;
+use crate::diagnose::wrong_interface as verdict;
 use crate::net;
 use crate::output::route as out;
-use crate::route::{self, Destination, verdict};
+use crate::route::{self, Destination};
 use crate::tune::BackendKind;
 
 /// HOST as an address (with its zone's name for link-local IPv6), resolved if it is a name.

@@ -32,7 +32,7 @@ pub use names::{DEFAULT_NAME, Role};
 pub use shaping::Tbf;
 pub use state::LabState;
 
-use crate::cmd::Classify;
+use crate::classify::Classify;
 use crate::profile::ProfileError;
 
 /// Why a lab command could not do its work.

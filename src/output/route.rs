@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::diagnose::Diagnosis;
+use crate::diagnose::wrong_interface::warning_line;
 use crate::route::RouteFacts;
-use crate::route::verdict::warning_line;
 
 fn or_unknown<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "unknown".to_string(), |v| v.to_string())

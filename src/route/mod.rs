@@ -4,14 +4,13 @@
 //! and the test measuring the wrong one; a profile says which kind a run should leave by.
 //!
 //! `kind` (the kinds and which fit a profile's medium) · `macos` (`route -n get`, `networksetup`,
-//! `ifconfig`) · `linux` (`ip route get`, sysfs) · `verdict` (the `wrong_interface` warning and how to
-//! pin the route). Every external command goes through [`crate::runner::Runner`], so either OS's
+//! `ifconfig`) · `linux` (`ip route get`, sysfs). The `wrong_interface` verdict is a diagnosis
+//! ([`crate::diagnose::wrong_interface`]). Every external command goes through [`crate::runner::Runner`], so either OS's
 //! backend runs anywhere against fake programs.
 
 pub mod kind;
 pub mod linux;
 pub mod macos;
-pub mod verdict;
 
 use std::net::IpAddr;
 

@@ -23,7 +23,7 @@ use std::time::Duration;
 use runner::{Cmd, RunError, Runner};
 
 use crate::auth::AuthError;
-use crate::cmd::Classify;
+use crate::classify::Classify;
 
 /// Environment variable naming a directory that every file path is placed under (like `DESTDIR`
 /// in packaging), so tests can install a system-wide service without touching the real system.

@@ -31,7 +31,7 @@ use std::path::PathBuf;
 pub use backend::{Backend, BackendKind};
 pub use plan::Plan;
 
-use crate::cmd::Classify;
+use crate::classify::Classify;
 use crate::profile::ProfileError;
 use crate::runner::RunError;
 
