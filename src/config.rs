@@ -301,6 +301,14 @@ pub struct ClientPlan {
     pub client_cpu: Option<u32>,
 }
 
+/// A validated latency run.
+#[derive(Debug, Clone)]
+pub struct LatencyPlan {
+    pub target: Target,
+    pub request: LatencyRequest,
+    pub probe: crate::engine::probe::ProbePlan,
+}
+
 /// Raw client settings as typed on the command line, before validation.
 #[derive(Debug, Clone)]
 pub struct ClientInput {
@@ -751,7 +759,7 @@ impl LatencyInput {
         }
     }
 
-    pub fn plan(&self) -> Result<crate::client::LatencyPlan, String> {
+    pub fn plan(&self) -> Result<LatencyPlan, String> {
         let target = Target::new(&self.host, self.port, self.family, self.connect_timeout)?;
         let interval = match (self.interval, self.rate) {
             (Some(_), Some(_)) => return Err("--interval and --rate exclude each other; give one".into()),
@@ -783,7 +791,7 @@ impl LatencyInput {
                 self.size
             ));
         }
-        Ok(crate::client::LatencyPlan {
+        Ok(LatencyPlan {
             target,
             request: LatencyRequest {
                 mode: self.mode,

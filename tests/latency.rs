@@ -5,8 +5,9 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use saf_net::client::{Event, LatencyOutcome, run_latency};
+use saf_net::client::Event;
 use saf_net::config::{LatencyInput, ServerConfig};
+use saf_net::kinds::latency::{LatencyOutcome, run as run_latency};
 use saf_net::output::{RunMeta, history, latency};
 use saf_net::protocol::LatencyMode;
 use serde_json::Value;
@@ -96,7 +97,7 @@ async fn latency_waits_in_the_same_queue_as_throughput() {
     let plan = tput.plan().unwrap();
     let first = tokio::spawn(async move {
         let mut quiet = |_: Event<'_>| {};
-        saf_net::client::run(&plan, &mut quiet).await.unwrap()
+        saf_net::kinds::throughput::run(&plan, &mut quiet).await.unwrap()
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut i = input(addr, LatencyMode::Udp);
@@ -183,7 +184,7 @@ async fn client_latency_flag_reports_idle_and_loaded_rtt() {
     i.latency = true;
     let plan = i.plan().unwrap();
     let mut quiet = |_: Event<'_>| {};
-    let o = saf_net::client::run(&plan, &mut quiet).await.unwrap();
+    let o = saf_net::kinds::throughput::run(&plan, &mut quiet).await.unwrap();
     assert!(o.complete(), "{:?}", o.error);
     let l = o.latency.as_ref().expect("--latency measured");
     assert_eq!(l.idle.sent, 100);

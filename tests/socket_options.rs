@@ -4,8 +4,9 @@ mod common;
 
 use std::net::SocketAddr;
 
-use saf_net::client::{self, Event, Outcome};
+use saf_net::client::{self, Event};
 use saf_net::config::{ClientInput, ServerConfig};
+use saf_net::kinds::throughput::{self, Outcome};
 use saf_net::output::{RunMeta, json};
 use serde_json::Value;
 
@@ -21,7 +22,7 @@ fn input(addr: SocketAddr, f: impl FnOnce(&mut ClientInput)) -> ClientInput {
 async fn run(i: ClientInput) -> Result<Outcome, client::ClientError> {
     let plan = i.plan().expect("valid plan");
     let mut quiet = |_: Event<'_>| {};
-    client::run(&plan, &mut quiet).await
+    throughput::run(&plan, &mut quiet).await
 }
 
 fn doc(o: &Outcome) -> Value {

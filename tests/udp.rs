@@ -12,10 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{BIN, KillOnDrop, Server, free_port, is_root};
-use saf_net::client::{self, Event, Outcome};
+use saf_net::client::Event;
 use saf_net::config::{ClientInput, ServerConfig};
 use saf_net::engine::udp::{Meter, UdpPlan, spawn};
 use saf_net::engine::{Flags, StreamSpec};
+use saf_net::kinds::throughput::{self, Outcome};
 use saf_net::output::{RunMeta, history, json};
 use saf_net::protocol::{
     ClientMessage, Cookie, DatagramKind, Direction, FLAG_END, Header, PROTOCOL_VERSION, Protocol, ServerMessage,
@@ -45,7 +46,7 @@ fn input(srv: &Server, f: impl FnOnce(&mut ClientInput)) -> ClientInput {
 async fn run(input: ClientInput) -> Outcome {
     let plan = input.plan().expect("valid plan");
     let mut quiet = |_: Event<'_>| {};
-    client::run(&plan, &mut quiet).await.expect("test starts")
+    throughput::run(&plan, &mut quiet).await.expect("test starts")
 }
 
 fn doc(o: &Outcome) -> Value {

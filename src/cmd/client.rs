@@ -6,8 +6,9 @@ use anyhow::Result;
 
 use super::{EXIT_INCOMPLETE, EXIT_OK, ExitCode, UsageError};
 use crate::cli::ClientArgs;
-use crate::client::{self, ClientError, Event, Outcome};
+use crate::client::{ClientError, Event};
 use crate::config::ClientInput;
+use crate::kinds::throughput::{self, Outcome};
 use crate::net::Family;
 use crate::output::history::HistoryRow;
 use crate::output::text::{LivePrinter, summary};
@@ -124,7 +125,7 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
     let outcome = if args.json {
         let mut quiet = |_: Event<'_>| {};
         rt.block_on(async {
-            client::run_until(
+            throughput::run_until(
                 &plan,
                 &mut super::warn_then(&mut quiet),
                 super::signals::stop_signals(true),
@@ -139,7 +140,7 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
             plan.request.interval_seconds > 0.0,
         );
         let o = rt.block_on(async {
-            client::run_until(
+            throughput::run_until(
                 &plan,
                 &mut super::warn_then(&mut printer),
                 super::signals::stop_signals(true),

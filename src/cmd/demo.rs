@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use super::client::record;
 use super::{EXIT_INCOMPLETE, EXIT_OK, ExitCode};
 use crate::cli::DemoArgs;
-use crate::client;
 use crate::config::{ClientInput, ServerConfig};
+use crate::kinds::throughput;
 use crate::model::{BASELINE_MBPS, tcp_goodput_ceiling_mbps};
 use crate::output::RunMeta;
 use crate::output::text::{LivePrinter, summary};
@@ -42,7 +42,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
             let label = format!("demo {streams} stream{}", if streams > 1 { "s" } else { "" });
             let meta = RunMeta::new("127.0.0.1", addr.port(), Some(label.clone()), Some(crate::report::links::LOOPBACK.into()));
             let mut printer = LivePrinter::new(&plan.request, "127.0.0.1", addr.port(), true);
-            let outcome = client::run(&plan, &mut printer).await?;
+            let outcome = throughput::run(&plan, &mut printer).await?;
             printer.finish();
             println!("{}", summary(&outcome));
             record(Some(&history), &outcome, &meta)?;

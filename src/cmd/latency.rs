@@ -6,8 +6,9 @@ use anyhow::Result;
 
 use super::{EXIT_INCOMPLETE, EXIT_OK, ExitCode, UsageError};
 use crate::cli::{LatencyArgs, ModeArg};
-use crate::client::{Event, run_latency};
+use crate::client::Event;
 use crate::config::LatencyInput;
+use crate::kinds::latency::run as run_latency;
 use crate::output::text::LivePrinter;
 use crate::output::{RunMeta, latency};
 use crate::protocol::LatencyMode;

@@ -6,8 +6,9 @@ use anyhow::Result;
 
 use super::{EXIT_DIAGNOSED, EXIT_OK, ExitCode, UsageError};
 use crate::cli::MtuArgs;
-use crate::client::{Event, run_mtu};
+use crate::client::Event;
 use crate::config::Target;
+use crate::kinds::mtu;
 use crate::output::text::LivePrinter;
 use crate::output::{RunMeta, path};
 
@@ -21,13 +22,18 @@ pub fn mtu(args: MtuArgs) -> Result<ExitCode> {
     let expected = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
     let medium = profile.as_ref().map(|p| p.link.medium);
     let meta = RunMeta::new(host, port, probe.label.clone(), profile.map(|p| p.name));
+    let plan = mtu::Plan {
+        target,
+        expected_mbps: expected,
+        expected_medium: medium,
+    };
     let rt = super::runtime()?;
     let outcome = if args.json {
         let mut quiet = |_: Event<'_>| {};
-        rt.block_on(run_mtu(&target, expected, medium, &mut super::warn_then(&mut quiet)))
+        rt.block_on(mtu::run(&plan, &mut super::warn_then(&mut quiet)))
     } else {
         let mut printer = LivePrinter::for_duration(host, port, None);
-        let o = rt.block_on(run_mtu(&target, expected, medium, &mut super::warn_then(&mut printer)));
+        let o = rt.block_on(mtu::run(&plan, &mut super::warn_then(&mut printer)));
         printer.finish();
         o
     }?;

@@ -8,9 +8,10 @@ use anyhow::Result;
 
 use super::{EXIT_DIAGNOSED, EXIT_OK, ExitCode, UsageError, history_target};
 use crate::cli::ValidateArgs;
-use crate::client::{Event, LatencyPlan, run, run_latency, run_mtu};
-use crate::config::{ClientInput, ClientPlan, LatencyInput};
+use crate::client::Event;
+use crate::config::{ClientInput, ClientPlan, LatencyInput, LatencyPlan};
 use crate::diagnose::PathReport;
+use crate::kinds::{latency, mtu, throughput};
 use crate::net::Family;
 use crate::output::history::HistoryRow;
 use crate::output::{RunMeta, path};
@@ -139,16 +140,16 @@ fn measure(args: &ValidateArgs, profile: &Profile, plans: &Plans) -> Result<Meas
     let rt = super::runtime()?;
     let mut quiet = |_: Event<'_>| {};
     let step = Progress::start(1, "path MTU, both ways");
-    let mtu = rt.block_on(run_mtu(
-        &plans.one.target,
-        Some(profile.link.line_rate_mbps.round() as u32),
-        Some(profile.link.medium),
-        &mut super::warn_then(&mut quiet),
-    ))?;
+    let plan = mtu::Plan {
+        target: plans.one.target.clone(),
+        expected_mbps: Some(profile.link.line_rate_mbps.round() as u32),
+        expected_medium: Some(profile.link.medium),
+    };
+    let mtu = rt.block_on(mtu::run(&plan, &mut super::warn_then(&mut quiet)))?;
     let path_mtu = mtu.path.mtu_probe.as_ref().and_then(|m| m.path_mtu());
     step.done(&shown(path_mtu.map(f64::from), "bytes"));
     let goodput = |plan: &ClientPlan| -> Result<Option<f64>> {
-        let o = rt.block_on(run(plan, &mut |_: Event<'_>| {}))?;
+        let o = rt.block_on(throughput::run(plan, &mut |_: Event<'_>| {}))?;
         Ok(o.complete().then(|| o.directions()[0].received.rate().mbps()))
     };
     let step = Progress::start(2, &format!("goodput, 1 stream ({} s)", args.time));
@@ -158,7 +159,7 @@ fn measure(args: &ValidateArgs, profile: &Profile, plans: &Plans) -> Result<Meas
     let goodput_n = goodput(&plans.many)?;
     step.done(&shown(goodput_n, "Mbit/s"));
     let step = Progress::start(4, "UDP round trips (200 probes)");
-    let rtt = rt.block_on(run_latency(&plans.latency, &mut quiet))?;
+    let rtt = rt.block_on(latency::run(&plans.latency, &mut quiet))?;
     let rtt_p99_us = (rtt.probe.received > 0).then(|| rtt.probe.rtt.stats().p99_us);
     step.done(&format!("p99 {}", shown(rtt_p99_us, "µs")));
     Ok(Measured {

@@ -6,8 +6,23 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::platform;
 use crate::protocol::{ClientMessage, Cookie, DatagramKind, HEADER_LEN, Header, encode};
 use crate::stats::Recorder;
+
+/// A UDP socket connected to the server with don't-fragment set, so oversized probes fail loudly.
+pub fn socket(server: SocketAddr) -> std::io::Result<UdpSocket> {
+    let local: SocketAddr = if server.is_ipv6() {
+        "[::]:0".parse()
+    } else {
+        "0.0.0.0:0".parse()
+    }
+    .expect("literal addresses parse");
+    let sock = UdpSocket::bind(local)?;
+    sock.connect(server)?;
+    platform::set_dont_fragment(&sock, server.is_ipv6())?;
+    Ok(sock)
+}
 
 /// How many probes, how often, how big, and how long to wait for each.
 #[derive(Debug, Clone, Copy)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::RunMeta;
-use crate::client::Outcome;
+use crate::kinds::throughput::Outcome;
 
 /// Bumped whenever columns are added; readers accept every earlier version.
 pub const SCHEMA_VERSION: u32 = 4;

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::RunMeta;
 use super::latency::ProbeReport;
 use super::udp::{self, UdpInfo, UdpSpan};
-use crate::client::Outcome;
+use crate::kinds::throughput::Outcome;
 use crate::protocol::{
     Direction, IntervalReport, Protocol, SocketReport, StopAfter, StreamBytes, StreamTotals, TcpSample, TcpTotals,
 };

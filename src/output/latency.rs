@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::RunMeta;
 use super::history::HistoryRow;
-use crate::client::LatencyOutcome;
 use crate::engine::probe::ProbeOutcome;
+use crate::kinds::latency::LatencyOutcome;
 use crate::stats::{CdfPoint, LatencyStats};
 
 /// Below this share of the requested probe rate, the run warns that the host could not keep up.

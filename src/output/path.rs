@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::RunMeta;
 use super::history::HistoryRow;
-use crate::client::MtuOutcome;
 use crate::diagnose::PathReport;
+use crate::kinds::mtu::MtuOutcome;
 use crate::protocol::InterfaceFacts;
 
 fn facts_line(f: &InterfaceFacts) -> String {

@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use crate::client::{Event, Observer, Outcome};
+use crate::client::{Event, Observer};
+use crate::kinds::throughput::Outcome;
 use crate::output::latency::ProbeReport;
 use crate::output::udp;
 use crate::protocol::{

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::history::HistoryRow;
-use crate::client::Outcome;
+use crate::kinds::throughput::Outcome;
 use crate::protocol::{Protocol, StreamBytes, StreamTotals, UdpCounts};
 use crate::result::DirectionResult;
 use crate::units::BitsPerSec;

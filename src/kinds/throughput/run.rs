@@ -12,13 +12,14 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::latency::probe_socket;
 use super::prestart::{Accepted, IDLE_PROBE, PreStart, Prepared, run_mtu_probe, until_start};
-use super::{ClientError, ControlRx, Event, Observer, Outcome, Session, StreamInfo, UnderLoad, describe, open, udp};
+use super::{Outcome, UnderLoad};
+use crate::client::{ClientError, ControlRx, Event, Observer, Session, StreamInfo, describe, egress, open};
 use crate::config::{ClientPlan, GRACE};
 use crate::diagnose::{Diagnosis, PathReport, diagnose};
 use crate::engine::probe::{self, ProbeOutcome, ProbePlan};
 use crate::engine::{LocalStreams, STALL, SideRun, Timing, drive};
+use crate::kinds::udp;
 use crate::platform;
 use crate::protocol::{
     ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, Protocol, ServerMessage, SideResults, StopAfter,
@@ -57,7 +58,7 @@ pub async fn run_until(
     let (reader, mut ctl_rx) = spawn_reader(rd, control_idle(&req));
     let _reader = AbortOnDrop(reader);
     // Always: the MTU check, --latency and a stall's second look all probe under this cookie.
-    let probe_sock = match probe_socket(server) {
+    let probe_sock = match probe::socket(server) {
         Ok(sock) => Arc::new(sock),
         Err(e) => {
             let reason = format!("UDP probe: {e}");
@@ -69,7 +70,7 @@ pub async fn run_until(
         remote: server_facts,
         ..PathReport::default()
     };
-    let wrong_interface = super::route::egress(server, plan.expected_medium, &mut path, obs).await;
+    let wrong_interface = egress(server, plan.expected_medium, &mut path, obs).await;
     let accepted = Accepted {
         plan,
         req: &req,
