@@ -9,7 +9,7 @@ use saf_net::client::Event;
 use saf_net::config::{ClientInput, ServerConfig};
 use saf_net::kinds::throughput::{self, Outcome};
 use saf_net::output::history;
-use saf_net::output::{RunMeta, json};
+use saf_net::output::{Report, RunMeta, json};
 use serde_json::Value;
 
 fn input(srv: &Server, f: impl FnOnce(&mut ClientInput)) -> ClientInput {
@@ -282,7 +282,7 @@ async fn concurrent_clients_append_whole_history_lines() {
                 Some(format!("client {k}, \"quoted\"")),
                 None,
             );
-            let row = history::HistoryRow::throughput(&o, &meta);
+            let row = o.history_row(&meta);
             tokio::task::spawn_blocking(move || history::append(&csv, &row, &json::render(&o, &meta)).unwrap())
                 .await
                 .unwrap();

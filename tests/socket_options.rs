@@ -198,7 +198,7 @@ async fn skip_rx_copy_and_affinity_still_count_every_byte() {
         assert_eq!(doc(&o)["saf_net"]["skip_rx_copy"], true);
         assert_eq!(doc(&o)["saf_net"]["affinity"]["client_cpu"], 0);
         assert_eq!(doc(&o)["saf_net"]["affinity"]["server_cpu"], 1);
-        let text = saf_net::output::text::summary(&o);
+        let text = saf_net::kinds::throughput::summary(&o);
         assert!(
             text.contains("Affinity (-A): client streams on CPUs 0, 1, ... (one each); server streams on CPUs 1, 2"),
             "{text}"

@@ -7,8 +7,7 @@ use anyhow::Result;
 use super::{EXIT_OK, ExitCode};
 use crate::cli::{BackendArg, RouteArgs};
 use crate::net;
-use crate::output::route as out;
-use crate::route::{self, Destination, verdict};
+use crate::route::{self, Destination, render as out, verdict};
 use crate::tune::BackendKind;
 
 fn backend(arg: Option<BackendArg>) -> BackendKind {

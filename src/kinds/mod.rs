@@ -9,3 +9,4 @@ pub mod latency;
 pub mod mtu;
 pub mod throughput;
 pub mod udp;
+pub mod validate;

@@ -5,12 +5,13 @@
 //!
 //! `kind` (the kinds and which fit a profile's medium) · `macos` (`route -n get`, `networksetup`,
 //! `ifconfig`) · `linux` (`ip route get`, sysfs) · `verdict` (the `wrong_interface` warning and how to
-//! pin the route). Every external command goes through [`crate::runner::Runner`], so either OS's
+//! pin the route) · `render` (the route as text and JSON). Every external command goes through [`crate::runner::Runner`], so either OS's
 //! backend runs anywhere against fake programs.
 
 pub mod kind;
 pub mod linux;
 pub mod macos;
+pub mod render;
 pub mod verdict;
 
 use std::net::IpAddr;

@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::RouteFacts;
+use super::verdict::warning_line;
 use crate::diagnose::Diagnosis;
-use crate::route::RouteFacts;
-use crate::route::verdict::warning_line;
 
 fn or_unknown<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "unknown".to_string(), |v| v.to_string())
