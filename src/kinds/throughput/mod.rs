@@ -10,6 +10,7 @@
 mod history;
 mod json;
 mod live;
+mod measure;
 mod outcome;
 mod prestart;
 mod run;

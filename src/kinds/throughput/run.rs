@@ -1,33 +1,31 @@
-//! A throughput test on the client: admission, the time before the start (`prestart.rs`), our side's streams
-//! beside the server's intervals, its results, and the outcome.
+//! A throughput test on the client, phase by phase: admission (with the datagram size of a UDP test), the time
+//! before the start (`prestart.rs`), the measured streams and the server's results (`measure.rs`), and the
+//! outcome with what the path's facts mean.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{mpsc, oneshot};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::task::JoinHandle;
 
+use super::measure::{Measured, collect_results, measure};
 use super::prestart::{Accepted, IDLE_PROBE, PreStart, Prepared, run_mtu_probe, until_start};
 use super::{Outcome, UnderLoad};
-use crate::client::{ClientError, ControlRx, Event, Observer, Session, StreamInfo, describe, egress, open};
+use crate::client::{ClientError, ControlRx, Event, Observer, Session, StreamInfo, egress, open};
 use crate::config::{ClientPlan, GRACE};
 use crate::diagnose::{Diagnosis, PathReport, diagnose};
 use crate::engine::probe::{self, ProbeOutcome, ProbePlan};
-use crate::engine::{LocalStreams, STALL, SideRun, Timing, drive};
+use crate::engine::{Abort, SideRun};
 use crate::kinds::udp;
 use crate::platform;
 use crate::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, FrameError, IntervalReport, Protocol, ServerMessage, SideResults, StopAfter,
-    TestRequest, read_message, write_message,
+    ClientMessage, Cookie, DEFAULT_MAX_FRAME, Protocol, ServerMessage, SideResults, StopAfter, TestRequest,
+    spawn_reader, write_message,
 };
-
-/// How long no byte may move before a test counts as stalled.
-const STALL_AFTER: Duration = Duration::from_secs(3);
 
 /// Runs one test as planned, reporting progress to `obs`. Errors mean nothing was measured.
 pub async fn run(plan: &ClientPlan, obs: &mut dyn Observer) -> Result<Outcome, ClientError> {
@@ -47,95 +45,11 @@ pub async fn run_until(
         s = admit(plan, &mut req, obs) => s?,
         reason = &mut interrupt => return Err(ClientError::Interrupted { reason }),
     };
-    let Session {
-        server,
-        server_software,
-        cookie,
-        server_facts,
-        rd,
-        mut wr,
-    } = session;
-    let (reader, mut ctl_rx) = spawn_reader(rd, control_idle(&req));
-    let _reader = AbortOnDrop(reader);
-    // Always: the MTU check, --latency and a stall's second look all probe under this cookie.
-    let probe_sock = match probe::socket(server) {
-        Ok(sock) => Arc::new(sock),
-        Err(e) => {
-            let reason = format!("UDP probe: {e}");
-            return Err(ClientError::Refused { server, reason });
-        }
-    };
-    let mut path = PathReport {
-        local: platform::facts_towards(server.ip()),
-        remote: server_facts,
-        ..PathReport::default()
-    };
-    let wrong_interface = egress(server, plan.expected_medium, &mut path, obs).await;
-    let accepted = Accepted {
-        plan,
-        req: &req,
-        server,
-        cookie,
-        probe_sock: Some(probe_sock.clone()),
-    };
-    let mut outcome = Outcome {
-        request: req.clone(),
-        client_cpu: plan.client_cpu,
-        server,
-        server_software,
-        started_at: SystemTime::now(),
-        streams: Vec::new(),
-        local: not_run(),
-        remote_intervals: Vec::new(),
-        remote: None,
-        error: None,
-        latency: None,
-        path: PathReport::default(),
-    };
-    let prepared = match until_start(&accepted, &mut path, &mut ctl_rx, &mut wr, interrupt.as_mut()).await? {
-        PreStart::Started(p) => p,
-        PreStart::Ended { reason } => {
-            // Nothing was measured; a probe cut short says nothing about the path.
-            path.mtu_probe = None;
-            outcome.error = Some(reason);
-            outcome.path = path;
-            return Ok(outcome);
-        }
-    };
-    let Prepared {
-        local,
-        streams,
-        idle_rtt,
-        udp_hellos,
-    } = *prepared;
-    drop(udp_hellos);
-    outcome.started_at = SystemTime::now();
-    obs.on(Event::Started { streams: &streams });
-    let loaded = Loaded::spawn(plan.latency.then(|| probe_sock.clone()), cookie);
-    let mut m = measure(&req, server, local, &mut ctl_rx, &mut wr, obs, interrupt.as_mut()).await;
-    // Stop the loaded probe while the server still answers it.
-    loaded.stop.store(true, Ordering::Relaxed);
-    if m.run.aborted.as_deref().is_some_and(|a| a.starts_with(STALL)) {
-        // The stall is the result: do not wait out the server's clock. Probe again: the path may have changed.
-        m.control.fail(m.run.aborted.clone().unwrap_or_default());
-        let again = Arc::new(AtomicBool::new(false));
-        path.mtu_probe = Some(run_mtu_probe(probe_sock, cookie, &path, server, again).await);
-        let _ = write_message(
-            &mut wr,
-            &ClientMessage::Abort {
-                reason: "stalled".into(),
-            },
-        )
-        .await;
+    let mut test = Test::accepted(plan, req, session, obs).await?;
+    match test.until_start(interrupt.as_mut()).await? {
+        PreStart::Started(prepared) => test.measured(*prepared, obs, interrupt.as_mut()).await,
+        PreStart::Ended { reason } => Ok(test.never_started(reason)),
     }
-    collect_results(&mut m, &mut ctl_rx, &mut wr, obs).await;
-    outcome.latency = loaded.finish(idle_rtt).await;
-    let mut o = finish(plan, outcome, streams, path, m)?;
-    // Measuring the wrong link explains everything after it, so it comes first.
-    if let Some(w) = wrong_interface {
-        o.path.diagnoses.insert(0, w);
-    }
-    Ok(o)
 }
 
 /// The datagram size (UDP), then hello, request and queue until the server accepts.
@@ -154,27 +68,170 @@ fn control_idle(req: &TestRequest) -> Duration {
     }
 }
 
-/// Control messages read by a task from acceptance on, so no read is cancelled halfway through a frame.
-fn spawn_reader(mut rd: OwnedReadHalf, idle: Duration) -> (JoinHandle<()>, ControlRx) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(async move {
-        loop {
-            let msg = read_message::<ServerMessage, _>(&mut rd, DEFAULT_MAX_FRAME, idle).await;
-            let last = msg.is_err();
-            if tx.send(msg).is_err() || last {
-                break;
-            }
-        }
-    });
-    (task, rx)
-}
-
 /// Aborts the task when dropped.
 struct AbortOnDrop(JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// A test the server accepted: its control connection, the probe socket, the path's facts so far, and the
+/// outcome as far as it is known.
+struct Test<'a> {
+    plan: &'a ClientPlan,
+    req: TestRequest,
+    server: SocketAddr,
+    cookie: Cookie,
+    ctl_rx: ControlRx,
+    wr: OwnedWriteHalf,
+    /// Reads the control connection until the test is over.
+    _reader: AbortOnDrop,
+    /// The MTU check, --latency and a stall's second look all probe under the test's cookie.
+    probe_sock: Arc<UdpSocket>,
+    path: PathReport,
+    /// The route leaves by another medium than the profile's.
+    wrong_interface: Option<Diagnosis>,
+    outcome: Outcome,
+}
+
+impl<'a> Test<'a> {
+    /// Starts reading the control connection, opens the probe socket and looks up the route.
+    async fn accepted(
+        plan: &'a ClientPlan,
+        req: TestRequest,
+        session: Session,
+        obs: &mut dyn Observer,
+    ) -> Result<Test<'a>, ClientError> {
+        let Session {
+            server,
+            server_software,
+            cookie,
+            server_facts,
+            rd,
+            wr,
+        } = session;
+        let (reader, ctl_rx) = spawn_reader::<ServerMessage, _>(rd, DEFAULT_MAX_FRAME, control_idle(&req));
+        let _reader = AbortOnDrop(reader);
+        let probe_sock = match probe::socket(server) {
+            Ok(sock) => Arc::new(sock),
+            Err(e) => {
+                let reason = format!("UDP probe: {e}");
+                return Err(ClientError::Refused { server, reason });
+            }
+        };
+        let mut path = PathReport {
+            local: platform::facts_towards(server.ip()),
+            remote: server_facts,
+            ..PathReport::default()
+        };
+        let wrong_interface = egress(server, plan.expected_medium, &mut path, obs).await;
+        let outcome = Outcome {
+            request: req.clone(),
+            client_cpu: plan.client_cpu,
+            server,
+            server_software,
+            started_at: SystemTime::now(),
+            streams: Vec::new(),
+            local: not_run(),
+            remote_intervals: Vec::new(),
+            remote: None,
+            error: None,
+            latency: None,
+            path: PathReport::default(),
+        };
+        Ok(Test {
+            plan,
+            req,
+            server,
+            cookie,
+            ctl_rx,
+            wr,
+            _reader,
+            probe_sock,
+            path,
+            wrong_interface,
+            outcome,
+        })
+    }
+
+    /// The MTU check, the idle probe and the data connections, until the server starts the test.
+    async fn until_start<F: Future<Output = String>>(
+        &mut self,
+        interrupt: Pin<&mut F>,
+    ) -> Result<PreStart, ClientError> {
+        let accepted = Accepted {
+            plan: self.plan,
+            req: &self.req,
+            server: self.server,
+            cookie: self.cookie,
+            probe_sock: Some(self.probe_sock.clone()),
+        };
+        until_start(&accepted, &mut self.path, &mut self.ctl_rx, &mut self.wr, interrupt).await
+    }
+
+    /// The outcome of a test that ended before its start (a shutdown, a signal): nothing was measured.
+    fn never_started(mut self, reason: String) -> Outcome {
+        // A probe cut short says nothing about the path.
+        self.path.mtu_probe = None;
+        self.outcome.error = Some(reason);
+        self.outcome.path = self.path;
+        self.outcome
+    }
+
+    /// Runs the streams beside the server's, collects its results, and draws the outcome.
+    async fn measured<F: Future<Output = String>>(
+        mut self,
+        prepared: Prepared,
+        obs: &mut dyn Observer,
+        interrupt: Pin<&mut F>,
+    ) -> Result<Outcome, ClientError> {
+        let Prepared {
+            local,
+            streams,
+            idle_rtt,
+            udp_hellos,
+        } = prepared;
+        drop(udp_hellos);
+        self.outcome.started_at = SystemTime::now();
+        obs.on(Event::Started { streams: &streams });
+        let loaded = Loaded::spawn(self.plan.latency.then(|| self.probe_sock.clone()), self.cookie);
+        let mut m = measure(
+            &self.req,
+            self.server,
+            local,
+            &mut self.ctl_rx,
+            &mut self.wr,
+            obs,
+            interrupt,
+        )
+        .await;
+        // Stop the loaded probe while the server still answers it.
+        loaded.stop.store(true, Ordering::Relaxed);
+        if let Some(stall @ Abort::Stalled(_)) = &m.run.aborted {
+            m.control.fail(stall.to_string());
+            self.stalled().await;
+        }
+        collect_results(&mut m, &mut self.ctl_rx, &mut self.wr, obs).await;
+        self.outcome.latency = loaded.finish(idle_rtt).await;
+        let mut o = finish(self.plan, self.outcome, streams, self.path, m)?;
+        // Measuring the wrong link explains everything after it, so it comes first.
+        if let Some(w) = self.wrong_interface {
+            o.path.diagnoses.insert(0, w);
+        }
+        Ok(o)
+    }
+
+    /// The stall is the result: do not wait out the server's clock. Probe again: the path may have changed.
+    async fn stalled(&mut self) {
+        let again = Arc::new(AtomicBool::new(false));
+        let probe = run_mtu_probe(self.probe_sock.clone(), self.cookie, &self.path, self.server, again).await;
+        self.path.mtu_probe = Some(probe);
+        let abort = ClientMessage::Abort {
+            reason: "stalled".into(),
+        };
+        let _ = write_message(&mut self.wr, &abort).await;
     }
 }
 
@@ -199,7 +256,7 @@ struct Loaded {
 }
 
 impl Loaded {
-    fn spawn(sock: Option<Arc<std::net::UdpSocket>>, cookie: crate::protocol::Cookie) -> Loaded {
+    fn spawn(sock: Option<Arc<UdpSocket>>, cookie: Cookie) -> Loaded {
         let stop = Arc::new(AtomicBool::new(false));
         let task = sock.map(|sock| {
             let stop = stop.clone();
@@ -223,204 +280,6 @@ impl Loaded {
     }
 }
 
-/// What the server said during the test.
-struct Control {
-    server: SocketAddr,
-    remote: Option<SideResults>,
-    intervals: Vec<IntervalReport>,
-    /// The first reason the test is incomplete.
-    error: Option<String>,
-}
-
-/// What a control message means for the running test.
-enum Flow {
-    Go,
-    /// End our streams, but keep reading: results may follow.
-    Abort,
-    /// Nothing more will come.
-    Stop,
-}
-
-impl Control {
-    fn fail(&mut self, reason: String) {
-        self.error.get_or_insert(reason);
-    }
-
-    fn on(&mut self, msg: Result<ServerMessage, FrameError>, obs: &mut dyn Observer) -> Flow {
-        let server = self.server;
-        match msg {
-            Ok(ServerMessage::Interval(iv)) => {
-                obs.on(Event::Interval {
-                    local: false,
-                    report: &iv,
-                });
-                self.intervals.push(iv);
-                Flow::Go
-            }
-            Ok(ServerMessage::Results(r)) => {
-                self.remote = Some(r);
-                Flow::Go
-            }
-            Ok(ServerMessage::Failed { reason }) => {
-                self.fail(format!("server {server} failed the test: {reason}"));
-                Flow::Abort
-            }
-            Ok(other) => {
-                self.fail(format!("server {server} sent {} mid-test", describe(&other)));
-                Flow::Stop
-            }
-            Err(_) if self.remote.is_some() => Flow::Stop,
-            Err(FrameError::Closed) => {
-                self.fail(format!(
-                    "server {server} closed the connection mid-test (killed or restarted?)"
-                ));
-                Flow::Stop
-            }
-            Err(e) => {
-                self.fail(format!("server {server}: control connection lost mid-test: {e}"));
-                Flow::Stop
-            }
-        }
-    }
-}
-
-/// The measured part of a test, as far as it went.
-struct Measured {
-    run: SideRun,
-    control: Control,
-    control_done: bool,
-    t0: Instant,
-    tick: tokio::time::Interval,
-}
-
-/// Runs our streams beside the server's reports until the clock, the server or a signal ends them.
-async fn measure<F: Future<Output = String>>(
-    req: &TestRequest,
-    server: SocketAddr,
-    local: LocalStreams,
-    ctl_rx: &mut ControlRx,
-    wr: &mut OwnedWriteHalf,
-    obs: &mut dyn Observer,
-    mut interrupt: Pin<&mut F>,
-) -> Measured {
-    let (iv_tx, mut iv_rx) = mpsc::unbounded_channel::<IntervalReport>();
-    let (abort_tx, abort_rx) = oneshot::channel::<String>();
-    let mut abort_tx = Some(abort_tx);
-    let mut abort = |reason: Option<String>| {
-        if let Some(reason) = reason
-            && let Some(tx) = abort_tx.take()
-        {
-            let _ = tx.send(reason);
-        }
-    };
-    let aborted = async move {
-        match abort_rx.await {
-            Ok(reason) => reason,
-            Err(_) => std::future::pending().await,
-        }
-    };
-    let t0 = Instant::now();
-    let driving = drive(local, timing(req), move |iv| drop(iv_tx.send(iv.clone())), aborted);
-    tokio::pin!(driving);
-    let mut control = Control {
-        server,
-        remote: None,
-        intervals: Vec::new(),
-        error: None,
-    };
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let (mut control_done, mut interrupted) = (false, false);
-    let run = loop {
-        tokio::select! {
-            run = &mut driving => break run,
-            Some(iv) = iv_rx.recv() => obs.on(Event::Interval { local: true, report: &iv }),
-            Some(msg) = ctl_rx.recv(), if !control_done => match control.on(msg, obs) {
-                Flow::Go => {}
-                Flow::Abort => abort(control.error.clone()),
-                Flow::Stop => {
-                    control_done = true;
-                    abort(control.error.clone());
-                }
-            },
-            _ = tick.tick() => obs.on(Event::Tick { elapsed: t0.elapsed() }),
-            reason = &mut interrupt, if !interrupted => {
-                interrupted = true;
-                control.fail(reason.clone());
-                let _ = write_message(wr, &ClientMessage::Abort { reason: reason.clone() }).await;
-                abort(Some(reason));
-            }
-        }
-    };
-    while let Ok(iv) = iv_rx.try_recv() {
-        obs.on(Event::Interval {
-            local: true,
-            report: &iv,
-        });
-    }
-    Measured {
-        run,
-        control,
-        control_done,
-        t0,
-        tick,
-    }
-}
-
-/// Our side's clock for the request.
-fn timing(req: &TestRequest) -> Timing {
-    let duration = match req.stop {
-        StopAfter::Seconds(t) => Some(Duration::from_secs_f64(t)),
-        StopAfter::Bytes(_) => None,
-    };
-    let omit = Duration::from_secs_f64(req.omit_seconds);
-    Timing {
-        omit,
-        duration,
-        interval: Duration::from_secs_f64(req.interval_seconds),
-        hard_limit: duration.map(|d| omit + d + GRACE),
-        // A UDP receiver hearing nothing is 100 % loss, which the test reports; only TCP can stall.
-        stall_after: (req.protocol == Protocol::Tcp).then_some(STALL_AFTER),
-    }
-}
-
-/// Says `done` after a clean run, then waits for the server's results; after an error only briefly.
-async fn collect_results(m: &mut Measured, ctl_rx: &mut ControlRx, wr: &mut OwnedWriteHalf, obs: &mut dyn Observer) {
-    if m.control.error.is_none() && m.run.aborted.is_none() {
-        let _ = write_message(wr, &ClientMessage::Done).await;
-    }
-    if m.control.remote.is_some() || m.control_done {
-        return;
-    }
-    let server = m.control.server;
-    let patience = if m.control.error.is_some() {
-        Duration::from_secs(2)
-    } else {
-        GRACE
-    };
-    let wait = tokio::time::sleep(patience);
-    tokio::pin!(wait);
-    while m.control.remote.is_none() {
-        tokio::select! {
-            _ = &mut wait => {
-                m.control.fail(format!("server {server} sent no results within {} s of the end", patience.as_secs()));
-                return;
-            }
-            msg = ctl_rx.recv() => match msg {
-                Some(msg) => {
-                    if let Flow::Stop = m.control.on(msg, obs) {
-                        return;
-                    }
-                }
-                None => {
-                    m.control.fail(format!("server {server} closed the connection before its results"));
-                    return;
-                }
-            },
-            _ = m.tick.tick() => obs.on(Event::Tick { elapsed: m.t0.elapsed() }),
-        }
-    }
-}
-
 /// The outcome: our side, the server's, the path's facts and what they mean.
 fn finish(
     plan: &ClientPlan,
@@ -430,7 +289,7 @@ fn finish(
     m: Measured,
 ) -> Result<Outcome, ClientError> {
     let Measured { run, control, .. } = m;
-    let mut error = control.error.or_else(|| run.aborted.clone());
+    let mut error = control.error.or_else(|| run.aborted.as_ref().map(ToString::to_string));
     if error.is_none()
         && let Some(e) = run.results.streams.iter().find_map(|s| s.error.as_ref())
     {
@@ -443,10 +302,10 @@ fn finish(
         path.mss_effective = (info.snd_mss > 0).then_some(info.snd_mss);
     }
     path.diagnoses = diagnose(&path, &plan.target.host, o.server.port(), plan.expected_mbps);
-    if let Some(reason) = run.aborted.as_deref().filter(|a| a.starts_with(STALL)) {
+    if let Some(stall @ Abort::Stalled(_)) = &run.aborted {
         path.diagnoses.push(Diagnosis {
             kind: "stall".into(),
-            message: format!("the test {reason}"),
+            message: format!("the test {stall}"),
             advice: if path.diagnoses.is_empty() {
                 "the MTU probe found no cause; check the firewall for TCP, and `saf-net mtu HOST`".into()
             } else {
