@@ -28,8 +28,8 @@ pub const DEFAULT_MAX_WINDOW: u32 = 256 << 20;
 pub const DEFAULT_MAX_HANDSHAKES_PER_IP: usize = 16;
 pub const DEFAULT_MAX_TEST_MEMORY: u64 = 256 << 20;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 10.0;
-/// Extra time a stream may run past its planned end before it is cut off.
-pub const GRACE: Duration = Duration::from_secs(10);
+/// Extra time a stream may run past its planned end (the engine owns the clock).
+pub use crate::engine::GRACE;
 /// Client-side sanity bound on -P; the server's own limit usually bites first.
 pub const CLIENT_MAX_PARALLEL: u32 = 1024;
 /// UDP `-b` per stream when none is given: 1 Gbit/s, the line rate of the commonest link. iperf3's 1 Mbit/s
@@ -299,6 +299,14 @@ pub struct ClientPlan {
     pub expected_medium: Option<Medium>,
     /// First CPU for the client's stream threads (-A).
     pub client_cpu: Option<u32>,
+}
+
+/// A validated latency run.
+#[derive(Debug, Clone)]
+pub struct LatencyPlan {
+    pub target: Target,
+    pub request: LatencyRequest,
+    pub probe: crate::engine::probe::ProbePlan,
 }
 
 /// Raw client settings as typed on the command line, before validation.
@@ -752,7 +760,7 @@ impl LatencyInput {
         }
     }
 
-    pub fn plan(&self) -> Result<crate::client::LatencyPlan, String> {
+    pub fn plan(&self) -> Result<LatencyPlan, String> {
         let target = Target::new(&self.host, self.port, self.family, self.connect_timeout)?;
         let interval = match (self.interval, self.rate) {
             (Some(_), Some(_)) => return Err("--interval and --rate exclude each other; give one".into()),
@@ -784,7 +792,7 @@ impl LatencyInput {
                 self.size
             ));
         }
-        Ok(crate::client::LatencyPlan {
+        Ok(LatencyPlan {
             target,
             request: LatencyRequest {
                 mode: self.mode,

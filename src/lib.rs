@@ -18,6 +18,7 @@ pub mod cmd;
 pub mod config;
 pub mod diagnose;
 pub mod engine;
+pub mod kinds;
 #[cfg(target_os = "linux")]
 pub mod lab;
 pub mod model;
@@ -36,6 +37,7 @@ pub mod stats;
 pub mod tune;
 pub mod units;
 
-pub use client::{Event, Observer, Outcome};
+pub use client::{Event, Observer};
 pub use config::{ClientInput, ClientPlan, ServerConfig};
+pub use kinds::throughput::Outcome;
 pub use server::serve;

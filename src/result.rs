@@ -1,7 +1,7 @@
 //! One test's result seen per direction: who sent, who received, sums, and the receiver-side headline.
 
-use crate::client::Outcome;
-use crate::protocol::{CpuUsage, IntervalReport, SideResults, StreamTotals, TcpTotals, UdpCounts};
+use crate::client::StreamInfo;
+use crate::protocol::{CpuUsage, IntervalReport, SideResults, StreamTotals, TcpTotals, TestRequest, UdpCounts};
 use crate::units::BitsPerSec;
 
 /// A total over some streams for one side of one direction.
@@ -124,51 +124,55 @@ fn filter_intervals(intervals: &[IntervalReport], sender: bool, ids: &[u32]) -> 
         .collect()
 }
 
-impl Outcome {
-    /// The test's directions: client→server first (forward, bidir), then server→client (reverse, bidir).
-    pub fn directions(&self) -> Vec<DirectionResult> {
-        let mut out = Vec::new();
-        for client_sends in [true, false] {
-            // A test ended before its start opened no stream: its directions are the requested ones, all 0.
-            let ids: Vec<u32> = if self.streams.is_empty() {
-                (1..=self.request.connections())
-                    .filter(|&id| self.request.client_sends(id) == client_sends)
-                    .collect()
-            } else {
-                self.streams
-                    .iter()
-                    .filter(|s| s.client_sends == client_sends)
-                    .map(|s| s.id)
-                    .collect()
-            };
-            if ids.is_empty() {
-                continue;
-            }
-            let local = (Some(&self.local.results), self.local.intervals.as_slice());
-            let remote = (self.remote.as_ref(), self.remote_intervals.as_slice());
-            let (snd, rcv) = if client_sends { (local, remote) } else { (remote, local) };
-            let sender = totals(snd.0, snd.1, true, &ids);
-            let receiver = totals(rcv.0, rcv.1, false, &ids);
-            out.push(DirectionResult {
-                client_sends,
-                sent: Sum::of(sender.iter()),
-                received: Sum::of(receiver.iter()),
-                sender,
-                receiver,
-                receiver_intervals: filter_intervals(rcv.1, false, &ids),
-                sender_intervals: filter_intervals(snd.1, true, &ids),
-            });
+/// Both sides of one test as measured, which [`directions`] turns into per-direction views.
+pub struct Sides<'a> {
+    pub request: &'a TestRequest,
+    /// The data connections the client opened; none when the test ended before its start.
+    pub streams: &'a [StreamInfo],
+    pub local: (&'a SideResults, &'a [IntervalReport]),
+    /// The server's results (None when it vanished) and the intervals it sent.
+    pub remote: (Option<&'a SideResults>, &'a [IntervalReport]),
+}
+
+/// The test's directions: client→server first (forward, bidir), then server→client (reverse, bidir).
+pub fn directions(sides: Sides<'_>) -> Vec<DirectionResult> {
+    let mut out = Vec::new();
+    for client_sends in [true, false] {
+        // A test ended before its start opened no stream: its directions are the requested ones, all 0.
+        let ids: Vec<u32> = if sides.streams.is_empty() {
+            (1..=sides.request.connections())
+                .filter(|&id| sides.request.client_sends(id) == client_sends)
+                .collect()
+        } else {
+            sides
+                .streams
+                .iter()
+                .filter(|s| s.client_sends == client_sends)
+                .map(|s| s.id)
+                .collect()
+        };
+        if ids.is_empty() {
+            continue;
         }
-        out
+        let local = (Some(sides.local.0), sides.local.1);
+        let (snd, rcv) = if client_sends {
+            (local, sides.remote)
+        } else {
+            (sides.remote, local)
+        };
+        let sender = totals(snd.0, snd.1, true, &ids);
+        let receiver = totals(rcv.0, rcv.1, false, &ids);
+        out.push(DirectionResult {
+            client_sends,
+            sent: Sum::of(sender.iter()),
+            received: Sum::of(receiver.iter()),
+            sender,
+            receiver,
+            receiver_intervals: filter_intervals(rcv.1, false, &ids),
+            sender_intervals: filter_intervals(snd.1, true, &ids),
+        });
     }
-
-    pub fn local_cpu(&self) -> CpuUsage {
-        self.local.results.cpu
-    }
-
-    pub fn remote_cpu(&self) -> Option<CpuUsage> {
-        self.remote.as_ref().map(|r| r.cpu)
-    }
+    out
 }
 
 /// CPU use as a percentage of one core over the wall time.

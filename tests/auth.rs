@@ -5,8 +5,9 @@ mod common;
 use std::net::SocketAddr;
 
 use saf_net::auth::Psk;
-use saf_net::client::{self, ClientError, Event};
+use saf_net::client::{ClientError, Event};
 use saf_net::config::{ClientInput, ServerConfig};
+use saf_net::kinds::throughput;
 
 fn key(text: &str) -> Psk {
     let dir = tempfile::tempdir().unwrap();
@@ -23,7 +24,7 @@ async fn server(psk: Option<Psk>) -> common::Server {
     .await
 }
 
-async fn run(addr: SocketAddr, psk: Option<Psk>) -> (Result<client::Outcome, ClientError>, bool) {
+async fn run(addr: SocketAddr, psk: Option<Psk>) -> (Result<throughput::Outcome, ClientError>, bool) {
     let mut i = ClientInput::new("127.0.0.1");
     i.port = addr.port();
     i.time = Some(0.3);
@@ -31,7 +32,7 @@ async fn run(addr: SocketAddr, psk: Option<Psk>) -> (Result<client::Outcome, Cli
     plan.target.psk = psk;
     let mut started = false;
     let mut obs = |e: Event<'_>| started |= matches!(e, Event::Started { .. });
-    let r = client::run(&plan, &mut obs).await;
+    let r = throughput::run(&plan, &mut obs).await;
     (r, started)
 }
 

@@ -21,8 +21,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::Server;
-use saf_net::client::{self, Event};
+use saf_net::client::Event;
 use saf_net::config::{ClientInput, ServerConfig};
+use saf_net::kinds::throughput;
 use saf_net::protocol::{
     ClientMessage, Cookie, DEFAULT_MAX_FRAME, DatagramKind, Direction, FLAG_HELLO, HEADER_LEN, Header, LatencyMode,
     LatencyRequest, PROTOCOL_VERSION, Protocol, ServerMessage, StopAfter, TestRequest, decode, encode, read_message,
@@ -1564,7 +1565,7 @@ async fn real_test(addr: SocketAddr) -> Result<String, String> {
     i.interval = 0.25;
     let plan = i.plan()?;
     let mut quiet = |_: Event<'_>| {};
-    let o = client::run(&plan, &mut quiet).await.map_err(|e| e.to_string())?;
+    let o = throughput::run(&plan, &mut quiet).await.map_err(|e| e.to_string())?;
     if !o.complete() {
         return Err(format!("test incomplete: {:?}", o.error));
     }

@@ -5,9 +5,10 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use saf_net::client::{Event, LatencyOutcome, run_latency};
+use saf_net::client::Event;
 use saf_net::config::{LatencyInput, ServerConfig};
-use saf_net::output::{RunMeta, history, latency};
+use saf_net::kinds::latency::{LatencyOutcome, run as run_latency};
+use saf_net::output::{Report, RunMeta, history, json};
 use saf_net::protocol::LatencyMode;
 use serde_json::Value;
 
@@ -65,7 +66,7 @@ async fn back_to_back_udp_and_json_document() {
     sane(&o, 500);
     assert!(o.probe.rtt_from_schedule.is_none(), "no schedule back to back");
     let meta = RunMeta::new("127.0.0.1", addr.port(), Some("lat".into()), None);
-    let doc: Value = serde_json::from_str(&latency::render(&o, &meta)).unwrap();
+    let doc: Value = serde_json::from_str(&json::render(&o, &meta)).unwrap();
     assert_eq!(doc["end"]["sent"], 500);
     assert_eq!(doc["start"]["test_start"]["size_bytes"], 1000);
     let p50 = doc["end"]["rtt"]["p50_us"].as_f64().unwrap();
@@ -78,7 +79,7 @@ async fn back_to_back_udp_and_json_document() {
     // The history row carries the percentiles; the per-run JSON carries everything.
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("h.csv");
-    history::append(&csv, &latency::history_row(&o, &meta), &latency::render(&o, &meta)).unwrap();
+    history::append(&csv, &o.history_row(&meta), &json::render(&o, &meta)).unwrap();
     let rows = history::read(&csv).unwrap();
     assert_eq!(rows[0].kind.as_deref(), Some("latency"));
     assert_eq!(rows[0].latency_mode.as_deref(), Some("udp"));
@@ -96,7 +97,7 @@ async fn latency_waits_in_the_same_queue_as_throughput() {
     let plan = tput.plan().unwrap();
     let first = tokio::spawn(async move {
         let mut quiet = |_: Event<'_>| {};
-        saf_net::client::run(&plan, &mut quiet).await.unwrap()
+        saf_net::kinds::throughput::run(&plan, &mut quiet).await.unwrap()
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut i = input(addr, LatencyMode::Udp);
@@ -183,7 +184,7 @@ async fn client_latency_flag_reports_idle_and_loaded_rtt() {
     i.latency = true;
     let plan = i.plan().unwrap();
     let mut quiet = |_: Event<'_>| {};
-    let o = saf_net::client::run(&plan, &mut quiet).await.unwrap();
+    let o = saf_net::kinds::throughput::run(&plan, &mut quiet).await.unwrap();
     assert!(o.complete(), "{:?}", o.error);
     let l = o.latency.as_ref().expect("--latency measured");
     assert_eq!(l.idle.sent, 100);
@@ -194,11 +195,11 @@ async fn client_latency_flag_reports_idle_and_loaded_rtt() {
         "the loaded probe stops while the server still answers"
     );
     let meta = RunMeta::new("127.0.0.1", addr.port(), None, None);
-    let doc: Value = serde_json::from_str(&saf_net::output::json::render(&o, &meta)).unwrap();
+    let doc: Value = serde_json::from_str(&json::render(&o, &meta)).unwrap();
     let lat = &doc["saf_net"]["latency"];
     assert!(lat["idle"]["rtt"]["p50_us"].as_f64().unwrap() > 0.0);
     assert!(lat["loaded"]["rtt"]["p99_us"].as_f64().unwrap() >= lat["loaded"]["rtt"]["p50_us"].as_f64().unwrap());
-    let row = history::HistoryRow::throughput(&o, &meta);
+    let row = o.history_row(&meta);
     assert!(row.idle_rtt_p50_us.is_some() && row.loaded_rtt_p99_us.is_some());
 }
 

@@ -5,10 +5,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Server, server};
-use saf_net::client::{self, Event, Outcome};
+use saf_net::client::Event;
 use saf_net::config::{ClientInput, ServerConfig};
+use saf_net::kinds::throughput::{self, Outcome};
 use saf_net::output::history;
-use saf_net::output::{RunMeta, json};
+use saf_net::output::{Report, RunMeta, json};
 use serde_json::Value;
 
 fn input(srv: &Server, f: impl FnOnce(&mut ClientInput)) -> ClientInput {
@@ -27,7 +28,7 @@ async fn run(input: ClientInput) -> Outcome {
 
 async fn run_with(input: ClientInput, obs: &mut dyn saf_net::Observer) -> Outcome {
     let plan = input.plan().expect("valid plan");
-    client::run(&plan, obs).await.expect("test starts")
+    throughput::run(&plan, obs).await.expect("test starts")
 }
 
 fn doc(o: &Outcome) -> Value {
@@ -281,7 +282,7 @@ async fn concurrent_clients_append_whole_history_lines() {
                 Some(format!("client {k}, \"quoted\"")),
                 None,
             );
-            let row = history::HistoryRow::throughput(&o, &meta);
+            let row = o.history_row(&meta);
             tokio::task::spawn_blocking(move || history::append(&csv, &row, &json::render(&o, &meta)).unwrap())
                 .await
                 .unwrap();
@@ -408,7 +409,7 @@ async fn limits_refuse_before_any_data_moves() {
             connected_streams = streams.len();
         }
     };
-    let err = client::run(&plan, &mut obs).await.unwrap_err();
+    let err = throughput::run(&plan, &mut obs).await.unwrap_err();
     assert!(err.to_string().contains("--max-streams"), "{err}");
     assert_eq!(connected_streams, 0);
 }

@@ -10,8 +10,10 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use saf_net::client::{self, Event, run_latency};
+use saf_net::client::Event;
 use saf_net::config::{ClientInput, LatencyInput, ServerConfig};
+use saf_net::kinds::latency::run as run_latency;
+use saf_net::kinds::throughput;
 use saf_net::protocol::{
     ClientMessage, DEFAULT_MAX_FRAME, Direction, LatencyMode, PROTOCOL_VERSION, Protocol, ServerMessage, StopAfter,
     TestRequest, read_message, write_message,
@@ -115,7 +117,7 @@ async fn normal_test(addr: SocketAddr) {
     i.interval = 0.5;
     let plan = i.plan().unwrap();
     let mut quiet = |_: Event<'_>| {};
-    let o = tokio::time::timeout(Duration::from_secs(10), client::run(&plan, &mut quiet))
+    let o = tokio::time::timeout(Duration::from_secs(10), throughput::run(&plan, &mut quiet))
         .await
         .expect("the next client was served (a leaked slot would leave it queued)")
         .expect("test starts");

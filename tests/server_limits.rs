@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use saf_net::client::{self, Event};
 use saf_net::config::{ClientInput, ServerConfig};
+use saf_net::kinds::throughput;
 use saf_net::protocol::{ClientMessage, ServerMessage, StopAfter, TestRequest, encode, read_message, write_message};
 use tokio::io::AsyncWriteExt;
 
@@ -18,10 +19,10 @@ fn input(addr: SocketAddr, secs: f64) -> ClientInput {
     i
 }
 
-async fn run(i: ClientInput) -> Result<client::Outcome, client::ClientError> {
+async fn run(i: ClientInput) -> Result<throughput::Outcome, client::ClientError> {
     let plan = i.plan().unwrap();
     let mut quiet = |_: Event<'_>| {};
-    client::run(&plan, &mut quiet).await
+    throughput::run(&plan, &mut quiet).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

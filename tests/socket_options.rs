@@ -4,8 +4,9 @@ mod common;
 
 use std::net::SocketAddr;
 
-use saf_net::client::{self, Event, Outcome};
+use saf_net::client::{self, Event};
 use saf_net::config::{ClientInput, ServerConfig};
+use saf_net::kinds::throughput::{self, Outcome};
 use saf_net::output::{RunMeta, json};
 use serde_json::Value;
 
@@ -21,7 +22,7 @@ fn input(addr: SocketAddr, f: impl FnOnce(&mut ClientInput)) -> ClientInput {
 async fn run(i: ClientInput) -> Result<Outcome, client::ClientError> {
     let plan = i.plan().expect("valid plan");
     let mut quiet = |_: Event<'_>| {};
-    client::run(&plan, &mut quiet).await
+    throughput::run(&plan, &mut quiet).await
 }
 
 fn doc(o: &Outcome) -> Value {
@@ -197,7 +198,7 @@ async fn skip_rx_copy_and_affinity_still_count_every_byte() {
         assert_eq!(doc(&o)["saf_net"]["skip_rx_copy"], true);
         assert_eq!(doc(&o)["saf_net"]["affinity"]["client_cpu"], 0);
         assert_eq!(doc(&o)["saf_net"]["affinity"]["server_cpu"], 1);
-        let text = saf_net::output::text::summary(&o);
+        let text = saf_net::kinds::throughput::summary(&o);
         assert!(
             text.contains("Affinity (-A): client streams on CPUs 0, 1, ... (one each); server streams on CPUs 1, 2"),
             "{text}"

@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{BIN, KillOnDrop, Server, free_port, is_root};
-use saf_net::client::{self, Event, Outcome};
+use saf_net::client::Event;
 use saf_net::config::{ClientInput, ServerConfig};
 use saf_net::engine::udp::{Meter, UdpPlan, spawn};
 use saf_net::engine::{Flags, StreamSpec};
-use saf_net::output::{RunMeta, history, json};
+use saf_net::kinds::throughput::{self, Outcome};
+use saf_net::output::{Report, RunMeta, history, json};
 use saf_net::protocol::{
     ClientMessage, Cookie, DatagramKind, Direction, FLAG_END, Header, PROTOCOL_VERSION, Protocol, ServerMessage,
     SideResults, StopAfter, TestRequest, UdpCounts, read_message, set_data_tag, write_message,
@@ -45,7 +46,7 @@ fn input(srv: &Server, f: impl FnOnce(&mut ClientInput)) -> ClientInput {
 async fn run(input: ClientInput) -> Outcome {
     let plan = input.plan().expect("valid plan");
     let mut quiet = |_: Event<'_>| {};
-    client::run(&plan, &mut quiet).await.expect("test starts")
+    throughput::run(&plan, &mut quiet).await.expect("test starts")
 }
 
 fn doc(o: &Outcome) -> Value {
@@ -116,7 +117,7 @@ fn receiver_counts(o: &Outcome, client_sends: bool) -> UdpCounts {
         .into_iter()
         .find(|d| d.client_sends == client_sends)
         .unwrap();
-    saf_net::output::udp::totals_sum(&d.receiver).expect("UDP receiver totals")
+    saf_net::kinds::udp::totals_sum(&d.receiver).expect("UDP receiver totals")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,8 +147,8 @@ async fn forward_reverse_bidir_and_parallel_run_on_loopback() {
         assert_eq!(dirs.len(), if direction == Direction::Bidir { 2 } else { 1 });
         for d in &dirs {
             assert_eq!(d.receiver.len(), streams as usize, "{what}");
-            let rx = saf_net::output::udp::totals_sum(&d.receiver).unwrap();
-            let tx = saf_net::output::udp::totals_sum(&d.sender).unwrap();
+            let rx = saf_net::kinds::udp::totals_sum(&d.receiver).unwrap();
+            let tx = saf_net::kinds::udp::totals_sum(&d.sender).unwrap();
             assert_eq!(rx.packets, tx.packets, "{what}: every datagram sent is accounted for");
             assert_eq!(rx.received + rx.lost, rx.packets, "{what}: {rx:?}");
             assert!(
@@ -215,7 +216,7 @@ async fn history_rows_are_kind_udp_with_udp_columns() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("h.csv");
     let meta = RunMeta::new("127.0.0.1", o.server.port(), None, None);
-    history::append(&csv, &history::HistoryRow::throughput(&o, &meta), "{}").unwrap();
+    history::append(&csv, &o.history_row(&meta), "{}").unwrap();
     let rows = history::read(&csv).unwrap();
     let r = &rows[0];
     assert_eq!(r.kind.as_deref(), Some("udp"));

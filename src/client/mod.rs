@@ -1,28 +1,21 @@
-//! The client: connect, handshake and queue (here), then a throughput test or a latency run.
+//! What every kind shares on the client: connect, hello, key proof and queue (`open`), the events a run
+//! reports to an [`Observer`], the errors that mean nothing was measured, and the route lookup before a test.
+//! The runs themselves are in [`crate::kinds`].
 
-mod latency;
-mod mtu;
-mod prestart;
 mod route;
-mod throughput;
-pub mod udp;
 
-pub use latency::{LatencyOutcome, LatencyPlan, run_latency};
-pub use mtu::{MtuOutcome, run_mtu};
-pub use throughput::{run, run_until};
+pub(crate) use route::egress;
 
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::config::Target;
-use crate::engine::SideRun;
-use crate::engine::probe::ProbeOutcome;
 use crate::net::{self, NetError};
 use crate::protocol::{
     ClientMessage, Cookie, DEFAULT_MAX_FRAME, FirstReply, FrameError, InterfaceFacts, IntervalReport, PROTOCOL_VERSION,
-    ServerMessage, SideResults, SocketReport, TestRequest, decode, read_first, read_message, write_message,
+    ServerMessage, SocketReport, decode, read_first, read_message, write_message,
 };
 
 /// Why a test could not start. Nothing was measured.
@@ -126,47 +119,6 @@ pub trait Observer: Send {
 impl<F: FnMut(Event<'_>) + Send> Observer for F {
     fn on(&mut self, event: Event<'_>) {
         self(event)
-    }
-}
-
-/// Everything measured in one test, on both sides; partial when `error` is set.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub request: TestRequest,
-    /// First CPU the client's stream threads were pinned to (-A); the server's is in the request.
-    pub client_cpu: Option<u32>,
-    pub server: SocketAddr,
-    pub server_software: String,
-    pub started_at: SystemTime,
-    pub streams: Vec<StreamInfo>,
-    pub local: SideRun,
-    pub remote_intervals: Vec<IntervalReport>,
-    pub remote: Option<SideResults>,
-    /// Why the test is incomplete, if it is.
-    pub error: Option<String>,
-    /// UDP RTT before and during the test (--latency).
-    pub latency: Option<UnderLoad>,
-    /// Both interfaces, MSS, the MTU probe, and what they mean.
-    pub path: crate::diagnose::PathReport,
-}
-
-impl UnderLoad {
-    /// Both probes run at the same fixed interval.
-    pub fn idle_interval(&self) -> Duration {
-        Duration::from_millis(10)
-    }
-}
-
-/// RTT measured idle, then beside the throughput test.
-#[derive(Debug, Clone)]
-pub struct UnderLoad {
-    pub idle: ProbeOutcome,
-    pub loaded: ProbeOutcome,
-}
-
-impl Outcome {
-    pub fn complete(&self) -> bool {
-        self.error.is_none() && self.local.results.complete && self.remote.as_ref().is_some_and(|r| r.complete)
     }
 }
 
@@ -320,6 +272,25 @@ pub(crate) async fn open(
     })
 }
 
+/// Waits for the server's start of a probe run (latency, MTU); a refusal or failure is the server's reason.
+pub(crate) async fn wait_for_start(
+    rd: &mut OwnedReadHalf,
+    server: SocketAddr,
+    hs: Duration,
+) -> Result<(), ClientError> {
+    let fail = |reason: String| ClientError::Refused { server, reason };
+    match read_message::<ServerMessage, _>(rd, DEFAULT_MAX_FRAME, hs).await {
+        Ok(ServerMessage::Start) => Ok(()),
+        Ok(ServerMessage::Failed { reason } | ServerMessage::Refused { reason }) => Err(fail(reason)),
+        Ok(other) => Err(fail(format!("unexpected {} before the start", describe(&other)))),
+        Err(source) => Err(ClientError::Control {
+            server,
+            context: "waiting for the start",
+            cause: source,
+        }),
+    }
+}
+
 /// Reads the server's first reply, naming another program that answered instead.
 async fn read_welcome(rd: &mut OwnedReadHalf, server: SocketAddr, hs: Duration) -> Result<ServerMessage, ClientError> {
     let raw = match read_first(rd, DEFAULT_MAX_FRAME, hs).await {
@@ -336,7 +307,7 @@ async fn read_welcome(rd: &mut OwnedReadHalf, server: SocketAddr, hs: Duration) 
     decode(&raw).map_err(|cause| control_error(server, "reading the server's hello", cause))
 }
 
-fn control_error(server: SocketAddr, context: &'static str, cause: FrameError) -> ClientError {
+pub(crate) fn control_error(server: SocketAddr, context: &'static str, cause: FrameError) -> ClientError {
     ClientError::Control { server, context, cause }
 }
 

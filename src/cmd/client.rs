@@ -1,18 +1,15 @@
 //! `saf-net client HOST`.
 
-use std::io::Write;
-
 use anyhow::Result;
 
-use super::{EXIT_INCOMPLETE, EXIT_OK, ExitCode, UsageError};
+use super::{EXIT_INCOMPLETE, ExitCode, UsageError};
 use crate::cli::ClientArgs;
-use crate::client::{self, ClientError, Event, Outcome};
+use crate::client::ClientError;
 use crate::config::ClientInput;
+use crate::kinds::throughput::{self, LivePrinter};
 use crate::net::Family;
-use crate::output::history::HistoryRow;
-use crate::output::text::{LivePrinter, summary};
-use crate::output::{RunMeta, json};
-use crate::profile::Profile;
+use crate::output::RunMeta;
+use crate::output::text::Live;
 use crate::protocol::Protocol;
 
 fn input(args: &ClientArgs) -> ClientInput {
@@ -44,67 +41,12 @@ fn input(args: &ClientArgs) -> ClientInput {
     }
 }
 
-/// Records a throughput run in the history at `path`, if any.
-pub(super) fn record(path: Option<&std::path::Path>, o: &Outcome, meta: &RunMeta) -> Result<()> {
-    super::record_run(path, &HistoryRow::throughput(o, meta), &json::render(o, meta))
-}
-
-/// The MTU the run really had: the profile's, unless an interface at either end is smaller (then that one, named).
-fn effective_mtu(o: &Outcome, p: &Profile) -> (u32, Option<String>) {
-    let ends = [Some(&o.path.local), o.path.remote.as_ref()];
-    let smallest = ends
-        .into_iter()
-        .flatten()
-        .filter_map(|f| {
-            f.mtu
-                .map(|m| (m, f.interface.clone().unwrap_or_else(|| "an interface".into())))
-        })
-        .filter(|(m, _)| *m < p.link.mtu)
-        .min_by_key(|(m, _)| *m);
-    match smallest {
-        Some((m, iface)) => (m, Some(format!("MTU {m} on {iface}, not the profile's {}", p.link.mtu))),
-        None => (p.link.mtu, None),
-    }
-}
-
-/// The receiver goodput of each direction as a share of the TCP goodput ceiling of the profile's link at the MTU
-/// the run really had.
-fn ceiling_lines(o: &Outcome, p: &Profile) -> String {
-    let (mtu, smaller) = effective_mtu(o, p);
-    let ceiling = crate::model::tcp_goodput_ceiling_mbps(p.link.line_rate_mbps, mtu, p.validate.tcp_timestamps);
-    let ts = if p.validate.tcp_timestamps { "on" } else { "off" };
-    let mtu_text = smaller.unwrap_or_else(|| format!("MTU {mtu}"));
-    let mut out = String::new();
-    for d in o.directions() {
-        let mbps = d.received.rate().mbps();
-        let share = 100.0 * mbps / ceiling;
-        let flag = if mbps > ceiling * (1.0 + p.validate.max_above_ceiling_fraction) {
-            "; above what this link can carry: is the profile right?"
-        } else {
-            ""
-        };
-        out += &format!(
-            "Profile {}: receiver goodput, {}: {mbps:.2} Mbit/s = {share:.2} % of the {ceiling:.1} Mbit/s TCP ceiling \
-({} Mbit/s, {mtu_text}, timestamps {ts}){flag}\n",
-            p.name,
-            d.label(),
-            p.link.line_rate_mbps,
-        );
-    }
-    out
-}
-
 /// A test that never started: the -J document says why; a signal exits 3 like any interrupted test.
 fn failed(e: ClientError, json: bool) -> Result<ExitCode> {
-    let interrupted = matches!(e, ClientError::Interrupted { .. });
     if json {
-        let mut doc = serde_json::json!({ "start": {}, "intervals": [], "end": {}, "error": e.to_string() });
-        if interrupted {
-            doc["saf_net"] = serde_json::json!({ "complete": false });
-        }
-        println!("{doc}");
+        println!("{}", throughput::not_started(&e));
     }
-    if interrupted {
+    if matches!(e, ClientError::Interrupted { .. }) {
         eprintln!("error: {e}");
         return Ok(EXIT_INCOMPLETE);
     }
@@ -118,48 +60,17 @@ pub fn client(args: ClientArgs) -> Result<ExitCode> {
     plan.expected_mbps = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
     plan.expected_medium = profile.as_ref().map(|p| p.link.medium);
     let history_path = args.history.target()?;
-    let profile_name = profile.as_ref().map(|p| p.name.clone());
-    let meta = RunMeta::new(&args.host, args.port, args.label.clone(), profile_name);
-    let rt = super::runtime()?;
-    let outcome = if args.json {
-        let mut quiet = |_: Event<'_>| {};
-        rt.block_on(async {
-            client::run_until(
-                &plan,
-                &mut super::warn_then(&mut quiet),
-                super::signals::stop_signals(true),
-            )
-            .await
-        })
-    } else {
-        let mut printer = LivePrinter::new(
-            &plan.request,
-            &args.host,
-            args.port,
-            plan.request.interval_seconds > 0.0,
-        );
-        let o = rt.block_on(async {
-            client::run_until(
-                &plan,
-                &mut super::warn_then(&mut printer),
-                super::signals::stop_signals(true),
-            )
-            .await
-        });
-        printer.finish();
-        o
-    };
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(e) => return failed(e, args.json),
-    };
-    // A closed stdout must not cost the history row, so write errors are ignored here.
-    let text = if args.json {
-        json::render(&outcome, &meta) + "\n"
-    } else {
-        summary(&outcome) + &profile.as_ref().map(|p| ceiling_lines(&outcome, p)).unwrap_or_default()
-    };
-    let _ = std::io::stdout().write_all(text.as_bytes());
-    record(history_path.as_deref(), &outcome, &meta)?;
-    Ok(if outcome.complete() { EXIT_OK } else { EXIT_INCOMPLETE })
+    let mut meta = RunMeta::new(&args.host, args.port, args.label.clone(), None);
+    if let Some(p) = &profile {
+        meta = meta.judged_by(p);
+    }
+    let intervals = plan.request.interval_seconds > 0.0;
+    let mut printer = (!args.json).then(|| LivePrinter::new(&plan.request, &args.host, args.port, intervals));
+    let outcome = super::run_shown(printer.as_mut().map(|p| p as &mut dyn Live), async |obs| {
+        throughput::run_until(&plan, obs, super::signals::stop_signals(true)).await
+    })?;
+    match outcome {
+        Ok(o) => super::emit(&o, &meta, args.json, history_path.as_deref()),
+        Err(e) => failed(e, args.json),
+    }
 }

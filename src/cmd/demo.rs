@@ -3,14 +3,13 @@
 
 use anyhow::{Context, Result};
 
-use super::client::record;
 use super::{EXIT_INCOMPLETE, EXIT_OK, ExitCode};
 use crate::cli::DemoArgs;
-use crate::client;
 use crate::config::{ClientInput, ServerConfig};
+use crate::kinds::throughput::{self, LivePrinter};
 use crate::model::{BASELINE_MBPS, tcp_goodput_ceiling_mbps};
-use crate::output::RunMeta;
-use crate::output::text::{LivePrinter, summary};
+use crate::output::text::Live;
+use crate::output::{Report, RunMeta};
 use crate::units::BitsPerSec;
 
 pub fn demo(args: DemoArgs) -> Result<ExitCode> {
@@ -42,10 +41,10 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
             let label = format!("demo {streams} stream{}", if streams > 1 { "s" } else { "" });
             let meta = RunMeta::new("127.0.0.1", addr.port(), Some(label.clone()), Some(crate::report::links::LOOPBACK.into()));
             let mut printer = LivePrinter::new(&plan.request, "127.0.0.1", addr.port(), true);
-            let outcome = client::run(&plan, &mut printer).await?;
+            let outcome = throughput::run(&plan, &mut printer).await?;
             printer.finish();
-            println!("{}", summary(&outcome));
-            record(Some(&history), &outcome, &meta)?;
+            println!("{}", outcome.text(&meta));
+            super::record(Some(&history), &outcome, &meta)?;
             all_complete &= outcome.complete();
             let d = &outcome.directions()[0];
             rows.push((label, d.received.rate(), d.sent.rate()));

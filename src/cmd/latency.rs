@@ -1,22 +1,19 @@
 //! `saf-net latency HOST`.
 
-use std::io::Write;
-
 use anyhow::Result;
 
-use super::{EXIT_INCOMPLETE, EXIT_OK, ExitCode, UsageError};
+use super::{ExitCode, UsageError};
 use crate::cli::{LatencyArgs, ModeArg};
-use crate::client::{Event, run_latency};
 use crate::config::LatencyInput;
-use crate::output::text::LivePrinter;
-use crate::output::{RunMeta, latency};
+use crate::kinds::latency;
+use crate::output::RunMeta;
+use crate::output::text::{Live, Progress};
 use crate::protocol::LatencyMode;
 
-pub fn latency(args: LatencyArgs) -> Result<ExitCode> {
-    let (host, port) = (&args.target.host, args.target.port);
-    let input = LatencyInput {
-        host: host.clone(),
-        port,
+fn input(args: &LatencyArgs) -> LatencyInput {
+    LatencyInput {
+        host: args.target.host.clone(),
+        port: args.target.port,
         family: args.probe.family(),
         connect_timeout: args.probe.connect.connect_timeout,
         mode: match args.mode {
@@ -30,37 +27,19 @@ pub fn latency(args: LatencyArgs) -> Result<ExitCode> {
         rate: args.rate,
         size: args.size,
         timeout: args.timeout,
-    };
-    let mut plan = input.plan().map_err(UsageError)?;
+    }
+}
+
+pub fn latency(args: LatencyArgs) -> Result<ExitCode> {
+    let (host, port) = (&args.target.host, args.target.port);
+    let mut plan = input(&args).plan().map_err(UsageError)?;
     plan.target.psk = super::psk(args.probe.psk.psk_file.as_deref())?;
     let history = args.probe.history.target()?;
     let profile = super::profile(args.probe.profile.as_deref())?.map(|p| p.name);
     let meta = RunMeta::new(host, port, args.probe.label.clone(), profile);
-    let rt = super::runtime()?;
-    let outcome = if args.json {
-        let mut quiet = |_: Event<'_>| {};
-        rt.block_on(run_latency(&plan, &mut quiet))
-    } else {
-        let mut printer = LivePrinter::for_duration(host, port, plan.probe.duration);
-        let o = rt.block_on(run_latency(&plan, &mut printer));
-        printer.finish();
-        o
-    };
-    let outcome = outcome?;
-    let text = if args.json {
-        latency::render(&outcome, &meta) + "\n"
-    } else {
-        latency::summary(&outcome)
-    };
-    let _ = std::io::stdout().write_all(text.as_bytes());
-    super::record_run(
-        history.as_deref(),
-        &latency::history_row(&outcome, &meta),
-        &latency::render(&outcome, &meta),
-    )?;
-    Ok(if outcome.probe.error.is_none() {
-        EXIT_OK
-    } else {
-        EXIT_INCOMPLETE
-    })
+    let mut printer = (!args.json).then(|| Progress::for_duration(host, port, plan.probe.duration));
+    let outcome = super::run_shown(printer.as_mut().map(|p| p as &mut dyn Live), async |obs| {
+        latency::run(&plan, obs).await
+    })??;
+    super::emit(&outcome, &meta, args.json, history.as_deref())
 }

@@ -1,4 +1,6 @@
-//! Subcommand entry points: arguments in, work done, output written, exit code out.
+//! Subcommand entry points: arguments in, work done, output written, exit code out. For the measurement kinds
+//! (`client`, `latency`, `mtu`, `validate`) only dispatch: parse, call the kind ([`crate::kinds`]), print its
+//! outcome ([`emit`]) and map its verdict to the exit code.
 
 mod client;
 mod compare;
@@ -29,6 +31,7 @@ pub use service::service;
 pub use tune::tune;
 pub use validate::validate;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -37,7 +40,9 @@ use crate::auth::{ExposedKeyFile, Psk};
 pub use crate::classify::Classify;
 use crate::cli::HistoryArgs;
 use crate::client::{Event, Observer};
-use crate::output::history::{self, HistoryError, HistoryRow};
+use crate::output::history::{self, HistoryError};
+use crate::output::text::Live;
+use crate::output::{Report, RunMeta, Verdict, json};
 use crate::profile::Profile;
 
 /// The process exit code of a subcommand that ran.
@@ -86,13 +91,51 @@ fn history_error(e: HistoryError) -> anyhow::Error {
 }
 
 /// Records a run (its row and JSON document) in the history at `path`, if any.
-fn record_run(path: Option<&Path>, row: &HistoryRow, document: &str) -> Result<()> {
+fn record<R: Report>(path: Option<&Path>, outcome: &R, meta: &RunMeta) -> Result<()> {
     if let Some(path) = path {
-        history::append(path, row, document)
+        history::append(path, &outcome.history_row(meta), &json::render(outcome, meta))
             .map_err(history_error)
             .context("could not record the run")?;
     }
     Ok(())
+}
+
+/// The exit code a kind's verdict means.
+fn exit_code(verdict: Verdict) -> ExitCode {
+    match verdict {
+        Verdict::Ok => EXIT_OK,
+        Verdict::Incomplete => EXIT_INCOMPLETE,
+        Verdict::Diagnosed => EXIT_DIAGNOSED,
+    }
+}
+
+/// Prints a kind's outcome (its text, or its `-J` document), records it in the history at `history`, if any,
+/// and gives the exit code of its verdict.
+fn emit<R: Report>(outcome: &R, meta: &RunMeta, json: bool, history: Option<&Path>) -> Result<ExitCode> {
+    // A closed stdout must not cost the history row, so write errors are ignored here.
+    let text = if json {
+        json::render(outcome, meta) + "\n"
+    } else {
+        outcome.text(meta)
+    };
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    record(history, outcome, meta)?;
+    Ok(exit_code(outcome.verdict()))
+}
+
+/// Runs a kind on the client-side runtime with its events shown on `live` (text) or nowhere (`None`, for
+/// `-J`); warnings found before a test go to stderr either way.
+fn run_shown<T>(live: Option<&mut dyn Live>, run: impl AsyncFnOnce(&mut dyn Observer) -> T) -> Result<T> {
+    let rt = runtime()?;
+    let mut quiet = |_: Event<'_>| {};
+    Ok(match live {
+        Some(live) => {
+            let out = rt.block_on(run(&mut warn_then(live)));
+            live.finish();
+            out
+        }
+        None => rt.block_on(run(&mut warn_then(&mut quiet))),
+    })
 }
 
 /// The pre-shared key from --psk-file or SAF_NET_PSK, if any; a bad one is a usage error. A key file that

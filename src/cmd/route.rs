@@ -8,8 +8,7 @@ use super::{EXIT_OK, ExitCode};
 use crate::cli::RouteArgs;
 use crate::diagnose::wrong_interface as verdict;
 use crate::net;
-use crate::output::route as out;
-use crate::route::{self, Destination};
+use crate::route::{self, Destination, render as out};
 use crate::tune::BackendKind;
 
 /// HOST as an address (with its zone's name for link-local IPv6), resolved if it is a name.
@@ -38,7 +37,13 @@ pub fn route(args: RouteArgs) -> Result<ExitCode> {
     }
     let text = if args.json {
         let name = profile.as_ref().map(|p| p.name.as_str());
-        out::render(&args.host, os.as_str(), name, &facts, warning.as_ref()) + "\n"
+        out::render(
+            &args.host,
+            os.as_str(),
+            name,
+            &facts,
+            warning.as_ref().map(verdict::warning_line),
+        ) + "\n"
     } else {
         out::text(&args.host, &facts, os == BackendKind::Macos)
     };

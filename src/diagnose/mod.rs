@@ -35,6 +35,15 @@ pub struct Diagnosis {
 }
 
 impl PathReport {
+    /// A one-word summary: clean, or the first problem's kind.
+    pub fn verdict(&self) -> String {
+        match (self.diagnoses.first(), self.mtu_probe.and_then(|m| m.path_mtu())) {
+            (Some(d), _) => format!("problem: {}", d.kind.replace('_', " ")),
+            (None, Some(m)) => format!("clean: the path carries {m}-byte packets both ways"),
+            (None, None) => "not probed".into(),
+        }
+    }
+
     /// The test ran over loopback (no wire, no cable, no link speed).
     pub fn is_loopback(&self) -> bool {
         self.local.address.is_some_and(|a| a.to_canonical().is_loopback())

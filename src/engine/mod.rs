@@ -4,11 +4,12 @@ pub mod mtu;
 pub mod probe;
 mod run;
 pub mod sockets;
+mod stream;
 mod tcp;
 mod tcp_stats;
 pub mod udp;
 mod udp_ledger;
 mod udp_stats;
 
-pub use run::{LocalStreams, STALL, SideRun, Timing, drive};
-pub use tcp::{Flags, Stream, StreamSpec};
+pub use run::{Abort, GRACE, SideRun, Timing, drive};
+pub use stream::{Flags, LocalStreams, Stream, StreamSpec, UdpPlan};

@@ -6,8 +6,23 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::platform;
 use crate::protocol::{ClientMessage, Cookie, DatagramKind, HEADER_LEN, Header, encode};
 use crate::stats::Recorder;
+
+/// A UDP socket connected to the server with don't-fragment set, so oversized probes fail loudly.
+pub fn socket(server: SocketAddr) -> std::io::Result<UdpSocket> {
+    let local: SocketAddr = if server.is_ipv6() {
+        "[::]:0".parse()
+    } else {
+        "0.0.0.0:0".parse()
+    }
+    .expect("literal addresses parse");
+    let sock = UdpSocket::bind(local)?;
+    sock.connect(server)?;
+    platform::set_dont_fragment(&sock, server.is_ipv6())?;
+    Ok(sock)
+}
 
 /// How many probes, how often, how big, and how long to wait for each.
 #[derive(Debug, Clone, Copy)]
@@ -101,62 +116,116 @@ pub fn udp(sock: &UdpSocket, cookie: Cookie, plan: &ProbePlan, stop: &AtomicBool
         rtt_from_schedule: schedule(plan),
         ..ProbeOutcome::default()
     };
-    let size = plan.size.max(HEADER_LEN);
     let start = Instant::now();
-    let ledger = Mutex::new(Ledger {
+    let probe = UdpProbe {
+        sock,
+        cookie,
+        plan,
         start,
-        sent_at: Vec::new(),
-        answered: Vec::new(),
-        highest: None,
-    });
-    let sending = AtomicBool::new(true);
-    let failed = AtomicBool::new(false);
-    let send_error: Mutex<Option<String>> = Mutex::new(None);
-    let send_one = |tx: &mut [u8], seq: u64| -> bool {
+        size: plan.size.max(HEADER_LEN),
+        ledger: Mutex::new(Ledger {
+            start,
+            sent_at: Vec::new(),
+            answered: Vec::new(),
+            highest: None,
+        }),
+        sending: AtomicBool::new(true),
+        failed: AtomicBool::new(false),
+        send_error: Mutex::new(None),
+    };
+    // One buffer and one fixed receive timeout for the whole run: no per-probe allocation or setsockopt.
+    let mut rx = vec![0u8; 65_536];
+    let _ = sock.set_read_timeout(Some(Duration::from_millis(20)));
+    if plan.interval.is_zero() {
+        probe.back_to_back(&mut rx, &mut out, stop);
+    } else {
+        probe.at_rate(&mut rx, &mut out, stop);
+    }
+    if let Some(e) = probe.send_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        out.error.get_or_insert(e);
+    }
+    // Give the last probes their full timeout.
+    let last = probe.ledger().sent_at.last().copied();
+    if let Some(last) = last
+        && out.error.is_none()
+    {
+        let all = |l: &Ledger| l.answered.iter().all(|a| *a);
+        out.error = probe.receive(&mut rx, &mut out, &all, Some(last + plan.timeout));
+    }
+    out.lost = out.sent - out.received;
+    out.elapsed = start.elapsed();
+    out
+}
+
+/// One UDP probe run: what the sender and the receiver share.
+struct UdpProbe<'a> {
+    sock: &'a UdpSocket,
+    cookie: Cookie,
+    plan: &'a ProbePlan,
+    start: Instant,
+    /// Bytes per probe.
+    size: usize,
+    ledger: Mutex<Ledger>,
+    /// The sender thread is still sending (fixed rate).
+    sending: AtomicBool,
+    /// The receiver failed: the sender stops.
+    failed: AtomicBool,
+    send_error: Mutex<Option<String>>,
+}
+
+impl UdpProbe<'_> {
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends probe `seq` from `tx`; false when sending failed (the error is kept).
+    fn send_one(&self, tx: &mut [u8], seq: u64) -> bool {
         let now = Instant::now();
         Header {
             kind: DatagramKind::Echo,
-            cookie,
+            cookie: self.cookie,
             seq,
-            sent_ns: now.duration_since(start).as_nanos() as u64,
+            sent_ns: now.duration_since(self.start).as_nanos() as u64,
         }
         .write(tx);
         {
-            let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+            let mut l = self.ledger();
             l.sent_at.push(now);
             l.answered.push(false);
         }
-        match sock.send(tx) {
+        match self.sock.send(tx) {
             Ok(_) => true,
             Err(e) => {
-                *send_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(match e.raw_os_error() {
+                let size = self.size;
+                *self.send_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(match e.raw_os_error() {
                     Some(libc::EMSGSIZE) => format!("a {size}-byte probe does not fit the path MTU: {e}"),
                     _ => format!("UDP probe send: {e}"),
                 });
                 false
             }
         }
-    };
-    // Receives answers until `done` says so; returns a receive error, if any.
-    // One buffer and one fixed receive timeout for the whole run: no per-probe allocation or setsockopt.
-    let mut rx = vec![0u8; 65_536];
-    let _ = sock.set_read_timeout(Some(Duration::from_millis(20)));
-    let mut receive = |out: &mut ProbeOutcome, done: &dyn Fn(&Ledger) -> bool, deadline: Option<Instant>| {
+    }
+
+    /// Receives answers until `done` says so or `deadline` passes; returns a receive error, if any.
+    fn receive(
+        &self,
+        rx: &mut [u8],
+        out: &mut ProbeOutcome,
+        done: &dyn Fn(&Ledger) -> bool,
+        deadline: Option<Instant>,
+    ) -> Option<String> {
         loop {
-            if done(&ledger.lock().unwrap_or_else(|p| p.into_inner())) {
+            if done(&self.ledger()) {
                 return None;
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return None;
             }
-            match sock.recv(&mut rx) {
+            match self.sock.recv(rx) {
                 Ok(n) => {
                     let at = Instant::now();
-                    if let Some(h) = Header::read(&rx[..n]).filter(|h| h.cookie == cookie) {
-                        ledger
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .on_answer(h.seq, at, plan, out);
+                    if let Some(h) = Header::read(&rx[..n]).filter(|h| h.cookie == self.cookie) {
+                        self.ledger().on_answer(h.seq, at, self.plan, out);
                     }
                 }
                 Err(e)
@@ -168,63 +237,60 @@ pub fn udp(sock: &UdpSocket, cookie: Cookie, plan: &ProbePlan, stop: &AtomicBool
                 Err(e) => return Some(format!("UDP probe: {e}")),
             }
         }
-    };
-    let mut tx = vec![0u8; size];
-    if plan.interval.is_zero() {
-        while plan.more(out.sent, start) && !stop.load(Ordering::Relaxed) && out.error.is_none() {
+    }
+
+    /// Each probe as soon as the last is answered (or timed out).
+    fn back_to_back(&self, rx: &mut [u8], out: &mut ProbeOutcome, stop: &AtomicBool) {
+        let mut tx = vec![0u8; self.size];
+        while self.plan.more(out.sent, self.start) && !stop.load(Ordering::Relaxed) && out.error.is_none() {
             let seq = out.sent;
             out.sent += 1;
-            if !send_one(&mut tx, seq) {
+            if !self.send_one(&mut tx, seq) {
                 break;
             }
             let answered = move |l: &Ledger| l.answered[seq as usize];
-            out.error = receive(&mut out, &answered, Some(Instant::now() + plan.timeout));
+            out.error = self.receive(rx, out, &answered, Some(Instant::now() + self.plan.timeout));
         }
-    } else {
+    }
+
+    /// Probes on a fixed schedule from a sender thread, while this thread receives the answers.
+    fn at_rate(&self, rx: &mut [u8], out: &mut ProbeOutcome, stop: &AtomicBool) {
+        let plan = self.plan;
         std::thread::scope(|scope| {
             let sender = scope.spawn(|| {
+                let mut tx = vec![0u8; self.size];
                 let mut seq = 0u64;
-                while plan.more(seq, start) && !stop.load(Ordering::Relaxed) && !failed.load(Ordering::Relaxed) {
-                    if let Some(wait) = (start + plan.interval * seq as u32).checked_duration_since(Instant::now()) {
+                while plan.more(seq, self.start)
+                    && !stop.load(Ordering::Relaxed)
+                    && !self.failed.load(Ordering::Relaxed)
+                {
+                    if let Some(wait) = (self.start + plan.interval * seq as u32).checked_duration_since(Instant::now())
+                    {
                         std::thread::sleep(wait);
                     }
-                    if stop.load(Ordering::Relaxed) || !send_one(&mut tx, seq) {
+                    if stop.load(Ordering::Relaxed) || !self.send_one(&mut tx, seq) {
                         break;
                     }
                     seq += 1;
                 }
-                sending.store(false, Ordering::Relaxed);
+                self.sending.store(false, Ordering::Relaxed);
             });
             let finished = |l: &Ledger| -> bool {
                 // Stop once sending is over and every probe is answered or past its timeout.
-                !sending.load(Ordering::Relaxed)
+                !self.sending.load(Ordering::Relaxed)
                     && l.sent_at
                         .iter()
                         .zip(&l.answered)
                         .all(|(t, a)| *a || t.elapsed() > plan.timeout)
             };
-            out.error = receive(&mut out, &finished, None);
+            out.error = self.receive(rx, out, &finished, None);
             if out.error.is_some() {
-                failed.store(true, Ordering::Relaxed);
+                self.failed.store(true, Ordering::Relaxed);
             }
             let _ = sender.join();
         });
-        out.sent = ledger.lock().unwrap_or_else(|p| p.into_inner()).sent_at.len() as u64;
+        out.sent = self.ledger().sent_at.len() as u64;
     }
-    if let Some(e) = send_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        out.error.get_or_insert(e);
-    }
-    // Give the last probes their full timeout.
-    let last = ledger.lock().unwrap_or_else(|p| p.into_inner()).sent_at.last().copied();
-    if let Some(last) = last
-        && out.error.is_none()
-    {
-        let all = |l: &Ledger| l.answered.iter().all(|a| *a);
-        out.error = receive(&mut out, &all, Some(last + plan.timeout));
-    }
-    out.lost = out.sent - out.received;
-    out.elapsed = start.elapsed();
-    out
 }
 
 /// TCP request/response ping-pong on one connection with TCP_NODELAY.

@@ -1,19 +1,25 @@
 //! Drives one side's streams: the clock, interval sampling, the timed stop, aborts and totals.
 
+use std::convert::Infallible;
+use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::unbounded_channel;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::time::{Instant as TokioInstant, sleep_until};
 
-use super::tcp::{Finished, Flags, Stream, StreamSpec};
+use super::stream::{Finished, Flags, LocalStreams, Pending, Stream};
 use super::tcp_stats::TcpTracker;
-use super::udp::{self, UdpPlan};
 use super::udp_stats::UdpTracker;
+use super::{tcp, udp};
 use crate::platform::CpuClock;
-use crate::protocol::{IntervalReport, SideResults, StreamBytes, StreamTotals};
+use crate::protocol::{IntervalReport, SideResults, StopAfter, StreamBytes, StreamTotals, TestRequest};
+
+/// Extra time a stream may run past its planned end before it is cut off.
+pub const GRACE: Duration = Duration::from_secs(10);
 
 /// The test's clock, as one side sees it.
 #[derive(Debug, Clone, Copy)]
@@ -28,123 +34,202 @@ pub struct Timing {
     pub stall_after: Option<Duration>,
 }
 
-/// A stream waiting for the clock: a connected TCP socket, or a UDP stream's plan.
-enum Pending {
-    Tcp(std::net::TcpStream),
-    Udp(UdpPlan),
-}
-/// The abort reason a stall gives; callers match on its start.
-pub const STALL: &str = "stalled: no data moved";
-
-/// One side's connected data sockets, waiting for the clock to start.
-#[derive(Default)]
-pub struct LocalStreams {
-    pending: Vec<(Pending, StreamSpec)>,
-}
-
-impl LocalStreams {
-    pub fn add(&mut self, socket: std::net::TcpStream, spec: StreamSpec) {
-        self.pending.push((Pending::Tcp(socket), spec));
+impl Timing {
+    /// The clock `req` asks for, the same on both sides: streams still running [`GRACE`] after the planned end
+    /// are cut off; a test that stops by byte count is planned to end by `untimed_limit` (None: never cut off).
+    /// No stall watch: see [`Timing::watching_stalls`].
+    pub fn from_request(req: &TestRequest, untimed_limit: Option<Duration>) -> Timing {
+        let duration = match req.stop {
+            StopAfter::Seconds(t) => Some(Duration::from_secs_f64(t)),
+            StopAfter::Bytes(_) => None,
+        };
+        let omit = Duration::from_secs_f64(req.omit_seconds);
+        Timing {
+            omit,
+            duration,
+            interval: Duration::from_secs_f64(req.interval_seconds),
+            hard_limit: duration.or(untimed_limit).map(|d| omit + d + GRACE),
+            stall_after: None,
+        }
     }
 
-    /// Adds a UDP stream (`-u`).
-    pub fn add_udp(&mut self, plan: UdpPlan, spec: StreamSpec) {
-        self.pending.push((Pending::Udp(plan), spec));
-    }
-
-    /// The TCP sockets among the streams.
-    pub fn sockets(&self) -> impl Iterator<Item = (&std::net::TcpStream, &StreamSpec)> {
-        self.pending.iter().filter_map(|(p, spec)| match p {
-            Pending::Tcp(s) => Some((s, spec)),
-            Pending::Udp(_) => None,
-        })
-    }
-
-    pub fn len(&self) -> usize {
-        self.pending.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.pending.is_empty()
+    /// The same clock, ending the run when no stream moved a byte for `after` (None: never).
+    pub fn watching_stalls(self, after: Option<Duration>) -> Timing {
+        Timing {
+            stall_after: after,
+            ..self
+        }
     }
 }
 
-/// Stops every stream now.
-fn abort_all(flags: &Flags, streams: &[Stream]) {
-    flags.abort.store(true, Ordering::Relaxed);
-    for s in streams {
-        s.shutdown();
+/// Why a run ended early. `R` is the reason the caller gave when it ended the run itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Abort<R = String> {
+    /// No stream moved a byte for this long, although the senders had data to send.
+    Stalled(Duration),
+    /// Streams were still running this long after the start.
+    CutOff(Duration),
+    /// A stream's thread could not start.
+    StreamStart { stream: u32, error: String },
+    /// The caller ended the run (the peer, a signal, a shutdown).
+    Ended(R),
+}
+
+impl<R> Abort<R> {
+    /// The caller's own reason (`Err`), or the engine's abort, which carries none (`Ok`).
+    pub fn split(self) -> Result<Abort<Infallible>, R> {
+        match self {
+            Abort::Stalled(after) => Ok(Abort::Stalled(after)),
+            Abort::CutOff(after) => Ok(Abort::CutOff(after)),
+            Abort::StreamStart { stream, error } => Ok(Abort::StreamStart { stream, error }),
+            Abort::Ended(reason) => Err(reason),
+        }
+    }
+}
+
+impl<R: fmt::Display> fmt::Display for Abort<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Abort::Stalled(after) => write!(
+                f,
+                "stalled: no data moved for {:.0} s although the sender had data to send",
+                after.as_secs_f64()
+            ),
+            Abort::CutOff(after) => write!(
+                f,
+                "streams still running {:.1} s after the start; cut off",
+                after.as_secs_f64()
+            ),
+            Abort::StreamStart { stream, error } => write!(f, "could not start stream {stream}: {error}"),
+            Abort::Ended(reason) => reason.fmt(f),
+        }
     }
 }
 
 /// What one side measured.
 #[derive(Debug, Clone)]
-pub struct SideRun {
+pub struct SideRun<R = String> {
     pub results: SideResults,
     pub intervals: Vec<IntervalReport>,
     /// Why the run ended early, if it did.
-    pub aborted: Option<String>,
+    pub aborted: Option<Abort<R>>,
 }
 
-/// Runs the streams to completion (or abort), calling `on_interval` as each interval closes.
-pub async fn drive<F, A>(local: LocalStreams, timing: Timing, mut on_interval: F, abort: A) -> SideRun
+/// How long an aborted run waits for its stream threads to say they ended.
+const ABORT_WAIT: Duration = Duration::from_secs(2);
+/// How often the stall watchdog looks at the counters.
+const WATCHDOG: Duration = Duration::from_millis(250);
+
+/// Runs the streams to completion (or abort), calling `on_interval` as each interval closes. `abort` resolving
+/// ends the run with [`Abort::Ended`] and its reason.
+pub async fn drive<F, A, R>(local: LocalStreams, timing: Timing, on_interval: F, abort: A) -> SideRun<R>
 where
     F: FnMut(&IntervalReport),
-    A: Future<Output = String>,
+    A: Future<Output = R>,
 {
     let cpu = CpuClock::start();
-    let flags = Arc::new(Flags::default());
-    let (done_tx, mut done_rx) = unbounded_channel::<Finished>();
-    let mut streams = Vec::with_capacity(local.pending.len());
-    let mut aborted = None;
     let t0 = Instant::now();
-    for (pending, spec) in local.pending {
-        let started = match pending {
-            Pending::Tcp(socket) => Stream::spawn(socket, spec, flags.clone(), done_tx.clone()),
-            Pending::Udp(plan) => udp::spawn(plan, spec, flags.clone(), done_tx.clone()),
-        };
-        match started {
-            Ok(s) => streams.push(s),
-            Err(e) => aborted = Some(format!("could not start stream {}: {e}", spec.id)),
+    let (running, start_error) = Running::start(local);
+    let mut driver = Driver {
+        sampler: Sampler::new(running.streams.len(), t0, &timing),
+        clock: Clock::new(t0, timing),
+        running,
+        on_interval,
+        intervals: Vec::new(),
+    };
+    tokio::pin!(abort);
+    let aborted = match start_error {
+        Some(e) => Some(e),
+        None => driver.until_done(abort).await,
+    };
+    if aborted.is_some() {
+        driver.running.abort_all();
+        driver.running.wait_finished(ABORT_WAIT).await;
+    }
+    driver.finish(aborted, cpu)
+}
+
+/// The instants of one side's clock, fixed when the streams start.
+struct Clock {
+    timing: Timing,
+    t0: Instant,
+    /// The end of the omitted phase, where measuring starts.
+    omit_at: Instant,
+    /// When the senders stop (timed tests).
+    send_deadline: Option<Instant>,
+    /// When streams still running are cut off.
+    hard_deadline: Option<Instant>,
+}
+
+impl Clock {
+    fn new(t0: Instant, timing: Timing) -> Clock {
+        let omit_at = t0 + timing.omit;
+        Clock {
+            timing,
+            t0,
+            omit_at,
+            send_deadline: timing.duration.map(|d| omit_at + d),
+            hard_deadline: timing.hard_limit.map(|d| t0 + d),
         }
     }
-    drop(done_tx);
-    let tt0 = TokioInstant::from_std(t0);
-    let omit_at = t0 + timing.omit;
-    let send_deadline = timing.duration.map(|d| omit_at + d);
-    let hard_deadline = timing.hard_limit.map(|d| tt0 + d);
-    let n = streams.len();
-    let mut last_tick = t0;
-    let mut last_counts = vec![0u64; n];
-    let mut omit_counts: Option<Vec<u64>> = timing.omit.is_zero().then(|| vec![0; n]);
-    let mut intervals = Vec::new();
-    let mut finished: Vec<Option<Finished>> = (0..n).map(|_| None).collect();
-    let mut left = if aborted.is_some() { 0 } else { n };
-    let mut stop_sent = false;
-    tokio::pin!(abort);
 
-    let next_tick = |last: Instant| -> Option<Instant> {
+    /// When the interval after the one that closed at `last` closes, if the clock closes it.
+    fn next_tick(&self, last: Instant) -> Option<Instant> {
         // -i 0: no interval reports, only the tick that ends the omitted phase.
-        if timing.interval.is_zero() {
-            return (last < omit_at).then_some(omit_at);
+        if self.timing.interval.is_zero() {
+            return (last < self.omit_at).then_some(self.omit_at);
         }
-        let t = if last < omit_at {
-            (last + timing.interval).min(omit_at)
+        let t = if last < self.omit_at {
+            (last + self.timing.interval).min(self.omit_at)
         } else {
-            last + timing.interval
+            last + self.timing.interval
         };
         // A timed test's last interval closes when the streams end, not at the deadline.
-        match send_deadline {
+        match self.send_deadline {
             Some(d) if t >= d => None,
             _ => Some(t),
         }
-    };
+    }
 
-    let mut trackers = vec![TcpTracker::default(); n];
-    let mut udp_trackers = vec![UdpTracker::default(); n];
-    let mut sample = |from: Instant, to: Instant, last_counts: &mut Vec<u64>, streams: &[Stream]| {
-        let omitted = to <= omit_at && !timing.omit.is_zero();
-        let base = if from < omit_at { t0 } else { omit_at };
+    /// Sleeps until `at`; never wakes when there is no such instant.
+    async fn until(&self, at: Option<Instant>) {
+        sleep_until(TokioInstant::from_std(at.unwrap_or(self.t0))).await
+    }
+}
+
+/// Turns the streams' counters into interval reports.
+struct Sampler {
+    t0: Instant,
+    omit_at: Instant,
+    omit: Duration,
+    /// Each stream's counter at the last sample.
+    last_counts: Vec<u64>,
+    /// Each stream's counter at the end of the omitted phase.
+    omit_counts: Option<Vec<u64>>,
+    last_tick: Instant,
+    tcp: Vec<TcpTracker>,
+    udp: Vec<UdpTracker>,
+}
+
+impl Sampler {
+    fn new(n: usize, t0: Instant, timing: &Timing) -> Sampler {
+        Sampler {
+            t0,
+            omit_at: t0 + timing.omit,
+            omit: timing.omit,
+            last_counts: vec![0; n],
+            omit_counts: timing.omit.is_zero().then(|| vec![0; n]),
+            last_tick: t0,
+            tcp: vec![TcpTracker::default(); n],
+            udp: vec![UdpTracker::default(); n],
+        }
+    }
+
+    /// The interval from the last tick to `to`: each stream's bytes since, and its kernel TCP or UDP figures.
+    fn sample(&mut self, to: Instant, streams: &[Stream]) -> IntervalReport {
+        let from = self.last_tick;
+        let omitted = to <= self.omit_at && !self.omit.is_zero();
+        let base = if from < self.omit_at { self.t0 } else { self.omit_at };
         let mut report = IntervalReport {
             start: from.saturating_duration_since(base).as_secs_f64(),
             end: to.saturating_duration_since(base).as_secs_f64(),
@@ -155,140 +240,234 @@ where
         for (i, s) in streams.iter().enumerate() {
             let now = s.bytes();
             let tcp = match s.socket() {
-                Some(sock) if s.spec.sender => trackers[i].sample(sock, !omitted),
+                Some(sock) if s.spec.sender => self.tcp[i].sample(sock, !omitted),
                 _ => None,
             };
             let udp = s
                 .udp_meter()
-                .map(|m| udp_trackers[i].sample(m.counts(s.spec.sender), !omitted));
+                .map(|m| self.udp[i].sample(m.counts(s.spec.sender), !omitted));
             let entry = StreamBytes {
                 stream: s.spec.id,
-                bytes: now - last_counts[i],
+                bytes: now - self.last_counts[i],
                 tcp,
                 udp,
             };
-            last_counts[i] = now;
+            self.last_counts[i] = now;
             if s.spec.sender {
                 report.sent.push(entry)
             } else {
                 report.received.push(entry)
             }
         }
-        on_interval(&report);
         report
-    };
+    }
 
-    let mut tick = next_tick(last_tick);
-    let mut progress = (0u64, Instant::now());
-    let mut watchdog = tokio::time::interval(Duration::from_millis(250));
-    while left > 0 {
-        tokio::select! {
-            _ = watchdog.tick(), if timing.stall_after.is_some() => {
-                let moved: u64 = streams.iter().map(|s| s.bytes()).sum();
-                if moved != progress.0 {
-                    progress = (moved, Instant::now());
-                } else if let Some(limit) = timing.stall_after.filter(|&l| progress.1.elapsed() >= l) {
-                    aborted = Some(format!("{STALL} for {:.0} s although the sender had data to send", limit.as_secs_f64()));
-                    break;
+    /// Each stream's totals over the measured period (after the omitted phase).
+    fn totals(&self, running: &Running, now: Instant) -> (Vec<StreamTotals>, bool) {
+        let base = self.omit_counts.clone().unwrap_or_else(|| self.last_counts.clone());
+        let mut all_ok = true;
+        let totals = running
+            .streams
+            .iter()
+            .zip(&running.finished)
+            .enumerate()
+            .map(|(i, (s, f))| {
+                let error = match f {
+                    Some(f) => f.error.clone(),
+                    None => Some("stream did not finish".to_string()),
+                };
+                all_ok &= error.is_none();
+                let total = s.bytes();
+                StreamTotals {
+                    stream: s.spec.id,
+                    sender: s.spec.sender,
+                    bytes: total - base[i].min(total),
+                    seconds: running
+                        .end_of(s.spec.sender, now)
+                        .unwrap_or(now)
+                        .saturating_duration_since(self.omit_at)
+                        .as_secs_f64(),
+                    bytes_total: total,
+                    error,
+                    tcp: if s.spec.sender { self.tcp[i].totals() } else { None },
+                    udp: self.udp[i].totals(),
                 }
-            }
-            _ = sleep_until(TokioInstant::from_std(tick.unwrap_or(t0))), if tick.is_some() => {
-                let to = tick.expect("guarded");
-                intervals.push(sample(last_tick, to, &mut last_counts, &streams));
-                if to == omit_at && omit_counts.is_none() {
-                    omit_counts = Some(last_counts.clone());
-                }
-                last_tick = to;
-                tick = next_tick(last_tick);
-            }
-            _ = sleep_until(TokioInstant::from_std(send_deadline.unwrap_or(t0))), if send_deadline.is_some() && !stop_sent => {
-                flags.stop_send.store(true, Ordering::Relaxed);
-                stop_sent = true;
-            }
-            _ = sleep_until(hard_deadline.unwrap_or(tt0)), if hard_deadline.is_some() => {
-                aborted = Some(format!(
-                    "streams still running {:.1} s after the start; cut off",
-                    timing.hard_limit.unwrap_or_default().as_secs_f64()
-                ));
-                break;
-            }
-            reason = &mut abort => {
-                aborted = Some(reason);
-                break;
-            }
-            Some(f) = done_rx.recv() => {
-                if let Some(i) = streams.iter().position(|s| s.spec.id == f.id) && finished[i].is_none() {
-                    finished[i] = Some(f);
-                    left -= 1;
+            })
+            .collect();
+        (totals, all_ok)
+    }
+}
+
+/// The streams of one side, running, and which of them have finished.
+struct Running {
+    flags: Arc<Flags>,
+    streams: Vec<Stream>,
+    finished: Vec<Option<Finished>>,
+    /// Streams that have not finished yet.
+    left: usize,
+    done_rx: UnboundedReceiver<Finished>,
+}
+
+impl Running {
+    /// Starts every stream's thread; a stream that cannot start aborts the run.
+    fn start<R>(local: LocalStreams) -> (Running, Option<Abort<R>>) {
+        let flags = Arc::new(Flags::default());
+        let (done_tx, done_rx) = unbounded_channel::<Finished>();
+        let mut streams = Vec::with_capacity(local.pending.len());
+        let mut error = None;
+        for (pending, spec) in local.pending {
+            let started = match pending {
+                Pending::Tcp(socket) => tcp::spawn(socket, spec, flags.clone(), done_tx.clone()),
+                Pending::Udp(plan) => udp::spawn(plan, spec, flags.clone(), done_tx.clone()),
+            };
+            match started {
+                Ok(s) => streams.push(s),
+                Err(e) => {
+                    error = Some(Abort::StreamStart {
+                        stream: spec.id,
+                        error: e.to_string(),
+                    })
                 }
             }
         }
+        let n = streams.len();
+        let running = Running {
+            flags,
+            finished: (0..n).map(|_| None).collect(),
+            left: if error.is_some() { 0 } else { n },
+            streams,
+            done_rx,
+        };
+        (running, error)
     }
-    if aborted.is_some() {
-        abort_all(&flags, &streams);
-        let wait = tokio::time::sleep(Duration::from_secs(2));
+
+    fn on_finished(&mut self, f: Finished) {
+        if let Some(i) = self.streams.iter().position(|s| s.spec.id == f.id)
+            && self.finished[i].is_none()
+        {
+            self.finished[i] = Some(f);
+            self.left -= 1;
+        }
+    }
+
+    /// Bytes moved by all streams so far.
+    fn moved(&self) -> u64 {
+        self.streams.iter().map(|s| s.bytes()).sum()
+    }
+
+    /// Stops every stream now.
+    fn abort_all(&self) {
+        self.flags.abort.store(true, Ordering::Relaxed);
+        for s in &self.streams {
+            s.shutdown();
+        }
+    }
+
+    /// Waits up to `within` for the streams still running to finish.
+    async fn wait_finished(&mut self, within: Duration) {
+        let wait = tokio::time::sleep(within);
         tokio::pin!(wait);
-        while left > 0 {
+        while self.left > 0 {
             tokio::select! {
                 _ = &mut wait => break,
-                Some(f) = done_rx.recv() => {
-                    if let Some(i) = streams.iter().position(|s| s.spec.id == f.id) && finished[i].is_none() {
-                        finished[i] = Some(f);
-                        left -= 1;
-                    }
-                }
+                Some(f) = self.done_rx.recv() => self.on_finished(f),
             }
         }
     }
-    let now = Instant::now();
-    let end_of = |sender: bool| -> Option<Instant> {
-        streams
+
+    /// When the last sending (or receiving) stream ended; `now` for one that did not.
+    fn end_of(&self, sender: bool, now: Instant) -> Option<Instant> {
+        self.streams
             .iter()
-            .zip(&finished)
+            .zip(&self.finished)
             .filter(|(s, _)| s.spec.sender == sender)
             .map(|(_, f)| f.as_ref().map_or(now, |f| f.at))
             .max()
-    };
-    let end = end_of(true).max(end_of(false)).unwrap_or(now);
-    if end > last_tick || intervals.is_empty() {
-        intervals.push(sample(last_tick, end.max(last_tick), &mut last_counts, &streams));
     }
-    let base = omit_counts.unwrap_or_else(|| last_counts.clone());
-    let mut all_ok = true;
-    let totals = streams
-        .iter()
-        .zip(&finished)
-        .enumerate()
-        .map(|(i, (s, f))| {
-            let error = match f {
-                Some(f) => f.error.clone(),
-                None => Some("stream did not finish".to_string()),
-            };
-            all_ok &= error.is_none();
-            let total = s.bytes();
-            StreamTotals {
-                stream: s.spec.id,
-                sender: s.spec.sender,
-                bytes: total - base[i].min(total),
-                seconds: end_of(s.spec.sender)
-                    .unwrap_or(now)
-                    .saturating_duration_since(omit_at)
-                    .as_secs_f64(),
-                bytes_total: total,
-                error,
-                tcp: if s.spec.sender { trackers[i].totals() } else { None },
-                udp: udp_trackers[i].totals(),
+}
+
+/// One side's run in progress: its clock, its streams, and the intervals closed so far.
+struct Driver<F> {
+    clock: Clock,
+    sampler: Sampler,
+    running: Running,
+    on_interval: F,
+    intervals: Vec<IntervalReport>,
+}
+
+impl<F: FnMut(&IntervalReport)> Driver<F> {
+    /// Closes the interval that ends at `to` and reports it.
+    fn close_interval(&mut self, to: Instant) {
+        let report = self.sampler.sample(to, &self.running.streams);
+        (self.on_interval)(&report);
+        self.intervals.push(report);
+    }
+
+    /// Keeps the clock until every stream has finished, or returns why the run ends early.
+    async fn until_done<A, R>(&mut self, mut abort: Pin<&mut A>) -> Option<Abort<R>>
+    where
+        A: Future<Output = R>,
+    {
+        let timing = self.clock.timing;
+        let mut tick = self.clock.next_tick(self.sampler.last_tick);
+        let mut stop_sent = false;
+        let mut progress = (0u64, Instant::now());
+        let mut watchdog = tokio::time::interval(WATCHDOG);
+        while self.running.left > 0 {
+            tokio::select! {
+                _ = watchdog.tick(), if timing.stall_after.is_some() => {
+                    let moved = self.running.moved();
+                    if moved != progress.0 {
+                        progress = (moved, Instant::now());
+                    } else if let Some(limit) = timing.stall_after.filter(|&l| progress.1.elapsed() >= l) {
+                        return Some(Abort::Stalled(limit));
+                    }
+                }
+                _ = self.clock.until(tick), if tick.is_some() => {
+                    let to = tick.expect("guarded");
+                    self.close_interval(to);
+                    if to == self.clock.omit_at && self.sampler.omit_counts.is_none() {
+                        self.sampler.omit_counts = Some(self.sampler.last_counts.clone());
+                    }
+                    self.sampler.last_tick = to;
+                    tick = self.clock.next_tick(to);
+                }
+                _ = self.clock.until(self.clock.send_deadline), if self.clock.send_deadline.is_some() && !stop_sent => {
+                    self.running.flags.stop_send.store(true, Ordering::Relaxed);
+                    stop_sent = true;
+                }
+                _ = self.clock.until(self.clock.hard_deadline), if self.clock.hard_deadline.is_some() => {
+                    return Some(Abort::CutOff(timing.hard_limit.unwrap_or_default()));
+                }
+                reason = &mut abort => return Some(Abort::Ended(reason)),
+                Some(f) = self.running.done_rx.recv() => self.running.on_finished(f),
             }
-        })
-        .collect();
-    SideRun {
-        results: SideResults {
-            socket: None,
-            streams: totals,
-            cpu: cpu.stop(),
-            complete: aborted.is_none() && all_ok,
-        },
-        intervals,
-        aborted,
+        }
+        None
+    }
+
+    /// The last interval (closed when the streams really ended) and every stream's totals.
+    fn finish<R>(mut self, aborted: Option<Abort<R>>, cpu: CpuClock) -> SideRun<R> {
+        let now = Instant::now();
+        let last_tick = self.sampler.last_tick;
+        let end = self
+            .running
+            .end_of(true, now)
+            .max(self.running.end_of(false, now))
+            .unwrap_or(now);
+        if end > last_tick || self.intervals.is_empty() {
+            self.close_interval(end.max(last_tick));
+        }
+        let (streams, all_ok) = self.sampler.totals(&self.running, now);
+        SideRun {
+            results: SideResults {
+                socket: None,
+                streams,
+                cpu: cpu.stop(),
+                complete: aborted.is_none() && all_ok,
+            },
+            intervals: self.intervals,
+            aborted,
+        }
     }
 }

@@ -3,170 +3,45 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::udp::Meter;
+use super::stream::{Finished, Flags, Stream, StreamSpec, pattern, pin};
 
 /// How often a blocked thread wakes to look at the abort flag.
 const POLL: Duration = Duration::from_millis(500);
 
-/// What one stream does.
-#[derive(Debug, Clone, Copy)]
-pub struct StreamSpec {
-    pub id: u32,
-    pub sender: bool,
-    /// Bytes to send before stopping (`-n`); None sends until told to stop.
-    pub quota: Option<u64>,
-    pub block_size: usize,
-    /// Application pacing target in bits per second (-b); None sends as fast as possible.
-    pub pace_bps: Option<u64>,
-    /// A receiver that reads nothing for this long gives up (a client that went silent).
-    pub idle_timeout: Option<Duration>,
-    /// Pin the stream's thread to this CPU (-A).
-    pub cpu: Option<usize>,
-    /// Receive by discarding in the kernel instead of copying to user memory (--skip-rx-copy).
-    pub discard: bool,
-    /// The socket buffers were fixed with -w, so the kernel will not grow them.
-    pub fixed_window: bool,
-}
-
-/// Flags shared by all streams of one side of a test.
-#[derive(Debug, Default)]
-pub struct Flags {
-    /// Senders stop after their current write (the timed end of a test).
-    pub stop_send: AtomicBool,
-    /// Everyone stops now (abort, fault, limit).
-    pub abort: AtomicBool,
-}
-
-/// A stream thread's last word.
-#[derive(Debug)]
-pub struct Finished {
-    pub id: u32,
-    pub at: Instant,
-    pub error: Option<String>,
-}
-
-/// A running stream: its counter, a handle to unblock it, and its thread.
-pub struct Stream {
-    pub spec: StreamSpec,
-    pub counter: Arc<AtomicU64>,
-    /// The TCP connection; None for UDP streams, whose threads watch the flags instead.
-    socket: Option<TcpStream>,
-    /// Datagram counts of a UDP stream.
-    udp: Option<Arc<Meter>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Stream {
-    /// Starts the stream's thread; it reports on `done` when it ends.
-    pub fn spawn(
-        socket: TcpStream,
-        spec: StreamSpec,
-        flags: Arc<Flags>,
-        done: UnboundedSender<Finished>,
-    ) -> std::io::Result<Stream> {
-        socket.set_nonblocking(false)?;
-        socket.set_read_timeout(Some(POLL))?;
-        socket.set_write_timeout(Some(POLL))?;
-        let counter = Arc::new(AtomicU64::new(0));
-        let handle = socket.try_clone()?;
-        let c = counter.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("stream-{}", spec.id))
-            .spawn(move || {
-                if let Some(cpu) = spec.cpu {
-                    // Best effort: a CPU that does not exist leaves the thread where the scheduler put it.
-                    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-                    let _ = crate::platform::pin_current_thread(cpu % cpus);
-                }
-                let result = if spec.sender {
-                    send_loop(socket, &spec, &flags, &c)
-                } else {
-                    receive_loop(socket, &spec, &flags, &c)
-                };
-                let _ = done.send(Finished {
-                    id: spec.id,
-                    at: Instant::now(),
-                    error: result.err().map(|e| e.to_string()),
-                });
-            })?;
-        Ok(Stream {
-            spec,
-            counter,
-            socket: Some(handle),
-            udp: None,
-            thread: Some(thread),
-        })
-    }
-
-    /// A UDP stream whose thread is already running.
-    pub(super) fn udp(spec: StreamSpec, meter: Arc<Meter>, thread: JoinHandle<()>) -> Stream {
-        Stream {
-            spec,
-            counter: meter.bytes_counter(),
-            socket: None,
-            udp: Some(meter),
-            thread: Some(thread),
-        }
-    }
-
-    /// The datagram counts of a UDP stream.
-    pub fn udp_meter(&self) -> Option<&Meter> {
-        self.udp.as_deref()
-    }
-
-    pub fn bytes(&self) -> u64 {
-        self.counter.load(Ordering::Relaxed)
-    }
-
-    /// Unblocks the thread's pending read or write.
-    pub fn shutdown(&self) {
-        if let Some(s) = &self.socket {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-    }
-
-    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
-        self.socket.as_ref()?.local_addr().ok()
-    }
-
-    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
-        self.socket.as_ref()?.peer_addr().ok()
-    }
-
-    /// The stream's TCP socket, for reading its options; None for UDP streams.
-    pub fn socket(&self) -> Option<&TcpStream> {
-        self.socket.as_ref()
-    }
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        if let Some(t) = self.thread.take() {
-            if !t.is_finished() {
-                self.shutdown();
-            }
-            let _ = t.join();
-        }
-    }
-}
-
-/// A non-compressible fill pattern, so nothing on the path can shrink the data.
-pub(super) fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+/// Starts a TCP stream's thread; it reports on `done` when it ends.
+pub fn spawn(
+    socket: TcpStream,
+    spec: StreamSpec,
+    flags: Arc<Flags>,
+    done: UnboundedSender<Finished>,
+) -> std::io::Result<Stream> {
+    socket.set_nonblocking(false)?;
+    socket.set_read_timeout(Some(POLL))?;
+    socket.set_write_timeout(Some(POLL))?;
+    let counter = Arc::new(AtomicU64::new(0));
+    let handle = socket.try_clone()?;
+    let c = counter.clone();
+    let thread = std::thread::Builder::new()
+        .name(format!("stream-{}", spec.id))
+        .spawn(move || {
+            pin(spec.cpu);
+            let result = if spec.sender {
+                send_loop(socket, &spec, &flags, &c)
+            } else {
+                receive_loop(socket, &spec, &flags, &c)
+            };
+            let _ = done.send(Finished {
+                id: spec.id,
+                at: Instant::now(),
+                error: result.err().map(|e| e.to_string()),
+            });
+        })?;
+    Ok(Stream::tcp(spec, counter, handle, thread))
 }
 
 /// Sleeps until `due` or until told to stop, in short naps so a stop is seen promptly.

@@ -8,19 +8,20 @@
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::tcp::{Finished, Flags, Stream, StreamSpec, pattern};
-use super::udp_ledger::{Arrival, Ledger};
+pub use super::stream::UdpPlan;
+use super::stream::{Finished, Flags, Stream, StreamSpec, pattern, pin};
+pub use super::udp_ledger::Meter;
 use crate::platform::{self, RecvBatch};
 use crate::protocol::{
-    Cookie, DatagramKind, FLAG_END, FLAG_HELLO, HEADER_LEN, Header, MAX_DATAGRAM, TestRequest, UdpCounts, data_tag,
-    set_data_tag, stamp,
+    Cookie, DatagramKind, FLAG_END, FLAG_HELLO, HEADER_LEN, Header, MAX_DATAGRAM, TestRequest, data_tag, set_data_tag,
+    stamp,
 };
 
 /// Receive buffer asked for on UDP receiving sockets when `-w` is not given: room for bursts (the kernel caps
@@ -41,82 +42,6 @@ const POLL: Duration = Duration::from_millis(10);
 const GRO_SLOTS: usize = 8;
 /// Longest single sleep of a paced sender, so a stop is seen promptly at low rates.
 const MAX_NAP: Duration = Duration::from_millis(20);
-
-/// One UDP stream's counts, shared between the thread that moves its datagrams and the interval sampler.
-#[derive(Debug)]
-pub struct Meter {
-    pub id: u32,
-    bytes: Arc<AtomicU64>,
-    /// Data datagrams sent (sender streams).
-    sent: AtomicU64,
-    ended: AtomicBool,
-    inner: Mutex<Receiving>,
-    origin: Instant,
-}
-
-#[derive(Debug, Default)]
-struct Receiving {
-    ledger: Ledger,
-    last_arrival: Option<Instant>,
-}
-
-impl Meter {
-    pub fn new(id: u32) -> Arc<Meter> {
-        Arc::new(Meter {
-            id,
-            bytes: Arc::new(AtomicU64::new(0)),
-            sent: AtomicU64::new(0),
-            ended: AtomicBool::new(false),
-            inner: Mutex::new(Receiving::default()),
-            origin: Instant::now(),
-        })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Receiving> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The byte counter the interval sampler reads (distinct payload bytes received, or bytes sent).
-    pub fn bytes_counter(&self) -> Arc<AtomicU64> {
-        self.bytes.clone()
-    }
-
-    /// Accounts one received datagram of this stream that arrived at `at`.
-    pub fn receive(&self, h: &Header, flags: u8, len: usize, at: Instant) {
-        let mut r = self.lock();
-        if flags & FLAG_END != 0 {
-            r.ledger.on_end(h.seq);
-            self.ended.store(true, Ordering::Relaxed);
-            return;
-        }
-        let arrival_ns = at.saturating_duration_since(self.origin).as_nanos() as u64;
-        if r.ledger.on_data(h.seq, h.sent_ns, arrival_ns) != Arrival::Duplicate {
-            self.bytes.fetch_add(len as u64, Ordering::Relaxed);
-            r.last_arrival = Some(at);
-        }
-    }
-
-    /// Whether the sender's end marker arrived.
-    pub fn ended(&self) -> bool {
-        self.ended.load(Ordering::Relaxed)
-    }
-
-    fn last_arrival(&self) -> Option<Instant> {
-        self.lock().last_arrival
-    }
-
-    /// Cumulative counts: datagrams sent for a sender, the ledger's view for a receiver.
-    pub fn counts(&self, sender: bool) -> UdpCounts {
-        if sender {
-            UdpCounts {
-                packets: self.sent.load(Ordering::Relaxed),
-                ..UdpCounts::default()
-            }
-        } else {
-            self.lock().ledger.counts()
-        }
-    }
-}
 
 /// A server-side UDP test: the meters of the streams the server receives, and the client addresses of the
 /// streams it sends (learned from the client's hello datagrams). The server's UDP responder feeds it.
@@ -186,24 +111,6 @@ impl Sink {
     }
 }
 
-/// What a UDP stream's thread does.
-pub enum UdpPlan {
-    /// Send paced datagrams on `socket`, to its connected peer or to `to`.
-    Send {
-        socket: UdpSocket,
-        to: Option<SocketAddr>,
-        cookie: Cookie,
-    },
-    /// Receive on our own socket (the client's), keeping this test's datagrams only.
-    Receive {
-        socket: UdpSocket,
-        cookie: Cookie,
-        meter: Arc<Meter>,
-    },
-    /// Datagrams arrive through a [`Sink`]; only watch for the stream's end.
-    Fed { meter: Arc<Meter> },
-}
-
 /// Starts a UDP stream's thread; it reports on `done` when it ends.
 pub fn spawn(
     plan: UdpPlan,
@@ -219,10 +126,7 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name(format!("udp-{}", spec.id))
         .spawn(move || {
-            if let Some(cpu) = spec.cpu {
-                let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-                let _ = platform::pin_current_thread(cpu % cpus);
-            }
+            pin(spec.cpu);
             let (at, error) = match plan {
                 UdpPlan::Send { socket, to, cookie } => send_loop(&socket, to, cookie, &spec, &flags, &m),
                 UdpPlan::Receive { socket, cookie, .. } => receive_loop(&socket, cookie, &spec, &flags, &m),
@@ -386,8 +290,7 @@ fn send_loop(
         match platform::send_segments(sock, &buf[..n * size], size, to, gso) {
             Ok(k) => {
                 seq += k as u64;
-                meter.sent.fetch_add(k as u64, Ordering::Relaxed);
-                meter.bytes.fetch_add((k * size) as u64, Ordering::Relaxed);
+                meter.count_sent(k as u64, (k * size) as u64);
                 last_send = Instant::now();
             }
             Err(e) if gso && e.kind() == ErrorKind::Unsupported => {

@@ -1,6 +1,94 @@
-//! Receiver-side accounting of one UDP stream: loss, reordering, duplicates and RFC 3550 jitter.
+//! The accounting of one UDP stream: the [`Meter`] its thread and the interval sampler share, and the
+//! receiver's [`Ledger`] of loss, reordering, duplicates and RFC 3550 jitter.
 
-use crate::protocol::UdpCounts;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::protocol::{FLAG_END, Header, UdpCounts};
+
+/// One UDP stream's counts, shared between the thread that moves its datagrams and the interval sampler.
+#[derive(Debug)]
+pub struct Meter {
+    pub id: u32,
+    bytes: Arc<AtomicU64>,
+    /// Data datagrams sent (sender streams).
+    sent: AtomicU64,
+    ended: AtomicBool,
+    inner: Mutex<Receiving>,
+    origin: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Receiving {
+    ledger: Ledger,
+    last_arrival: Option<Instant>,
+}
+
+impl Meter {
+    pub fn new(id: u32) -> Arc<Meter> {
+        Arc::new(Meter {
+            id,
+            bytes: Arc::new(AtomicU64::new(0)),
+            sent: AtomicU64::new(0),
+            ended: AtomicBool::new(false),
+            inner: Mutex::new(Receiving::default()),
+            origin: Instant::now(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Receiving> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The byte counter the interval sampler reads (distinct payload bytes received, or bytes sent).
+    pub fn bytes_counter(&self) -> Arc<AtomicU64> {
+        self.bytes.clone()
+    }
+
+    /// Accounts one received datagram of this stream that arrived at `at`.
+    pub fn receive(&self, h: &Header, flags: u8, len: usize, at: Instant) {
+        let mut r = self.lock();
+        if flags & FLAG_END != 0 {
+            r.ledger.on_end(h.seq);
+            self.ended.store(true, Ordering::Relaxed);
+            return;
+        }
+        let arrival_ns = at.saturating_duration_since(self.origin).as_nanos() as u64;
+        if r.ledger.on_data(h.seq, h.sent_ns, arrival_ns) != Arrival::Duplicate {
+            self.bytes.fetch_add(len as u64, Ordering::Relaxed);
+            r.last_arrival = Some(at);
+        }
+    }
+
+    /// Accounts `datagrams` data datagrams of `bytes` in all that a sender stream sent.
+    pub(super) fn count_sent(&self, datagrams: u64, bytes: u64) {
+        self.sent.fetch_add(datagrams, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Whether the sender's end marker arrived.
+    pub fn ended(&self) -> bool {
+        self.ended.load(Ordering::Relaxed)
+    }
+
+    /// When the last datagram that was not a duplicate arrived.
+    pub(super) fn last_arrival(&self) -> Option<Instant> {
+        self.lock().last_arrival
+    }
+
+    /// Cumulative counts: datagrams sent for a sender, the ledger's view for a receiver.
+    pub fn counts(&self, sender: bool) -> UdpCounts {
+        if sender {
+            UdpCounts {
+                packets: self.sent.load(Ordering::Relaxed),
+                ..UdpCounts::default()
+            }
+        } else {
+            self.lock().ledger.counts()
+        }
+    }
+}
 
 /// Sequence numbers remembered behind the highest one, for telling a late datagram from a duplicate.
 const WINDOW: u64 = 1 << 16;

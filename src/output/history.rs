@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::RunMeta;
-use crate::client::Outcome;
+use crate::diagnose::PathReport;
 
 /// Bumped whenever columns are added; readers accept every earlier version.
 pub const SCHEMA_VERSION: u32 = 4;
@@ -148,36 +148,22 @@ impl HistoryRow {
         }
     }
 
-    /// The row for a throughput test.
-    pub fn throughput(o: &Outcome, meta: &RunMeta) -> HistoryRow {
-        let dirs = o.directions();
-        let first = &dirs[0];
-        let second = dirs.get(1);
-        let round = |x: f64| (x * 1000.0).round() / 1000.0;
-        let mut row = HistoryRow {
-            direction: o.request.direction.as_str().into(),
-            streams: o.request.streams,
-            duration_s: round(first.received.seconds),
-            bytes: first.received.bytes,
-            receiver_mbps: round(first.received.rate().mbps()),
-            sender_mbps: round(first.sent.rate().mbps()),
-            reverse_receiver_mbps: second.map(|d| round(d.received.rate().mbps())),
-            reverse_sender_mbps: second.map(|d| round(d.sent.rate().mbps())),
-            complete: o.complete(),
-            latency_mode: if o.latency.is_some() {
-                "udp".into()
-            } else {
-                String::new()
-            },
-            idle_rtt_p50_us: o.latency.as_ref().map(|l| round(l.idle.rtt.stats().p50_us)),
-            idle_rtt_p99_us: o.latency.as_ref().map(|l| round(l.idle.rtt.stats().p99_us)),
-            loaded_rtt_p50_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p50_us)),
-            loaded_rtt_p99_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p99_us)),
-            ..HistoryRow::for_run("throughput", meta)
-        };
-        crate::output::path::fill_row(&mut row, &o.path);
-        super::udp::fill_history(o, &mut row);
-        row
+    /// Fills the path columns (schema 3): both interfaces, the probed path MTU, MSS, the diagnoses' kinds.
+    pub fn fill_path(&mut self, p: &PathReport) {
+        self.local_interface = p.local.interface.clone().unwrap_or_default();
+        self.local_mtu = p.local.mtu;
+        self.local_speed_mbps = p.local.speed_mbps;
+        self.remote_mtu = p.remote.as_ref().and_then(|r| r.mtu);
+        self.remote_speed_mbps = p.remote.as_ref().and_then(|r| r.speed_mbps);
+        self.path_mtu = p.mtu_probe.and_then(|m| m.path_mtu());
+        self.mss_advertised = p.mss_advertised;
+        self.mss_effective = p.mss_effective;
+        self.diagnoses = p
+            .diagnoses
+            .iter()
+            .map(|d| d.kind.as_str())
+            .collect::<Vec<_>>()
+            .join(";");
     }
 }
 

@@ -1,14 +1,44 @@
-//! Exporters: human text, iperf3-layout JSON, and the run history (CSV row + per-run JSON).
+//! The exporters, one per format: human text (`text.rs`: the progress line, the path section), the `-J`
+//! document (`json.rs`) and the run history (`history.rs`: CSV row + per-run JSON). Each measurement kind's
+//! outcome (in [`crate::kinds`]) says what it shows in each format through [`Report`]; the exporters do the rest.
 
 pub mod history;
 pub mod json;
-pub mod latency;
-pub mod path;
-pub mod route;
 pub mod text;
-pub mod udp;
 
 use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::profile::Profile;
+use history::HistoryRow;
+
+/// How a run ended, as far as the exit code is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Measured, complete, nothing to report.
+    Ok,
+    /// The run did not complete; the figures are partial.
+    Incomplete,
+    /// The run measured a problem (a diagnosis, a failed check).
+    Diagnosed,
+}
+
+/// What a kind's outcome shows in each format.
+pub trait Report {
+    /// The `-J` document, also the run's JSON file beside the history.
+    type Document: Serialize;
+
+    fn document(&self, meta: &RunMeta) -> Self::Document;
+
+    /// The text printed when the run is over.
+    fn text(&self, meta: &RunMeta) -> String;
+
+    /// The run's row in the history.
+    fn history_row(&self, meta: &RunMeta) -> HistoryRow;
+
+    fn verdict(&self) -> Verdict;
+}
 
 /// Facts about one run that are not measurements.
 #[derive(Debug, Clone)]
@@ -22,6 +52,8 @@ pub struct RunMeta {
     pub port: u16,
     /// This machine's name.
     pub client_host: String,
+    /// The profile named by `profile`, when the text judges the run against it (the client's ceiling lines).
+    pub profile_link: Option<Profile>,
 }
 
 impl RunMeta {
@@ -41,7 +73,15 @@ impl RunMeta {
             host: host.to_string(),
             port,
             client_host: crate::platform::hostname(),
+            profile_link: None,
         }
+    }
+
+    /// The same run, judged against `profile` (its name goes in `profile`).
+    pub fn judged_by(mut self, profile: &Profile) -> Self {
+        self.profile = Some(profile.name.clone());
+        self.profile_link = Some(profile.clone());
+        self
     }
 }
 
@@ -57,6 +97,7 @@ impl RunMeta {
             host: "192.168.1.172".into(),
             port: 5201,
             client_host: "beta".into(),
+            profile_link: None,
         }
     }
 }

@@ -79,6 +79,33 @@ pub async fn read_message<T: DeserializeOwned, R: AsyncRead + Unpin>(
     decode(&raw)
 }
 
+/// Messages read from `reader` by a task of their own, so no read is ever cancelled halfway through a frame. The
+/// task ends after the first error (sent on as the last item) or when the receiver is dropped.
+pub fn spawn_reader<T, R>(
+    mut reader: R,
+    cap: u32,
+    idle: Duration,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::mpsc::UnboundedReceiver<Result<T, FrameError>>,
+)
+where
+    T: DeserializeOwned + Send + 'static,
+    R: AsyncRead + Unpin + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        loop {
+            let msg = read_message::<T, _>(&mut reader, cap, idle).await;
+            let last = msg.is_err();
+            if tx.send(msg).is_err() || last {
+                break;
+            }
+        }
+    });
+    (task, rx)
+}
+
 pub fn decode<T: DeserializeOwned>(raw: &[u8]) -> Result<T, FrameError> {
     serde_json::from_slice(raw).map_err(|e| FrameError::Decode(e.to_string()))
 }

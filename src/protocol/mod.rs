@@ -9,5 +9,5 @@ pub use datagram::{
     FLAG_END, FLAG_HELLO, HEADER_LEN, Header, Kind as DatagramKind, MAX_DATAGRAM, data_tag, set_data_tag, stamp,
 };
 pub use foreign::{FirstReply, Foreign, identify, read_first};
-pub use framing::{DEFAULT_MAX_FRAME, FrameError, decode, encode, read_message, read_raw, write_message};
+pub use framing::{DEFAULT_MAX_FRAME, FrameError, decode, encode, read_message, read_raw, spawn_reader, write_message};
 pub use messages::*;

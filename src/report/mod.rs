@@ -3,7 +3,7 @@
 //!
 //! One concern per file: `data` loads history rows and per-run JSON, `groups` computes per-label figures,
 //! `charts/` draws PNGs, `summary` writes the CSV and Markdown, `compare` judges two labels, `links` maps profile
-//! names to links through the profile loader, `files` writes whole files. `validate` is a placeholder.
+//! names to links through the profile loader, `files` writes whole files.
 
 pub mod charts;
 pub mod compare;
@@ -13,7 +13,6 @@ pub mod files;
 pub mod groups;
 pub mod links;
 pub mod summary;
-pub mod validate;
 
 use std::path::{Path, PathBuf};
 

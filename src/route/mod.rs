@@ -4,13 +4,14 @@
 //! and the test measuring the wrong one; a profile says which kind a run should leave by.
 //!
 //! `kind` (the kinds and which fit a profile's medium) · `macos` (`route -n get`, `networksetup`,
-//! `ifconfig`) · `linux` (`ip route get`, sysfs). The `wrong_interface` verdict is a diagnosis
-//! ([`crate::diagnose::wrong_interface`]). Every external command goes through [`crate::runner::Runner`], so either OS's
+//! `ifconfig`) · `linux` (`ip route get`, sysfs) · `render` (the route as text and JSON). The
+//! `wrong_interface` verdict is a diagnosis ([`crate::diagnose::wrong_interface`]). Every external command goes through [`crate::runner::Runner`], so either OS's
 //! backend runs anywhere against fake programs.
 
 pub mod kind;
 pub mod linux;
 pub mod macos;
+pub mod render;
 
 use std::net::IpAddr;
 

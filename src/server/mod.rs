@@ -1,6 +1,7 @@
 //! The server: accept loop, first-frame dispatch (control or data), slots and sessions.
 
 mod accept;
+mod control;
 mod handshakes;
 mod latency;
 mod registry;
@@ -9,7 +10,7 @@ mod slots;
 mod throttle;
 mod throughput;
 mod udp;
-mod udp_test;
+mod udp_sink;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -241,7 +242,12 @@ async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
             panic_probe(ctx, &software, "hello");
             // Control messages are small and latency-bound: Nagle would hold each behind a delayed ACK.
             let _ = sock.set_nodelay(true);
-            session::run(ctx, sock, peer, protocol, software, nonce, pending).await
+            let hello = session::Hello {
+                protocol,
+                software,
+                nonce,
+            };
+            session::run(ctx, sock, peer, hello, pending).await
         }
         // A connect-time probe: the handshake was the measurement; close quietly.
         Ok(ClientMessage::Probe { .. }) => false,

@@ -1,56 +1,44 @@
-//! A throughput test on the server: data connections, stream threads, intervals to the client, results.
+//! A throughput test on the server: data connections (or the UDP sink), stream threads, intervals to the
+//! client, results.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
-use super::session::{SHUTTING_DOWN, collect_data, control_ended, spawn_control_reader};
-use super::{Ctx, udp_test};
+use super::control::{Admitted, ControlRx, Ended, accept, collect_data, control_ended, fail};
+use super::{Ctx, udp_sink};
 use crate::config::GRACE;
-use crate::engine::{LocalStreams, StreamSpec, Timing, drive, sockets};
+use crate::engine::{Abort, LocalStreams, SideRun, StreamSpec, Timing, drive, sockets};
 use crate::protocol::{
-    ClientMessage, Cookie, Direction, Protocol, ServerMessage, StopAfter, TestRequest, write_message,
+    ClientMessage, Direction, Protocol, ServerMessage, SideResults, SocketReport, StopAfter, TestRequest, spawn_reader,
+    write_message,
 };
 use crate::units::{BitsPerSec, Bytes};
 
-/// Collects the data connections, runs the streams and reports.
-pub(super) async fn run(
-    ctx: &Ctx,
-    n: u64,
-    cookie: Cookie,
-    mut rd: OwnedReadHalf,
-    mut wr: OwnedWriteHalf,
-    peer: SocketAddr,
-    req: &TestRequest,
-) -> Result<String, String> {
+/// How long the server waits for its writer, and for the client's word after the results.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Collects the data connections, runs the streams and reports; the summary is the test's log line.
+pub(super) async fn run(ctx: &Ctx, mut test: Admitted, req: &TestRequest) -> Result<String, Ended> {
     let conns = req.connections() as usize;
-    let (_registration, mut data_rx) = ctx.registry.register(cookie, peer.ip(), conns);
+    let (_registration, mut data_rx) = ctx.registry.register(test.cookie, test.peer.ip(), conns);
     // A latency probe beside the test (--latency) echoes through the UDP responder under the same cookie.
-    let _echo = req.udp_echo.then(|| ctx.udp.allow(cookie, peer.ip()));
+    let _echo = req.udp_echo.then(|| ctx.udp.allow(test.cookie, test.peer.ip()));
     // A UDP test's sink is registered before the client learns the cookie, so no datagram finds it missing.
-    let udp = match req.protocol {
-        Protocol::Udp => match udp_test::open(ctx, n, cookie, peer, req) {
+    let sink = match req.protocol {
+        Protocol::Udp => match udp_sink::open(ctx, &test, req) {
             Ok(u) => Some(u),
-            Err(reason) => {
-                let _ = write_message(&mut wr, &ServerMessage::Failed { reason: reason.clone() }).await;
-                return Err(reason);
-            }
+            Err(why) => return Err(fail(&mut test.wr, why).await),
         },
         Protocol::Tcp => None,
     };
-    write_message(
-        &mut wr,
-        &ServerMessage::Accepted {
-            cookie,
-            facts: Some(crate::platform::facts_towards(peer.ip())),
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    accept(&mut test).await?;
     ctx.debug(format!(
-        "test {n} from {peer}: {}, {} stream(s), {}",
+        "test {} from {}: {}, {} stream(s), {}",
+        test.n,
+        test.peer,
         req.direction.as_str(),
         req.streams,
         match req.stop {
@@ -58,22 +46,37 @@ pub(super) async fn run(
             StopAfter::Bytes(b) => format!("{}", Bytes(b)),
         }
     ));
-    let (mut local, mut report) = match &udp {
-        Some(u) => udp_test::streams(ctx, &mut rd, &mut wr, u, req, cookie).await?,
-        None => (LocalStreams::default(), None),
+    let (local, report) = match &sink {
+        Some(u) => udp_sink::streams(ctx, &mut test, u, req).await?,
+        None => {
+            let socks = collect_data(ctx, &mut test, &mut data_rx, conns).await?;
+            tcp_streams(ctx, &mut test.wr, socks, req).await?
+        }
     };
-    let socks = match udp {
-        Some(_) => Vec::new(),
-        None => collect_data(ctx, n, &mut rd, &mut wr, &mut data_rx, conns).await?,
-    };
+    let results = finished(run_streams(ctx, test, local, req, report).await)?;
+    let mut parts = rates(&results);
+    if sink.is_some() {
+        parts.extend(udp_sink::loss_note(&results));
+    }
+    Ok(parts.join("; "))
+}
+
+/// The data connections as the engine's streams, with the server's socket options applied; the first one's
+/// options as the kernel set them.
+async fn tcp_streams(
+    ctx: &Ctx,
+    wr: &mut OwnedWriteHalf,
+    socks: Vec<TcpStream>,
+    req: &TestRequest,
+) -> Result<(LocalStreams, Option<SocketReport>), Ended> {
+    let mut local = LocalStreams::default();
+    let mut report = None;
     for (i, sock) in socks.into_iter().enumerate() {
         let id = i as u32 + 1;
-        let sock = sock.into_std().map_err(|e| e.to_string())?;
+        let sock = sock.into_std().map_err(Ended::Data)?;
         let sender = !req.client_sends(id);
         if let Err(e) = sockets::prepare(&sock, req, sender).and_then(|_| sockets::finish(&sock, req, sender)) {
-            let reason = format!("could not apply socket options on the server: {e}");
-            let _ = write_message(&mut wr, &ServerMessage::Failed { reason: reason.clone() }).await;
-            return Err(reason);
+            return Err(fail(wr, Ended::SocketOptions(e)).await);
         }
         if report.is_none() {
             report = Some(sockets::report(&sock));
@@ -94,18 +97,22 @@ pub(super) async fn run(
             },
         );
     }
-    let duration = match req.stop {
-        StopAfter::Seconds(t) => Some(Duration::from_secs_f64(t)),
-        StopAfter::Bytes(_) => None,
-    };
-    let omit = Duration::from_secs_f64(req.omit_seconds);
-    let timing = Timing {
-        omit,
-        duration,
-        interval: Duration::from_secs_f64(req.interval_seconds),
-        hard_limit: Some(omit + duration.unwrap_or(ctx.config.max_duration) + GRACE),
-        stall_after: None,
-    };
+    Ok((local, report))
+}
+
+/// Starts the test, runs the streams on the request's clock with each interval sent to the client as it closes,
+/// and sends the results. A client that ended the test, or a shutdown, ends the streams early.
+async fn run_streams(
+    ctx: &Ctx,
+    test: Admitted,
+    local: LocalStreams,
+    req: &TestRequest,
+    report: Option<SocketReport>,
+) -> SideRun<Ended> {
+    let Admitted {
+        n, peer, rd, mut wr, ..
+    } = test;
+    let timing = Timing::from_request(req, Some(ctx.config.max_duration));
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ServerMessage>();
     let mut writer = tokio::spawn(async move {
         while let Some(m) = out_rx.recv().await {
@@ -117,20 +124,10 @@ pub(super) async fn run(
     let _ = out_tx.send(ServerMessage::Start);
     ctx.debug(format!("test {n} from {peer}: started"));
     let idle = timing.hard_limit.unwrap_or_default() + GRACE;
-    let (reader, mut ctl_rx) = spawn_control_reader(rd, ctx.config.max_frame, idle);
+    let (reader, mut ctl_rx) = spawn_reader::<ClientMessage, _>(rd, ctx.config.max_frame, idle);
     // The client says `done` when its streams ended normally; a vanished client never does.
     let mut done = false;
-    let watch = async {
-        loop {
-            tokio::select! {
-                msg = ctl_rx.recv() => match msg {
-                    Some(Ok(ClientMessage::Done)) => done = true,
-                    other => return control_ended(other),
-                },
-                _ = ctx.shutting_down() => return SHUTTING_DOWN.to_string(),
-            }
-        }
-    };
+    let watch = watch_control(ctx, &mut ctl_rx, &mut done);
     let mut run = drive(
         local,
         timing,
@@ -141,43 +138,74 @@ pub(super) async fn run(
     let client_sends = req.direction != Direction::Reverse;
     // A failed stream already ended the test; only a clean end waits for the client's word.
     if run.aborted.is_none() && run.results.complete && client_sends && !done {
-        tokio::select! {
-            r = tokio::time::timeout(GRACE, ctl_rx.recv()) => match r {
-                Ok(Some(Ok(ClientMessage::Done))) => done = true,
-                Ok(other) => run.aborted = Some(control_ended(other)),
-                Err(_) => run.aborted = Some(format!("client sent no end-of-test within {} s", GRACE.as_secs())),
-            },
-            _ = ctx.shutting_down() => run.aborted = Some(SHUTTING_DOWN.to_string()),
+        match await_done(ctx, &mut ctl_rx).await {
+            Ok(()) => done = true,
+            Err(why) => run.aborted = Some(Abort::Ended(why)),
         }
     }
-    if run.aborted.as_deref() == Some(SHUTTING_DOWN) {
+    if matches!(run.aborted, Some(Abort::Ended(Ended::ShuttingDown))) {
         let _ = out_tx.send(ServerMessage::Failed {
-            reason: SHUTTING_DOWN.into(),
+            reason: Ended::ShuttingDown.to_string(),
         });
     }
     run.results.complete &= run.aborted.is_none();
     run.results.socket = report;
     let _ = out_tx.send(ServerMessage::Results(run.results.clone()));
     drop(out_tx);
-    if tokio::time::timeout(Duration::from_secs(2), &mut writer).await.is_err() {
+    if tokio::time::timeout(LINGER, &mut writer).await.is_err() {
         // A client that stopped reading must not keep a blocked writer, and the connection, alive.
         writer.abort();
     }
     if !done {
         // Closing before the client has read the results could reset them away; wait briefly for its word.
-        let _ = tokio::time::timeout(Duration::from_secs(2), ctl_rx.recv()).await;
+        let _ = tokio::time::timeout(LINGER, ctl_rx.recv()).await;
     }
     reader.abort();
-    if let Some(reason) = run.aborted {
-        return Err(reason);
+    run
+}
+
+/// Reads the control connection while the streams run: `done` when the client says so; any other message, its
+/// loss, or a shutdown is the reason the test ends.
+async fn watch_control(ctx: &Ctx, ctl_rx: &mut ControlRx, done: &mut bool) -> Ended {
+    loop {
+        tokio::select! {
+            msg = ctl_rx.recv() => match msg {
+                Some(Ok(ClientMessage::Done)) => *done = true,
+                other => return control_ended(other),
+            },
+            _ = ctx.shutting_down() => return Ended::ShuttingDown,
+        }
+    }
+}
+
+/// The client's end-of-test after our streams ended cleanly, within [`GRACE`].
+async fn await_done(ctx: &Ctx, ctl_rx: &mut ControlRx) -> Result<(), Ended> {
+    tokio::select! {
+        r = tokio::time::timeout(GRACE, ctl_rx.recv()) => match r {
+            Ok(Some(Ok(ClientMessage::Done))) => Ok(()),
+            Ok(other) => Err(control_ended(other)),
+            Err(_) => Err(Ended::NoEndOfTest),
+        },
+        _ = ctx.shutting_down() => Err(Ended::ShuttingDown),
+    }
+}
+
+/// The results of a run that ended normally, or why it ended early.
+fn finished(run: SideRun<Ended>) -> Result<SideResults, Ended> {
+    if let Some(abort) = run.aborted {
+        return Err(abort.into());
     }
     if let Some(e) = run.results.streams.iter().find_map(|s| s.error.as_ref()) {
-        return Err(format!("a data stream failed: {e}"));
+        return Err(Ended::StreamFailed(e.clone()));
     }
+    Ok(run.results)
+}
+
+/// Bytes and rate per role, for the test's log line.
+fn rates(results: &SideResults) -> Vec<String> {
     let mut parts = Vec::new();
     for (sender, verb, side) in [(false, "received", "receiver"), (true, "sent", "sender")] {
-        let (bytes, secs) = run
-            .results
+        let (bytes, secs) = results
             .streams
             .iter()
             .filter(|s| s.sender == sender)
@@ -187,8 +215,5 @@ pub(super) async fn run(
             parts.push(format!("{verb} {} in {secs:.2} s = {rate} ({side})", Bytes(bytes)));
         }
     }
-    if udp.is_some() {
-        parts.extend(udp_test::loss_note(&run.results));
-    }
-    Ok(parts.join("; "))
+    parts
 }

@@ -7,22 +7,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::io::AsyncWriteExt;
 
-use super::{ClientError, Event, Observer, Session, describe, open};
-use crate::config::Target;
+use crate::client::{ClientError, Event, Observer, Session, open, wait_for_start};
+use crate::config::LatencyPlan;
 use crate::engine::probe::{self, ProbeOutcome, ProbePlan};
 use crate::net;
 use crate::platform;
-use crate::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, LatencyMode, LatencyRequest, ServerMessage, encode, read_message, write_message,
-};
-
-/// A validated latency run.
-#[derive(Debug, Clone)]
-pub struct LatencyPlan {
-    pub target: Target,
-    pub request: LatencyRequest,
-    pub probe: ProbePlan,
-}
+use crate::protocol::{ClientMessage, LatencyMode, encode, write_message};
 
 /// What a latency run measured.
 #[derive(Debug, Clone)]
@@ -35,22 +25,8 @@ pub struct LatencyOutcome {
     pub probe: ProbeOutcome,
 }
 
-/// A UDP socket connected to the server with don't-fragment set, so oversized probes fail loudly.
-pub(crate) fn probe_socket(server: SocketAddr) -> std::io::Result<UdpSocket> {
-    let local: SocketAddr = if server.is_ipv6() {
-        "[::]:0".parse()
-    } else {
-        "0.0.0.0:0".parse()
-    }
-    .expect("literal addresses parse");
-    let sock = UdpSocket::bind(local)?;
-    sock.connect(server)?;
-    platform::set_dont_fragment(&sock, server.is_ipv6())?;
-    Ok(sock)
-}
-
 /// Refuses a UDP probe size the path cannot carry, naming the path MTU.
-pub(crate) fn check_size(sock: &UdpSocket, server: SocketAddr, size: usize) -> Result<(), String> {
+fn check_size(sock: &UdpSocket, server: SocketAddr, size: usize) -> Result<(), String> {
     let overhead = if server.is_ipv6() { 48 } else { 28 };
     match platform::path_mtu(sock, server.is_ipv6()) {
         Some(mtu) if size + overhead > mtu as usize => Err(format!(
@@ -61,7 +37,8 @@ pub(crate) fn check_size(sock: &UdpSocket, server: SocketAddr, size: usize) -> R
     }
 }
 
-pub async fn run_latency(plan: &LatencyPlan, obs: &mut dyn Observer) -> Result<LatencyOutcome, ClientError> {
+/// Runs one latency run as planned, reporting progress to `obs`. Errors mean nothing was measured.
+pub async fn run(plan: &LatencyPlan, obs: &mut dyn Observer) -> Result<LatencyOutcome, ClientError> {
     let Session {
         server,
         server_software,
@@ -88,25 +65,13 @@ pub async fn run_latency(plan: &LatencyPlan, obs: &mut dyn Observer) -> Result<L
         stream = Some(s);
     }
     let udp = if mode == LatencyMode::Udp {
-        let sock = probe_socket(server).map_err(|e| fail(format!("cannot open a UDP socket: {e}")))?;
+        let sock = probe::socket(server).map_err(|e| fail(format!("cannot open a UDP socket: {e}")))?;
         check_size(&sock, server, plan.probe.size).map_err(|reason| ClientError::Refused { server, reason })?;
         Some(sock)
     } else {
         None
     };
-    let hs = plan.target.handshake_timeout;
-    match read_message::<ServerMessage, _>(&mut rd, DEFAULT_MAX_FRAME, hs).await {
-        Ok(ServerMessage::Start) => {}
-        Ok(ServerMessage::Failed { reason } | ServerMessage::Refused { reason }) => return Err(fail(reason)),
-        Ok(other) => return Err(fail(format!("unexpected {} before the start", describe(&other)))),
-        Err(source) => {
-            return Err(ClientError::Control {
-                server,
-                context: "waiting for the start",
-                cause: source,
-            });
-        }
-    }
+    wait_for_start(&mut rd, server, plan.target.handshake_timeout).await?;
     let started_at = SystemTime::now();
     obs.on(Event::Started { streams: &[] });
     let stop = Arc::new(AtomicBool::new(false));

@@ -2,17 +2,14 @@
 
 use std::sync::Arc;
 
-use super::latency::probe_socket;
-use super::{ClientError, Event, Observer, Session, describe, open};
+use crate::client::{ClientError, Event, Observer, Session, egress, open, wait_for_start};
 use crate::config::Target;
 use crate::diagnose::{PathReport, diagnose};
 use crate::engine::mtu::{self, MtuPlan};
+use crate::engine::probe;
 use crate::platform;
 use crate::profile::Medium;
-use crate::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, LatencyMode, LatencyRequest, MAX_DATAGRAM, ServerMessage, read_message,
-    write_message,
-};
+use crate::protocol::{ClientMessage, LatencyMode, LatencyRequest, MAX_DATAGRAM, write_message};
 
 /// Longest an MTU probe may hold the server's slot.
 const MTU_PROBE_SECONDS: f64 = 30.0;
@@ -25,12 +22,19 @@ pub struct MtuOutcome {
     pub path: PathReport,
 }
 
-pub async fn run_mtu(
-    target: &Target,
-    expected_mbps: Option<u32>,
-    expected_medium: Option<Medium>,
-    obs: &mut dyn Observer,
-) -> Result<MtuOutcome, ClientError> {
+/// What `saf-net mtu` probes, and what the profile (if any) says the link should be.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub target: Target,
+    /// The profile's line rate, for the slow-link diagnosis.
+    pub expected_mbps: Option<u32>,
+    /// The profile's medium, for the wrong-interface diagnosis.
+    pub expected_medium: Option<Medium>,
+}
+
+/// Probes the path MTU as planned, reporting progress to `obs`. Errors mean nothing was measured.
+pub async fn run(plan: &Plan, obs: &mut dyn Observer) -> Result<MtuOutcome, ClientError> {
+    let target = &plan.target;
     let request = LatencyRequest {
         mode: LatencyMode::Mtu,
         duration_seconds: MTU_PROBE_SECONDS,
@@ -45,32 +49,21 @@ pub async fn run_mtu(
         mut wr,
     } = open(target, ClientMessage::Latency(request), obs).await?;
     let fail = |reason: String| ClientError::Refused { server, reason };
-    match read_message::<ServerMessage, _>(&mut rd, DEFAULT_MAX_FRAME, target.handshake_timeout).await {
-        Ok(ServerMessage::Start) => {}
-        Ok(ServerMessage::Failed { reason } | ServerMessage::Refused { reason }) => return Err(fail(reason)),
-        Ok(other) => return Err(fail(format!("unexpected {} before the start", describe(&other)))),
-        Err(source) => {
-            return Err(ClientError::Control {
-                server,
-                context: "waiting for the start",
-                cause: source,
-            });
-        }
-    }
+    wait_for_start(&mut rd, server, target.handshake_timeout).await?;
     obs.on(Event::Started { streams: &[] });
     let mut path = PathReport {
         local: platform::facts_towards(server.ip()),
         remote: server_facts,
         ..Default::default()
     };
-    let wrong_interface = super::route::egress(server, expected_medium, &mut path, obs).await;
-    let sock = Arc::new(probe_socket(server).map_err(|e| fail(format!("cannot open a UDP socket: {e}")))?);
-    let plan = MtuPlan::new(path.local.mtu, server.is_ipv6());
-    let result = tokio::task::spawn_blocking(move || mtu::probe(&sock, cookie, plan))
+    let wrong_interface = egress(server, plan.expected_medium, &mut path, obs).await;
+    let sock = Arc::new(probe::socket(server).map_err(|e| fail(format!("cannot open a UDP socket: {e}")))?);
+    let search = MtuPlan::new(path.local.mtu, server.is_ipv6());
+    let result = tokio::task::spawn_blocking(move || mtu::probe(&sock, cookie, search))
         .await
         .map_err(|e| fail(format!("probe thread failed: {e}")))?;
     path.mtu_probe = Some(result);
-    path.diagnoses = diagnose(&path, &target.host, server.port(), expected_mbps);
+    path.diagnoses = diagnose(&path, &target.host, server.port(), plan.expected_mbps);
     if let Some(w) = wrong_interface {
         path.diagnoses.insert(0, w);
     }

@@ -11,13 +11,13 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 
-use super::udp::{self, Hellos};
-use super::{ClientError, ControlRx, StreamInfo, control_error, describe};
+use crate::client::{ClientError, ControlRx, StreamInfo, control_error, describe};
 use crate::config::ClientPlan;
 use crate::diagnose::PathReport;
 use crate::engine::mtu::{self, MtuPlan, MtuResult};
 use crate::engine::probe::{self, ProbeOutcome, ProbePlan};
 use crate::engine::{LocalStreams, StreamSpec, sockets};
+use crate::kinds::udp::{self, Hellos};
 use crate::net;
 use crate::platform;
 use crate::protocol::{

@@ -4,10 +4,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::RunMeta;
-use super::history::HistoryRow;
-use crate::client::LatencyOutcome;
+use super::LatencyOutcome;
 use crate::engine::probe::ProbeOutcome;
+use crate::output::history::HistoryRow;
+use crate::output::json::{ProbeSafNet, ProbeStart, ProbeTestStart, ServerInfo};
+use crate::output::{Report, RunMeta, Verdict};
 use crate::stats::{CdfPoint, LatencyStats};
 
 /// Below this share of the requested probe rate, the run warns that the host could not keep up.
@@ -15,30 +16,11 @@ const RATE_SHORTFALL: f64 = 0.9;
 
 #[derive(Debug, Serialize)]
 pub struct Document {
-    pub start: Start,
+    pub start: ProbeStart,
     pub end: End,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    pub saf_net: SafNet,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Start {
-    pub version: String,
-    pub timestamp: super::json::Timestamp,
-    pub connecting_to: super::json::ConnectingTo,
-    pub test_start: TestStart,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TestStart {
-    pub protocol: &'static str,
-    pub mode: &'static str,
-    pub size_bytes: usize,
-    pub interval_seconds: f64,
-    pub count: Option<u64>,
-    pub duration_seconds: Option<f64>,
-    pub timeout_seconds: f64,
+    pub saf_net: ProbeSafNet,
 }
 
 /// One probe run's counts and statistics, shared by `saf-net latency` and `client --latency`.
@@ -99,30 +81,13 @@ pub struct End {
     pub report: ProbeReport,
 }
 
-#[derive(Debug, Serialize)]
-pub struct SafNet {
-    pub version: &'static str,
-    pub kind: &'static str,
-    pub run_id: String,
-    pub label: Option<String>,
-    pub profile: Option<String>,
-    pub complete: bool,
-    pub server: super::json::ServerInfo,
-    pub warnings: Vec<String>,
-}
-
 pub fn document(o: &LatencyOutcome, meta: &RunMeta) -> Document {
     let report = ProbeReport::new(&o.probe, o.plan.interval);
     let warnings = report.rate_warning().into_iter().collect();
     Document {
-        start: Start {
-            version: format!("saf-net {}", env!("CARGO_PKG_VERSION")),
-            timestamp: super::json::Timestamp::of(meta.time),
-            connecting_to: super::json::ConnectingTo {
-                host: meta.host.clone(),
-                port: meta.port,
-            },
-            test_start: TestStart {
+        start: ProbeStart::new(
+            meta,
+            ProbeTestStart {
                 protocol: if o.mode == crate::protocol::LatencyMode::Udp {
                     "UDP"
                 } else {
@@ -135,27 +100,23 @@ pub fn document(o: &LatencyOutcome, meta: &RunMeta) -> Document {
                 duration_seconds: o.plan.duration.map(|d| d.as_secs_f64()),
                 timeout_seconds: o.plan.timeout.as_secs_f64(),
             },
-        },
+        ),
         end: End { report },
         error: o.probe.error.clone(),
-        saf_net: SafNet {
+        saf_net: ProbeSafNet {
             version: env!("CARGO_PKG_VERSION"),
             kind: "latency",
             run_id: meta.run_id.clone(),
             label: meta.label.clone(),
             profile: meta.profile.clone(),
             complete: o.probe.error.is_none(),
-            server: super::json::ServerInfo {
+            server: ServerInfo {
                 address: o.server.to_string(),
                 version: o.server_software.clone(),
             },
             warnings,
         },
     }
-}
-
-pub fn render(o: &LatencyOutcome, meta: &RunMeta) -> String {
-    serde_json::to_string_pretty(&document(o, meta)).expect("the document always serializes")
 }
 
 /// One line of percentiles, in microseconds.
@@ -233,6 +194,31 @@ pub fn history_row(o: &LatencyOutcome, meta: &RunMeta) -> HistoryRow {
         jitter_us: Some(round(r.rtt.jitter_us)),
         lost_percent: Some(round(r.lost_percent)),
         ..HistoryRow::for_run("latency", meta)
+    }
+}
+
+impl Report for LatencyOutcome {
+    type Document = Document;
+
+    fn document(&self, meta: &RunMeta) -> Document {
+        document(self, meta)
+    }
+
+    fn text(&self, _: &RunMeta) -> String {
+        summary(self)
+    }
+
+    fn history_row(&self, meta: &RunMeta) -> HistoryRow {
+        history_row(self, meta)
+    }
+
+    /// A run the server or a fault ended early is incomplete.
+    fn verdict(&self) -> Verdict {
+        if self.probe.error.is_none() {
+            Verdict::Ok
+        } else {
+            Verdict::Incomplete
+        }
     }
 }
 

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use socket2::SockRef;
 
-use super::latency::probe_socket;
-use super::{ClientError, StreamInfo};
+use crate::client::{ClientError, StreamInfo};
 use crate::config::ClientPlan;
+use crate::engine::probe::socket as probe_socket;
 use crate::engine::udp::{Meter, RCVBUF, UdpPlan, hello};
 use crate::engine::{LocalStreams, StreamSpec, sockets};
 use crate::net;
@@ -56,7 +56,7 @@ pub fn choose_size(asked: Option<u32>, mtu: Option<u32>, server: SocketAddr) -> 
 }
 
 /// Resolves the datagram size before the request goes out, from the path MTU to each of the server's addresses.
-pub(super) async fn datagram_size(plan: &ClientPlan) -> Result<u32, ClientError> {
+pub(crate) async fn datagram_size(plan: &ClientPlan) -> Result<u32, ClientError> {
     let t = &plan.target;
     let addrs = match t.addr {
         Some(a) => vec![a],
@@ -72,7 +72,7 @@ pub(super) async fn datagram_size(plan: &ClientPlan) -> Result<u32, ClientError>
 }
 
 /// Repeats the hellos of the streams the server sends until dropped (at the start of the test).
-pub(super) struct Hellos {
+pub(crate) struct Hellos {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -111,7 +111,7 @@ impl Drop for Hellos {
 
 /// Opens one UDP socket per stream, connected to the server with don't-fragment set, and adds the streams.
 /// The returned hellos run until the test starts.
-pub(super) fn open_streams(
+pub(crate) fn open_streams(
     server: SocketAddr,
     cookie: Cookie,
     req: &TestRequest,

@@ -1,12 +1,12 @@
-//! UDP figures in every output: iperf3's UDP JSON names, the text columns, and the history's UDP columns.
+//! UDP figures in every format: iperf3's UDP JSON names, the text columns and lines, the history's UDP columns.
+//! The throughput renderings call these for a `-u` run.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::history::HistoryRow;
-use crate::client::Outcome;
-use crate::protocol::{Protocol, StreamBytes, StreamTotals, UdpCounts};
+use crate::output::history::HistoryRow;
+use crate::protocol::{Protocol, StreamBytes, StreamTotals, TestRequest, UdpCounts};
 use crate::result::DirectionResult;
 use crate::units::BitsPerSec;
 
@@ -94,10 +94,10 @@ pub struct UdpInfo {
     pub definition: &'static str,
 }
 
-pub fn info(o: &Outcome) -> Option<UdpInfo> {
-    (o.request.protocol == Protocol::Udp).then_some(UdpInfo {
-        datagram_size: o.request.block_size,
-        target_bits_per_second: o.request.bitrate,
+pub fn info(r: &TestRequest) -> Option<UdpInfo> {
+    (r.protocol == Protocol::Udp).then_some(UdpInfo {
+        datagram_size: r.block_size,
+        target_bits_per_second: r.bitrate,
         definition: DEFINITION,
     })
 }
@@ -156,8 +156,7 @@ pub fn summary_line(d: &DirectionResult) -> Option<String> {
 }
 
 /// The run's UDP settings, for the summary.
-pub fn settings_line(o: &Outcome) -> Option<String> {
-    let r = &o.request;
+pub fn settings_line(r: &TestRequest) -> Option<String> {
     (r.protocol == Protocol::Udp).then(|| {
         let rate = r.bitrate.map_or("as fast as possible (-b 0)".to_string(), |b| {
             let total = BitsPerSec(b as f64 * f64::from(r.streams.max(1)));
@@ -172,15 +171,14 @@ pub fn settings_line(o: &Outcome) -> Option<String> {
 }
 
 /// Fills a history row's UDP columns and marks it kind `udp`.
-pub fn fill_history(o: &Outcome, row: &mut HistoryRow) {
-    if o.request.protocol != Protocol::Udp {
+pub fn fill_history(r: &TestRequest, dirs: &[DirectionResult], row: &mut HistoryRow) {
+    if r.protocol != Protocol::Udp {
         return;
     }
     let round = |x: f64| (x * 1000.0).round() / 1000.0;
-    let dirs = o.directions();
     row.kind = "udp".into();
-    row.udp_datagram_bytes = Some(o.request.block_size);
-    row.udp_target_mbps = o.request.bitrate.map(|b| round(b as f64 / 1e6));
+    row.udp_datagram_bytes = Some(r.block_size);
+    row.udp_target_mbps = r.bitrate.map(|b| round(b as f64 / 1e6));
     if let Some(rx) = dirs.first().and_then(|d| totals_sum(&d.receiver)) {
         row.udp_packets = Some(rx.packets);
         row.udp_lost = Some(rx.lost);

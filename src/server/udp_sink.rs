@@ -5,33 +5,29 @@
 //! it sends leave from the test port, only to the address each receiving stream's hello came from, and only
 //! when that address is the control connection's IP (the responder checks cookie and source first).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use socket2::SockRef;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::Ctx;
-use super::session::{client_spoke, tell_shutdown};
+use super::control::{Admitted, Ended, client_spoke, fail, tell_shutdown};
 use super::udp::Allowance;
 use crate::engine::udp::{RCVBUF, Sink, UdpPlan};
 use crate::engine::{LocalStreams, StreamSpec, sockets};
-use crate::protocol::{Cookie, ServerMessage, SideResults, SocketReport, TestRequest, write_message};
+use crate::protocol::{SideResults, SocketReport, TestRequest};
 use crate::units::BitsPerSec;
 
 /// A UDP test's hold on the responder: its sink stays registered while this lives.
-pub(super) struct UdpTest {
+pub(super) struct UdpSink {
     sink: Arc<Sink>,
     _allowance: Allowance,
 }
 
 /// Registers the test's sink under its cookie, before the client learns the cookie.
-pub(super) fn open(ctx: &Ctx, n: u64, cookie: Cookie, peer: SocketAddr, req: &TestRequest) -> Result<UdpTest, String> {
+pub(super) fn open(ctx: &Ctx, test: &Admitted, req: &TestRequest) -> Result<UdpSink, Ended> {
+    let (n, cookie, peer) = (test.n, test.cookie, test.peer);
     if !ctx.udp_ready {
-        return Err(format!(
-            "this server has no UDP socket on port {}, so it cannot run UDP tests",
-            peer.port()
-        ));
+        return Err(Ended::NoUdpTests(peer.port()));
     }
     if let Some(sock) = ctx.udp.socket() {
         // Bursts queue in the test port's receive buffer; the kernel caps this at net.core.rmem_max.
@@ -52,7 +48,7 @@ pub(super) fn open(ctx: &Ctx, n: u64, cookie: Cookie, peer: SocketAddr, req: &Te
         req.bitrate
             .map_or("as fast as possible".to_string(), |b| BitsPerSec(b as f64).to_string())
     ));
-    Ok(UdpTest {
+    Ok(UdpSink {
         sink,
         _allowance: allowance,
     })
@@ -61,33 +57,29 @@ pub(super) fn open(ctx: &Ctx, n: u64, cookie: Cookie, peer: SocketAddr, req: &Te
 /// Waits until every stream the server sends has said hello, then lays out the streams for the engine.
 pub(super) async fn streams(
     ctx: &Ctx,
-    rd: &mut OwnedReadHalf,
-    wr: &mut OwnedWriteHalf,
-    test: &UdpTest,
+    test: &mut Admitted,
+    udp: &UdpSink,
     req: &TestRequest,
-    cookie: Cookie,
-) -> Result<(LocalStreams, Option<SocketReport>), String> {
+) -> Result<(LocalStreams, Option<SocketReport>), Ended> {
     let hs = ctx.config.handshake_timeout;
     let deadline = tokio::time::Instant::now() + hs;
     let wanted = (1..=req.connections()).filter(|&id| !req.client_sends(id)).count();
-    while test.sink.peers_missing() > 0 {
+    while udp.sink.peers_missing() > 0 {
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => {
-                let reason = format!(
-                    "only {} of {wanted} UDP streams said hello within {:.0} s; a firewall may block UDP to this port",
-                    wanted - test.sink.peers_missing(),
-                    hs.as_secs_f64()
-                );
-                let _ = write_message(wr, &ServerMessage::Failed { reason: reason.clone() }).await;
-                return Err(reason);
+                let have = wanted - udp.sink.peers_missing();
+                let missing = Ended::MissingHellos { have, wanted, secs: hs.as_secs_f64() };
+                return Err(fail(&mut test.wr, missing).await);
             }
-            _ = test.sink.learned() => {}
-            _ = client_spoke(rd) => return Err("client left before its UDP streams said hello".into()),
-            _ = ctx.shutting_down() => return Err(tell_shutdown(wr).await),
+            _ = udp.sink.learned() => {}
+            _ = client_spoke(&mut test.rd) => return Err(Ended::ClientLeft("its UDP streams said hello")),
+            _ = ctx.shutting_down() => return Err(tell_shutdown(&mut test.wr).await),
         }
     }
-    let fail = |e: std::io::Error| format!("UDP socket of the test port: {e}");
-    let socket = ctx.udp.socket().ok_or("the UDP responder is not running")?;
+    let socket = ctx
+        .udp
+        .socket()
+        .ok_or(Ended::Internal("the UDP responder is not running"))?;
     let report = sockets::report(&socket);
     let mut local = LocalStreams::default();
     for (i, id) in (1..=req.connections()).enumerate() {
@@ -107,13 +99,16 @@ pub(super) async fn streams(
         };
         let plan = if sender {
             UdpPlan::Send {
-                socket: socket.try_clone().map_err(fail)?,
-                to: test.sink.peer(id),
-                cookie,
+                socket: socket.try_clone().map_err(Ended::UdpSocket)?,
+                to: udp.sink.peer(id),
+                cookie: test.cookie,
             }
         } else {
             UdpPlan::Fed {
-                meter: test.sink.meter(id).ok_or("no meter for a receiving stream")?,
+                meter: udp
+                    .sink
+                    .meter(id)
+                    .ok_or(Ended::Internal("no meter for a receiving stream"))?,
             }
         };
         local.add_udp(plan, spec);

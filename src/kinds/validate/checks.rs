@@ -1,4 +1,4 @@
-//! `saf-net validate`: the before/after switch-upgrade check. Pure part: checks against a profile's thresholds.
+//! The PASS/FAIL checks of `saf-net validate`: each measured figure against the profile's thresholds (pure).
 
 use serde::Serialize;
 

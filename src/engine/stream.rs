@@ -1,0 +1,203 @@
+//! What every data stream shares, TCP or UDP: what it does ([`StreamSpec`]), the flags of its side, its last
+//! word ([`Finished`]), the handle of a running one ([`Stream`]), what a UDP stream's thread does
+//! ([`UdpPlan`]), and one side's streams waiting for the clock ([`LocalStreams`]).
+
+use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::udp_ledger::Meter;
+use crate::protocol::Cookie;
+
+/// What one stream does.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamSpec {
+    pub id: u32,
+    pub sender: bool,
+    /// Bytes to send before stopping (`-n`); None sends until told to stop.
+    pub quota: Option<u64>,
+    pub block_size: usize,
+    /// Application pacing target in bits per second (-b); None sends as fast as possible.
+    pub pace_bps: Option<u64>,
+    /// A receiver that reads nothing for this long gives up (a client that went silent).
+    pub idle_timeout: Option<Duration>,
+    /// Pin the stream's thread to this CPU (-A).
+    pub cpu: Option<usize>,
+    /// Receive by discarding in the kernel instead of copying to user memory (--skip-rx-copy).
+    pub discard: bool,
+    /// The socket buffers were fixed with -w, so the kernel will not grow them.
+    pub fixed_window: bool,
+}
+
+/// Flags shared by all streams of one side of a test.
+#[derive(Debug, Default)]
+pub struct Flags {
+    /// Senders stop after their current write (the timed end of a test).
+    pub stop_send: AtomicBool,
+    /// Everyone stops now (abort, fault, limit).
+    pub abort: AtomicBool,
+}
+
+/// A stream thread's last word.
+#[derive(Debug)]
+pub struct Finished {
+    pub id: u32,
+    pub at: Instant,
+    pub error: Option<String>,
+}
+
+/// A running stream: its counter, a handle to unblock it, and its thread.
+pub struct Stream {
+    pub spec: StreamSpec,
+    pub counter: Arc<AtomicU64>,
+    /// The TCP connection; None for UDP streams, whose threads watch the flags instead.
+    socket: Option<TcpStream>,
+    /// Datagram counts of a UDP stream.
+    udp: Option<Arc<Meter>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Stream {
+    /// A TCP stream whose thread is already running; `handle` is a second handle to its connection.
+    pub(super) fn tcp(spec: StreamSpec, counter: Arc<AtomicU64>, handle: TcpStream, thread: JoinHandle<()>) -> Stream {
+        Stream {
+            spec,
+            counter,
+            socket: Some(handle),
+            udp: None,
+            thread: Some(thread),
+        }
+    }
+
+    /// A UDP stream whose thread is already running.
+    pub(super) fn udp(spec: StreamSpec, meter: Arc<Meter>, thread: JoinHandle<()>) -> Stream {
+        Stream {
+            spec,
+            counter: meter.bytes_counter(),
+            socket: None,
+            udp: Some(meter),
+            thread: Some(thread),
+        }
+    }
+
+    /// The datagram counts of a UDP stream.
+    pub fn udp_meter(&self) -> Option<&Meter> {
+        self.udp.as_deref()
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.counter.load(Ordering::Relaxed)
+    }
+
+    /// Unblocks the thread's pending read or write.
+    pub fn shutdown(&self) {
+        if let Some(s) = &self.socket {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.socket.as_ref()?.local_addr().ok()
+    }
+
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.socket.as_ref()?.peer_addr().ok()
+    }
+
+    /// The stream's TCP socket, for reading its options; None for UDP streams.
+    pub fn socket(&self) -> Option<&TcpStream> {
+        self.socket.as_ref()
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            if !t.is_finished() {
+                self.shutdown();
+            }
+            let _ = t.join();
+        }
+    }
+}
+
+/// Pins the calling stream thread to `cpu` (-A). Best effort: a CPU that does not exist leaves the thread
+/// where the scheduler put it.
+pub(super) fn pin(cpu: Option<usize>) {
+    if let Some(cpu) = cpu {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let _ = crate::platform::pin_current_thread(cpu % cpus);
+    }
+}
+
+/// A non-compressible fill pattern, so nothing on the path can shrink the data.
+pub(super) fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// What a UDP stream's thread does.
+pub enum UdpPlan {
+    /// Send paced datagrams on `socket`, to its connected peer or to `to`.
+    Send {
+        socket: UdpSocket,
+        to: Option<SocketAddr>,
+        cookie: Cookie,
+    },
+    /// Receive on our own socket (the client's), keeping this test's datagrams only.
+    Receive {
+        socket: UdpSocket,
+        cookie: Cookie,
+        meter: Arc<Meter>,
+    },
+    /// Datagrams arrive through a [`super::udp::Sink`]; only watch for the stream's end.
+    Fed { meter: Arc<Meter> },
+}
+
+/// A stream waiting for the clock: a connected TCP socket, or a UDP stream's plan.
+pub(super) enum Pending {
+    Tcp(TcpStream),
+    Udp(UdpPlan),
+}
+
+/// One side's connected data sockets, waiting for the clock to start.
+#[derive(Default)]
+pub struct LocalStreams {
+    pub(super) pending: Vec<(Pending, StreamSpec)>,
+}
+
+impl LocalStreams {
+    pub fn add(&mut self, socket: TcpStream, spec: StreamSpec) {
+        self.pending.push((Pending::Tcp(socket), spec));
+    }
+
+    /// Adds a UDP stream (`-u`).
+    pub fn add_udp(&mut self, plan: UdpPlan, spec: StreamSpec) {
+        self.pending.push((Pending::Udp(plan), spec));
+    }
+
+    /// The TCP sockets among the streams.
+    pub fn sockets(&self) -> impl Iterator<Item = (&TcpStream, &StreamSpec)> {
+        self.pending.iter().filter_map(|(p, spec)| match p {
+            Pending::Tcp(s) => Some((s, spec)),
+            Pending::Udp(_) => None,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
