@@ -376,6 +376,51 @@ impl ClientInput {
     }
 
     /// Validates everything that can be checked before touching the network.
+    /// When the test stops: after -t seconds, after -n bytes, or after the default duration.
+    fn stop(&self) -> Result<StopAfter, String> {
+        match (self.time, self.bytes) {
+            (Some(_), Some(_)) => Err("-t and -n exclude each other; give a duration or a byte count".into()),
+            (_, Some(0)) => Err("-n 0: ask for at least one byte, e.g. -n 1G".into()),
+            (_, Some(n)) => Ok(StopAfter::Bytes(n)),
+            (Some(t), None) if t.is_nan() || t <= 0.0 => Err(format!("-t {t}: the test must last more than 0 s")),
+            (Some(t), None) => Ok(StopAfter::Seconds(t)),
+            (None, None) => Ok(StopAfter::Seconds(DEFAULT_DURATION_SECS)),
+        }
+    }
+
+    /// The block size (-l); for UDP the datagram payload, 0 when it is to fit the path MTU.
+    fn block_size(&self) -> Result<u32, String> {
+        let udp = self.protocol == Protocol::Udp;
+        match self.length {
+            Some(l) if udp && !(HEADER_LEN as u64..=MAX_DATAGRAM as u64).contains(&l) => Err(format!(
+                "-l {l}: a UDP datagram carries the {HEADER_LEN}-byte saf-net header and at most {MAX_DATAGRAM} \
+                 bytes; leave -l out to fit the path MTU"
+            )),
+            Some(l) if l == 0 || l > u32::MAX as u64 => {
+                Err(format!("-l {l}: the block size must be between 1 byte and 4G"))
+            }
+            Some(l) => Ok(l as u32),
+            // Resolved against the path MTU once the server's address is known.
+            None if udp => Ok(0),
+            None => Ok(DEFAULT_BLOCK),
+        }
+    }
+
+    /// A UDP test refuses the flags that only mean something for TCP.
+    fn tcp_only_absent(&self) -> Result<(), String> {
+        let tcp_only = [
+            (self.mss.is_some(), "-M"),
+            (self.congestion.is_some(), "-C"),
+            (self.fq_rate.is_some(), "--fq-rate"),
+            (self.latency, "--latency"),
+            (self.skip_rx_copy, "--skip-rx-copy"),
+        ];
+        match tcp_only.iter().find(|(set, _)| *set) {
+            Some((_, flag)) => Err(format!("{flag} applies to TCP tests only; leave it out with -u")),
+            None => Ok(()),
+        }
+    }
+
     pub fn plan(&self) -> Result<ClientPlan, String> {
         let target = Target::new(&self.host, self.port, self.family, self.connect_timeout)?;
         if self.parallel == 0 || self.parallel > CLIENT_MAX_PARALLEL {
@@ -387,18 +432,7 @@ impl ClientInput {
         if self.reverse && self.bidir {
             return Err("-R and --bidir exclude each other; --bidir already includes the reverse direction".into());
         }
-        let stop = match (self.time, self.bytes) {
-            (Some(_), Some(_)) => {
-                return Err("-t and -n exclude each other; give a duration or a byte count".into());
-            }
-            (_, Some(0)) => return Err("-n 0: ask for at least one byte, e.g. -n 1G".into()),
-            (_, Some(n)) => StopAfter::Bytes(n),
-            (Some(t), None) if t.is_nan() || t <= 0.0 => {
-                return Err(format!("-t {t}: the test must last more than 0 s"));
-            }
-            (Some(t), None) => StopAfter::Seconds(t),
-            (None, None) => StopAfter::Seconds(DEFAULT_DURATION_SECS),
-        };
+        let stop = self.stop()?;
         if self.omit.is_nan() || self.omit < 0.0 {
             return Err(format!("-O {}: give 0 or more seconds", self.omit));
         }
@@ -409,32 +443,9 @@ impl ClientInput {
             ));
         }
         let udp = self.protocol == Protocol::Udp;
-        let length = match self.length {
-            Some(l) if udp && !(HEADER_LEN as u64..=MAX_DATAGRAM as u64).contains(&l) => {
-                return Err(format!(
-                    "-l {l}: a UDP datagram carries the {HEADER_LEN}-byte saf-net header and at most {MAX_DATAGRAM} \
-                     bytes; leave -l out to fit the path MTU"
-                ));
-            }
-            Some(l) if l == 0 || l > u32::MAX as u64 => {
-                return Err(format!("-l {l}: the block size must be between 1 byte and 4G"));
-            }
-            Some(l) => l as u32,
-            // Resolved against the path MTU once the server's address is known.
-            None if udp => 0,
-            None => DEFAULT_BLOCK,
-        };
+        let length = self.block_size()?;
         if udp {
-            let tcp_only = [
-                (self.mss.is_some(), "-M"),
-                (self.congestion.is_some(), "-C"),
-                (self.fq_rate.is_some(), "--fq-rate"),
-                (self.latency, "--latency"),
-                (self.skip_rx_copy, "--skip-rx-copy"),
-            ];
-            if let Some((_, flag)) = tcp_only.iter().find(|(set, _)| *set) {
-                return Err(format!("{flag} applies to TCP tests only; leave it out with -u"));
-            }
+            self.tcp_only_absent()?;
         }
         let window = match self.window {
             Some(0) => {
