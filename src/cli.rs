@@ -47,8 +47,8 @@ fn seconds(text: &str) -> Result<f64, String> {
 `saf-net client HOST` on another. The headline figure is receiver-side goodput: bytes the receiving \
 application read, over the measured time on the receiver's clock. `saf-net demo` runs both ends on \
 loopback in one process.",
-    after_help = "Exit codes: 0 success, 1 error, 2 bad arguments, 3 test ran but is incomplete, 4 a problem was \
-diagnosed (mtu, validate)."
+    after_help = "Exit codes: 0 success, 1 error, 2 bad arguments, 3 test ran but is incomplete, 4 a check found a \
+problem (mtu: a diagnosis; validate: FAIL; compare: after slower than before)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -168,6 +168,7 @@ pub struct ServerArgs {
 pub struct TargetArgs {
     /// Server: a name, IPv4, IPv6, or link-local with zone (fe80::1%en0).
     pub host: String,
+    /// Server port.
     #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
     pub port: u16,
 }
@@ -210,8 +211,10 @@ pub struct ProbeArgs {
     /// Link profile the run was made on.
     #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
     pub profile: Option<String>,
+    /// Use IPv4 only.
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,
+    /// Use IPv6 only.
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
     #[command(flatten)]
@@ -384,6 +387,7 @@ pub struct ValidateArgs {
     /// Profile of the link this should be (1gbe, 10gbe, 10gbe-jumbo, thunderbolt, or a .toml path).
     #[arg(long, value_name = "NAME", env = "SAF_NET_PROFILE")]
     pub profile: String,
+    /// Server port.
     #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
     pub port: u16,
     /// Seconds per throughput test.
@@ -638,9 +642,9 @@ pub struct RouteArgs {
 /// Which OS's tools `saf-net tune` and `saf-net route` drive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendArg {
-    /// networksetup and sysctl.
+    /// macOS's tools: networksetup, ifconfig and sysctl (tune); route, networksetup and ifconfig (route).
     Macos,
-    /// ip, ethtool and sysctl.
+    /// Linux's tools: ip, ethtool and sysctl (tune); ip and sysfs (route).
     Linux,
 }
 

@@ -28,8 +28,8 @@ pub const DEFAULT_MAX_WINDOW: u32 = 256 << 20;
 pub const DEFAULT_MAX_HANDSHAKES_PER_IP: usize = 16;
 pub const DEFAULT_MAX_TEST_MEMORY: u64 = 256 << 20;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 10.0;
-/// Extra time a stream may run past its planned end before it is cut off.
-pub const GRACE: Duration = Duration::from_secs(10);
+/// Extra time a stream may run past its planned end (the engine owns the clock).
+pub use crate::engine::GRACE;
 /// Client-side sanity bound on -P; the server's own limit usually bites first.
 pub const CLIENT_MAX_PARALLEL: u32 = 1024;
 /// UDP `-b` per stream when none is given: 1 Gbit/s, the line rate of the commonest link. iperf3's 1 Mbit/s
@@ -45,7 +45,7 @@ pub const MSS_RANGE: std::ops::RangeInclusive<u32> = 88..=65_535;
 
 /// Checks that this host can use a congestion control algorithm for sending.
 pub fn check_congestion(name: &str) -> Result<(), String> {
-    if !cfg!(target_os = "linux") {
+    if !crate::platform::supports_congestion_control() {
         return Err(crate::platform::unsupported("-C/--congestion").to_string());
     }
     let available = crate::platform::available_congestion();
@@ -193,7 +193,7 @@ impl ServerConfig {
         {
             check_congestion(cc).map_err(|e| format!("-C {cc} on the server: {e}"))?;
         }
-        if r.fq_rate.is_some() && server_sends && !cfg!(target_os = "linux") {
+        if r.fq_rate.is_some() && server_sends && !crate::platform::supports_pacing_rate() {
             return Err(format!("{} on the server", crate::platform::unsupported("--fq-rate")));
         }
         if let Some(m) = r.mss
@@ -471,13 +471,14 @@ impl ClientInput {
         {
             check_congestion(cc).map_err(|e| format!("-C {cc}: {e}"))?;
         }
-        if (self.affinity.is_some() || self.skip_rx_copy) && !cfg!(target_os = "linux") {
+        let pinning = self.affinity.is_some() && !crate::platform::supports_cpu_pinning();
+        if pinning || (self.skip_rx_copy && !crate::platform::supports_receive_discard()) {
             return Err("-A and --skip-rx-copy need Linux".into());
         }
         if self.fq_rate == Some(0) {
             return Err("--fq-rate 0: give a rate such as 900M, or leave --fq-rate out".into());
         }
-        if self.fq_rate.is_some() && client_sends && !cfg!(target_os = "linux") {
+        if self.fq_rate.is_some() && client_sends && !crate::platform::supports_pacing_rate() {
             return Err(crate::platform::unsupported("--fq-rate").to_string());
         }
         let direction = match (self.reverse, self.bidir) {

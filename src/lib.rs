@@ -13,6 +13,7 @@
 //! whether it is the profile's. `runner` is the one way any of them runs an external command.
 
 pub mod auth;
+pub mod classify;
 pub mod cli;
 pub mod client;
 pub mod cmd;

@@ -334,6 +334,13 @@ fn impossible_figures_and_a_slowdown_are_never_success() {
     assert!(c.verdict.contains("more than that link can carry"), "{}", c.verdict);
     assert!(c.verdict.contains("profile 10gbe-jumbo"), "{}", c.verdict);
     assert!(c.verdict.contains("slower than 1GbE (0.9"), "{}", c.verdict);
+    assert_eq!(
+        c.limits.len(),
+        1,
+        "only the figures, no wire or host verdict: {:?}",
+        c.limits
+    );
+    assert!(c.limits[0].starts_with("the figures:"), "{:?}", c.limits);
 
     let out = bin()
         .args(["compare", "--before", "1GbE", "--after", "after 10GbE switch", "--csv"])

@@ -93,3 +93,16 @@ fn connect_timeout_is_taken_and_a_bad_one_is_one_line_exit_2() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--connect-timeout"), "{err}");
 }
+
+/// A phase that fails ends its progress line, so the error is a line of its own.
+#[test]
+fn a_failed_phase_ends_its_line_before_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let out = validate(port, dir.path(), &["--connect-timeout", "2", "--no-history"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines[0], "[1/4] path MTU, both ways … failed", "{err}");
+    assert!(lines[1].starts_with("error: connection to 127.0.0.1:"), "{err}");
+}

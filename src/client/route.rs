@@ -3,9 +3,10 @@
 use std::net::SocketAddr;
 
 use super::{Event, Observer};
+use crate::diagnose::wrong_interface as verdict;
 use crate::diagnose::{Diagnosis, PathReport};
 use crate::profile::Medium;
-use crate::route::{self, Destination, verdict};
+use crate::route::{self, Destination};
 use crate::tune::BackendKind;
 
 /// Looks up the route to `server` with this host's tools; a lookup that fails leaves the route unknown

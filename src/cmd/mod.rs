@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::auth::{ExposedKeyFile, Psk};
+pub use crate::classify::Classify;
 use crate::cli::HistoryArgs;
 use crate::client::{Event, Observer};
 use crate::output::history::{self, HistoryError};
@@ -157,7 +158,7 @@ fn profile(spec: Option<&str>) -> Result<Option<Profile>, UsageError> {
 fn warn_then(obs: &mut dyn Observer) -> impl Observer + '_ {
     move |e: Event<'_>| {
         if let Event::Warning { diagnosis } = &e {
-            eprintln!("{}", crate::route::verdict::warning_line(diagnosis));
+            eprintln!("{}", crate::diagnose::wrong_interface::warning_line(diagnosis));
         }
         obs.on(e)
     }
@@ -169,4 +170,14 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the runtime")
+}
+
+/// A library error as the binary reports it: the user's input becomes a [`UsageError`] (exit code 2), anything
+/// else stays itself (exit code 1).
+pub fn classified<E: Classify>(e: E) -> anyhow::Error {
+    if e.is_usage() {
+        UsageError(e.to_string()).into()
+    } else {
+        e.into()
+    }
 }

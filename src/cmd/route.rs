@@ -5,32 +5,21 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::{EXIT_OK, ExitCode};
-use crate::cli::{BackendArg, RouteArgs};
+use crate::cli::RouteArgs;
+use crate::diagnose::wrong_interface as verdict;
 use crate::net;
-use crate::route::{self, Destination, render as out, verdict};
+use crate::route::{self, Destination, render as out};
 use crate::tune::BackendKind;
-
-fn backend(arg: Option<BackendArg>) -> BackendKind {
-    match arg {
-        Some(BackendArg::Macos) => BackendKind::Macos,
-        Some(BackendArg::Linux) => BackendKind::Linux,
-        None => BackendKind::native(),
-    }
-}
 
 /// HOST as an address (with its zone's name for link-local IPv6), resolved if it is a name.
 fn destination(host: &str) -> Result<Destination> {
     let rt = super::runtime()?;
     let addr = rt.block_on(net::resolve(host, 0, net::Family::Any))?[0];
-    let mut dest = Destination::of(addr);
-    if let Some((_, zone)) = host.trim_end_matches(']').split_once('%') {
-        dest.zone = Some(zone.to_string());
-    }
-    Ok(dest)
+    Ok(Destination::for_host(host, addr))
 }
 
 pub fn route(args: RouteArgs) -> Result<ExitCode> {
-    let os = backend(args.backend);
+    let os = super::tune::backend_kind(args.backend);
     let profile = super::profile(args.profile.as_deref())?;
     let found = destination(&args.host).and_then(|d| Ok(route::find_here(os, &d)?));
     let facts = match found {
@@ -48,7 +37,13 @@ pub fn route(args: RouteArgs) -> Result<ExitCode> {
     }
     let text = if args.json {
         let name = profile.as_ref().map(|p| p.name.as_str());
-        out::render(&args.host, os.as_str(), name, &facts, warning.as_ref()) + "\n"
+        out::render(
+            &args.host,
+            os.as_str(),
+            name,
+            &facts,
+            warning.as_ref().map(verdict::warning_line),
+        ) + "\n"
     } else {
         out::text(&args.host, &facts, os == BackendKind::Macos)
     };

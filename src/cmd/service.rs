@@ -1,16 +1,17 @@
-//! `saf-net service install|uninstall|status`.
+//! `saf-net service install|uninstall|status`: the arguments become a request for `service::workflow`, which
+//! does the work; this file checks the server flags, picks the runner (`--print` describes on stderr), prints the
+//! result through `service::text` and exits.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{EXIT_OK, ExitCode, UsageError};
+use super::{EXIT_OK, ExitCode, UsageError, classified};
 use crate::cli::{Cli, FormatArg, ServiceAction, ServiceArgs, ServiceInstallArgs, ServicePlace};
-use crate::service::runner::{Runner, shell_quote};
-use crate::service::{self, Format, Host, Scope, ServiceError, Spec, Target};
+use crate::service::runner::Runner;
+use crate::service::{Format, Host, Scope, Target, text, workflow};
 
 /// `status`: the service is not running (installed or not), as in LSB's `status`.
 pub const EXIT_NOT_RUNNING: ExitCode = 3;
@@ -24,29 +25,22 @@ pub fn service(args: ServiceArgs) -> Result<ExitCode> {
     }
 }
 
-/// A mistake in the request exits 2 like clap's own errors; anything else exits 1.
-fn edge(e: ServiceError) -> anyhow::Error {
-    if e.is_usage() {
-        UsageError(e.to_string()).into()
-    } else {
-        e.into()
-    }
-}
-
 fn target(place: &ServicePlace, host: &Host) -> Result<Target> {
-    let format = match place.format {
-        Some(FormatArg::Launchd) => Format::Launchd,
-        Some(FormatArg::Systemd) => Format::Systemd,
-        None => Format::native().ok_or_else(|| {
-            UsageError("this system has neither launchd nor systemd; pick one with --format (and --print)".into())
-        })?,
-    };
+    let format = place.format.map(|f| match f {
+        FormatArg::Launchd => Format::Launchd,
+        FormatArg::Systemd => Format::Systemd,
+    });
     let asked = match (place.system, place.user) {
         (true, _) => Some(Scope::System),
         (_, true) => Some(Scope::User),
         _ => None,
     };
-    Target::new(format, Scope::resolve(asked, host.uid), host).map_err(edge)
+    workflow::target(format, asked, host).map_err(classified)
+}
+
+/// `--print`'s runner: the commands are written to stderr, not run.
+fn describing() -> Runner {
+    Runner::print_to(Box::new(std::io::stderr()))
 }
 
 /// The server flags after `--` must parse as `saf-net server` flags now, not fail at every boot.
@@ -74,174 +68,62 @@ fn check_server_args(args: &[String]) -> Result<(), UsageError> {
     }
 }
 
-/// This program's absolute path, for the service to run.
-fn current_exe() -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot tell where this saf-net program is")?;
-    let exe =
-        std::fs::canonicalize(&exe).with_context(|| format!("cannot resolve this program's path {}", exe.display()))?;
-    Ok(exe)
-}
-
-/// A build output (…/target/debug/saf-net) is replaced by the next build, or removed by cargo clean.
-fn is_build_output(exe: &Path) -> bool {
-    let parts: Vec<_> = exe.components().map(|c| c.as_os_str()).collect();
-    parts
-        .windows(2)
-        .any(|w| w[0] == "target" && (w[1] == "debug" || w[1] == "release"))
-}
-
 fn install(a: ServiceInstallArgs, host: &Host) -> Result<ExitCode> {
     let target = target(&a.place, host)?;
     check_server_args(&a.server_args)?;
-    let psk_file = a
-        .psk_file
-        .as_deref()
-        .map(service::check_key_file)
-        .transpose()
-        .map_err(edge)?;
-    if let Some(key) = &psk_file {
-        // The server's own check (length), now rather than at every start.
-        crate::auth::Psk::resolve(Some(key)).map_err(|e| UsageError(e.to_string()))?;
-    }
-    let spec = Spec {
-        exe: current_exe()?,
-        psk_file,
-        server_args: a.server_args,
-    };
-    let argv = spec.argv().map_err(edge)?;
-    let contents = service::render(&target, &spec).map_err(edge)?;
-    let steps = service::install_steps(&target, &contents);
-    let psk_from_env = spec.psk_file.is_none() && std::env::var_os(crate::auth::PSK_ENV).is_some_and(|v| !v.is_empty());
-    let note = || {
-        if psk_from_env {
-            eprintln!(
-                "note: ${} is not passed to the service, which runs open; give the key with --psk-file FILE",
-                crate::auth::PSK_ENV
-            );
-        }
-        if is_build_output(&spec.exe) {
-            eprintln!(
-                "note: the service runs {}, a build output that the next build replaces; \
-                 install saf-net first (e.g. cargo install --path .) for a lasting service",
-                spec.exe.display()
-            );
-        }
-    };
+    let install = workflow::install(target, a.psk_file.as_deref(), a.server_args).map_err(classified)?;
     if a.place.print {
-        let _ = std::io::stdout().write_all(contents.as_bytes());
-        eprintln!("# a {} ({}); nothing was changed", target.kind(), target.when());
-        service::apply(
-            &steps,
-            &target,
-            host,
-            &mut Runner::print_to(Box::new(std::io::stderr())),
-        )
-        .map_err(edge)?;
-        note();
+        let _ = std::io::stdout().write_all(install.contents.as_bytes());
+        eprintln!("{}", text::nothing_changed(&install.target));
+        install.carry_out(host, &mut describing()).map_err(classified)?;
+        notes(&install);
         return Ok(EXIT_OK);
     }
-    service::apply(&steps, &target, host, &mut Runner::execute()).map_err(edge)?;
-    note();
-    let runs: Vec<String> = argv.iter().map(|w| shell_quote(w)).collect();
-    println!(
-        "Installed a {} ({}): {}",
-        target.kind(),
-        target.when(),
-        target.file.display()
-    );
-    println!("  runs: {}", runs.join(" "));
-    println!("  logs: {}", target.logs_hint());
-    if (target.format, target.scope) == (Format::Systemd, Scope::User) {
-        println!("  to start it at boot rather than at login: sudo loginctl enable-linger $USER");
-    }
+    install.carry_out(host, &mut Runner::execute()).map_err(classified)?;
+    notes(&install);
+    print!("{}", text::installed(&install));
     Ok(EXIT_OK)
 }
 
+fn notes(install: &workflow::Install) {
+    for note in &install.notes {
+        eprintln!("{note}");
+    }
+}
+
 fn uninstall(place: &ServicePlace, host: &Host) -> Result<ExitCode> {
-    let target = target(place, host)?;
-    let installed = service::is_installed(&target, host);
-    let steps = service::uninstall_steps(&target, installed);
+    let uninstall = workflow::uninstall(target(place, host)?, host);
     if place.print {
-        eprintln!("# a {} ({}); nothing was changed", target.kind(), target.when());
-        service::apply(
-            &steps,
-            &target,
-            host,
-            &mut Runner::print_to(Box::new(std::io::stderr())),
-        )
-        .map_err(edge)?;
+        eprintln!("{}", text::nothing_changed(&uninstall.target));
+        uninstall.carry_out(host, &mut describing()).map_err(classified)?;
         return Ok(EXIT_OK);
     }
-    service::apply(&steps, &target, host, &mut Runner::execute()).map_err(edge)?;
-    if installed {
-        println!("Stopped and removed the {}: {}", target.kind(), target.file.display());
-    } else {
-        println!(
-            "No {} was installed ({} does not exist)",
-            target.kind(),
-            target.file.display()
-        );
-    }
+    uninstall.carry_out(host, &mut Runner::execute()).map_err(classified)?;
+    print!("{}", text::uninstalled(&uninstall));
     Ok(EXIT_OK)
 }
 
 fn status(place: &ServicePlace, host: &Host) -> Result<ExitCode> {
     let target = target(place, host)?;
     if place.print {
-        let mut runner = Runner::print_to(Box::new(std::io::stderr()));
-        runner.note(&format!("would check {}", target.file.display()))?;
-        service::status(&target, host, &mut runner).map_err(edge)?;
+        workflow::print_status(&target, host, &mut describing()).map_err(classified)?;
         return Ok(EXIT_OK);
     }
-    let st = service::status(&target, host, &mut Runner::execute()).map_err(edge)?;
-    let pid = st.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
-    let mut detail: Vec<String> = Vec::new();
-    if let Some(state) = st.state.as_deref().filter(|s| !st.running && *s != "inactive") {
-        detail.push(format!("state: {state}"));
-    }
-    if let Some(code) = st.last_exit.as_deref().filter(|_| !st.running) {
-        detail.push(format!("last exit code: {code}"));
-    }
-    let detail = if detail.is_empty() {
-        String::new()
+    let report = workflow::report(target, host, &mut Runner::execute()).map_err(classified)?;
+    print!("{}", text::status(&report));
+    Ok(if report.status.running {
+        EXIT_OK
     } else {
-        format!(" ({})", detail.join(", "))
-    };
-    let manager = match target.format {
-        Format::Launchd => "loaded",
-        Format::Systemd => "enabled",
-    };
-    let summary = match (st.installed, st.loaded, st.running) {
-        (true, _, true) => format!("installed, running{pid}"),
-        (true, true, false) => format!("installed, not running{detail}"),
-        (true, false, false) => format!("installed, not {manager}, not running{detail}"),
-        (false, _, true) => format!("not installed, but running{pid}: `saf-net service uninstall` stops it"),
-        (false, true, false) => format!("not installed, but still {manager}: `saf-net service uninstall` clears it"),
-        (false, false, false) => "not installed".to_string(),
-    };
-    println!("saf-net {} ({}): {summary}", target.kind(), target.when());
-    println!("  file: {}", target.file.display());
-    if st.installed {
-        println!("  logs: {}", target.logs_hint());
-    } else if let Ok(other) = Target::new(target.format, target.scope.other(), host)
-        && service::is_installed(&other, host)
-    {
-        let flag = match other.scope {
-            Scope::System => "--system",
-            Scope::User => "--user",
-        };
-        println!(
-            "  a {} is installed ({}): see `saf-net service status {flag}`",
-            other.kind(),
-            other.file.display()
-        );
-    }
-    Ok(if st.running { EXIT_OK } else { EXIT_NOT_RUNNING })
+        EXIT_NOT_RUNNING
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::service::Spec;
 
     #[test]
     fn server_flags_are_checked_at_install_time() {
@@ -272,13 +154,5 @@ mod tests {
         };
         assert_eq!(s.psk_file.as_deref(), Some(Path::new("/etc/saf-net/psk")));
         assert_eq!((s.port, s.max_concurrent), (5301, 1));
-    }
-
-    #[test]
-    fn build_outputs_are_recognised() {
-        assert!(is_build_output(Path::new("/src/saf-net/target/debug/saf-net")));
-        assert!(is_build_output(Path::new("/src/saf-net/target/release/saf-net")));
-        assert!(!is_build_output(Path::new("/usr/local/bin/saf-net")));
-        assert!(!is_build_output(Path::new("/home/a/.cargo/bin/saf-net")));
     }
 }

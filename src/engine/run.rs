@@ -15,9 +15,11 @@ use super::stream::{Finished, Flags, LocalStreams, Pending, Stream};
 use super::tcp_stats::TcpTracker;
 use super::udp_stats::UdpTracker;
 use super::{tcp, udp};
-use crate::config::GRACE;
 use crate::platform::CpuClock;
 use crate::protocol::{IntervalReport, SideResults, StopAfter, StreamBytes, StreamTotals, TestRequest};
+
+/// Extra time a stream may run past its planned end before it is cut off.
+pub const GRACE: Duration = Duration::from_secs(10);
 
 /// The test's clock, as one side sees it.
 #[derive(Debug, Clone, Copy)]

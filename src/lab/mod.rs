@@ -5,7 +5,8 @@
 //! `tunnel` (`--second-route`: a VPN-like tunnel beside the link) ·
 //! `crate::runner` (every external command) · `parse` (their outputs) · `state` (what is up, on disk) ·
 //! `process` (the server, and stopping what runs in a lab) · `preflight` (root, tools) ·
-//! `up`, `down`, `status`, `exec`: the four operations.
+//! `up`, `down`, `status`, `exec`: the four operations · `workflow` (each subcommand's checks and operation,
+//! from request to result) · `text` (how the results read; `cmd/lab.rs` parses and prints).
 
 pub mod congestion;
 pub mod down;
@@ -17,9 +18,11 @@ pub mod process;
 pub mod shaping;
 pub mod state;
 pub mod status;
+pub mod text;
 pub mod topology;
 pub mod tunnel;
 pub mod up;
+pub mod workflow;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,6 +31,9 @@ pub use crate::runner::{self, Cmd, RunError, Runner};
 pub use names::{DEFAULT_NAME, Role};
 pub use shaping::Tbf;
 pub use state::LabState;
+
+use crate::classify::Classify;
+use crate::profile::ProfileError;
 
 /// Why a lab command could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +76,10 @@ pub enum LabError {
     #[error("unexpected output from `{cmd}`: {detail}")]
     Output { cmd: String, detail: String },
     #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error("cannot find this program's path to start the lab's server")]
+    Exe(#[source] std::io::Error),
+    #[error(transparent)]
     Command(#[from] RunError),
 }
 
@@ -81,12 +91,11 @@ fn others_note(others: &[String]) -> String {
     }
 }
 
-impl LabError {
-    /// Whether the error is the user's input (exit code 2) rather than the system's.
-    pub fn is_usage(&self) -> bool {
+impl Classify for LabError {
+    fn is_usage(&self) -> bool {
         matches!(
             self,
-            LabError::BadName(_) | LabError::BadSwitchMtu(_) | LabError::Congestion(_)
+            LabError::BadName(_) | LabError::BadSwitchMtu(_) | LabError::Congestion(_) | LabError::Profile(_)
         )
     }
 }

@@ -3,6 +3,16 @@
 use std::io;
 use std::os::fd::AsRawFd;
 
+/// Whether this OS can discard received bytes in the kernel (`--skip-rx-copy`).
+pub const fn supports_receive_discard() -> bool {
+    cfg!(target_os = "linux")
+}
+
+/// Whether this OS can pin a thread to one CPU (`-A`).
+pub const fn supports_cpu_pinning() -> bool {
+    cfg!(target_os = "linux")
+}
+
 /// Receives and discards up to `buf.len()` bytes without copying them to user memory (Linux MSG_TRUNC on TCP).
 #[cfg(target_os = "linux")]
 pub fn recv_discard(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {

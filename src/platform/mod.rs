@@ -16,7 +16,7 @@ mod udp_batch;
 mod user;
 
 pub use cpu::{CpuClock, process_cpu_seconds};
-pub use fast::{pin_current_thread, recv_discard};
+pub use fast::{pin_current_thread, recv_discard, supports_cpu_pinning, supports_receive_discard};
 pub use iface::{hostname, interface_index, interface_name};
 pub use limits::{open_files_limit, out_of_descriptors};
 pub use link::{SYSFS_ENV, facts_towards, interface_details, local_addr_towards, sysfs_interface_details, sysfs_root};
@@ -24,7 +24,7 @@ pub use pmtu::{path_mtu, set_dont_fragment};
 pub use signal::ignore_hangup;
 pub use sockopt::{
     RECV_LOWAT_BATCHES, available_congestion, congestion, max_pacing_rate, recv_lowat, set_congestion,
-    set_max_pacing_rate, set_recv_lowat, unsupported,
+    set_max_pacing_rate, set_recv_lowat, supports_congestion_control, supports_pacing_rate, unsupported,
 };
 pub use tcp_info::{TcpInfo, tcp_info};
 pub use udp_batch::{MAX_BATCH, RecvBatch, batch_limit, enable_gro, gso_available, send_segments, tighten_timer_slack};

@@ -11,6 +11,16 @@ pub fn unsupported(option: &str) -> io::Error {
     )
 }
 
+/// Whether this OS lets a socket choose its congestion control algorithm (`-C`).
+pub const fn supports_congestion_control() -> bool {
+    cfg!(target_os = "linux")
+}
+
+/// Whether this OS caps a socket's pacing rate in the kernel (`--fq-rate`).
+pub const fn supports_pacing_rate() -> bool {
+    cfg!(target_os = "linux")
+}
+
 /// Congestion control algorithms this kernel offers to this user; empty where the OS has no choice.
 #[cfg(target_os = "linux")]
 pub fn available_congestion() -> Vec<String> {

@@ -179,12 +179,14 @@ pub fn limits(side: &Side) -> Vec<String> {
     let p = s.pct_of_ceiling.unwrap_or(s.median_mbps / ceiling * 100.0);
     let mut out = Vec::new();
     if s.median_mbps > ceiling * IMPOSSIBLE_ABOVE {
+        // Figures the link cannot carry say nothing about the link: no wire or host verdict beside them.
         out.push(format!(
             "the figures: the median {} Mbit/s is above the {} Mbit/s ceiling of {link}; a sender-side count, \
              TCP timestamps off, or the wrong profile",
             thousands(s.median_mbps, 1),
             thousands(ceiling, 1)
         ));
+        return out;
     }
     if p < DELIVERS_PCT {
         let mut line = format!(

@@ -441,6 +441,30 @@ fn run_from(
     links: &mut Links,
     warnings: &mut Vec<String>,
 ) -> Run {
+    let mut run = row_run(row, path, dir, line, links, warnings);
+    if run.is_throughput() && run.receiver_mbps.is_none() {
+        warnings.push(format!(
+            "{} line {line}: run {} has no receiver_mbps; left out of every chart",
+            path.display(),
+            run.run_id
+        ));
+        run.kind = "throughput-without-figure".into();
+    }
+    if let Some(doc) = read_doc(&run, path, line, warnings) {
+        apply_doc(&mut run, doc);
+    }
+    run
+}
+
+/// A run from its history row alone; the per-run JSON's parts are filled later.
+fn row_run(
+    row: HistoryRecord,
+    path: &Path,
+    dir: &Path,
+    line: u64,
+    links: &mut Links,
+    warnings: &mut Vec<String>,
+) -> Run {
     let label = row.label.filter(|l| !l.is_empty()).unwrap_or_else(|| NO_LABEL.into());
     let profile = row.profile.unwrap_or_default();
     let run_id = row
@@ -461,11 +485,20 @@ fn run_from(
             None
         }
     };
-    let mut run = Run {
-        kind: row
-            .kind
-            .filter(|k| !k.is_empty())
-            .unwrap_or_else(|| "throughput".into()),
+    let kind = row
+        .kind
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| "throughput".into());
+    let udp = (kind == "udp").then_some(UdpFigures {
+        target_mbps: row.udp_target_mbps,
+        datagram_bytes: row.udp_datagram_bytes,
+        lost_percent: row.udp_lost_percent,
+        jitter_ms: row.udp_jitter_ms,
+        out_of_order: row.udp_out_of_order,
+        duplicates: row.udp_duplicates,
+    });
+    Run {
+        kind,
         link,
         label,
         profile,
@@ -484,64 +517,38 @@ fn run_from(
         latency_loaded: None,
         ip: None,
         hints: Vec::new(),
-        udp: None,
+        udp,
         run_id,
-    };
-    if run.kind == "udp" {
-        run.udp = Some(UdpFigures {
-            target_mbps: row.udp_target_mbps,
-            datagram_bytes: row.udp_datagram_bytes,
-            lost_percent: row.udp_lost_percent,
-            jitter_ms: row.udp_jitter_ms,
-            out_of_order: row.udp_out_of_order,
-            duplicates: row.udp_duplicates,
-        });
     }
-    if run.is_throughput() && run.receiver_mbps.is_none() {
+}
+
+/// The run's per-run JSON document, or None with a warning saying why it is left out of the charts that need it.
+fn read_doc(run: &Run, path: &Path, line: u64, warnings: &mut Vec<String>) -> Option<Doc> {
+    let (id, label) = (&run.run_id, &run.label);
+    let Some(details) = &run.details else {
         warnings.push(format!(
-            "{} line {line}: run {} has no receiver_mbps; left out of every chart",
-            path.display(),
-            run.run_id
-        ));
-        run.kind = "throughput-without-figure".into();
-    }
-    let Some(details) = run.details.clone() else {
-        warnings.push(format!(
-            "run {} (label \"{}\", {} line {line}) has no per-run JSON (empty details column); left out of the charts that need it",
-            run.run_id,
-            run.label,
+            "run {id} (label \"{label}\", {} line {line}) has no per-run JSON (empty details column); left out of the charts that need it",
             path.display()
         ));
-        return run;
+        return None;
     };
-    let doc = match std::fs::read_to_string(&details) {
+    let why = match std::fs::read_to_string(details) {
         Ok(text) => match serde_json::from_str::<Doc>(&text) {
-            Ok(doc) => doc,
-            Err(e) => {
-                warnings.push(format!(
-                    "run {} (label \"{}\"): per-run JSON {} is not valid ({e}); left out of the charts that need it",
-                    run.run_id,
-                    run.label,
-                    details.display()
-                ));
-                return run;
-            }
+            Ok(doc) => return Some(doc),
+            Err(e) => format!("is not valid ({e})"),
         },
-        Err(e) => {
-            let why = if e.kind() == std::io::ErrorKind::NotFound {
-                "is missing".to_string()
-            } else {
-                format!("cannot be read ({e})")
-            };
-            warnings.push(format!(
-                "run {} (label \"{}\"): per-run JSON {} {why}; left out of the charts that need it",
-                run.run_id,
-                run.label,
-                details.display()
-            ));
-            return run;
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "is missing".to_string(),
+        Err(e) => format!("cannot be read ({e})"),
     };
+    let shown = details.display();
+    warnings.push(format!(
+        "run {id} (label \"{label}\"): per-run JSON {shown} {why}; left out of the charts that need it"
+    ));
+    None
+}
+
+/// Intervals, IP version, hints and latency histograms from the per-run JSON.
+fn apply_doc(run: &mut Run, doc: Doc) {
     run.intervals = Some(
         doc.intervals
             .iter()
@@ -571,7 +578,6 @@ fn run_from(
     run.latency = histogram(&buckets);
     run.latency_idle = idle.and_then(|p| histogram(&p.histogram));
     run.latency_loaded = loaded.and_then(|p| histogram(&p.histogram));
-    run
 }
 
 #[cfg(test)]

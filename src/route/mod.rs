@@ -4,15 +4,14 @@
 //! and the test measuring the wrong one; a profile says which kind a run should leave by.
 //!
 //! `kind` (the kinds and which fit a profile's medium) · `macos` (`route -n get`, `networksetup`,
-//! `ifconfig`) · `linux` (`ip route get`, sysfs) · `verdict` (the `wrong_interface` warning and how to
-//! pin the route) · `render` (the route as text and JSON). Every external command goes through [`crate::runner::Runner`], so either OS's
+//! `ifconfig`) · `linux` (`ip route get`, sysfs) · `render` (the route as text and JSON). The
+//! `wrong_interface` verdict is a diagnosis ([`crate::diagnose::wrong_interface`]). Every external command goes through [`crate::runner::Runner`], so either OS's
 //! backend runs anywhere against fake programs.
 
 pub mod kind;
 pub mod linux;
 pub mod macos;
 pub mod render;
-pub mod verdict;
 
 use std::net::IpAddr;
 
@@ -42,6 +41,15 @@ impl Destination {
             _ => None,
         };
         Destination { addr: addr.ip(), zone }
+    }
+
+    /// `addr`, resolved from `host`; a zone written in `host` (`fe80::1%en0`, `[fe80::1%en0]`) is kept as given.
+    pub fn for_host(host: &str, addr: std::net::SocketAddr) -> Self {
+        let mut dest = Destination::of(addr);
+        if let Some((_, zone)) = host.trim_end_matches(']').split_once('%') {
+            dest.zone = Some(zone.to_string());
+        }
+        dest
     }
 }
 
@@ -100,4 +108,22 @@ pub fn find_here(backend: BackendKind, dest: &Destination) -> Result<RouteFacts,
 /// Looks up the route to `dest` on this machine with its own tools.
 pub fn find_native(dest: &Destination) -> Result<RouteFacts, RouteError> {
     find_here(BackendKind::native(), dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zone_written_in_the_host_is_kept() {
+        let addr: std::net::SocketAddr = "[fe80::1]:0".parse().unwrap();
+        let dest = Destination::for_host("[fe80::1%en0]", addr);
+        assert_eq!((dest.addr, dest.zone.as_deref()), (addr.ip(), Some("en0")));
+        assert_eq!(
+            Destination::for_host("fe80::1%eth1", addr).zone.as_deref(),
+            Some("eth1")
+        );
+        let v4: std::net::SocketAddr = "192.0.2.1:0".parse().unwrap();
+        assert_eq!(Destination::for_host("node.local", v4), Destination::new(v4.ip()));
+    }
 }

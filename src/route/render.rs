@@ -5,8 +5,6 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::RouteFacts;
-use super::verdict::warning_line;
-use crate::diagnose::Diagnosis;
 
 fn or_unknown<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "unknown".to_string(), |v| v.to_string())
@@ -77,7 +75,7 @@ pub fn render(
     backend: &'static str,
     profile: Option<&str>,
     f: &RouteFacts,
-    warn: Option<&Diagnosis>,
+    warning: Option<String>,
 ) -> String {
     let doc = Document {
         host,
@@ -85,7 +83,7 @@ pub fn render(
         profile,
         route: f,
         kind_label: f.kind.label(),
-        warning: warn.map(warning_line),
+        warning,
     };
     serde_json::to_string_pretty(&doc).expect("the document always serializes")
 }

@@ -5,10 +5,13 @@
 //! the file ([`render`]), and the steps that install or remove it ([`install_steps`],
 //! [`uninstall_steps`]) as data. [`apply`] carries the steps out; every external command goes
 //! through [`runner::Runner`], which executes, prints (dry run) or records. The only OS call is the
-//! effective uid, in `platform`.
+//! effective uid, in `platform`. [`workflow`] puts these together for each subcommand (`cmd/service.rs`
+//! parses and prints), [`text`] is how the results read.
 
 pub mod launchd;
 pub mod systemd;
+pub mod text;
+pub mod workflow;
 
 pub use crate::runner;
 
@@ -18,6 +21,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use runner::{Cmd, RunError, Runner};
+
+use crate::auth::AuthError;
+use crate::classify::Classify;
 
 /// Environment variable naming a directory that every file path is placed under (like `DESTDIR`
 /// in packaging), so tests can install a system-wide service without touching the real system.
@@ -315,14 +321,34 @@ pub enum ServiceError {
     NoHome,
     #[error("cannot tell this process's user id, which a per-user launchd service needs")]
     NoUid,
+    #[error("this system has neither launchd nor systemd; pick one with --format (and --print)")]
+    NoServiceManager,
+    #[error(transparent)]
+    Psk(#[from] AuthError),
+    #[error("cannot tell where this saf-net program is")]
+    NoExe(#[source] std::io::Error),
+    #[error("cannot resolve this program's path {}", path.display())]
+    ExePath {
+        path: PathBuf,
+        #[source]
+        cause: std::io::Error,
+    },
+}
+
+/// A mistake in what was asked (exit code 2), rather than a failure to do it.
+impl Classify for ServiceError {
+    fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::KeyFile { .. }
+                | ServiceError::BadArgument(_)
+                | ServiceError::NoServiceManager
+                | ServiceError::Psk(_)
+        )
+    }
 }
 
 impl ServiceError {
-    /// A mistake in what was asked (exit code 2), rather than a failure to do it.
-    pub fn is_usage(&self) -> bool {
-        matches!(self, ServiceError::KeyFile { .. } | ServiceError::BadArgument(_))
-    }
-
     fn io(action: &'static str, path: &Path, scope: Scope, source: std::io::Error) -> ServiceError {
         let denied = matches!(
             source.kind(),

@@ -7,7 +7,8 @@
 //! (shared by both) · `plan` (current → target, with the exact commands) · `state` (the snapshot
 //! taken before the first change, on disk) · `persist` (the sysctl file `--persist` writes) ·
 //! `apply` (apply, verify, roll back; revert) · `trial` (`--try`: revert unless confirmed in time;
-//! the SSH session check) · `show` (what `tune show` reports) · `text` (how plans and reports read).
+//! the SSH session check) · `show` (what `tune show` reports) · `text` (how plans and reports read) ·
+//! `workflow` (each subcommand's steps, from request to end; `cmd/tune.rs` parses and prints).
 //!
 //! Every external command goes through [`crate::runner::Runner`].
 
@@ -23,12 +24,14 @@ pub mod state;
 pub mod sysctl;
 pub mod text;
 pub mod trial;
+pub mod workflow;
 
 use std::path::PathBuf;
 
 pub use backend::{Backend, BackendKind};
 pub use plan::Plan;
 
+use crate::classify::Classify;
 use crate::profile::ProfileError;
 use crate::runner::RunError;
 
@@ -104,13 +107,26 @@ pub enum TuneError {
     StateFormat { path: PathBuf, detail: String },
     #[error("sysctl file {}: {cause}", path.display())]
     Persist { path: PathBuf, cause: std::io::Error },
+    #[error("applying profile {profile} to {port} failed{rolled}: {cause}")]
+    ApplyFailed {
+        profile: String,
+        port: String,
+        /// What became of the change: "; nothing was changed", rolled back, or a rollback left incomplete.
+        rolled: String,
+        cause: Box<TuneError>,
+    },
+    #[error("cannot find this program to start the --try watcher")]
+    WatcherExe(#[source] std::io::Error),
+    #[error("could not start the --try watcher, so the change was rolled back: {0}")]
+    WatcherStart(Box<TuneError>),
+    #[error("revert is incomplete; the snapshot is kept in {} (fix the cause, then run `{follow_up}` again)", path.display())]
+    RevertIncomplete { path: PathBuf, follow_up: String },
     #[error(transparent)]
     Command(#[from] RunError),
 }
 
-impl TuneError {
-    /// Whether the error is the user's input (exit code 2) rather than the system's.
-    pub fn is_usage(&self) -> bool {
+impl Classify for TuneError {
+    fn is_usage(&self) -> bool {
         matches!(
             self,
             TuneError::Profile(_)

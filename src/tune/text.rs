@@ -123,6 +123,17 @@ fn interface(o: &mut String, v: &InterfaceView) {
         format!("{} ({})", v.name, v.device)
     };
     let _ = writeln!(o, "\n{head}");
+    mtu_lines(o, v);
+    media_lines(o, v);
+    link_lines(o, v);
+    linux_lines(o, v);
+    for e in &v.errors {
+        let _ = writeln!(o, "  (could not read: {e})");
+    }
+}
+
+/// MTU (active, configured, range) and a bridge's members.
+fn mtu_lines(o: &mut String, v: &InterfaceView) {
     if let Some(m) = &v.mtu {
         let range = match (m.min, m.max) {
             (Some(lo), Some(hi)) => format!(", valid {lo}-{hi}"),
@@ -149,6 +160,10 @@ fn interface(o: &mut String, v: &InterfaceView) {
             members.join(", ")
         );
     }
+}
+
+/// macOS media: why it is unknown, or current, active and valid.
+fn media_lines(o: &mut String, v: &InterfaceView) {
     if let Some(e) = &v.media_error {
         let what = if v.device.starts_with("bridge") {
             "none (a bridge has none)"
@@ -166,37 +181,44 @@ fn interface(o: &mut String, v: &InterfaceView) {
         );
         let _ = writeln!(o, "  valid media   {}", m.valid.join(" | "));
     }
-    if let Some(l) = &v.link {
-        let detected = match l.detected {
-            Some(true) => ", link detected",
-            Some(false) => ", NO LINK",
-            None => "",
-        };
-        let change = if v.media.is_some() {
-            "set through media".to_string()
-        } else {
-            format!("change {}", reboot(&v.link_persistence))
-        };
-        let _ = writeln!(o, "  link          {}{detected}; {change}", l.describe());
-        if let Some(k) = &v.kernel_link {
-            let _ = writeln!(
-                o,
-                "  kernel media  {} (SIOCGIFXMEDIA, as client and mtu read it)",
-                k.describe()
-            );
-        }
-        if v.media.is_none() {
-            let modes = |m: &[String]| {
-                if m.is_empty() {
-                    "not reported".to_string()
-                } else {
-                    m.join(" ")
-                }
-            };
-            let _ = writeln!(o, "  link modes    supported: {}", modes(&l.supported));
-            let _ = writeln!(o, "                advertised: {}", modes(&l.advertised));
-        }
+}
+
+/// Link speed and duplex, the kernel media beside them on a Mac, and Linux's link modes.
+fn link_lines(o: &mut String, v: &InterfaceView) {
+    let Some(l) = &v.link else { return };
+    let detected = match l.detected {
+        Some(true) => ", link detected",
+        Some(false) => ", NO LINK",
+        None => "",
+    };
+    let change = if v.media.is_some() {
+        "set through media".to_string()
+    } else {
+        format!("change {}", reboot(&v.link_persistence))
+    };
+    let _ = writeln!(o, "  link          {}{detected}; {change}", l.describe());
+    if let Some(k) = &v.kernel_link {
+        let _ = writeln!(
+            o,
+            "  kernel media  {} (SIOCGIFXMEDIA, as client and mtu read it)",
+            k.describe()
+        );
     }
+    if v.media.is_none() {
+        let modes = |m: &[String]| {
+            if m.is_empty() {
+                "not reported".to_string()
+            } else {
+                m.join(" ")
+            }
+        };
+        let _ = writeln!(o, "  link modes    supported: {}", modes(&l.supported));
+        let _ = writeln!(o, "                advertised: {}", modes(&l.advertised));
+    }
+}
+
+/// Linux: offloads and ring sizes.
+fn linux_lines(o: &mut String, v: &InterfaceView) {
     if let Some(f) = &v.offloads {
         let on: Vec<&str> = f.iter().filter(|(_, x)| x.on).map(|(k, _)| k.as_str()).collect();
         let off: Vec<&str> = f
@@ -223,9 +245,6 @@ fn interface(o: &mut String, v: &InterfaceView) {
             n(r.tx),
             n(r.tx_max)
         );
-    }
-    for e in &v.errors {
-        let _ = writeln!(o, "  (could not read: {e})");
     }
 }
 

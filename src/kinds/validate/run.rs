@@ -41,6 +41,15 @@ impl Phases for StderrPhases {
     }
 }
 
+impl Drop for StderrPhases {
+    /// A phase that ended in an error still ends its line, so the error gets one of its own.
+    fn drop(&mut self) {
+        if self.started.is_some() {
+            eprintln!("failed");
+        }
+    }
+}
+
 fn shown(v: Option<f64>, unit: &str) -> String {
     v.map_or("not measured".into(), |v| format!("{v:.1} {unit}"))
 }

@@ -154,8 +154,13 @@ fn draw_panel(root: &Root<'_>, area: &Root<'_>, g: &Group<'_>) -> DrawResult {
     }
     // Legend in the right margin, below the ceiling label.
     let (px, py) = chart.plotting_area().get_pixel_range();
-    let x = px.end + 22;
-    let mut y = below.max(py.start) + 14;
+    draw_legend(root, px.end + 22, (below.max(py.start) + 14, py.end - 8), &runs)?;
+    Ok(())
+}
+
+/// One line per run (colour, UTC start, goodput) from `x`, between `ys.0` and `ys.1`; "… and N more" past that.
+fn draw_legend(root: &Root<'_>, x: i32, ys: (i32, i32), runs: &[&&crate::report::data::Run]) -> DrawResult {
+    let mut y = ys.0;
     text(
         root,
         "Runs (UTC start · goodput)",
@@ -166,7 +171,7 @@ fn draw_panel(root: &Root<'_>, area: &Root<'_>, g: &Group<'_>) -> DrawResult {
     )?;
     y += 20;
     for (i, r) in runs.iter().enumerate() {
-        if i == LEGEND_MAX || y > py.end - 8 {
+        if i == LEGEND_MAX || y > ys.1 {
             let rest = runs.len() - i;
             text(
                 root,

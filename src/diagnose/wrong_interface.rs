@@ -3,9 +3,9 @@
 
 use std::net::IpAddr;
 
-use super::RouteFacts;
-use crate::diagnose::Diagnosis;
+use super::Diagnosis;
 use crate::profile::Medium;
+use crate::route::RouteFacts;
 use crate::tune::BackendKind;
 
 /// The diagnosis kind of a route that leaves by another kind of interface than the profile's.

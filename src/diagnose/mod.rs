@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod wrong_interface;
+
 use crate::engine::mtu::MtuResult;
 use crate::protocol::InterfaceFacts;
 
