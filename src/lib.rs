@@ -1,10 +1,12 @@
 //! saf-net: network benchmarking and 10GbE tuning.
 //!
 //! Layout, following the data: `cli` (arguments) → `config` (validated plans, defaults) →
-//! `client` / `server` (control protocol in `protocol`) → `engine` (stream threads, clock) →
-//! `result` (per-direction view) → `output` (text, JSON, history) → `report` (PNG charts, summaries,
-//! compare; reads the history back). `model` is the link-rate math. `platform` holds every
-//! OS-specific call; `cmd` glues one subcommand together each. `service` writes and controls the
+//! `kinds` (one folder per measurement kind: throughput, UDP, latency, MTU, validate; each a plan, a run in
+//! phases, an outcome and its renderings) on top of `client` (handshake, events) / `server` (control
+//! protocol in `protocol`) → `engine` (stream threads, clock) → `result` (per-direction view) → `output`
+//! (one exporter per format: text, JSON, history) → `report` (PNG charts, summaries, compare; reads the
+//! history back). `model` is the link-rate math. `platform` holds every OS-specific call; `cmd` glues one
+//! subcommand together each (for the kinds: parse, call, print, exit code). `service` writes and controls the
 //! launchd/systemd service that runs the server. `profile` reads link profiles (`profiles/*.toml`);
 //! `lab` (Linux) builds emulated links in network namespaces; `tune` puts an interface and the socket
 //! buffers where a profile says; `route` finds which interface the traffic to a host leaves by, and

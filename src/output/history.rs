@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RunMeta;
 use crate::diagnose::PathReport;
+use crate::platform::files;
 
 /// Bumped whenever columns are added; readers accept every earlier version.
 pub const SCHEMA_VERSION: u32 = 4;
@@ -19,7 +20,7 @@ mod schema;
 mod target;
 mod upgrade;
 
-pub use schema::Layout;
+pub use schema::{Layout, header};
 pub use target::check;
 
 /// Why the history could not be written or read.
@@ -224,45 +225,6 @@ pub struct HistoryRecord {
     pub reverse_udp_jitter_ms: Option<f64>,
 }
 
-/// The column names of the current schema, in order: the fields of `HistoryRow`, its only source.
-pub fn header() -> &'static [&'static str] {
-    serde_field_names::<HistoryRow>()
-}
-
-/// The field names serde derived for a struct, in declaration order, read without any data.
-fn serde_field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
-    use serde::de::{Error, Visitor, value};
-
-    struct FieldNames<'a>(&'a mut &'static [&'static str]);
-
-    impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
-        type Error = value::Error;
-
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _name: &'static str,
-            fields: &'static [&'static str],
-            _visitor: V,
-        ) -> Result<V::Value, value::Error> {
-            *self.0 = fields;
-            Err(value::Error::custom("only the field names are read"))
-        }
-
-        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, value::Error> {
-            Err(value::Error::custom("not a struct with named fields"))
-        }
-
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
-            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
-        }
-    }
-
-    let mut names: &'static [&'static str] = &[];
-    let _ = T::deserialize(FieldNames(&mut names));
-    names
-}
-
 /// Where the history goes when no --csv is given: $SAF_NET_HISTORY, else the user's data directory
 /// (XDG on Linux, ~/Library/Application Support on macOS).
 pub fn default_path() -> Result<PathBuf, HistoryError> {
@@ -272,30 +234,6 @@ pub fn default_path() -> Result<PathBuf, HistoryError> {
     dirs::data_dir()
         .map(|d| d.join("saf-net").join("history.csv"))
         .ok_or(HistoryError::NoDataDir)
-}
-
-/// Writes `contents` to `path` whole: a temp file beside it, then a rename.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), HistoryError> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io(dir))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(io(path))
 }
 
 pub(crate) fn encode_row(row: &HistoryRow) -> Vec<u8> {
@@ -348,7 +286,9 @@ pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathB
     let head = target::head(&file, csv_path)?;
     let details = PathBuf::from("runs").join(format!("{}.json", row.run_id));
     let json_path = dir.join(&details);
-    write_atomic(&json_path, document.as_bytes())?;
+    let runs = target::folder(&json_path);
+    fs::create_dir_all(runs).map_err(io(runs))?;
+    files::write_atomic(&json_path, document.as_bytes()).map_err(io(&json_path))?;
     let row = HistoryRow {
         details: details.to_string_lossy().into_owned(),
         ..row.clone()
@@ -498,7 +438,7 @@ mod tests {
 
     #[test]
     fn the_reader_knows_every_column() {
-        let mut read: Vec<&str> = serde_field_names::<HistoryRecord>().to_vec();
+        let mut read: Vec<&str> = schema::serde_field_names::<HistoryRecord>().to_vec();
         let mut written: Vec<&str> = header().to_vec();
         read.sort_unstable();
         written.sort_unstable();

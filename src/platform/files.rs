@@ -1,8 +1,33 @@
-//! File facts the standard library keeps behind OS extensions: access checks, kinds, modes, owners.
+//! File facts the standard library keeps behind OS extensions: access checks, kinds, modes, owners; and the one
+//! way saf-net writes a file whole.
 
 use std::fs::{File, FileType, Metadata, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
+
+/// Writes `contents` to `path` whole: a temp file in the same folder (which must exist), synced, then renamed
+/// over `path`. On failure the temp file is removed, so no partial file is ever left under the final name.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
 
 /// Whether this process may create files in `dir` (write and search permission), asked without creating any.
 #[cfg(unix)]

@@ -1,10 +1,10 @@
 //! Output files: the output folder is checked before any work, and every file is written whole.
 
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::Path;
 
 use super::error::ReportError;
+use crate::platform::files;
 
 /// Creates `dir` if needed and proves it writable, so a bad `--out` fails before anything is drawn.
 pub fn prepare_out_dir(dir: &Path) -> Result<(), ReportError> {
@@ -25,28 +25,9 @@ pub fn prepare_out_dir(dir: &Path) -> Result<(), ReportError> {
     Ok(())
 }
 
-/// Writes `contents` to `path` whole: a temp file in the same folder, then a rename. On failure the temp file is
-/// removed, so no partial file is ever left under the final name.
+/// Writes `contents` to `path` whole ([`files::write_atomic`]): never a partial file under the final name.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(|source| ReportError::Write {
+    files::write_atomic(path, contents).map_err(|source| ReportError::Write {
         path: path.to_path_buf(),
         source,
     })

@@ -1,6 +1,47 @@
-//! Which saf-net schema a history's header line belongs to.
+//! The columns of the current schema, and which saf-net schema a history's header line belongs to.
 
-use super::{SCHEMA_VERSION, header};
+use serde::Deserialize;
+
+use super::{HistoryRow, SCHEMA_VERSION};
+
+/// The column names of the current schema, in order: the fields of `HistoryRow`, its only source.
+pub fn header() -> &'static [&'static str] {
+    serde_field_names::<HistoryRow>()
+}
+
+/// The field names serde derived for a struct, in declaration order, read without any data.
+pub(super) fn serde_field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    use serde::de::{Error, Visitor, value};
+
+    struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+        type Error = value::Error;
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, value::Error> {
+            *self.0 = fields;
+            Err(value::Error::custom("only the field names are read"))
+        }
+
+        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, value::Error> {
+            Err(value::Error::custom("not a struct with named fields"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    let mut names: &'static [&'static str] = &[];
+    let _ = T::deserialize(FieldNames(&mut names));
+    names
+}
 
 /// The column count of each schema version; each header is a prefix of the next one.
 pub const WIDTHS: [(u32, usize); 4] = [(1, 19), (2, 32), (3, 41), (4, 51)];
