@@ -83,6 +83,8 @@ check_ports() {
     local out rc
     out=$("$SAF" tune show ${BACKEND[@]+"${BACKEND[@]}"} 2>&1)
     rc=$?
+    # Kept for pick_ports: one `tune show` per report.
+    printf '%s\n' "$out" >"$TMP/show.txt"
     if [ $rc -ne 0 ]; then
         check "tune show: exit $rc: $(first_line "$out")"
         return
@@ -173,9 +175,10 @@ check_dry_runs() {
     done
 }
 
-# The first hardware port device that looks like Ethernet, and the Thunderbolt Bridge device, from `tune show`.
+# The first hardware port device that looks like Ethernet, and the Thunderbolt Bridge device, from the `tune show`
+# check_ports saved.
 pick_ports() {
-    "$SAF" tune show ${BACKEND[@]+"${BACKEND[@]}"} 2>/dev/null | awk '
+    awk '
         /^Hardware ports/ { p = 1; next }
         p && /^$/ { exit }
         p { for (i = 1; i <= NF; i++) if ($i ~ /^(en|bridge)[0-9]+$/) dev[++n] = $i; line[n] = $0 }
@@ -183,7 +186,7 @@ pick_ports() {
             for (i = 1; i <= n; i++) if (dev[i] ~ /^bridge/ && !b) b = dev[i]
             for (i = 1; i <= n; i++) if (dev[i] ~ /^en/ && line[i] !~ /Wi-Fi|AirPort|WLAN/ && !e) e = dev[i]
             print (e ? e : "-") " " (b ? b : "-")
-        }'
+        }' "$TMP/show.txt"
 }
 
 # A server on an OS-chosen loopback port; its log names the port.
