@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # bench/compare-peers.sh: saf-net against iperf3, iperf (2) and nuttcp on loopback, default settings.
 #
-# Usage: bench/compare-peers.sh [--rounds N] [--time SECS] [--streams "1 4"] [--quick] [--out FILE]
+# Usage: bench/compare-peers.sh [--rounds N] [--time SECS] [--streams "1 4"] [--quick] [--out FILE] [--baseline BIN]
 #   --rounds N      interleaved rounds (default 5; the issue's verdict needs >= 5)
 #   --time SECS     seconds per run, the same for every tool (default 10)
 #   --streams LIST  stream counts, space separated (default "1 4")
 #   --quick         smoke run: --rounds 2 --time 2 (later options still override)
 #   --out FILE      also write the report to FILE
+#   --baseline BIN  also run another saf-net binary (an older build) as tool "saf-base", interleaved right
+#                   after saf-net, and print saf-net / saf-base: a regression check between two versions
 #   --idle-wait S   before each run, wait up to S seconds (default 20; 0 = off) for the host to be quiet
 #                   (< 0.3 CPUs busy over 0.5 s), since other work on a small VM skews single runs
 #
@@ -87,8 +89,10 @@ NUTTCP_CTL_PORT=31101
 NUTTCP_DATA_PORT=31102
 HOST=127.0.0.1
 TOOLS=(saf-net iperf3 iperf2 nuttcp)
+BASELINE=""
+BASE_PORT=31302
 
-usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -103,6 +107,8 @@ while [ $# -gt 0 ]; do
         --quick) ROUNDS=2; TIME=2; shift ;;
         --out) OUT=${2:?--out needs FILE}; shift 2 ;;
         --out=*) OUT=${1#*=}; shift ;;
+        --baseline) BASELINE=${2:?--baseline needs BIN}; shift 2 ;;
+        --baseline=*) BASELINE=${1#*=}; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "compare-peers: unknown option: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -110,6 +116,10 @@ done
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "compare-peers: --rounds must be a positive integer" >&2; exit 2; }
 [[ "$IDLE_WAIT" =~ ^[0-9]+$ ]] || { echo "compare-peers: --idle-wait must be whole seconds" >&2; exit 2; }
 [[ "$TIME" =~ ^[1-9][0-9]*$ ]] || { echo "compare-peers: --time must be whole seconds >= 1" >&2; exit 2; }
+if [ -n "$BASELINE" ]; then
+    [ -x "$BASELINE" ] || { echo "compare-peers: --baseline $BASELINE is not an executable file" >&2; exit 2; }
+    TOOLS=(saf-net saf-base iperf3 iperf2 nuttcp)
+fi
 for n in $STREAMS; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "compare-peers: bad stream count: $n" >&2; exit 2; }
 done
@@ -148,6 +158,10 @@ build_saf() {
     fi
     SAF="$RAW/saf-net"
     cp "$SAF_BUILT" "$SAF" || return 1
+    if [ -n "$BASELINE" ]; then
+        BASE="$RAW/saf-base"
+        cp "$BASELINE" "$BASE" || return 1
+    fi
 }
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -207,7 +221,7 @@ wait_listen() { # wait_listen PORT PID
 
 server_port() {
     case "$1" in
-        saf-net) echo $SAF_PORT ;; iperf3) echo $IPERF3_PORT ;;
+        saf-net) echo $SAF_PORT ;; saf-base) echo $BASE_PORT ;; iperf3) echo $IPERF3_PORT ;;
         iperf2) echo $IPERF2_PORT ;; nuttcp) echo $NUTTCP_CTL_PORT ;;
     esac
 }
@@ -216,6 +230,7 @@ start_server() { # start_server TOOL LOGFILE -> sets SRV_PID[TOOL]
     local tool=$1 log=$2
     case "$tool" in
         saf-net) "$SAF" server -p $SAF_PORT >"$log" 2>&1 & ;;
+        saf-base) "$BASE" server -p $BASE_PORT >"$log" 2>&1 & ;;
         iperf3)  iperf3 -s -p $IPERF3_PORT >"$log" 2>&1 & ;;
         iperf2)  iperf -s -p $IPERF2_PORT -y C >"$log" 2>&1 & ;;
         nuttcp)  nuttcp -S --nofork -P $NUTTCP_CTL_PORT >"$log" 2>&1 & ;;
@@ -250,6 +265,7 @@ client_cmd() { # client_cmd TOOL STREAMS SECS -> sets CMD array
     local tool=$1 n=$2 t=$3
     case "$tool" in
         saf-net) CMD=("$SAF" client $HOST -p $SAF_PORT -t "$t" -P "$n" -J --no-history) ;;
+        saf-base) CMD=("$BASE" client $HOST -p $BASE_PORT -t "$t" -P "$n" -J --no-history) ;;
         iperf3)  CMD=(iperf3 -c $HOST -p $IPERF3_PORT -t "$t" -P "$n" -J) ;;
         iperf2)  CMD=(iperf -c $HOST -p $IPERF2_PORT -t "$t" -P "$n") ;;
         nuttcp)  CMD=(nuttcp -v -fparse -T"$t" -N"$n" -P $NUTTCP_CTL_PORT -p $NUTTCP_DATA_PORT $HOST) ;;
@@ -333,10 +349,11 @@ main() {
     echo "host:        nproc=$(nproc), kernel $(uname -r), CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
     echo "load avg:    $load_start (1/5/15 min) at start"
     echo "saf-net:     $("$SAF" --version 2>&1 | head -n 1); binary target/release/saf-net built $(date -r "$SAF_BUILT" '+%Y-%m-%d %H:%M:%S'), sha256 $(sha256sum "$SAF" | cut -c1-12); repo HEAD $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || echo ' (src has uncommitted changes)')"
+    [ -z "$BASELINE" ] || echo "saf-base:    $("$BASE" --version 2>&1 | head -n 1); binary $BASELINE, sha256 $(sha256sum "$BASE" | cut -c1-12) (--baseline)"
     echo "iperf3:      $(iperf3 --version 2>&1 | head -n 1)"
     echo "iperf2:      $(iperf -v 2>&1 | head -n 1)"
     echo "nuttcp:      $(nuttcp -V 2>&1 | head -n 1)"
-    echo "plan:        $ROUNDS round(s) x streams {$STREAMS} x 4 tools, $TIME s each, interleaved; memory: $MEM_STREAMS streams, $MEM_TIME s"
+    echo "plan:        $ROUNDS round(s) x streams {$STREAMS} x ${#TOOLS[@]} tools, $TIME s each, interleaved; memory: $MEM_STREAMS streams, $MEM_TIME s"
     echo "quiet gate:  before each run wait up to $IDLE_WAIT s for < $IDLE_MAX_CPUS CPUs busy (--idle-wait)"
     echo "ports:       saf-net $SAF_PORT, iperf3 $IPERF3_PORT, iperf2 $IPERF2_PORT, nuttcp $NUTTCP_CTL_PORT (data $NUTTCP_DATA_PORT..); ephemeral range $(tr -s '\t ' '-' < /proc/sys/net/ipv4/ip_local_port_range)"
     echo "raw output:  $RAW"
@@ -350,7 +367,7 @@ main() {
 
     local t port lo hi
     read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range
-    for port in $SAF_PORT $IPERF3_PORT $IPERF2_PORT $NUTTCP_CTL_PORT $(seq $NUTTCP_DATA_PORT $((NUTTCP_DATA_PORT + MEM_STREAMS - 1))); do
+    for port in $SAF_PORT ${BASELINE:+$BASE_PORT} $IPERF3_PORT $IPERF2_PORT $NUTTCP_CTL_PORT $(seq $NUTTCP_DATA_PORT $((NUTTCP_DATA_PORT + MEM_STREAMS - 1))); do
         if ss -Htan "sport = :$port" 2>/dev/null | grep -q .; then
             echo "compare-peers: port $port is already in use on this host:" >&2
             ss -Htanp "sport = :$port" >&2
@@ -400,7 +417,7 @@ main() {
     for t in "${TOOLS[@]}"; do stop_server "$t"; done
     echo
 
-    python3 "$HELPER" summary "$RESULTS" --streams "$STREAMS" --rounds "$ROUNDS"
+    python3 "$HELPER" summary "$RESULTS" --streams "$STREAMS" --rounds "$ROUNDS" ${BASELINE:+--baseline}
     echo
 
     # ------------------------------------------------------------------------------- memory test

@@ -7,8 +7,8 @@ Subcommands
         OK <bits_per_second> <bytes> <per_stream_bps,comma,separated or ->
       or
         FAIL <reason>
-      TOOL is saf-net | iperf3 | iperf2 | nuttcp. FILE is:
-        saf-net, iperf3: the client's -J document (stdout);
+      TOOL is saf-net | saf-base | iperf3 | iperf2 | nuttcp. FILE is:
+        saf-net, saf-base (another saf-net build), iperf3: the client's -J document (stdout);
         iperf2:          the slice of the server's `-y C` log that this run produced;
         nuttcp:          the client's `-v -fparse` output (which relays the server's nuttcp-r lines).
       Every figure is the RECEIVER's (see the comment block at the top of compare-peers.sh).
@@ -53,10 +53,10 @@ def parse_json_doc(path, tool):
         return fail("%s: no JSON document (%s)" % (tool, e))
     if doc.get("error"):
         return fail("%s: %s" % (tool, doc["error"]))
-    if tool == "saf-net":
+    if tool in ("saf-net", "saf-base"):
         sn = doc.get("saf_net") or {}
         if sn.get("complete") is False:
-            return fail("saf-net: test incomplete")
+            return fail("%s: test incomplete" % tool)
     end = doc.get("end") or {}
     sr = end.get("sum_received")
     if not sr or "bits_per_second" not in sr:
@@ -129,7 +129,7 @@ def parse_nuttcp(path):
 
 
 def cmd_parse(args):
-    if args.tool in ("saf-net", "iperf3"):
+    if args.tool in ("saf-net", "saf-base", "iperf3"):
         return parse_json_doc(args.file, args.tool)
     if args.tool == "iperf2":
         return parse_iperf2(args.file, args.streams)
@@ -176,8 +176,9 @@ def cmd_summary(args):
         "tool", "streams", "ok/n", "med Gbit/s", "min Gbit/s", "max Gbit/s", "spread%", "med CPU s", "med CPU s/GB")
     print(hdr)
     print("-" * len(hdr))
+    tools = TOOLS[:1] + ["saf-base"] + TOOLS[1:] if args.baseline else TOOLS
     for n in stream_counts:
-        for tool in TOOLS:
+        for tool in tools:
             rs = [r for r in rows if r["tool"] == tool and r["streams"] == n]
             good = [r for r in rs if r["status"] == "OK"]
             g = [r["gbps"] for r in good]
@@ -237,6 +238,8 @@ def cmd_summary(args):
         verdicts.append(v)
         print("%7d %13.3f %-9s %13.3f %8.3f %s" % (n, s, who, low, s / low if low else float("inf"), "PASS" if v else "FAIL"))
     print()
+    if args.baseline:
+        baseline_table(med, stream_counts)
     if args.rounds < 5:
         print("NOTE: %d round(s) < 5: a smoke run; the issue's verdict needs the median of >= 5 rounds." % args.rounds)
     busy = sum(1 for r in rows if r["quiet"].startswith("host still busy"))
@@ -247,6 +250,22 @@ def cmd_summary(args):
         print("NOTE: %d run(s) FAILED and were left out of the medians (see the per-run lines)." % failed)
     print("Goodput/CPU verdicts: %d PASS, %d FAIL" % (sum(verdicts), len(verdicts) - sum(verdicts)))
     return 0
+
+
+def baseline_table(med, stream_counts):
+    """saf-net against another build of itself (--baseline): goodput and CPU ratios, no verdict."""
+    print("Regression check: saf-net (this build) / saf-base (--baseline), medians of the same interleaved rounds")
+    print()
+    hdr = "%7s %13s %13s %8s %13s %13s %8s" % ("streams", "saf-net Gb/s", "base Gb/s", "ratio", "saf-net s/GB", "base s/GB", "ratio")
+    print(hdr)
+    print("-" * len(hdr))
+    for n in stream_counts:
+        a, b = med[("saf-net", n)], med[("saf-base", n)]
+        gr = a["gbps"] / b["gbps"] if a["gbps"] and b["gbps"] else None
+        cr = a["cpu_per_gb"] / b["cpu_per_gb"] if a["cpu_per_gb"] and b["cpu_per_gb"] else None
+        print("%7d %13s %13s %8s %13s %13s %8s" % (n, fmt(a["gbps"], ".2f"), fmt(b["gbps"], ".2f"), fmt(gr, ".3f"),
+                                                  fmt(a["cpu_per_gb"], ".3f"), fmt(b["cpu_per_gb"], ".3f"), fmt(cr, ".3f")))
+    print()
 
 
 def cmd_memory(args):
@@ -268,7 +287,7 @@ def cmd_memory(args):
             idle, hwm, rss = int(idle_kib), int(hwm_kib), int(rss_kib)
             per = (hwm - idle) / float(args.streams)
             verdict = ""
-            if tool == "saf-net":
+            if tool in ("saf-net", "saf-base"):
                 verdict = "PASS (<= %d MiB)" % args.limit_mib if hwm <= args.limit_mib * 1024 else "FAIL (> %d MiB)" % args.limit_mib
             print("%-8s %10.1f %10.1f %10.1f %14.0f %11s %s" % (tool, idle / 1024.0, hwm / 1024.0, rss / 1024.0, per, gbps, verdict))
     return 0
@@ -286,6 +305,7 @@ def main():
     s.add_argument("results")
     s.add_argument("--streams", default="1 4")
     s.add_argument("--rounds", type=int, default=5)
+    s.add_argument("--baseline", action="store_true", help="the results hold saf-base runs too")
     s.set_defaults(func=cmd_summary)
     m = sub.add_parser("memory")
     m.add_argument("results")
