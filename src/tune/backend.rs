@@ -1,6 +1,7 @@
 //! The seam between the plan and the OS: which commands read and change an interface, and how their
 //! outputs read. One implementation per OS ([`super::macos`], [`super::linux`]); either can run on
-//! any machine against fake programs, which is how the macOS one is tested on Linux.
+//! any machine against fake programs, which is how the macOS one is tested on Linux. Both import this
+//! file and it imports neither: [`BackendKind::backend`], which names them, is in `select.rs`.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -42,14 +43,6 @@ impl BackendKind {
             "macos" => Some(BackendKind::Macos),
             "linux" => Some(BackendKind::Linux),
             _ => None,
-        }
-    }
-
-    /// The backend itself.
-    pub fn backend(self) -> &'static dyn Backend {
-        match self {
-            BackendKind::Macos => &super::macos::Macos,
-            BackendKind::Linux => &super::linux::Linux,
         }
     }
 }

@@ -3,12 +3,13 @@
 //! `sysctl` on Linux.
 //!
 //! `settings` (what an interface and the sysctls look like, and what is wanted) · `backend` (the OS
-//! seam) with `macos` and `linux` (their commands and the parsers of their real outputs) and `sysctl`
-//! (shared by both) · `plan` (current → target, with the exact commands) · `state` (the snapshot
-//! taken before the first change, on disk) · `persist` (the sysctl file `--persist` writes) ·
-//! `apply` (apply, verify, roll back; revert) · `trial` (`--try`: revert unless confirmed in time;
-//! the SSH session check) · `show` (what `tune show` reports) · `text` (how plans and reports read) ·
-//! `workflow` (each subcommand's steps, from request to end; `cmd/tune.rs` parses and prints).
+//! seam) with `macos` and `linux` (their commands and the parsers of their real outputs), `select`
+//! (which of the two a `BackendKind` means) and `sysctl` (shared by both) · `plan` (current →
+//! target, with the exact commands) · `state` (the snapshot taken before the first change, on disk) ·
+//! `persist` (the sysctl file `--persist` writes) · `apply` (apply, verify, roll back; revert) ·
+//! `trial` (`--try`: revert unless confirmed in time; the SSH session check) · `show` (what `tune
+//! show` reports) · `text` (how plans and reports read) · `workflow` (each subcommand's steps, from
+//! request to end; `cmd/tune.rs` parses and prints).
 //!
 //! Every external command goes through [`crate::runner::Runner`].
 
@@ -18,6 +19,7 @@ pub mod linux;
 pub mod macos;
 pub mod persist;
 pub mod plan;
+mod select;
 pub mod settings;
 pub mod show;
 pub mod state;
