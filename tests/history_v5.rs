@@ -106,7 +106,7 @@ fn the_v5_fixture_keeps_each_kinds_figures_in_its_json() {
         (Some(65535), Some("lo"))
     );
     assert_eq!(rows[3].detail.loaded_rtt_p99_us, Some(6844.415));
-    assert_eq!(rows[4].detail.rtt_p99_us.is_some(), true);
+    assert!(rows[4].detail.rtt_p99_us.is_some());
     assert!(
         rows[4]
             .diagnoses
@@ -274,12 +274,12 @@ fn a_kind_from_a_newer_saf_net_is_read_and_left_out() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("history.csv");
     let v5 = fs::read_to_string(fixture("v5.csv")).unwrap();
-    let wifi = format!("6,wifi,w1,2026-12-05T00:00:00Z,air,1gbe,vm,ap,,1,1.0,0,0.0,0.0,,,true,0.3.0,,\n");
+    let wifi = "6,wifi,w1,2026-12-05T00:00:00Z,air,1gbe,vm,ap,,1,1.0,0,0.0,0.0,,,true,0.3.0,,\n";
     fs::write(&csv, format!("{v5}{wifi}")).unwrap();
     let rows = history::read(&csv).unwrap();
     assert_eq!(rows.last().unwrap().kind, Some(Kind::Other("wifi".into())));
     let md = report_md(&csv, &dir.path().join("out"));
     assert!(!md.contains("| air |"), "{md}");
     history::append(&csv, &mtu_row(), "{}").unwrap();
-    assert!(fs::read_to_string(&csv).unwrap().contains(&wifi), "kept as written");
+    assert!(fs::read_to_string(&csv).unwrap().contains(wifi), "kept as written");
 }
