@@ -7,13 +7,13 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use saf_net::output::history::{self, HistoryRow, SCHEMA_VERSION};
+use saf_net::output::history::{self, HistoryRow, KindColumns, SCHEMA_VERSION};
 
 /// Appends timed per history size, after the warm-up ones.
 const APPENDS: usize = 301;
 const WARM_UP: usize = 5;
 
-/// A throughput row with the path columns filled, about the size of a real one.
+/// A throughput row with the path figures filled (in its JSON since schema 5), about the size of a real one.
 fn row(id: &str) -> HistoryRow {
     HistoryRow {
         schema_version: SCHEMA_VERSION,
@@ -33,14 +33,17 @@ fn row(id: &str) -> HistoryRow {
         complete: true,
         saf_net_version: "0.1.0".into(),
         details: format!("runs/{id}.json"),
-        local_interface: "enp3s0".into(),
-        local_mtu: Some(9000),
-        local_speed_mbps: Some(10_000),
-        remote_mtu: Some(9000),
-        remote_speed_mbps: Some(10_000),
-        path_mtu: Some(9000),
-        mss_advertised: Some(8960),
-        mss_effective: Some(8948),
+        detail: KindColumns {
+            local_interface: Some("enp3s0".into()),
+            local_mtu: Some(9000),
+            local_speed_mbps: Some(10_000),
+            remote_mtu: Some(9000),
+            remote_speed_mbps: Some(10_000),
+            path_mtu: Some(9000),
+            mss_advertised: Some(8960),
+            mss_effective: Some(8948),
+            ..KindColumns::default()
+        },
         ..HistoryRow::default()
     }
 }

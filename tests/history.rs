@@ -193,7 +193,8 @@ fn a_newer_saf_net_history_is_appended_to_and_keeps_every_column() {
     let rows = records(&csv);
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r.len() == history::header().len() + 2), "{after}");
-    assert_eq!((&rows[2][1], &rows[2][51], &rows[2][52]), ("latency", "", ""));
+    let ours = history::header().len();
+    assert_eq!((&rows[2][1], &rows[2][ours], &rows[2][ours + 1]), ("latency", "", ""));
     assert!(
         !names(dir.path()).iter().any(|n| n.contains(".bak")),
         "nothing to back up"
@@ -219,15 +220,34 @@ fn every_older_schema_is_upgraded_with_a_backup_named_after_it() {
         assert_eq!(new[0].iter().collect::<Vec<_>>(), history::header(), "v{version}");
         for (o, n) in old.iter().zip(&new).skip(1) {
             assert_eq!(n.len(), history::header().len(), "v{version}");
-            assert_eq!(o.iter().collect::<Vec<_>>(), n.iter().take(o.len()).collect::<Vec<_>>());
-            assert!(
-                n.iter().skip(o.len()).all(str::is_empty),
-                "v{version}: new columns empty"
-            );
+            kept_by_name(&old[0], o, n, dir.path(), version);
         }
         assert_eq!(&new.last().unwrap()[2], "new");
         let left: Vec<String> = names(dir.path()).into_iter().filter(|n| n.starts_with('.')).collect();
         assert_eq!(left, [".history.csv.lock"], "v{version}: no temp file left");
+    }
+}
+
+/// Every value of the old row `o` (under `old_header`) is in the upgraded row `n`: in the column of the same
+/// name, or (a kind's own column, which left the CSV) in the row's per-run JSON under `history_columns`.
+/// Columns the old schema lacked are empty.
+fn kept_by_name(old_header: &csv::StringRecord, o: &csv::StringRecord, n: &csv::StringRecord, dir: &Path, v: u32) {
+    let at = |name: &str| history::header().iter().position(|c| *c == name);
+    let json: serde_json::Value = fs::read_to_string(dir.join(&n[at("details").unwrap()]))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_default();
+    for (name, value) in old_header.iter().zip(o.iter()) {
+        match (at(name), &json["history_columns"][name]) {
+            (Some(i), _) => assert_eq!(&n[i], value, "v{v}: column {name}"),
+            (None, _) if value.is_empty() => {}
+            (None, serde_json::Value::String(s)) => assert_eq!(s, value, "v{v}: {name} in the JSON"),
+            (None, j) => assert_eq!(j.as_f64(), value.parse().ok(), "v{v}: {name} in the JSON: {json}"),
+        }
+    }
+    for (i, c) in history::header().iter().enumerate() {
+        if !old_header.iter().any(|h| h == *c) {
+            assert_eq!(&n[i], "", "v{v}: new column {c} empty");
+        }
     }
 }
 
@@ -252,18 +272,24 @@ fn every_schema_fixture_stays_readable() {
         (v1[1].reverse_receiver_mbps, v1[1].complete),
         (Some(939.8), Some(false))
     );
-    assert_eq!(v1[0].latency_mode, None);
+    assert_eq!(v1[0].detail.latency_mode, None);
     let v2 = rows(2);
-    assert_eq!((v2[0].rtt_p50_us, v2[1].loaded_rtt_p99_us), (Some(63.25), Some(2100.0)));
-    assert_eq!(v2[0].path_mtu, None);
+    assert_eq!(
+        (v2[0].detail.rtt_p50_us, v2[1].detail.loaded_rtt_p99_us),
+        (Some(63.25), Some(2100.0))
+    );
+    assert_eq!(v2[0].detail.path_mtu, None);
     let v3 = rows(3);
     assert_eq!(
-        (v3[0].path_mtu, v3[0].diagnoses.as_deref()),
+        (v3[0].detail.path_mtu, v3[0].diagnoses.as_deref()),
         (Some(1500), Some("mtu_mismatch"))
     );
-    assert_eq!(v3[1].mss_effective, Some(8948));
+    assert_eq!(v3[1].detail.mss_effective, Some(8948));
     let v4 = rows(4);
-    assert_eq!((v4[0].udp_lost, v4[0].udp_jitter_ms), (Some(7), Some(0.012)));
+    assert_eq!(
+        (v4[0].detail.udp_lost, v4[0].detail.udp_jitter_ms),
+        (Some(7), Some(0.012))
+    );
     for (v, rows) in [(1, v1), (2, v2), (3, v3), (4, v4)] {
         assert!(rows.iter().all(|r| r.schema_version == Some(v)), "v{v}");
     }
@@ -339,7 +365,7 @@ fn the_middle_of_the_history_is_never_read() {
     f.read_exact(&mut tail).unwrap();
     let tail = String::from_utf8(tail).unwrap();
     assert!(
-        tail.starts_with("4,throughput,after-the-holes,") && tail.ends_with('\n'),
+        tail.starts_with(&format!("{SCHEMA_VERSION},throughput,after-the-holes,")) && tail.ends_with('\n'),
         "{tail}"
     );
 }

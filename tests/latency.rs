@@ -82,9 +82,9 @@ async fn back_to_back_udp_and_json_document() {
     history::append(&csv, &o.history_row(&meta), &json::render(&o, &meta)).unwrap();
     let rows = history::read(&csv).unwrap();
     assert_eq!(rows[0].kind.as_deref(), Some("latency"));
-    assert_eq!(rows[0].latency_mode.as_deref(), Some("udp"));
-    assert!((rows[0].rtt_p50_us.unwrap() - p50).abs() < 0.01);
-    assert_eq!(rows[0].lost_percent, Some(0.0));
+    assert_eq!(rows[0].detail.latency_mode.as_deref(), Some("udp"));
+    assert!((rows[0].detail.rtt_p50_us.unwrap() - p50).abs() < 0.01);
+    assert_eq!(rows[0].detail.lost_percent, Some(0.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,7 +200,7 @@ async fn client_latency_flag_reports_idle_and_loaded_rtt() {
     assert!(lat["idle"]["rtt"]["p50_us"].as_f64().unwrap() > 0.0);
     assert!(lat["loaded"]["rtt"]["p99_us"].as_f64().unwrap() >= lat["loaded"]["rtt"]["p50_us"].as_f64().unwrap());
     let row = o.history_row(&meta);
-    assert!(row.idle_rtt_p50_us.is_some() && row.loaded_rtt_p99_us.is_some());
+    assert!(row.detail.idle_rtt_p50_us.is_some() && row.detail.loaded_rtt_p99_us.is_some());
 }
 
 fn bin() -> std::process::Command {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use saf_net::model::BASELINE_MBPS;
-use saf_net::output::history::{self, HistoryRow, SCHEMA_VERSION};
+use saf_net::output::history::{self, HistoryRow, KindColumns, SCHEMA_VERSION};
 use saf_net::report::{self, History, ReportError};
 use serde_json::{Value, json};
 
@@ -606,7 +606,10 @@ fn add_latency_run(csv: &Path, label: &str, mode: &str, buckets: &[(f64, u64)]) 
         direction: "forward".into(),
         streams: 1,
         duration_s: 10.0,
-        latency_mode: mode.into(),
+        detail: KindColumns {
+            latency_mode: Some(mode.into()),
+            ..KindColumns::default()
+        },
         complete: true,
         saf_net_version: "0.1.0".into(),
         ..HistoryRow::default()
@@ -913,12 +916,15 @@ fn udp_runs_are_listed_in_the_markdown_not_charted() {
         sender_mbps: 1199.84,
         complete: true,
         streams: 2,
-        udp_target_mbps: Some(600.0),
-        udp_datagram_bytes: Some(1472),
-        udp_lost_percent: Some(19.88),
-        udp_jitter_ms: Some(0.0057),
-        udp_out_of_order: Some(0),
-        udp_duplicates: Some(0),
+        detail: KindColumns {
+            udp_target_mbps: Some(600.0),
+            udp_datagram_bytes: Some(1472),
+            udp_lost_percent: Some(19.88),
+            udp_jitter_ms: Some(0.0057),
+            udp_out_of_order: Some(0),
+            udp_duplicates: Some(0),
+            ..KindColumns::default()
+        },
         ..HistoryRow::default()
     };
     history::append(&csv, &row, "{}").unwrap();

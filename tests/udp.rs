@@ -221,11 +221,11 @@ async fn history_rows_are_kind_udp_with_udp_columns() {
     let r = &rows[0];
     assert_eq!(r.kind.as_deref(), Some("udp"));
     assert_eq!(r.schema_version, Some(history::SCHEMA_VERSION));
-    assert_eq!(r.udp_datagram_bytes, Some(1472));
-    assert_eq!(r.udp_target_mbps, Some(100.0));
-    assert!(r.udp_packets.unwrap() > 0);
-    assert!(r.udp_lost_percent.is_some() && r.udp_jitter_ms.is_some());
-    assert!(r.reverse_udp_lost_percent.is_some() && r.reverse_udp_jitter_ms.is_some());
+    assert_eq!(r.detail.udp_datagram_bytes, Some(1472));
+    assert_eq!(r.detail.udp_target_mbps, Some(100.0));
+    assert!(r.detail.udp_packets.unwrap() > 0);
+    assert!(r.detail.udp_lost_percent.is_some() && r.detail.udp_jitter_ms.is_some());
+    assert!(r.detail.reverse_udp_lost_percent.is_some() && r.detail.reverse_udp_jitter_ms.is_some());
     assert!(r.receiver_mbps.unwrap() > 50.0);
 }
 

@@ -4,23 +4,24 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use super::RunMeta;
-use crate::diagnose::PathReport;
 use crate::platform::files;
 
-/// Bumped whenever columns are added; readers accept every earlier version.
-pub const SCHEMA_VERSION: u32 = 4;
+/// Bumped whenever the columns change; readers accept every earlier version.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Environment variable that overrides the default history file.
 pub const HISTORY_ENV: &str = "SAF_NET_HISTORY";
 
+pub mod details;
+mod kind;
+mod row;
 mod schema;
 mod target;
 mod upgrade;
 
-pub use schema::{Layout, header};
+pub use kind::Kind;
+pub use row::{HistoryRecord, HistoryRow, KindColumns};
+pub use schema::{Layout, V4_COLUMNS, header};
 pub use target::check;
 
 /// Why the history could not be written or read.
@@ -44,6 +45,11 @@ pass --csv with another file, or --no-history"
     Io { path: PathBuf, cause: std::io::Error },
     #[error("history {path}: {cause}")]
     Csv { path: PathBuf, cause: csv::Error },
+    #[error(
+        "cannot upgrade the history {path} to schema {SCHEMA_VERSION}: line {line}: {why}; the history was left as it \
+was (a copy is beside it); fix that, or pass --csv with another file, or --no-history"
+    )]
+    Upgrade { path: PathBuf, line: u64, why: String },
 }
 
 impl HistoryError {
@@ -61,168 +67,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError + '_ {
         path: path.to_path_buf(),
         cause,
     }
-}
-
-/// One row of the history, in column order.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct HistoryRow {
-    pub schema_version: u32,
-    /// throughput (later: latency, mtu, validate).
-    pub kind: String,
-    pub run_id: String,
-    pub time_utc: String,
-    pub label: String,
-    pub profile: String,
-    pub client_host: String,
-    pub server_host: String,
-    /// forward, reverse or bidir.
-    pub direction: String,
-    pub streams: u32,
-    /// Measured seconds on the receiver's clock.
-    pub duration_s: f64,
-    /// Bytes the receiver read in the measured period (headline direction).
-    pub bytes: u64,
-    pub receiver_mbps: f64,
-    pub sender_mbps: f64,
-    /// Server→client figures of a --bidir run; empty otherwise.
-    pub reverse_receiver_mbps: Option<f64>,
-    pub reverse_sender_mbps: Option<f64>,
-    pub complete: bool,
-    pub saf_net_version: String,
-    /// Path of the per-run JSON document, relative to the CSV's folder.
-    pub details: String,
-    // Schema 2: latency. Rows of kind latency fill rtt_*, throughput rows run with --latency fill idle_/loaded_.
-    /// tcp, udp or connect.
-    pub latency_mode: String,
-    pub rtt_min_us: Option<f64>,
-    pub rtt_p50_us: Option<f64>,
-    pub rtt_p90_us: Option<f64>,
-    pub rtt_p99_us: Option<f64>,
-    pub rtt_p99_9_us: Option<f64>,
-    pub rtt_max_us: Option<f64>,
-    pub jitter_us: Option<f64>,
-    pub lost_percent: Option<f64>,
-    pub idle_rtt_p50_us: Option<f64>,
-    pub idle_rtt_p99_us: Option<f64>,
-    pub loaded_rtt_p50_us: Option<f64>,
-    pub loaded_rtt_p99_us: Option<f64>,
-    // Schema 3: the path (interfaces, MSS, probed MTU, diagnoses).
-    pub local_interface: String,
-    pub local_mtu: Option<u32>,
-    pub local_speed_mbps: Option<u32>,
-    pub remote_mtu: Option<u32>,
-    pub remote_speed_mbps: Option<u32>,
-    /// Largest IP packet that passed both ways (don't-fragment probe).
-    pub path_mtu: Option<u32>,
-    pub mss_advertised: Option<u32>,
-    pub mss_effective: Option<u32>,
-    /// Diagnosis kinds, `;`-separated (jumbo_black_hole, path_down, mtu_mismatch, slow_link, stall).
-    pub diagnoses: String,
-    // Schema 4: UDP throughput (kind udp). Receiver-side figures of the headline direction; reverse_* for --bidir.
-    pub udp_datagram_bytes: Option<u32>,
-    /// -b per stream; empty for as fast as possible.
-    pub udp_target_mbps: Option<f64>,
-    pub udp_packets: Option<u64>,
-    pub udp_lost: Option<u64>,
-    pub udp_lost_percent: Option<f64>,
-    pub udp_out_of_order: Option<u64>,
-    pub udp_duplicates: Option<u64>,
-    pub udp_jitter_ms: Option<f64>,
-    pub reverse_udp_lost_percent: Option<f64>,
-    pub reverse_udp_jitter_ms: Option<f64>,
-}
-
-impl HistoryRow {
-    /// A row of `kind` with the run's own columns filled (id, time, label, profile, hosts, version); the rest empty.
-    pub fn for_run(kind: &str, meta: &RunMeta) -> HistoryRow {
-        HistoryRow {
-            schema_version: SCHEMA_VERSION,
-            kind: kind.into(),
-            run_id: meta.run_id.clone(),
-            time_utc: humantime::format_rfc3339_seconds(meta.time).to_string(),
-            label: meta.label.clone().unwrap_or_default(),
-            profile: meta.profile.clone().unwrap_or_default(),
-            client_host: meta.client_host.clone(),
-            server_host: meta.host.clone(),
-            saf_net_version: env!("CARGO_PKG_VERSION").into(),
-            ..HistoryRow::default()
-        }
-    }
-
-    /// Fills the path columns (schema 3): both interfaces, the probed path MTU, MSS, the diagnoses' kinds.
-    pub fn fill_path(&mut self, p: &PathReport) {
-        self.local_interface = p.local.interface.clone().unwrap_or_default();
-        self.local_mtu = p.local.mtu;
-        self.local_speed_mbps = p.local.speed_mbps;
-        self.remote_mtu = p.remote.as_ref().and_then(|r| r.mtu);
-        self.remote_speed_mbps = p.remote.as_ref().and_then(|r| r.speed_mbps);
-        self.path_mtu = p.mtu_probe.and_then(|m| m.path_mtu());
-        self.mss_advertised = p.mss_advertised;
-        self.mss_effective = p.mss_effective;
-        self.diagnoses = p
-            .diagnoses
-            .iter()
-            .map(|d| d.kind.as_str())
-            .collect::<Vec<_>>()
-            .join(";");
-    }
-}
-
-/// A row read back from any schema version; columns a version lacks are None.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct HistoryRecord {
-    pub schema_version: Option<u32>,
-    pub kind: Option<String>,
-    pub run_id: Option<String>,
-    pub time_utc: Option<String>,
-    pub label: Option<String>,
-    pub profile: Option<String>,
-    pub client_host: Option<String>,
-    pub server_host: Option<String>,
-    pub direction: Option<String>,
-    pub streams: Option<u32>,
-    pub duration_s: Option<f64>,
-    pub bytes: Option<u64>,
-    pub receiver_mbps: Option<f64>,
-    pub sender_mbps: Option<f64>,
-    pub reverse_receiver_mbps: Option<f64>,
-    pub reverse_sender_mbps: Option<f64>,
-    pub complete: Option<bool>,
-    pub saf_net_version: Option<String>,
-    pub details: Option<String>,
-    pub latency_mode: Option<String>,
-    pub rtt_min_us: Option<f64>,
-    pub rtt_p50_us: Option<f64>,
-    pub rtt_p90_us: Option<f64>,
-    pub rtt_p99_us: Option<f64>,
-    pub rtt_p99_9_us: Option<f64>,
-    pub rtt_max_us: Option<f64>,
-    pub jitter_us: Option<f64>,
-    pub lost_percent: Option<f64>,
-    pub idle_rtt_p50_us: Option<f64>,
-    pub idle_rtt_p99_us: Option<f64>,
-    pub loaded_rtt_p50_us: Option<f64>,
-    pub loaded_rtt_p99_us: Option<f64>,
-    pub local_interface: Option<String>,
-    pub local_mtu: Option<u32>,
-    pub local_speed_mbps: Option<u32>,
-    pub remote_mtu: Option<u32>,
-    pub remote_speed_mbps: Option<u32>,
-    pub path_mtu: Option<u32>,
-    pub mss_advertised: Option<u32>,
-    pub mss_effective: Option<u32>,
-    pub diagnoses: Option<String>,
-    pub udp_datagram_bytes: Option<u32>,
-    pub udp_target_mbps: Option<f64>,
-    pub udp_packets: Option<u64>,
-    pub udp_lost: Option<u64>,
-    pub udp_lost_percent: Option<f64>,
-    pub udp_out_of_order: Option<u64>,
-    pub udp_duplicates: Option<u64>,
-    pub udp_jitter_ms: Option<f64>,
-    pub reverse_udp_lost_percent: Option<f64>,
-    pub reverse_udp_jitter_ms: Option<f64>,
 }
 
 /// Where the history goes when no --csv is given: $SAF_NET_HISTORY, else the user's data directory
@@ -272,7 +116,8 @@ fn lock(csv_path: &Path) -> Result<File, HistoryError> {
     Ok(lock)
 }
 
-/// Appends one run under an exclusive lock: its JSON document under `runs/`, then one whole CSV line at the end.
+/// Appends one run under an exclusive lock: its JSON document under `runs/` (with the row's `detail` added as
+/// `history_columns`), then one whole CSV line at the end.
 /// Only the header line and the last byte are read, so an append costs the same at any size. Nothing is created
 /// unless the target is a writable regular file holding a saf-net history (or missing, in a writable folder).
 /// A file of an older schema is first upgraded with a backup (`history/upgrade.rs`); one of a newer schema gets
@@ -288,6 +133,7 @@ pub fn append(csv_path: &Path, row: &HistoryRow, document: &str) -> Result<PathB
     let json_path = dir.join(&details);
     let runs = target::folder(&json_path);
     fs::create_dir_all(runs).map_err(io(runs))?;
+    let document = details::with_columns(document, &row.detail);
     files::write_atomic(&json_path, document.as_bytes()).map_err(io(&json_path))?;
     let row = HistoryRow {
         details: details.to_string_lossy().into_owned(),
@@ -323,7 +169,8 @@ fn write_row(csv_path: &Path, mut file: File, head: target::Head, row: &HistoryR
     written.map_err(io(csv_path))
 }
 
-/// Reads every row of a history file of any schema version.
+/// Reads every row of a history file of any schema version. A row's `detail` comes from its CSV columns
+/// (schemas 2–4), or else from its per-run JSON's `history_columns` when that file can be read.
 pub fn read(csv_path: &Path) -> Result<Vec<HistoryRecord>, HistoryError> {
     let csv_err = |cause| HistoryError::Csv {
         path: csv_path.to_path_buf(),
@@ -333,9 +180,23 @@ pub fn read(csv_path: &Path) -> Result<Vec<HistoryRecord>, HistoryError> {
         .flexible(true)
         .from_path(csv_path)
         .map_err(csv_err)?;
-    rd.deserialize()
-        .collect::<Result<Vec<HistoryRecord>, _>>()
-        .map_err(csv_err)
+    let headers = rd.headers().map_err(csv_err)?.clone();
+    let dir = target::folder(csv_path);
+    let mut rows = Vec::new();
+    for record in rd.records() {
+        let mut row = HistoryRecord::from_csv(&record.map_err(csv_err)?, &headers).map_err(csv_err)?;
+        if row.detail.is_empty() {
+            row.detail = json_detail(dir, row.details.as_deref()).unwrap_or_default();
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The `history_columns` of the per-run JSON at `details` (relative to `dir`), if it can be read.
+fn json_detail(dir: &Path, details: Option<&str>) -> Option<KindColumns> {
+    let text = fs::read_to_string(dir.join(details.filter(|d| !d.is_empty())?)).ok()?;
+    details::from_document(&serde_json::from_str(&text).ok()?).ok()?
 }
 
 #[cfg(test)]
@@ -366,7 +227,7 @@ mod tests {
         }
     }
 
-    /// The schema-4 header line, byte for byte: the public contract.
+    /// The schema-4 header line, byte for byte, as saf-net 0.2 wrote it.
     const HEADER_V4: &str = "schema_version,kind,run_id,time_utc,label,profile,client_host,server_host,\
         direction,streams,duration_s,bytes,receiver_mbps,sender_mbps,reverse_receiver_mbps,reverse_sender_mbps,\
         complete,saf_net_version,details,latency_mode,rtt_min_us,rtt_p50_us,rtt_p90_us,rtt_p99_us,rtt_p99_9_us,\
@@ -375,18 +236,36 @@ mod tests {
         mss_effective,diagnoses,udp_datagram_bytes,udp_target_mbps,udp_packets,udp_lost,udp_lost_percent,\
         udp_out_of_order,udp_duplicates,udp_jitter_ms,reverse_udp_lost_percent,reverse_udp_jitter_ms\n";
 
-    /// A row with every column set, as the schema-4 writer encodes it.
+    /// A row with every column set, as the schema-4 writer encoded it.
     const FULL_ROW_V4: &str = "4,throughput,full,2026-11-29T13:00:00Z,\"has, comma \"\"and quotes\"\"\",\
         1gbe,beta,192.168.1.172,forward,1,10.0,1181000000,941.2,945.11,930.5,931.25,true,0.1.0,runs/full.json,\
         udp,10.5,20.0,30.125,40.0,50.0,60.0,1.5,0.0,70.0,80.0,90.0,100.0,eth0,9000,10000,1500,1000,1500,1460,1448,\
         mtu_mismatch;slow_link,1472,100.0,85000,7,0.0082,2,1,0.012,0.5,0.25\n";
 
-    fn full_row() -> HistoryRow {
-        HistoryRow {
-            reverse_receiver_mbps: Some(930.5),
-            reverse_sender_mbps: Some(931.25),
-            details: "runs/full.json".into(),
-            latency_mode: "udp".into(),
+    /// The schema-5 header line, byte for byte: the public contract.
+    const HEADER_V5: &str = "schema_version,kind,run_id,time_utc,label,profile,client_host,server_host,\
+        direction,streams,duration_s,bytes,receiver_mbps,sender_mbps,reverse_receiver_mbps,reverse_sender_mbps,\
+        complete,saf_net_version,details,diagnoses\n";
+
+    /// The same run as schema 5 writes it: the shared columns in the CSV ...
+    const FULL_ROW_V5: &str = "5,throughput,full,2026-11-29T13:00:00Z,\"has, comma \"\"and quotes\"\"\",\
+        1gbe,beta,192.168.1.172,forward,1,10.0,1181000000,941.2,945.11,930.5,931.25,true,0.1.0,runs/full.json,\
+        mtu_mismatch;slow_link\n";
+
+    /// ... and the kind's own in its per-run JSON.
+    const FULL_DETAIL_V5: &str = "{\"history_columns\":{\"idle_rtt_p50_us\":70.0,\"idle_rtt_p99_us\":80.0,\
+        \"jitter_us\":1.5,\"latency_mode\":\"udp\",\"loaded_rtt_p50_us\":90.0,\"loaded_rtt_p99_us\":100.0,\
+        \"local_interface\":\"eth0\",\"local_mtu\":9000,\"local_speed_mbps\":10000,\"lost_percent\":0.0,\
+        \"mss_advertised\":1460,\"mss_effective\":1448,\"path_mtu\":1500,\"remote_mtu\":1500,\
+        \"remote_speed_mbps\":1000,\"reverse_udp_jitter_ms\":0.25,\"reverse_udp_lost_percent\":0.5,\
+        \"rtt_max_us\":60.0,\"rtt_min_us\":10.5,\"rtt_p50_us\":20.0,\"rtt_p90_us\":30.125,\"rtt_p99_9_us\":50.0,\
+        \"rtt_p99_us\":40.0,\"udp_datagram_bytes\":1472,\"udp_duplicates\":1,\"udp_jitter_ms\":0.012,\
+        \"udp_lost\":7,\"udp_lost_percent\":0.0082,\"udp_out_of_order\":2,\"udp_packets\":85000,\
+        \"udp_target_mbps\":100.0}}";
+
+    fn full_detail() -> KindColumns {
+        KindColumns {
+            latency_mode: Some("udp".into()),
             rtt_min_us: Some(10.5),
             rtt_p50_us: Some(20.0),
             rtt_p90_us: Some(30.125),
@@ -399,7 +278,7 @@ mod tests {
             idle_rtt_p99_us: Some(80.0),
             loaded_rtt_p50_us: Some(90.0),
             loaded_rtt_p99_us: Some(100.0),
-            local_interface: "eth0".into(),
+            local_interface: Some("eth0".into()),
             local_mtu: Some(9000),
             local_speed_mbps: Some(10000),
             remote_mtu: Some(1500),
@@ -407,7 +286,6 @@ mod tests {
             path_mtu: Some(1500),
             mss_advertised: Some(1460),
             mss_effective: Some(1448),
-            diagnoses: "mtu_mismatch;slow_link".into(),
             udp_datagram_bytes: Some(1472),
             udp_target_mbps: Some(100.0),
             udp_packets: Some(85000),
@@ -418,14 +296,54 @@ mod tests {
             udp_jitter_ms: Some(0.012),
             reverse_udp_lost_percent: Some(0.5),
             reverse_udp_jitter_ms: Some(0.25),
+        }
+    }
+
+    fn full_row() -> HistoryRow {
+        HistoryRow {
+            reverse_receiver_mbps: Some(930.5),
+            reverse_sender_mbps: Some(931.25),
+            details: "runs/full.json".into(),
+            diagnoses: "mtu_mismatch;slow_link".into(),
+            detail: full_detail(),
             ..row("full")
         }
     }
 
     #[test]
-    fn header_and_rows_are_byte_identical_to_schema_4() {
-        assert_eq!(String::from_utf8(header_line()).unwrap(), HEADER_V4);
-        assert_eq!(String::from_utf8(encode_row(&full_row())).unwrap(), FULL_ROW_V4);
+    fn header_rows_and_details_are_byte_identical_to_schema_5() {
+        assert_eq!(String::from_utf8(header_line()).unwrap(), HEADER_V5);
+        assert_eq!(String::from_utf8(encode_row(&full_row())).unwrap(), FULL_ROW_V5);
+        assert_eq!(details::with_columns("{}", &full_row().detail), FULL_DETAIL_V5);
+    }
+
+    /// What was the schema-4 byte-layout test: a v4 file's row is read with every column's value.
+    #[test]
+    fn a_schema_4_row_is_read_column_for_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("v4.csv");
+        fs::write(&csv, format!("{HEADER_V4}{FULL_ROW_V4}")).unwrap();
+        let want = full_row();
+        let rows = read(&csv).unwrap();
+        let r = &rows[0];
+        assert_eq!(r.schema_version, Some(4));
+        assert_eq!(
+            (r.kind.clone(), r.run_id.as_deref()),
+            (Some(Kind::Throughput), Some("full"))
+        );
+        assert_eq!(r.label.as_deref(), Some(want.label.as_str()));
+        assert_eq!(
+            (r.streams, r.duration_s, r.bytes),
+            (Some(1), Some(10.0), Some(want.bytes))
+        );
+        assert_eq!((r.receiver_mbps, r.sender_mbps), (Some(941.2), Some(945.11)));
+        assert_eq!(
+            (r.reverse_receiver_mbps, r.reverse_sender_mbps),
+            (Some(930.5), Some(931.25))
+        );
+        assert_eq!((r.complete, r.details.as_deref()), (Some(true), Some("runs/full.json")));
+        assert_eq!(r.diagnoses.as_deref(), Some("mtu_mismatch;slow_link"));
+        assert_eq!(r.detail, want.detail, "every per-kind column, from the CSV");
     }
 
     #[test]
@@ -520,58 +438,72 @@ mod tests {
         let mut rd = csv::Reader::from_path(&csv).unwrap();
         let records: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
         assert!(records.iter().all(|r| r.len() == header().len() + 1), "{text}");
-        assert_eq!((&records[0][51], &records[1][2], &records[1][51]), ("-61", "mine", ""));
+        let extra = header().len();
+        assert_eq!(
+            (&records[0][extra], &records[1][2], &records[1][extra]),
+            ("-61", "mine", "")
+        );
     }
 
     #[test]
     fn a_cut_off_last_line_is_ended_before_the_row() {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("h.csv");
-        fs::write(&csv, format!("{}\n4,throughput,cut", header().join(","))).unwrap();
+        fs::write(&csv, format!("{}\n{SCHEMA_VERSION},throughput,cut", header().join(","))).unwrap();
         append(&csv, &row("next"), "{}").unwrap();
         let text = fs::read_to_string(&csv).unwrap();
-        assert!(text.contains("\n4,throughput,cut\n4,throughput,next,"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "\n{SCHEMA_VERSION},throughput,cut\n{SCHEMA_VERSION},throughput,next,"
+            )),
+            "{text}"
+        );
     }
 
     #[test]
-    fn schema_3_files_keep_their_rows_and_gain_the_udp_columns() {
+    fn schema_3_files_keep_their_rows_and_move_their_kind_columns_into_the_json() {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("v3.csv");
-        let v2: Vec<&str> = header()
-            .iter()
-            .copied()
-            .take_while(|c| !c.starts_with("udp_"))
-            .collect();
-        assert_eq!(
-            v2.last(),
-            Some(&"diagnoses"),
-            "UDP columns come after every schema-3 column"
-        );
-        let mut old = vec![""; v2.len()];
+        let v3 = &V4_COLUMNS[..41];
+        assert_eq!(v3.last(), Some(&"diagnoses"), "schema 3 ends with the diagnoses");
+        let mut old = vec![""; v3.len()];
         old[0] = "3";
         old[1] = "latency";
         old[2] = "lat1";
-        old[v2.iter().position(|c| *c == "rtt_p50_us").unwrap()] = "123.5";
-        fs::write(&csv, format!("{}\n{}\n", v2.join(","), old.join(","))).unwrap();
+        old[v3.iter().position(|c| *c == "rtt_p50_us").unwrap()] = "123.5";
+        fs::write(&csv, format!("{}\n{}\n", v3.join(","), old.join(","))).unwrap();
         let rows = read(&csv).unwrap();
-        assert_eq!(rows[0].rtt_p50_us, Some(123.5));
-        assert_eq!(rows[0].udp_lost, None);
+        assert_eq!(rows[0].detail.rtt_p50_us, Some(123.5));
+        assert_eq!(rows[0].detail.udp_lost, None);
         let udp = HistoryRow {
-            kind: "udp".into(),
-            udp_datagram_bytes: Some(1472),
-            udp_lost: Some(7),
-            udp_lost_percent: Some(0.07),
-            udp_jitter_ms: Some(0.012),
+            kind: Kind::Udp,
+            detail: KindColumns {
+                udp_datagram_bytes: Some(1472),
+                udp_lost: Some(7),
+                udp_lost_percent: Some(0.07),
+                udp_jitter_ms: Some(0.012),
+                ..KindColumns::default()
+            },
             ..row("u1")
         };
         append(&csv, &udp, "{}").unwrap();
         let rows = read(&csv).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!((rows[0].schema_version, rows[0].rtt_p50_us), (Some(3), Some(123.5)));
-        assert_eq!(rows[1].kind.as_deref(), Some("udp"));
-        assert_eq!(rows[1].udp_lost, Some(7));
-        assert_eq!(rows[1].udp_datagram_bytes, Some(1472));
-        assert_eq!(rows[1].udp_jitter_ms, Some(0.012));
+        assert_eq!(
+            (rows[0].schema_version, rows[0].detail.rtt_p50_us),
+            (Some(3), Some(123.5))
+        );
+        assert_eq!(
+            rows[0].details.as_deref(),
+            Some("runs/lat1.json"),
+            "a JSON made for the moved value"
+        );
+        assert_eq!(rows[1].kind, Some(Kind::Udp));
+        assert_eq!(rows[1].detail.udp_lost, Some(7));
+        assert_eq!(rows[1].detail.udp_datagram_bytes, Some(1472));
+        assert_eq!(rows[1].detail.udp_jitter_ms, Some(0.012));
         assert_eq!(rows[1].schema_version, Some(SCHEMA_VERSION));
+        let text = fs::read_to_string(&csv).unwrap();
+        assert!(!text.contains("123.5") && !text.contains("1472"), "{text}");
     }
 }

@@ -6,12 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
+use super::doc;
 use super::error::ReportError;
 use super::links::Links;
 use crate::model::{Framing, IpVersion, Link};
-use crate::output::history::HistoryRecord;
+use crate::output::history::{HistoryRecord, Kind, KindColumns};
 
 /// Shown for rows whose label column is empty.
 pub const NO_LABEL: &str = "(no label)";
@@ -96,7 +95,7 @@ impl LatencyHistogram {
 pub struct Run {
     pub run_id: String,
     /// throughput, latency, ... (rows of schema 0 without the column count as throughput).
-    pub kind: String,
+    pub kind: Kind,
     pub label: String,
     pub profile: String,
     /// From the profile (the profile loader); None for an empty, unknown or unreadable profile.
@@ -142,7 +141,7 @@ pub struct UdpFigures {
 
 impl Run {
     pub fn is_throughput(&self) -> bool {
-        self.kind == "throughput"
+        self.kind == Kind::Throughput
     }
 
     pub fn framing(&self) -> Framing {
@@ -260,87 +259,6 @@ impl History {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Doc {
-    start: DocStart,
-    intervals: Vec<DocInterval>,
-    saf_net: DocSafNet,
-    /// `saf-net latency` documents keep their histogram at `end.histogram`.
-    end: DocEnd,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DocEnd {
-    histogram: Vec<DocBucket>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DocStart {
-    connected: Vec<DocConnected>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DocConnected {
-    remote_host: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DocInterval {
-    sum: Option<DocSpan>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DocSpan {
-    start: f64,
-    end: f64,
-    bits_per_second: f64,
-    omitted: Option<bool>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DocSafNet {
-    hints: Vec<String>,
-    latency: Option<DocLatency>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DocLatency {
-    histogram: Vec<DocBucket>,
-    /// `client --latency`: the probes before the test and during it.
-    idle: Option<DocProbe>,
-    loaded: Option<DocProbe>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DocProbe {
-    histogram: Vec<DocBucket>,
-}
-
-fn histogram(buckets: &[DocBucket]) -> Option<LatencyHistogram> {
-    Some(LatencyHistogram::new(
-        buckets.iter().map(|b| (b.upper_us, b.count)).collect(),
-    ))
-    .filter(|h| h.total() > 0)
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DocBucket {
-    /// `saf-net latency` names the bucket's upper bound `rtt_us`.
-    #[serde(alias = "rtt_us")]
-    upper_us: f64,
-    count: u64,
-}
-
 fn csv_message(e: &csv::Error, headers: &[String]) -> String {
     match e.kind() {
         csv::ErrorKind::Deserialize { err, .. } => {
@@ -421,26 +339,27 @@ fn load_file(path: &Path, links: &mut Links) -> Result<(Vec<Run>, Vec<String>), 
                 message: format!("{} fields where the header has {}", record.len(), headers.len()),
             });
         }
-        let row: HistoryRecord = record
-            .deserialize(Some(&header_record))
-            .map_err(|e| ReportError::Malformed {
-                path: path.into(),
-                line,
-                message: csv_message(&e, &headers),
-            })?;
+        let row = HistoryRecord::from_csv(&record, &header_record).map_err(|e| ReportError::Malformed {
+            path: path.into(),
+            line,
+            message: csv_message(&e, &headers),
+        })?;
         runs.push(run_from(row, path, dir, line, links, &mut warnings));
     }
     Ok((runs, warnings))
 }
 
+/// A run from its history row and its per-run JSON; the kind's own figures come from the row's CSV columns
+/// (schemas 2–4), their gaps filled from the JSON's `history_columns` (schema 5, and rows an upgrade moved).
 fn run_from(
-    row: HistoryRecord,
+    mut row: HistoryRecord,
     path: &Path,
     dir: &Path,
     line: u64,
     links: &mut Links,
     warnings: &mut Vec<String>,
 ) -> Run {
+    let mut detail = std::mem::take(&mut row.detail);
     let mut run = row_run(row, path, dir, line, links, warnings);
     if run.is_throughput() && run.receiver_mbps.is_none() {
         warnings.push(format!(
@@ -448,15 +367,32 @@ fn run_from(
             path.display(),
             run.run_id
         ));
-        run.kind = "throughput-without-figure".into();
+        run.kind = Kind::Other("throughput-without-figure".into());
     }
-    if let Some(doc) = read_doc(&run, path, line, warnings) {
-        apply_doc(&mut run, doc);
+    if let Some(doc) = doc::read(&run, path, line, warnings) {
+        if let Some(json) = &doc.history_columns {
+            detail = detail.or(json);
+        }
+        doc::apply(&mut run, doc);
     }
+    apply_detail(&mut run, detail);
     run
 }
 
-/// A run from its history row alone; the per-run JSON's parts are filled later.
+/// How a latency run measured, and a UDP run's datagram figures.
+fn apply_detail(run: &mut Run, detail: KindColumns) {
+    run.udp = (run.kind == Kind::Udp).then_some(UdpFigures {
+        target_mbps: detail.udp_target_mbps,
+        datagram_bytes: detail.udp_datagram_bytes,
+        lost_percent: detail.udp_lost_percent,
+        jitter_ms: detail.udp_jitter_ms,
+        out_of_order: detail.udp_out_of_order,
+        duplicates: detail.udp_duplicates,
+    });
+    run.latency_mode = detail.latency_mode.unwrap_or_default();
+}
+
+/// A run from its history row's shared columns alone; the per-run JSON's parts and the kind's own are filled later.
 fn row_run(
     row: HistoryRecord,
     path: &Path,
@@ -485,18 +421,7 @@ fn row_run(
             None
         }
     };
-    let kind = row
-        .kind
-        .filter(|k| !k.is_empty())
-        .unwrap_or_else(|| "throughput".into());
-    let udp = (kind == "udp").then_some(UdpFigures {
-        target_mbps: row.udp_target_mbps,
-        datagram_bytes: row.udp_datagram_bytes,
-        lost_percent: row.udp_lost_percent,
-        jitter_ms: row.udp_jitter_ms,
-        out_of_order: row.udp_out_of_order,
-        duplicates: row.udp_duplicates,
-    });
+    let kind = row.kind.filter(|k| !k.is_empty()).unwrap_or_default();
     Run {
         kind,
         link,
@@ -512,72 +437,14 @@ fn row_run(
         details: row.details.filter(|d| !d.is_empty()).map(|d| dir.join(d)),
         intervals: None,
         latency: None,
-        latency_mode: row.latency_mode.unwrap_or_default(),
+        latency_mode: String::new(),
         latency_idle: None,
         latency_loaded: None,
         ip: None,
         hints: Vec::new(),
-        udp,
+        udp: None,
         run_id,
     }
-}
-
-/// The run's per-run JSON document, or None with a warning saying why it is left out of the charts that need it.
-fn read_doc(run: &Run, path: &Path, line: u64, warnings: &mut Vec<String>) -> Option<Doc> {
-    let (id, label) = (&run.run_id, &run.label);
-    let Some(details) = &run.details else {
-        warnings.push(format!(
-            "run {id} (label \"{label}\", {} line {line}) has no per-run JSON (empty details column); left out of the charts that need it",
-            path.display()
-        ));
-        return None;
-    };
-    let why = match std::fs::read_to_string(details) {
-        Ok(text) => match serde_json::from_str::<Doc>(&text) {
-            Ok(doc) => return Some(doc),
-            Err(e) => format!("is not valid ({e})"),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "is missing".to_string(),
-        Err(e) => format!("cannot be read ({e})"),
-    };
-    let shown = details.display();
-    warnings.push(format!(
-        "run {id} (label \"{label}\"): per-run JSON {shown} {why}; left out of the charts that need it"
-    ));
-    None
-}
-
-/// Intervals, IP version, hints and latency histograms from the per-run JSON.
-fn apply_doc(run: &mut Run, doc: Doc) {
-    run.intervals = Some(
-        doc.intervals
-            .iter()
-            .filter_map(|i| i.sum.as_ref())
-            .filter(|s| s.omitted != Some(true) && s.end > s.start)
-            .map(|s| IntervalPoint {
-                start: s.start,
-                end: s.end,
-                mbps: s.bits_per_second / 1e6,
-            })
-            .collect(),
-    );
-    run.ip = doc.start.connected.first().map(|c| {
-        let host = c.remote_host.trim_start_matches("::ffff:");
-        if host.contains(':') {
-            IpVersion::V6
-        } else {
-            IpVersion::V4
-        }
-    });
-    run.hints = doc.saf_net.hints;
-    let (buckets, idle, loaded) = match doc.saf_net.latency {
-        Some(l) if !l.histogram.is_empty() => (l.histogram, l.idle, l.loaded),
-        Some(l) => (doc.end.histogram, l.idle, l.loaded),
-        None => (doc.end.histogram, None, None),
-    };
-    run.latency = histogram(&buckets);
-    run.latency_idle = idle.and_then(|p| histogram(&p.histogram));
-    run.latency_loaded = loaded.and_then(|p| histogram(&p.histogram));
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::data::{History, LatencyHistogram, Run};
 use crate::model::{self, Framing, GB, IpVersion, Link};
+use crate::output::history::Kind;
 
 /// Volumes the summary projects, in GB (10⁹ bytes).
 pub const PROJECTED_GB: [f64; 2] = [10.0, 100.0];
@@ -153,7 +154,7 @@ pub fn groups_of<'a>(history: &'a History, label: &str) -> Vec<Group<'a>> {
 /// measure different things and are never merged. Returns (label, mode, histogram, runs).
 pub fn latency_by_label(history: &History) -> Vec<(String, String, LatencyHistogram, usize)> {
     let mut out: Vec<(String, String, LatencyHistogram, usize)> = Vec::new();
-    for r in history.runs.iter().filter(|r| r.kind == "latency") {
+    for r in history.runs.iter().filter(|r| r.kind == Kind::Latency) {
         let Some(h) = &r.latency else { continue };
         match out
             .iter_mut()
@@ -189,7 +190,7 @@ pub fn latency_series(history: &History) -> Vec<(String, LatencyHistogram, usize
     let by_label = latency_by_label(history);
     let modes_of = |label: &str| by_label.iter().filter(|(l, _, _, _)| l == label).count();
     for r in &history.runs {
-        if r.kind == "latency" {
+        if r.kind == Kind::Latency {
             if let Some(h) = &r.latency {
                 let name = if modes_of(&r.label) > 1 {
                     let mode = if r.latency_mode.is_empty() {

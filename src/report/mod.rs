@@ -8,6 +8,7 @@
 pub mod charts;
 pub mod compare;
 pub mod data;
+mod doc;
 pub mod error;
 pub mod files;
 pub mod groups;

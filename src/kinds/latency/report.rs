@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::LatencyOutcome;
 use crate::engine::probe::ProbeOutcome;
-use crate::output::history::HistoryRow;
+use crate::output::history::{HistoryRow, Kind, KindColumns};
 use crate::output::json::{ProbeSafNet, ProbeStart, ProbeTestStart, ServerInfo};
 use crate::output::{Report, RunMeta, Verdict};
 use crate::stats::{CdfPoint, LatencyStats};
@@ -184,16 +184,19 @@ pub fn history_row(o: &LatencyOutcome, meta: &RunMeta) -> HistoryRow {
         streams: 1,
         duration_s: round(o.probe.elapsed.as_secs_f64()),
         complete: o.probe.error.is_none(),
-        latency_mode: o.mode.as_str().into(),
-        rtt_min_us: Some(round(r.rtt.min_us)),
-        rtt_p50_us: Some(round(r.rtt.p50_us)),
-        rtt_p90_us: Some(round(r.rtt.p90_us)),
-        rtt_p99_us: Some(round(r.rtt.p99_us)),
-        rtt_p99_9_us: Some(round(r.rtt.p99_9_us)),
-        rtt_max_us: Some(round(r.rtt.max_us)),
-        jitter_us: Some(round(r.rtt.jitter_us)),
-        lost_percent: Some(round(r.lost_percent)),
-        ..HistoryRow::for_run("latency", meta)
+        detail: KindColumns {
+            latency_mode: Some(o.mode.as_str().into()),
+            rtt_min_us: Some(round(r.rtt.min_us)),
+            rtt_p50_us: Some(round(r.rtt.p50_us)),
+            rtt_p90_us: Some(round(r.rtt.p90_us)),
+            rtt_p99_us: Some(round(r.rtt.p99_us)),
+            rtt_p99_9_us: Some(round(r.rtt.p99_9_us)),
+            rtt_max_us: Some(round(r.rtt.max_us)),
+            jitter_us: Some(round(r.rtt.jitter_us)),
+            lost_percent: Some(round(r.lost_percent)),
+            ..KindColumns::default()
+        },
+        ..HistoryRow::for_run(Kind::Latency, meta)
     }
 }
 
@@ -228,12 +231,12 @@ mod tests {
 
     use super::*;
     use crate::engine::probe::ProbePlan;
-    use crate::output::history::encode_row;
+    use crate::output::history::{details, encode_row};
     use crate::protocol::LatencyMode;
     use crate::stats::Recorder;
 
     #[test]
-    fn latency_rows_are_byte_identical_to_schema_4() {
+    fn latency_rows_are_byte_identical_to_schema_5() {
         let mut rtt = Recorder::default();
         for ns in [100_000, 120_000, 150_000, 400_000] {
             rtt.record(ns);
@@ -262,13 +265,20 @@ mod tests {
                 error: None,
             },
         };
-        let row = String::from_utf8(encode_row(&history_row(&o, &RunMeta::fixed()))).unwrap();
+        let row = history_row(&o, &RunMeta::fixed());
         let want = concat!(
-            "4,latency,20261129T130000Z-a1b2c3,2026-11-30T13:00:00Z,",
+            "5,latency,20261129T130000Z-a1b2c3,2026-11-30T13:00:00Z,",
             "\"has, comma\",1gbe,beta,192.168.1.172,,1,1.234,0,0.0,0.0,,,true,",
             env!("CARGO_PKG_VERSION"),
-            ",,udp,99.968,120.063,400.127,400.127,400.127,400.127,18.481,20.0,,,,,,,,,,,,,,,,,,,,,,,\n"
+            ",,\n"
         );
-        assert_eq!(row, want);
+        assert_eq!(String::from_utf8(encode_row(&row)).unwrap(), want);
+        // The figures schema 4 had in its columns, in the per-run JSON.
+        let json = concat!(
+            "{\"history_columns\":{\"jitter_us\":18.481,\"latency_mode\":\"udp\",\"lost_percent\":20.0,",
+            "\"rtt_max_us\":400.127,\"rtt_min_us\":99.968,\"rtt_p50_us\":120.063,\"rtt_p90_us\":400.127,",
+            "\"rtt_p99_9_us\":400.127,\"rtt_p99_us\":400.127}}"
+        );
+        assert_eq!(details::with_columns("{}", &row.detail), json);
     }
 }

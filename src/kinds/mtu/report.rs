@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::MtuOutcome;
 use crate::diagnose::PathReport;
-use crate::output::history::HistoryRow;
+use crate::output::history::{HistoryRow, Kind};
 use crate::output::json::{ProbeSafNet, ProbeStart, ProbeTestStart, ServerInfo};
 use crate::output::text::path_section;
 use crate::output::{Report, RunMeta, Verdict};
@@ -53,7 +53,7 @@ fn document(o: &MtuOutcome, meta: &RunMeta) -> MtuDocument {
 fn mtu_history_row(o: &MtuOutcome, meta: &RunMeta) -> HistoryRow {
     let mut row = HistoryRow {
         complete: true,
-        ..HistoryRow::for_run("mtu", meta)
+        ..HistoryRow::for_run(Kind::Mtu, meta)
     };
     row.fill_path(&o.path);
     row
@@ -89,10 +89,10 @@ impl Report for MtuOutcome {
 mod tests {
     use super::*;
     use crate::diagnose::Diagnosis;
-    use crate::output::history::encode_row;
+    use crate::output::history::{details, encode_row};
 
     #[test]
-    fn mtu_rows_are_byte_identical_to_schema_4() {
+    fn mtu_rows_are_byte_identical_to_schema_5() {
         let mut path = PathReport::default();
         path.local.interface = Some("eth0".into());
         path.local.mtu = Some(9000);
@@ -106,13 +106,16 @@ mod tests {
             server_software: String::new(),
             path,
         };
-        let row = String::from_utf8(encode_row(&mtu_history_row(&o, &RunMeta::fixed()))).unwrap();
+        let row = mtu_history_row(&o, &RunMeta::fixed());
         let want = concat!(
-            "4,mtu,20261129T130000Z-a1b2c3,2026-11-30T13:00:00Z,",
+            "5,mtu,20261129T130000Z-a1b2c3,2026-11-30T13:00:00Z,",
             "\"has, comma\",1gbe,beta,192.168.1.172,,0,0.0,0,0.0,0.0,,,true,",
             env!("CARGO_PKG_VERSION"),
-            ",,,,,,,,,,,,,,,eth0,9000,,,,,,,mtu_mismatch,,,,,,,,,,\n"
+            ",,mtu_mismatch\n"
         );
-        assert_eq!(row, want);
+        assert_eq!(String::from_utf8(encode_row(&row)).unwrap(), want);
+        // The path figures schema 4 had in its columns, in the per-run JSON.
+        let json = "{\"history_columns\":{\"local_interface\":\"eth0\",\"local_mtu\":9000}}";
+        assert_eq!(details::with_columns("{}", &row.detail), json);
     }
 }

@@ -4,7 +4,7 @@
 use super::Outcome;
 use crate::kinds::udp;
 use crate::output::RunMeta;
-use crate::output::history::HistoryRow;
+use crate::output::history::{HistoryRow, Kind, KindColumns};
 
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
@@ -25,16 +25,15 @@ pub(super) fn row(o: &Outcome, meta: &RunMeta) -> HistoryRow {
         reverse_receiver_mbps: second.map(|d| round(d.received.rate().mbps())),
         reverse_sender_mbps: second.map(|d| round(d.sent.rate().mbps())),
         complete: o.complete(),
-        latency_mode: if o.latency.is_some() {
-            "udp".into()
-        } else {
-            String::new()
+        detail: KindColumns {
+            latency_mode: o.latency.as_ref().map(|_| "udp".into()),
+            idle_rtt_p50_us: o.latency.as_ref().map(|l| round(l.idle.rtt.stats().p50_us)),
+            idle_rtt_p99_us: o.latency.as_ref().map(|l| round(l.idle.rtt.stats().p99_us)),
+            loaded_rtt_p50_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p50_us)),
+            loaded_rtt_p99_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p99_us)),
+            ..KindColumns::default()
         },
-        idle_rtt_p50_us: o.latency.as_ref().map(|l| round(l.idle.rtt.stats().p50_us)),
-        idle_rtt_p99_us: o.latency.as_ref().map(|l| round(l.idle.rtt.stats().p99_us)),
-        loaded_rtt_p50_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p50_us)),
-        loaded_rtt_p99_us: o.latency.as_ref().map(|l| round(l.loaded.rtt.stats().p99_us)),
-        ..HistoryRow::for_run("throughput", meta)
+        ..HistoryRow::for_run(Kind::Throughput, meta)
     };
     row.fill_path(&o.path);
     udp::fill_history(&o.request, &dirs, &mut row);

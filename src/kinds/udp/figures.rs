@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::output::history::HistoryRow;
+use crate::output::history::{HistoryRow, Kind};
 use crate::protocol::{Protocol, StreamBytes, StreamTotals, TestRequest, UdpCounts};
 use crate::result::DirectionResult;
 use crate::units::BitsPerSec;
@@ -176,7 +176,8 @@ pub fn fill_history(r: &TestRequest, dirs: &[DirectionResult], row: &mut History
         return;
     }
     let round = |x: f64| (x * 1000.0).round() / 1000.0;
-    row.kind = "udp".into();
+    row.kind = Kind::Udp;
+    let row = &mut row.detail;
     row.udp_datagram_bytes = Some(r.block_size);
     row.udp_target_mbps = r.bitrate.map(|b| round(b as f64 / 1e6));
     if let Some(rx) = dirs.first().and_then(|d| totals_sum(&d.receiver)) {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::checks::Check;
 use super::outcome::ValidateOutcome;
 use crate::diagnose::PathReport;
-use crate::output::history::HistoryRow;
+use crate::output::history::{HistoryRow, Kind, KindColumns};
 use crate::output::{Report, RunMeta, Verdict};
 
 /// The `-J` document. Its keys come out sorted at every level, as they always have ([`Report::document`]).
@@ -53,8 +53,11 @@ fn history_row(o: &ValidateOutcome, meta: &RunMeta) -> HistoryRow {
         streams: 1,
         receiver_mbps: m.goodput_1.unwrap_or(0.0),
         complete: m.complete(),
-        rtt_p99_us: m.rtt_p99_us,
-        ..HistoryRow::for_run("validate", meta)
+        detail: KindColumns {
+            rtt_p99_us: m.rtt_p99_us,
+            ..KindColumns::default()
+        },
+        ..HistoryRow::for_run(Kind::Validate, meta)
     };
     row.fill_path(&m.path);
     row.diagnoses = o

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{HistoryRow, SCHEMA_VERSION};
+use super::HistoryRow;
 
 /// The column names of the current schema, in order: the fields of `HistoryRow`, its only source.
 pub fn header() -> &'static [&'static str] {
@@ -43,8 +43,63 @@ pub(super) fn serde_field_names<'de, T: Deserialize<'de>>() -> &'static [&'stati
     names
 }
 
-/// The column count of each schema version; each header is a prefix of the next one.
-pub const WIDTHS: [(u32, usize); 4] = [(1, 19), (2, 32), (3, 41), (4, 51)];
+/// Every column of schema 4, in order. The headers of schemas 1–3 are its first [`OLDER`] columns.
+pub const V4_COLUMNS: [&str; 51] = [
+    "schema_version",
+    "kind",
+    "run_id",
+    "time_utc",
+    "label",
+    "profile",
+    "client_host",
+    "server_host",
+    "direction",
+    "streams",
+    "duration_s",
+    "bytes",
+    "receiver_mbps",
+    "sender_mbps",
+    "reverse_receiver_mbps",
+    "reverse_sender_mbps",
+    "complete",
+    "saf_net_version",
+    "details",
+    "latency_mode",
+    "rtt_min_us",
+    "rtt_p50_us",
+    "rtt_p90_us",
+    "rtt_p99_us",
+    "rtt_p99_9_us",
+    "rtt_max_us",
+    "jitter_us",
+    "lost_percent",
+    "idle_rtt_p50_us",
+    "idle_rtt_p99_us",
+    "loaded_rtt_p50_us",
+    "loaded_rtt_p99_us",
+    "local_interface",
+    "local_mtu",
+    "local_speed_mbps",
+    "remote_mtu",
+    "remote_speed_mbps",
+    "path_mtu",
+    "mss_advertised",
+    "mss_effective",
+    "diagnoses",
+    "udp_datagram_bytes",
+    "udp_target_mbps",
+    "udp_packets",
+    "udp_lost",
+    "udp_lost_percent",
+    "udp_out_of_order",
+    "udp_duplicates",
+    "udp_jitter_ms",
+    "reverse_udp_lost_percent",
+    "reverse_udp_jitter_ms",
+];
+
+/// The older schemas and their column counts: each header is the first columns of [`V4_COLUMNS`].
+pub const OLDER: [(u32, usize); 4] = [(1, 19), (2, 32), (3, 41), (4, 51)];
 
 /// What a history file's first line says about the saf-net that wrote it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,66 +116,62 @@ pub enum Layout {
 
 /// The layout a header line's fields describe, or None when they are not a saf-net header.
 pub fn classify<'a>(fields: impl IntoIterator<Item = &'a [u8]>) -> Option<Layout> {
+    let fields: Vec<&[u8]> = fields.into_iter().collect();
+    let same =
+        |names: &[&str]| names.len() <= fields.len() && names.iter().zip(&fields).all(|(c, f)| c.as_bytes() == *f);
     let ours = header();
-    let mut width = 0;
-    for (i, field) in fields.into_iter().enumerate() {
-        if ours.get(i).is_some_and(|c| c.as_bytes() != field) {
-            return None;
-        }
-        width = i + 1;
-    }
-    if width > ours.len() {
-        return Some(Layout::Newer {
-            extra: width - ours.len(),
+    if same(ours) {
+        return Some(match fields.len() - ours.len() {
+            0 => Layout::Current,
+            extra => Layout::Newer { extra },
         });
     }
-    WIDTHS
+    OLDER
         .iter()
-        .find(|(_, w)| *w == width)
-        .map(|&(version, _)| match version {
-            SCHEMA_VERSION => Layout::Current,
-            version => Layout::Older { version },
-        })
+        .find(|&&(_, width)| width == fields.len() && same(&V4_COLUMNS[..width]))
+        .map(|&(version, _)| Layout::Older { version })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::history::SCHEMA_VERSION;
 
     fn layout(line: &str) -> Option<Layout> {
         classify(line.split(',').map(str::as_bytes))
     }
 
     #[test]
-    fn the_newest_width_is_the_current_header() {
-        assert_eq!(WIDTHS.last(), Some(&(SCHEMA_VERSION, header().len())));
-        assert!(WIDTHS.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
+    fn the_current_header_is_schema_1s_and_the_diagnoses() {
+        assert_eq!(header()[..19], V4_COLUMNS[..19]);
+        assert_eq!(header()[19..], ["diagnoses"]);
+        assert!(OLDER.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
+        assert_eq!(OLDER.last(), Some(&(SCHEMA_VERSION - 1, V4_COLUMNS.len())));
     }
 
     #[test]
     fn every_schema_is_known_by_its_columns() {
-        for &(version, width) in &WIDTHS {
-            let want = if version == SCHEMA_VERSION {
-                Layout::Current
-            } else {
-                Layout::Older { version }
-            };
-            assert_eq!(layout(&header()[..width].join(",")), Some(want), "v{version}");
+        for &(version, width) in &OLDER {
+            let want = Layout::Older { version };
+            assert_eq!(layout(&V4_COLUMNS[..width].join(",")), Some(want), "v{version}");
         }
+        assert_eq!(layout(&header().join(",")), Some(Layout::Current));
         let newer = format!("{},wifi_rssi_dbm,wifi_channel", header().join(","));
         assert_eq!(layout(&newer), Some(Layout::Newer { extra: 2 }));
     }
 
     #[test]
     fn anything_else_is_not_a_history() {
-        let cols = header();
+        let cols = V4_COLUMNS;
         for line in [
             "name,value".to_string(),
             String::new(),
             cols[..18].join(","),
             cols[..20].join(","),
             format!("{},extra", cols[..19].join(",")),
+            format!("{},extra", cols.join(",")),
             cols.join(",").replace("run_id", "RUN_ID"),
+            header().join(",").replace("run_id", "RUN_ID"),
             cols.join(";"),
             "schema_version,kind,run_id,receiver_mbps".into(),
         ] {
