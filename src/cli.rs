@@ -106,6 +106,29 @@ applies, verifies by reading back and rolls back on any failure; `revert` return
 keeps a `--try` apply. See docs/tune.md."
     )]
     Tune(TuneArgs),
+    /// Print a shell completion script for bash, zsh, fish or powershell to stdout.
+    #[command(
+        after_help = "Install, e.g.: saf-net completions bash > /etc/bash_completion.d/saf-net; \
+saf-net completions zsh > \"${fpath[1]}/_saf-net\"; saf-net completions fish > ~/.config/fish/completions/saf-net.fish."
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, or write one page per subcommand into a folder.
+    #[command(after_help = "Read it with: saf-net man | man -l -  (or: saf-net man --dir /usr/local/share/man/man1).")]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write saf-net.1 and one saf-net-SUBCOMMAND.1 per subcommand into this folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ pub mod engine;
 pub mod kinds;
 #[cfg(target_os = "linux")]
 pub mod lab;
+pub mod manual;
 pub mod model;
 pub mod net;
 pub mod output;

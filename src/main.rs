@@ -34,6 +34,8 @@ fn main() {
         Command::Service(a) => cmd::service(a),
         Command::Lab(a) => cmd::lab(a),
         Command::Tune(a) => cmd::tune(a),
+        Command::Completions(a) => cmd::completions(a),
+        Command::Man(a) => cmd::man(a),
     };
     match result {
         Ok(code) => std::process::exit(code),
