@@ -19,6 +19,7 @@ pub mod client;
 pub mod cmd;
 pub mod config;
 pub mod diagnose;
+pub mod dropin;
 pub mod engine;
 pub mod kinds;
 #[cfg(target_os = "linux")]

@@ -5,6 +5,7 @@
 mod client;
 mod compare;
 mod demo;
+mod dropin;
 mod errors;
 mod lab;
 mod latency;
@@ -21,6 +22,7 @@ mod validate;
 pub use client::client;
 pub use compare::compare;
 pub use demo::demo;
+pub use dropin::dropin;
 pub use errors::{error_line, repeated_cause};
 pub use lab::lab;
 pub use latency::latency;
