@@ -46,7 +46,8 @@ fn seconds(text: &str) -> Result<f64, String> {
     long_about = "saf-net measures what a link really delivers. Run `saf-net server` on one host and \
 `saf-net client HOST` on another. The headline figure is receiver-side goodput: bytes the receiving \
 application read, over the measured time on the receiver's clock. `saf-net demo` runs both ends on \
-loopback in one process.",
+loopback in one process. iperf3's command lines run too: `saf-net -c HOST …`, `saf-net -s`, or through a link \
+named iperf3 (docs/iperf3.md).",
     after_help = "Exit codes: 0 success, 1 error, 2 bad arguments, 3 test ran but is incomplete, 4 a check found a \
 problem (mtu: a diagnosis; validate: FAIL; compare: after slower than before)."
 )]
