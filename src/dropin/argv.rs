@@ -405,7 +405,7 @@ fn invalid(g: &Given, e: impl std::fmt::Display) -> ArgvError {
 
 fn number<T: std::str::FromStr>(g: &Given) -> Result<T, ArgvError> {
     let text = g.value.as_deref().unwrap_or_default();
-    text.trim().parse().map_err(|_| invalid(g, "not a number"))
+    text.trim().parse().map_err(|_| invalid(g, "not a valid number"))
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ fn the_defaults_are_iperf3s() {
 fn connect_timeout_is_milliseconds() {
     let a = run("iperf3 -c h --connect-timeout 1500").0;
     assert!(a.windows(2).any(|w| w == ["--connect-timeout", "1.5"]), "{a:?}");
-    assert!(err("iperf3 -c h --connect-timeout soon").contains("--connect-timeout soon: not a number"));
+    assert!(err("iperf3 -c h --connect-timeout soon").contains("--connect-timeout soon: not a valid number"));
 }
 
 #[test]

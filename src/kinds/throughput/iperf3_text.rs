@@ -265,6 +265,23 @@ fn cpu(o: &Outcome) -> String {
     format!("CPU Utilization: {local} {lt:.1}% ({lu:.1}%u/{ls:.1}%s), {remote} {rt:.1}% ({ru:.1}%u/{rs:.1}%s)\n")
 }
 
+/// `-V`'s congestion control lines: the sending and the receiving side's first data socket, where known.
+fn congestion(o: &Outcome) -> String {
+    let (client, server) = super::json::sockets(o);
+    let (snd, rcv) = if o.request.direction == crate::protocol::Direction::Reverse {
+        (server, client)
+    } else {
+        (client, server)
+    };
+    let mut s = String::new();
+    for (name, side) in [("snd_tcp_congestion", snd), ("rcv_tcp_congestion", rcv)] {
+        if let Some(algo) = side.and_then(|x| x.congestion.as_deref()) {
+            let _ = writeln!(s, "{name} {algo}");
+        }
+    }
+    s
+}
+
 /// Everything after the intervals: the summary, `-V`'s lines, an incomplete test's reason, `iperf Done.`.
 pub fn summary(o: &Outcome, verbose: bool) -> String {
     // With more than one stream, each interval already ended with the separator.
@@ -280,6 +297,7 @@ pub fn summary(o: &Outcome, verbose: bool) -> String {
     s.push_str(&totals(o));
     if verbose {
         s.push_str(&cpu(o));
+        s.push_str(&congestion(o));
     }
     if let Some(e) = &o.error {
         let _ = writeln!(s, "iperf3: error - {e}");
