@@ -46,7 +46,8 @@ fn seconds(text: &str) -> Result<f64, String> {
     long_about = "saf-net measures what a link really delivers. Run `saf-net server` on one host and \
 `saf-net client HOST` on another. The headline figure is receiver-side goodput: bytes the receiving \
 application read, over the measured time on the receiver's clock. `saf-net demo` runs both ends on \
-loopback in one process.",
+loopback in one process. iperf3's command lines run too: `saf-net -c HOST …`, `saf-net -s`, or through a link \
+named iperf3 (docs/iperf3.md).",
     after_help = "Exit codes: 0 success, 1 error, 2 bad arguments, 3 test ran but is incomplete, 4 a check found a \
 problem (mtu: a diagnosis; validate: FAIL; compare: after slower than before)."
 )]
@@ -106,6 +107,29 @@ applies, verifies by reading back and rolls back on any failure; `revert` return
 keeps a `--try` apply. See docs/tune.md."
     )]
     Tune(TuneArgs),
+    /// Print a shell completion script for bash, zsh, fish or powershell to stdout.
+    #[command(
+        after_help = "Install, e.g.: saf-net completions bash > /etc/bash_completion.d/saf-net; \
+saf-net completions zsh > \"${fpath[1]}/_saf-net\"; saf-net completions fish > ~/.config/fish/completions/saf-net.fish."
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, or write one page per subcommand into a folder.
+    #[command(after_help = "Read it with: saf-net man | man -l -  (or: saf-net man --dir /usr/local/share/man/man1).")]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write saf-net.1 and one saf-net-SUBCOMMAND.1 per subcommand into this folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -19,10 +19,12 @@ pub mod client;
 pub mod cmd;
 pub mod config;
 pub mod diagnose;
+pub mod dropin;
 pub mod engine;
 pub mod kinds;
 #[cfg(target_os = "linux")]
 pub mod lab;
+pub mod manual;
 pub mod model;
 pub mod net;
 pub mod output;

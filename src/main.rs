@@ -5,7 +5,12 @@ use saf_net::cli::{Cli, Command};
 use saf_net::cmd;
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    // iperf3's command line (a link named iperf3, or `saf-net -c HOST …`): translated, run, iperf3's exit codes.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if saf_net::dropin::wanted(&argv) {
+        std::process::exit(cmd::dropin(argv));
+    }
+    let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
         Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
@@ -34,6 +39,8 @@ fn main() {
         Command::Service(a) => cmd::service(a),
         Command::Lab(a) => cmd::lab(a),
         Command::Tune(a) => cmd::tune(a),
+        Command::Completions(a) => cmd::completions(a),
+        Command::Man(a) => cmd::man(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -12,7 +12,7 @@ use crate::output::RunMeta;
 use crate::output::text::Live;
 use crate::protocol::Protocol;
 
-fn input(args: &ClientArgs) -> ClientInput {
+pub(super) fn input(args: &ClientArgs) -> ClientInput {
     ClientInput {
         host: args.host.clone(),
         port: args.port,

@@ -9,6 +9,7 @@ use socket2::{Domain, Socket, Type};
 use super::{EXIT_OK, ExitCode, UsageError};
 use crate::cli::ServerArgs;
 use crate::config::ServerConfig;
+use crate::dropin::output::Sink;
 
 fn to_u32(v: u64, flag: &str) -> Result<u32, UsageError> {
     u32::try_from(v).map_err(|_| UsageError(format!("{flag} {v} is too large; the most is 4G")))
@@ -44,8 +45,9 @@ fn listen(bind: Option<IpAddr>, port: u16) -> Result<std::net::TcpListener> {
     }
 }
 
-/// Log lines to stderr through `tracing`: RUST_LOG if set, else info (-q: warn, -v: debug, -vv: trace).
-fn init_logging(verbose: u8, quiet: bool) {
+/// Log lines through `tracing` to stderr, or to `log` (the iperf3 drop-in's --logfile): RUST_LOG if set, else
+/// info (-q: warn, -v: debug, -vv: trace).
+fn init_logging(verbose: u8, quiet: bool, log: Option<Sink>) {
     let level = match (quiet, verbose) {
         (true, _) => "warn",
         (_, 0) => "info",
@@ -54,22 +56,29 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("saf_net={level},warn")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match log {
+        Some(sink) => builder.with_writer(move || sink.clone()).with_ansi(false).try_init(),
+        None => builder
+            .with_writer(std::io::stderr)
+            .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+    };
 }
 
 pub fn server(args: ServerArgs) -> Result<ExitCode> {
+    serve_logged(args, None, |_| {})
+}
+
+/// The server, its log on stderr or in `log`; `listening` is told the port once it listens.
+pub(super) fn serve_logged(args: ServerArgs, log: Option<Sink>, listening: impl FnOnce(u16)) -> Result<ExitCode> {
     if args.max_streams == 0 || args.max_concurrent == 0 {
         return Err(UsageError("--max-streams and --max-concurrent must be at least 1".into()).into());
     }
     if args.max_duration <= 0.0 || args.handshake_timeout <= 0.0 {
         return Err(UsageError("--max-duration and --handshake-timeout must be above 0 s".into()).into());
     }
-    init_logging(args.verbose, args.quiet);
+    init_logging(args.verbose, args.quiet, log);
     let psk = super::psk(args.psk_file.as_deref())?;
     if args.max_handshakes_per_ip == 0 || args.idle_timeout <= 0.0 || args.max_frame < 1024 {
         return Err(UsageError(
@@ -94,6 +103,7 @@ pub fn server(args: ServerArgs) -> Result<ExitCode> {
         ..ServerConfig::default()
     };
     let listener = listen(args.bind, args.port)?;
+    listening(args.port);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -11,6 +11,7 @@ pub struct TcpTracker {
     at_measure: Option<u64>,
     last: Option<TcpInfo>,
     max_cwnd: u64,
+    max_snd_wnd: u64,
     rtt_min: u32,
     rtt_max: u32,
     rtt_sum: u64,
@@ -30,6 +31,7 @@ impl TcpTracker {
         }
         if measuring {
             self.max_cwnd = self.max_cwnd.max(info.snd_cwnd_bytes);
+            self.max_snd_wnd = self.max_snd_wnd.max(info.snd_wnd);
             if info.rtt_us > 0 {
                 self.rtt_min = if self.rtt_n == 0 {
                     info.rtt_us
@@ -48,6 +50,7 @@ impl TcpTracker {
             rtt: info.rtt_us,
             rttvar: info.rttvar_us,
             pmtu: info.pmtu,
+            snd_wnd: (info.snd_wnd > 0).then_some(info.snd_wnd),
         })
     }
 
@@ -66,6 +69,7 @@ impl TcpTracker {
             busy_us: last.busy_us,
             rwnd_limited_us: last.rwnd_limited_us,
             sndbuf_limited_us: last.sndbuf_limited_us,
+            max_snd_wnd: Some(self.max_snd_wnd.max(last.snd_wnd)).filter(|&w| w > 0),
         })
     }
 }

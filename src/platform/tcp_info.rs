@@ -24,6 +24,8 @@ pub struct TcpInfo {
     pub busy_us: u64,
     pub rwnd_limited_us: u64,
     pub sndbuf_limited_us: u64,
+    /// The peer's advertised receive window, bytes (0 where unknown).
+    pub snd_wnd: u64,
 }
 
 /// Reads TCP_INFO; None if the socket is not TCP or the call fails.
@@ -43,6 +45,7 @@ pub fn tcp_info(sock: &impl AsRawFd) -> Option<TcpInfo> {
         busy_us: i.tcpi_busy_time,
         rwnd_limited_us: i.tcpi_rwnd_limited,
         sndbuf_limited_us: i.tcpi_sndbuf_limited,
+        snd_wnd: u64::from(i.tcpi_snd_wnd),
     })
 }
 
@@ -59,6 +62,7 @@ pub fn tcp_info(sock: &impl AsRawFd) -> Option<TcpInfo> {
         rttvar_us: i.tcpi_rttvar.saturating_mul(1000),
         pmtu: 0,
         snd_mss: i.tcpi_maxseg,
+        snd_wnd: u64::from(i.tcpi_snd_wnd),
         ..TcpInfo::default()
     })
 }

@@ -19,14 +19,18 @@ impl Cookie {
         getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Cookie(b))
     }
+
+    /// The cookie as 32 lowercase hex digits, as the wire carries it.
+    pub fn hex(&self) -> String {
+        self.0.iter().map(|x| format!("{x:02x}")).collect()
+    }
 }
 
 mod hex16 {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
     pub fn serialize<S: Serializer>(b: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
-        let text: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        s.serialize_str(&text)
+        s.serialize_str(&super::Cookie(*b).hex())
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 16], D::Error> {
@@ -219,6 +223,9 @@ pub struct TcpSample {
     pub rtt: u32,
     pub rttvar: u32,
     pub pmtu: u32,
+    /// The peer's receive window, bytes (`-J`'s snd_wnd); measured locally, never on the wire.
+    #[serde(skip)]
+    pub snd_wnd: Option<u64>,
 }
 
 /// A sender's TCP figures over the measured period.
@@ -239,6 +246,9 @@ pub struct TcpTotals {
     pub busy_us: u64,
     pub rwnd_limited_us: u64,
     pub sndbuf_limited_us: u64,
+    /// Largest peer receive window seen, bytes (`-J`'s max_snd_wnd); measured locally, never on the wire.
+    #[serde(skip)]
+    pub max_snd_wnd: Option<u64>,
 }
 
 /// One reporting interval as measured by one side, times relative to that side's start.

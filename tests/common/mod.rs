@@ -142,3 +142,23 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// Starts `cmd` (a server) with its stdout and stderr in `log`, and waits up to 10 s for `banner` in the log,
+/// so nothing probes its port (a probe would be a client to it). Killed when the test ends.
+pub fn logged_server(mut cmd: Command, log: &Path, banner: &str) -> KillOnDrop {
+    let out = std::fs::File::create(log).unwrap();
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out);
+    let child = KillOnDrop(cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}")));
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(log).unwrap_or_default().contains(banner) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{cmd:?} did not say {banner:?}: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}

@@ -115,6 +115,7 @@ pub fn document(o: &LatencyOutcome, meta: &RunMeta) -> Document {
                 version: o.server_software.clone(),
             },
             warnings,
+            time: crate::output::json::rfc3339(meta.time),
         },
     }
 }

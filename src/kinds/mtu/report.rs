@@ -46,6 +46,7 @@ fn document(o: &MtuOutcome, meta: &RunMeta) -> MtuDocument {
                 version: o.server_software.clone(),
             },
             warnings: o.path.diagnoses.iter().map(|d| d.message.clone()).collect(),
+            time: crate::output::json::rfc3339(meta.time),
         },
     }
 }

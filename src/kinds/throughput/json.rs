@@ -3,19 +3,16 @@
 use serde::Serialize;
 
 use super::Outcome;
+use super::json_saf_net::{SafNet, saf_net};
 use crate::client::ClientError;
-use crate::kinds::latency::ProbeReport;
-use crate::kinds::udp::{self, UdpInfo, UdpSpan};
+use crate::kinds::udp::{self, UdpSpan};
 use crate::output::RunMeta;
-use crate::output::json::{ConnectingTo, ServerInfo, Timestamp, version};
+use crate::output::json::{ConnectingTo, Timestamp, number, version};
 use crate::protocol::{
     Direction, IntervalReport, Protocol, SocketReport, StopAfter, StreamBytes, StreamTotals, TcpSample, TcpTotals,
     TestRequest,
 };
-use crate::result::{DirectionResult, Sum, cpu_percent, hints};
-
-pub const RECEIVER_DEFINITION: &str = "receiver goodput: bytes the receiving application read during the measured \
-     period (after -O), divided by that period on the receiver's clock";
+use crate::result::{DirectionResult, Sum, cpu_percent};
 
 #[derive(Debug, Serialize)]
 pub struct Document {
@@ -34,6 +31,8 @@ pub struct Start {
     pub system_info: String,
     pub timestamp: Timestamp,
     pub connecting_to: ConnectingTo,
+    /// The test's cookie (saf-net's: 32 hex digits).
+    pub cookie: String,
     /// The requested -w, 0 when the OS autotunes.
     pub sock_bufsize: u64,
     /// The MSS in use; iperf3 names it tcp_mss when -M was given, tcp_mss_default otherwise.
@@ -43,6 +42,8 @@ pub struct Start {
     pub tcp_mss_default: Option<u32>,
     pub sndbuf_actual: u64,
     pub rcvbuf_actual: u64,
+    /// -b per stream, bits/s; 0 means as fast as possible.
+    pub target_bitrate: u64,
     pub test_start: TestStart,
 }
 
@@ -60,12 +61,18 @@ pub struct TestStart {
     pub protocol: &'static str,
     pub num_streams: u32,
     pub blksize: u32,
+    #[serde(serialize_with = "number")]
     pub omit: f64,
+    #[serde(serialize_with = "number")]
     pub duration: f64,
     pub bytes: u64,
     pub blocks: u64,
     pub reverse: u8,
     pub bidir: u8,
+    /// saf-net sets no IP TOS: the socket's, 0.
+    pub tos: u8,
+    pub target_bitrate: u64,
+    #[serde(serialize_with = "number")]
     pub interval: f64,
 }
 
@@ -74,10 +81,14 @@ pub struct TestStart {
 pub struct Span {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub socket: Option<u32>,
+    #[serde(serialize_with = "number")]
     pub start: f64,
+    #[serde(serialize_with = "number")]
     pub end: f64,
+    #[serde(serialize_with = "number")]
     pub seconds: f64,
     pub bytes: u64,
+    #[serde(serialize_with = "number")]
     pub bits_per_second: f64,
     /// Sums only: retransmits over the streams.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,6 +96,9 @@ pub struct Span {
     /// Interval streams: the sender's retransmits, snd_cwnd, rtt, rttvar, pmtu.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpSample>,
+    /// Interval streams this side sent: the peer's receive window (iperf3's snd_wnd), where the kernel says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snd_wnd: Option<u64>,
     /// End-of-test sender streams: retransmits, max_snd_cwnd, max/min/mean_rtt.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub tcp_end: Option<EndTcp>,
@@ -93,6 +107,7 @@ pub struct Span {
     pub udp: Option<UdpSpan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub omitted: Option<bool>,
+    /// iperf3's meaning: whether this side (the client) sent the stream, whichever side's view the span is.
     pub sender: bool,
 }
 
@@ -104,6 +119,8 @@ pub struct EndTcp {
     pub max_rtt: u32,
     pub min_rtt: u32,
     pub mean_rtt: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_snd_wnd: Option<u64>,
 }
 
 impl From<&TcpTotals> for EndTcp {
@@ -114,6 +131,7 @@ impl From<&TcpTotals> for EndTcp {
             max_rtt: t.max_rtt,
             min_rtt: t.min_rtt,
             mean_rtt: t.mean_rtt,
+            max_snd_wnd: t.max_snd_wnd,
         }
     }
 }
@@ -135,6 +153,7 @@ impl Span {
             bits_per_second,
             retransmits: None,
             tcp: None,
+            snd_wnd: None,
             tcp_end: None,
             udp: None,
             omitted,
@@ -162,11 +181,17 @@ pub struct StreamEnd {
 
 #[derive(Debug, Serialize)]
 pub struct Cpu {
+    #[serde(serialize_with = "number")]
     pub host_total: f64,
+    #[serde(serialize_with = "number")]
     pub host_user: f64,
+    #[serde(serialize_with = "number")]
     pub host_system: f64,
+    #[serde(serialize_with = "number")]
     pub remote_total: f64,
+    #[serde(serialize_with = "number")]
     pub remote_user: f64,
+    #[serde(serialize_with = "number")]
     pub remote_system: f64,
 }
 
@@ -191,90 +216,26 @@ pub struct End {
     pub receiver_tcp_congestion: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct SafNet {
-    pub version: &'static str,
-    pub run_id: String,
-    pub label: Option<String>,
-    pub profile: Option<String>,
-    pub complete: bool,
-    pub direction: &'static str,
-    pub receiver_definition: &'static str,
-    pub sender_definition: &'static str,
-    /// The headline: receiver goodput of the client→server direction (server→client under -R).
-    pub receiver_bits_per_second: f64,
-    pub sender_bits_per_second: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reverse_receiver_bits_per_second: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reverse_sender_bits_per_second: Option<f64>,
-    pub server: ServerInfo,
-    /// iperf3's `intervals` carry the receiver's view; the sender's view is here.
-    pub sender_intervals: Vec<Interval>,
-    /// Every sender stream's kernel TCP figures, including what limited it (Linux).
-    pub tcp: Vec<StreamTcp>,
-    /// What held the senders back, in words, when the kernel says so.
-    pub hints: Vec<String>,
-    pub socket_options: SocketOptions,
-    /// True when receivers discarded data in the kernel (--skip-rx-copy): not the default goodput definition.
-    pub skip_rx_copy: bool,
-    /// First CPU each side's stream threads were pinned to (-A; stream k on CPU first + k - 1, modulo the CPUs).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub affinity: Option<Affinity>,
-    /// Both interfaces, MSS, the probed path MTU, and diagnoses.
-    pub path: crate::diagnose::PathReport,
-    /// UDP RTT idle and under load (--latency).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latency: Option<LatencyUnderLoad>,
-    /// UDP tests: datagram size, target rate, and what the UDP figures mean.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub udp: Option<UdpInfo>,
+/// Which side's figures a span shows, and iperf3's `sender` flag: whether this side (the client) sent the stream.
+#[derive(Debug, Clone, Copy)]
+struct View {
+    sender_side: bool,
+    local_sends: bool,
 }
 
-/// `-A`: the first CPU of each side's stream threads.
-#[derive(Debug, Serialize)]
-pub struct Affinity {
-    pub client_cpu: Option<u32>,
-    pub server_cpu: Option<u32>,
+impl View {
+    fn of(d: &DirectionResult, sender_side: bool) -> View {
+        View {
+            sender_side,
+            local_sends: d.client_sends,
+        }
+    }
 }
-
-#[derive(Debug, Serialize)]
-pub struct LatencyUnderLoad {
-    pub idle: ProbeReport,
-    pub loaded: ProbeReport,
-}
-
-/// Socket options as requested, and as each side's kernel applied them.
-#[derive(Debug, Serialize)]
-pub struct SocketOptions {
-    pub requested: RequestedOptions,
-    pub client: Option<SocketReport>,
-    pub server: Option<SocketReport>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RequestedOptions {
-    pub window: Option<u32>,
-    pub mss: Option<u32>,
-    pub congestion: Option<String>,
-    pub fq_rate: Option<u64>,
-    pub bitrate: Option<u64>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct StreamTcp {
-    pub stream: u32,
-    #[serde(flatten)]
-    pub totals: TcpTotals,
-}
-
-pub const SENDER_DEFINITION: &str = "sender rate: bytes the sending application handed to the kernel during the \
-     measured period, divided by that period on the sender's clock";
 
 /// One side's interval as spans; stream TCP figures come from the entry itself or the sender's matching interval.
-fn interval_spans(iv: &IntervalReport, sender: bool, tcp_from: Option<&IntervalReport>) -> (Vec<Span>, Span) {
-    let list: &[StreamBytes] = if sender { &iv.sent } else { &iv.received };
-    let omitted = Some(iv.omitted);
+fn interval_spans(iv: &IntervalReport, view: View, tcp_from: Option<&IntervalReport>) -> (Vec<Span>, Span) {
+    let list: &[StreamBytes] = if view.sender_side { &iv.sent } else { &iv.received };
+    let (omitted, flag) = (Some(iv.omitted), view.local_sends);
     let tcp_of = |b: &StreamBytes| {
         b.tcp.or_else(|| {
             tcp_from
@@ -286,8 +247,9 @@ fn interval_spans(iv: &IntervalReport, sender: bool, tcp_from: Option<&IntervalR
         .iter()
         .map(|b| Span {
             tcp: tcp_of(b),
-            udp: b.udp.map(|c| UdpSpan::of(&c, sender)),
-            ..Span::new(Some(b.stream), iv.start, iv.end, b.bytes, sender, omitted)
+            snd_wnd: tcp_of(b).and_then(|t| t.snd_wnd),
+            udp: b.udp.map(|c| UdpSpan::of(&c, view.sender_side)),
+            ..Span::new(Some(b.stream), iv.start, iv.end, b.bytes, flag, omitted)
         })
         .collect();
     let total = list.iter().map(|b| b.bytes).sum();
@@ -299,23 +261,24 @@ fn interval_spans(iv: &IntervalReport, sender: bool, tcp_from: Option<&IntervalR
         streams,
         Span {
             retransmits,
-            udp: udp::interval_sum(list).map(|c| UdpSpan::of(&c, sender)),
-            ..Span::new(None, iv.start, iv.end, total, sender, omitted)
+            udp: udp::interval_sum(list).map(|c| UdpSpan::of(&c, view.sender_side)),
+            ..Span::new(None, iv.start, iv.end, total, flag, omitted)
         },
     )
 }
 
 /// Zips two directions' interval lists by index (the sides tick in step).
-fn intervals(first: &DirectionResult, second: Option<&DirectionResult>, sender: bool) -> Vec<Interval> {
+pub(super) fn intervals(first: &DirectionResult, second: Option<&DirectionResult>, sender_side: bool) -> Vec<Interval> {
     let view = |d: &DirectionResult| {
-        if sender {
+        if sender_side {
             d.sender_intervals.clone()
         } else {
             d.receiver_intervals.clone()
         }
     };
-    let spans =
-        |d: &DirectionResult, i: usize, iv: &IntervalReport| interval_spans(iv, sender, d.sender_intervals.get(i));
+    let spans = |d: &DirectionResult, i: usize, iv: &IntervalReport| {
+        interval_spans(iv, View::of(d, sender_side), d.sender_intervals.get(i))
+    };
     view(first)
         .iter()
         .enumerate()
@@ -337,25 +300,44 @@ fn intervals(first: &DirectionResult, second: Option<&DirectionResult>, sender: 
         .collect()
 }
 
-fn total_span(sum: &Sum, sender: bool, streams: &[StreamTotals]) -> Span {
+/// One direction's totals as one side saw them; `flag` is the span's `sender`.
+fn total_span(sum: &Sum, sender_side: bool, flag: bool, streams: &[StreamTotals]) -> Span {
     let retransmits = streams
         .iter()
         .any(|s| s.tcp.is_some())
         .then(|| streams.iter().filter_map(|s| s.tcp).map(|t| t.retransmits).sum());
     Span {
         retransmits,
-        udp: udp::totals_sum(streams).map(|c| UdpSpan::of(&c, sender)),
-        ..Span::new(None, 0.0, sum.seconds, sum.bytes, sender, None)
+        udp: udp::totals_sum(streams).map(|c| UdpSpan::of(&c, sender_side)),
+        ..Span::new(None, 0.0, sum.seconds, sum.bytes, flag, None)
     }
+}
+
+/// `sum_sent` (or `sum_received`) of one direction. TCP flags them iperf3's way (whether this side sent);
+/// UDP as iperf3 3.x writes them: `sum_sent` true with no loss or jitter seen, `sum_received` false.
+fn sum_of(d: &DirectionResult, sender_side: bool) -> Span {
+    let (sum, streams) = if sender_side {
+        (&d.sent, &d.sender)
+    } else {
+        (&d.received, &d.receiver)
+    };
+    let udp = udp::totals_sum(streams).is_some();
+    let flag = if udp { sender_side } else { d.client_sends };
+    let mut span = total_span(sum, sender_side, flag, streams);
+    if let Some(u) = span.udp.as_mut().filter(|_| sender_side) {
+        (u.jitter_ms, u.lost_packets, u.lost_percent) = (Some(0.0), Some(0), Some(0.0));
+    }
+    span
 }
 
 /// iperf3's UDP `end.sum`: the receiver's totals of one direction, for UDP tests.
 fn udp_sum(d: &DirectionResult) -> Option<Span> {
-    udp::totals_sum(&d.receiver).map(|_| total_span(&d.received, false, &d.receiver))
+    udp::totals_sum(&d.receiver).map(|_| total_span(&d.received, false, d.client_sends, &d.receiver))
 }
 
 fn stream_end(d: &DirectionResult) -> Vec<StreamEnd> {
     let find = |v: &[StreamTotals], id: u32| v.iter().find(|s| s.stream == id).cloned();
+    let flag = d.client_sends;
     d.sender
         .iter()
         .map(|s| {
@@ -363,16 +345,16 @@ fn stream_end(d: &DirectionResult) -> Vec<StreamEnd> {
             let receiver = match r {
                 Some(r) => Span {
                     udp: r.udp.map(|c| UdpSpan::of(&c, false)),
-                    ..Span::new(Some(r.stream), 0.0, r.seconds, r.bytes, false, None)
+                    ..Span::new(Some(r.stream), 0.0, r.seconds, r.bytes, flag, None)
                 },
-                None => Span::new(Some(s.stream), 0.0, 0.0, 0, false, None),
+                None => Span::new(Some(s.stream), 0.0, 0.0, 0, flag, None),
             };
             StreamEnd {
                 udp: receiver.udp.is_some().then(|| receiver.clone()),
                 sender: Span {
                     tcp_end: s.tcp.as_ref().map(EndTcp::from),
                     udp: s.udp.map(|c| UdpSpan::of(&c, true)),
-                    ..Span::new(Some(s.stream), 0.0, s.seconds, s.bytes, true, None)
+                    ..Span::new(Some(s.stream), 0.0, s.seconds, s.bytes, flag, None)
                 },
                 receiver,
             }
@@ -394,7 +376,7 @@ pub fn document(o: &Outcome, meta: &RunMeta) -> Document {
 }
 
 /// The client's socket as the kernel set it up, and the server's (as it reported it).
-fn sockets(o: &Outcome) -> (Option<&SocketReport>, Option<&SocketReport>) {
+pub(super) fn sockets(o: &Outcome) -> (Option<&SocketReport>, Option<&SocketReport>) {
     let client = o.streams.first().map(|s| &s.socket);
     let server = o.remote.as_ref().and_then(|x| x.socket.as_ref());
     (client, server)
@@ -402,7 +384,8 @@ fn sockets(o: &Outcome) -> (Option<&SocketReport>, Option<&SocketReport>) {
 
 fn start(o: &Outcome, meta: &RunMeta) -> Start {
     let r = &o.request;
-    let (client_socket, _) = sockets(o);
+    // UDP streams have no MSS: iperf3 leaves both names out.
+    let tcp_socket = sockets(o).0.filter(|_| r.protocol == Protocol::Tcp);
     Start {
         connected: o
             .streams
@@ -419,15 +402,17 @@ fn start(o: &Outcome, meta: &RunMeta) -> Start {
         system_info: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         timestamp: Timestamp::of(meta.time),
         connecting_to: ConnectingTo::of(meta),
+        cookie: o.cookie.clone(),
         sock_bufsize: r.window.map_or(0, u64::from),
-        tcp_mss: r.mss.and(client_socket.map(|s| s.mss)),
+        tcp_mss: r.mss.and(tcp_socket.map(|s| s.mss)),
         tcp_mss_default: if r.mss.is_none() {
-            client_socket.map(|s| s.mss)
+            tcp_socket.map(|s| s.mss)
         } else {
             None
         },
         sndbuf_actual: o.streams.first().map_or(0, |s| s.socket.sndbuf),
         rcvbuf_actual: o.streams.first().map_or(0, |s| s.socket.rcvbuf),
+        target_bitrate: r.bitrate.unwrap_or(0),
         test_start: TestStart::of(r),
     }
 }
@@ -453,6 +438,8 @@ impl TestStart {
             blocks: 0,
             reverse: u8::from(r.direction == Direction::Reverse),
             bidir: u8::from(r.direction == Direction::Bidir),
+            tos: 0,
+            target_bitrate: r.bitrate.unwrap_or(0),
             interval: r.interval_seconds,
         }
     }
@@ -475,10 +462,10 @@ fn end(o: &Outcome, first: &DirectionResult, second: Option<&DirectionResult>) -
         streams,
         sum: udp_sum(first),
         sum_bidir_reverse: second.and_then(udp_sum),
-        sum_sent: total_span(&first.sent, true, &first.sender),
-        sum_received: total_span(&first.received, false, &first.receiver),
-        sum_sent_bidir_reverse: second.map(|d| total_span(&d.sent, true, &d.sender)),
-        sum_received_bidir_reverse: second.map(|d| total_span(&d.received, false, &d.receiver)),
+        sum_sent: sum_of(first, true),
+        sum_received: sum_of(first, false),
+        sum_sent_bidir_reverse: second.map(|d| sum_of(d, true)),
+        sum_received_bidir_reverse: second.map(|d| sum_of(d, false)),
         sender_tcp_congestion: sender_socket.and_then(|s| s.congestion.clone()),
         receiver_tcp_congestion: receiver_socket.and_then(|s| s.congestion.clone()),
         cpu_utilization_percent: Cpu {
@@ -488,64 +475,6 @@ fn end(o: &Outcome, first: &DirectionResult, second: Option<&DirectionResult>) -
             remote_total: rt,
             remote_user: ru,
             remote_system: rs,
-        },
-    }
-}
-
-fn saf_net(o: &Outcome, meta: &RunMeta, dirs: &[DirectionResult]) -> SafNet {
-    let r = &o.request;
-    let (first, second) = (&dirs[0], dirs.get(1));
-    let (client_socket, server_socket) = sockets(o);
-    SafNet {
-        version: env!("CARGO_PKG_VERSION"),
-        run_id: meta.run_id.clone(),
-        label: meta.label.clone(),
-        profile: meta.profile.clone(),
-        complete: o.complete(),
-        direction: r.direction.as_str(),
-        receiver_definition: RECEIVER_DEFINITION,
-        sender_definition: SENDER_DEFINITION,
-        receiver_bits_per_second: first.received.rate().0,
-        sender_bits_per_second: first.sent.rate().0,
-        reverse_receiver_bits_per_second: second.map(|d| d.received.rate().0),
-        reverse_sender_bits_per_second: second.map(|d| d.sent.rate().0),
-        server: ServerInfo {
-            address: o.server.to_string(),
-            version: o.server_software.clone(),
-        },
-        sender_intervals: intervals(first, second, true),
-        tcp: dirs
-            .iter()
-            .flat_map(|d| &d.sender)
-            .filter_map(|s| {
-                s.tcp.map(|totals| StreamTcp {
-                    stream: s.stream,
-                    totals,
-                })
-            })
-            .collect(),
-        hints: dirs.iter().flat_map(|d| hints(d, o.path.is_loopback())).collect(),
-        udp: udp::info(r),
-        path: o.path.clone(),
-        skip_rx_copy: r.skip_rx_copy,
-        affinity: (o.client_cpu.is_some() || r.server_cpu.is_some()).then_some(Affinity {
-            client_cpu: o.client_cpu,
-            server_cpu: r.server_cpu,
-        }),
-        latency: o.latency.as_ref().map(|l| LatencyUnderLoad {
-            idle: ProbeReport::new(&l.idle, l.idle_interval()),
-            loaded: ProbeReport::new(&l.loaded, l.idle_interval()),
-        }),
-        socket_options: SocketOptions {
-            requested: RequestedOptions {
-                window: r.window,
-                mss: r.mss,
-                congestion: r.congestion.clone(),
-                fq_rate: r.fq_rate,
-                bitrate: r.bitrate,
-            },
-            client: client_socket.cloned(),
-            server: server_socket.cloned(),
         },
     }
 }

@@ -4,11 +4,13 @@
 //! Plan: [`crate::config::ClientPlan`]. Phases (`run.rs`): admission and the datagram size, the time before the
 //! start (`prestart.rs`: MTU check, idle RTT, data connections), the measured streams beside the server's
 //! intervals, the server's results, the outcome with its diagnoses. Outcome: [`Outcome`] (`outcome.rs`),
-//! rendered as text (`live.rs` while it runs, `text.rs` at the end), `-J` (`json.rs`) and history
+//! rendered as text (`live.rs` while it runs, `text.rs` at the end; `iperf3_text.rs` as iperf3's client prints it, for the drop-in), `-J` (`json.rs`, its `saf_net` section `json_saf_net.rs`) and history
 //! (`history.rs`).
 
 mod history;
+pub mod iperf3_text;
 mod json;
+mod json_saf_net;
 mod live;
 mod measure;
 mod outcome;

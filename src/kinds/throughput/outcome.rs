@@ -18,6 +18,8 @@ pub struct Outcome {
     pub client_cpu: Option<u32>,
     pub server: SocketAddr,
     pub server_software: String,
+    /// The test's cookie, as hex (`-J`'s start.cookie).
+    pub cookie: String,
     pub started_at: SystemTime,
     pub streams: Vec<StreamInfo>,
     pub local: SideRun,

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::output::history::{HistoryRow, Kind};
+use crate::output::json::opt_number;
 use crate::protocol::{Protocol, StreamBytes, StreamTotals, TestRequest, UdpCounts};
 use crate::result::DirectionResult;
 use crate::units::BitsPerSec;
@@ -19,12 +20,12 @@ pub const DEFINITION: &str = "receiver side: packets = datagrams the sequence nu
 /// iperf3's UDP fields of one span, flattened into it. A sender span carries only `packets`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct UdpSpan {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_number")]
     pub jitter_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lost_packets: Option<u64>,
     pub packets: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_number")]
     pub lost_percent: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_of_order: Option<u64>,
