@@ -132,6 +132,7 @@ impl<'a> Test<'a> {
             client_cpu: plan.client_cpu,
             server,
             server_software,
+            peer: Default::default(),
             started_at: SystemTime::now(),
             streams: Vec::new(),
             local: not_run(),

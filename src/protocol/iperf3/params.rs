@@ -134,10 +134,14 @@ pub(super) mod de {
         }
     }
 
-    /// A whole number that may be negative (`-1` means "none" in iperf3's results).
+    /// A whole number that may be negative (`-1` means "none" in iperf3's results). iperf3 3.12 writes its
+    /// 64-bit `-1` as 18446744073709551615, so values above `i64::MAX` wrap as they did in C.
     pub fn i64_of<E: Error>(v: &Value) -> Result<i64, E> {
         if let Some(n) = v.as_i64() {
             return Ok(n);
+        }
+        if let Some(n) = v.as_u64() {
+            return Ok(n as i64);
         }
         let f = number::<E>(v)?;
         if f.fract() == 0.0 && f.abs() < 9.2e18 {

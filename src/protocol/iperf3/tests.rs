@@ -238,6 +238,9 @@ fn results_need_iperf3s_required_fields() {
     let s3 = r.stream(3).unwrap();
     assert_eq!((s3.errors, s3.packets, s3.seconds()), (2, 9, None));
     assert!(r.stream(2).is_none());
+    let wrapped = br#"{"cpu_util_total":0,"cpu_util_user":0,"cpu_util_system":0,"sender_has_retransmits":-1,
+        "streams":[{"id":1,"bytes":1,"retransmits":18446744073709551615,"jitter":0,"errors":0,"packets":0}]}"#;
+    assert_eq!(decode_json::<Results>(wrapped).unwrap().streams[0].retransmits, -1);
     let no_cpu = br#"{"cpu_util_user":0,"cpu_util_system":0,"sender_has_retransmits":0,"streams":[]}"#;
     assert!(decode_json::<Results>(no_cpu).is_err());
     let no_bytes = br#"{"cpu_util_total":0,"cpu_util_user":0,"cpu_util_system":0,"sender_has_retransmits":0,
