@@ -258,9 +258,9 @@ impl ProbeArgs {
 pub struct ClientArgs {
     /// Server: a name (alpha.local), IPv4, IPv6, or link-local with zone (fe80::1%en0).
     pub host: String,
-    /// Server port.
-    #[arg(short, long, default_value_t = DEFAULT_PORT, env = "SAF_NET_PORT")]
-    pub port: u16,
+    /// Server port [default: 5301; 5201 with --iperf3].
+    #[arg(short, long, env = "SAF_NET_PORT")]
+    pub port: Option<u16>,
     /// Seconds to measure [default: 10].
     #[arg(short = 't', long = "time", value_name = "SECS", value_parser = seconds, conflicts_with = "bytes", allow_negative_numbers = true)]
     pub time: Option<f64>,
@@ -303,6 +303,9 @@ pub struct ClientArgs {
     /// UDP instead of TCP: paced datagrams; the receiver counts loss, reordering, duplicates and jitter.
     #[arg(short = 'u', long = "udp")]
     pub udp: bool,
+    /// Test against an unmodified iperf3 server (3.1 or later) in iperf3's own protocol; -p defaults to 5201.
+    #[arg(long)]
+    pub iperf3: bool,
     #[command(flatten)]
     pub psk: PskArgs,
     /// Pin stream threads to CPUs: N for the client's, M for the server's (round-robin upward), as iperf3's -A (Linux).

@@ -6,16 +6,26 @@ use super::{EXIT_INCOMPLETE, ExitCode, UsageError};
 use crate::cli::ClientArgs;
 use crate::client::ClientError;
 use crate::config::ClientInput;
+use crate::kinds::iperf3;
 use crate::kinds::throughput::{self, LivePrinter};
 use crate::net::Family;
 use crate::output::RunMeta;
 use crate::output::text::Live;
 use crate::protocol::Protocol;
 
+/// The port: `-p` (or `$SAF_NET_PORT`), else saf-net's, or iperf3's with `--iperf3`.
+pub(super) fn port(args: &ClientArgs) -> u16 {
+    match (args.port, args.iperf3) {
+        (Some(p), _) => p,
+        (None, true) => crate::protocol::iperf3::DEFAULT_PORT,
+        (None, false) => crate::config::DEFAULT_PORT,
+    }
+}
+
 pub(super) fn input(args: &ClientArgs) -> ClientInput {
     ClientInput {
         host: args.host.clone(),
-        port: args.port,
+        port: port(args),
         time: args.time,
         bytes: args.bytes,
         parallel: args.parallel,
@@ -54,20 +64,32 @@ fn failed(e: ClientError, json: bool) -> Result<ExitCode> {
 }
 
 pub fn client(args: ClientArgs) -> Result<ExitCode> {
-    let mut plan = input(&args).plan().map_err(UsageError)?;
-    plan.target.psk = super::psk(args.psk.psk_file.as_deref())?;
+    let input = input(&args);
+    if args.iperf3 {
+        iperf3::check(&input, args.psk.psk_file.is_some()).map_err(UsageError)?;
+    }
+    let mut plan = input.plan().map_err(UsageError)?;
+    if !args.iperf3 {
+        plan.target.psk = super::psk(args.psk.psk_file.as_deref())?;
+    }
     let profile = super::profile(args.profile.as_deref())?;
     plan.expected_mbps = profile.as_ref().map(|p| p.link.line_rate_mbps.round() as u32);
     plan.expected_medium = profile.as_ref().map(|p| p.link.medium);
     let history_path = args.history.target()?;
-    let mut meta = RunMeta::new(&args.host, args.port, args.label.clone(), None);
+    let port = plan.target.port;
+    let mut meta = RunMeta::new(&args.host, port, args.label.clone(), None);
     if let Some(p) = &profile {
         meta = meta.judged_by(p);
     }
     let intervals = plan.request.interval_seconds > 0.0;
-    let mut printer = (!args.json).then(|| LivePrinter::new(&plan.request, &args.host, args.port, intervals));
+    let mut printer = (!args.json).then(|| LivePrinter::new(&plan.request, &args.host, port, intervals));
     let outcome = super::run_shown(printer.as_mut().map(|p| p as &mut dyn Live), async |obs| {
-        throughput::run_until(&plan, obs, super::signals::stop_signals(true)).await
+        let stop = super::signals::stop_signals(true);
+        if args.iperf3 {
+            iperf3::run_until(&plan, obs, stop).await
+        } else {
+            throughput::run_until(&plan, obs, stop).await
+        }
     })?;
     match outcome {
         Ok(o) => super::emit(&o, &meta, args.json, history_path.as_deref()),

@@ -96,9 +96,10 @@ fn client(args: ClientArgs, options: &Options, sink: &Sink) -> Result<ExitCode> 
     }
     let mut plan = super::client::input(&args).plan().map_err(UsageError)?;
     plan.target.psk = super::psk(None)?;
-    let meta = RunMeta::new(&args.host, args.port, None, None);
+    let port = super::client::port(&args);
+    let meta = RunMeta::new(&args.host, port, None, None);
     let verbose = options.verbose;
-    let mut printer = (!args.json).then(|| Printer::new(sink.clone(), &plan.request, &args.host, args.port, verbose));
+    let mut printer = (!args.json).then(|| Printer::new(sink.clone(), &plan.request, &args.host, port, verbose));
     let outcome = super::run_shown(printer.as_mut().map(|p| p as &mut dyn Live), async |obs| {
         throughput::run_until(&plan, obs, super::signals::stop_signals(true)).await
     })?;

@@ -6,8 +6,8 @@
 
 use super::flags::{FLAGS, Flag, Takes};
 
-/// Speak iperf3's wire protocol in drop-in client mode. Flip to `true` once `saf-net client --iperf3` exists,
-/// so `saf-net -c HOST` works against real iperf3 servers like the iperf3 it replaces.
+/// Speak iperf3's wire protocol in drop-in client mode (`client --iperf3`), against iperf3 and saf-net servers alike,
+/// like the iperf3 it replaces.
 pub const SPEAK_IPERF3: bool = false;
 
 /// iperf3's default port, the drop-in's default.

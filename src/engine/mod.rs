@@ -8,6 +8,7 @@ mod stream;
 mod tcp;
 mod tcp_stats;
 pub mod udp;
+mod udp_framing;
 mod udp_ledger;
 mod udp_stats;
 

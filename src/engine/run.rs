@@ -32,6 +32,9 @@ pub struct Timing {
     pub hard_limit: Option<Duration>,
     /// End the run when no stream moved a byte for this long (a stalled path, e.g. a jumbo black hole).
     pub stall_after: Option<Duration>,
+    /// Receivers end this long after the last byte once the senders' clock stopped (a peer that never closes
+    /// its streams: iperf3); None waits for the peer's end.
+    pub quiet_end: Option<Duration>,
 }
 
 impl Timing {
@@ -50,6 +53,15 @@ impl Timing {
             interval: Duration::from_secs_f64(req.interval_seconds),
             hard_limit: duration.or(untimed_limit).map(|d| omit + d + GRACE),
             stall_after: None,
+            quiet_end: None,
+        }
+    }
+
+    /// The same clock, ending receivers `after` their last byte once the senders stopped (None: at the peer's end).
+    pub fn ending_quiet(self, after: Option<Duration>) -> Timing {
+        Timing {
+            quiet_end: after,
+            ..self
         }
     }
 
@@ -129,7 +141,7 @@ where
 {
     let cpu = CpuClock::start();
     let t0 = Instant::now();
-    let (running, start_error) = Running::start(local);
+    let (running, start_error) = Running::start(local, timing.quiet_end);
     let mut driver = Driver {
         sampler: Sampler::new(running.streams.len(), t0, &timing),
         clock: Clock::new(t0, timing),
@@ -310,8 +322,11 @@ struct Running {
 
 impl Running {
     /// Starts every stream's thread; a stream that cannot start aborts the run.
-    fn start<R>(local: LocalStreams) -> (Running, Option<Abort<R>>) {
-        let flags = Arc::new(Flags::default());
+    fn start<R>(local: LocalStreams, quiet_end: Option<Duration>) -> (Running, Option<Abort<R>>) {
+        let flags = Arc::new(Flags {
+            quiet_end,
+            ..Flags::default()
+        });
         let (done_tx, done_rx) = unbounded_channel::<Finished>();
         let mut streams = Vec::with_capacity(local.pending.len());
         let mut error = None;

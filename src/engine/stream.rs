@@ -38,6 +38,9 @@ pub struct Flags {
     pub stop_send: AtomicBool,
     /// Everyone stops now (abort, fault, limit).
     pub abort: AtomicBool,
+    /// Receivers of a peer that never closes its streams (iperf3) end once the senders' clock stopped and nothing
+    /// arrived for this long; their period closes at their last byte. None: they wait for the peer's end.
+    pub quiet_end: Option<Duration>,
 }
 
 /// A stream thread's last word.
@@ -161,6 +164,14 @@ pub enum UdpPlan {
     },
     /// Datagrams arrive through a [`super::udp::Sink`]; only watch for the stream's end.
     Fed { meter: Arc<Meter> },
+    /// Send paced datagrams with iperf3's header on a socket connected to an iperf3 peer; no end markers.
+    Iperf3Send { socket: UdpSocket, counters_64bit: bool },
+    /// Receive iperf3 datagrams on a socket connected to an iperf3 peer.
+    Iperf3Receive {
+        socket: UdpSocket,
+        counters_64bit: bool,
+        meter: Arc<Meter>,
+    },
 }
 
 /// A stream waiting for the clock: a connected TCP socket, or a UDP stream's plan.

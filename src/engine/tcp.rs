@@ -31,15 +31,15 @@ pub fn spawn(
         .spawn(move || {
             pin(spec.cpu);
             let result = if spec.sender {
-                send_loop(socket, &spec, &flags, &c)
+                send_loop(socket, &spec, &flags, &c).map(|()| Instant::now())
             } else {
                 receive_loop(socket, &spec, &flags, &c)
             };
-            let _ = done.send(Finished {
-                id: spec.id,
-                at: Instant::now(),
-                error: result.err().map(|e| e.to_string()),
-            });
+            let (at, error) = match result {
+                Ok(at) => (at, None),
+                Err(e) => (Instant::now(), Some(e.to_string())),
+            };
+            let _ = done.send(Finished { id: spec.id, at, error });
         })?;
     Ok(Stream::tcp(spec, counter, handle, thread))
 }
@@ -159,10 +159,36 @@ impl WakeThreshold {
     }
 }
 
-fn receive_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &AtomicU64) -> std::io::Result<()> {
+/// How often a receiver that ends on quiet ([`Flags::quiet_end`]) wakes: a tail held back by the wake threshold
+/// is read, and timed, at most this late.
+const QUIET_POLL: Duration = Duration::from_millis(10);
+
+/// Whether a receiver that ends on quiet has heard nothing for long enough since the senders' clock stopped.
+fn quiet_for(flags: &Flags, last_data: Instant, stop_seen: &mut Option<Instant>) -> bool {
+    let Some(quiet) = flags.quiet_end else {
+        return false;
+    };
+    if !flags.stop_send.load(Ordering::Relaxed) {
+        return false;
+    }
+    let since = *stop_seen.get_or_insert_with(Instant::now);
+    since.max(last_data).elapsed() >= quiet
+}
+
+/// Reads until the peer's end (EOF), an abort, or quiet after the clock stopped; returns when the data ended.
+fn receive_loop(
+    mut socket: TcpStream,
+    spec: &StreamSpec,
+    flags: &Flags,
+    counter: &AtomicU64,
+) -> std::io::Result<Instant> {
     let mut buf = vec![0u8; spec.block_size];
     let mut wake = WakeThreshold::new(buf.len(), spec.fixed_window);
     let mut last_data = Instant::now();
+    let mut stop_seen = None;
+    if flags.quiet_end.is_some() {
+        socket.set_read_timeout(Some(QUIET_POLL))?;
+    }
     loop {
         let got = if spec.discard {
             crate::platform::recv_discard(&socket, &mut buf)
@@ -170,7 +196,7 @@ fn receive_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter
             socket.read(&mut buf)
         };
         match got {
-            Ok(0) => return Ok(()),
+            Ok(0) => return Ok(Instant::now()),
             Ok(k) => {
                 counter.fetch_add(k as u64, Ordering::Relaxed);
                 last_data = Instant::now();
@@ -178,7 +204,10 @@ fn receive_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 if flags.abort.load(Ordering::Relaxed) {
-                    return Ok(());
+                    return Ok(Instant::now());
+                }
+                if quiet_for(flags, last_data, &mut stop_seen) {
+                    return Ok(last_data);
                 }
                 if let Some(limit) = spec.idle_timeout.filter(|&l| last_data.elapsed() >= l) {
                     return Err(std::io::Error::new(

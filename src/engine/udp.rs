@@ -10,18 +10,18 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use super::stream::UdpPlan;
-use super::stream::{Finished, Flags, Stream, StreamSpec, pattern, pin};
+use super::stream::{Finished, Flags, Stream, StreamSpec, pin};
+use super::udp_framing::Framing;
 pub use super::udp_ledger::Meter;
 use crate::platform::{self, RecvBatch};
 use crate::protocol::{
     Cookie, DatagramKind, FLAG_END, FLAG_HELLO, HEADER_LEN, Header, MAX_DATAGRAM, TestRequest, data_tag, set_data_tag,
-    stamp,
 };
 
 /// Receive buffer asked for on UDP receiving sockets when `-w` is not given: room for bursts (the kernel caps
@@ -119,18 +119,25 @@ pub fn spawn(
     done: UnboundedSender<Finished>,
 ) -> std::io::Result<Stream> {
     let meter = match &plan {
-        UdpPlan::Receive { meter, .. } | UdpPlan::Fed { meter } => meter.clone(),
-        UdpPlan::Send { .. } => Meter::new(spec.id),
+        UdpPlan::Receive { meter, .. } | UdpPlan::Fed { meter } | UdpPlan::Iperf3Receive { meter, .. } => meter.clone(),
+        UdpPlan::Send { .. } | UdpPlan::Iperf3Send { .. } => Meter::new(spec.id),
     };
     let m = meter.clone();
     let thread = std::thread::Builder::new()
         .name(format!("udp-{}", spec.id))
         .spawn(move || {
             pin(spec.cpu);
+            let saf_net = |cookie| Framing::SafNet { cookie, id: spec.id };
             let (at, error) = match plan {
-                UdpPlan::Send { socket, to, cookie } => send_loop(&socket, to, cookie, &spec, &flags, &m),
-                UdpPlan::Receive { socket, cookie, .. } => receive_loop(&socket, cookie, &spec, &flags, &m),
+                UdpPlan::Send { socket, to, cookie } => send_loop(&socket, to, saf_net(cookie), &spec, &flags, &m),
+                UdpPlan::Receive { socket, cookie, .. } => receive_loop(&socket, saf_net(cookie), &spec, &flags, &m),
                 UdpPlan::Fed { .. } => watch(&flags, &m),
+                UdpPlan::Iperf3Send { socket, counters_64bit } => {
+                    send_loop(&socket, None, Framing::Iperf3 { counters_64bit }, &spec, &flags, &m)
+                }
+                UdpPlan::Iperf3Receive {
+                    socket, counters_64bit, ..
+                } => receive_loop(&socket, Framing::Iperf3 { counters_64bit }, &spec, &flags, &m),
             };
             let _ = done.send(Finished { id: spec.id, at, error });
         })?;
@@ -148,8 +155,13 @@ fn receiving_done(flags: &Flags, meter: &Meter, stop_seen: &mut Option<Instant>)
     }
     if flags.stop_send.load(Ordering::Relaxed) {
         let since = *stop_seen.get_or_insert(now);
-        if now.duration_since(since) >= LINGER {
-            return Some(meter.last_arrival().unwrap_or(now));
+        let last = meter.last_arrival();
+        // A peer without end markers (iperf3) has ended once it has been quiet for a while.
+        let quiet = flags
+            .quiet_end
+            .is_some_and(|q| now.duration_since(last.map_or(since, |l| l.max(since))) >= q);
+        if quiet || now.duration_since(since) >= LINGER {
+            return Some(last.unwrap_or(now));
         }
     }
     None
@@ -166,14 +178,9 @@ fn watch(flags: &Flags, meter: &Meter) -> (Instant, Option<String>) {
     }
 }
 
-/// Whether `d` is a data datagram of this test and stream; its header if so.
-fn ours(d: &[u8], cookie: &Cookie, id: u32) -> Option<Header> {
-    Header::read(d).filter(|h| h.kind == DatagramKind::Data && h.cookie == *cookie && data_tag(d).1 == id)
-}
-
 fn receive_loop(
     sock: &UdpSocket,
-    cookie: Cookie,
+    framing: Framing,
     spec: &StreamSpec,
     flags: &Flags,
     meter: &Meter,
@@ -196,8 +203,8 @@ fn receive_loop(
                 let at = Instant::now();
                 for i in 0..n {
                     for d in batch.segments(i) {
-                        if let Some(h) = ours(d, &cookie, spec.id) {
-                            meter.receive(&h, data_tag(d).0, d.len(), at);
+                        if let Some((h, flags)) = framing.read(d) {
+                            meter.receive(&h, flags, d.len(), at);
                         }
                     }
                 }
@@ -228,45 +235,29 @@ fn send_error(e: &std::io::Error, size: usize) -> String {
     }
 }
 
-/// Datagrams for one stream, `size` bytes each, laid out back to back with their headers written.
-fn template(cookie: Cookie, id: u32, size: usize, count: usize) -> Vec<u8> {
-    let mut buf = pattern(size * count);
-    for slot in buf.chunks_mut(size) {
-        Header {
-            kind: DatagramKind::Data,
-            cookie,
-            seq: 0,
-            sent_ns: 0,
-        }
-        .write(slot);
-        set_data_tag(slot, 0, id);
-    }
-    buf
-}
-
 /// Sends datagrams on schedule: at each wake-up, every datagram due by now goes out in as few system calls as
 /// the platform allows; between wake-ups the thread sleeps until the next one is due.
 fn send_loop(
     sock: &UdpSocket,
     to: Option<SocketAddr>,
-    cookie: Cookie,
+    framing: Framing,
     spec: &StreamSpec,
     flags: &Flags,
     meter: &Meter,
 ) -> (Instant, Option<String>) {
     platform::tighten_timer_slack();
     let _ = sock.set_write_timeout(Some(Duration::from_millis(500)));
-    let size = spec.block_size.clamp(HEADER_LEN, MAX_DATAGRAM);
+    let size = spec.block_size.clamp(framing.header_len(), MAX_DATAGRAM);
     let mut gso = platform::gso_available();
     let mut limit = platform::batch_limit(size, gso);
-    let mut buf = template(cookie, spec.id, size, platform::MAX_BATCH);
+    let mut buf = framing.template(size, platform::MAX_BATCH);
     let quota = spec.quota.map_or(u64::MAX, |q| q.div_ceil(size as u64));
     // Nanoseconds between datagrams at the target rate; None sends as fast as possible.
     let gap_ns = spec
         .pace_bps
         .filter(|&b| b > 0)
         .map(|bps| size as f64 * 8.0 * 1e9 / bps as f64);
-    let start = Instant::now();
+    let (start, wall_start) = (Instant::now(), SystemTime::now());
     let mut seq: u64 = 0;
     let mut last_send = start;
     let mut error = None;
@@ -285,7 +276,7 @@ fn send_loop(
         let n = (due - seq).min(limit as u64).min(quota - seq) as usize;
         let ns = elapsed as u64;
         for (i, slot) in buf.chunks_mut(size).take(n).enumerate() {
-            stamp(slot, seq + i as u64, ns);
+            framing.stamp(slot, seq + i as u64, ns, wall_start);
         }
         match platform::send_segments(sock, &buf[..n * size], size, to, gso) {
             Ok(k) => {
@@ -313,7 +304,9 @@ fn send_loop(
             }
         }
     }
-    send_end_markers(sock, to, cookie, spec.id, seq, flags);
+    if let Framing::SafNet { cookie, id } = framing {
+        send_end_markers(sock, to, cookie, id, seq, flags);
+    }
     (last_send, error)
 }
 
@@ -360,7 +353,11 @@ pub fn hello(cookie: Cookie, id: u32) -> [u8; HEADER_LEN] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Direction, Protocol, StopAfter};
+    use crate::protocol::{Direction, Protocol, StopAfter, stamp};
+
+    fn template(cookie: Cookie, id: u32, size: usize, count: usize) -> Vec<u8> {
+        Framing::SafNet { cookie, id }.template(size, count)
+    }
     use tokio::sync::mpsc::unbounded_channel;
 
     fn spec(id: u32, sender: bool, bps: Option<u64>, quota: Option<u64>) -> StreamSpec {

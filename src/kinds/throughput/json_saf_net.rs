@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Outcome;
+use super::{Outcome, Peer};
 use super::json::{Interval, intervals, sockets};
 use crate::kinds::latency::ProbeReport;
 use crate::kinds::udp::{self, UdpInfo};
@@ -23,6 +23,9 @@ pub struct SafNet {
     pub label: Option<String>,
     pub profile: Option<String>,
     pub complete: bool,
+    /// `"iperf3"` when the server was an unmodified iperf3 (`--iperf3`); absent for a saf-net server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<&'static str>,
     pub direction: &'static str,
     pub receiver_definition: &'static str,
     pub sender_definition: &'static str,
@@ -109,6 +112,7 @@ pub(super) fn saf_net(o: &Outcome, meta: &RunMeta, dirs: &[DirectionResult]) -> 
         label: meta.label.clone(),
         profile: meta.profile.clone(),
         complete: o.complete(),
+        peer: (o.peer != Peer::SafNet).then(|| o.peer.as_str()),
         direction: r.direction.as_str(),
         receiver_definition: RECEIVER_DEFINITION,
         sender_definition: SENDER_DEFINITION,

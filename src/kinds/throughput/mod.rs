@@ -20,7 +20,7 @@ mod text;
 
 pub use json::{Document, not_started};
 pub use live::LivePrinter;
-pub use outcome::{Outcome, UnderLoad};
+pub use outcome::{Outcome, Peer, UnderLoad};
 pub use run::{run, run_until};
 pub use text::{UNKNOWN_CELL, ceiling_lines, summary};
 

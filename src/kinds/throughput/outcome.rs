@@ -20,6 +20,8 @@ pub struct Outcome {
     pub server_software: String,
     /// The test's cookie, as hex (`-J`'s start.cookie).
     pub cookie: String,
+    /// What answered: a saf-net server, or an iperf3 one (`--iperf3`), which reports less.
+    pub peer: Peer,
     pub started_at: SystemTime,
     pub streams: Vec<StreamInfo>,
     pub local: SideRun,
@@ -31,6 +33,24 @@ pub struct Outcome {
     pub latency: Option<UnderLoad>,
     /// Both interfaces, MSS, the MTU probe, and what they mean.
     pub path: PathReport,
+}
+
+/// The program on the other end of a throughput test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Peer {
+    #[default]
+    SafNet,
+    /// An unmodified iperf3 server: no intervals, no TCP_INFO and no socket options of its own reach the client.
+    Iperf3,
+}
+
+impl Peer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Peer::SafNet => "saf-net",
+            Peer::Iperf3 => "iperf3",
+        }
+    }
 }
 
 /// RTT measured idle, then beside the throughput test.

@@ -133,6 +133,7 @@ impl<'a> Test<'a> {
             server,
             server_software,
             cookie: cookie.hex(),
+            peer: Default::default(),
             started_at: SystemTime::now(),
             streams: Vec::new(),
             local: not_run(),

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::Outcome;
+use super::{Outcome, Peer};
 use crate::kinds::latency::{ProbeReport, STATS_HEADER, stats_line};
 use crate::kinds::udp;
 use crate::output::text::path_section;
@@ -125,6 +125,12 @@ pub fn summary(o: &Outcome) -> String {
     socket_options(&mut out, o);
     if let Some(a) = affinity_text(o) {
         let _ = writeln!(out, "{a}");
+    }
+    if o.peer == Peer::Iperf3 {
+        let _ = writeln!(
+            out,
+            "Note: the server was iperf3: its figures are its own results; its intervals, TCP_INFO and socket options are not part of iperf3's protocol."
+        );
     }
     if o.request.skip_rx_copy {
         let _ = writeln!(
