@@ -11,5 +11,5 @@ pub mod udp;
 mod udp_ledger;
 mod udp_stats;
 
-pub use run::{Abort, GRACE, SideRun, Timing, drive};
+pub use run::{Abort, FINISH_LINGER, GRACE, SideRun, Timing, drive, drive_until};
 pub use stream::{Flags, LocalStreams, Stream, StreamSpec, UdpPlan};

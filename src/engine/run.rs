@@ -127,6 +127,27 @@ where
     F: FnMut(&IntervalReport),
     A: Future<Output = R>,
 {
+    drive_until(local, timing, on_interval, abort, std::future::pending()).await
+}
+
+/// How long receivers may still read after the peer said the test is over (see [`drive_until`]).
+pub const FINISH_LINGER: Duration = Duration::from_millis(250);
+
+/// As [`drive`], and `finish` resolving ends the run cleanly (the peer keeps the clock, as iperf3's client
+/// does): senders stop after their current write, receivers get [`FINISH_LINGER`] to read what is still
+/// buffered, then every stream stops; no measured period goes past the finish, and the run is not aborted.
+pub async fn drive_until<F, A, R, E>(
+    local: LocalStreams,
+    timing: Timing,
+    on_interval: F,
+    abort: A,
+    finish: E,
+) -> SideRun<R>
+where
+    F: FnMut(&IntervalReport),
+    A: Future<Output = R>,
+    E: Future<Output = ()>,
+{
     let cpu = CpuClock::start();
     let t0 = Instant::now();
     let (running, start_error) = Running::start(local);
@@ -138,9 +159,10 @@ where
         intervals: Vec::new(),
     };
     tokio::pin!(abort);
+    tokio::pin!(finish);
     let aborted = match start_error {
         Some(e) => Some(e),
-        None => driver.until_done(abort).await,
+        None => driver.until_done(abort, finish).await,
     };
     if aborted.is_some() {
         driver.running.abort_all();
@@ -305,6 +327,8 @@ struct Running {
     finished: Vec<Option<Finished>>,
     /// Streams that have not finished yet.
     left: usize,
+    /// When the peer said the test was over (see [`drive_until`]): no stream's measured period goes past it.
+    finish_at: Option<Instant>,
     done_rx: UnboundedReceiver<Finished>,
 }
 
@@ -335,6 +359,7 @@ impl Running {
             flags,
             finished: (0..n).map(|_| None).collect(),
             left: if error.is_some() { 0 } else { n },
+            finish_at: None,
             streams,
             done_rx,
         };
@@ -353,6 +378,15 @@ impl Running {
     /// Bytes moved by all streams so far.
     fn moved(&self) -> u64 {
         self.streams.iter().map(|s| s.bytes()).sum()
+    }
+
+    /// Stops the streams still running after the peer ended the test; their ends count as normal ones.
+    fn stop_finished(&self) {
+        self.flags.finished.store(true, Ordering::Relaxed);
+        self.flags.abort.store(true, Ordering::Relaxed);
+        for s in &self.streams {
+            s.shutdown();
+        }
     }
 
     /// Stops every stream now.
@@ -375,14 +409,17 @@ impl Running {
         }
     }
 
-    /// When the last sending (or receiving) stream ended; `now` for one that did not.
+    /// When the last sending (or receiving) stream ended; `now` for one that did not. Bytes a receiver reads
+    /// after the peer's end were in its buffer before it, so its period ends there at the latest.
     fn end_of(&self, sender: bool, now: Instant) -> Option<Instant> {
-        self.streams
+        let end = self
+            .streams
             .iter()
             .zip(&self.finished)
             .filter(|(s, _)| s.spec.sender == sender)
             .map(|(_, f)| f.as_ref().map_or(now, |f| f.at))
-            .max()
+            .max()?;
+        Some(self.finish_at.map_or(end, |f| end.min(f)))
     }
 }
 
@@ -404,13 +441,16 @@ impl<F: FnMut(&IntervalReport)> Driver<F> {
     }
 
     /// Keeps the clock until every stream has finished, or returns why the run ends early.
-    async fn until_done<A, R>(&mut self, mut abort: Pin<&mut A>) -> Option<Abort<R>>
+    async fn until_done<A, R, E>(&mut self, mut abort: Pin<&mut A>, mut finish: Pin<&mut E>) -> Option<Abort<R>>
     where
         A: Future<Output = R>,
+        E: Future<Output = ()>,
     {
         let timing = self.clock.timing;
         let mut tick = self.clock.next_tick(self.sampler.last_tick);
         let mut stop_sent = false;
+        // Set once the peer said the test is over: when the receivers stop reading.
+        let mut finishing: Option<Option<Instant>> = None;
         let mut progress = (0u64, Instant::now());
         let mut watchdog = tokio::time::interval(WATCHDOG);
         while self.running.left > 0 {
@@ -438,6 +478,17 @@ impl<F: FnMut(&IntervalReport)> Driver<F> {
                 }
                 _ = self.clock.until(self.clock.hard_deadline), if self.clock.hard_deadline.is_some() => {
                     return Some(Abort::CutOff(timing.hard_limit.unwrap_or_default()));
+                }
+                _ = &mut finish, if finishing.is_none() => {
+                    self.running.flags.stop_send.store(true, Ordering::Relaxed);
+                    stop_sent = true;
+                    let now = Instant::now();
+                    self.running.finish_at = Some(now);
+                    finishing = Some(Some(now + FINISH_LINGER));
+                }
+                _ = self.clock.until(finishing.flatten()), if finishing.flatten().is_some() => {
+                    self.running.stop_finished();
+                    finishing = Some(None);
                 }
                 reason = &mut abort => return Some(Abort::Ended(reason)),
                 Some(f) = self.running.done_rx.recv() => self.running.on_finished(f),

@@ -38,6 +38,8 @@ pub struct Flags {
     pub stop_send: AtomicBool,
     /// Everyone stops now (abort, fault, limit).
     pub abort: AtomicBool,
+    /// Set with `abort` when the peer ended the test cleanly (see [`super::drive_until`]): not an abort.
+    pub finished: AtomicBool,
 }
 
 /// A stream thread's last word.
@@ -152,6 +154,13 @@ pub enum UdpPlan {
         socket: UdpSocket,
         to: Option<SocketAddr>,
         cookie: Cookie,
+    },
+    /// Send paced iperf3 datagrams (its 12- or 16-byte header: seconds, microseconds, a count from 1) to `to`.
+    SendIperf3 {
+        socket: UdpSocket,
+        to: SocketAddr,
+        /// The client asked for 64-bit counters (`--udp-counters-64bit`).
+        counters64: bool,
     },
     /// Receive on our own socket (the client's), keeping this test's datagrams only.
     Receive {

@@ -82,6 +82,8 @@ fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &
                     e.kind(),
                     ErrorKind::Interrupted | ErrorKind::WouldBlock | ErrorKind::TimedOut
                 ) => {}
+            // The peer said the test was over and we cut the write short: a normal end.
+            Err(_) if flags.finished.load(Ordering::Relaxed) => break,
             Err(e) => return Err(e),
         }
     }

@@ -120,7 +120,7 @@ pub fn spawn(
 ) -> std::io::Result<Stream> {
     let meter = match &plan {
         UdpPlan::Receive { meter, .. } | UdpPlan::Fed { meter } => meter.clone(),
-        UdpPlan::Send { .. } => Meter::new(spec.id),
+        UdpPlan::Send { .. } | UdpPlan::SendIperf3 { .. } => Meter::new(spec.id),
     };
     let m = meter.clone();
     let thread = std::thread::Builder::new()
@@ -128,7 +128,10 @@ pub fn spawn(
         .spawn(move || {
             pin(spec.cpu);
             let (at, error) = match plan {
-                UdpPlan::Send { socket, to, cookie } => send_loop(&socket, to, cookie, &spec, &flags, &m),
+                UdpPlan::Send { socket, to, cookie } => send_loop(&socket, to, Wire::SafNet(cookie), &spec, &flags, &m),
+                UdpPlan::SendIperf3 { socket, to, counters64 } => {
+                    send_loop(&socket, Some(to), Wire::Iperf3 { counters64 }, &spec, &flags, &m)
+                }
                 UdpPlan::Receive { socket, cookie, .. } => receive_loop(&socket, cookie, &spec, &flags, &m),
                 UdpPlan::Fed { .. } => watch(&flags, &m),
             };
@@ -228,6 +231,48 @@ fn send_error(e: &std::io::Error, size: usize) -> String {
     }
 }
 
+/// How a sender's datagrams begin: saf-net's header, or iperf3's (for an iperf3 client's `-R`).
+#[derive(Clone, Copy)]
+enum Wire {
+    SafNet(Cookie),
+    Iperf3 { counters64: bool },
+}
+
+impl Wire {
+    /// The smallest datagram that holds the header.
+    fn header_len(self) -> usize {
+        match self {
+            Wire::SafNet(_) => HEADER_LEN,
+            Wire::Iperf3 { counters64: true } => 16,
+            Wire::Iperf3 { counters64: false } => 12,
+        }
+    }
+
+    fn template(self, id: u32, size: usize, count: usize) -> Vec<u8> {
+        match self {
+            Wire::SafNet(cookie) => template(cookie, id, size, count),
+            Wire::Iperf3 { .. } => pattern(size * count),
+        }
+    }
+
+    /// Writes datagram `seq`'s number and send time (`ns` since the sender started).
+    fn stamp(self, slot: &mut [u8], seq: u64, ns: u64) {
+        match self {
+            Wire::SafNet(_) => stamp(slot, seq, ns),
+            Wire::Iperf3 { counters64 } => {
+                // iperf3 counts from 1; its receiver only uses time differences, so any epoch serves.
+                slot[0..4].copy_from_slice(&((ns / 1_000_000_000) as u32).to_be_bytes());
+                slot[4..8].copy_from_slice(&((ns % 1_000_000_000 / 1000) as u32).to_be_bytes());
+                if counters64 {
+                    slot[8..16].copy_from_slice(&(seq + 1).to_be_bytes());
+                } else {
+                    slot[8..12].copy_from_slice(&((seq + 1) as u32).to_be_bytes());
+                }
+            }
+        }
+    }
+}
+
 /// Datagrams for one stream, `size` bytes each, laid out back to back with their headers written.
 fn template(cookie: Cookie, id: u32, size: usize, count: usize) -> Vec<u8> {
     let mut buf = pattern(size * count);
@@ -249,17 +294,17 @@ fn template(cookie: Cookie, id: u32, size: usize, count: usize) -> Vec<u8> {
 fn send_loop(
     sock: &UdpSocket,
     to: Option<SocketAddr>,
-    cookie: Cookie,
+    wire: Wire,
     spec: &StreamSpec,
     flags: &Flags,
     meter: &Meter,
 ) -> (Instant, Option<String>) {
     platform::tighten_timer_slack();
     let _ = sock.set_write_timeout(Some(Duration::from_millis(500)));
-    let size = spec.block_size.clamp(HEADER_LEN, MAX_DATAGRAM);
+    let size = spec.block_size.clamp(wire.header_len(), MAX_DATAGRAM);
     let mut gso = platform::gso_available();
     let mut limit = platform::batch_limit(size, gso);
-    let mut buf = template(cookie, spec.id, size, platform::MAX_BATCH);
+    let mut buf = wire.template(spec.id, size, platform::MAX_BATCH);
     let quota = spec.quota.map_or(u64::MAX, |q| q.div_ceil(size as u64));
     // Nanoseconds between datagrams at the target rate; None sends as fast as possible.
     let gap_ns = spec
@@ -285,7 +330,7 @@ fn send_loop(
         let n = (due - seq).min(limit as u64).min(quota - seq) as usize;
         let ns = elapsed as u64;
         for (i, slot) in buf.chunks_mut(size).take(n).enumerate() {
-            stamp(slot, seq + i as u64, ns);
+            wire.stamp(slot, seq + i as u64, ns);
         }
         match platform::send_segments(sock, &buf[..n * size], size, to, gso) {
             Ok(k) => {
@@ -313,7 +358,10 @@ fn send_loop(
             }
         }
     }
-    send_end_markers(sock, to, cookie, spec.id, seq, flags);
+    // iperf3 has no end markers: its client learns the end on the control connection.
+    if let Wire::SafNet(cookie) = wire {
+        send_end_markers(sock, to, cookie, spec.id, seq, flags);
+    }
     (last_send, error)
 }
 

@@ -1,0 +1,73 @@
+//! iperf3 clients on saf-net's port (and on `--iperf3-port`): a connection whose first bytes are an iperf3
+//! cookie is either a data connection of a running iperf3 test or a new iperf3 client, served under the same
+//! slots, limits and log lines as saf-net tests, with the engine's streams.
+//!
+//! `wire.rs`: states, cookie, JSON blocks. `params.rs`: the parameter block → a `TestRequest`.
+//! `session.rs`: key rule, busy answer, parameters. `run.rs`: streams, the run, the results exchange.
+//! `results.rs`: the results document. `data.rs`: data connections by cookie. `udp.rs`: UDP setups and flows.
+
+mod data;
+mod params;
+mod results;
+mod run;
+mod session;
+mod udp;
+pub(super) mod wire;
+
+use std::net::SocketAddr;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+pub(super) use data::Tests;
+pub(super) use udp::Flows;
+pub use wire::COOKIE_LEN;
+
+use super::Ctx;
+use super::handshakes::Pending;
+use data::Route;
+
+/// A connection whose first four bytes look like an iperf3 cookie; returns whether a test ran.
+pub(super) async fn handle(
+    ctx: &Ctx,
+    mut sock: TcpStream,
+    peer: SocketAddr,
+    head: [u8; 4],
+    order: u64,
+    mut pending: Pending,
+) -> bool {
+    let mut cookie = [0u8; COOKIE_LEN];
+    cookie[..4].copy_from_slice(&head);
+    let hs = ctx.config.handshake_timeout;
+    let rest = tokio::select! {
+        r = tokio::time::timeout(hs, sock.read_exact(&mut cookie[4..])) => r,
+        why = pending.evicted() => {
+            ctx.evicted(peer, why);
+            return false;
+        }
+        _ = ctx.shutting_down() => return false,
+    };
+    match rest {
+        Ok(Ok(_)) if wire::is_cookie(&cookie) => {}
+        Ok(Ok(_)) => {
+            ctx.log(format!("{peer}: dropped: began like an iperf3 cookie but is none"));
+            return false;
+        }
+        Ok(Err(e)) => {
+            ctx.log(format!("{peer}: dropped: iperf3 cookie cut short: {e}"));
+            return false;
+        }
+        Err(_) => {
+            ctx.log(format!("{peer}: dropped: no whole iperf3 cookie within {hs:?}"));
+            return false;
+        }
+    }
+    match ctx.iperf3_tests.route(&cookie, order, sock, peer.ip()) {
+        Route::Delivered => false,
+        Route::Refused(e) => {
+            ctx.log(format!("{peer}: iperf3 data connection refused: {e}"));
+            false
+        }
+        Route::NewTest(sock) => session::run(ctx, sock, peer, cookie, pending).await,
+    }
+}

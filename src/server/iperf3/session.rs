@@ -1,0 +1,139 @@
+//! An iperf3 client's control connection up to its test: the key rule, a slot (or iperf3's busy answer), the
+//! parameter block checked against the server's limits; then the run and the test's one log line.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use super::params::{self, Params};
+use super::wire::{self, COOKIE_LEN, WireError, errno, state};
+use super::{params::Refusal, run};
+use crate::server::Ctx;
+use crate::server::handshakes::Pending;
+use crate::server::slots::Permit;
+
+/// The largest parameter or results block taken from an iperf3 client (its own are well under 1 KiB).
+pub const MAX_JSON: u32 = 16 * 1024;
+
+/// An iperf3 control connection that holds a slot and valid parameters.
+pub struct Admitted {
+    pub cookie: [u8; COOKIE_LEN],
+    pub peer: SocketAddr,
+    pub rd: OwnedReadHalf,
+    pub wr: OwnedWriteHalf,
+}
+
+/// Serves one iperf3 client whose cookie has been read; returns whether a test got a slot.
+pub async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, cookie: [u8; COOKIE_LEN], pending: Pending) -> bool {
+    // iperf3's control messages are single bytes: Nagle would hold each behind a delayed ACK.
+    let _ = sock.set_nodelay(true);
+    let (rd, mut wr) = sock.into_split();
+    if ctx.config.psk.is_some() && !ctx.config.iperf3_without_key {
+        let reason = "iperf3 clients cannot prove this server's pre-shared key; start the server with \
+                      --allow-iperf3-without-key to serve them anyway";
+        refuse(ctx, &mut wr, peer, errno::AUTH_TEST, reason).await;
+        return false;
+    }
+    let Some(permit) = take_slot(ctx) else {
+        ctx.log(format!(
+            "{peer}: iperf3 client told the server is busy (a test runs or clients wait in line)"
+        ));
+        let _ = wire::write_state(&mut wr, state::ACCESS_DENIED).await;
+        return false;
+    };
+    let mut test = Admitted { cookie, peer, rd, wr };
+    let Some(params) = parameters(ctx, &mut test, pending).await else {
+        return false;
+    };
+    run_test(ctx, test, &params, permit).await;
+    true
+}
+
+/// A slot now, or None: iperf3 clients do not wait in line, and never go before clients that do.
+fn take_slot(ctx: &Ctx) -> Option<Permit> {
+    ctx.slots.enqueue().ok()?.try_start().ok()
+}
+
+/// Tells an iperf3 client why it is refused, in iperf3's terms, and logs our own words.
+pub async fn refuse(ctx: &Ctx, wr: &mut OwnedWriteHalf, peer: SocketAddr, i_errno: u32, reason: &str) {
+    ctx.log(format!("{peer}: refused iperf3 client: {reason}"));
+    let _ = wire::write_error(wr, i_errno).await;
+}
+
+/// Asks for the parameter block and checks it against the server's limits; None when refused or dropped.
+async fn parameters(ctx: &Ctx, test: &mut Admitted, mut pending: Pending) -> Option<Params> {
+    let peer = test.peer;
+    if wire::write_state(&mut test.wr, state::PARAM_EXCHANGE).await.is_err() {
+        return None;
+    }
+    let read = tokio::select! {
+        r = wire::read_json(&mut test.rd, MAX_JSON, ctx.config.handshake_timeout) => r,
+        why = pending.evicted() => {
+            ctx.evicted(peer, why);
+            return None;
+        }
+        _ = ctx.shutting_down() => {
+            let _ = wire::write_state(&mut test.wr, state::SERVER_TERMINATE).await;
+            return None;
+        }
+    };
+    let checked = match read {
+        Ok(doc) => params::parse(&doc).and_then(|p| match ctx.config.check(&p.request) {
+            Ok(()) => Ok(p),
+            Err(reason) => Err(Refusal {
+                i_errno: params::limit_errno(&reason),
+                reason,
+            }),
+        }),
+        Err(e @ (WireError::Closed | WireError::Timeout(_) | WireError::Io(_))) => {
+            ctx.log(format!("{peer}: iperf3 client dropped before its parameters: {e}"));
+            return None;
+        }
+        Err(e) => Err(Refusal {
+            reason: format!("malformed iperf3 parameters: {e}"),
+            i_errno: errno::RECV_PARAMS,
+        }),
+    };
+    match checked {
+        Ok(p) => Some(p),
+        Err(r) => {
+            refuse(ctx, &mut test.wr, peer, r.i_errno, &r.reason).await;
+            None
+        }
+    }
+}
+
+/// Runs the test holding `permit` and logs its one line: peer, parameters, result, duration.
+async fn run_test(ctx: &Ctx, test: Admitted, p: &Params, permit: Permit) {
+    let n = ctx.tests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    let peer = test.peer;
+    let r = &p.request;
+    let what = format!(
+        "iperf3 {}: {} {}, {} stream(s), {}",
+        p.client_version,
+        if r.protocol == crate::protocol::Protocol::Udp {
+            "UDP"
+        } else {
+            "TCP"
+        },
+        r.direction.as_str(),
+        r.streams,
+        match r.stop {
+            crate::protocol::StopAfter::Seconds(t) => format!("{t} s"),
+            crate::protocol::StopAfter::Bytes(b) => format!("{b} bytes"),
+        }
+    );
+    let began = std::time::Instant::now();
+    let result = run::run(ctx, n, test, p).await;
+    drop(permit);
+    let secs = began.elapsed().as_secs_f64();
+    match result {
+        Ok(summary) => ctx.log(format!(
+            "test {n} from {peer} ({what}) finished in {secs:.1} s: {summary}"
+        )),
+        Err(reason) => ctx.log(format!(
+            "test {n} from {peer} ({what}) ended early after {secs:.1} s: {reason}; slot free"
+        )),
+    }
+}
