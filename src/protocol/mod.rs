@@ -3,6 +3,7 @@
 mod datagram;
 mod foreign;
 mod framing;
+pub mod iperf3;
 mod messages;
 
 pub use datagram::{
