@@ -19,6 +19,7 @@ pub use super::stream::UdpPlan;
 use super::stream::{Finished, Flags, Stream, StreamSpec, pattern, pin};
 pub use super::udp_ledger::Meter;
 use crate::platform::{self, RecvBatch};
+use crate::protocol::iperf3::UdpHeader;
 use crate::protocol::{
     Cookie, DatagramKind, FLAG_END, FLAG_HELLO, HEADER_LEN, Header, MAX_DATAGRAM, TestRequest, data_tag, set_data_tag,
     stamp,
@@ -243,8 +244,7 @@ impl Wire {
     fn header_len(self) -> usize {
         match self {
             Wire::SafNet(_) => HEADER_LEN,
-            Wire::Iperf3 { counters64: true } => 16,
-            Wire::Iperf3 { counters64: false } => 12,
+            Wire::Iperf3 { counters64 } => UdpHeader::len(counters64),
         }
     }
 
@@ -261,13 +261,7 @@ impl Wire {
             Wire::SafNet(_) => stamp(slot, seq, ns),
             Wire::Iperf3 { counters64 } => {
                 // iperf3 counts from 1; its receiver only uses time differences, so any epoch serves.
-                slot[0..4].copy_from_slice(&((ns / 1_000_000_000) as u32).to_be_bytes());
-                slot[4..8].copy_from_slice(&((ns % 1_000_000_000 / 1000) as u32).to_be_bytes());
-                if counters64 {
-                    slot[8..16].copy_from_slice(&(seq + 1).to_be_bytes());
-                } else {
-                    slot[8..12].copy_from_slice(&((seq + 1) as u32).to_be_bytes());
-                }
+                UdpHeader::at(Duration::from_nanos(ns), seq + 1).write(slot, counters64);
             }
         }
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use super::wire::COOKIE_LEN;
+use crate::protocol::iperf3::Cookie;
 use crate::server::Reject;
 
 /// An accepted data connection, with its place in the accept order.
@@ -23,7 +23,7 @@ struct Entry {
 /// Cookie → the iperf3 test that owns it.
 #[derive(Default, Clone)]
 pub struct Tests {
-    inner: Arc<Mutex<HashMap<[u8; COOKIE_LEN], Entry>>>,
+    inner: Arc<Mutex<HashMap<Cookie, Entry>>>,
 }
 
 /// Where a connection with an iperf3 cookie goes.
@@ -39,7 +39,7 @@ pub enum Route {
 /// Removes the cookie when the test ends.
 pub struct Registration {
     tests: Tests,
-    cookie: [u8; COOKIE_LEN],
+    cookie: Cookie,
 }
 
 impl Drop for Registration {
@@ -49,17 +49,12 @@ impl Drop for Registration {
 }
 
 impl Tests {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; COOKIE_LEN], Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Cookie, Entry>> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Registers a test that takes `streams` data connections from `peer`.
-    pub fn register(
-        &self,
-        cookie: [u8; COOKIE_LEN],
-        peer: IpAddr,
-        streams: usize,
-    ) -> (Registration, mpsc::Receiver<Arrival>) {
+    pub fn register(&self, cookie: Cookie, peer: IpAddr, streams: usize) -> (Registration, mpsc::Receiver<Arrival>) {
         let (tx, rx) = mpsc::channel(streams.max(1));
         self.lock().insert(cookie, Entry { peer, tx });
         (
@@ -72,7 +67,7 @@ impl Tests {
     }
 
     /// Hands a connection to the test with its cookie, or gives it back when there is none.
-    pub fn route(&self, cookie: &[u8; COOKIE_LEN], order: u64, sock: TcpStream, from: IpAddr) -> Route {
+    pub fn route(&self, cookie: &Cookie, order: u64, sock: TcpStream, from: IpAddr) -> Route {
         let map = self.lock();
         let Some(entry) = map.get(cookie) else {
             return Route::NewTest(sock);
@@ -103,7 +98,7 @@ mod tests {
     #[tokio::test]
     async fn connections_join_their_test_from_its_address_only() {
         let tests = Tests::default();
-        let cookie = [b'a'; COOKIE_LEN];
+        let cookie = Cookie::random().unwrap();
         let peer: IpAddr = "127.0.0.1".parse().unwrap();
         assert!(matches!(
             tests.route(&cookie, 1, socket().await, peer),

@@ -2,7 +2,8 @@
 //! cookie is either a data connection of a running iperf3 test or a new iperf3 client, served under the same
 //! slots, limits and log lines as saf-net tests, with the engine's streams.
 //!
-//! `wire.rs`: states, cookie, JSON blocks. `params.rs`: the parameter block → a `TestRequest`.
+//! The codec is `protocol::iperf3`. `wire.rs`: what the server adds (cookie or frame, error numbers, UDP setup
+//! answers). `params.rs`: the parameter block → a `TestRequest`.
 //! `session.rs`: key rule, busy answer, parameters. `run.rs`: streams, the run, the results exchange.
 //! `results.rs`: the results document. `data.rs`: data connections by cookie. `udp.rs`: UDP setups and flows.
 
@@ -21,10 +22,10 @@ use tokio::net::TcpStream;
 
 pub(super) use data::Tests;
 pub(super) use udp::Flows;
-pub use wire::COOKIE_LEN;
 
 use super::Ctx;
 use super::handshakes::Pending;
+use crate::protocol::iperf3::{COOKIE_SIZE, Cookie};
 use data::Route;
 
 /// A connection whose first four bytes look like an iperf3 cookie; returns whether a test ran.
@@ -36,7 +37,7 @@ pub(super) async fn handle(
     order: u64,
     mut pending: Pending,
 ) -> bool {
-    let mut cookie = [0u8; COOKIE_LEN];
+    let mut cookie = [0u8; COOKIE_SIZE];
     cookie[..4].copy_from_slice(&head);
     let hs = ctx.config.handshake_timeout;
     let rest = tokio::select! {
@@ -47,12 +48,14 @@ pub(super) async fn handle(
         }
         _ = ctx.shutting_down() => return false,
     };
-    match rest {
-        Ok(Ok(_)) if wire::is_cookie(&cookie) => {}
-        Ok(Ok(_)) => {
-            ctx.log(format!("{peer}: dropped: began like an iperf3 cookie but is none"));
-            return false;
-        }
+    let cookie = match rest {
+        Ok(Ok(_)) => match Cookie::parse(&cookie) {
+            Some(c) => c,
+            None => {
+                ctx.log(format!("{peer}: dropped: began like an iperf3 cookie but is none"));
+                return false;
+            }
+        },
         Ok(Err(e)) => {
             ctx.log(format!("{peer}: dropped: iperf3 cookie cut short: {e}"));
             return false;
@@ -61,7 +64,7 @@ pub(super) async fn handle(
             ctx.log(format!("{peer}: dropped: no whole iperf3 cookie within {hs:?}"));
             return false;
         }
-    }
+    };
     match ctx.iperf3_tests.route(&cookie, order, sock, peer.ip()) {
         Route::Delivered => false,
         Route::Refused(e) => {

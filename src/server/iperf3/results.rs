@@ -1,57 +1,54 @@
 //! The server's results as iperf3's client expects them in `EXCHANGE_RESULTS`: CPU use, and per stream the
 //! bytes it counted (what the client shows as `sum_received` when it sent), retransmits, UDP jitter and loss.
 
-use serde_json::{Value, json};
-
+use crate::protocol::iperf3::{Results, StreamResult, stream_id};
 use crate::protocol::{SideResults, StreamTotals};
-
-/// iperf3's id for the stream at 1-based position `n`: it numbers streams 1, 3, 4, 5, …
-pub fn stream_id(n: u32) -> u32 {
-    if n <= 1 { 1 } else { n + 1 }
-}
 
 /// Percent of the run's wall time.
 fn percent(secs: f64, wall: f64) -> f64 {
     if wall > 0.0 { 100.0 * secs / wall } else { 0.0 }
 }
 
-fn stream(s: &StreamTotals) -> Value {
+fn stream(s: &StreamTotals) -> StreamResult {
     let udp = s.udp.unwrap_or_default();
-    json!({
-        "id": stream_id(s.stream),
-        "bytes": s.bytes,
+    StreamResult {
+        // Engine streams are numbered from 1 in creation order, as iperf3's are.
+        id: i64::from(stream_id(s.stream.saturating_sub(1) as usize)),
+        bytes: s.bytes,
         // iperf3 sends -1 where it has no count (a receiver, or no TCP_INFO).
-        "retransmits": s.tcp.map_or(-1, |t| t.retransmits as i64),
-        "jitter": udp.jitter_ms / 1000.0,
-        "errors": udp.lost,
-        "omitted_errors": 0,
-        "packets": udp.packets,
-        "omitted_packets": 0,
-        "start_time": 0,
-        "end_time": s.seconds,
-    })
+        retransmits: s.tcp.map_or(-1, |t| t.retransmits as i64),
+        jitter: udp.jitter_ms / 1000.0,
+        errors: udp.lost as i64,
+        packets: udp.packets as i64,
+        start_time: Some(0.0),
+        end_time: Some(s.seconds),
+        omitted_errors: Some(0),
+        omitted_packets: Some(0),
+    }
 }
 
 /// The results document for this side's run.
-pub fn document(results: &SideResults) -> Value {
+pub fn document(results: &SideResults) -> Results {
     let cpu = &results.cpu;
     let wall = cpu.wall_seconds;
     let sends_tcp = results.streams.iter().any(|s| s.sender && s.tcp.is_some());
     let mut streams: Vec<&StreamTotals> = results.streams.iter().collect();
     streams.sort_by_key(|s| s.stream);
-    json!({
-        "cpu_util_total": percent(cpu.user_seconds + cpu.system_seconds, wall),
-        "cpu_util_user": percent(cpu.user_seconds, wall),
-        "cpu_util_system": percent(cpu.system_seconds, wall),
-        "sender_has_retransmits": if sends_tcp { 1 } else { -1 },
-        "streams": streams.into_iter().map(stream).collect::<Vec<_>>(),
-    })
+    Results {
+        cpu_util_total: percent(cpu.user_seconds + cpu.system_seconds, wall),
+        cpu_util_user: percent(cpu.user_seconds, wall),
+        cpu_util_system: percent(cpu.system_seconds, wall),
+        sender_has_retransmits: if sends_tcp { 1 } else { -1 },
+        streams: streams.into_iter().map(stream).collect(),
+        ..Results::default()
+    }
 }
 
-/// The bytes the client says it sent, from its results document (0 when it says nothing usable).
-pub fn client_sent(doc: &Value) -> u64 {
+/// The bytes the client counted, from its results document. Read loosely: iperf3 3.12 writes its -1s as
+/// 18446744073709551615, which the codec's `Results` refuses, and nothing else in it is used.
+pub fn client_counted(doc: &serde_json::Value) -> u64 {
     doc.get("streams")
-        .and_then(Value::as_array)
+        .and_then(serde_json::Value::as_array)
         .map_or(0, |a| a.iter().filter_map(|s| s.get("bytes")?.as_u64()).sum())
 }
 
@@ -74,8 +71,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_follow_iperf3_and_fields_are_all_there() {
-        assert_eq!((1..=4).map(stream_id).collect::<Vec<_>>(), vec![1, 3, 4, 5]);
+    fn ids_follow_iperf3_and_figures_are_the_servers() {
         let mut tx = totals(2, true);
         tx.tcp = Some(TcpTotals {
             retransmits: 7,
@@ -99,20 +95,15 @@ mod tests {
             },
             complete: true,
         });
-        assert_eq!(doc["sender_has_retransmits"], 1);
-        assert!((doc["cpu_util_total"].as_f64().unwrap() - 20.0).abs() < 1e-9);
-        let s = doc["streams"].as_array().unwrap();
-        assert_eq!((s[0]["id"].as_u64(), s[0]["bytes"].as_u64()), (Some(1), Some(1000)));
-        assert_eq!(
-            (s[0]["errors"].as_u64(), s[0]["packets"].as_u64()),
-            (Some(2), Some(100))
-        );
-        assert_eq!(s[0]["retransmits"], -1);
-        assert!(
-            (s[0]["jitter"].as_f64().unwrap() - 0.0005).abs() < 1e-12,
-            "jitter in seconds"
-        );
-        assert_eq!((s[1]["id"].as_u64(), s[1]["retransmits"].as_u64()), (Some(3), Some(7)));
-        assert_eq!(client_sent(&json!({"streams":[{"bytes":5},{"bytes":6}]})), 11);
+        assert_eq!(doc.sender_has_retransmits, 1);
+        assert!((doc.cpu_util_total - 20.0).abs() < 1e-9);
+        let s = &doc.streams;
+        assert_eq!((s[0].id, s[0].bytes, s[0].errors, s[0].packets), (1, 1000, 2, 100));
+        assert_eq!(s[0].retransmits, -1);
+        assert!((s[0].jitter - 0.0005).abs() < 1e-12, "jitter in seconds");
+        assert_eq!((s[1].id, s[1].retransmits, s[1].end_time), (3, 7, Some(1.04)));
+        let theirs =
+            serde_json::json!({"streams": [{"bytes": 5, "retransmits": 18446744073709551615u64}, {"bytes": 6}]});
+        assert_eq!(client_counted(&theirs), 11);
     }
 }

@@ -8,13 +8,13 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{mpsc, oneshot};
 
 use super::data::Arrival;
-use super::params::Params;
 use super::results;
-use super::session::{Admitted, MAX_JSON};
+use super::session::{Admitted, Asked, MAX_JSON};
 use super::udp::UdpTest;
-use super::wire::{self, errno, state};
+use super::wire::{self, errno};
 use crate::engine::udp::UdpPlan;
 use crate::engine::{Abort, GRACE, LocalStreams, SideRun, StreamSpec, Timing, drive_until, sockets};
+use crate::protocol::iperf3::{State, StateError, read_json, read_state, write_json, write_state};
 use crate::protocol::{Protocol, SideResults, StopAfter, TestRequest};
 use crate::server::Ctx;
 use crate::server::control::Ended;
@@ -29,7 +29,7 @@ enum Holds {
 }
 
 /// Runs the admitted test; the summary is its log line.
-pub async fn run(ctx: &Ctx, n: u64, mut test: Admitted, p: &Params) -> Result<String, Ended> {
+pub async fn run(ctx: &Ctx, n: u64, mut test: Admitted, p: &Asked) -> Result<String, Ended> {
     let req = &p.request;
     let (local, _holds) = match streams(ctx, &mut test, p).await {
         Ok(s) => s,
@@ -39,14 +39,14 @@ pub async fn run(ctx: &Ctx, n: u64, mut test: Admitted, p: &Params) -> Result<St
         }
     };
     ctx.debug(format!("test {n} from {}: iperf3 streams connected", test.peer));
-    for s in [state::TEST_START, state::TEST_RUNNING] {
-        wire::write_state(&mut test.wr, s).await.map_err(io_ended)?;
+    for s in [State::TestStart, State::TestRunning] {
+        write_state(&mut test.wr, s).await.map_err(io_ended)?;
     }
     let (run, rd) = run_streams(ctx, test.rd, local, req).await;
     let mut rd = match (run.aborted, rd) {
         (None, Some(rd)) => rd,
         (Some(Abort::Ended(Ended::ShuttingDown)), _) => {
-            let _ = wire::write_state(&mut test.wr, state::SERVER_TERMINATE).await;
+            let _ = write_state(&mut test.wr, State::ServerTerminate).await;
             return Err(Ended::ShuttingDown);
         }
         (Some(abort), _) => {
@@ -58,15 +58,15 @@ pub async fn run(ctx: &Ctx, n: u64, mut test: Admitted, p: &Params) -> Result<St
         }
         (None, None) => return Err(Ended::Internal("the control reader went away")),
     };
-    let client_sent = exchange(ctx, &mut rd, &mut test.wr, &run.results).await?;
+    let client_counted = exchange(ctx, &mut rd, &mut test.wr, &run.results).await?;
     let mut parts = crate::server::throughput::rates(&run.results);
     if req.protocol == Protocol::Udp {
         parts.extend(crate::server::udp_sink::loss_note(&run.results));
     }
-    if client_sent > 0 {
+    if client_counted > 0 {
         parts.push(format!(
             "the iperf3 client counted {}",
-            crate::units::Bytes(client_sent)
+            crate::units::Bytes(client_counted)
         ));
     }
     Ok(parts.join("; "))
@@ -77,13 +77,13 @@ fn io_ended(e: std::io::Error) -> Ended {
 }
 
 /// Sends `CREATE_STREAMS` and lays out the engine's streams once the client's streams are in.
-async fn streams(ctx: &Ctx, test: &mut Admitted, p: &Params) -> Result<(LocalStreams, Holds), Ended> {
+async fn streams(ctx: &Ctx, test: &mut Admitted, p: &Asked) -> Result<(LocalStreams, Holds), Ended> {
     let req = &p.request;
     let conns = req.connections() as usize;
     match req.protocol {
         Protocol::Tcp => {
             let (reg, mut rx) = ctx.iperf3_tests.register(test.cookie, test.peer.ip(), conns);
-            wire::write_state(&mut test.wr, state::CREATE_STREAMS)
+            write_state(&mut test.wr, State::CreateStreams)
                 .await
                 .map_err(io_ended)?;
             let socks = collect(ctx, &mut rx, conns).await?;
@@ -95,7 +95,7 @@ async fn streams(ctx: &Ctx, test: &mut Admitted, p: &Params) -> Result<(LocalStr
             }
             let udp = UdpTest::new(test.peer.ip(), req, p.counters64);
             let reg = ctx.udp.iperf3().register(udp.clone());
-            wire::write_state(&mut test.wr, state::CREATE_STREAMS)
+            write_state(&mut test.wr, State::CreateStreams)
                 .await
                 .map_err(io_ended)?;
             wait_for_setups(ctx, &udp, conns).await?;
@@ -252,37 +252,39 @@ async fn watch_control(
     end: oneshot::Sender<()>,
     abort: oneshot::Sender<Ended>,
 ) -> Option<OwnedReadHalf> {
-    let why = match wire::read_state(&mut rd, limit).await {
-        Ok(state::TEST_END) => {
+    let why = match read_state(&mut rd, limit).await {
+        Ok(State::TestEnd) => {
             let _ = end.send(());
             return Some(rd);
         }
-        Ok(state::CLIENT_TERMINATE) => Ended::ClientAborted("iperf3 client terminated the test".into()),
-        Ok(s) => Ended::Iperf3(format!("iperf3 client sent state {s} mid-test")),
-        Err(wire::WireError::Closed) => Ended::Disconnected,
-        Err(e) => Ended::Iperf3(format!("control connection: {e}")),
+        Ok(State::ClientTerminate) => Ended::ClientAborted("iperf3 client terminated the test".into()),
+        Ok(s) => Ended::Iperf3(format!("iperf3 client sent {} mid-test", s.name())),
+        Err(StateError::Closed) => Ended::Disconnected,
+        Err(e) => Ended::Iperf3(e.to_string()),
     };
     let _ = abort.send(why);
     None
 }
 
 /// `EXCHANGE_RESULTS`: the client's results in, ours out, then `DISPLAY_RESULTS` and the client's last word.
-/// Returns the bytes the client says it sent.
+/// Returns the bytes the client counted.
 async fn exchange(
     ctx: &Ctx,
     rd: &mut OwnedReadHalf,
     wr: &mut tokio::net::tcp::OwnedWriteHalf,
     ours: &SideResults,
 ) -> Result<u64, Ended> {
-    wire::write_state(wr, state::EXCHANGE_RESULTS).await.map_err(io_ended)?;
-    let theirs = wire::read_json(rd, MAX_JSON, ctx.config.handshake_timeout)
+    write_state(wr, State::ExchangeResults).await.map_err(io_ended)?;
+    let theirs: serde_json::Value = read_json(rd, MAX_JSON, ctx.config.handshake_timeout)
         .await
         .map_err(|e| Ended::Iperf3(format!("iperf3 client's results: {e}")))?;
-    wire::write_json(wr, &results::document(ours)).await.map_err(io_ended)?;
-    wire::write_state(wr, state::DISPLAY_RESULTS).await.map_err(io_ended)?;
+    write_json(wr, &results::document(ours))
+        .await
+        .map_err(|e| Ended::Iperf3(format!("control connection: {e}")))?;
+    write_state(wr, State::DisplayResults).await.map_err(io_ended)?;
     // IPERF_DONE, or the client just closes; either way the test is over.
-    if !matches!(wire::read_state(rd, LINGER).await, Ok(state::IPERF_DONE)) {
+    if !matches!(read_state(rd, LINGER).await, Ok(State::IperfDone)) {
         ctx.debug("iperf3 client left without its IPERF_DONE".into());
     }
-    Ok(results::client_sent(&theirs))
+    Ok(results::client_counted(&theirs))
 }

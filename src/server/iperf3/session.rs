@@ -6,26 +6,38 @@ use std::net::SocketAddr;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-use super::params::{self, Params};
-use super::wire::{self, COOKIE_LEN, WireError, errno, state};
-use super::{params::Refusal, run};
+use super::params::{self, Refusal};
+use super::run;
+use super::wire::{self, errno};
+use crate::protocol::iperf3::{Cookie, Params, State, read_json, write_state};
+use crate::protocol::{FrameError, TestRequest};
 use crate::server::Ctx;
 use crate::server::handshakes::Pending;
 use crate::server::slots::Permit;
 
-/// The largest parameter or results block taken from an iperf3 client (its own are well under 1 KiB).
-pub const MAX_JSON: u32 = 16 * 1024;
+/// The largest parameter or results block taken from an iperf3 client: its own are under 1 KiB, the results
+/// of 128 streams some 20 KiB.
+pub const MAX_JSON: u32 = 64 * 1024;
+
+/// What an iperf3 client asked for: the saf-net request it amounts to, and what only iperf3 has.
+pub struct Asked {
+    pub request: TestRequest,
+    /// UDP datagrams carry 64-bit counters.
+    pub counters64: bool,
+    /// The client's version, for the log line.
+    pub client_version: String,
+}
 
 /// An iperf3 control connection that holds a slot and valid parameters.
 pub struct Admitted {
-    pub cookie: [u8; COOKIE_LEN],
+    pub cookie: Cookie,
     pub peer: SocketAddr,
     pub rd: OwnedReadHalf,
     pub wr: OwnedWriteHalf,
 }
 
 /// Serves one iperf3 client whose cookie has been read; returns whether a test got a slot.
-pub async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, cookie: [u8; COOKIE_LEN], pending: Pending) -> bool {
+pub async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, cookie: Cookie, pending: Pending) -> bool {
     // iperf3's control messages are single bytes: Nagle would hold each behind a delayed ACK.
     let _ = sock.set_nodelay(true);
     let (rd, mut wr) = sock.into_split();
@@ -39,7 +51,7 @@ pub async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, cookie: [u8; COOK
         ctx.log(format!(
             "{peer}: iperf3 client told the server is busy (a test runs or clients wait in line)"
         ));
-        let _ = wire::write_state(&mut wr, state::ACCESS_DENIED).await;
+        let _ = write_state(&mut wr, State::AccessDenied).await;
         return false;
     };
     let mut test = Admitted { cookie, peer, rd, wr };
@@ -56,37 +68,41 @@ fn take_slot(ctx: &Ctx) -> Option<Permit> {
 }
 
 /// Tells an iperf3 client why it is refused, in iperf3's terms, and logs our own words.
-pub async fn refuse(ctx: &Ctx, wr: &mut OwnedWriteHalf, peer: SocketAddr, i_errno: u32, reason: &str) {
+pub async fn refuse(ctx: &Ctx, wr: &mut OwnedWriteHalf, peer: SocketAddr, i_errno: i32, reason: &str) {
     ctx.log(format!("{peer}: refused iperf3 client: {reason}"));
     let _ = wire::write_error(wr, i_errno).await;
 }
 
 /// Asks for the parameter block and checks it against the server's limits; None when refused or dropped.
-async fn parameters(ctx: &Ctx, test: &mut Admitted, mut pending: Pending) -> Option<Params> {
+async fn parameters(ctx: &Ctx, test: &mut Admitted, mut pending: Pending) -> Option<Asked> {
     let peer = test.peer;
-    if wire::write_state(&mut test.wr, state::PARAM_EXCHANGE).await.is_err() {
+    if write_state(&mut test.wr, State::ParamExchange).await.is_err() {
         return None;
     }
     let read = tokio::select! {
-        r = wire::read_json(&mut test.rd, MAX_JSON, ctx.config.handshake_timeout) => r,
+        r = read_json::<Params, _>(&mut test.rd, MAX_JSON, ctx.config.handshake_timeout) => r,
         why = pending.evicted() => {
             ctx.evicted(peer, why);
             return None;
         }
         _ = ctx.shutting_down() => {
-            let _ = wire::write_state(&mut test.wr, state::SERVER_TERMINATE).await;
+            let _ = write_state(&mut test.wr, State::ServerTerminate).await;
             return None;
         }
     };
     let checked = match read {
-        Ok(doc) => params::parse(&doc).and_then(|p| match ctx.config.check(&p.request) {
-            Ok(()) => Ok(p),
+        Ok(p) => params::request(&p).and_then(|request| match ctx.config.check(&request) {
+            Ok(()) => Ok(Asked {
+                request,
+                counters64: p.udp_counters_64bit,
+                client_version: p.client_version.unwrap_or_else(|| "unknown".into()),
+            }),
             Err(reason) => Err(Refusal {
                 i_errno: params::limit_errno(&reason),
                 reason,
             }),
         }),
-        Err(e @ (WireError::Closed | WireError::Timeout(_) | WireError::Io(_))) => {
+        Err(e @ (FrameError::Closed | FrameError::Timeout(_) | FrameError::Io(_))) => {
             ctx.log(format!("{peer}: iperf3 client dropped before its parameters: {e}"));
             return None;
         }
@@ -96,7 +112,11 @@ async fn parameters(ctx: &Ctx, test: &mut Admitted, mut pending: Pending) -> Opt
         }),
     };
     match checked {
-        Ok(p) => Some(p),
+        Ok(asked) => {
+            // Past the handshake: this connection no longer counts against the per-address limit.
+            drop(pending);
+            Some(asked)
+        }
         Err(r) => {
             refuse(ctx, &mut test.wr, peer, r.i_errno, &r.reason).await;
             None
@@ -105,7 +125,7 @@ async fn parameters(ctx: &Ctx, test: &mut Admitted, mut pending: Pending) -> Opt
 }
 
 /// Runs the test holding `permit` and logs its one line: peer, parameters, result, duration.
-async fn run_test(ctx: &Ctx, test: Admitted, p: &Params, permit: Permit) {
+async fn run_test(ctx: &Ctx, test: Admitted, p: &Asked, permit: Permit) {
     let n = ctx.tests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     let peer = test.peer;
     let r = &p.request;

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 
 use super::wire::udp_connect_reply;
 use crate::engine::udp::Meter;
+use crate::protocol::iperf3::UdpHeader;
 use crate::protocol::{Cookie, DatagramKind, Header, TestRequest};
 
 /// Where one stream's datagrams come from, and the socket its setup arrived on (the one to send from).
@@ -107,31 +108,20 @@ impl UdpTest {
         true
     }
 
-    /// Accounts an iperf3 data datagram: seconds, microseconds, then a count from 1 (32 or 64 bits).
+    /// Accounts an iperf3 data datagram in the meter, as the saf-net datagram it amounts to.
     fn count(&self, meter: &Meter, d: &[u8], at: Instant) {
-        let Some((sent_ns, count)) = iperf3_header(d, self.counters64) else {
+        let Some(u) = UdpHeader::read(d, self.counters64) else {
             return;
         };
         let h = Header {
             kind: DatagramKind::Data,
             cookie: self.cookie,
-            seq: count.saturating_sub(1),
-            sent_ns,
+            // iperf3 counts from 1, saf-net from 0.
+            seq: u.count.saturating_sub(1),
+            sent_ns: u64::from(u.sec) * 1_000_000_000 + u64::from(u.usec) * 1000,
         };
         meter.receive(&h, 0, d.len(), at);
     }
-}
-
-/// The send time (ns) and count of an iperf3 datagram; None when it is too short to hold them.
-pub fn iperf3_header(d: &[u8], counters64: bool) -> Option<(u64, u64)> {
-    let word = |i: usize| d.get(i..i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-    let sent_ns = u64::from(word(0)?) * 1_000_000_000 + u64::from(word(4)?) * 1000;
-    let count = if counters64 {
-        u64::from_be_bytes(d.get(8..16)?.try_into().ok()?)
-    } else {
-        u64::from(word(8)?)
-    };
-    Some((sent_ns, count))
 }
 
 /// The running iperf3 UDP tests the server's UDP sockets feed.
@@ -245,16 +235,5 @@ mod tests {
         let got = test.meter(1).unwrap().counts(false);
         assert_eq!((got.received, got.lost, got.packets), (3, 1, 4), "{got:?}");
         assert_eq!(test.meter(2).map(|_| ()), None, "the server sends stream 2");
-    }
-
-    #[test]
-    fn headers_of_both_counter_sizes() {
-        let mut d = vec![0u8; 16];
-        d[0..4].copy_from_slice(&2u32.to_be_bytes());
-        d[4..8].copy_from_slice(&5u32.to_be_bytes());
-        d[8..12].copy_from_slice(&7u32.to_be_bytes());
-        assert_eq!(iperf3_header(&d, false), Some((2_000_005_000, 7)));
-        assert_eq!(iperf3_header(&d, true), Some((2_000_005_000, 7 << 32)));
-        assert_eq!(iperf3_header(&d[..10], false), None);
     }
 }
