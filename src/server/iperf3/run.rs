@@ -17,7 +17,7 @@ use crate::engine::{Abort, GRACE, LocalStreams, SideRun, StreamSpec, Timing, dri
 use crate::protocol::iperf3::{State, StateError, read_json, read_state, write_json, write_state};
 use crate::protocol::{Protocol, SideResults, StopAfter, TestRequest};
 use crate::server::Ctx;
-use crate::server::control::Ended;
+use crate::server::control::{Ended, client_spoke};
 
 /// How long the server waits for the client's last word (`IPERF_DONE`) after the results.
 const LINGER: Duration = Duration::from_secs(2);
@@ -86,7 +86,7 @@ async fn streams(ctx: &Ctx, test: &mut Admitted, p: &Asked) -> Result<(LocalStre
             write_state(&mut test.wr, State::CreateStreams)
                 .await
                 .map_err(io_ended)?;
-            let socks = collect(ctx, &mut rx, conns).await?;
+            let socks = collect(ctx, &mut test.rd, &mut rx, conns).await?;
             Ok((tcp_streams(ctx, socks, req)?, Holds::Tcp(reg)))
         }
         Protocol::Udp => {
@@ -98,14 +98,19 @@ async fn streams(ctx: &Ctx, test: &mut Admitted, p: &Asked) -> Result<(LocalStre
             write_state(&mut test.wr, State::CreateStreams)
                 .await
                 .map_err(io_ended)?;
-            wait_for_setups(ctx, &udp, conns).await?;
+            wait_for_setups(ctx, &mut test.rd, &udp, conns).await?;
             Ok((udp_streams(&udp, req, p.counters64)?, Holds::Udp(reg)))
         }
     }
 }
 
 /// The test's data connections within the handshake timeout, in the order they were accepted.
-async fn collect(ctx: &Ctx, rx: &mut mpsc::Receiver<Arrival>, want: usize) -> Result<Vec<TcpStream>, Ended> {
+async fn collect(
+    ctx: &Ctx,
+    rd: &mut OwnedReadHalf,
+    rx: &mut mpsc::Receiver<Arrival>,
+    want: usize,
+) -> Result<Vec<TcpStream>, Ended> {
     let hs = ctx.config.handshake_timeout;
     let deadline = tokio::time::Instant::now() + hs;
     let mut got: Vec<Arrival> = Vec::with_capacity(want);
@@ -115,6 +120,8 @@ async fn collect(ctx: &Ctx, rx: &mut mpsc::Receiver<Arrival>, want: usize) -> Re
                 return Err(Ended::MissingData { have: got.len(), wanted: want, secs: hs.as_secs_f64() });
             }
             a = rx.recv() => got.push(a.ok_or(Ended::Internal("iperf3 registry closed"))?),
+            // iperf3 says nothing here: anything, or the connection's end, means the client gave up.
+            _ = client_spoke(rd) => return Err(Ended::ClientLeft("its data connections were in")),
             _ = ctx.shutting_down() => return Err(Ended::ShuttingDown),
         }
     }
@@ -123,7 +130,7 @@ async fn collect(ctx: &Ctx, rx: &mut mpsc::Receiver<Arrival>, want: usize) -> Re
 }
 
 /// Waits within the handshake timeout until every UDP stream of the test has set up.
-async fn wait_for_setups(ctx: &Ctx, udp: &UdpTest, want: usize) -> Result<(), Ended> {
+async fn wait_for_setups(ctx: &Ctx, rd: &mut OwnedReadHalf, udp: &UdpTest, want: usize) -> Result<(), Ended> {
     let hs = ctx.config.handshake_timeout;
     let deadline = tokio::time::Instant::now() + hs;
     while udp.set_up() < want {
@@ -134,6 +141,7 @@ async fn wait_for_setups(ctx: &Ctx, udp: &UdpTest, want: usize) -> Result<(), En
             _ = udp.changed() => {}
             // A setup may land between the count and the wait; look again shortly.
             _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            _ = client_spoke(rd) => return Err(Ended::ClientLeft("its UDP streams set up")),
             _ = ctx.shutting_down() => return Err(Ended::ShuttingDown),
         }
     }

@@ -30,6 +30,8 @@ pub struct Asked {
 
 /// An iperf3 control connection that holds a slot and valid parameters.
 pub struct Admitted {
+    /// Declared before the connection, so the slot is free before the client sees the connection close.
+    pub _permit: Permit,
     pub cookie: Cookie,
     pub peer: SocketAddr,
     pub rd: OwnedReadHalf,
@@ -54,11 +56,17 @@ pub async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, cookie: Cookie, p
         let _ = write_state(&mut wr, State::AccessDenied).await;
         return false;
     };
-    let mut test = Admitted { cookie, peer, rd, wr };
+    let mut test = Admitted {
+        _permit: permit,
+        cookie,
+        peer,
+        rd,
+        wr,
+    };
     let Some(params) = parameters(ctx, &mut test, pending).await else {
         return false;
     };
-    run_test(ctx, test, &params, permit).await;
+    run_test(ctx, test, &params).await;
     true
 }
 
@@ -124,8 +132,8 @@ async fn parameters(ctx: &Ctx, test: &mut Admitted, mut pending: Pending) -> Opt
     }
 }
 
-/// Runs the test holding `permit` and logs its one line: peer, parameters, result, duration.
-async fn run_test(ctx: &Ctx, test: Admitted, p: &Asked, permit: Permit) {
+/// Runs the admitted test and logs its one line: peer, parameters, result, duration.
+async fn run_test(ctx: &Ctx, test: Admitted, p: &Asked) {
     let n = ctx.tests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     let peer = test.peer;
     let r = &p.request;
@@ -146,7 +154,6 @@ async fn run_test(ctx: &Ctx, test: Admitted, p: &Asked, permit: Permit) {
     );
     let began = std::time::Instant::now();
     let result = run::run(ctx, n, test, p).await;
-    drop(permit);
     let secs = began.elapsed().as_secs_f64();
     match result {
         Ok(summary) => ctx.log(format!(
