@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use handshakes::{Evicted, Handshakes};
 use throttle::{Throttle, more};
 
+pub use iperf3::read_client_start as read_iperf3_client_start;
 pub use registry::{Registry, Reject};
 pub use session::version_mismatch;
 pub use slots::{Permit, QueueFull, Slots, Ticket};

@@ -28,6 +28,33 @@ use super::handshakes::Pending;
 use crate::protocol::iperf3::{COOKIE_SIZE, Cookie};
 use data::Route;
 
+/// The server's reading of what an iperf3 client sends before its streams, over any reader: the first bytes
+/// (an iperf3 cookie, not a saf-net frame), the cookie, then the parameter block and the request it amounts to
+/// under `config`'s limits; `Err` says why the server would drop or refuse the client. The same steps as a
+/// real connection; the fuzz target `iperf3_server_start` drives it.
+pub async fn read_client_start<R: tokio::io::AsyncRead + Unpin>(
+    rd: &mut R,
+    config: &crate::config::ServerConfig,
+) -> Result<crate::protocol::TestRequest, String> {
+    let mut cookie = [0u8; COOKIE_SIZE];
+    let timeout = config.handshake_timeout;
+    let read = tokio::time::timeout(timeout, rd.read_exact(&mut cookie[..4])).await;
+    read.map_err(|_| "no first bytes in time".to_string())?
+        .map_err(|e| e.to_string())?;
+    if !wire::starts_like_cookie(&cookie[..4]) {
+        return Err("not an iperf3 cookie: a saf-net frame, or a stranger".into());
+    }
+    let read = tokio::time::timeout(timeout, rd.read_exact(&mut cookie[4..])).await;
+    read.map_err(|_| "no whole cookie in time".to_string())?
+        .map_err(|e| e.to_string())?;
+    Cookie::parse(&cookie).ok_or("began like an iperf3 cookie but is none")?;
+    match session::read_asked(rd, config).await {
+        Ok(asked) => Ok(asked.request),
+        Err(session::Unread::Dropped(e)) => Err(format!("dropped: {e}")),
+        Err(session::Unread::Refused(r)) => Err(format!("refused ({}): {}", r.i_errno, r.reason)),
+    }
+}
+
 /// A connection whose first four bytes look like an iperf3 cookie; returns whether a test ran.
 pub(super) async fn handle(
     ctx: &Ctx,

@@ -87,8 +87,8 @@ async fn parameters(ctx: &Ctx, test: &mut Admitted, mut pending: Pending) -> Opt
     if write_state(&mut test.wr, State::ParamExchange).await.is_err() {
         return None;
     }
-    let read = tokio::select! {
-        r = read_json::<Params, _>(&mut test.rd, MAX_JSON, ctx.config.handshake_timeout) => r,
+    let checked = tokio::select! {
+        r = read_asked(&mut test.rd, &ctx.config) => r,
         why = pending.evicted() => {
             ctx.evicted(peer, why);
             return None;
@@ -98,26 +98,13 @@ async fn parameters(ctx: &Ctx, test: &mut Admitted, mut pending: Pending) -> Opt
             return None;
         }
     };
-    let checked = match read {
-        Ok(p) => params::request(&p).and_then(|request| match ctx.config.check(&request) {
-            Ok(()) => Ok(Asked {
-                request,
-                counters64: p.udp_counters_64bit,
-                client_version: p.client_version.unwrap_or_else(|| "unknown".into()),
-            }),
-            Err(reason) => Err(Refusal {
-                i_errno: params::limit_errno(&reason),
-                reason,
-            }),
-        }),
-        Err(e @ (FrameError::Closed | FrameError::Timeout(_) | FrameError::Io(_))) => {
+    let checked = match checked {
+        Err(Unread::Dropped(e)) => {
             ctx.log(format!("{peer}: iperf3 client dropped before its parameters: {e}"));
             return None;
         }
-        Err(e) => Err(Refusal {
-            reason: format!("malformed iperf3 parameters: {e}"),
-            i_errno: errno::RECV_PARAMS,
-        }),
+        Err(Unread::Refused(r)) => Err(r),
+        Ok(asked) => Ok(asked),
     };
     match checked {
         Ok(asked) => {
@@ -130,6 +117,44 @@ async fn parameters(ctx: &Ctx, test: &mut Admitted, mut pending: Pending) -> Opt
             None
         }
     }
+}
+
+/// Why no request came of a parameter block.
+pub enum Unread {
+    /// The client left or went silent: nothing to answer.
+    Dropped(FrameError),
+    /// Answer this, in iperf3's terms.
+    Refused(Refusal),
+}
+
+/// Reads the parameter block (length-prefixed, capped at [`MAX_JSON`], within the handshake timeout) and
+/// checks the request it amounts to against the server's limits.
+pub async fn read_asked<R: tokio::io::AsyncRead + Unpin>(
+    rd: &mut R,
+    config: &crate::config::ServerConfig,
+) -> Result<Asked, Unread> {
+    let p = match read_json::<Params, _>(rd, MAX_JSON, config.handshake_timeout).await {
+        Ok(p) => p,
+        Err(e @ (FrameError::Closed | FrameError::Timeout(_) | FrameError::Io(_))) => return Err(Unread::Dropped(e)),
+        Err(e) => {
+            return Err(Unread::Refused(Refusal {
+                reason: format!("malformed iperf3 parameters: {e}"),
+                i_errno: errno::RECV_PARAMS,
+            }));
+        }
+    };
+    let request = params::request(&p).map_err(Unread::Refused)?;
+    if let Err(reason) = config.check(&request) {
+        return Err(Unread::Refused(Refusal {
+            i_errno: params::limit_errno(&reason),
+            reason,
+        }));
+    }
+    Ok(Asked {
+        request,
+        counters64: p.udp_counters_64bit,
+        client_version: p.client_version.unwrap_or_else(|| "unknown".into()),
+    })
 }
 
 /// Runs the admitted test and logs its one line: peer, parameters, result, duration.
