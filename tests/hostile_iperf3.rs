@@ -61,7 +61,10 @@ async fn server(max_concurrent: usize) -> Server {
 async fn connect(from: IpAddr, to: SocketAddr) -> TcpStream {
     let sock = TcpSocket::new_v4().unwrap();
     sock.bind(SocketAddr::new(from, 0)).unwrap();
-    tokio::time::timeout(Duration::from_secs(3), sock.connect(to)).await.unwrap().unwrap()
+    tokio::time::timeout(Duration::from_secs(3), sock.connect(to))
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 /// A control connection that sent its cookie and read the server's first state.
@@ -70,7 +73,10 @@ async fn control(addr: SocketAddr, from: IpAddr) -> (TcpStream, Cookie, i8) {
     let cookie = Cookie::random().unwrap();
     s.write_all(cookie.as_bytes()).await.unwrap();
     let mut b = [0u8; 1];
-    tokio::time::timeout(BOUND, s.read_exact(&mut b)).await.unwrap().unwrap();
+    tokio::time::timeout(BOUND, s.read_exact(&mut b))
+        .await
+        .unwrap()
+        .unwrap();
     (s, cookie, b[0] as i8)
 }
 
@@ -162,7 +168,9 @@ async fn named_cases(addr: SocketAddr) -> Result<u64, String> {
     }
     let n = cases.len() as u64;
     for (what, input, want) in cases {
-        let got = params_case(addr, LOCAL, &input).await.map_err(|e| format!("{what}: {e}"))?;
+        let got = params_case(addr, LOCAL, &input)
+            .await
+            .map_err(|e| format!("{what}: {e}"))?;
         if got != want {
             return Err(format!("{what}: wanted {want}, got {got}"));
         }
@@ -197,11 +205,17 @@ async fn running_test(addr: SocketAddr) -> (TcpStream, TcpStream) {
     assert_eq!(first, State::ParamExchange as i8, "the slot is free");
     ctl.write_all(&block(&real_params())).await.unwrap();
     let mut states = [0u8; 3];
-    tokio::time::timeout(BOUND, ctl.read_exact(&mut states[..1])).await.unwrap().unwrap();
+    tokio::time::timeout(BOUND, ctl.read_exact(&mut states[..1]))
+        .await
+        .unwrap()
+        .unwrap();
     // Like iperf3, open the stream only once told to.
     let mut data = connect(LOCAL, addr).await;
     data.write_all(cookie.as_bytes()).await.unwrap();
-    tokio::time::timeout(BOUND, ctl.read_exact(&mut states[1..])).await.unwrap().unwrap();
+    tokio::time::timeout(BOUND, ctl.read_exact(&mut states[1..]))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(states, [10, 1, 2], "CREATE_STREAMS, TEST_START, TEST_RUNNING");
     (ctl, data)
 }
@@ -221,7 +235,9 @@ async fn garbage_states(addr: SocketAddr, rng: &mut Rng) -> Result<u64, String> 
         ctl.write_all(&[b]).await.unwrap();
         let (_, closed) = drain(&mut ctl).await;
         if !closed {
-            return Err(format!("state byte {b} mid-test: the test did not end within {BOUND:?}"));
+            return Err(format!(
+                "state byte {b} mid-test: the test did not end within {BOUND:?}"
+            ));
         }
         n += 1;
     }
@@ -240,13 +256,18 @@ async fn udp_setups(addr: SocketAddr) -> Result<(), String> {
     let spoofed = UdpSocket::bind(SocketAddr::new(OTHER, 0)).await.unwrap();
     spoofed.send_to(b"9876", addr).await.unwrap();
     let mut buf = [0u8; 64];
-    if tokio::time::timeout(Duration::from_millis(500), spoofed.recv(&mut buf)).await.is_ok() {
+    if tokio::time::timeout(Duration::from_millis(500), spoofed.recv(&mut buf))
+        .await
+        .is_ok()
+    {
         return Err("the server answered a UDP setup from another address than the test's".into());
     }
     let legit = UdpSocket::bind(SocketAddr::new(LOCAL, 0)).await.unwrap();
     legit.connect(addr).await.unwrap();
     legit.send(b"9876").await.unwrap();
-    let n = tokio::time::timeout(BOUND, legit.recv(&mut buf)).await.map_err(|_| "no setup answer")?;
+    let n = tokio::time::timeout(BOUND, legit.recv(&mut buf))
+        .await
+        .map_err(|_| "no setup answer")?;
     if n.map_err(|e| e.to_string())? != 4 || &buf[..4] != b"6789" {
         return Err(format!("setup answer {:?}", &buf[..4]));
     }
@@ -318,7 +339,9 @@ fn mutated(rng: &mut Rng) -> Vec<u8> {
         // Each known key given a value of a random type.
         3 => {
             let mut v = real_params();
-            let keys = ["tcp", "udp", "omit", "time", "num", "parallel", "len", "window", "reverse", "MSS"];
+            let keys = [
+                "tcp", "udp", "omit", "time", "num", "parallel", "len", "window", "reverse", "MSS",
+            ];
             let key = keys[rng.below(keys.len() as u64) as usize];
             v[key] = match rng.below(6) {
                 0 => json!(rng.next()),
@@ -366,7 +389,17 @@ fn real_iperf3(port: u16) -> Result<String, String> {
         return Ok("SKIPPED the real iperf3 check: /usr/bin/iperf3 is not installed".into());
     }
     let out = std::process::Command::new("/usr/bin/iperf3")
-        .args(["-c", "127.0.0.1", "-p", &port.to_string(), "-t", "1", "-J", "--connect-timeout", "3000"])
+        .args([
+            "-c",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-t",
+            "1",
+            "-J",
+            "--connect-timeout",
+            "3000",
+        ])
         .output()
         .map_err(|e| e.to_string())?;
     let doc: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
@@ -383,7 +416,9 @@ async fn real_saf_net(addr: SocketAddr) -> Result<String, String> {
     i.port = addr.port();
     i.time = Some(0.5);
     let plan = i.plan()?;
-    let o = throughput::run(&plan, &mut |_: Event<'_>| {}).await.map_err(|e| e.to_string())?;
+    let o = throughput::run(&plan, &mut |_: Event<'_>| {})
+        .await
+        .map_err(|e| e.to_string())?;
     let received = o.directions()[0].received.bytes;
     if !o.complete() || received == 0 {
         return Err(format!("saf-net test after the hostile clients: {:?}", o.error));
@@ -407,7 +442,10 @@ async fn hostile_iperf3_clients_then_real_tests_on_the_same_server() {
     let mutations = mutation_batch(many.addr, seed, 3200).await.unwrap();
     for s in [&one, &many] {
         let port = s.addr.port();
-        let note = tokio::task::spawn_blocking(move || real_iperf3(port)).await.unwrap().unwrap();
+        let note = tokio::task::spawn_blocking(move || real_iperf3(port))
+            .await
+            .unwrap()
+            .unwrap();
         eprintln!("{note}");
         eprintln!("{}", real_saf_net(s.addr).await.unwrap());
     }

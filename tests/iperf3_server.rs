@@ -27,9 +27,19 @@ fn have_iperf3(test: &str) -> bool {
 /// bounds the connect).
 async fn iperf3(port: u16, args: &[&str]) -> (Output, Value) {
     let mut cmd = Command::new(IPERF3);
-    cmd.args(["-c", "127.0.0.1", "-p", &port.to_string(), "-J", "--connect-timeout", "3000"])
-        .args(args);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    cmd.args([
+        "-c",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-J",
+        "--connect-timeout",
+        "3000",
+    ])
+    .args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
     let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out, doc)
 }
@@ -78,15 +88,26 @@ async fn tcp_one_and_four_streams_reverse_and_bidir() {
     let streams = doc["end"]["streams"].as_array().unwrap();
     assert_eq!(streams.len(), 4);
     let per_stream: u64 = streams.iter().map(|s| s["receiver"]["bytes"].as_u64().unwrap()).sum();
-    assert_eq!(per_stream, bytes(&doc, "sum_received"), "the server's per-stream counts add up");
-    assert!(streams.iter().all(|s| s["receiver"]["bytes"].as_u64() > Some(0)), "every stream moved data");
+    assert_eq!(
+        per_stream,
+        bytes(&doc, "sum_received"),
+        "the server's per-stream counts add up"
+    );
+    assert!(
+        streams.iter().all(|s| s["receiver"]["bytes"].as_u64() > Some(0)),
+        "every stream moved data"
+    );
     let (out, doc) = iperf3(port, &["-t", "1", "-R"]).await;
     assert_ran(&out, &doc, "-R");
     assert_eq!(doc["start"]["test_start"]["reverse"], 1);
     let (out, doc) = iperf3(port, &["-t", "1", "--bidir"]).await;
     assert_ran(&out, &doc, "--bidir");
     let back = bytes(&doc, "sum_received_bidir_reverse");
-    assert!(back > 0 && back <= bytes(&doc, "sum_sent_bidir_reverse"), "{}", doc["end"]);
+    assert!(
+        back > 0 && back <= bytes(&doc, "sum_sent_bidir_reverse"),
+        "{}",
+        doc["end"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,7 +116,10 @@ async fn udp_both_ways_with_loss_and_jitter() {
         return;
     }
     let s = server(ServerConfig::default()).await;
-    for args in [&["-u", "-b", "100M", "-t", "1"][..], &["-u", "-b", "100M", "-t", "1", "-R"]] {
+    for args in [
+        &["-u", "-b", "100M", "-t", "1"][..],
+        &["-u", "-b", "100M", "-t", "1", "-R"],
+    ] {
         let (out, doc) = iperf3(s.addr.port(), args).await;
         assert_ran(&out, &doc, &format!("{args:?}"));
         let sum = &doc["end"]["sum"];
@@ -170,7 +194,14 @@ fn the_binary_serves_iperf3_on_its_iperf3_port_too() {
     }
     let (port, extra) = (common::free_port(), common::free_port());
     let child = common::saf_net()
-        .args(["server", "-q", "-p", &port.to_string(), "--iperf3-port", &extra.to_string()])
+        .args([
+            "server",
+            "-q",
+            "-p",
+            &port.to_string(),
+            "--iperf3-port",
+            &extra.to_string(),
+        ])
         .spawn()
         .unwrap();
     let _server = common::KillOnDrop(child);
