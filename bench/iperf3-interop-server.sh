@@ -35,7 +35,7 @@ goodput() {
 import json, sys
 d = json.load(open(sys.argv[1]))
 if "error" in d:
-    sys.exit(f"{sys.argv[1]}: {d[\"error\"]}")
+    sys.exit(sys.argv[1] + ": " + d["error"])
 e = d["end"]
 rev = e.get("sum_received_bidir_reverse", {}).get("bits_per_second", 0)
 print(e["sum_received"]["bits_per_second"] + rev)
