@@ -76,7 +76,8 @@ impl UdpTest {
         Some((l.from, l.socket.as_ref()?.try_clone().ok()?))
     }
 
-    /// Takes one datagram from `from`; false when it is none of this test's.
+    /// Takes one datagram from `from`; false when it is none of this test's. The socket it came on is the one
+    /// a setup is answered from, and the one the server later sends that stream from.
     fn take(&self, d: &[u8], from: SocketAddr, at: Instant, sock: &UdpSocket) -> bool {
         if from.ip().to_canonical() != self.peer {
             return false;
@@ -98,6 +99,8 @@ impl UdpTest {
         if learned.len() >= self.meters.len() {
             return false;
         }
+        // Bursts queue in this socket's receive buffer, as for a saf-net UDP test.
+        crate::server::udp_sink::grow_buffers(sock, None);
         learned.push(Learned {
             from,
             socket: sock.try_clone().ok(),
@@ -166,8 +169,7 @@ impl Flows {
         if self.count.load(Ordering::Relaxed) == 0 {
             return false;
         }
-        let tests = self.lock().clone();
-        tests.iter().any(|t| t.take(d, from, at, sock))
+        self.lock().iter().any(|t| t.take(d, from, at, sock))
     }
 }
 
