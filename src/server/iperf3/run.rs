@@ -69,6 +69,12 @@ pub async fn run(ctx: &Ctx, n: u64, mut test: Admitted, p: &Asked) -> Result<Str
             crate::units::Bytes(client_counted)
         ));
     }
+    // A stream that failed still has its count in the results; the log says so.
+    for s in &run.results.streams {
+        if let Some(e) = &s.error {
+            parts.push(format!("stream {} failed: {e}", s.stream));
+        }
+    }
     Ok(parts.join("; "))
 }
 
