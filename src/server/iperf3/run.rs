@@ -154,14 +154,14 @@ async fn wait_for_setups(ctx: &Ctx, rd: &mut OwnedReadHalf, udp: &UdpTest, want:
     Ok(())
 }
 
-/// What one stream (1-based `id`) of `req` does on the server.
-fn spec(req: &TestRequest, id: u32, idle: Option<Duration>) -> StreamSpec {
+/// What one stream (1-based `id`) of `req` does on the server; a receiver reads into `rx_block` bytes.
+fn spec(req: &TestRequest, id: u32, idle: Option<Duration>, rx_block: usize) -> StreamSpec {
     let sender = !req.client_sends(id);
     StreamSpec {
         id,
         sender,
         quota: if sender { req.quota(id) } else { None },
-        block_size: req.block_size as usize,
+        block_size: if sender { req.block_size as usize } else { rx_block },
         pace_bps: if sender { req.bitrate } else { None },
         idle_timeout: if sender { None } else { idle },
         cpu: None,
@@ -173,8 +173,12 @@ fn spec(req: &TestRequest, id: u32, idle: Option<Duration>) -> StreamSpec {
 /// The data connections as the engine's streams, with the client's socket options applied.
 fn tcp_streams(ctx: &Ctx, socks: Vec<TcpStream>, req: &TestRequest) -> Result<LocalStreams, Ended> {
     let mut local = LocalStreams::default();
+    // A TCP receiver's block is only its read buffer: saf-net's own size wakes it less often than iperf3's 128 KiB,
+    // as far as --max-test-memory allows.
+    let share = ctx.config.max_test_memory / u64::from(req.connections().max(1));
+    let rx_block = u64::from(req.block_size).max(share.min(u64::from(crate::config::DEFAULT_BLOCK))) as usize;
     for (i, sock) in socks.into_iter().enumerate() {
-        let spec = spec(req, i as u32 + 1, Some(ctx.config.idle_timeout));
+        let spec = spec(req, i as u32 + 1, Some(ctx.config.idle_timeout), rx_block);
         let sock = sock.into_std().map_err(Ended::Data)?;
         sockets::prepare(&sock, req, spec.sender)
             .and_then(|_| sockets::finish(&sock, req, spec.sender))
@@ -189,7 +193,7 @@ fn udp_streams(udp: &UdpTest, req: &TestRequest, counters64: bool) -> Result<Loc
     let mut local = LocalStreams::default();
     for id in 1..=req.connections() {
         // A UDP receiver may hear nothing for long (low -b, total loss); the client's end ends it.
-        let spec = spec(req, id, None);
+        let spec = spec(req, id, None, req.block_size as usize);
         let plan = if spec.sender {
             let (to, socket) = udp.peer(id).ok_or(Ended::Internal("no address for a UDP stream"))?;
             UdpPlan::SendIperf3 { socket, to, counters64 }
