@@ -185,6 +185,15 @@ pub struct ServerArgs {
     /// Time a new connection has to say hello and send its request.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_TIMEOUT_SECS, value_parser = seconds)]
     pub handshake_timeout: f64,
+    /// Also listen for iperf3 clients on this port, TCP and UDP (5201 is iperf3's own); they are served on -p too.
+    #[arg(long, value_name = "PORT", conflicts_with = "no_iperf3")]
+    pub iperf3_port: Option<u16>,
+    /// Do not serve iperf3 clients (`iperf3 -c`); their connections are dropped like any other stranger's.
+    #[arg(long)]
+    pub no_iperf3: bool,
+    /// Serve iperf3 clients although --psk-file is set: they cannot prove the key, so are refused without this.
+    #[arg(long, conflicts_with = "no_iperf3")]
+    pub allow_iperf3_without_key: bool,
 }
 
 /// The server a probe goes to (latency, mtu).

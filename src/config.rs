@@ -81,6 +81,10 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// Clients must prove they hold this key (HMAC-SHA256 challenge-response); None runs open.
     pub psk: Option<crate::auth::Psk>,
+    /// Serve iperf3 clients too (off with `--no-iperf3`).
+    pub iperf3: bool,
+    /// Serve iperf3 clients although the server has a key they cannot prove (`--allow-iperf3-without-key`).
+    pub iperf3_without_key: bool,
 }
 
 impl Default for ServerConfig {
@@ -100,6 +104,8 @@ impl Default for ServerConfig {
             max_test_memory: DEFAULT_MAX_TEST_MEMORY,
             idle_timeout: Duration::from_secs_f64(DEFAULT_IDLE_TIMEOUT_SECS),
             psk: None,
+            iperf3: true,
+            iperf3_without_key: false,
         }
     }
 }

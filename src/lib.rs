@@ -44,4 +44,4 @@ pub mod units;
 pub use client::{Event, Observer};
 pub use config::{ClientInput, ClientPlan, ServerConfig};
 pub use kinds::throughput::Outcome;
-pub use server::serve;
+pub use server::{serve, serve_ports};

@@ -107,3 +107,20 @@ pub fn datagram_header(data: &[u8]) {
     let (_flags, stream) = data_tag(data);
     assert!(stream <= u32::from(u16::MAX));
 }
+
+/// What an iperf3 client sends a saf-net server before its streams (first bytes, cookie, parameter block),
+/// read by the server's own steps: whatever the bytes, no panic, and a request that comes of them is within
+/// the server's limits.
+pub fn iperf3_server_start(data: &[u8]) {
+    let limits = ServerConfig {
+        handshake_timeout: Duration::from_millis(50),
+        ..ServerConfig::default()
+    };
+    let mut stream = data;
+    runtime().block_on(async {
+        if let Ok(req) = saf_net::server::read_iperf3_client_start(&mut stream, &limits).await {
+            assert!(limits.check(&req).is_ok(), "a request the server would run passed its limits");
+            assert!(req.streams >= 1 && req.connections() <= limits.max_streams, "streams within the cap");
+        }
+    });
+}

@@ -100,9 +100,19 @@ pub(super) fn serve_logged(args: ServerArgs, log: Option<Sink>, listening: impl 
         max_block: to_u32(args.max_block, "--max-block")?,
         max_window: to_u32(args.max_window, "--max-window")?,
         handshake_timeout: Duration::from_secs_f64(args.handshake_timeout),
+        iperf3: !args.no_iperf3,
+        iperf3_without_key: args.allow_iperf3_without_key,
         ..ServerConfig::default()
     };
+    if args.iperf3_port == Some(args.port) {
+        return Err(UsageError(format!(
+            "--iperf3-port {} is the server's own port (-p); iperf3 clients are served there anyway",
+            args.port
+        ))
+        .into());
+    }
     let listener = listen(args.bind, args.port)?;
+    let iperf3 = args.iperf3_port.map(|p| listen(args.bind, p)).transpose()?;
     listening(args.port);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -110,8 +120,9 @@ pub(super) fn serve_logged(args: ServerArgs, log: Option<Sink>, listening: impl 
         .context("cannot start the runtime")?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
+        let iperf3 = iperf3.map(tokio::net::TcpListener::from_std).transpose()?;
         let shutdown = super::signals::stop_signals(false);
-        crate::server::serve(listener, config, async {
+        crate::server::serve_ports(listener, iperf3, config, async {
             shutdown.await;
         })
         .await

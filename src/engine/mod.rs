@@ -12,5 +12,5 @@ mod udp_framing;
 mod udp_ledger;
 mod udp_stats;
 
-pub use run::{Abort, GRACE, SideRun, Timing, drive};
+pub use run::{Abort, FINISH_LINGER, GRACE, SideRun, Timing, drive, drive_until};
 pub use stream::{Flags, LocalStreams, Stream, StreamSpec, UdpPlan};

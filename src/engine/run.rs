@@ -139,6 +139,27 @@ where
     F: FnMut(&IntervalReport),
     A: Future<Output = R>,
 {
+    drive_until(local, timing, on_interval, abort, std::future::pending()).await
+}
+
+/// How long receivers may still read after the peer said the test is over (see [`drive_until`]).
+pub const FINISH_LINGER: Duration = Duration::from_millis(250);
+
+/// As [`drive`], and `finish` resolving ends the run cleanly (the peer keeps the clock, as iperf3's client
+/// does): senders stop after their current write, receivers get [`FINISH_LINGER`] to read what is still
+/// buffered, then every stream stops; no measured period goes past the finish, and the run is not aborted.
+pub async fn drive_until<F, A, R, E>(
+    local: LocalStreams,
+    timing: Timing,
+    on_interval: F,
+    abort: A,
+    finish: E,
+) -> SideRun<R>
+where
+    F: FnMut(&IntervalReport),
+    A: Future<Output = R>,
+    E: Future<Output = ()>,
+{
     let cpu = CpuClock::start();
     let t0 = Instant::now();
     let (running, start_error) = Running::start(local, timing.quiet_end);
@@ -150,9 +171,10 @@ where
         intervals: Vec::new(),
     };
     tokio::pin!(abort);
+    tokio::pin!(finish);
     let aborted = match start_error {
         Some(e) => Some(e),
-        None => driver.until_done(abort).await,
+        None => driver.until_done(abort, finish).await,
     };
     if aborted.is_some() {
         driver.running.abort_all();
@@ -317,6 +339,8 @@ struct Running {
     finished: Vec<Option<Finished>>,
     /// Streams that have not finished yet.
     left: usize,
+    /// When the peer said the test was over (see [`drive_until`]): no stream's measured period goes past it.
+    finish_at: Option<Instant>,
     done_rx: UnboundedReceiver<Finished>,
 }
 
@@ -350,6 +374,7 @@ impl Running {
             flags,
             finished: (0..n).map(|_| None).collect(),
             left: if error.is_some() { 0 } else { n },
+            finish_at: None,
             streams,
             done_rx,
         };
@@ -368,6 +393,15 @@ impl Running {
     /// Bytes moved by all streams so far.
     fn moved(&self) -> u64 {
         self.streams.iter().map(|s| s.bytes()).sum()
+    }
+
+    /// Stops the streams still running after the peer ended the test; their ends count as normal ones.
+    fn stop_finished(&self) {
+        self.flags.finished.store(true, Ordering::Relaxed);
+        self.flags.abort.store(true, Ordering::Relaxed);
+        for s in &self.streams {
+            s.shutdown();
+        }
     }
 
     /// Stops every stream now.
@@ -390,14 +424,17 @@ impl Running {
         }
     }
 
-    /// When the last sending (or receiving) stream ended; `now` for one that did not.
+    /// When the last sending (or receiving) stream ended; `now` for one that did not. Bytes a receiver reads
+    /// after the peer's end were in its buffer before it, so its period ends there at the latest.
     fn end_of(&self, sender: bool, now: Instant) -> Option<Instant> {
-        self.streams
+        let end = self
+            .streams
             .iter()
             .zip(&self.finished)
             .filter(|(s, _)| s.spec.sender == sender)
             .map(|(_, f)| f.as_ref().map_or(now, |f| f.at))
-            .max()
+            .max()?;
+        Some(self.finish_at.map_or(end, |f| end.min(f)))
     }
 }
 
@@ -419,13 +456,16 @@ impl<F: FnMut(&IntervalReport)> Driver<F> {
     }
 
     /// Keeps the clock until every stream has finished, or returns why the run ends early.
-    async fn until_done<A, R>(&mut self, mut abort: Pin<&mut A>) -> Option<Abort<R>>
+    async fn until_done<A, R, E>(&mut self, mut abort: Pin<&mut A>, mut finish: Pin<&mut E>) -> Option<Abort<R>>
     where
         A: Future<Output = R>,
+        E: Future<Output = ()>,
     {
         let timing = self.clock.timing;
         let mut tick = self.clock.next_tick(self.sampler.last_tick);
         let mut stop_sent = false;
+        // Set once the peer said the test is over: when the receivers stop reading.
+        let mut finishing: Option<Option<Instant>> = None;
         let mut progress = (0u64, Instant::now());
         let mut watchdog = tokio::time::interval(WATCHDOG);
         while self.running.left > 0 {
@@ -453,6 +493,17 @@ impl<F: FnMut(&IntervalReport)> Driver<F> {
                 }
                 _ = self.clock.until(self.clock.hard_deadline), if self.clock.hard_deadline.is_some() => {
                     return Some(Abort::CutOff(timing.hard_limit.unwrap_or_default()));
+                }
+                _ = &mut finish, if finishing.is_none() => {
+                    self.running.flags.stop_send.store(true, Ordering::Relaxed);
+                    stop_sent = true;
+                    let now = Instant::now();
+                    self.running.finish_at = Some(now);
+                    finishing = Some(Some(now + FINISH_LINGER));
+                }
+                _ = self.clock.until(finishing.flatten()), if finishing.flatten().is_some() => {
+                    self.running.stop_finished();
+                    finishing = Some(None);
                 }
                 reason = &mut abort => return Some(Abort::Ended(reason)),
                 Some(f) = self.running.done_rx.recv() => self.running.on_finished(f),
@@ -483,6 +534,77 @@ impl<F: FnMut(&IntervalReport)> Driver<F> {
             },
             intervals: self.intervals,
             aborted,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::StreamSpec;
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
+    fn pair() -> (TcpStream, TcpStream) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        (c, l.accept().unwrap().0)
+    }
+
+    fn spec(id: u32, sender: bool) -> StreamSpec {
+        StreamSpec {
+            id,
+            sender,
+            quota: None,
+            block_size: 64 * 1024,
+            pace_bps: None,
+            idle_timeout: None,
+            cpu: None,
+            discard: false,
+            fixed_window: false,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_peer_that_ends_the_run_ends_it_cleanly_at_its_word() {
+        // The peer sends to our receiver and reads our sender, and never closes either connection.
+        let (mut peer_tx, ours_rx) = pair();
+        let (mut peer_rx, ours_tx) = pair();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        let peer = std::thread::spawn(move || {
+            peer_rx.set_nonblocking(true).unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            while !s.load(Ordering::Relaxed) {
+                let _ = peer_tx.write(&buf[..16 * 1024]);
+                let _ = peer_rx.read(&mut buf);
+            }
+        });
+        let mut local = LocalStreams::default();
+        local.add(ours_rx, spec(1, false));
+        local.add(ours_tx, spec(2, true));
+        let timing = Timing {
+            omit: Duration::ZERO,
+            duration: None,
+            interval: Duration::from_secs(1),
+            hard_limit: Some(Duration::from_secs(10)),
+            stall_after: None,
+            quiet_end: None,
+        };
+        let finish = tokio::time::sleep(Duration::from_millis(300));
+        let run: SideRun<String> = drive_until(local, timing, |_| {}, std::future::pending(), finish).await;
+        stop.store(true, Ordering::Relaxed);
+        peer.join().unwrap();
+        assert!(
+            run.aborted.is_none() && run.results.complete,
+            "{:?} {:?}",
+            run.aborted,
+            run.results.streams
+        );
+        for s in &run.results.streams {
+            assert!(s.error.is_none() && s.bytes > 0, "{s:?}");
+            // Nothing counts past the peer's word, although the streams were stopped 250 ms later.
+            assert!((0.25..0.45).contains(&s.seconds), "{s:?}");
         }
     }
 }

@@ -41,6 +41,8 @@ pub struct Flags {
     /// Receivers of a peer that never closes its streams (iperf3) end once the senders' clock stopped and nothing
     /// arrived for this long; their period closes at their last byte. None: they wait for the peer's end.
     pub quiet_end: Option<Duration>,
+    /// Set with `abort` when the peer ended the test cleanly (see [`super::drive_until`]): not an abort.
+    pub finished: AtomicBool,
 }
 
 /// A stream thread's last word.
@@ -164,8 +166,13 @@ pub enum UdpPlan {
     },
     /// Datagrams arrive through a [`super::udp::Sink`]; only watch for the stream's end.
     Fed { meter: Arc<Meter> },
-    /// Send paced datagrams with iperf3's header on a socket connected to an iperf3 peer; no end markers.
-    Iperf3Send { socket: UdpSocket, counters_64bit: bool },
+    /// Send paced datagrams with iperf3's header (seconds, microseconds, a count from 1; 12 or 16 bytes) to the
+    /// socket's connected peer or to `to`; no end markers (iperf3 learns the end on its control connection).
+    Iperf3Send {
+        socket: UdpSocket,
+        to: Option<SocketAddr>,
+        counters_64bit: bool,
+    },
     /// Receive iperf3 datagrams on a socket connected to an iperf3 peer.
     Iperf3Receive {
         socket: UdpSocket,

@@ -82,6 +82,8 @@ fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &
                     e.kind(),
                     ErrorKind::Interrupted | ErrorKind::WouldBlock | ErrorKind::TimedOut
                 ) => {}
+            // The peer said the test was over and we cut the write short: a normal end.
+            Err(_) if flags.finished.load(Ordering::Relaxed) => break,
             Err(e) => return Err(e),
         }
     }
@@ -220,6 +222,8 @@ fn receive_loop(
                 }
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            // The peer said the test was over and we cut the read short (data still arriving resets it).
+            Err(_) if flags.finished.load(Ordering::Relaxed) => return Ok(last_data),
             Err(e) => return Err(e),
         }
     }

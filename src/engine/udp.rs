@@ -132,9 +132,11 @@ pub fn spawn(
                 UdpPlan::Send { socket, to, cookie } => send_loop(&socket, to, saf_net(cookie), &spec, &flags, &m),
                 UdpPlan::Receive { socket, cookie, .. } => receive_loop(&socket, saf_net(cookie), &spec, &flags, &m),
                 UdpPlan::Fed { .. } => watch(&flags, &m),
-                UdpPlan::Iperf3Send { socket, counters_64bit } => {
-                    send_loop(&socket, None, Framing::Iperf3 { counters_64bit }, &spec, &flags, &m)
-                }
+                UdpPlan::Iperf3Send {
+                    socket,
+                    to,
+                    counters_64bit,
+                } => send_loop(&socket, to, Framing::Iperf3 { counters_64bit }, &spec, &flags, &m),
                 UdpPlan::Iperf3Receive {
                     socket, counters_64bit, ..
                 } => receive_loop(&socket, Framing::Iperf3 { counters_64bit }, &spec, &flags, &m),

@@ -25,25 +25,30 @@ pub(super) enum Ended {
 }
 
 /// Accepts until `shutdown` resolves (or one test ran, with `--one-off`); the listener closes on return.
+/// Accepts from `listener` and, when given, from `iperf3` (the `--iperf3-port` listener) too.
 pub(super) async fn run(
     ctx: &Arc<Ctx>,
     listener: TcpListener,
+    iperf3: Option<TcpListener>,
     active: &Arc<AtomicUsize>,
     shutdown: impl Future<Output = ()>,
 ) -> Ended {
     let (ran_tx, mut ran_rx) = mpsc::unbounded_channel::<()>();
     let failures = Throttle::default();
     let mut pause = FIRST_PAUSE;
+    // Each connection's place in the accept order: iperf3 gives its streams roles by connection order.
+    let mut order: u64 = 0;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => return Ended::Shutdown,
             Some(()) = ran_rx.recv(), if ctx.config.one_off => return Ended::OneOff,
-            accepted = listener.accept() => match accepted {
+            accepted = either(&listener, iperf3.as_ref()) => match accepted {
                 Ok((sock, peer)) => {
                     pause = FIRST_PAUSE;
+                    order += 1;
                     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-                    spawn_connection(ctx, sock, peer, active, &ran_tx);
+                    spawn_connection(ctx, sock, peer, order, active, &ran_tx);
                 }
                 Err(e) => {
                     failed(ctx, &e, &failures);
@@ -59,11 +64,26 @@ pub(super) async fn run(
     }
 }
 
+/// The next connection on either listener.
+async fn either(
+    main: &TcpListener,
+    iperf3: Option<&TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match iperf3 {
+        None => main.accept().await,
+        Some(other) => tokio::select! {
+            a = main.accept() => a,
+            a = other.accept() => a,
+        },
+    }
+}
+
 /// Runs one connection in its own task, counted in `active` while it lives.
 fn spawn_connection(
     ctx: &Arc<Ctx>,
     sock: tokio::net::TcpStream,
     peer: SocketAddr,
+    order: u64,
     active: &Arc<AtomicUsize>,
     ran_tx: &mpsc::UnboundedSender<()>,
 ) {
@@ -71,7 +91,7 @@ fn spawn_connection(
     let guard = ActiveGuard::new(active.clone());
     tokio::spawn(async move {
         let _active = guard;
-        if handle(&ctx, sock, peer).await {
+        if handle(&ctx, sock, peer, order).await {
             let _ = ran_tx.send(());
         }
     });

@@ -71,6 +71,9 @@ pub(super) enum Ended {
     StreamFailed(String),
     #[error("latency run exceeded {0:.0} s; cut off")]
     LatencyCutOff(f64),
+    /// An iperf3 client broke its protocol (a state out of turn, malformed results).
+    #[error("{0}")]
+    Iperf3(String),
     /// The server's own bookkeeping went away (the registry, the UDP responder).
     #[error("{0}")]
     Internal(&'static str),

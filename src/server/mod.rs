@@ -3,6 +3,7 @@
 mod accept;
 mod control;
 mod handshakes;
+mod iperf3;
 mod latency;
 mod registry;
 mod session;
@@ -24,13 +25,17 @@ use tokio::sync::watch;
 use handshakes::{Evicted, Handshakes};
 use throttle::{Throttle, more};
 
+pub use iperf3::read_client_start as read_iperf3_client_start;
 pub use registry::{Registry, Reject};
 pub use session::version_mismatch;
 pub use slots::{Permit, QueueFull, Slots, Ticket};
 pub use udp::{Allowed, spawn_responder};
 
 use crate::config::ServerConfig;
-use crate::protocol::{AnyHello, ClientMessage, PROTOCOL_VERSION, ServerMessage, decode, read_raw, write_message};
+use crate::protocol::{
+    AnyHello, ClientMessage, FrameError, PROTOCOL_VERSION, ServerMessage, decode, read_raw, write_message,
+};
+use tokio::io::AsyncReadExt;
 
 /// State shared by every connection of one server.
 pub(crate) struct Ctx {
@@ -50,6 +55,8 @@ pub(crate) struct Ctx {
     open_files: Option<u64>,
     /// Turns true when the server shuts down; running tests end and waiting clients are told.
     stopping: watch::Receiver<bool>,
+    /// Running iperf3 tests by cookie, for their data connections.
+    iperf3_tests: iperf3::Tests,
 }
 
 impl Ctx {
@@ -104,6 +111,16 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve_ports(listener, None, config, shutdown).await
+}
+
+/// As [`serve`], also serving on `iperf3` (TCP and UDP), the port iperf3 clients dial by default (5201).
+pub async fn serve_ports(
+    listener: TcpListener,
+    iperf3: Option<TcpListener>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let udp = Allowed::default();
     let stop_udp = Arc::new(AtomicBool::new(false));
@@ -112,6 +129,7 @@ pub async fn serve(
         Ok(_) => (true, format!("UDP {} for probes", addr.port())),
         Err(e) => (false, format!("no UDP probes: cannot bind UDP {addr}: {e}")),
     };
+    let iperf3_note = iperf3_port(iperf3.as_ref(), &udp, &stop_udp, config.iperf3)?;
     let _stop_udp = StopOnDrop(stop_udp);
     let (stop_tx, stopping) = watch::channel(false);
     let open_files = crate::platform::open_files_limit();
@@ -125,10 +143,11 @@ pub async fn serve(
         evictions: Throttle::default(),
         open_files,
         stopping,
+        iperf3_tests: iperf3::Tests::default(),
         config,
     });
     ctx.log(format!(
-        "saf-net {} listening on {addr} (TCP; {udp_note}); {} test(s) at a time, {} more may queue",
+        "saf-net {} listening on {addr} (TCP; {udp_note}){iperf3_note}; {} test(s) at a time, {} more may queue",
         env!("CARGO_PKG_VERSION"),
         ctx.config.max_concurrent,
         ctx.config.max_queue
@@ -145,7 +164,7 @@ pub async fn serve(
         );
     }
     let active = Arc::new(AtomicUsize::new(0));
-    match accept::run(&ctx, listener, &active, shutdown).await {
+    match accept::run(&ctx, listener, iperf3, &active, shutdown).await {
         accept::Ended::OneOff => ctx.log("one test done (--one-off); exiting".into()),
         accept::Ended::Shutdown => {
             // The listener is closed by now: new connections are refused while the others end.
@@ -159,6 +178,31 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Binds UDP beside the iperf3 port's listener and feeds it to a responder; the log's note on iperf3.
+fn iperf3_port(
+    listener: Option<&TcpListener>,
+    udp: &Allowed,
+    stop: &Arc<AtomicBool>,
+    enabled: bool,
+) -> std::io::Result<String> {
+    if !enabled {
+        return Ok("; iperf3 clients off (--no-iperf3)".into());
+    }
+    let Some(l) = listener else {
+        return Ok("; iperf3 clients served too".into());
+    };
+    let addr = l.local_addr()?;
+    // iperf3's UDP streams go to the port its control connection went to.
+    let note = match bind_udp(addr).and_then(|s| spawn_responder(s, udp.clone(), stop.clone())) {
+        Ok(_) => format!("; iperf3 clients served too, and on TCP and UDP {}", addr.port()),
+        Err(e) => format!(
+            "; iperf3 clients served too, and on TCP {} (no UDP tests there: cannot bind UDP {addr}: {e})",
+            addr.port()
+        ),
+    };
+    Ok(note)
 }
 
 /// A control character as its escape (`\n`, `\u{1b}`); any other character as itself.
@@ -214,11 +258,38 @@ pub(crate) fn panic_probe(ctx: &Ctx, software: &str, stage: &str) {
     }
 }
 
-/// Reads a connection's first frame and routes it; returns whether a test ran.
-async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
+/// What a connection began with.
+enum First {
+    /// A saf-net frame.
+    Frame(Vec<u8>),
+    /// Four bytes that can only begin an iperf3 cookie.
+    Iperf3([u8; 4]),
+}
+
+/// Reads a connection's first frame, or the start of an iperf3 cookie (saf-net's length prefix never looks
+/// like one: it would be over 800 MB).
+async fn first_bytes(ctx: &Ctx, sock: &mut TcpStream) -> Result<First, FrameError> {
+    let hs = ctx.config.handshake_timeout;
+    let mut head = [0u8; 4];
+    match tokio::time::timeout(hs, sock.read_exact(&mut head)).await {
+        Err(_) => return Err(FrameError::Timeout(hs)),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
+        Ok(Err(e)) => return Err(e.into()),
+        Ok(Ok(_)) => {}
+    }
+    if ctx.config.iperf3 && iperf3::wire::starts_like_cookie(&head) {
+        return Ok(First::Iperf3(head));
+    }
+    let mut rest = (&head[..]).chain(sock);
+    read_raw(&mut rest, ctx.config.max_frame, hs).await.map(First::Frame)
+}
+
+/// Reads a connection's first frame and routes it; returns whether a test ran. `order` is its place in the
+/// accept order.
+async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr, order: u64) -> bool {
     let mut pending = ctx.handshakes.enter(peer.ip());
     let first = tokio::select! {
-        r = read_raw(&mut sock, ctx.config.max_frame, ctx.config.handshake_timeout) => r,
+        r = first_bytes(ctx, &mut sock) => r,
         why = pending.evicted() => {
             ctx.evicted(peer, why);
             return false;
@@ -226,7 +297,8 @@ async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr) -> bool {
         _ = ctx.shutting_down() => return false,
     };
     let raw = match first {
-        Ok(raw) => raw,
+        Ok(First::Frame(raw)) => raw,
+        Ok(First::Iperf3(head)) => return iperf3::handle(ctx, sock, peer, head, order, pending).await,
         Err(e) => {
             ctx.log(format!("{peer}: dropped: {e}"));
             return false;

@@ -202,7 +202,7 @@ fn finished(run: SideRun<Ended>) -> Result<SideResults, Ended> {
 }
 
 /// Bytes and rate per role, for the test's log line.
-fn rates(results: &SideResults) -> Vec<String> {
+pub(super) fn rates(results: &SideResults) -> Vec<String> {
     let mut parts = Vec::new();
     for (sender, verb, side) in [(false, "received", "receiver"), (true, "sent", "sender")] {
         let (bytes, secs) = results

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::iperf3::Flows;
 use crate::engine::udp::Sink;
 use crate::platform::{self, MAX_BATCH, RecvBatch};
 use crate::protocol::{Cookie, DatagramKind, HEADER_LEN, Header, MAX_DATAGRAM};
@@ -27,6 +28,8 @@ pub struct Allowed {
     generation: Arc<AtomicU64>,
     /// The responder's socket, for UDP tests that send from the test port (`-R`, `--bidir`).
     socket: Arc<OnceLock<UdpSocket>>,
+    /// iperf3 clients' UDP streams, which carry no cookie.
+    iperf3: Flows,
 }
 
 /// Removes the cookie from the allow-list when the test ends.
@@ -78,6 +81,11 @@ impl Allowed {
         self.lock().get(cookie).is_some_and(|e| e.peer == from.to_canonical())
     }
 
+    /// The iperf3 UDP tests the responders feed.
+    pub(super) fn iperf3(&self) -> &Flows {
+        &self.iperf3
+    }
+
     /// A handle on the responder's socket (the test port), once the responder runs.
     pub fn socket(&self) -> Option<UdpSocket> {
         self.socket.get()?.try_clone().ok()
@@ -112,8 +120,9 @@ impl LastSink {
     }
 }
 
-/// Echoes permitted datagrams and feeds permitted data datagrams to their test's sink until `stop` is set;
-/// everything else is dropped unanswered. It receives in batches (recvmmsg on Linux) to keep up with UDP tests.
+/// Echoes permitted datagrams and feeds permitted data datagrams to their test's sink, and iperf3 clients'
+/// setups and datagrams to theirs, until `stop` is set; everything else is dropped unanswered. It receives in
+/// batches (recvmmsg on Linux) to keep up with UDP tests.
 pub fn spawn_responder(sock: UdpSocket, allowed: Allowed, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
     sock.set_read_timeout(Some(Duration::from_millis(200)))?;
     let _ = allowed.socket.set(sock.try_clone()?);
@@ -132,7 +141,10 @@ pub fn spawn_responder(sock: UdpSocket, allowed: Allowed, stop: Arc<AtomicBool>)
                 // Replies keep the source's own form: a dual-stack socket sends to IPv4-mapped addresses.
                 let Some(from) = batch.source(i) else { continue };
                 for buf in batch.segments(i) {
-                    let Some(h) = Header::read(buf) else { continue };
+                    let Some(h) = Header::read(buf) else {
+                        allowed.iperf3.datagram(buf, from, at, &sock);
+                        continue;
+                    };
                     if h.kind == DatagramKind::Data {
                         if let Some(sink) = last.get(&allowed, &h.cookie, from.ip()) {
                             sink.deliver(&h, buf, from, at);

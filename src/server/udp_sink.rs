@@ -30,15 +30,7 @@ pub(super) fn open(ctx: &Ctx, test: &Admitted, req: &TestRequest) -> Result<UdpS
         return Err(Ended::NoUdpTests(peer.port()));
     }
     if let Some(sock) = ctx.udp.socket() {
-        // Bursts queue in the test port's receive buffer; the kernel caps this at net.core.rmem_max.
-        let r = SockRef::from(&sock);
-        let want = req.window.map_or(RCVBUF, |w| w as usize);
-        if r.recv_buffer_size().unwrap_or(0) < want {
-            let _ = r.set_recv_buffer_size(want);
-        }
-        if let Some(w) = req.window {
-            let _ = r.set_send_buffer_size(w as usize);
-        }
+        grow_buffers(&sock, req.window);
     }
     let sink = Sink::new(req);
     let allowance = ctx.udp.allow_data(cookie, peer.ip(), sink.clone());
@@ -52,6 +44,19 @@ pub(super) fn open(ctx: &Ctx, test: &Admitted, req: &TestRequest) -> Result<UdpS
         sink,
         _allowance: allowance,
     })
+}
+
+/// Bursts queue in a UDP socket's receive buffer: at least [`RCVBUF`] (or `-w`); the kernel caps this at
+/// net.core.rmem_max.
+pub(super) fn grow_buffers(sock: &std::net::UdpSocket, window: Option<u32>) {
+    let r = SockRef::from(sock);
+    let want = window.map_or(RCVBUF, |w| w as usize);
+    if r.recv_buffer_size().unwrap_or(0) < want {
+        let _ = r.set_recv_buffer_size(want);
+    }
+    if let Some(w) = window {
+        let _ = r.set_send_buffer_size(w as usize);
+    }
 }
 
 /// Waits until every stream the server sends has said hello, then lays out the streams for the engine.

@@ -130,6 +130,7 @@ async fn udp(
     let plan = if spec.sender {
         UdpPlan::Iperf3Send {
             socket: sock,
+            to: None,
             counters_64bit: false,
         }
     } else {
