@@ -41,7 +41,7 @@ pub fn up_request(input: UpInput) -> Result<UpRequest, LabError> {
     } else {
         spec.clone()
     };
-    Ok(UpRequest {
+    let req = UpRequest {
         name: input.name,
         profile,
         profile_ref,
@@ -50,7 +50,10 @@ pub fn up_request(input: UpInput) -> Result<UpRequest, LabError> {
         congestion_lists: Lists::read(),
         second_route: input.second_route,
         hosts: input.hosts,
-    })
+    };
+    // Flags that contradict each other or the profile are refused before a dry run prints anything.
+    req.spec(1)?;
+    Ok(req)
 }
 
 /// `lab up --dry-run`: the commands `up` would run, through a printing runner.
