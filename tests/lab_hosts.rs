@@ -114,7 +114,12 @@ impl Lab {
     /// Host `index`'s address, from `lab status --json`.
     fn addr(&self, index: u64) -> String {
         let st = self.status();
-        let h = st["hosts"].as_array().unwrap().iter().find(|h| h["index"] == index).unwrap();
+        let h = st["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["index"] == index)
+            .unwrap();
         h["address"].as_str().unwrap().to_string()
     }
 
@@ -166,10 +171,20 @@ fn four_hosts_on_1gbe_with_a_slow_host_3() {
     }
     let lab = Lab::up("rate", &["1gbe", "--hosts", "4", "--host-rate", "3=100"]);
     let st = lab.status();
-    assert_eq!((st["profile"].as_str(), st["up"].as_bool()), (Some("1gbe"), Some(true)), "{st}");
+    assert_eq!(
+        (st["profile"].as_str(), st["up"].as_bool()),
+        (Some("1gbe"), Some(true)),
+        "{st}"
+    );
     let hosts = st["hosts"].as_array().unwrap();
     assert_eq!(hosts.len(), 4, "{st}");
-    let subnet = hosts[0]["address"].as_str().unwrap().rsplit_once('.').unwrap().0.to_string();
+    let subnet = hosts[0]["address"]
+        .as_str()
+        .unwrap()
+        .rsplit_once('.')
+        .unwrap()
+        .0
+        .to_string();
     for (i, h) in hosts.iter().enumerate() {
         let k = i + 1;
         assert_eq!(h["index"], k, "{h}");
@@ -186,9 +201,20 @@ fn four_hosts_on_1gbe_with_a_slow_host_3() {
 
     // The servers require the key: a client without it is refused, `lab exec` hands it on.
     let (h3, h4) = (lab.addr(3), lab.addr(4));
-    let bare = lab.exec("1", &["sh", "-c", &format!("unset SAF_NET_PSK; exec {BIN} client {h4} -t 1 --no-history")]);
+    let bare = lab.exec(
+        "1",
+        &[
+            "sh",
+            "-c",
+            &format!("unset SAF_NET_PSK; exec {BIN} client {h4} -t 1 --no-history"),
+        ],
+    );
     assert_eq!(bare.status.code(), Some(1), "{}", text(&bare.stderr));
-    assert!(text(&bare.stderr).contains("requires a pre-shared key"), "{}", text(&bare.stderr));
+    assert!(
+        text(&bare.stderr).contains("requires a pre-shared key"),
+        "{}",
+        text(&bare.stderr)
+    );
 
     let slow = lab.goodput("1", &h3, false);
     let slow_back = lab.goodput("1", &h3, true);
@@ -198,7 +224,7 @@ fn four_hosts_on_1gbe_with_a_slow_host_3() {
         assert!(g <= 100.0 && g > CEILING_100M * 0.8, "host 3's 100 Mbit/s port: {g:.2}");
     }
     assert!(
-        fast >= 850.0 && fast <= CEILING_1GBE * 1.005,
+        (850.0..=CEILING_1GBE * 1.005).contains(&fast),
         "host 4's 1GbE port: {fast:.2}"
     );
 
@@ -230,13 +256,16 @@ fn a_1500_host_on_a_jumbo_switch_is_the_path_mtu_to_it_and_no_other() {
     assert_eq!(mtus, [9000, 1500, 9000]);
     let probe = |to: &str| {
         let out = lab.exec("1", &["saf-net", "mtu", to, "-J", "--no-history"]);
-        let doc: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("mtu JSON ({e}): {}", text(&out.stderr)));
+        let doc: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("mtu JSON ({e}): {}", text(&out.stderr)));
         (out.status.code(), doc["path"].clone())
     };
     let (code, path) = probe(&lab.addr(2));
     let p = &path["mtu_probe"];
-    let (fwd, rev) = (p["forward_path_mtu"].as_u64().unwrap(), p["reverse_path_mtu"].as_u64().unwrap());
+    let (fwd, rev) = (
+        p["forward_path_mtu"].as_u64().unwrap(),
+        p["reverse_path_mtu"].as_u64().unwrap(),
+    );
     eprintln!("host 1 -> 2 (MTU 1500): forward {fwd}, reverse {rev}");
     // Linux's veth, like many NICs, takes a frame 4 bytes (a VLAN tag) above its MTU.
     assert!((1500..=1504).contains(&fwd) && rev == 1500, "{p}");
@@ -244,7 +273,11 @@ fn a_1500_host_on_a_jumbo_switch_is_the_path_mtu_to_it_and_no_other() {
     assert_eq!(path["diagnoses"][0]["kind"], "mtu_mismatch", "{path}");
     let (code, path) = probe(&lab.addr(3));
     let p = &path["mtu_probe"];
-    assert_eq!((p["forward_path_mtu"].as_u64(), p["reverse_path_mtu"].as_u64()), (Some(9000), Some(9000)), "{p}");
+    assert_eq!(
+        (p["forward_path_mtu"].as_u64(), p["reverse_path_mtu"].as_u64()),
+        (Some(9000), Some(9000)),
+        "{p}"
+    );
     assert_eq!(code, Some(0), "{path}");
 }
 
@@ -260,7 +293,13 @@ fn two_hosts_keep_near_and_far_and_each_serves_with_the_key() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| (h["name"].as_str().unwrap(), h["namespace"].as_str().unwrap(), h["port"].as_u64().unwrap()))
+        .map(|h| {
+            (
+                h["name"].as_str().unwrap(),
+                h["namespace"].as_str().unwrap(),
+                h["port"].as_u64().unwrap(),
+            )
+        })
         .collect();
     let (near, far) = (format!("safnet-{}-near", lab.name), format!("safnet-{}-far", lab.name));
     assert_eq!(names, [("near", near.as_str(), 5301), ("far", far.as_str(), 5301)]);
@@ -271,7 +310,10 @@ fn two_hosts_keep_near_and_far_and_each_serves_with_the_key() {
     let out = lab.exec("3", &["true"]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("has hosts 1 to 2") && err.trim().lines().count() == 1, "{err}");
+    assert!(
+        err.contains("has hosts 1 to 2") && err.trim().lines().count() == 1,
+        "{err}"
+    );
 }
 
 #[test]
@@ -280,10 +322,22 @@ fn bad_host_flags_are_one_line_and_a_usage_exit() {
         (&["--hosts", "9"], "--hosts 9 is outside 2..=8"),
         (&["--hosts", "1"], "--hosts 1 is outside 2..=8"),
         (&["--hosts", "4", "--host-rate", "5=100"], "there is no host 5"),
-        (&["--hosts", "4", "--host-rate", "2=100", "--host-rate", "2=200"], "names host 2 twice"),
-        (&["--hosts", "4", "--host-rate", "2=0"], "--host-rate 2=0: a port's rate is 1 Mbit/s to"),
-        (&["--hosts", "4", "--host-rate", "2=1500"], "the profile's line rate, 1000 Mbit/s"),
-        (&["--hosts", "4", "--host-mtu", "2=9"], "--host-mtu 2=9 is outside 576..=65535"),
+        (
+            &["--hosts", "4", "--host-rate", "2=100", "--host-rate", "2=200"],
+            "names host 2 twice",
+        ),
+        (
+            &["--hosts", "4", "--host-rate", "2=0"],
+            "--host-rate 2=0: a port's rate is 1 Mbit/s to",
+        ),
+        (
+            &["--hosts", "4", "--host-rate", "2=1500"],
+            "the profile's line rate, 1000 Mbit/s",
+        ),
+        (
+            &["--hosts", "4", "--host-mtu", "2=9"],
+            "--host-mtu 2=9 is outside 576..=65535",
+        ),
         (&["--host-rate", "2=100"], "--host-rate needs --hosts N"),
         (&["--hosts", "3", "--second-route"], "--second-route needs a 2-host lab"),
     ];
@@ -310,9 +364,14 @@ fn a_dry_run_of_four_hosts_plans_a_keyed_server_in_each() {
     for k in 1..=4 {
         assert!(t.contains(&format!("ip netns add safnet-plan4-h{k}\n")), "{t}");
         assert!(
-            t.contains(&format!("ip netns exec safnet-plan4-h{k} {BIN} server -p 5301 --psk-file ")),
+            t.contains(&format!(
+                "ip netns exec safnet-plan4-h{k} {BIN} server -p 5301 --psk-file "
+            )),
             "{t}"
         );
-        assert!(t.contains(&format!("tc -n safnet-plan4-h{k} qdisc replace dev eth0 root tbf")), "{t}");
+        assert!(
+            t.contains(&format!("tc -n safnet-plan4-h{k} qdisc replace dev eth0 root tbf")),
+            "{t}"
+        );
     }
 }
