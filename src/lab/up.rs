@@ -87,6 +87,21 @@ pub fn describe(st: &LabState) -> String {
     } else {
         format!(", switch ports MTU {}", st.switch_mtu)
     };
+    let hosts = st.host_list();
+    if st.switched() && hosts.len() > 2 {
+        let last = &hosts[hosts.len() - 1];
+        return format!(
+            "profile {} ({} Mbit/s, MTU {}{switch}), {} hosts {} to {} in {} to {}",
+            st.profile,
+            st.line_rate_mbps,
+            st.mtu,
+            hosts.len(),
+            st.near_addr,
+            last.address,
+            st.near_ns,
+            last.namespace
+        );
+    }
     format!(
         "profile {} ({} Mbit/s, MTU {}{switch}), near {} in {}, far {} in {}",
         st.profile, st.line_rate_mbps, st.mtu, st.near_addr, st.near_ns, st.far_addr, st.far_ns
@@ -297,6 +312,27 @@ mod tests {
         assert!(msg.starts_with("lab 'x' is already up: profile 1gbe"), "{msg}");
         assert!(msg.contains("saf-net lab down --name x"), "{msg}");
         assert!(r.log().is_empty(), "nothing was run: {:?}", r.log());
+    }
+
+    #[test]
+    fn a_lab_of_four_hosts_already_up_is_described_by_its_hosts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = state::tests::sample("m");
+        let p = crate::profile::resolve_in("1gbe", &[]).unwrap();
+        let four = HostsInput {
+            count: Some(4),
+            ..Default::default()
+        };
+        st.hosts = Some(four.layout(&p).unwrap().hosts("m", 9, &p));
+        st.near_ns = "safnet-m-h1".into();
+        state::write(dir.path(), &st).unwrap();
+        let mut r = Runner::record();
+        let e = up(&mut r, dir.path(), &req("m", "1gbe", None), Path::new("/bin/true")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "lab 'm' is already up: profile 1gbe (1000 Mbit/s, MTU 1500), 4 hosts 10.77.9.1 to 10.77.9.4 in \
+safnet-m-h1 to safnet-m-h4; take it down first with `saf-net lab down --name m`"
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::{Outcome, Peer};
 use super::json::{Interval, intervals, sockets};
+use super::{Outcome, Peer};
 use crate::kinds::latency::ProbeReport;
 use crate::kinds::udp::{self, UdpInfo};
 use crate::output::RunMeta;
