@@ -586,7 +586,7 @@ and no random loss (no netem on this kernel).",
     /// Remove a lab: its processes, namespaces and state, also what a crashed run left.
     Down(LabDownArgs),
     /// Show every lab that is up: namespaces, addresses, MTUs, rates, server.
-    Status,
+    Status(LabStatusArgs),
     /// Run a command in a lab host (near by default) with SAF_NET_PROFILE set to the lab's profile.
     #[command(after_help = "Example: saf-net lab exec -- saf-net client 10.77.K.2 -t 5")]
     Exec(LabExecArgs),
@@ -615,6 +615,19 @@ pub struct LabUpArgs {
     /// only through it. A client testing that address measures the tunnel and gets the wrong-interface warning.
     #[arg(long)]
     pub second_route: bool,
+    /// Build N hosts (2 to 8) on the switch, each running a saf-net server that requires a new lab key
+    /// (lab exec hands it on as SAF_NET_PSK), every port shaped both ways; hosts h1..hN (near and far when N
+    /// is 2), addresses 10.77.K.1 to 10.77.K.N [default: near and far, one server in far, no key].
+    #[arg(long, value_name = "N")]
+    pub hosts: Option<u8>,
+    /// Host K's port runs at MBPS Mbit/s (at most the profile's line rate) in both directions; repeatable;
+    /// needs --hosts.
+    #[arg(long, value_name = "K=MBPS")]
+    pub host_rate: Vec<String>,
+    /// Host K's eth0 MTU (576 to 65535), while the switch keeps its own: a misconfigured node; repeatable;
+    /// needs --hosts.
+    #[arg(long, value_name = "K=MTU")]
+    pub host_mtu: Vec<String>,
     /// Print the commands that would build the lab, run nothing (needs no root).
     #[arg(long)]
     pub dry_run: bool,
@@ -640,11 +653,29 @@ pub struct LabDownArgs {
     pub all: bool,
 }
 
-/// A lab host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LabHost {
-    Near,
-    Far,
+#[derive(Debug, Args)]
+pub struct LabStatusArgs {
+    /// Print JSON: {"labs": [{"name", "profile", "hosts": [{"index", "name", "namespace", "address",
+    /// "rate_mbps", "mtu", "port"}]}]}.
+    #[arg(short = 'J', long)]
+    pub json: bool,
+}
+
+/// A lab host by its number: near is 1, far is 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabHost(pub u8);
+
+/// `near`, `far`, or a host number 1 to 8 (`3` or `h3`).
+fn lab_host(s: &str) -> Result<LabHost, String> {
+    let index = match s {
+        "near" => Some(1),
+        "far" => Some(2),
+        _ => s.strip_prefix('h').unwrap_or(s).parse::<u8>().ok(),
+    };
+    index
+        .filter(|i| (1..=8).contains(i))
+        .map(LabHost)
+        .ok_or_else(|| "use near, far, or a host number 1 to 8 (3 or h3)".into())
 }
 
 #[derive(Debug, Args)]
@@ -652,8 +683,8 @@ pub struct LabExecArgs {
     /// Lab to run in.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub name: String,
-    /// Host namespace to run in.
-    #[arg(long, value_enum, default_value_t = LabHost::Near)]
+    /// Host to run in: near, far, or a host number K of a lab built with --hosts (near is 1, far is 2).
+    #[arg(long, value_name = "HOST", default_value = "near", value_parser = lab_host)]
     pub host: LabHost,
     /// The command and its arguments, after `--`. A first word `saf-net` runs this saf-net binary.
     #[arg(last = true, required = true, value_name = "COMMAND")]

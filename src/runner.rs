@@ -88,11 +88,19 @@ pub fn shell_quote(word: &str) -> String {
     }
 }
 
-/// Shell-quoted, so a printed command can be pasted into a shell.
+/// Environment variables whose values a printed command never shows (keys reach error lines and logs).
+pub const SECRET_ENV: &[&str] = &[crate::auth::PSK_ENV];
+
+/// Shell-quoted, so a printed command can be pasted into a shell; secrets read `(secret)`.
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (k, v) in &self.env {
-            write!(f, "{}={} ", k, shell_quote(v))?;
+            let v = if SECRET_ENV.contains(&k.as_str()) {
+                "(secret)".to_string()
+            } else {
+                shell_quote(v)
+            };
+            write!(f, "{k}={v} ")?;
         }
         f.write_str(&shell_quote(&self.program))?;
         for a in &self.args {
@@ -504,6 +512,8 @@ mod tests {
             r"SAF_NET_PROFILE=1gbe ip netns exec x sh -c 'echo it'\''s'"
         );
         assert_eq!(Cmd::words("tc qdisc  show").args, ["qdisc", "show"]);
+        let keyed = Cmd::new("true").env("SAF_NET_PSK", "0123456789abcdef0123");
+        assert_eq!(keyed.to_string(), "SAF_NET_PSK=(secret) true");
     }
 
     #[test]

@@ -14,15 +14,16 @@ mod linux {
     use anyhow::Result;
 
     use super::super::{EXIT_OK, ExitCode, classified};
-    use crate::cli::{LabArgs, LabCommand, LabDownArgs, LabExecArgs, LabHost, LabUpArgs};
+    use crate::cli::{LabArgs, LabCommand, LabDownArgs, LabExecArgs, LabStatusArgs, LabUpArgs};
+    use crate::lab::hosts::HostsInput;
     use crate::lab::workflow::{self, UpInput};
-    use crate::lab::{Role, Runner, text};
+    use crate::lab::{Runner, json, text};
 
     pub fn lab(args: LabArgs) -> Result<ExitCode> {
         match args.command {
             LabCommand::Up(a) => up(a),
             LabCommand::Down(a) => down(a),
-            LabCommand::Status => status(),
+            LabCommand::Status(a) => status(a),
             LabCommand::Exec(a) => exec(a),
         }
     }
@@ -34,6 +35,11 @@ mod linux {
             switch_mtu: a.switch_mtu,
             congestion: a.congestion.clone(),
             second_route: a.second_route,
+            hosts: HostsInput {
+                count: a.hosts,
+                rates: a.host_rate.clone(),
+                mtus: a.host_mtu.clone(),
+            },
         };
         let req = workflow::up_request(input).map_err(classified)?;
         if a.dry_run {
@@ -53,18 +59,14 @@ mod linux {
         Ok(EXIT_OK)
     }
 
-    fn status() -> Result<ExitCode> {
+    fn status(a: LabStatusArgs) -> Result<ExitCode> {
         let s = workflow::status(&mut Runner::execute()).map_err(classified)?;
-        print!("{}", text::status(&s));
+        print!("{}", if a.json { json::status(&s) } else { text::status(&s) });
         Ok(EXIT_OK)
     }
 
     fn exec(a: LabExecArgs) -> Result<ExitCode> {
-        let role = match a.host {
-            LabHost::Near => Role::Near,
-            LabHost::Far => Role::Far,
-        };
-        let code = workflow::exec(&mut Runner::execute(), &a.name, role, &a.command).map_err(classified)?;
+        let code = workflow::exec(&mut Runner::execute(), &a.name, a.host.0, &a.command).map_err(classified)?;
         Ok(code)
     }
 }

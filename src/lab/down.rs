@@ -1,5 +1,5 @@
 //! `lab down`: remove what a lab created, and only that: the processes inside its namespaces (its
-//! server among them), its three namespaces (which takes their veths, bridge and qdiscs along), and
+//! servers among them), its namespaces (which takes their veths, bridge and qdiscs along), its key and
 //! its state folder. Works from whatever is left, so a crashed `lab up` is cleaned up too.
 
 use std::path::Path;
@@ -8,7 +8,7 @@ use super::names::{self, Role};
 use super::parse;
 use super::process;
 use super::runner::{Cmd, Runner};
-use super::state;
+use super::state::{self, LabState};
 use super::{LabError, all_labs, namespaces_by_lab};
 
 /// What `down` removed for one lab.
@@ -56,13 +56,12 @@ pub(crate) fn remove_locked(runner: &mut Runner, base: &Path, name: &str) -> Res
             pids.extend(parse::pids(&text));
         }
     }
-    // The server outside any listed namespace (its namespace name was already deleted): only
+    // A server outside any listed namespace (its namespace name was already deleted): only
     // the very process that was recorded, never a later one that reused the pid.
-    if let Some(s) = st.as_ref().and_then(|s| s.server.as_ref())
-        && !pids.contains(&s.pid)
-        && process::is_same_process(s)
-    {
-        pids.push(s.pid);
+    for s in st.as_ref().map(LabState::servers).unwrap_or_default() {
+        if !pids.contains(&s.pid) && process::is_same_process(&s) {
+            pids.push(s.pid);
+        }
     }
     pids.sort_unstable();
     pids.dedup();
@@ -127,5 +126,27 @@ mod tests {
         assert_eq!(names, ["crashed", "stateonly"]);
         assert!(r.log().contains(&"ip netns del safnet-crashed-switch".to_string()));
         assert!(state::names(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_lab_of_four_hosts_loses_every_host_before_its_switch() {
+        let dir = tempfile::tempdir().unwrap();
+        let listing = "safnet-m-switch\nsafnet-m-h3\nsafnet-m-h1\nsafnet-m-h4\nsafnet-m-h2\n";
+        let mut r = Runner::record().ok("ip netns list", listing);
+        let removed = down(&mut r, dir.path(), "m").unwrap().unwrap();
+        assert_eq!(removed.namespaces.len(), 5);
+        let pids: Vec<&String> = r.log().iter().filter(|l| l.starts_with("ip netns pids")).collect();
+        assert_eq!(pids.len(), 5, "every namespace is searched for processes");
+        let dels: Vec<&String> = r.log().iter().filter(|l| l.starts_with("ip netns del")).collect();
+        assert_eq!(
+            dels,
+            [
+                "ip netns del safnet-m-h1",
+                "ip netns del safnet-m-h2",
+                "ip netns del safnet-m-h3",
+                "ip netns del safnet-m-h4",
+                "ip netns del safnet-m-switch"
+            ]
+        );
     }
 }

@@ -1,16 +1,21 @@
 //! `saf-net lab`: emulated links in Linux network namespaces, wire-exact in throughput, for
 //! rehearsing an upgrade and for the project's own tests. No delay is emulated (no netem).
 //!
-//! `names` (naming and addresses) · `shaping` (tbf math) · `topology` (the build commands) ·
+//! `names` (naming and addresses) · `hosts` (`--hosts N`, per-host rates and MTUs) · `key` (the lab key
+//! of a `--hosts` lab) · `shaping` (tbf math) · `topology` (the build commands) ·
 //! `tunnel` (`--second-route`: a VPN-like tunnel beside the link) ·
 //! `crate::runner` (every external command) · `parse` (their outputs) · `state` (what is up, on disk) ·
 //! `process` (the server, and stopping what runs in a lab) · `preflight` (root, tools) ·
 //! `up`, `down`, `status`, `exec`: the four operations · `workflow` (each subcommand's checks and operation,
-//! from request to result) · `text` (how the results read; `cmd/lab.rs` parses and prints).
+//! from request to result) · `text` (how the results read; `cmd/lab.rs` parses and prints) · `json`
+//! (`lab status --json`).
 
 pub mod congestion;
 pub mod down;
 pub mod exec;
+pub mod hosts;
+pub mod json;
+pub mod key;
 pub mod names;
 pub mod parse;
 pub mod preflight;
@@ -19,6 +24,7 @@ pub mod shaping;
 pub mod state;
 pub mod status;
 pub mod text;
+pub mod text_hosts;
 pub mod topology;
 pub mod tunnel;
 pub mod up;
@@ -52,6 +58,9 @@ pub enum LabError {
     BadSwitchMtu(u32),
     #[error("{0}")]
     Congestion(String),
+    /// `--hosts`, `--host-rate`, `--host-mtu`, `lab exec --host`: what was wrong and what to give.
+    #[error("{0}")]
+    Hosts(String),
     #[error("lab '{name}' is already up: {what}; take it down first with `saf-net lab down --name {name}`")]
     AlreadyUp { name: String, what: String },
     #[error("lab '{name}' has leftovers of an earlier run ({what}); remove them with `saf-net lab down --name {name}`")]
@@ -95,7 +104,11 @@ impl Classify for LabError {
     fn is_usage(&self) -> bool {
         matches!(
             self,
-            LabError::BadName(_) | LabError::BadSwitchMtu(_) | LabError::Congestion(_) | LabError::Profile(_)
+            LabError::BadName(_)
+                | LabError::BadSwitchMtu(_)
+                | LabError::Congestion(_)
+                | LabError::Hosts(_)
+                | LabError::Profile(_)
         )
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! A lab called NAME owns three network namespaces, `safnet-NAME-near`, `safnet-NAME-far` and
 //! `safnet-NAME-switch`, and the subnet 10.77.K.0/24 with near = 10.77.K.1 and far = 10.77.K.2.
+//! A lab of N hosts (`--hosts N`, 3 to 8) names its hosts `h1`..`hN` instead (`safnet-NAME-h3`); host
+//! I always has 10.77.K.I, so near and far are hosts 1 and 2 in every lab.
 //! K (1..=254) starts at a hash of NAME and moves to the next free value if another lab holds it,
 //! so several labs coexist with distinct addresses. Interface names live inside the namespaces
 //! (`eth0` in the hosts; `br0`, `near`, `far` in the switch), so they never clash with the host's.
@@ -23,23 +25,47 @@ pub const HOST_IF: &str = "eth0";
 /// The bridge in the switch namespace.
 pub const BRIDGE: &str = "br0";
 
-/// One of a lab's three namespaces.
+/// The fewest and most hosts `--hosts` takes.
+pub const MIN_HOSTS: u8 = 2;
+pub const MAX_HOSTS: u8 = 8;
+/// The names of hosts 1..=8 in a lab of more than two hosts.
+const HOST_NAMES: [&str; MAX_HOSTS as usize] = ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"];
+
+/// One of a lab's namespaces: near and far (hosts 1 and 2 of a 2-host lab), `Host(I)` (host I of a
+/// larger lab, 1..=8), the switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Near,
     Far,
+    Host(u8),
     Switch,
 }
 
 impl Role {
+    /// The roles of a 2-host lab.
     pub const ALL: [Role; 3] = [Role::Near, Role::Far, Role::Switch];
+
+    /// Every role a lab namespace can have.
+    pub fn every() -> impl Iterator<Item = Role> {
+        Role::ALL.into_iter().chain((1..=MAX_HOSTS).map(Role::Host))
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Near => "near",
             Role::Far => "far",
+            Role::Host(i) => HOST_NAMES.get(usize::from(i).wrapping_sub(1)).copied().unwrap_or("h?"),
             Role::Switch => "switch",
+        }
+    }
+
+    /// The role of host `index` (1-based) in a lab of `count` hosts.
+    pub fn host(count: u8, index: u8) -> Role {
+        match (count, index) {
+            (2, 1) => Role::Near,
+            (2, 2) => Role::Far,
+            _ => Role::Host(index),
         }
     }
 }
@@ -73,7 +99,7 @@ pub fn netns(name: &str, role: Role) -> String {
 /// The lab and role a namespace name belongs to, if it is a lab namespace.
 pub fn parse_netns(ns: &str) -> Option<(String, Role)> {
     let rest = ns.strip_prefix(NS_PREFIX)?;
-    Role::ALL.into_iter().find_map(|role| {
+    Role::every().find_map(|role| {
         let name = rest.strip_suffix(role.as_str())?.strip_suffix('-')?;
         check_name(name).ok()?;
         Some((name.to_string(), role))
@@ -96,6 +122,11 @@ pub fn pick_subnet(name: &str, taken: &[u8]) -> Option<u8> {
     (0..254u16)
         .map(|i| ((u16::from(start) - 1 + i) % 254 + 1) as u8)
         .find(|k| !taken.contains(k))
+}
+
+/// Host `index`'s address in subnet K: 10.77.K.index.
+pub fn host_addr(k: u8, index: u8) -> Ipv4Addr {
+    Ipv4Addr::new(SUBNET_BASE[0], SUBNET_BASE[1], k, index)
 }
 
 /// The near host's address in subnet K.
@@ -144,5 +175,22 @@ mod tests {
         assert_eq!(pick_subnet("default", &all), None);
         assert_eq!(near_addr(7).to_string(), "10.77.7.1");
         assert_eq!(far_addr(7).to_string(), "10.77.7.2");
+        assert_eq!((host_addr(7, 1), host_addr(7, 2)), (near_addr(7), far_addr(7)));
+        assert_eq!(host_addr(7, 8).to_string(), "10.77.7.8");
+    }
+
+    #[test]
+    fn hosts_of_larger_labs_are_numbered_and_round_trip() {
+        assert_eq!((Role::host(2, 1), Role::host(2, 2)), (Role::Near, Role::Far));
+        assert_eq!(Role::host(4, 1), Role::Host(1));
+        assert_eq!(netns("x", Role::host(8, 8)), "safnet-x-h8");
+        for role in Role::every() {
+            assert_eq!(parse_netns(&netns("a-h3", role)), Some(("a-h3".to_string(), role)));
+        }
+        assert_eq!(parse_netns("safnet-x-h9"), None);
+        assert_eq!(parse_netns("safnet-x-h0"), None);
+        let mut roles = vec![Role::Switch, Role::Host(3), Role::Far, Role::Host(1)];
+        roles.sort();
+        assert_eq!(roles, [Role::Far, Role::Host(1), Role::Host(3), Role::Switch]);
     }
 }

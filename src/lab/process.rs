@@ -1,5 +1,6 @@
-//! The lab's processes: starting the saf-net server in the far namespace, and stopping whatever
-//! runs inside a lab's namespaces when it goes down. Process facts come from /proc.
+//! The lab's processes: starting the saf-net servers (in far, or in every host of a lab built with
+//! `--hosts`), and stopping whatever runs inside a lab's namespaces when it goes down. Process facts
+//! come from /proc.
 
 use std::path::Path;
 use std::thread::sleep;
@@ -9,6 +10,10 @@ use super::LabError;
 use super::parse;
 use super::runner::{Cmd, Runner};
 use super::state::ServerProcess;
+
+/// Flags every server of a lab built with `--hosts` gets besides its port and the lab key.
+// Add "--allow-relay" once the server has it (issue #18 item 3); nothing else changes.
+pub const SERVER_EXTRA_ARGS: &[&str] = &[];
 
 /// How long the server may take to listen.
 pub const SERVER_START_TIMEOUT: Duration = Duration::from_secs(5);
@@ -49,20 +54,31 @@ fn log_tail(log: &Path) -> String {
     lines[lines.len().saturating_sub(3)..].join("; ")
 }
 
-/// Starts `exe server -p port` in namespace `ns`, its output appended to `log`, and waits until it
-/// listens.
-pub fn start_server(
-    runner: &mut Runner,
-    ns: &str,
-    exe: &Path,
-    port: u16,
-    log: &Path,
-) -> Result<ServerProcess, LabError> {
+/// `exe server -p port` in namespace `ns`; with the lab key (a lab built with `--hosts`) also
+/// `--psk-file KEY` and [`SERVER_EXTRA_ARGS`].
+pub fn server_cmd(ns: &str, exe: &Path, port: u16, key: Option<&Path>) -> Cmd {
     let cmd = Cmd::new("ip")
         .args(["netns", "exec", ns])
         .arg(exe.display().to_string())
         .args(["server", "-p", &port.to_string()]);
-    let pid = runner.spawn_daemon(&cmd, log)?;
+    match key {
+        Some(k) => cmd
+            .args(["--psk-file".to_string(), k.display().to_string()])
+            .args(SERVER_EXTRA_ARGS.iter().copied()),
+        None => cmd,
+    }
+}
+
+/// Starts `cmd` (a [`server_cmd`] for namespace `ns`), its output appended to `log`, and waits until it
+/// listens on `port`.
+pub fn start_server(
+    runner: &mut Runner,
+    cmd: &Cmd,
+    ns: &str,
+    port: u16,
+    log: &Path,
+) -> Result<ServerProcess, LabError> {
+    let pid = runner.spawn_daemon(cmd, log)?;
     let fail = |detail: String| LabError::ServerStart {
         ns: ns.to_string(),
         log: log.to_path_buf(),
@@ -129,6 +145,19 @@ mod tests {
         assert!(alive(me));
         assert!(start_ticks(me).is_some());
         assert!(!alive(u32::MAX));
+    }
+
+    #[test]
+    fn servers_of_a_keyed_lab_get_the_key_file_and_the_extra_flags() {
+        let exe = Path::new("/opt/saf-net");
+        let plain = server_cmd("safnet-x-far", exe, 5301, None).to_string();
+        assert_eq!(plain, "ip netns exec safnet-x-far /opt/saf-net server -p 5301");
+        let keyed = server_cmd("safnet-x-h3", exe, 5301, Some(Path::new("/run/k/psk"))).to_string();
+        let mut want = "ip netns exec safnet-x-h3 /opt/saf-net server -p 5301 --psk-file /run/k/psk".to_string();
+        for a in SERVER_EXTRA_ARGS {
+            want += &format!(" {a}");
+        }
+        assert_eq!(keyed, want);
     }
 
     #[test]

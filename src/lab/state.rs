@@ -38,6 +38,24 @@ pub struct ServerProcess {
     pub log: PathBuf,
 }
 
+/// One host of a lab as built: what `lab status --json` lists and `lab exec --host` finds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    /// 1..=N; near is 1, far is 2.
+    pub index: u8,
+    /// near, far, or hI; also the name of its switch port.
+    pub name: String,
+    pub namespace: String,
+    pub address: Ipv4Addr,
+    /// Its port's line rate: the profile's, or `--host-rate`.
+    pub rate_mbps: f64,
+    /// Its eth0's MTU: the profile's, or `--host-mtu`.
+    pub mtu: u32,
+    /// The shaping of its port (the switch side always; its own eth0 too in a lab built with `--hosts`).
+    pub tbf: Tbf,
+    pub server: Option<ServerProcess>,
+}
+
 /// Everything a lab created, as recorded when it came up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabState {
@@ -66,13 +84,46 @@ pub struct LabState {
     /// `--second-route`: the tunnel beside the link (absent in state files written before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second_route: Option<SecondRoute>,
+    /// `--hosts N`: every host with its server (absent for a lab built without it: near and far).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<Host>>,
+    /// The lab key its servers require (`--hosts` labs only); `lab exec` hands it on as SAF_NET_PSK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psk_file: Option<PathBuf>,
     pub created_utc: String,
     pub saf_net_version: String,
 }
 
 impl LabState {
-    pub fn namespaces(&self) -> [&str; 3] {
-        [&self.near_ns, &self.far_ns, &self.switch_ns]
+    /// The hosts: as recorded by a `--hosts` lab, else near and far from the fields every lab has.
+    pub fn host_list(&self) -> Vec<Host> {
+        if let Some(hosts) = &self.hosts {
+            return hosts.clone();
+        }
+        let host = |index: u8, name: &str, namespace: &str, address: Ipv4Addr, server: Option<ServerProcess>| Host {
+            index,
+            name: name.into(),
+            namespace: namespace.into(),
+            address,
+            rate_mbps: self.line_rate_mbps,
+            mtu: self.mtu,
+            tbf: self.tbf,
+            server,
+        };
+        vec![
+            host(1, "near", &self.near_ns, self.near_addr, None),
+            host(2, "far", &self.far_ns, self.far_addr, self.server.clone()),
+        ]
+    }
+
+    /// Every server the lab started.
+    pub fn servers(&self) -> Vec<ServerProcess> {
+        self.host_list().into_iter().filter_map(|h| h.server).collect()
+    }
+
+    /// Whether it was built with `--hosts` (a server in every host, a lab key, every port shaped both ways).
+    pub fn switched(&self) -> bool {
+        self.hosts.is_some()
     }
 }
 
@@ -177,6 +228,8 @@ pub(crate) mod tests {
             congestion_control: Some("reno".into()),
             server: None,
             second_route: None,
+            hosts: None,
+            psk_file: None,
             created_utc: "2026-11-29T14:00:00Z".into(),
             saf_net_version: "0.1.0".into(),
         }
@@ -216,6 +269,36 @@ pub(crate) mod tests {
             !text.contains("second_route"),
             "a lab without one writes the old layout"
         );
+    }
+
+    #[test]
+    fn a_state_file_of_the_two_host_lab_reads_with_near_and_far_as_hosts_1_and_2() {
+        // Written by `lab up 1gbe` at commit 9c97ede, before `--hosts` existed.
+        let text = include_str!("../../tests/fixtures/lab/state-2host-v1.json");
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("default")).unwrap();
+        fs::write(dir.path().join("default").join(STATE_FILE), text).unwrap();
+        let st = read(dir.path(), "default").unwrap().unwrap();
+        assert!(!st.switched() && st.psk_file.is_none());
+        let hosts = st.host_list();
+        let brief: Vec<(u8, &str, &str, String)> = hosts
+            .iter()
+            .map(|h| (h.index, h.name.as_str(), h.namespace.as_str(), h.address.to_string()))
+            .collect();
+        assert_eq!(
+            brief,
+            [
+                (1, "near", "safnet-default-near", "10.77.39.1".into()),
+                (2, "far", "safnet-default-far", "10.77.39.2".into())
+            ]
+        );
+        assert_eq!((hosts[0].rate_mbps, hosts[1].mtu), (1000.0, 1500));
+        assert_eq!(hosts[0].server, None);
+        assert_eq!(hosts[1].server.as_ref().unwrap().port, 5301);
+        assert_eq!(st.servers().len(), 1);
+        // Written back, it keeps its layout: no key of the N-host lab appears.
+        let again = serde_json::to_string(&st).unwrap();
+        assert!(!again.contains("\"hosts\"") && !again.contains("psk_file"), "{again}");
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct HostView {
     pub iface: Option<Interface>,
     /// The tbf on the switch port that leads to this host (shapes traffic toward it).
     pub tbf: Option<TbfSeen>,
+    /// The tbf on the host's own eth0 (its NIC; a lab built with `--hosts` only).
+    pub own_tbf: Option<TbfSeen>,
     /// The `--second-route` tunnel's end in this host, when the lab has one and it exists.
     pub tunnel: Option<Interface>,
 }
@@ -35,9 +37,12 @@ pub struct LabView {
 }
 
 impl LabView {
-    /// Up means: state recorded, all three namespaces present, server running.
+    /// Up means: state recorded, every host's namespace and the switch's present, every server running.
     pub fn healthy(&self) -> bool {
-        self.state.is_some() && self.namespaces.len() == 3 && self.server_running
+        self.state
+            .as_ref()
+            .is_some_and(|st| self.namespaces.len() == st.host_list().len() + 1)
+            && self.server_running
     }
 }
 
@@ -67,6 +72,34 @@ fn tunnel_end(runner: &mut Runner, ns: &str, dev: &str) -> Result<Option<Interfa
     Ok(found.into_iter().next())
 }
 
+/// One host namespace as read now: its eth0, the tbf of its switch port and its own, its tunnel end.
+fn host_view(runner: &mut Runner, view: &LabView, role: Role, ns: String) -> Result<HostView, LabError> {
+    let addr = Cmd::new("ip").args(["-n", &ns, "-j", "addr", "show", "dev", HOST_IF]);
+    let iface = query(runner, addr, parse::interfaces)?.into_iter().next();
+    let switch = names::netns(&view.name, Role::Switch);
+    let port = role.as_str();
+    let tc = Cmd::new("tc").args(["-n", &switch, "-j", "qdisc", "show", "dev", port]);
+    let tbf = query(runner, tc, parse::tbf)?;
+    let own_tbf = if view.state.as_ref().is_some_and(LabState::switched) {
+        let tc = Cmd::new("tc").args(["-n", &ns, "-j", "qdisc", "show", "dev", HOST_IF]);
+        query(runner, tc, parse::tbf)?
+    } else {
+        None
+    };
+    let tunnel = match view.state.as_ref().and_then(|s| s.second_route.as_ref()) {
+        Some(t) => tunnel_end(runner, &ns, &t.interface)?,
+        None => None,
+    };
+    Ok(HostView {
+        role,
+        ns,
+        iface,
+        tbf,
+        own_tbf,
+        tunnel,
+    })
+}
+
 /// Every lab with state or namespaces. `live` adds what `ip` and `tc` report (needs root).
 pub fn status(runner: &mut Runner, base: &Path, live: bool) -> Result<Vec<LabView>, LabError> {
     let present = namespaces_by_lab(runner)?;
@@ -80,10 +113,10 @@ pub fn status(runner: &mut Runner, base: &Path, live: bool) -> Result<Vec<LabVie
         let roles = present.get(&name).cloned().unwrap_or_default();
         let mut view = LabView {
             namespaces: roles.iter().map(|r| names::netns(&name, *r)).collect(),
-            server_running: st
-                .as_ref()
-                .and_then(|s| s.server.as_ref())
-                .is_some_and(process::is_same_process),
+            server_running: st.as_ref().is_some_and(|s| {
+                let servers = s.servers();
+                !servers.is_empty() && servers.iter().all(process::is_same_process)
+            }),
             state: st,
             hosts: Vec::new(),
             switch_ports: Vec::new(),
@@ -103,23 +136,7 @@ pub fn status(runner: &mut Runner, base: &Path, live: bool) -> Result<Vec<LabVie
                         .filter(|l| l.master.as_deref() == Some(BRIDGE) || l.name == BRIDGE)
                         .collect();
                 } else {
-                    let addr = Cmd::new("ip").args(["-n", &ns, "-j", "addr", "show", "dev", HOST_IF]);
-                    let iface = query(runner, addr, parse::interfaces)?.into_iter().next();
-                    let switch = names::netns(&view.name, Role::Switch);
-                    let port = role.as_str();
-                    let tc = Cmd::new("tc").args(["-n", &switch, "-j", "qdisc", "show", "dev", port]);
-                    let tbf = query(runner, tc, parse::tbf)?;
-                    let tunnel = match view.state.as_ref().and_then(|s| s.second_route.as_ref()) {
-                        Some(t) => tunnel_end(runner, &ns, &t.interface)?,
-                        None => None,
-                    };
-                    view.hosts.push(HostView {
-                        role,
-                        ns,
-                        iface,
-                        tbf,
-                        tunnel,
-                    });
+                    view.hosts.push(host_view(runner, &view, role, ns)?);
                 }
             }
         }

@@ -8,7 +8,7 @@ use super::status::{HostView, LabView};
 use super::tunnel::SecondRoute;
 use super::workflow::{Down, Status};
 
-fn mbit(bytes_per_sec: u64) -> String {
+pub(super) fn mbit(bytes_per_sec: u64) -> String {
     format!("{:.2} Mbit/s", bytes_per_sec as f64 * 8.0 / 1e6)
 }
 
@@ -32,10 +32,14 @@ pub fn up(st: &LabState, congestion_note: Option<&str>) -> String {
         "Lab '{}' is up: profile {}, {} Mbit/s, MTU {}\n",
         st.name, st.profile, st.line_rate_mbps, st.mtu
     );
-    o += &up_layout(st);
+    o += &if st.switched() {
+        super::text_hosts::layout(st)
+    } else {
+        up_layout(st)
+    };
     if let Some(cc) = &st.congestion_control {
         let why = congestion_note.map(|n| format!(" ({n})")).unwrap_or_default();
-        o += &format!("  tcp     congestion control {cc} in both hosts{why}\n");
+        o += &format!("  tcp     congestion control {cc} in {}{why}\n", every_host(st));
     }
     o += &format!(
         "  ceiling TCP goodput {:.1} Mbit/s (IPv4, timestamps on); no delay is emulated\n",
@@ -48,6 +52,14 @@ pub fn up(st: &LabState, congestion_note: Option<&str>) -> String {
         o += &format!("  tunnel  {}\n", tunnel(t));
     }
     o + &up_hints(st)
+}
+
+/// "both hosts", or "all N hosts".
+fn every_host(st: &LabState) -> String {
+    match st.host_list().len() {
+        2 => "both hosts".into(),
+        n => format!("all {n} hosts"),
+    }
 }
 
 /// The hosts, the switch and the shaping of a lab just built.
@@ -94,6 +106,9 @@ burst {} B, limit {} B\n",
 fn up_hints(st: &LabState) -> String {
     let flag = name_flag(&st.name);
     let mut o = format!("Measure: saf-net lab exec{flag} -- saf-net client {}\n", st.far_addr);
+    if st.switched() {
+        o += &super::text_hosts::hints(st, &flag);
+    }
     if let Some(t) = &st.second_route {
         o += &format!(
             "Second route: saf-net lab exec{flag} -- saf-net client {} (through {}: a tunnel, not the link)\n",
@@ -231,12 +246,17 @@ fn host_line(v: &LabView, h: &HostView) -> String {
         ),
         None => "no tbf".into(),
     };
+    let own = match (&h.own_tbf, v.state.as_ref().is_some_and(LabState::switched)) {
+        (Some(t), _) => format!(", eth0 tbf {}", mbit(t.rate_bytes_per_sec)),
+        (None, true) => ", no eth0 tbf".into(),
+        (None, false) => String::new(),
+    };
     let tunnel = match (&h.tunnel, v.state.as_ref().and_then(|s| s.second_route.as_ref())) {
         (Some(t), _) => format!("; {} {} MTU {}", t.name, ipv4_list(&t.ipv4).join(" "), t.mtu),
         (None, Some(t)) => format!("; {} missing", t.interface),
         (None, None) => String::new(),
     };
-    format!("  {:<6}  {iface}, {tbf}{tunnel}\n", h.role.as_str())
+    format!("  {:<6}  {iface}, {tbf}{own}{tunnel}\n", h.role.as_str())
 }
 
 /// What the lab's state records: its layout when nothing could be read live, congestion control, tunnel,
@@ -246,7 +266,9 @@ fn recorded(v: &LabView) -> String {
         return String::new();
     };
     let mut o = String::new();
-    if v.hosts.is_empty() {
+    if v.hosts.is_empty() && st.switched() {
+        o += &super::text_hosts::brief(st);
+    } else if v.hosts.is_empty() {
         o += &format!(
             "  near {} / far {}, switch ports MTU {}, tbf {}\n",
             st.near_addr,
@@ -256,12 +278,14 @@ fn recorded(v: &LabView) -> String {
         );
     }
     if let Some(cc) = &st.congestion_control {
-        o += &format!("  tcp     congestion control {cc} in both hosts\n");
+        o += &format!("  tcp     congestion control {cc} in {}\n", every_host(st));
     }
     if let Some(t) = &st.second_route {
         o += &format!("  tunnel  {}\n", tunnel(t));
     }
-    if let Some(s) = &st.server {
+    if st.switched() {
+        o += &super::text_hosts::servers(st, v.server_running);
+    } else if let Some(s) = &st.server {
         o += &format!(
             "  server  saf-net server on {}:{}, pid {}, {}; log {}\n",
             st.far_addr,
@@ -311,6 +335,7 @@ mod tests {
                 burst_bytes: 3000,
                 latency_us: 1234.5,
             }),
+            own_tbf: None,
             tunnel: Some(iface("vpn0", &["100.77.9.1"])),
         };
         let far = HostView {
@@ -318,6 +343,7 @@ mod tests {
             ns: "safnet-y-far".into(),
             iface: Some(iface("eth0", &[])),
             tbf: None,
+            own_tbf: None,
             tunnel: None,
         };
         let v = LabView {

@@ -16,45 +16,42 @@
 //! frame's bytes with one header per segment, so the shaping is unchanged, and GRO keeps veth
 //! delivering in order through NAPI; without it a veth hands frames to per-CPU backlogs and tbf's
 //! timer-driven dequeue on either core reorders them, which TCP answers with spurious retransmissions.
+//!
+//! A lab of N hosts (`--hosts`) is the same switch with N ports, each named after its host (h1..hN),
+//! and a tbf on each host's own `eth0` as well: its NIC, so a host sending to several others at once
+//! has one port's rate in total, as on a real switch.
 
-use std::net::Ipv4Addr;
-
-use super::names::{BRIDGE, HOST_IF, Role};
+use super::names::{BRIDGE, HOST_IF};
 use super::runner::Cmd;
 use super::shaping::Tbf;
+use super::state::Host;
 use super::tunnel::{self, SecondRoute};
 
 /// What to build.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
-    pub near_ns: String,
-    pub far_ns: String,
     pub switch_ns: String,
-    pub near_addr: Ipv4Addr,
-    pub far_addr: Ipv4Addr,
+    /// Near and far, or h1..hN: each one's namespace, address, MTU and its port's rate and tbf.
+    pub hosts: Vec<Host>,
     pub prefix_len: u8,
-    pub host_mtu: u32,
     pub switch_mtu: u32,
-    pub tbf: Tbf,
+    /// `--hosts`: each host's own eth0 egress is shaped too (its NIC), not only its switch port.
+    pub switched: bool,
     pub congestion: super::congestion::Choice,
     /// `--second-route`: a tunnel from near to far beside the link.
     pub second_route: Option<SecondRoute>,
 }
 
 impl Spec {
-    pub fn ns(&self, role: Role) -> &str {
-        match role {
-            Role::Near => &self.near_ns,
-            Role::Far => &self.far_ns,
-            Role::Switch => &self.switch_ns,
-        }
+    /// Host `index` (1-based): near is 1, far is 2.
+    pub fn host(&self, index: u8) -> &Host {
+        &self.hosts[usize::from(index) - 1]
     }
 
-    fn host(&self, role: Role) -> (&str, Ipv4Addr) {
-        match role {
-            Role::Near => (&self.near_ns, self.near_addr),
-            _ => (&self.far_ns, self.far_addr),
-        }
+    /// The namespaces, the switch first.
+    pub fn namespaces(&self) -> Vec<&str> {
+        let hosts = self.hosts.iter().map(|h| h.namespace.as_str());
+        std::iter::once(self.switch_ns.as_str()).chain(hosts).collect()
     }
 }
 
@@ -69,10 +66,11 @@ pub fn ethtool(ns: &str, args: &[&str]) -> Cmd {
         .args(args.iter().copied())
 }
 
-/// The tbf command for a switch port's egress (`port` is named after the host it leads to).
-pub fn tbf_cmd(switch_ns: &str, port: &str, tbf: &Tbf) -> Cmd {
+/// The tbf command for the egress of `dev` in `ns`: a switch port (named after the host it leads to),
+/// or a host's eth0.
+pub fn tbf_cmd(ns: &str, dev: &str, tbf: &Tbf) -> Cmd {
     Cmd::new("tc")
-        .args(["-n", switch_ns, "qdisc", "replace", "dev", port, "root", "tbf"])
+        .args(["-n", ns, "qdisc", "replace", "dev", dev, "root", "tbf"])
         .args([
             "rate".to_string(),
             format!("{}bit", tbf.rate_bits()),
@@ -83,45 +81,51 @@ pub fn tbf_cmd(switch_ns: &str, port: &str, tbf: &Tbf) -> Cmd {
         ])
 }
 
+/// One host's veth, its port on the bridge, its settings and its shaping.
+fn host_port(s: &Spec, h: &Host) -> Vec<Cmd> {
+    let (sw, ns, port) = (&s.switch_ns, &h.namespace, &h.name);
+    let mut v = vec![
+        ip(sw, &format!("link add {port} type veth peer name {HOST_IF} netns {ns}")),
+        ip(sw, &format!("link set {port} mtu {} master {BRIDGE}", s.switch_mtu)),
+        ethtool(sw, &["-K", port, "gro", "on"]),
+        Cmd::new("ip")
+            .args(["netns", "exec", ns, "sysctl", "-qw"])
+            .arg(format!("net.ipv4.tcp_congestion_control={}", s.congestion.algorithm)),
+        ip(ns, &format!("link set {HOST_IF} mtu {}", h.mtu)),
+        ip(ns, &format!("addr add {}/{} dev {HOST_IF}", h.address, s.prefix_len)),
+        ethtool(ns, &["-K", HOST_IF, "tso", "off", "gso", "off", "gro", "on"]),
+        tbf_cmd(sw, port, &h.tbf),
+    ];
+    if s.switched {
+        v.push(tbf_cmd(ns, HOST_IF, &h.tbf));
+    }
+    v
+}
+
 /// Every command that builds the lab, in order. Namespaces come first so a failure part-way leaves
 /// only things `lab down` finds by name.
 pub fn build(s: &Spec) -> Vec<Cmd> {
     let mut v = Vec::new();
-    for role in [Role::Switch, Role::Near, Role::Far] {
-        v.push(Cmd::new("ip").args(["netns", "add", s.ns(role)]));
-        v.push(ip(s.ns(role), "link set lo up"));
+    for ns in s.namespaces() {
+        v.push(Cmd::new("ip").args(["netns", "add", ns]));
+        v.push(ip(ns, "link set lo up"));
     }
     let sw = &s.switch_ns;
     v.push(ip(
         sw,
         &format!("link add {BRIDGE} type bridge stp_state 0 forward_delay 0"),
     ));
-    for role in [Role::Near, Role::Far] {
-        let (ns, addr) = s.host(role);
-        let port = role.as_str();
-        v.push(ip(
-            sw,
-            &format!("link add {port} type veth peer name {HOST_IF} netns {ns}"),
-        ));
-        v.push(ip(sw, &format!("link set {port} mtu {} master {BRIDGE}", s.switch_mtu)));
-        v.push(ethtool(sw, &["-K", port, "gro", "on"]));
-        v.push(
-            Cmd::new("ip")
-                .args(["netns", "exec", ns, "sysctl", "-qw"])
-                .arg(format!("net.ipv4.tcp_congestion_control={}", s.congestion.algorithm)),
-        );
-        v.push(ip(ns, &format!("link set {HOST_IF} mtu {}", s.host_mtu)));
-        v.push(ip(ns, &format!("addr add {addr}/{} dev {HOST_IF}", s.prefix_len)));
-        v.push(ethtool(ns, &["-K", HOST_IF, "tso", "off", "gso", "off", "gro", "on"]));
-        v.push(tbf_cmd(sw, port, &s.tbf));
+    for h in &s.hosts {
+        v.extend(host_port(s, h));
     }
     v.push(ip(sw, &format!("link set {BRIDGE} mtu {} up", s.switch_mtu)));
-    for role in [Role::Near, Role::Far] {
-        v.push(ip(sw, &format!("link set {} up", role.as_str())));
-        v.push(ip(s.host(role).0, &format!("link set {HOST_IF} up")));
+    for h in &s.hosts {
+        v.push(ip(sw, &format!("link set {} up", h.name)));
+        v.push(ip(&h.namespace, &format!("link set {HOST_IF} up")));
     }
     if let Some(t) = &s.second_route {
-        v.extend(tunnel::build(t, s.host(Role::Near), s.host(Role::Far)));
+        let (n, f) = (s.host(1), s.host(2));
+        v.extend(tunnel::build(t, (&n.namespace, n.address), (&f.namespace, f.address)));
     }
     v
 }
@@ -129,18 +133,25 @@ pub fn build(s: &Spec) -> Vec<Cmd> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     pub fn spec() -> Spec {
-        Spec {
-            near_ns: "safnet-t-near".into(),
-            far_ns: "safnet-t-far".into(),
-            switch_ns: "safnet-t-switch".into(),
-            near_addr: Ipv4Addr::new(10, 77, 5, 1),
-            far_addr: Ipv4Addr::new(10, 77, 5, 2),
-            prefix_len: 24,
-            host_mtu: 9000,
-            switch_mtu: 1500,
+        let host = |index: u8, name: &str| Host {
+            index,
+            name: name.into(),
+            namespace: format!("safnet-t-{name}"),
+            address: Ipv4Addr::new(10, 77, 5, index),
+            rate_mbps: 10_000.0,
+            mtu: 9000,
             tbf: Tbf::for_link(10_000.0, 9000, None, None),
+            server: None,
+        };
+        Spec {
+            switch_ns: "safnet-t-switch".into(),
+            hosts: vec![host(1, "near"), host(2, "far")],
+            prefix_len: 24,
+            switch_mtu: 1500,
+            switched: false,
             congestion: crate::lab::congestion::Choice {
                 algorithm: "reno".into(),
                 note: None,
@@ -203,5 +214,59 @@ pub(crate) mod tests {
             cmds.last().unwrap(),
             "ip -n safnet-t-far route add 100.77.5.0/24 dev vpn0 src 100.77.5.2"
         );
+    }
+
+    #[test]
+    fn n_hosts_get_a_port_each_shaped_in_both_directions_at_their_own_rate() {
+        let p = crate::profile::resolve_in("1gbe", &[]).unwrap();
+        let layout = crate::lab::hosts::HostsInput {
+            count: Some(4),
+            rates: vec!["3=100".into()],
+            mtus: vec!["2=1400".into()],
+        }
+        .layout(&p)
+        .unwrap();
+        let s = Spec {
+            hosts: layout.hosts("t", 5, &p),
+            switched: true,
+            ..spec()
+        };
+        let cmds: Vec<String> = build(&s).iter().map(ToString::to_string).collect();
+        let adds: Vec<&String> = cmds.iter().filter(|c| c.starts_with("ip netns add")).collect();
+        assert_eq!(
+            adds,
+            [
+                "ip netns add safnet-t-switch",
+                "ip netns add safnet-t-h1",
+                "ip netns add safnet-t-h2",
+                "ip netns add safnet-t-h3",
+                "ip netns add safnet-t-h4"
+            ]
+        );
+        assert_eq!(cmds.iter().position(|c| c.starts_with("ip netns add")), Some(0));
+        assert!(cmds.contains(&"ip -n safnet-t-switch link add h4 type veth peer name eth0 netns safnet-t-h4".into()));
+        assert!(cmds.contains(&"ip -n safnet-t-h4 addr add 10.77.5.4/24 dev eth0".into()));
+        assert!(cmds.contains(&"ip -n safnet-t-h2 link set eth0 mtu 1400".into()));
+        assert!(
+            cmds.contains(&"ip -n safnet-t-switch link set h2 mtu 1500 master br0".into()),
+            "the switch keeps its MTU"
+        );
+        let slow = Tbf::for_link(100.0, 1500, None, None);
+        let line = Tbf::for_profile(&p);
+        for (ns, dev, tbf) in [
+            ("safnet-t-switch", "h3", slow),
+            ("safnet-t-h3", "eth0", slow),
+            ("safnet-t-switch", "h1", line),
+            ("safnet-t-h1", "eth0", line),
+            ("safnet-t-h4", "eth0", line),
+        ] {
+            let want = tbf_cmd(ns, dev, &tbf).to_string();
+            assert!(cmds.contains(&want), "{want} in {cmds:#?}");
+        }
+        assert_eq!(cmds.iter().filter(|c| c.starts_with("tc ")).count(), 8, "two per host");
+        assert_eq!(cmds.last().unwrap(), "ip -n safnet-t-h4 link set eth0 up");
+        for c in &cmds {
+            assert!(c.contains("safnet-t-"), "{c}");
+        }
     }
 }

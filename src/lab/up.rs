@@ -3,12 +3,14 @@
 use std::path::Path;
 
 use super::congestion;
+use super::hosts::HostsInput;
+use super::key;
 use super::names::{self, PREFIX_LEN, Role};
 use super::parse;
 use super::process;
 use super::runner::Runner;
 use super::shaping::Tbf;
-use super::state::{self, LabState, SERVER_LOG, STATE_VERSION};
+use super::state::{self, Host, LabState, SERVER_LOG, STATE_VERSION};
 use super::topology::{self, Spec};
 use super::tunnel::SecondRoute;
 use super::{LabError, namespaces_by_lab};
@@ -30,6 +32,8 @@ pub struct UpRequest {
     pub congestion_lists: congestion::Lists,
     /// Also build a tunnel from near to far with a second far address behind it (`--second-route`).
     pub second_route: bool,
+    /// `--hosts`, `--host-rate`, `--host-mtu`.
+    pub hosts: HostsInput,
 }
 
 impl UpRequest {
@@ -42,20 +46,37 @@ impl UpRequest {
             return Err(LabError::BadSwitchMtu(switch_mtu));
         }
         let asked = self.congestion.as_deref().or(p.lab.congestion_control.as_deref());
+        let layout = self.hosts.layout(p)?;
+        if self.second_route && layout.count > 2 {
+            return Err(LabError::Hosts(format!(
+                "--second-route needs a 2-host lab (its tunnel joins near and far); leave it out with --hosts {}, or use --hosts 2",
+                layout.count
+            )));
+        }
         let congestion = congestion::choose(asked, &self.congestion_lists)?;
         Ok(Spec {
-            near_ns: names::netns(&self.name, Role::Near),
-            far_ns: names::netns(&self.name, Role::Far),
             switch_ns: names::netns(&self.name, Role::Switch),
-            near_addr: names::near_addr(k),
-            far_addr: names::far_addr(k),
+            hosts: layout.hosts(&self.name, k, p),
             prefix_len: PREFIX_LEN,
-            host_mtu: p.link.mtu,
             switch_mtu,
-            tbf: Tbf::for_profile(p),
+            switched: layout.switched,
             congestion,
             second_route: self.second_route.then(|| SecondRoute::for_subnet(k)),
         })
+    }
+}
+
+/// The hosts that run a server: far in a lab built without `--hosts`, every host in one built with it.
+fn server_hosts(spec: &Spec) -> Vec<&Host> {
+    spec.hosts.iter().filter(|h| spec.switched || h.index == 2).collect()
+}
+
+/// Where host `h`'s server writes: `server.log` in a 2-host lab without `--hosts`, else `server-NAME.log`.
+fn server_log(dir: &Path, spec: &Spec, h: &Host) -> std::path::PathBuf {
+    if spec.switched {
+        dir.join(format!("server-{}.log", h.name))
+    } else {
+        dir.join(SERVER_LOG)
     }
 }
 
@@ -66,6 +87,21 @@ pub fn describe(st: &LabState) -> String {
     } else {
         format!(", switch ports MTU {}", st.switch_mtu)
     };
+    let hosts = st.host_list();
+    if st.switched() && hosts.len() > 2 {
+        let last = &hosts[hosts.len() - 1];
+        return format!(
+            "profile {} ({} Mbit/s, MTU {}{switch}), {} hosts {} to {} in {} to {}",
+            st.profile,
+            st.line_rate_mbps,
+            st.mtu,
+            hosts.len(),
+            st.near_addr,
+            last.address,
+            st.near_ns,
+            last.namespace
+        );
+    }
     format!(
         "profile {} ({} Mbit/s, MTU {}{switch}), near {} in {}, far {} in {}",
         st.profile, st.line_rate_mbps, st.mtu, st.near_addr, st.near_ns, st.far_addr, st.far_ns
@@ -101,13 +137,46 @@ pub fn plan(runner: &mut Runner, req: &UpRequest, exe: &Path, k: u8) -> Result<S
     for cmd in topology::build(&spec) {
         runner.output(&cmd)?;
     }
-    let log = state::lab_dir(&state::base_dir(), &req.name).join(SERVER_LOG);
-    let server = super::runner::Cmd::new("ip")
-        .args(["netns", "exec", &spec.far_ns])
-        .arg(exe.display().to_string())
-        .args(["server", "-p", &DEFAULT_PORT.to_string()]);
-    runner.spawn_daemon(&server, &log)?;
+    let dir = state::lab_dir(&state::base_dir(), &req.name);
+    let key = spec.switched.then(|| dir.join(key::KEY_FILE));
+    if let Some(k) = &key {
+        runner.note(&format!(
+            "# a new lab key, 32 random bytes in hex, goes to {} (mode 0600)",
+            k.display()
+        ))?;
+    }
+    for h in server_hosts(&spec) {
+        let cmd = process::server_cmd(&h.namespace, exe, DEFAULT_PORT, key.as_deref());
+        runner.spawn_daemon(&cmd, &server_log(&dir, &spec, h))?;
+    }
     Ok(spec)
+}
+
+/// Checks each host's offloads, makes the state folder (and the lab key), starts the servers; the hosts
+/// with their servers, and the key file.
+fn start(
+    runner: &mut Runner,
+    base: &Path,
+    name: &str,
+    spec: &Spec,
+    exe: &Path,
+) -> Result<(Vec<Host>, Option<std::path::PathBuf>), LabError> {
+    for h in &spec.hosts {
+        check_offloads(runner, &h.namespace)?;
+    }
+    let dir = state::lab_dir(base, name);
+    std::fs::create_dir_all(&dir).map_err(|source| LabError::State {
+        path: dir.clone(),
+        cause: source,
+    })?;
+    let key = if spec.switched { Some(key::create(&dir)?) } else { None };
+    let mut hosts = spec.hosts.clone();
+    for h in hosts.iter_mut().filter(|h| spec.switched || h.index == 2) {
+        let cmd = process::server_cmd(&h.namespace, exe, DEFAULT_PORT, key.as_deref());
+        let log = server_log(&dir, spec, h);
+        h.server = Some(process::start_server(runner, &cmd, &h.namespace, DEFAULT_PORT, &log)?);
+    }
+    Ok((hosts, key))
 }
 
 /// Builds the lab, starts `exe server` in its far namespace, and records it. On any failure what
@@ -147,38 +216,8 @@ pub fn up(runner: &mut Runner, base: &Path, req: &UpRequest, exe: &Path) -> Resu
                 cause: source,
             })?;
         }
-        check_offloads(runner, &spec.near_ns)?;
-        check_offloads(runner, &spec.far_ns)?;
-        let dir = state::lab_dir(base, name);
-        std::fs::create_dir_all(&dir).map_err(|source| LabError::State {
-            path: dir.clone(),
-            cause: source,
-        })?;
-        let server = process::start_server(runner, &spec.far_ns, exe, DEFAULT_PORT, &dir.join(SERVER_LOG))?;
-        let p = &req.profile;
-        let st = LabState {
-            state_version: STATE_VERSION,
-            name: name.clone(),
-            profile: p.name.clone(),
-            profile_ref: req.profile_ref.clone(),
-            line_rate_mbps: p.link.line_rate_mbps,
-            mtu: p.link.mtu,
-            switch_mtu: spec.switch_mtu,
-            ceiling_mbps: p.ceiling_mbps(),
-            subnet: k,
-            near_addr: spec.near_addr,
-            far_addr: spec.far_addr,
-            prefix_len: spec.prefix_len,
-            near_ns: spec.near_ns.clone(),
-            far_ns: spec.far_ns.clone(),
-            switch_ns: spec.switch_ns.clone(),
-            tbf: spec.tbf,
-            congestion_control: Some(spec.congestion.algorithm.clone()),
-            server: Some(server),
-            second_route: spec.second_route.clone(),
-            created_utc: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-            saf_net_version: env!("CARGO_PKG_VERSION").into(),
-        };
+        let (hosts, psk_file) = start(runner, base, name, &spec, exe)?;
+        let st = record(req, &spec, k, hosts, psk_file);
         state::write(base, &st)?;
         Ok(st)
     })();
@@ -186,6 +225,37 @@ pub fn up(runner: &mut Runner, base: &Path, req: &UpRequest, exe: &Path) -> Resu
         let _ = super::down::remove_locked(runner, base, name);
     }
     built
+}
+
+/// The state of a lab just built: a lab without `--hosts` records its far server where it always has.
+fn record(req: &UpRequest, spec: &Spec, k: u8, hosts: Vec<Host>, psk_file: Option<std::path::PathBuf>) -> LabState {
+    let p = &req.profile;
+    let (near, far) = (&hosts[0], &hosts[1]);
+    LabState {
+        state_version: STATE_VERSION,
+        name: req.name.clone(),
+        profile: p.name.clone(),
+        profile_ref: req.profile_ref.clone(),
+        line_rate_mbps: p.link.line_rate_mbps,
+        mtu: p.link.mtu,
+        switch_mtu: spec.switch_mtu,
+        ceiling_mbps: p.ceiling_mbps(),
+        subnet: k,
+        near_addr: near.address,
+        far_addr: far.address,
+        prefix_len: spec.prefix_len,
+        near_ns: near.namespace.clone(),
+        far_ns: far.namespace.clone(),
+        switch_ns: spec.switch_ns.clone(),
+        tbf: Tbf::for_profile(p),
+        congestion_control: Some(spec.congestion.algorithm.clone()),
+        server: if spec.switched { None } else { far.server.clone() },
+        second_route: spec.second_route.clone(),
+        hosts: spec.switched.then_some(hosts),
+        psk_file,
+        created_utc: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        saf_net_version: env!("CARGO_PKG_VERSION").into(),
+    }
 }
 
 #[cfg(test)]
@@ -205,17 +275,18 @@ mod tests {
                 allowed: vec!["reno".into(), "bbr".into()],
             },
             second_route: false,
+            hosts: HostsInput::default(),
         }
     }
 
     #[test]
     fn spec_takes_mtus_and_rates_from_the_profile() {
         let s = req("x", "10gbe-jumbo", None).spec(3).unwrap();
-        assert_eq!((s.host_mtu, s.switch_mtu), (9000, 9000));
-        assert_eq!(s.far_addr.to_string(), "10.77.3.2");
-        assert_eq!(s.near_ns, "safnet-x-near");
+        assert_eq!((s.host(1).mtu, s.switch_mtu), (9000, 9000));
+        assert_eq!(s.host(2).address.to_string(), "10.77.3.2");
+        assert_eq!(s.host(1).namespace, "safnet-x-near");
         let s = req("x", "10gbe-jumbo", Some(1500)).spec(3).unwrap();
-        assert_eq!((s.host_mtu, s.switch_mtu), (9000, 1500));
+        assert_eq!((s.host(1).mtu, s.switch_mtu), (9000, 1500));
         assert!(matches!(
             req("x", "1gbe", Some(100)).spec(3),
             Err(LabError::BadSwitchMtu(100))
@@ -241,6 +312,27 @@ mod tests {
         assert!(msg.starts_with("lab 'x' is already up: profile 1gbe"), "{msg}");
         assert!(msg.contains("saf-net lab down --name x"), "{msg}");
         assert!(r.log().is_empty(), "nothing was run: {:?}", r.log());
+    }
+
+    #[test]
+    fn a_lab_of_four_hosts_already_up_is_described_by_its_hosts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = state::tests::sample("m");
+        let p = crate::profile::resolve_in("1gbe", &[]).unwrap();
+        let four = HostsInput {
+            count: Some(4),
+            ..Default::default()
+        };
+        st.hosts = Some(four.layout(&p).unwrap().hosts("m", 9, &p));
+        st.near_ns = "safnet-m-h1".into();
+        state::write(dir.path(), &st).unwrap();
+        let mut r = Runner::record();
+        let e = up(&mut r, dir.path(), &req("m", "1gbe", None), Path::new("/bin/true")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "lab 'm' is already up: profile 1gbe (1000 Mbit/s, MTU 1500), 4 hosts 10.77.9.1 to 10.77.9.4 in \
+safnet-m-h1 to safnet-m-h4; take it down first with `saf-net lab down --name m`"
+        );
     }
 
     #[test]
@@ -271,5 +363,67 @@ mod tests {
         let after: Vec<&String> = r.log().iter().skip_while(|l| !l.contains("link add br0")).collect();
         assert_eq!(after.len(), 2, "{after:?}");
         assert!(state::names(dir.path()).is_empty());
+    }
+
+    fn planned(req: &UpRequest) -> Vec<String> {
+        let mut r = Runner::record();
+        plan(&mut r, req, Path::new("/opt/saf-net"), 4).unwrap();
+        r.log().to_vec()
+    }
+
+    #[test]
+    fn without_hosts_one_server_runs_in_far_without_a_key() {
+        let log = planned(&req("x", "1gbe", None));
+        let servers: Vec<&String> = log.iter().filter(|l| l.contains(" server ")).collect();
+        assert_eq!(servers, ["ip netns exec safnet-x-far /opt/saf-net server -p 5301"]);
+        assert!(
+            !log.iter()
+                .any(|l| l.starts_with("tc -n safnet-x-near") || l.starts_with("tc -n safnet-x-far"))
+        );
+    }
+
+    #[test]
+    fn with_hosts_every_host_runs_a_server_that_requires_the_lab_key() {
+        let mut r = req("m", "1gbe", None);
+        r.hosts = HostsInput {
+            count: Some(4),
+            rates: vec!["3=100".into()],
+            mtus: vec![],
+        };
+        let log = planned(&r);
+        let servers: Vec<&String> = log.iter().filter(|l| l.contains(" server ")).collect();
+        assert_eq!(servers.len(), 4, "{log:#?}");
+        for (i, line) in servers.iter().enumerate() {
+            let ns = format!(
+                "ip netns exec safnet-m-h{} /opt/saf-net server -p 5301 --psk-file ",
+                i + 1
+            );
+            assert!(line.starts_with(&ns) && line.contains("/m/psk"), "{line}");
+        }
+        assert!(log.contains(&"ip -n safnet-m-h4 addr add 10.77.4.4/24 dev eth0".to_string()));
+        // --hosts 2 keeps near and far, each with a server.
+        r.hosts = HostsInput {
+            count: Some(2),
+            ..Default::default()
+        };
+        let log = planned(&r);
+        let servers: Vec<&String> = log.iter().filter(|l| l.contains(" server ")).collect();
+        assert!(
+            servers[0].starts_with("ip netns exec safnet-m-near ")
+                && servers[1].starts_with("ip netns exec safnet-m-far ")
+        );
+    }
+
+    #[test]
+    fn a_second_route_needs_a_two_host_lab() {
+        let mut r = req("m", "1gbe", None);
+        r.second_route = true;
+        r.hosts.count = Some(3);
+        let e = r.spec(4).unwrap_err();
+        assert!(matches!(e, LabError::Hosts(_)), "{e:?}");
+        assert!(e.to_string().starts_with("--second-route needs a 2-host lab"), "{e}");
+        r.hosts.count = Some(2);
+        let s = r.spec(4).unwrap();
+        assert!(s.second_route.is_some() && s.switched);
     }
 }

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use super::congestion::Lists;
 use super::down::{self, Removed};
+use super::hosts::HostsInput;
 use super::status::{self, LabView};
 use super::up::{self, UpRequest};
-use super::{DEFAULT_NAME, LabError, LabState, Role, Runner, exec, names, preflight, state};
+use super::{DEFAULT_NAME, LabError, LabState, Runner, exec, names, preflight, state};
 use crate::profile::Profile;
 
 /// This program, which the lab runs as its server and inside `lab exec`.
@@ -25,6 +26,8 @@ pub struct UpInput {
     pub switch_mtu: Option<u32>,
     pub congestion: Option<String>,
     pub second_route: bool,
+    /// `--hosts`, `--host-rate`, `--host-mtu`.
+    pub hosts: HostsInput,
 }
 
 /// Checks the name and finds the profile: every problem here is the user's input.
@@ -38,7 +41,7 @@ pub fn up_request(input: UpInput) -> Result<UpRequest, LabError> {
     } else {
         spec.clone()
     };
-    Ok(UpRequest {
+    let req = UpRequest {
         name: input.name,
         profile,
         profile_ref,
@@ -46,7 +49,11 @@ pub fn up_request(input: UpInput) -> Result<UpRequest, LabError> {
         congestion: input.congestion,
         congestion_lists: Lists::read(),
         second_route: input.second_route,
-    })
+        hosts: input.hosts,
+    };
+    // Flags that contradict each other or the profile are refused before a dry run prints anything.
+    req.spec(1)?;
+    Ok(req)
 }
 
 /// `lab up --dry-run`: the commands `up` would run, through a printing runner.
@@ -117,10 +124,10 @@ pub fn status(r: &mut Runner) -> Result<Status, LabError> {
     Ok(Status { views, root })
 }
 
-/// `lab exec`: runs `command` in host `role` of lab `name`; its exit code.
-pub fn exec(r: &mut Runner, name: &str, role: Role, command: &[String]) -> Result<i32, LabError> {
+/// `lab exec`: runs `command` in host `index` (near is 1, far is 2) of lab `name`; its exit code.
+pub fn exec(r: &mut Runner, name: &str, index: u8, command: &[String]) -> Result<i32, LabError> {
     names::check_name(name).map_err(LabError::BadName)?;
     preflight::require_root("exec")?;
     preflight::require_tools()?;
-    exec::exec(r, &state::base_dir(), name, role, command, &exe()?)
+    exec::exec(r, &state::base_dir(), name, index, command, &exe()?)
 }
