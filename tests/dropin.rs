@@ -1,5 +1,5 @@
 //! The iperf3 drop-in through the real binary: iperf3's command lines (in the Prometheus exporter's order, and
-//! through a link named `iperf3`) against a saf-net server on loopback, iperf3's text, -J, exit codes, the
+//! through a link named `iperf3`) against a saf-net server and a real `iperf3 -s` on loopback, iperf3's text, -J, exit codes, the
 //! drop-in server, --logfile, and one line for what is not supported.
 
 mod common;
@@ -61,6 +61,30 @@ fn the_exporters_command_line_runs() {
     exporter_fields(&out);
     let link = iperf3_link(dir.path());
     exporter_fields(&run(&link, &["-J", "-t", "2", "-c", "127.0.0.1", "-p", &port]));
+}
+
+/// The drop-in speaks iperf3's own protocol, so the exporter's command line works against a real `iperf3 -s`.
+#[test]
+fn the_exporters_command_line_runs_against_a_real_iperf3_server() {
+    let Some(bin) = ["/usr/bin/iperf3", "/usr/local/bin/iperf3"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        eprintln!(
+            "SKIPPED the_exporters_command_line_runs_against_a_real_iperf3_server: no iperf3 (apt-get install iperf3)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let mut cmd = Command::new(bin);
+    cmd.args(["-s", "--forceflush", "-B", "127.0.0.1", "-p", &port]);
+    let _server = logged_server(cmd, &dir.path().join("iperf3.log"), "Server listening on");
+    let link = iperf3_link(dir.path());
+    let out = run(&link, &["-J", "-t", "2", "-c", "127.0.0.1", "-p", &port]);
+    exporter_fields(&out);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["saf_net"]["peer"], "iperf3", "{doc}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use super::{EXIT_OK, ExitCode, UsageError};
 use crate::cli::{Cli, ClientArgs, Command, ServerArgs};
 use crate::dropin::output::{Printer, Sink};
 use crate::dropin::{self, Options, Request};
+use crate::kinds::iperf3;
 use crate::kinds::throughput::{self, iperf3_text};
 use crate::output::text::Live;
 use crate::output::{RunMeta, json};
@@ -94,14 +95,25 @@ fn client(args: ClientArgs, options: &Options, sink: &Sink) -> Result<ExitCode> 
     for note in &options.notes {
         eprintln!("{note}");
     }
-    let mut plan = super::client::input(&args).plan().map_err(UsageError)?;
-    plan.target.psk = super::psk(None)?;
+    let input = super::client::input(&args);
+    if args.iperf3 {
+        iperf3::check(&input, false).map_err(UsageError)?;
+    }
+    let mut plan = input.plan().map_err(UsageError)?;
+    if !args.iperf3 {
+        plan.target.psk = super::psk(None)?;
+    }
     let port = super::client::port(&args);
     let meta = RunMeta::new(&args.host, port, None, None);
     let verbose = options.verbose;
     let mut printer = (!args.json).then(|| Printer::new(sink.clone(), &plan.request, &args.host, port, verbose));
     let outcome = super::run_shown(printer.as_mut().map(|p| p as &mut dyn Live), async |obs| {
-        throughput::run_until(&plan, obs, super::signals::stop_signals(true)).await
+        let stop = super::signals::stop_signals(true);
+        if args.iperf3 {
+            iperf3::run_until(&plan, obs, stop).await
+        } else {
+            throughput::run_until(&plan, obs, stop).await
+        }
     })?;
     let o = match outcome {
         Ok(o) => o,
@@ -124,8 +136,6 @@ fn server(args: ServerArgs, options: &Options, sink: &Sink) -> Result<ExitCode> 
     let banner = sink.flushing();
     let rule = "-----------------------------------------------------------";
     super::server::serve_logged(args, log, move |port| {
-        banner.write(&format!(
-            "{rule}\nServer listening on {port} (saf-net's protocol)\n{rule}\n"
-        ));
+        banner.write(&format!("{rule}\nServer listening on {port}\n{rule}\n"));
     })
 }

@@ -8,7 +8,7 @@ use super::flags::{FLAGS, Flag, Takes};
 
 /// Speak iperf3's wire protocol in drop-in client mode (`client --iperf3`), against iperf3 and saf-net servers alike,
 /// like the iperf3 it replaces.
-pub const SPEAK_IPERF3: bool = false;
+pub const SPEAK_IPERF3: bool = true;
 
 /// iperf3's default port, the drop-in's default.
 pub const IPERF3_PORT: u16 = 5201;

@@ -26,7 +26,10 @@ fn err(line: &str) -> String {
 #[test]
 fn the_exporters_order_is_a_client_run() {
     let (a, o) = run("iperf3 -J -t 5 -c 10.0.0.2 -p 5301");
-    assert_eq!(a, words("saf-net client 10.0.0.2 -p 5301 --no-history -t 5 -l 128K -J"));
+    assert_eq!(
+        a,
+        words("saf-net client 10.0.0.2 -p 5301 --no-history -t 5 -l 128K -J --iperf3")
+    );
     assert!(o.json && !o.verbose && o.logfile.is_none());
 }
 
@@ -37,7 +40,10 @@ fn order_does_not_matter() {
     let c = run("iperf3 -P4 -Rc h -t5").0;
     assert_eq!(a, b);
     assert_eq!(a, c);
-    assert_eq!(a, words("saf-net client h -p 5201 --no-history -t 5 -P 4 -R -l 128K"));
+    assert_eq!(
+        a,
+        words("saf-net client h -p 5201 --no-history -t 5 -P 4 -R -l 128K --iperf3")
+    );
 }
 
 #[test]
@@ -45,7 +51,7 @@ fn long_options_take_values_every_way_getopt_does() {
     let a = run("iperf3 --client h --time 3 --parallel=2 --len 64K --bidir").0;
     assert_eq!(
         a,
-        words("saf-net client h -p 5201 --no-history -t 3 -l 64K -P 2 --bidir")
+        words("saf-net client h -p 5201 --no-history -t 3 -l 64K -P 2 --bidir --iperf3")
     );
     assert_eq!(run("iperf3 --bandwidth 10M -c h").0, run("iperf3 -b 10M -c h").0);
 }
@@ -53,7 +59,7 @@ fn long_options_take_values_every_way_getopt_does() {
 #[test]
 fn the_defaults_are_iperf3s() {
     let a = run("iperf3 -c h").0;
-    assert_eq!(a, words("saf-net client h -p 5201 --no-history -l 128K"));
+    assert_eq!(a, words("saf-net client h -p 5201 --no-history -l 128K --iperf3"));
     let udp = run("iperf3 -c h -u -b 100M").0;
     assert!(
         !udp.contains(&"-l".to_string()),
