@@ -270,6 +270,9 @@ pub struct ClientArgs {
     /// Server port [default: 5301; 5201 with --iperf3].
     #[arg(short, long, env = "SAF_NET_PORT")]
     pub port: Option<u16>,
+    /// This host's address to test from (every connection and datagram leaves from it) [default: by route].
+    #[arg(short = 'B', long, value_name = "ADDR")]
+    pub bind: Option<std::net::IpAddr>,
     /// Seconds to measure [default: 10].
     #[arg(short = 't', long = "time", value_name = "SECS", value_parser = seconds, conflicts_with = "bytes", allow_negative_numbers = true)]
     pub time: Option<f64>,

@@ -262,6 +262,8 @@ pub struct Target {
     pub addr: Option<SocketAddr>,
     /// The pre-shared key, when the server requires one.
     pub psk: Option<crate::auth::Psk>,
+    /// The local address every socket of the run binds to (-B); None lets the route choose.
+    pub bind: Option<std::net::IpAddr>,
 }
 
 impl Target {
@@ -286,7 +288,27 @@ impl Target {
             handshake_timeout: Duration::from_secs_f64(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
             addr: None,
             psk: None,
+            bind: None,
         })
+    }
+
+    /// Binds the run to a local address (-B); its family decides which of the server's addresses are used.
+    pub fn bind_to(&mut self, bind: Option<std::net::IpAddr>) -> Result<(), String> {
+        let Some(ip) = bind else { return Ok(()) };
+        let family = if ip.is_ipv4() { Family::V4 } else { Family::V6 };
+        if self.family != Family::Any && self.family != family {
+            return Err(format!(
+                "-B {ip} is an {} address but -{} was given; drop one of them",
+                if ip.is_ipv4() { "IPv4" } else { "IPv6" },
+                if ip.is_ipv4() { 6 } else { 4 }
+            ));
+        }
+        if ip.is_unspecified() || ip.is_multicast() {
+            return Err(format!("-B {ip}: give one of this host's own unicast addresses"));
+        }
+        self.family = family;
+        self.bind = Some(ip);
+        Ok(())
     }
 }
 
@@ -348,6 +370,8 @@ pub struct ClientInput {
     pub affinity: Option<(u32, Option<u32>)>,
     /// --skip-rx-copy: receivers discard in the kernel (Linux); not counted as goodput into user memory.
     pub skip_rx_copy: bool,
+    /// -B: the local address to test from.
+    pub bind: Option<std::net::IpAddr>,
 }
 
 impl ClientInput {
@@ -378,12 +402,14 @@ impl ClientInput {
             expected_medium: None,
             affinity: None,
             skip_rx_copy: false,
+            bind: None,
         }
     }
 
     /// Validates everything that can be checked before touching the network.
     pub fn plan(&self) -> Result<ClientPlan, String> {
-        let target = Target::new(&self.host, self.port, self.family, self.connect_timeout)?;
+        let mut target = Target::new(&self.host, self.port, self.family, self.connect_timeout)?;
+        target.bind_to(self.bind)?;
         self.check_streams_and_direction()?;
         let stop = self.stop()?;
         self.check_timing()?;
@@ -554,6 +580,20 @@ impl ClientInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bind_sets_the_family_and_refuses_the_other() {
+        let mut i = ClientInput::new("h");
+        i.bind = Some("10.0.0.1".parse().unwrap());
+        let p = i.plan().unwrap();
+        assert_eq!((p.target.family, p.target.bind), (Family::V4, i.bind));
+        i.family = Family::V6;
+        let e = i.plan().unwrap_err();
+        assert!(e.starts_with("-B 10.0.0.1 is an IPv4 address but -6 was given"), "{e}");
+        i.family = Family::Any;
+        i.bind = Some("0.0.0.0".parse().unwrap());
+        assert!(i.plan().unwrap_err().contains("own unicast"));
+    }
 
     #[test]
     fn defaults_plan_a_ten_second_forward_test() {

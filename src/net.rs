@@ -52,6 +52,11 @@ pub enum NetError {
         "no answer from {addr} within {secs:.1} s: the host is down or unreachable, or a firewall drops TCP port {port}"
     )]
     Timeout { addr: SocketAddr, port: u16, secs: f64 },
+    #[error("cannot test from {addr} (-B): {cause}; give one of this host's own addresses")]
+    Bind {
+        addr: std::net::IpAddr,
+        cause: std::io::Error,
+    },
     #[error("could not set socket options for {addr}: {cause}")]
     Options { addr: SocketAddr, cause: std::io::Error },
     #[error("could not connect to {addr}: {cause}")]
@@ -108,9 +113,11 @@ pub async fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<Socket
 }
 
 /// Connects to one address; `prepare` sets socket options before the handshake (so window scaling and MSS see them).
+/// With `bind`, the connection leaves from that local address (-B).
 pub async fn connect_one(
     addr: SocketAddr,
     timeout: Duration,
+    bind: Option<std::net::IpAddr>,
     prepare: impl FnOnce(&TcpSocket) -> std::io::Result<()>,
 ) -> Result<TcpStream, NetError> {
     let sock = if addr.is_ipv4() {
@@ -119,6 +126,10 @@ pub async fn connect_one(
         TcpSocket::new_v6()
     }
     .map_err(|source| NetError::Connect { addr, cause: source })?;
+    if let Some(ip) = bind {
+        sock.bind(SocketAddr::new(ip, 0))
+            .map_err(|cause| NetError::Bind { addr: ip, cause })?;
+    }
     prepare(&sock).map_err(|source| NetError::Options { addr, cause: source })?;
     match tokio::time::timeout(timeout, sock.connect(addr)).await {
         Err(_) => Err(NetError::Timeout {
@@ -136,7 +147,11 @@ pub async fn connect_one(
 }
 
 /// Tries each address in turn within one overall timeout; returns the first that connects.
-pub async fn connect_any(addrs: &[SocketAddr], timeout: Duration) -> Result<(TcpStream, SocketAddr), NetError> {
+pub async fn connect_any(
+    addrs: &[SocketAddr],
+    timeout: Duration,
+    bind: Option<std::net::IpAddr>,
+) -> Result<(TcpStream, SocketAddr), NetError> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut last = None;
     for &addr in addrs {
@@ -144,7 +159,8 @@ pub async fn connect_any(addrs: &[SocketAddr], timeout: Duration) -> Result<(Tcp
         if left.is_zero() {
             break;
         }
-        match connect_one(addr, left, |_| Ok(())).await {
+        match connect_one(addr, left, bind, |_| Ok(())).await {
+            Err(e @ NetError::Bind { .. }) => return Err(e),
             Ok(s) => return Ok((s, addr)),
             Err(NetError::Timeout { addr, port, .. }) => {
                 last = Some(NetError::Timeout {
@@ -206,7 +222,30 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let err = connect_one(addr, Duration::from_secs(5), |_| Ok(())).await.unwrap_err();
+        let err = connect_one(addr, Duration::from_secs(5), None, |_| Ok(()))
+            .await
+            .unwrap_err();
         assert!(matches!(err, NetError::Refused { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn bind_picks_the_local_address() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Linux answers for all of 127/8, so 127.0.0.2 is one of this host's addresses.
+        let from: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+        if cfg!(target_os = "linux") {
+            let s = connect_one(addr, Duration::from_secs(5), Some(from), |_| Ok(()))
+                .await
+                .unwrap();
+            assert_eq!(s.local_addr().unwrap().ip(), from);
+        }
+        // 192.0.2.1 (TEST-NET-1) is no address of this host: the bind fails before anything is sent.
+        let foreign = "192.0.2.1".parse().unwrap();
+        let err = connect_any(&[addr], Duration::from_secs(5), Some(foreign))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, NetError::Bind { .. }), "{err}");
+        assert!(err.to_string().contains("-B"), "{err}");
     }
 }

@@ -87,6 +87,54 @@ fn the_exporters_command_line_runs_against_a_real_iperf3_server() {
     assert_eq!(doc["saf_net"]["peer"], "iperf3", "{doc}");
 }
 
+/// `-B` on the client: every connection and datagram leaves from that address (127.0.0.2 is this host's on Linux).
+#[test]
+fn the_client_tests_from_the_bound_address() {
+    if !cfg!(target_os = "linux") {
+        eprintln!("SKIPPED the_client_tests_from_the_bound_address: 127.0.0.2 is a local address on Linux only");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = server(dir.path());
+    let dropin = ["-J", "-t", "1", "-c", "127.0.0.1", "-B", "127.0.0.2", "-p", &port];
+    let native = [
+        "client",
+        "127.0.0.1",
+        "-B",
+        "127.0.0.2",
+        "-p",
+        &port,
+        "-t",
+        "1",
+        "-J",
+        "--no-history",
+    ];
+    for (base, extra) in [
+        (&dropin[..], &[][..]),
+        (&dropin[..], &["-u", "-b", "20M"][..]),
+        (&native[..], &["--latency"][..]),
+        (&native[..], &["-u", "-b", "20M", "-R"][..]),
+    ] {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let out = run(Path::new(BIN), &args);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {out:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let connected = doc["start"]["connected"].as_array().unwrap();
+        assert!(!connected.is_empty(), "{doc}");
+        for c in connected {
+            assert_eq!(c["local_host"], "127.0.0.2", "{extra:?}: {c}");
+        }
+    }
+    let out = run(
+        Path::new(BIN),
+        &["-c", "127.0.0.1", "-B", "192.0.2.1", "-p", &port, "-t", "1"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot test from 192.0.2.1 (-B)"), "{err}");
+}
+
 #[test]
 fn text_output_is_iperf3s() {
     let dir = tempfile::tempdir().unwrap();

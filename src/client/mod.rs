@@ -184,7 +184,7 @@ pub(crate) async fn open(
         Some(a) => vec![a],
         None => net::resolve(&target.host, target.port, target.family).await?,
     };
-    let (sock, server) = net::connect_any(&addrs, target.connect_timeout).await?;
+    let (sock, server) = net::connect_any(&addrs, target.connect_timeout, target.bind).await?;
     obs.on(Event::Connected { server });
     // Control messages are small and latency-bound: Nagle would hold each behind a delayed ACK.
     let _ = sock.set_nodelay(true);

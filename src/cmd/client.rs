@@ -48,6 +48,7 @@ pub(super) fn input(args: &ClientArgs) -> ClientInput {
         expected_medium: None,
         affinity: args.affinity,
         skip_rx_copy: args.skip_rx_copy,
+        bind: args.bind,
     }
 }
 

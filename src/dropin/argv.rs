@@ -281,13 +281,10 @@ impl<'a> Builder<'a> {
         if let Some(g) = self.last("one-off") {
             return Err(ArgvError::Invalid(format!("{} is a server option (-s)", g.spelled)));
         }
-        if let Some(g) = self.last("bind") {
-            return Err(ArgvError::Unsupported(
-                format!("{} on the client", g.spelled),
-                "saf-net's client picks its address by route",
-            ));
-        }
         self.push(&[&host]);
+        if let Some(addr) = self.last("bind").and_then(|g| g.value.clone()) {
+            self.push(&["-B", &addr]);
+        }
         self.common()?;
         self.push(&["--no-history"]);
         self.copy_values()?;

@@ -10,15 +10,15 @@ use crate::platform;
 use crate::protocol::{ClientMessage, Cookie, DatagramKind, HEADER_LEN, Header, encode};
 use crate::stats::Recorder;
 
-/// A UDP socket connected to the server with don't-fragment set, so oversized probes fail loudly.
-pub fn socket(server: SocketAddr) -> std::io::Result<UdpSocket> {
-    let local: SocketAddr = if server.is_ipv6() {
-        "[::]:0".parse()
+/// A UDP socket connected to the server with don't-fragment set, so oversized probes fail loudly; it leaves
+/// from `bind` when given (-B), else from the address the route picks.
+pub fn socket(server: SocketAddr, bind: Option<std::net::IpAddr>) -> std::io::Result<UdpSocket> {
+    let any: std::net::IpAddr = if server.is_ipv6() {
+        std::net::Ipv6Addr::UNSPECIFIED.into()
     } else {
-        "0.0.0.0:0".parse()
-    }
-    .expect("literal addresses parse");
-    let sock = UdpSocket::bind(local)?;
+        std::net::Ipv4Addr::UNSPECIFIED.into()
+    };
+    let sock = UdpSocket::bind(SocketAddr::new(bind.unwrap_or(any), 0))?;
     sock.connect(server)?;
     platform::set_dont_fragment(&sock, server.is_ipv6())?;
     Ok(sock)

@@ -39,7 +39,7 @@ impl Control {
             Some(a) => vec![a],
             None => net::resolve(&target.host, target.port, target.family).await?,
         };
-        let (sock, server) = net::connect_any(&addrs, target.connect_timeout).await?;
+        let (sock, server) = net::connect_any(&addrs, target.connect_timeout, target.bind).await?;
         obs.on(Event::Connected { server });
         let _ = sock.set_nodelay(true);
         let (rd, mut wr) = sock.into_split();

@@ -9,7 +9,7 @@ use socket2::SockRef;
 use tokio::io::AsyncWriteExt;
 
 use crate::client::{ClientError, StreamInfo};
-use crate::config::ClientPlan;
+use crate::config::{ClientPlan, Target};
 use crate::engine::probe::socket as udp_socket;
 use crate::engine::udp::{Meter, RCVBUF};
 use crate::engine::{LocalStreams, StreamSpec, UdpPlan, sockets};
@@ -39,7 +39,7 @@ pub(super) async fn open(
         let spec = spec(plan, req, id);
         match req.protocol {
             Protocol::Tcp => tcp(plan, req, server, cookie, spec, &mut opened).await?,
-            Protocol::Udp => udp(req, server, spec, plan.target.handshake_timeout, &mut opened).await?,
+            Protocol::Udp => udp(req, server, spec, &plan.target, &mut opened).await?,
         }
     }
     Ok(opened)
@@ -77,7 +77,7 @@ async fn tcp(
         cause,
     };
     let prepare = |sock: &tokio::net::TcpSocket| sockets::prepare(sock, req, sends);
-    let mut s = net::connect_one(server, plan.target.connect_timeout, prepare).await?;
+    let mut s = net::connect_one(server, plan.target.connect_timeout, plan.target.bind, prepare).await?;
     s.write_all(cookie.as_bytes()).await.map_err(data_err)?;
     let s = s.into_std().map_err(data_err)?;
     sockets::finish(&s, req, sends).map_err(data_err)?;
@@ -98,7 +98,7 @@ async fn udp(
     req: &TestRequest,
     server: SocketAddr,
     spec: StreamSpec,
-    timeout: Duration,
+    target: &Target,
     opened: &mut Opened,
 ) -> Result<(), ClientError> {
     let id = spec.id;
@@ -107,7 +107,7 @@ async fn udp(
         stream: id,
         cause,
     };
-    let sock = udp_socket(server).map_err(data_err)?;
+    let sock = udp_socket(server, target.bind).map_err(data_err)?;
     let r = SockRef::from(&sock);
     match req.window {
         Some(w) => {
@@ -118,7 +118,7 @@ async fn udp(
             let _ = r.set_recv_buffer_size(RCVBUF);
         }
     }
-    let sock = handshake(sock, timeout).await.map_err(data_err)?;
+    let sock = handshake(sock, target.handshake_timeout).await.map_err(data_err)?;
     opened.streams.push(StreamInfo {
         id,
         client_sends: spec.sender,

@@ -51,7 +51,7 @@ pub async fn run(plan: &LatencyPlan, obs: &mut dyn Observer) -> Result<LatencyOu
     let mode = plan.request.mode;
     let mut stream = None;
     if mode == LatencyMode::Tcp {
-        let mut s = net::connect_one(server, plan.target.connect_timeout, |_| Ok(())).await?;
+        let mut s = net::connect_one(server, plan.target.connect_timeout, plan.target.bind, |_| Ok(())).await?;
         let data_err = |source| ClientError::Data {
             server,
             stream: 1,
@@ -65,7 +65,8 @@ pub async fn run(plan: &LatencyPlan, obs: &mut dyn Observer) -> Result<LatencyOu
         stream = Some(s);
     }
     let udp = if mode == LatencyMode::Udp {
-        let sock = probe::socket(server).map_err(|e| fail(format!("cannot open a UDP socket: {e}")))?;
+        let sock =
+            probe::socket(server, plan.target.bind).map_err(|e| fail(format!("cannot open a UDP socket: {e}")))?;
         check_size(&sock, server, plan.probe.size).map_err(|reason| ClientError::Refused { server, reason })?;
         Some(sock)
     } else {

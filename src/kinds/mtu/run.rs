@@ -57,7 +57,8 @@ pub async fn run(plan: &Plan, obs: &mut dyn Observer) -> Result<MtuOutcome, Clie
         ..Default::default()
     };
     let wrong_interface = egress(server, plan.expected_medium, &mut path, obs).await;
-    let sock = Arc::new(probe::socket(server).map_err(|e| fail(format!("cannot open a UDP socket: {e}")))?);
+    let sock =
+        Arc::new(probe::socket(server, target.bind).map_err(|e| fail(format!("cannot open a UDP socket: {e}")))?);
     let search = MtuPlan::new(path.local.mtu, server.is_ipv6());
     let result = tokio::task::spawn_blocking(move || mtu::probe(&sock, cookie, search))
         .await

@@ -158,14 +158,7 @@ async fn prepare(test: &Accepted<'_>, path: &mut PathReport, stop: &Arc<AtomicBo
         ..Prepared::default()
     };
     if req.protocol == Protocol::Udp {
-        let hellos = udp::open_streams(
-            server,
-            cookie,
-            req,
-            plan.client_cpu,
-            &mut prepared.local,
-            &mut prepared.streams,
-        )?;
+        let hellos = udp::open_streams(server, cookie, req, plan, &mut prepared.local, &mut prepared.streams)?;
         prepared.udp_hellos = Some(hellos);
         return Ok(prepared);
     }
@@ -193,7 +186,7 @@ async fn connect_stream(test: &Accepted<'_>, id: u32, prepared: &mut Prepared) -
     let (req, server) = (test.req, test.server);
     let client_sends = req.client_sends(id);
     let prepare = |sock: &tokio::net::TcpSocket| sockets::prepare(sock, req, client_sends);
-    let mut s = net::connect_one(server, test.plan.target.connect_timeout, prepare).await?;
+    let mut s = net::connect_one(server, test.plan.target.connect_timeout, test.plan.target.bind, prepare).await?;
     let data_err = |cause| ClientError::Data {
         server,
         stream: id,

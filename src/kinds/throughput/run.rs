@@ -114,7 +114,7 @@ impl<'a> Test<'a> {
         } = session;
         let (reader, ctl_rx) = spawn_reader::<ServerMessage, _>(rd, DEFAULT_MAX_FRAME, control_idle(&req));
         let _reader = AbortOnDrop(reader);
-        let probe_sock = match probe::socket(server) {
+        let probe_sock = match probe::socket(server, plan.target.bind) {
             Ok(sock) => Arc::new(sock),
             Err(e) => {
                 let reason = format!("UDP probe: {e}");

@@ -27,8 +27,8 @@ fn overhead(addr: &SocketAddr) -> u32 {
 }
 
 /// The kernel's path MTU towards `addr`, from a connected UDP socket (no datagram is sent); None where unknown.
-fn path_mtu(addr: SocketAddr) -> Option<u32> {
-    let sock = probe_socket(addr).ok()?;
+fn path_mtu(addr: SocketAddr, bind: Option<std::net::IpAddr>) -> Option<u32> {
+    let sock = probe_socket(addr, bind).ok()?;
     platform::path_mtu(&sock, addr.is_ipv6())
 }
 
@@ -65,7 +65,7 @@ pub(crate) async fn datagram_size(plan: &ClientPlan) -> Result<u32, ClientError>
     let asked = (plan.request.block_size > 0).then_some(plan.request.block_size);
     let mut size = None;
     for a in addrs {
-        let s = choose_size(asked, path_mtu(a), a).map_err(ClientError::Udp)?;
+        let s = choose_size(asked, path_mtu(a, t.bind), a).map_err(ClientError::Udp)?;
         size = Some(size.map_or(s, |x: u32| x.min(s)));
     }
     Ok(size.unwrap_or(crate::config::DEFAULT_UDP_DATAGRAM))
@@ -115,7 +115,7 @@ pub(crate) fn open_streams(
     server: SocketAddr,
     cookie: Cookie,
     req: &TestRequest,
-    client_cpu: Option<u32>,
+    plan: &ClientPlan,
     local: &mut LocalStreams,
     streams: &mut Vec<StreamInfo>,
 ) -> Result<Hellos, ClientError> {
@@ -128,7 +128,7 @@ pub(crate) fn open_streams(
             stream: id,
             cause: source,
         };
-        let sock = probe_socket(server).map_err(data_err)?;
+        let sock = probe_socket(server, plan.target.bind).map_err(data_err)?;
         // The size was chosen before connecting; the server's actual address must carry it too.
         choose_size(
             Some(req.block_size),
@@ -162,7 +162,7 @@ pub(crate) fn open_streams(
             block_size: size,
             pace_bps: if client_sends { req.bitrate } else { None },
             idle_timeout: None,
-            cpu: client_cpu.map(|c| c as usize + (id as usize - 1)),
+            cpu: plan.client_cpu.map(|c| c as usize + (id as usize - 1)),
             discard: false,
             fixed_window: false,
         };
