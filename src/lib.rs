@@ -21,6 +21,7 @@ pub mod config;
 pub mod diagnose;
 pub mod dropin;
 pub mod engine;
+pub mod findings;
 pub mod kinds;
 #[cfg(target_os = "linux")]
 pub mod lab;

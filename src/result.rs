@@ -1,6 +1,7 @@
 //! One test's result seen per direction: who sent, who received, sums, and the receiver-side headline.
 
 use crate::client::StreamInfo;
+use crate::findings::{Finding, FindingKind};
 use crate::protocol::{CpuUsage, IntervalReport, SideResults, StreamTotals, TcpTotals, TestRequest, UdpCounts};
 use crate::units::BitsPerSec;
 
@@ -197,6 +198,11 @@ const RETRANS_HINT_PER_GB: f64 = 10.0;
 /// What held one direction's senders back, in words, when the kernel says so. On loopback there is no wire, so
 /// no cable or duplex is blamed.
 pub fn hints(d: &DirectionResult, on_loopback: bool) -> Vec<String> {
+    hint_findings(d, on_loopback).iter().map(Finding::hint_line).collect()
+}
+
+/// The kernel's hints about one direction as findings whose subject is the direction's label.
+pub fn hint_findings(d: &DirectionResult, on_loopback: bool) -> Vec<Finding> {
     let tcp: Vec<&TcpTotals> = d.sender.iter().filter_map(|s| s.tcp.as_ref()).collect();
     let mut out = Vec::new();
     if tcp.is_empty() {
@@ -208,19 +214,28 @@ pub fn hints(d: &DirectionResult, on_loopback: bool) -> Vec<String> {
     if busy > 0 {
         let rwnd = sum(|t| t.rwnd_limited_us) as f64 / busy as f64;
         if rwnd >= HINT_THRESHOLD {
-            out.push(format!(
-                "{who}: the receiver's window held the sender back {:.0}% of the time: the receiving application or \
-                 its socket buffer is the limit; raise it with -w, or net.core.rmem_max and net.ipv4.tcp_rmem (Linux), \
-                 kern.ipc.maxsockbuf and net.inet.tcp.autorcvbufmax (macOS)",
-                rwnd * 100.0
+            out.push(Finding::new(
+                FindingKind::ReceiveWindowLimited,
+                who,
+                format!(
+                    "the receiver's window held the sender back {:.0}% of the time: the receiving application or \
+                     its socket buffer is the limit",
+                    rwnd * 100.0
+                ),
+                "raise it with -w, or net.core.rmem_max and net.ipv4.tcp_rmem (Linux), kern.ipc.maxsockbuf and \
+                 net.inet.tcp.autorcvbufmax (macOS)"
+                    .into(),
             ));
         }
         let sndbuf = sum(|t| t.sndbuf_limited_us) as f64 / busy as f64;
         if sndbuf >= HINT_THRESHOLD {
-            out.push(format!(
-                "{who}: the sender's socket buffer was full {:.0}% of the time; raise it with -w, or net.core.wmem_max \
-                 and net.ipv4.tcp_wmem (Linux), net.inet.tcp.autosndbufmax (macOS)",
-                sndbuf * 100.0
+            out.push(Finding::new(
+                FindingKind::SendBufferLimited,
+                who,
+                format!("the sender's socket buffer was full {:.0}% of the time", sndbuf * 100.0),
+                "raise it with -w, or net.core.wmem_max and net.ipv4.tcp_wmem (Linux), net.inet.tcp.autosndbufmax \
+                 (macOS)"
+                    .into(),
             ));
         }
     }
@@ -232,8 +247,12 @@ pub fn hints(d: &DirectionResult, on_loopback: bool) -> Vec<String> {
         } else {
             "the path or the receiving host dropped packets (congestion, a duplex or MTU mismatch, or a bad cable)"
         };
-        out.push(format!(
-            "{who}: {retrans} segments retransmitted ({per_gb:.0} per GB): {cause}"
+        // The cause names where to look; the hint has always been one sentence without a separate fix.
+        out.push(Finding::new(
+            FindingKind::Retransmits,
+            who,
+            format!("{retrans} segments retransmitted ({per_gb:.0} per GB): {cause}"),
+            String::new(),
         ));
     }
     out

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 pub mod wrong_interface;
 
 use crate::engine::mtu::MtuResult;
+use crate::findings::{Finding, FindingKind, pair_subject};
 use crate::protocol::InterfaceFacts;
 
 /// Everything known about the path of one test.
@@ -25,13 +26,24 @@ pub struct PathReport {
     pub route_error: Option<String>,
 }
 
-/// One named problem, what it means, and what to do.
+/// One named problem, what it means, and what to do: a [`Finding`] as a path's `diagnoses` have always been
+/// written (`kind`, `message` = its text, `advice` = its fix; the subject is not part of this layout).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnosis {
     /// jumbo_black_hole, mtu_black_hole, path_down, mtu_mismatch, slow_link, stall, wrong_interface.
     pub kind: String,
     pub message: String,
     pub advice: String,
+}
+
+impl From<Finding> for Diagnosis {
+    fn from(f: Finding) -> Diagnosis {
+        Diagnosis {
+            kind: f.kind.into(),
+            message: f.text,
+            advice: f.fix,
+        }
+    }
 }
 
 impl PathReport {
@@ -51,12 +63,9 @@ impl PathReport {
     }
 }
 
-fn diag(kind: &str, message: String, advice: String) -> Diagnosis {
-    Diagnosis {
-        kind: kind.into(),
-        message,
-        advice,
-    }
+/// The subject of a finding about the path between this host and `peer`.
+fn path_subject(peer: &str) -> String {
+    pair_subject("this host", peer)
 }
 
 /// "this host's eth0 is at MTU 9000, alpha's eth1 at 9000" (an end not reported is left out).
@@ -77,7 +86,7 @@ fn both_ends(path: &PathReport, peer: &str, local_high: u32) -> String {
 /// Frames above `pmtu` vanish between two hosts whose interfaces allow more. Above 1500 that is the jumbo-frame
 /// black hole (a switch port or host not set for jumbo frames); at or below it, something on the path with a
 /// smaller MTU (a tunnel, PPPoE) that drops instead of answering.
-fn black_hole(path: &PathReport, peer: &str, pmtu: u32, high: u32) -> Diagnosis {
+fn black_hole(path: &PathReport, peer: &str, pmtu: u32, high: u32) -> Finding {
     let lif = path.local.interface.as_deref().unwrap_or("the interface");
     let ends = both_ends(path, peer, high);
     let back = format!(
@@ -85,8 +94,9 @@ fn black_hole(path: &PathReport, peer: &str, pmtu: u32, high: u32) -> Diagnosis 
          {lif} mtu {pmtu})"
     );
     if high > 1500 {
-        diag(
-            "jumbo_black_hole",
+        Finding::new(
+            FindingKind::JumboBlackHole,
+            path_subject(peer),
             format!(
                 "frames larger than {pmtu} bytes are dropped between this host and {peer}; a switch or the peer is not \
                  set for jumbo frames ({ends})"
@@ -94,8 +104,9 @@ fn black_hole(path: &PathReport, peer: &str, pmtu: u32, high: u32) -> Diagnosis 
             format!("set every switch port on the path, and {peer}, to MTU {high} or more; {back}"),
         )
     } else {
-        diag(
-            "mtu_black_hole",
+        Finding::new(
+            FindingKind::MtuBlackHole,
+            path_subject(peer),
             format!(
                 "frames larger than {pmtu} bytes are dropped between this host and {peer} without an ICMP answer; \
                  something on the path has a smaller MTU ({ends})"
@@ -105,14 +116,23 @@ fn black_hole(path: &PathReport, peer: &str, pmtu: u32, high: u32) -> Diagnosis 
     }
 }
 
-/// Draws the diagnoses from the facts. `peer` names the other host; `expected_mbps` comes from --profile.
+/// Draws the diagnoses from the facts, as a path's `diagnoses` are written (see [`findings`]).
 pub fn diagnose(path: &PathReport, peer: &str, port: u16, expected_mbps: Option<u32>) -> Vec<Diagnosis> {
+    findings(path, peer, port, expected_mbps)
+        .into_iter()
+        .map(Diagnosis::from)
+        .collect()
+}
+
+/// Draws the findings from the facts. `peer` names the other host; `expected_mbps` comes from --profile.
+pub fn findings(path: &PathReport, peer: &str, port: u16, expected_mbps: Option<u32>) -> Vec<Finding> {
     let mut out = Vec::new();
     let lif = path.local.interface.as_deref().unwrap_or("the interface");
     if let Some(m) = &path.mtu_probe {
         if m.nothing_passed() {
-            out.push(diag(
-                "path_down",
+            out.push(Finding::new(
+                FindingKind::PathDown,
+                path_subject(peer),
                 format!("no probe of any size reached {peer} and came back: the path is down, not an MTU problem"),
                 format!(
                     "check the cable and link lights, that {peer} is up, and that UDP port {port} is open on its firewall"
@@ -135,8 +155,9 @@ pub fn diagnose(path: &PathReport, peer: &str, port: u16, expected_mbps: Option<
             .as_ref()
             .and_then(|r| r.interface.as_deref())
             .unwrap_or("its interface");
-        out.push(diag(
-            "mtu_mismatch",
+        out.push(Finding::new(
+            FindingKind::MtuMismatch,
+            path_subject(peer),
             format!("this host's {lif} has MTU {a} but {peer}'s {rif} has MTU {b}"),
             if a.max(b) > 1500 {
                 format!(
@@ -150,15 +171,16 @@ pub fn diagnose(path: &PathReport, peer: &str, port: u16, expected_mbps: Option<
     }
     if let Some(want) = expected_mbps {
         let sides = [
-            ("this host's", Some(&path.local)),
-            (&*format!("{peer}'s"), path.remote.as_ref()),
+            ("this host", "this host's", Some(&path.local)),
+            (peer, &*format!("{peer}'s"), path.remote.as_ref()),
         ];
-        for (who, facts) in sides {
+        for (host, who, facts) in sides {
             let Some(f) = facts else { continue };
             if let Some(speed) = f.speed_mbps.filter(|&s| s < want) {
                 let ifname = f.interface.as_deref().unwrap_or("interface");
-                out.push(diag(
-                    "slow_link",
+                out.push(Finding::new(
+                    FindingKind::SlowLink,
+                    host,
                     format!("{who} {ifname} negotiated {speed} Mb/s, below the {want} Mb/s the profile expects"),
                     "check the cable (Cat6a or better for 10GBASE-T), the switch port, and the media setting \
                      (macOS: networksetup -getMedia / -setMedia; Linux: ethtool IF / ethtool -s)"

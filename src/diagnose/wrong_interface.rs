@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use super::Diagnosis;
+use crate::findings::{Finding, FindingKind};
 use crate::profile::Medium;
 use crate::route::RouteFacts;
 use crate::tune::BackendKind;
@@ -38,6 +39,11 @@ pub fn pin_command(dest: IpAddr, os: BackendKind) -> String {
 /// The `wrong_interface` diagnosis when `route` certainly leaves by another medium than `medium`;
 /// None when it fits or its kind is not known well enough to say.
 pub fn check(route: &RouteFacts, medium: Medium, os: BackendKind) -> Option<Diagnosis> {
+    finding(route, medium, os).map(Diagnosis::from)
+}
+
+/// [`check`] as a [`Finding`] whose subject is the destination.
+pub fn finding(route: &RouteFacts, medium: Medium, os: BackendKind) -> Option<Finding> {
     if !route.kind.conflicts_with(medium) {
         return None;
     }
@@ -46,16 +52,17 @@ pub fn check(route: &RouteFacts, medium: Medium, os: BackendKind) -> Option<Diag
         BackendKind::Linux => format!("IF: the {want} interface"),
         BackendKind::Macos => format!("DEV: the {want} device, see networksetup -listallhardwareports"),
     };
-    Some(Diagnosis {
-        kind: WRONG_INTERFACE.into(),
-        message: format!(
+    Some(Finding {
+        kind: FindingKind::WrongInterface,
+        subject: route.destination.to_string(),
+        text: format!(
             "traffic to {} leaves by {} ({}), not the profile's interface ({})",
             route.destination,
             route.interface,
             route.kind,
             a_link(medium)
         ),
-        advice: format!(
+        fix: format!(
             "test the server's address on the {want} network, or pin the route: {} ({placeholder})",
             pin_command(route.destination, os)
         ),

@@ -20,6 +20,7 @@ use crate::config::{ClientPlan, GRACE};
 use crate::diagnose::{Diagnosis, PathReport, diagnose};
 use crate::engine::probe::{self, ProbeOutcome, ProbePlan};
 use crate::engine::{Abort, SideRun};
+use crate::findings::{Finding, FindingKind, pair_subject};
 use crate::kinds::udp;
 use crate::platform;
 use crate::protocol::{
@@ -305,15 +306,14 @@ fn finish(
     }
     path.diagnoses = diagnose(&path, &plan.target.host, o.server.port(), plan.expected_mbps);
     if let Some(stall @ Abort::Stalled(_)) = &run.aborted {
-        path.diagnoses.push(Diagnosis {
-            kind: "stall".into(),
-            message: format!("the test {stall}"),
-            advice: if path.diagnoses.is_empty() {
-                "the MTU probe found no cause; check the firewall for TCP, and `saf-net mtu HOST`".into()
-            } else {
-                "see the diagnosis above".into()
-            },
-        });
+        let fix = if path.diagnoses.is_empty() {
+            "the MTU probe found no cause; check the firewall for TCP, and `saf-net mtu HOST`"
+        } else {
+            "see the diagnosis above"
+        };
+        let subject = pair_subject("this host", &plan.target.host);
+        let stalled = Finding::new(FindingKind::Stall, subject, format!("the test {stall}"), fix.into());
+        path.diagnoses.push(Diagnosis::from(stalled));
     }
     let first_socket = streams.first().map(|s| s.socket.clone());
     o.local = SideRun {
