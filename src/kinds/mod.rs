@@ -7,6 +7,7 @@
 
 pub mod iperf3;
 pub mod latency;
+pub mod mesh;
 pub mod mtu;
 pub mod throughput;
 pub mod udp;
