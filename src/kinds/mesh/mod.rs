@@ -6,6 +6,8 @@
 pub mod analysis;
 pub mod matrix;
 pub mod nodes;
+pub mod plan;
+pub mod ray;
 
 pub use matrix::{Matrix, MeshNode, NodeLink, PairResult};
 pub use nodes::{Node, NodeError};
