@@ -296,6 +296,8 @@ mod tests {
             udp_jitter_ms: Some(0.012),
             reverse_udp_lost_percent: Some(0.5),
             reverse_udp_jitter_ms: Some(0.25),
+            // Not a column of schemas 2–4: the mesh's, only ever in history_columns.
+            goodput_1_stream_mbps: None,
         }
     }
 

@@ -20,13 +20,22 @@ pub enum Kind {
     Mtu,
     /// `saf-net validate`.
     Validate,
+    /// `saf-net mesh`: one row per ordered pair.
+    Mesh,
     /// Any other name, as written.
     Other(String),
 }
 
 impl Kind {
     /// Every kind this saf-net writes, in the order the docs list them.
-    pub const KNOWN: [Kind; 5] = [Kind::Throughput, Kind::Udp, Kind::Latency, Kind::Mtu, Kind::Validate];
+    pub const KNOWN: [Kind; 6] = [
+        Kind::Throughput,
+        Kind::Udp,
+        Kind::Latency,
+        Kind::Mtu,
+        Kind::Validate,
+        Kind::Mesh,
+    ];
 
     pub fn as_str(&self) -> &str {
         match self {
@@ -35,6 +44,7 @@ impl Kind {
             Kind::Latency => "latency",
             Kind::Mtu => "mtu",
             Kind::Validate => "validate",
+            Kind::Mesh => "mesh",
             Kind::Other(name) => name,
         }
     }

@@ -84,6 +84,8 @@ pub struct KindColumns {
     pub udp_jitter_ms: Option<f64>,
     pub reverse_udp_lost_percent: Option<f64>,
     pub reverse_udp_jitter_ms: Option<f64>,
+    /// Mesh rows: the pair's receiver goodput with 1 stream (the row's `receiver_mbps` is the `-P N` run's).
+    pub goodput_1_stream_mbps: Option<f64>,
 }
 
 impl HistoryRow {
