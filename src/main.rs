@@ -31,6 +31,7 @@ fn main() {
         Command::Client(a) => cmd::client(a),
         Command::Latency(a) => cmd::latency(a),
         Command::Mtu(a) => cmd::mtu(a),
+        Command::Mesh(a) => cmd::mesh(a),
         Command::Route(a) => cmd::route(a),
         Command::Validate(a) => cmd::validate(a),
         Command::Demo(a) => cmd::demo(a),

@@ -8,11 +8,13 @@
 //! pair, so it has the same renderings as inherent methods.
 
 pub mod analysis;
+pub mod dry_run;
 pub mod matrix;
 pub mod nodes;
 pub mod plan;
 pub mod ray;
 pub mod report;
+pub mod sources;
 pub mod text;
 
 pub use matrix::{Matrix, MeshNode, NodeLink, PairResult};

@@ -29,7 +29,7 @@ impl Node {
 /// Why a node list was refused; every one is the user's input (exit code 2).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum NodeError {
-    #[error("a mesh needs at least {MIN_NODES} nodes, got {got}{hint}")]
+    #[error("a mesh needs at least {MIN_NODES} nodes, got {got}{hint}; give more NODEs, a --nodes FILE or --from-ray")]
     TooFew { got: usize, hint: String },
     #[error("node '{second}' is the same host as '{first}' ({key}); give each node once")]
     Duplicate { first: String, second: String, key: String },
@@ -244,7 +244,7 @@ mod tests {
             check(vec![node("a", "a")], " (Ray lists 1 alive node)")
                 .unwrap_err()
                 .to_string(),
-            "a mesh needs at least 2 nodes, got 1 (Ray lists 1 alive node)"
+            "a mesh needs at least 2 nodes, got 1 (Ray lists 1 alive node); give more NODEs, a --nodes FILE or --from-ray"
         );
         assert!(check(vec![], "").is_err());
         assert_eq!(check(vec![node("a", "a"), node("b", "b")], "").unwrap().len(), 2);

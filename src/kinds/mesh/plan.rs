@@ -94,6 +94,18 @@ pub fn parse_ports(text: &str) -> Result<Vec<u16>, PlanError> {
     Ok(ports)
 }
 
+/// `--check-ports`' list, parsed by [`parse_ports`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ports(pub Vec<u16>);
+
+impl std::str::FromStr for Ports {
+    type Err = PlanError;
+
+    fn from_str(s: &str) -> Result<Ports, PlanError> {
+        parse_ports(s).map(Ports)
+    }
+}
+
 /// The ports `--from-ray` checks when `--check-ports` is not given: the GCS port Ray reports (else
 /// [`RAY_GCS_PORT`]), and the dashboard's where Ray reports one.
 pub fn ray_default_ports(gcs: Option<u16>, dashboard: Option<u16>) -> Vec<u16> {
