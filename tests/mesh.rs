@@ -102,7 +102,7 @@ fn fake_python(name: &str, stdout: &str, code: i32) -> PathBuf {
     dir
 }
 
-fn with_fake(dir: &PathBuf, args: &[&str]) -> (i32, String, String) {
+fn with_fake(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());
     let o = saf_net().arg("mesh").args(args).env("PATH", path).output().unwrap();
     (o.status.code().unwrap_or(-1), text(&o.stdout), text(&o.stderr))
