@@ -72,104 +72,46 @@ fn udp_defaults_pace_at_one_gigabit_and_leave_the_size_to_the_path() {
 
 #[test]
 fn bad_client_input_is_refused_with_the_flag_named() {
-    let base = ClientInput::new("h");
+    let with = |change: fn(&mut ClientInput)| {
+        let mut i = ClientInput::new("h");
+        change(&mut i);
+        i
+    };
+    fn udp(i: &mut ClientInput) {
+        i.protocol = Protocol::Udp;
+    }
     let cases: Vec<(ClientInput, &str)> = vec![
+        (with(|i| i.parallel = 0), "-P 0"),
+        (with(|i| i.time = Some(0.0)), "-t 0"),
+        (with(|i| i.length = Some(0)), "-l 0"),
         (
-            ClientInput {
-                parallel: 0,
-                ..base.clone()
-            },
-            "-P 0",
-        ),
-        (
-            ClientInput {
-                time: Some(0.0),
-                ..base.clone()
-            },
-            "-t 0",
-        ),
-        (
-            ClientInput {
-                length: Some(0),
-                ..base.clone()
-            },
-            "-l 0",
-        ),
-        (
-            ClientInput {
-                length: Some(20),
-                protocol: Protocol::Udp,
-                ..base.clone()
-            },
+            with(|i| {
+                udp(i);
+                i.length = Some(20)
+            }),
             "-l 20: a UDP datagram carries",
         ),
         (
-            ClientInput {
-                length: Some(70_000),
-                protocol: Protocol::Udp,
-                ..base.clone()
-            },
+            with(|i| {
+                udp(i);
+                i.length = Some(70_000)
+            }),
             "at most 65507",
         ),
         (
-            ClientInput {
-                mss: Some(1400),
-                protocol: Protocol::Udp,
-                ..base.clone()
-            },
+            with(|i| {
+                udp(i);
+                i.mss = Some(1400)
+            }),
             "-M applies to TCP tests only",
         ),
-        (
-            ClientInput {
-                bytes: Some(0),
-                ..base.clone()
-            },
-            "-n 0",
-        ),
-        (
-            ClientInput {
-                window: Some(0),
-                ..base.clone()
-            },
-            "-w 0",
-        ),
-        (
-            ClientInput {
-                reverse: true,
-                bidir: true,
-                ..base.clone()
-            },
-            "-R and --bidir",
-        ),
-        (
-            ClientInput {
-                time: Some(1.0),
-                bytes: Some(1),
-                ..base.clone()
-            },
-            "-t and -n",
-        ),
-        (
-            ClientInput {
-                interval: 0.001,
-                ..base.clone()
-            },
-            "-i 0.001",
-        ),
-        (
-            ClientInput {
-                host: " ".into(),
-                ..base.clone()
-            },
-            "HOST is empty",
-        ),
-        (
-            ClientInput {
-                port: 0,
-                ..base.clone()
-            },
-            "-p 0",
-        ),
+        (with(|i| i.bytes = Some(0)), "-n 0"),
+        (with(|i| i.window = Some(0)), "-w 0"),
+        (with(|i| (i.reverse, i.bidir) = (true, true)), "-R and --bidir"),
+        (with(|i| (i.time, i.bytes) = (Some(1.0), Some(1))), "-t and -n"),
+        (with(|i| i.interval = 0.001), "-i 0.001"),
+        (with(|i| i.host = " ".into()), "HOST is empty"),
+        (with(|i| i.port = 0), "-p 0"),
     ];
     for (input, want) in cases {
         let err = input.plan().unwrap_err();
