@@ -116,7 +116,7 @@ impl std::fmt::Display for ExposedKeyFile {
             "WARNING: UNPROTECTED KEY FILE! {shown} has mode {:04o}, readable by {who}, and whoever reads the key \
 can pass as you; run: chmod 600 {}",
             self.mode,
-            crate::runner::shell_quote(&shown)
+            crate::shell::shell_quote(&shown)
         )
     }
 }

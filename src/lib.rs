@@ -38,6 +38,7 @@ pub mod route;
 pub mod runner;
 pub mod server;
 pub mod service;
+pub mod shell;
 pub mod stats;
 pub mod tune;
 pub mod units;

@@ -75,18 +75,7 @@ impl Cmd {
     }
 }
 
-/// A word quoted for a POSIX shell, only when it needs it.
-pub fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
+pub use crate::shell::shell_quote;
 
 /// Environment variables whose values a printed command never shows (keys reach error lines and logs).
 pub const SECRET_ENV: &[&str] = &[crate::auth::PSK_ENV];

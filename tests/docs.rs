@@ -184,7 +184,7 @@ fn cli_markdown() -> String {
     let mut md = String::new();
     md.push_str(
         "# saf-net command-line reference\n\n\
-         <!-- Generated from the clap definitions in src/cli.rs by tests/docs.rs; do not edit by hand.\n     \
+         <!-- Generated from the clap definitions in src/cli/ by tests/docs.rs; do not edit by hand.\n     \
          Refresh: SAF_NET_BLESS=1 cargo test --no-fail-fast --test docs --test help -->\n\n\
          Every subcommand, argument, default and environment variable, generated from the same definitions as\n\
          `saf-net --help`, so it cannot drift from the binary. Every command also takes `-h`/`--help`, and\n\

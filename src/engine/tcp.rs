@@ -82,8 +82,9 @@ fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &
                     e.kind(),
                     ErrorKind::Interrupted | ErrorKind::WouldBlock | ErrorKind::TimedOut
                 ) => {}
-            // The peer said the test was over and we cut the write short: a normal end.
-            Err(_) if flags.finished.load(Ordering::Relaxed) => break,
+            // The peer said the test was over, or our clock stopped the senders, and the last write was cut short
+            // (an iperf3 server closes its streams at TEST_END): a normal end.
+            Err(_) if flags.finished.load(Ordering::Relaxed) || flags.stop_send.load(Ordering::Relaxed) => break,
             Err(e) => return Err(e),
         }
     }

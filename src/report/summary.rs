@@ -162,19 +162,43 @@ fn udp_table(h: &History) -> String {
 }
 
 pub fn markdown(m: &MarkdownInput<'_>) -> String {
-    let mut o = String::new();
+    let mut o = intro(m);
+    o.push_str(&label_table(m));
+    o.push_str(&udp_table(m.history));
+    for (file, alt) in m.charts {
+        o.push_str(&format!("## {alt}\n\n![{alt}]({file})\n\n"));
+    }
+    for s in m.skipped {
+        o.push_str(&format!("{s}\n\n"));
+    }
+    o.push_str(&ceilings(m.baseline));
+    o.push_str(&volumes());
+    if !m.history.warnings.is_empty() {
+        o.push_str("\n## Warnings\n\n");
+        for w in &m.history.warnings {
+            o.push_str(&format!("- {}\n", md_escape(w)));
+        }
+    }
+    o
+}
+
+/// The title and what the report was made from.
+fn intro(m: &MarkdownInput<'_>) -> String {
     let runs = m.history.throughput().count();
-    o.push_str("# saf-net report\n\n");
-    o.push_str(&format!(
-        "From `{}`: {runs} throughput run{}, labels {}. Goodput is receiver-side (bytes the receiving application \
-         read). Baseline: {} Mbit/s (the old script on 1 GbE). Written by saf-net {}.\n\n",
+    format!(
+        "# saf-net report\n\nFrom `{}`: {runs} throughput run{}, labels {}. Goodput is receiver-side (bytes the \
+         receiving application read). Baseline: {} Mbit/s (the old script on 1 GbE). Written by saf-net {}.\n\n",
         m.history.source_names(),
         if runs == 1 { "" } else { "s" },
         m.history.labels_text(),
         thousands(m.baseline, 2),
         env!("CARGO_PKG_VERSION")
-    ));
-    o.push_str("## Per label\n\n");
+    )
+}
+
+/// One row per label and profile: the goodput figures against the ceiling and the baseline.
+fn label_table(m: &MarkdownInput<'_>) -> String {
+    let mut o = String::from("## Per label\n\n");
     o.push_str(
         "| Label | Profile | Link | Runs | Median | Min | Max | Ceiling | % of ceiling | × baseline | 10 GB | 100 GB |\n",
     );
@@ -204,14 +228,12 @@ pub fn markdown(m: &MarkdownInput<'_>) -> String {
          \"-\" where the profile is unknown. 10 GB and 100 GB (10⁹ bytes): time at the median goodput. \
          Every figure is also in `summary.csv`.\n\n",
     );
-    o.push_str(&udp_table(m.history));
-    for (file, alt) in m.charts {
-        o.push_str(&format!("## {alt}\n\n![{alt}]({file})\n\n"));
-    }
-    for s in m.skipped {
-        o.push_str(&format!("{s}\n\n"));
-    }
-    o.push_str("## Wire ceilings (the model)\n\n");
+    o
+}
+
+/// The wire-ceiling model's table, and what it says about the baseline.
+fn ceilings(baseline: f64) -> String {
+    let mut o = String::from("## Wire ceilings (the model)\n\n");
     o.push_str(
         "A frame costs MTU + 38 bytes on the wire and carries MTU − 40 bytes of TCP payload over IPv4, 12 fewer \
          with TCP timestamps (on by default on Linux and macOS).\n\n",
@@ -232,16 +254,21 @@ pub fn markdown(m: &MarkdownInput<'_>) -> String {
         ));
     }
     let c_on = tcp_goodput_ceiling_mbps(1000.0, 1500, true);
-    if m.baseline > c_on {
+    if baseline > c_on {
         o.push_str(&format!(
             "\nThe {} Mbit/s baseline is above the {} Mbit/s ceiling: it was most likely a sender-side count, or a \
              run with TCP timestamps off (ceiling {} Mbit/s).\n",
-            thousands(m.baseline, 2),
+            thousands(baseline, 2),
             thousands(c_on, 1),
             thousands(tcp_goodput_ceiling_mbps(1000.0, 1500, false), 1)
         ));
     }
-    o.push_str("\n### Time to move a volume\n\n");
+    o
+}
+
+/// How long 10 and 100 GB take at line rate and at the TCP ceiling.
+fn volumes() -> String {
+    let mut o = String::from("\n### Time to move a volume\n\n");
     o.push_str(
         "\"Line rate\" counts every wire bit as payload, as naive plans do; \"TCP ceiling\" is the best a real \
          transfer can do.\n\n",
@@ -262,12 +289,6 @@ pub fn markdown(m: &MarkdownInput<'_>) -> String {
             seconds(b.at_line_rate_s),
             seconds(b.at_ceiling_s)
         ));
-    }
-    if !m.history.warnings.is_empty() {
-        o.push_str("\n## Warnings\n\n");
-        for w in &m.history.warnings {
-            o.push_str(&format!("- {}\n", md_escape(w)));
-        }
     }
     o
 }

@@ -42,10 +42,14 @@ fn timing(req: &TestRequest) -> Timing {
         .ending_quiet(Some(QUIET_END))
 }
 
+/// TEST_END goes this long after our senders' deadline: the engine's clock starts a moment after `t0` here, and an
+/// iperf3 server closes its streams at TEST_END, so our senders must have stopped before it arrives.
+const TEST_END_AFTER: Duration = Duration::from_millis(2);
+
 /// When TEST_END is due: the end of the omitted phase plus `-t`; None for `-n`, which ends when our senders do.
 fn test_end_at(req: &TestRequest, t0: Instant) -> Option<Instant> {
     match req.stop {
-        StopAfter::Seconds(t) => Some(t0 + Duration::from_secs_f64(req.omit_seconds + t)),
+        StopAfter::Seconds(t) => Some(t0 + Duration::from_secs_f64(req.omit_seconds + t) + TEST_END_AFTER),
         StopAfter::Bytes(_) => None,
     }
 }

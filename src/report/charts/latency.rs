@@ -6,7 +6,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::{GRID, INK, MUTED, RefLine, bold, color, font, paragraph, text, thousands};
+use super::{DrawResult, GRID, INK, MUTED, RefLine, Root, bold, color, font, paragraph, text, thousands};
 use crate::report::data::LatencyHistogram;
 use crate::report::error::ReportError;
 
@@ -26,30 +26,9 @@ pub fn micros(us: f64) -> String {
 /// Draws latency.png from (label, merged histogram, runs).
 pub fn draw(path: &Path, series: &[(String, LatencyHistogram, usize)], source: &str) -> Result<(), ReportError> {
     super::render(path, (WIDTH, HEIGHT), |root| {
-        text(
-            root,
-            "Round-trip latency per label",
-            (24, 18),
-            &bold(28.0),
-            HPos::Left,
-            VPos::Top,
-        )?;
-        let sub = format!(
-            "Share of samples at or below each round-trip time (CDF), the runs of a label merged, from {source}. \
-             \"idle\" and \"under load\": UDP probes of client --latency runs before and during the test."
-        );
-        paragraph(root, &sub, (24, 56), &font(16.0).color(&MUTED), WIDTH - 48, 20)?;
+        heading(root, source)?;
         let body = root.margin(90, 10, 10, 10);
-        let lo = series
-            .iter()
-            .filter_map(|(_, h, _)| h.buckets.first().map(|b| b.0))
-            .fold(f64::INFINITY, f64::min);
-        let hi = series
-            .iter()
-            .filter_map(|(_, h, _)| h.buckets.last().map(|b| b.0))
-            .fold(0.0, f64::max);
-        let lo = 10f64.powf(lo.max(0.1).log10().floor());
-        let hi = 10f64.powf(hi.max(lo * 10.0).log10().ceil());
+        let (lo, hi) = x_range(series);
         let mut chart = ChartBuilder::on(&body)
             .margin_right(RIGHT_MARGIN)
             .margin_top(10)
@@ -103,31 +82,69 @@ pub fn draw(path: &Path, series: &[(String, LatencyHistogram, usize)], source: &
                 VPos::Center,
             )?;
         }
-        let x = px.end + 60;
-        let mut y = py.start + 70;
-        for (i, (label, h, n)) in series.iter().enumerate() {
-            root.draw(&PathElement::new(
-                vec![(x, y), (x + 24, y)],
-                ShapeStyle::from(&color(i)).stroke_width(4),
-            ))?;
-            text(root, label, (x + 32, y), &bold(16.0), HPos::Left, VPos::Center)?;
-            let p = |q| h.percentile(q).map_or("-".into(), micros);
-            let line = format!(
-                "p50 {} · p99 {} · {n} run{}",
-                p(0.5),
-                p(0.99),
-                if *n == 1 { "" } else { "s" }
-            );
-            text(
-                root,
-                &line,
-                (x + 32, y + 20),
-                &font(14.0).color(&MUTED),
-                HPos::Left,
-                VPos::Center,
-            )?;
-            y += 50;
-        }
+        legend(root, series, (px.end + 60, py.start + 70))?;
         Ok(())
     })
+}
+
+/// The chart's title and what it shows.
+fn heading(root: &Root<'_>, source: &str) -> DrawResult {
+    text(
+        root,
+        "Round-trip latency per label",
+        (24, 18),
+        &bold(28.0),
+        HPos::Left,
+        VPos::Top,
+    )?;
+    let sub = format!(
+        "Share of samples at or below each round-trip time (CDF), the runs of a label merged, from {source}. \
+         \"idle\" and \"under load\": UDP probes of client --latency runs before and during the test."
+    );
+    paragraph(root, &sub, (24, 56), &font(16.0).color(&MUTED), WIDTH - 48, 20)?;
+    Ok(())
+}
+
+/// The x axis's range: whole decades around every label's samples.
+fn x_range(series: &[(String, LatencyHistogram, usize)]) -> (f64, f64) {
+    let lo = series
+        .iter()
+        .filter_map(|(_, h, _)| h.buckets.first().map(|b| b.0))
+        .fold(f64::INFINITY, f64::min);
+    let hi = series
+        .iter()
+        .filter_map(|(_, h, _)| h.buckets.last().map(|b| b.0))
+        .fold(0.0, f64::max);
+    let lo = 10f64.powf(lo.max(0.1).log10().floor());
+    let hi = 10f64.powf(hi.max(lo * 10.0).log10().ceil());
+    (lo, hi)
+}
+
+/// Each label's line colour, name, p50, p99 and run count, right of the plot from `at` down.
+fn legend(root: &Root<'_>, series: &[(String, LatencyHistogram, usize)], at: (i32, i32)) -> DrawResult {
+    let (x, mut y) = at;
+    for (i, (label, h, n)) in series.iter().enumerate() {
+        root.draw(&PathElement::new(
+            vec![(x, y), (x + 24, y)],
+            ShapeStyle::from(&color(i)).stroke_width(4),
+        ))?;
+        text(root, label, (x + 32, y), &bold(16.0), HPos::Left, VPos::Center)?;
+        let p = |q| h.percentile(q).map_or("-".into(), micros);
+        let line = format!(
+            "p50 {} · p99 {} · {n} run{}",
+            p(0.5),
+            p(0.99),
+            if *n == 1 { "" } else { "s" }
+        );
+        text(
+            root,
+            &line,
+            (x + 32, y + 20),
+            &font(14.0).color(&MUTED),
+            HPos::Left,
+            VPos::Center,
+        )?;
+        y += 50;
+    }
+    Ok(())
 }

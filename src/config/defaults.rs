@@ -1,0 +1,34 @@
+//! saf-net's defaults and bounds, in one place.
+
+/// saf-net's TCP (and later UDP) port: iperf3's 5201 plus 100, so both can run side by side.
+pub const DEFAULT_PORT: u16 = 5301;
+pub const DEFAULT_DURATION_SECS: f64 = 10.0;
+pub const DEFAULT_INTERVAL_SECS: f64 = 1.0;
+/// TCP bytes per read/write call (iperf3 uses 128K): with the receiver's wake-up threshold, bigger blocks
+/// mean fewer wake-ups per byte; 512K moved about 2x what 128K did on loopback (bench/results/).
+pub const DEFAULT_BLOCK: u32 = 512 * 1024;
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: f64 = 5.0;
+pub const DEFAULT_HANDSHAKE_TIMEOUT_SECS: f64 = 10.0;
+pub const DEFAULT_MAX_DURATION_SECS: f64 = 3600.0;
+pub const DEFAULT_MAX_STREAMS: u32 = 128;
+pub const DEFAULT_MAX_CONCURRENT: usize = 1;
+pub const DEFAULT_MAX_QUEUE: usize = 16;
+pub const DEFAULT_MAX_BLOCK: u32 = 16 << 20;
+pub const DEFAULT_MAX_WINDOW: u32 = 256 << 20;
+pub const DEFAULT_MAX_HANDSHAKES_PER_IP: usize = 16;
+pub const DEFAULT_MAX_TEST_MEMORY: u64 = 256 << 20;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 10.0;
+/// Extra time a stream may run past its planned end (the engine owns the clock).
+pub use crate::engine::GRACE;
+/// Client-side sanity bound on -P; the server's own limit usually bites first.
+pub const CLIENT_MAX_PARALLEL: u32 = 1024;
+/// UDP `-b` per stream when none is given: 1 Gbit/s, the line rate of the commonest link. iperf3's 1 Mbit/s
+/// default measures almost nothing on a LAN; "as fast as possible" (`-b 0`) floods the receiver and mostly
+/// measures its socket buffer. 1 Gbit/s shows a 1 GbE link's limit and stays well inside a 10 GbE one.
+pub const DEFAULT_UDP_BITRATE: u64 = 1_000_000_000;
+/// UDP payload when the path MTU is unknown, or on loopback (whose 64 KiB MTU no real link has): what a
+/// 1500-byte Ethernet MTU carries over IPv4 (1500 - 20 IP - 8 UDP), so figures compare with a real LAN.
+pub const DEFAULT_UDP_DATAGRAM: u32 = 1472;
+
+/// TCP_MAXSEG values worth asking for; Linux refuses below 88 and caps at 65535.
+pub const MSS_RANGE: std::ops::RangeInclusive<u32> = 88..=65_535;
