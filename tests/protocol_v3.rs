@@ -404,7 +404,7 @@ async fn echo_is_bounded() {
     let busy = echo_by_hand(srv.addr, 10.0).await.unwrap_err();
     assert!(busy.contains("(server option --max-echo-sessions)"), "{busy}");
 
-    // 200 probes back to back at a declared 10/s: the burst (4) is answered, the rest dropped.
+    // 200 probes back to back at a declared 10/s: the burst (5) is answered, the rest dropped.
     let sock = udp_from(Ipv4Addr::LOCALHOST, srv.addr);
     for seq in 0..200 {
         send(&sock, DatagramKind::Echo, cookie, seq, 64);
