@@ -25,9 +25,9 @@ use saf_net::client::Event;
 use saf_net::config::{ClientInput, ServerConfig};
 use saf_net::kinds::throughput;
 use saf_net::protocol::{
-    ClientMessage, Cookie, DEFAULT_MAX_FRAME, DatagramKind, Direction, FLAG_HELLO, HEADER_LEN, Header, LatencyMode,
-    LatencyRequest, PROTOCOL_VERSION, Protocol, ServerMessage, StopAfter, TestRequest, decode, encode, read_message,
-    set_data_tag, write_message,
+    ClientMessage, Cookie, DEFAULT_MAX_FRAME, DatagramKind, Direction, EchoRequest, FLAG_HELLO, HEADER_LEN, Header,
+    LatencyMode, LatencyRequest, MIN_PROTOCOL, PROTOCOL_VERSION, Protocol, ServerMessage, StopAfter, TestRequest,
+    decode, encode, negotiate, read_message, set_data_tag, write_message,
 };
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -253,6 +253,8 @@ enum Want {
     /// Welcome, then the request went through the limits: a refusal, or queue positions and an
     /// acceptance (after which we leave at once).
     WelcomeAdmission,
+    /// Welcome, then the server's facts (or a busy refusal), and the end.
+    WelcomeFacts,
 }
 
 /// A frame split off the front of an input, as the server's reader sees it.
@@ -286,8 +288,10 @@ fn model(input: &[u8]) -> Want {
     match front(input) {
         Front::Closed | Front::Empty | Front::TooLarge => Want::Silent,
         Front::Whole(body, rest) => match decode::<ClientMessage>(body) {
-            Ok(ClientMessage::Hello { protocol, .. }) if protocol == PROTOCOL_VERSION => after_hello(rest),
-            Ok(ClientMessage::Hello { .. }) => Want::Refused(Some("protocol version mismatch")),
+            Ok(ClientMessage::Hello { protocol, .. }) => match negotiate(protocol, PROTOCOL_VERSION) {
+                Some(version) => after_hello_in(rest, version),
+                None => Want::Refused(Some("protocol version mismatch")),
+            },
             Ok(ClientMessage::Data { .. } | ClientMessage::Probe { .. }) => Want::Silent,
             Ok(_) => Want::Refused(Some("expected a hello first")),
             Err(_) => Want::Refused(None),
@@ -295,12 +299,15 @@ fn model(input: &[u8]) -> Want {
     }
 }
 
-fn after_hello(rest: &[u8]) -> Want {
+/// What follows a hello that the server answers in `version`.
+fn after_hello_in(rest: &[u8], version: u32) -> Want {
     match front(rest) {
         Front::Closed => Want::Welcome,
         Front::Empty | Front::TooLarge => Want::WelcomeRefused("malformed test request"),
         Front::Whole(body, _) => match decode::<ClientMessage>(body) {
-            Ok(ClientMessage::Test(_) | ClientMessage::Latency(_)) => Want::WelcomeAdmission,
+            Ok(m) if m.needs_protocol() > version => Want::WelcomeRefused("needs protocol 3"),
+            Ok(ClientMessage::Test(_) | ClientMessage::Latency(_) | ClientMessage::Echo(_)) => Want::WelcomeAdmission,
+            Ok(ClientMessage::Facts) => Want::WelcomeFacts,
             Ok(_) => Want::WelcomeRefused("expected a test request"),
             Err(_) => Want::WelcomeRefused("malformed test request"),
         },
@@ -378,7 +385,7 @@ fn refused_with(m: &ServerMessage, text: Option<&str>) -> bool {
 }
 
 fn welcome(m: &ServerMessage) -> bool {
-    matches!(m, ServerMessage::Welcome { protocol, .. } if *protocol == PROTOCOL_VERSION)
+    matches!(m, ServerMessage::Welcome { protocol, .. } if (MIN_PROTOCOL..=PROTOCOL_VERSION).contains(protocol))
 }
 
 fn judge(want: Want, r: &Reply) -> Result<(), String> {
@@ -399,6 +406,10 @@ fn judge(want: Want, r: &Reply) -> Result<(), String> {
         Want::WelcomeRefused(text) => {
             (m.len() == 2 && welcome(&m[0]) && refused_with(&m[1], Some(text)))
                 || (short(2) && m.first().is_none_or(welcome))
+        }
+        Want::WelcomeFacts => {
+            let answer = |x: &ServerMessage| matches!(x, ServerMessage::Facts(_)) || refused_with(x, Some("busy"));
+            (m.len() == 2 && welcome(&m[0]) && answer(&m[1])) || (short(2) && m.first().is_none_or(welcome))
         }
         Want::WelcomeAdmission => {
             let accepted = m.iter().filter(|x| matches!(x, ServerMessage::Accepted { .. })).count();
@@ -561,6 +572,12 @@ fn templates(rng: &mut Rng) -> Vec<ClientMessage> {
         ClientMessage::Latency(LatencyRequest {
             mode: LatencyMode::Udp,
             duration_seconds: 1.0,
+            size: 64,
+        }),
+        ClientMessage::Facts,
+        ClientMessage::Echo(EchoRequest {
+            duration_seconds: 1.0,
+            rate: 10.0,
             size: 64,
         }),
     ]
@@ -903,23 +920,33 @@ fn malformed_cases(rng: &mut Rng) -> Vec<Case> {
     // Wrong protocol versions: a clear refusal naming both versions.
     let weird_software = ["0.2.0", "", "\n\r\u{1b}[31mred", "\u{2603}", &"v".repeat(10_000)];
     let v = PROTOCOL_VERSION;
-    let versions = [0, v.saturating_sub(1), v + 1, v + 2, 100, 0x7fff_ffff, u32::MAX];
-    for p in versions.into_iter().filter(|&p| p != v) {
+    let versions = [0, MIN_PROTOCOL - 1, v + 1, v + 2, 100, 0x7fff_ffff, u32::MAX];
+    for p in versions {
         for s in weird_software {
             let m = ClientMessage::Hello {
                 protocol: p,
                 software: s.to_string(),
                 nonce: (s.is_empty()).then(|| "00".repeat(16)),
             };
-            cases.push(Case {
-                want: Want::Refused(Some("protocol version mismatch")),
-                ..Case::modelled("wrong version", encode(&m))
-            });
+            // Below our oldest: refused; newer: answered in ours (the model says which).
+            cases.push(Case::modelled("wrong version", encode(&m)));
         }
         let lenient = format!(r#"{{"hello":{{"protocol":{p},"software":"9.9.9","shiny_new_field":[1,2]}}}}"#);
         cases.push(Case {
             want: Want::Refused(Some("protocol version mismatch")),
             ..Case::modelled("wrong version", frame(lenient.as_bytes()))
+        });
+    }
+    // Protocol 3's asks in a session that speaks 2: refused, each version's messages its own.
+    let v2 = ClientMessage::Hello {
+        protocol: MIN_PROTOCOL,
+        software: "0.2.0".into(),
+        nonce: None,
+    };
+    for ask in [ClientMessage::Facts, templates(rng).pop().unwrap()] {
+        cases.push(Case {
+            want: Want::WelcomeRefused("needs protocol 3"),
+            ..Case::modelled("v3 ask in a v2 session", [encode(&v2), encode(&ask)].concat())
         });
     }
     // Out of order: everything but a hello first, everything but a request after it, and trailers.

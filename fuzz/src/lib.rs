@@ -34,6 +34,9 @@ pub fn client_message(data: &[u8]) {
         ClientMessage::Latency(req) => {
             let _ = limits.check_latency(req);
         }
+        ClientMessage::Echo(req) => {
+            let _ = limits.check_echo(req);
+        }
         _ => {}
     }
 }

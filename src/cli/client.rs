@@ -208,8 +208,33 @@ pub struct LatencyArgs {
     /// Print one JSON document (percentiles plus histogram buckets) instead of text.
     #[arg(short = 'J', long)]
     pub json: bool,
+    /// UDP echo without a test slot (protocol 3; with --mode udp): runs while the server's slot is busy, at most its --max-echo-rate.
+    #[arg(long)]
+    pub no_slot: bool,
     #[command(flatten)]
     pub probe: ProbeArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Needs no test slot: answered at once, even while a test runs. A fact the server does not know reads unknown (null in -J). Exit codes: 0 facts shown, 1 cannot connect, refused, wrong key, or a server of protocol 2 (older saf-net: upgrade it), 2 bad arguments."
+)]
+pub struct FactsArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print one JSON document instead of text.
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// Use IPv4 only.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Use IPv6 only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    #[command(flatten)]
+    pub psk: PskArgs,
+    #[command(flatten)]
+    pub connect: ConnectTimeoutArgs,
 }
 
 #[derive(Debug, Args)]

@@ -69,6 +69,8 @@ Ethernet profile) gets one warning on stderr naming it and how to pin the route.
 HOST or a missing tool (one line says which), 2 bad arguments or an unknown profile. See docs/route.md."
     )]
     Route(RouteArgs),
+    /// Ask a saf-net server (protocol 3) for its own link facts towards this host: interface, speed, duplex, MTU, kind, route, OS.
+    Facts(FactsArgs),
     /// Run a server on 127.0.0.1 in this process, test 1 and 4 streams, compare with the 945 Mbit/s baseline.
     Demo(DemoArgs),
     /// Draw PNG charts, a summary CSV and a Markdown summary from the run history.

@@ -73,4 +73,16 @@ pub struct ServerArgs {
     /// Serve iperf3 clients although --psk-file is set: they cannot prove the key, so are refused without this.
     #[arg(long, conflicts_with = "no_iperf3")]
     pub allow_iperf3_without_key: bool,
+    /// Slot-free echo sessions (protocol 3, `latency --no-slot`, the monitor's probes) that may run at once.
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_MAX_ECHO_SESSIONS)]
+    pub max_echo_sessions: usize,
+    /// Echo probes per second one echo session may send; faster ones are dropped unanswered.
+    #[arg(long, value_name = "PER_SEC", default_value_t = crate::config::DEFAULT_MAX_ECHO_RATE)]
+    pub max_echo_rate: f64,
+    /// Longest echo session.
+    #[arg(long, value_name = "SECS", default_value_t = crate::config::DEFAULT_MAX_ECHO_DURATION_SECS, value_parser = seconds)]
+    pub max_echo_duration: f64,
+    /// Newest protocol version to speak (2 behaves as saf-net 0.2; for testing mixed versions).
+    #[arg(long, value_name = "N", hide = true, default_value_t = crate::protocol::PROTOCOL_VERSION)]
+    pub max_protocol: u32,
 }

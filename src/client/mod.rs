@@ -2,7 +2,10 @@
 //! reports to an [`Observer`], the errors that mean nothing was measured, and the route lookup before a test.
 //! The runs themselves are in [`crate::kinds`].
 
+mod hello;
 mod route;
+
+pub(crate) use hello::{Greeted, greet};
 
 pub(crate) use route::egress;
 
@@ -12,10 +15,10 @@ use std::time::Duration;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::config::Target;
-use crate::net::{self, NetError};
+use crate::net::NetError;
 use crate::protocol::{
-    ClientMessage, Cookie, DEFAULT_MAX_FRAME, FirstReply, FrameError, InterfaceFacts, IntervalReport, PROTOCOL_VERSION,
-    ServerMessage, SocketReport, decode, read_first, read_message, write_message,
+    ClientMessage, Cookie, DEFAULT_MAX_FRAME, FrameError, InterfaceFacts, IntervalReport, ServerMessage, SocketReport,
+    read_message, write_message,
 };
 
 /// Why a test could not start. Nothing was measured.
@@ -26,7 +29,16 @@ pub enum ClientError {
     #[error("server {server} refused the test: {reason}")]
     Refused { server: SocketAddr, reason: String },
     #[error("{reason}")]
-    VersionMismatch { reason: String },
+    VersionMismatch { reason: String, server: SocketAddr },
+    /// The server speaks an older protocol that lacks what was asked (facts, the slot-free echo).
+    #[error("{server} runs saf-net {software} (protocol {protocol}); {feature} protocol {needs}: upgrade it")]
+    TooOld {
+        server: SocketAddr,
+        software: String,
+        protocol: u32,
+        needs: u32,
+        feature: &'static str,
+    },
     #[error("server {server}: {context}: {cause}")]
     Control {
         server: SocketAddr,
@@ -180,76 +192,19 @@ pub(crate) async fn open(
     request: ClientMessage,
     obs: &mut dyn Observer,
 ) -> Result<Session, ClientError> {
-    let addrs = match target.addr {
-        Some(a) => vec![a],
-        None => net::resolve(&target.host, target.port, target.family).await?,
-    };
-    let (sock, server) = net::connect_any(&addrs, target.connect_timeout, target.bind).await?;
-    obs.on(Event::Connected { server });
-    // Control messages are small and latency-bound: Nagle would hold each behind a delayed ACK.
-    let _ = sock.set_nodelay(true);
-    let (mut rd, mut wr) = sock.into_split();
-    let hs = target.handshake_timeout;
-    let cap = DEFAULT_MAX_FRAME;
-    let control = |context: &'static str| {
-        move |source| ClientError::Control {
-            server,
-            context,
-            cause: source,
-        }
-    };
-    let unexpected = |got: &ServerMessage, context: &'static str| ClientError::Unexpected {
+    let Greeted {
         server,
-        got: describe(got),
-        context,
-    };
-
-    let client_nonce = match &target.psk {
-        Some(_) => Some(crate::auth::nonce().map_err(|e| ClientError::Auth {
-            server,
-            reason: e.to_string(),
-        })?),
-        None => None,
-    };
-    let hello = ClientMessage::Hello {
-        protocol: PROTOCOL_VERSION,
-        software: env!("CARGO_PKG_VERSION").into(),
-        nonce: client_nonce.clone(),
-    };
-    write_message(&mut wr, &hello).await.map_err(control("sending hello"))?;
-    let server_software = match read_welcome(&mut rd, server, hs).await? {
-        ServerMessage::Welcome {
-            protocol,
-            software,
-            challenge,
-        } if protocol == PROTOCOL_VERSION => {
-            authenticate(target, server, client_nonce.as_deref(), challenge, &mut wr).await?;
-            software
-        }
-        ServerMessage::Welcome { protocol, software, .. } => {
-            return Err(ClientError::VersionMismatch {
-                reason: format!(
-                    "protocol version mismatch: this client speaks saf-net protocol {PROTOCOL_VERSION} (saf-net {}), \
-                     the server speaks protocol {protocol} (saf-net {software}); run the same saf-net release on both hosts",
-                    env!("CARGO_PKG_VERSION")
-                ),
-            });
-        }
-        ServerMessage::Refused { reason } if reason.starts_with("protocol version mismatch") => {
-            return Err(ClientError::VersionMismatch { reason });
-        }
-        ServerMessage::Refused { reason } if reason.contains("pre-shared key") || reason.contains("authentication") => {
-            return Err(ClientError::Auth { server, reason });
-        }
-        ServerMessage::Refused { reason } => return Err(ClientError::Refused { server, reason }),
-        other => return Err(unexpected(&other, "waiting for its hello")),
-    };
-
+        server_software,
+        mut rd,
+        protocol: _,
+        mut wr,
+    } = greet(target, &request, obs).await?;
+    let control = |context: &'static str| move |cause| control_error(server, context, cause);
     write_message(&mut wr, &request)
         .await
         .map_err(control("sending the test request"))?;
     let (cookie, server_facts) = loop {
-        match read_message::<ServerMessage, _>(&mut rd, cap, hs)
+        match read_message::<ServerMessage, _>(&mut rd, DEFAULT_MAX_FRAME, target.handshake_timeout)
             .await
             .map_err(control("waiting for a test slot"))?
         {
@@ -258,10 +213,15 @@ pub(crate) async fn open(
             ServerMessage::Refused { reason } | ServerMessage::Failed { reason } => {
                 return Err(ClientError::Refused { server, reason });
             }
-            other => return Err(unexpected(&other, "waiting for a test slot")),
+            other => {
+                return Err(ClientError::Unexpected {
+                    server,
+                    got: describe(&other),
+                    context: "waiting for a test slot",
+                });
+            }
         }
     };
-
     Ok(Session {
         server,
         server_software,
@@ -291,22 +251,6 @@ pub(crate) async fn wait_for_start(
     }
 }
 
-/// Reads the server's first reply, naming another program that answered instead.
-async fn read_welcome(rd: &mut OwnedReadHalf, server: SocketAddr, hs: Duration) -> Result<ServerMessage, ClientError> {
-    let raw = match read_first(rd, DEFAULT_MAX_FRAME, hs).await {
-        Ok(raw) => raw,
-        Err(FirstReply::Foreign(what)) => return Err(ClientError::Foreign { server, what }),
-        Err(FirstReply::Frame(FrameError::Timeout(t))) => {
-            return Err(ClientError::Silent {
-                server,
-                secs: t.as_secs_f64(),
-            });
-        }
-        Err(FirstReply::Frame(cause)) => return Err(control_error(server, "waiting for the server's hello", cause)),
-    };
-    decode(&raw).map_err(|cause| control_error(server, "reading the server's hello", cause))
-}
-
 pub(crate) fn control_error(server: SocketAddr, context: &'static str, cause: FrameError) -> ClientError {
     ClientError::Control { server, context, cause }
 }
@@ -321,6 +265,7 @@ pub(crate) fn describe(msg: &ServerMessage) -> String {
         ServerMessage::Interval(_) => "an interval report",
         ServerMessage::Results(_) => "results",
         ServerMessage::Failed { .. } => "a failure",
+        ServerMessage::Facts(_) => "facts",
     };
     kind.to_string()
 }

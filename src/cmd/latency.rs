@@ -27,6 +27,7 @@ fn input(args: &LatencyArgs) -> LatencyInput {
         rate: args.rate,
         size: args.size,
         timeout: args.timeout,
+        no_slot: args.no_slot,
     }
 }
 

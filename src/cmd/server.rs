@@ -86,8 +86,24 @@ pub(super) fn serve_logged(args: ServerArgs, log: Option<Sink>, listening: impl 
         )
         .into());
     }
+    let echo_ok = args.max_echo_rate.is_finite() && args.max_echo_rate > 0.0 && args.max_echo_duration > 0.0;
+    if !echo_ok {
+        return Err(UsageError("--max-echo-rate and --max-echo-duration must be above 0".into()).into());
+    }
+    let (min, max) = (crate::protocol::MIN_PROTOCOL, crate::protocol::PROTOCOL_VERSION);
+    if !(min..=max).contains(&args.max_protocol) {
+        return Err(UsageError(format!(
+            "--max-protocol {}: this saf-net speaks {min} to {max}",
+            args.max_protocol
+        ))
+        .into());
+    }
     let config = ServerConfig {
         psk,
+        max_protocol: args.max_protocol,
+        max_echo_sessions: args.max_echo_sessions,
+        max_echo_rate: args.max_echo_rate,
+        max_echo_duration: Duration::from_secs_f64(args.max_echo_duration),
         max_handshakes_per_ip: args.max_handshakes_per_ip,
         max_test_memory: args.max_test_memory,
         idle_timeout: Duration::from_secs_f64(args.idle_timeout),

@@ -18,6 +18,12 @@ pub const DEFAULT_MAX_WINDOW: u32 = 256 << 20;
 pub const DEFAULT_MAX_HANDSHAKES_PER_IP: usize = 16;
 pub const DEFAULT_MAX_TEST_MEMORY: u64 = 256 << 20;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 10.0;
+/// Slot-free echo sessions (protocol 3) a server runs at once.
+pub const DEFAULT_MAX_ECHO_SESSIONS: usize = 16;
+/// Echo probes per second one session may send: `latency`'s default rate.
+pub const DEFAULT_MAX_ECHO_RATE: f64 = 100.0;
+/// Longest echo session; a monitor opens the next one when it ends.
+pub const DEFAULT_MAX_ECHO_DURATION_SECS: f64 = 3600.0;
 /// Extra time a stream may run past its planned end (the engine owns the clock).
 pub use crate::engine::GRACE;
 /// Client-side sanity bound on -P; the server's own limit usually bites first.

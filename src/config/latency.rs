@@ -13,6 +13,41 @@ pub struct LatencyPlan {
     pub target: Target,
     pub request: LatencyRequest,
     pub probe: crate::engine::probe::ProbePlan,
+    /// UDP probes through the slot-free echo (protocol 3) instead of a latency run that takes a test slot.
+    pub no_slot: bool,
+}
+
+impl LatencyPlan {
+    /// A slot-free echo session's plan: UDP probes as `probe` says (at a fixed rate), to `target`.
+    pub fn echo(target: Target, probe: crate::engine::probe::ProbePlan) -> Result<LatencyPlan, String> {
+        let duration = probe.duration.map_or(DEFAULT_LATENCY_SECS, |d| d.as_secs_f64());
+        if probe.interval.is_zero() {
+            return Err("the slot-free echo probes at a fixed rate: give --interval above 0 or --rate".into());
+        }
+        Ok(LatencyPlan {
+            target,
+            request: LatencyRequest {
+                mode: LatencyMode::Udp,
+                duration_seconds: duration,
+                size: probe.size as u32,
+            },
+            probe,
+            no_slot: true,
+        })
+    }
+
+    /// What the client asks the server for: a latency run, or (`no_slot`) an echo session.
+    pub fn message(&self) -> crate::protocol::ClientMessage {
+        use crate::protocol::{ClientMessage, EchoRequest};
+        if !self.no_slot {
+            return ClientMessage::Latency(self.request.clone());
+        }
+        ClientMessage::Echo(EchoRequest {
+            duration_seconds: self.request.duration_seconds,
+            rate: 1.0 / self.probe.interval.as_secs_f64().max(f64::MIN_POSITIVE),
+            size: self.request.size,
+        })
+    }
 }
 
 /// Default latency run: 5 s of probes, 100 per second, 64 bytes, 1 s timeout.
@@ -37,6 +72,8 @@ pub struct LatencyInput {
     pub rate: Option<f64>,
     pub size: u32,
     pub timeout: f64,
+    /// `--no-slot`: UDP probes through the slot-free echo (protocol 3).
+    pub no_slot: bool,
 }
 
 impl LatencyInput {
@@ -53,6 +90,7 @@ impl LatencyInput {
             rate: None,
             size: DEFAULT_PROBE_SIZE,
             timeout: DEFAULT_PROBE_TIMEOUT_SECS,
+            no_slot: false,
         }
     }
 
@@ -68,6 +106,15 @@ impl LatencyInput {
             (None, Some(r)) => 1.0 / r,
             (None, None) => DEFAULT_PROBE_INTERVAL_SECS,
         };
+        if self.no_slot && self.mode != LatencyMode::Udp {
+            return Err(format!(
+                "--no-slot uses the slot-free UDP echo (protocol 3), not --mode {}: add --mode udp",
+                self.mode.as_str()
+            ));
+        }
+        if self.no_slot && interval <= 0.0 {
+            return Err("--no-slot probes at a fixed rate: give --interval above 0 or --rate".into());
+        }
         if self.count == Some(0) {
             return Err("--count 0: ask for at least one probe".into());
         }
@@ -102,6 +149,7 @@ impl LatencyInput {
                 size: self.size as usize,
                 timeout: Duration::from_secs_f64(self.timeout),
             },
+            no_slot: self.no_slot,
         })
     }
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 use super::checks::{check_congestion, check_udp};
 use super::defaults::*;
 use crate::protocol::{
-    DEFAULT_MAX_FRAME, Direction, LatencyMode, LatencyRequest, MAX_DATAGRAM, Protocol, StopAfter, TestRequest,
+    DEFAULT_MAX_FRAME, Direction, EchoRequest, HEADER_LEN, LatencyMode, LatencyRequest, MAX_DATAGRAM, PROTOCOL_VERSION,
+    Protocol, StopAfter, TestRequest,
 };
 
 /// Server settings and the limits every request is checked against.
@@ -34,6 +35,14 @@ pub struct ServerConfig {
     pub iperf3: bool,
     /// Serve iperf3 clients although the server has a key they cannot prove (`--allow-iperf3-without-key`).
     pub iperf3_without_key: bool,
+    /// The newest protocol version to speak; 2 makes the server behave as a v2 server (tests, `--max-protocol`).
+    pub max_protocol: u32,
+    /// Slot-free echo sessions at once.
+    pub max_echo_sessions: usize,
+    /// Echo probes per second one session may ask for; the responder drops what comes faster.
+    pub max_echo_rate: f64,
+    /// Longest echo session.
+    pub max_echo_duration: Duration,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +64,10 @@ impl Default for ServerConfig {
             psk: None,
             iperf3: true,
             iperf3_without_key: false,
+            max_protocol: PROTOCOL_VERSION,
+            max_echo_sessions: DEFAULT_MAX_ECHO_SESSIONS,
+            max_echo_rate: DEFAULT_MAX_ECHO_RATE,
+            max_echo_duration: Duration::from_secs_f64(DEFAULT_MAX_ECHO_DURATION_SECS),
         }
     }
 }
@@ -79,6 +92,30 @@ impl ServerConfig {
                 "--size {} must be between 1 and {cap} bytes for {} probes",
                 r.size,
                 r.mode.as_str()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks an echo session request against this server's echo limits.
+    pub fn check_echo(&self, r: &EchoRequest) -> Result<(), String> {
+        let max = self.max_echo_duration.as_secs_f64();
+        if !r.duration_seconds.is_finite() || r.duration_seconds <= 0.0 || r.duration_seconds > max {
+            return Err(format!(
+                "an echo session of {} s exceeds this server's limit of {max} s (server option --max-echo-duration)",
+                r.duration_seconds
+            ));
+        }
+        if !r.rate.is_finite() || r.rate <= 0.0 || r.rate > self.max_echo_rate {
+            return Err(format!(
+                "an echo rate of {} probes/s exceeds this server's limit of {} probes/s (server option --max-echo-rate)",
+                r.rate, self.max_echo_rate
+            ));
+        }
+        if r.size < HEADER_LEN as u32 || r.size > MAX_DATAGRAM as u32 {
+            return Err(format!(
+                "--size {} must be between {HEADER_LEN} and {MAX_DATAGRAM} bytes for echo probes",
+                r.size
             ));
         }
         Ok(())

@@ -20,6 +20,8 @@ pub struct Target {
     pub psk: Option<crate::auth::Psk>,
     /// The local address every socket of the run binds to (-B); None lets the route choose.
     pub bind: Option<std::net::IpAddr>,
+    /// The newest protocol version the hello offers (tests set 2 to speak as a v2 client).
+    pub max_protocol: u32,
 }
 
 impl Target {
@@ -45,6 +47,7 @@ impl Target {
             addr: None,
             psk: None,
             bind: None,
+            max_protocol: crate::protocol::PROTOCOL_VERSION,
         })
     }
 

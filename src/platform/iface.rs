@@ -28,19 +28,22 @@ pub fn interface_name(_index: u32) -> Option<String> {
     None
 }
 
-/// This machine's host name, for the history's client column.
-#[cfg(unix)]
+/// This machine's host name, for the history's client column ("localhost" when the OS does not say).
 pub fn hostname() -> String {
-    match nix::unistd::gethostname() {
-        Ok(name) => name.to_string_lossy().into_owned(),
-        Err(_) => "localhost".into(),
-    }
+    host_name().unwrap_or_else(|| "localhost".into())
+}
+
+/// This machine's host name; None when the OS does not say (never guessed).
+#[cfg(unix)]
+pub fn host_name() -> Option<String> {
+    let name = nix::unistd::gethostname().ok()?.to_string_lossy().into_owned();
+    (!name.is_empty()).then_some(name)
 }
 
 /// Portable fallback.
 #[cfg(not(unix))]
-pub fn hostname() -> String {
-    std::env::var("COMPUTERNAME").unwrap_or_else(|_| "localhost".into())
+pub fn host_name() -> Option<String> {
+    std::env::var("COMPUTERNAME").ok()
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Bumped whenever a message changes shape; both peers must speak the same one.
-pub const PROTOCOL_VERSION: u32 = 2;
+use super::{EchoRequest, ServerFacts};
 
 /// The reason a server gives when it stops: `refused` before a test is accepted, `failed` after.
 pub const SHUTTING_DOWN: &str = "the server is shutting down";
@@ -354,6 +353,29 @@ pub enum ClientMessage {
     Latency(LatencyRequest),
     /// First frame of a connect-time probe connection; the server closes it quietly.
     Probe { cookie: Cookie },
+    /// Protocol 3: the server's own link facts, answered at once with `facts`; needs no test slot.
+    Facts,
+    /// Protocol 3: a slot-free UDP echo session, answered with `accepted` and `start`.
+    Echo(EchoRequest),
+}
+
+impl ClientMessage {
+    /// The oldest protocol version that has this message.
+    pub fn needs_protocol(&self) -> u32 {
+        match self {
+            ClientMessage::Facts | ClientMessage::Echo(_) => super::V3,
+            _ => super::MIN_PROTOCOL,
+        }
+    }
+
+    /// What the message asks for, for the line that says a peer's protocol is too old for it.
+    pub fn feature(&self) -> &'static str {
+        match self {
+            ClientMessage::Facts => "facts need",
+            ClientMessage::Echo(_) => "the slot-free echo needs",
+            _ => "this request needs",
+        }
+    }
 }
 
 /// The kind of latency probe.
@@ -425,6 +447,8 @@ pub enum ServerMessage {
     Failed {
         reason: String,
     },
+    /// Protocol 3: the answer to `facts`.
+    Facts(Box<ServerFacts>),
 }
 
 /// The server's nonce and its proof of the key over both nonces.

@@ -5,6 +5,8 @@ mod foreign;
 mod framing;
 pub mod iperf3;
 mod messages;
+mod v3;
+mod version;
 
 pub use datagram::{
     FLAG_END, FLAG_HELLO, HEADER_LEN, Header, Kind as DatagramKind, MAX_DATAGRAM, data_tag, set_data_tag, stamp,
@@ -12,3 +14,5 @@ pub use datagram::{
 pub use foreign::{FirstReply, Foreign, identify, read_first};
 pub use framing::{DEFAULT_MAX_FRAME, FrameError, decode, encode, read_message, read_raw, spawn_reader, write_message};
 pub use messages::*;
+pub use v3::{EchoRequest, RouteView, ServerFacts};
+pub use version::{MIN_PROTOCOL, PROTOCOL_VERSION, V3, mismatch_text, negotiate, server_version_in};

@@ -69,6 +69,9 @@ pub(super) enum Ended {
     Engine(Abort<Infallible>),
     #[error("a data stream failed: {0}")]
     StreamFailed(String),
+    /// An echo session ran past its duration.
+    #[error("{0}")]
+    EchoCutOff(String),
     #[error("latency run exceeded {0:.0} s; cut off")]
     LatencyCutOff(f64),
     /// An iperf3 client broke its protocol (a state out of turn, malformed results).
@@ -169,5 +172,7 @@ pub(super) fn kind(msg: &ClientMessage) -> &'static str {
         ClientMessage::Done => "an end-of-test",
         ClientMessage::Latency(_) => "a latency request",
         ClientMessage::Probe { .. } => "a connect probe",
+        ClientMessage::Facts => "a facts request",
+        ClientMessage::Echo(_) => "an echo request",
     }
 }

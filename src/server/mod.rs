@@ -2,10 +2,13 @@
 
 mod accept;
 mod control;
+mod echo;
+mod facts;
 mod handshakes;
 mod iperf3;
 mod latency;
 mod registry;
+mod seats;
 mod session;
 mod slots;
 mod throttle;
@@ -27,13 +30,12 @@ use throttle::{Throttle, more};
 
 pub use iperf3::read_client_start as read_iperf3_client_start;
 pub use registry::{Registry, Reject};
-pub use session::version_mismatch;
 pub use slots::{Permit, QueueFull, Slots, Ticket};
 pub use udp::{Allowed, spawn_responder};
 
 use crate::config::ServerConfig;
 use crate::protocol::{
-    AnyHello, ClientMessage, FrameError, PROTOCOL_VERSION, ServerMessage, decode, read_raw, write_message,
+    AnyHello, ClientMessage, FrameError, MIN_PROTOCOL, ServerMessage, decode, mismatch_text, read_raw, write_message,
 };
 use tokio::io::AsyncReadExt;
 
@@ -57,6 +59,10 @@ pub(crate) struct Ctx {
     stopping: watch::Receiver<bool>,
     /// Running iperf3 tests by cookie, for their data connections.
     iperf3_tests: iperf3::Tests,
+    /// Slot-free echo sessions (protocol 3), at most `--max-echo-sessions`.
+    echo_seats: seats::Seats,
+    /// Facts lookups (protocol 3) running now.
+    facts_seats: seats::Seats,
 }
 
 impl Ctx {
@@ -144,6 +150,8 @@ pub async fn serve_ports(
         open_files,
         stopping,
         iperf3_tests: iperf3::Tests::default(),
+        echo_seats: seats::Seats::new(config.max_echo_sessions),
+        facts_seats: seats::Seats::new(facts::FACTS_AT_ONCE),
         config,
     });
     ctx.log(format!(
@@ -336,8 +344,12 @@ async fn handle(ctx: &Ctx, mut sock: TcpStream, peer: SocketAddr, order: u64) ->
             false
         }
         Err(e) => {
+            // A hello of a version we speak must decode strictly; any other version is named in the refusal.
+            let max = ctx.config.max_protocol;
             let reason = match decode::<AnyHello>(&raw) {
-                Ok(h) if h.hello.protocol != PROTOCOL_VERSION => version_mismatch(h.hello.protocol, &h.hello.software),
+                Ok(h) if !(MIN_PROTOCOL..=max).contains(&h.hello.protocol) => {
+                    mismatch_text(h.hello.protocol, &h.hello.software, max)
+                }
                 _ => format!("not a saf-net hello ({e})"),
             };
             ctx.log(format!("{peer}: refused: {reason}"));

@@ -10,10 +10,10 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use super::control::{Admitted, client_spoke, kind};
 use super::handshakes::Pending;
 use super::slots::{Permit, QueueFull};
-use super::{Ctx, latency, throughput};
+use super::{Ctx, echo, facts, latency, throughput};
 use crate::protocol::{
-    Challenge, ClientMessage, Cookie, FrameError, LatencyRequest, PROTOCOL_VERSION, Protocol, SHUTTING_DOWN,
-    ServerMessage, StopAfter, TestRequest, read_message, write_message,
+    Challenge, ClientMessage, Cookie, EchoRequest, FrameError, LatencyRequest, Protocol, SHUTTING_DOWN, ServerMessage,
+    StopAfter, TestRequest, mismatch_text, negotiate, read_message, write_message,
 };
 
 /// A client's hello, as the first frame of its control connection said it.
@@ -24,7 +24,14 @@ pub(super) struct Hello {
     pub nonce: Option<String>,
 }
 
-/// What a client asked for.
+/// What a client asked for after its hello: a test that needs a slot, or one of protocol 3's slot-free asks.
+enum Asked {
+    Test(Request),
+    Facts,
+    Echo(EchoRequest),
+}
+
+/// A test that needs a slot.
 enum Request {
     Throughput(TestRequest),
     Latency(LatencyRequest),
@@ -49,15 +56,6 @@ impl Request {
     }
 }
 
-/// The refusal both sides print when protocol versions differ.
-pub fn version_mismatch(client_protocol: u32, client_software: &str) -> String {
-    format!(
-        "protocol version mismatch: the client speaks saf-net protocol {client_protocol} (saf-net {client_software}), \
-         this server speaks protocol {PROTOCOL_VERSION} (saf-net {}); run the same saf-net release on both hosts",
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
 /// A control connection after its hello, until its test holds a slot.
 struct Session<'a> {
     ctx: &'a Ctx,
@@ -70,10 +68,11 @@ struct Session<'a> {
 pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, hello: Hello, mut pending: Pending) -> bool {
     let (rd, wr) = sock.into_split();
     let mut s = Session { ctx, peer, rd, wr };
-    if hello.protocol != PROTOCOL_VERSION {
-        return s.refuse(version_mismatch(hello.protocol, &hello.software)).await;
-    }
-    if !s.greet(hello.nonce.as_deref(), &mut pending).await {
+    let max = ctx.config.max_protocol;
+    let Some(version) = negotiate(hello.protocol, max) else {
+        return s.refuse(mismatch_text(hello.protocol, &hello.software, max)).await;
+    };
+    if !s.greet(version, hello.nonce.as_deref(), &mut pending).await {
         return false;
     }
     let Some(msg) = s.next(&mut pending).await else {
@@ -81,8 +80,11 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, hello: Hel
     };
     // Past the handshake: this connection no longer counts against the per-address limit.
     drop(pending);
-    let Some(req) = s.request(msg).await else {
-        return false;
+    let req = match s.request(msg, version).await {
+        None => return false,
+        Some(Asked::Facts) => return facts::answer(ctx, peer, &mut s.wr, version).await,
+        Some(Asked::Echo(r)) => return echo::run(ctx, peer, s.rd, s.wr, &r).await,
+        Some(Asked::Test(r)) => r,
     };
     let checked = match &req {
         Request::Throughput(r) => ctx.config.check(r),
@@ -123,7 +125,7 @@ impl Session<'_> {
 
     /// Our hello, with a proof of the key and a challenge when there is one; then the client's proof.
     /// Returns whether the client may go on.
-    async fn greet(&mut self, client_nonce: Option<&str>, pending: &mut Pending) -> bool {
+    async fn greet(&mut self, version: u32, client_nonce: Option<&str>, pending: &mut Pending) -> bool {
         let challenge = match (&self.ctx.config.psk, client_nonce) {
             (None, _) => None,
             (Some(_), None) => {
@@ -138,7 +140,7 @@ impl Session<'_> {
             }
         };
         let welcome = ServerMessage::Welcome {
-            protocol: PROTOCOL_VERSION,
+            protocol: version,
             software: env!("CARGO_PKG_VERSION").into(),
             challenge: challenge.clone(),
         };
@@ -162,11 +164,20 @@ impl Session<'_> {
         true
     }
 
-    /// The test request; None when the client sent something else (refused) or nothing.
-    async fn request(&mut self, msg: Result<ClientMessage, FrameError>) -> Option<Request> {
+    /// The request; None when the client sent something else (refused) or nothing. Protocol 3's asks are
+    /// refused in a session that speaks 2, so each version's messages stay its own.
+    async fn request(&mut self, msg: Result<ClientMessage, FrameError>, version: u32) -> Option<Asked> {
         match msg {
-            Ok(ClientMessage::Test(req)) => Some(Request::Throughput(req)),
-            Ok(ClientMessage::Latency(req)) => Some(Request::Latency(req)),
+            Ok(m) if m.needs_protocol() > version => {
+                let (what, needs) = (kind(&m), m.needs_protocol());
+                let reason = format!("{what} needs protocol {needs}; this session speaks protocol {version}");
+                self.refuse(reason).await;
+                None
+            }
+            Ok(ClientMessage::Test(req)) => Some(Asked::Test(Request::Throughput(req))),
+            Ok(ClientMessage::Latency(req)) => Some(Asked::Test(Request::Latency(req))),
+            Ok(ClientMessage::Facts) => Some(Asked::Facts),
+            Ok(ClientMessage::Echo(req)) => Some(Asked::Echo(req)),
             Ok(other) => {
                 let reason = format!("expected a test request, got {}", kind(&other));
                 self.refuse(reason).await;
@@ -269,7 +280,8 @@ impl Session<'_> {
     }
 }
 
-async fn refuse(ctx: &Ctx, wr: &mut OwnedWriteHalf, peer: SocketAddr, reason: String) -> bool {
+/// Logs and sends one refusal; returns false (no test ran).
+pub(super) async fn refuse(ctx: &Ctx, wr: &mut OwnedWriteHalf, peer: SocketAddr, reason: String) -> bool {
     ctx.log(format!("{peer}: refused: {reason}"));
     let _ = write_message(wr, &ServerMessage::Refused { reason }).await;
     false

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::echo::Bucket;
 use super::iperf3::Flows;
 use crate::engine::udp::Sink;
 use crate::platform::{self, MAX_BATCH, RecvBatch};
@@ -18,6 +19,8 @@ use crate::protocol::{Cookie, DatagramKind, HEADER_LEN, Header, MAX_DATAGRAM};
 struct Entry {
     peer: IpAddr,
     sink: Option<Arc<Sink>>,
+    /// A slot-free echo session's rate limit: only echo datagrams, only within it.
+    echo: Option<Bucket>,
 }
 
 /// Cookies whose datagrams (and connect probes) the server answers, with the client each belongs to.
@@ -57,9 +60,9 @@ impl Allowed {
         f()
     }
 
-    fn insert(&self, cookie: Cookie, peer: IpAddr, sink: Option<Arc<Sink>>) -> Allowance {
+    fn insert(&self, cookie: Cookie, peer: IpAddr, sink: Option<Arc<Sink>>, echo: Option<Bucket>) -> Allowance {
         let peer = peer.to_canonical();
-        self.lock().insert(cookie, Entry { peer, sink });
+        self.lock().insert(cookie, Entry { peer, sink, echo });
         self.generation.fetch_add(1, Ordering::Relaxed);
         Allowance {
             allowed: self.clone(),
@@ -68,12 +71,38 @@ impl Allowed {
     }
 
     pub fn allow(&self, cookie: Cookie, peer: IpAddr) -> Allowance {
-        self.insert(cookie, peer, None)
+        self.insert(cookie, peer, None, None)
     }
 
     /// Allows a UDP throughput test: its data datagrams from `peer` go to `sink`.
     pub fn allow_data(&self, cookie: Cookie, peer: IpAddr, sink: Arc<Sink>) -> Allowance {
-        self.insert(cookie, peer, Some(sink))
+        self.insert(cookie, peer, Some(sink), None)
+    }
+
+    /// Allows a slot-free echo session: echo datagrams only (the answer is the request itself, never larger),
+    /// from `peer` only, at most about `rate` a second.
+    pub(super) fn allow_echo(&self, cookie: Cookie, peer: IpAddr, rate: f64) -> Allowance {
+        self.insert(cookie, peer, None, Some(Bucket::new(rate, Instant::now())))
+    }
+
+    /// An echo session's counts so far: answered, and dropped over its rate.
+    pub(super) fn echo_counts(&self, cookie: &Cookie) -> Option<(u64, u64)> {
+        let map = self.lock();
+        let b = map.get(cookie)?.echo.as_ref()?;
+        Some((b.answered, b.dropped))
+    }
+
+    /// Whether to answer a `kind` datagram with this cookie from `from` arriving at `at`: it must come from the
+    /// cookie's client, and an echo session's only as echo datagrams within its rate.
+    fn answers(&self, cookie: &Cookie, from: IpAddr, kind: DatagramKind, at: Instant) -> bool {
+        let mut map = self.lock();
+        let Some(e) = map.get_mut(cookie).filter(|e| e.peer == from.to_canonical()) else {
+            return false;
+        };
+        match &mut e.echo {
+            None => true,
+            Some(bucket) => kind == DatagramKind::Echo && bucket.take(at),
+        }
     }
 
     /// Whether this cookie belongs to a running test of the client at `from`.
@@ -151,7 +180,7 @@ pub fn spawn_responder(sock: UdpSocket, allowed: Allowed, stop: Arc<AtomicBool>)
                         }
                         continue;
                     }
-                    if !allowed.permits(&h.cookie, from.ip()) {
+                    if !allowed.answers(&h.cookie, from.ip(), h.kind, at) {
                         continue;
                     }
                     // Send errors (EMSGSIZE past the path MTU with don't-fragment) mean no answer: that is the

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::io::AsyncWriteExt;
 
 use crate::client::{ClientError, Event, Observer, Session, open, wait_for_start};
-use crate::config::LatencyPlan;
+use crate::config::{LatencyPlan, Target};
 use crate::engine::probe::{self, ProbeOutcome, ProbePlan};
 use crate::net;
 use crate::platform;
@@ -37,6 +37,19 @@ fn check_size(sock: &UdpSocket, server: SocketAddr, size: usize) -> Result<(), S
     }
 }
 
+/// A slot-free echo session (protocol 3) against `target`: UDP probes as `probe` says (a fixed rate, at most the
+/// server's `--max-echo-rate`), answered while the server's test slot is busy or free. The outcome's `probe`
+/// holds the RTT samples (a histogram), loss, duplicates and reordering. Errors mean nothing was measured; a
+/// server of protocol 2 gives [`ClientError::TooOld`].
+pub async fn echo_session(
+    target: &Target,
+    probe: &ProbePlan,
+    obs: &mut dyn Observer,
+) -> Result<LatencyOutcome, ClientError> {
+    let plan = LatencyPlan::echo(target.clone(), *probe).map_err(ClientError::Udp)?;
+    run(&plan, obs).await
+}
+
 /// Runs one latency run as planned, reporting progress to `obs`. Errors mean nothing was measured.
 pub async fn run(plan: &LatencyPlan, obs: &mut dyn Observer) -> Result<LatencyOutcome, ClientError> {
     let Session {
@@ -46,7 +59,7 @@ pub async fn run(plan: &LatencyPlan, obs: &mut dyn Observer) -> Result<LatencyOu
         server_facts: _,
         mut rd,
         mut wr,
-    } = open(&plan.target, ClientMessage::Latency(plan.request.clone()), obs).await?;
+    } = open(&plan.target, plan.message(), obs).await?;
     let fail = |reason: String| ClientError::Refused { server, reason };
     let mode = plan.request.mode;
     let mut stream = None;

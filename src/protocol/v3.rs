@@ -1,0 +1,56 @@
+//! The messages protocol 3 adds for mesh, monitor and collectives: a server's own link facts and the
+//! slot-free echo. The relay and group sessions join these later, as more `ClientMessage` variants.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::InterfaceFacts;
+
+/// A server's own facts towards the client that asked: every field it does not know is null, never guessed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFacts {
+    /// saf-net's release on the server.
+    pub software: String,
+    /// The protocol version this session speaks.
+    pub protocol: u32,
+    /// The server's OS, as Rust names it (`linux`, `macos`).
+    pub os: String,
+    pub host_name: Option<String>,
+    /// The interface the server reaches the client by: name, local address, MTU, speed, duplex.
+    pub link: InterfaceFacts,
+    /// The server's route to the client, from its own route tools; None when the lookup failed.
+    pub route: Option<RouteView>,
+    /// Why the route lookup failed, when it did.
+    pub route_error: Option<String>,
+}
+
+/// The server's view of how it reaches the client: a wire copy of [`crate::route::RouteFacts`]' route part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteView {
+    pub interface: String,
+    /// The interface kind's snake_case name (`ethernet`, `wifi`, `virtual`, …, `unknown`).
+    pub kind: String,
+    /// How the kind was known, or why it is unknown.
+    pub kind_source: String,
+    /// The next hop; None when the client is on the interface's own network.
+    pub gateway: Option<IpAddr>,
+    /// The server's source address towards the client.
+    pub source: Option<IpAddr>,
+    /// The route's own MTU, when the tool reports one.
+    pub route_mtu: Option<u32>,
+}
+
+/// A slot-free echo session: UDP echo datagrams with the session's cookie, at most `rate` a second, for at
+/// most `duration_seconds`, each `size` bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EchoRequest {
+    pub duration_seconds: f64,
+    /// Probes per second the client will send.
+    pub rate: f64,
+    /// Probe size in bytes (UDP payload, header included).
+    pub size: u32,
+}
