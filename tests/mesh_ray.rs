@@ -1,6 +1,7 @@
 //! `saf-net mesh --from-ray` against a real single-node Ray cluster (`ray start --head --port 6380` on this host,
 //! in a temp dir, stopped with `ray stop` at the end even on failure): discovery lists the node, and one node is
-//! too few. SKIPPED loudly when Ray is not installed (`.ci/run` pip-installs it).
+//! too few. SKIPPED loudly when Ray is not installed (`.ci/run` pip-installs it) or a Ray cluster already runs here
+//! (the `ray stop` at the end would stop it too).
 
 mod common;
 
@@ -26,6 +27,20 @@ fn ray_installed() -> bool {
         .stderr(Stdio::null())
         .status();
     cli.is_ok_and(|s| s.success()) && module.is_ok_and(|s| s.success())
+}
+
+/// Whether a Ray cluster already runs on this host: `ray stop` at the end would stop it too, so the test leaves it be.
+fn ray_already_running() -> bool {
+    let gcs_port = std::fs::read_to_string("/proc/net/tcp")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split_whitespace().nth(1).is_some_and(|a| a.ends_with(":18EC")) && l.contains(" 0A "));
+    let procs = Command::new("pgrep")
+        .args(["-f", "gcs_server|raylet"])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    gcs_port || procs
 }
 
 /// Stops the cluster (`ray stop --force`) and removes its temp dir when dropped, pass or fail.
@@ -77,6 +92,13 @@ fn node_ip(said: &str) -> Option<String> {
 fn from_ray_lists_the_head_node_and_refuses_one_node() {
     if !ray_installed() {
         eprintln!("SKIPPED mesh_ray: Ray is not installed (`pip install ray`; .ci/run installs it)");
+        return;
+    }
+    if ray_already_running() {
+        eprintln!(
+            "SKIPPED mesh_ray: a Ray cluster already runs on this host (port 6380 or its processes); this test \
+             would stop it at its end"
+        );
         return;
     }
     // Short: Ray's socket paths under it must stay below the 107-byte limit.
