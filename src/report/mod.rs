@@ -13,6 +13,7 @@ pub mod error;
 pub mod files;
 pub mod groups;
 pub mod links;
+pub mod mesh;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ pub use compare::{Comparison, compare};
 pub use data::History;
 pub use error::ReportError;
 pub use links::link_for_profile;
+pub use mesh::MeshRun;
 
 /// File names inside the report folder.
 pub const GOODPUT_PNG: &str = "goodput.png";
@@ -42,45 +44,32 @@ pub struct ReportOutput {
 /// Reads the histories and writes the charts, summary.csv and report.md into `out`.
 pub fn write_report(histories: &[PathBuf], out: &Path, baseline_mbps: f64) -> Result<ReportOutput, ReportError> {
     let history = History::load(histories)?;
-    history.require_throughput()?;
-    files::prepare_out_dir(out)?;
-    let groups = groups::groups(&history);
-    let source = history.source_names();
     let mut o = ReportOutput {
         warnings: history.warnings.clone(),
         ..ReportOutput::default()
     };
+    let meshes = mesh::mesh_runs(&history, &mut o.warnings);
+    if meshes.is_empty() {
+        history.require_throughput()?;
+    }
+    files::prepare_out_dir(out)?;
+    let groups = groups::groups(&history);
     let mut charts = Vec::new();
-
-    let p = out.join(GOODPUT_PNG);
-    charts::goodput::draw(&p, &groups, baseline_mbps, &source)?;
-    o.files.push(p);
-    charts.push((GOODPUT_PNG.to_string(), "Goodput per label".to_string()));
-
-    if charts::timeline::has_data(&groups) {
-        let p = out.join(TIMELINE_PNG);
-        charts::timeline::draw(&p, &groups, &source)?;
-        o.files.push(p);
-        charts.push((TIMELINE_PNG.to_string(), "Goodput over time".to_string()));
+    if history.throughput().next().is_some() {
+        throughput_charts(
+            out,
+            &groups,
+            baseline_mbps,
+            &history.source_names(),
+            &mut o,
+            &mut charts,
+        )?;
     } else {
-        o.skipped.push(
-            "Goodput over time: skipped, no run has a per-run JSON with intervals (see the warnings).".to_string(),
-        );
+        o.skipped
+            .push("Goodput charts: skipped, the history has no throughput runs (only mesh runs).".to_string());
     }
-
-    let latency = groups::latency_series(&history);
-    if latency.is_empty() {
-        o.skipped.push(
-            "Latency: skipped, the history has no latency runs (kind = latency) and no throughput runs made with \
-             --latency with a histogram yet."
-                .to_string(),
-        );
-    } else {
-        let p = out.join(LATENCY_PNG);
-        charts::latency::draw(&p, &latency, &source)?;
-        o.files.push(p);
-        charts.push((LATENCY_PNG.to_string(), "Latency".to_string()));
-    }
+    latency_chart(out, &history, &mut o, &mut charts)?;
+    let mesh_files = mesh_charts(out, &meshes, &mut o)?;
 
     let rows = summary::rows(&groups, baseline_mbps);
     let p = out.join(SUMMARY_CSV);
@@ -92,6 +81,8 @@ pub fn write_report(histories: &[PathBuf], out: &Path, baseline_mbps: f64) -> Re
         baseline: baseline_mbps,
         charts: &charts,
         skipped: &o.skipped,
+        meshes: &mesh_files,
+        warnings: &o.warnings,
     });
     let p = out.join(SUMMARY_MD);
     files::write_atomic(&p, md.as_bytes())?;
@@ -99,20 +90,90 @@ pub fn write_report(histories: &[PathBuf], out: &Path, baseline_mbps: f64) -> Re
     Ok(o)
 }
 
+/// goodput.png, and goodput-over-time.png when runs have intervals.
+fn throughput_charts(
+    out: &Path,
+    groups: &[groups::Group<'_>],
+    baseline_mbps: f64,
+    source: &str,
+    o: &mut ReportOutput,
+    charts: &mut Vec<(String, String)>,
+) -> Result<(), ReportError> {
+    let p = out.join(GOODPUT_PNG);
+    charts::goodput::draw(&p, groups, baseline_mbps, source)?;
+    o.files.push(p);
+    charts.push((GOODPUT_PNG.to_string(), "Goodput per label".to_string()));
+
+    if charts::timeline::has_data(groups) {
+        let p = out.join(TIMELINE_PNG);
+        charts::timeline::draw(&p, groups, source)?;
+        o.files.push(p);
+        charts.push((TIMELINE_PNG.to_string(), "Goodput over time".to_string()));
+    } else {
+        o.skipped.push(
+            "Goodput over time: skipped, no run has a per-run JSON with intervals (see the warnings).".to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// latency.png, when latency histograms exist.
+fn latency_chart(
+    out: &Path,
+    history: &History,
+    o: &mut ReportOutput,
+    charts: &mut Vec<(String, String)>,
+) -> Result<(), ReportError> {
+    let latency = groups::latency_series(history);
+    if latency.is_empty() {
+        o.skipped.push(
+            "Latency: skipped, the history has no latency runs (kind = latency) and no throughput runs made with \
+             --latency with a histogram yet."
+                .to_string(),
+        );
+    } else {
+        let p = out.join(LATENCY_PNG);
+        charts::latency::draw(&p, &latency, &history.source_names())?;
+        o.files.push(p);
+        charts.push((LATENCY_PNG.to_string(), "Latency".to_string()));
+    }
+    Ok(())
+}
+
+/// One heatmap per mesh run (`mesh-ID.png`); returns each run with its file's name.
+fn mesh_charts(out: &Path, meshes: &[MeshRun], o: &mut ReportOutput) -> Result<Vec<(MeshRun, String)>, ReportError> {
+    let mut written = Vec::new();
+    for run in meshes {
+        let name = mesh_file_name(&run.id);
+        let p = out.join(&name);
+        charts::heatmap::draw(&p, run)?;
+        o.files.push(p);
+        written.push((run.clone(), name));
+    }
+    Ok(written)
+}
+
+/// Letters, digits, '-' and '_' kept, anything else '-'.
+fn clean_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// "mesh-20261129T130000Z-a1b2c3.png": a mesh run's heatmap.
+pub fn mesh_file_name(id: &str) -> String {
+    format!("mesh-{}.png", clean_name(id))
+}
+
 /// "compare-before-vs-after.png", with anything but letters, digits, '-' and '_' replaced.
 pub fn compare_file_name(before: &str, after: &str) -> String {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect()
-    };
-    format!("compare-{}-vs-{}.png", clean(before), clean(after))
+    format!("compare-{}-vs-{}.png", clean_name(before), clean_name(after))
 }
 
 /// Compares two labels and writes the compare PNG into `out`.

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::charts::{pct, seconds, thousands};
 use super::data::History;
 use super::groups::{Group, PROJECTED_GB};
+use super::mesh::{self, MeshRun};
 use crate::model::{self, Framing, Link, tcp_goodput_ceiling_mbps};
 
 /// One row of summary.csv. Empty cells mean "not known" (no ceiling without a known profile).
@@ -103,9 +104,13 @@ pub struct MarkdownInput<'a> {
     pub charts: &'a [(String, String)],
     /// Charts not drawn, and why.
     pub skipped: &'a [String],
+    /// Every mesh run with its heatmap's file name.
+    pub meshes: &'a [(MeshRun, String)],
+    /// The history's warnings and the report's own.
+    pub warnings: &'a [String],
 }
 
-fn md_escape(s: &str) -> String {
+pub(super) fn md_escape(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
@@ -163,7 +168,9 @@ fn udp_table(h: &History) -> String {
 
 pub fn markdown(m: &MarkdownInput<'_>) -> String {
     let mut o = intro(m);
-    o.push_str(&label_table(m));
+    if !m.rows.is_empty() {
+        o.push_str(&label_table(m));
+    }
     o.push_str(&udp_table(m.history));
     for (file, alt) in m.charts {
         o.push_str(&format!("## {alt}\n\n![{alt}]({file})\n\n"));
@@ -171,11 +178,14 @@ pub fn markdown(m: &MarkdownInput<'_>) -> String {
     for s in m.skipped {
         o.push_str(&format!("{s}\n\n"));
     }
+    for (run, file) in m.meshes {
+        o.push_str(&mesh::markdown(run, file));
+    }
     o.push_str(&ceilings(m.baseline));
     o.push_str(&volumes());
-    if !m.history.warnings.is_empty() {
+    if !m.warnings.is_empty() {
         o.push_str("\n## Warnings\n\n");
-        for w in &m.history.warnings {
+        for w in m.warnings {
             o.push_str(&format!("- {}\n", md_escape(w)));
         }
     }
@@ -185,9 +195,14 @@ pub fn markdown(m: &MarkdownInput<'_>) -> String {
 /// The title and what the report was made from.
 fn intro(m: &MarkdownInput<'_>) -> String {
     let runs = m.history.throughput().count();
+    let meshes = match m.meshes.len() {
+        0 => String::new(),
+        1 => " 1 mesh run (its heatmap below).".into(),
+        n => format!(" {n} mesh runs (their heatmaps below)."),
+    };
     format!(
-        "# saf-net report\n\nFrom `{}`: {runs} throughput run{}, labels {}. Goodput is receiver-side (bytes the \
-         receiving application read). Baseline: {} Mbit/s (the old script on 1 GbE). Written by saf-net {}.\n\n",
+        "# saf-net report\n\nFrom `{}`: {runs} throughput run{}, labels {}.{meshes} Goodput is receiver-side (bytes \
+         the receiving application read). Baseline: {} Mbit/s (the old script on 1 GbE). Written by saf-net {}.\n\n",
         m.history.source_names(),
         if runs == 1 { "" } else { "s" },
         m.history.labels_text(),

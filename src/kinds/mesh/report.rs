@@ -1,12 +1,14 @@
 //! The mesh's `-J` document (`nodes[]`, `pairs[]`, `findings[]`, nodes named as they were given) and its history:
 //! one row of kind `mesh` per ordered pair.
 
+use std::path::{Path, PathBuf};
+
 use serde::Serialize;
 
 use super::MeshOutcome;
 use super::matrix::{Matrix, PairResult};
 use crate::findings::Finding;
-use crate::output::history::{HistoryRow, Kind, KindColumns};
+use crate::output::history::{self, HistoryError, HistoryRow, Kind, KindColumns};
 use crate::output::json::rfc3339;
 use crate::output::{RunMeta, Verdict};
 
@@ -153,6 +155,16 @@ impl MeshOutcome {
                     ..HistoryRow::for_run(Kind::Mesh, meta)
                 }
             })
+            .collect()
+    }
+
+    /// Appends the run to the history at `csv`: one row per ordered pair, each with the whole `-J` document (plus
+    /// that pair's `history_columns`) as its per-run JSON. Returns the JSON files written.
+    pub fn record(&self, csv: &Path, meta: &RunMeta) -> Result<Vec<PathBuf>, HistoryError> {
+        let document = self.json(meta);
+        self.history_rows(meta)
+            .iter()
+            .map(|row| history::append(csv, row, &document))
             .collect()
     }
 

@@ -9,6 +9,8 @@ pub mod bars;
 pub mod canvas;
 pub mod compare;
 pub mod goodput;
+pub mod grid;
+pub mod heatmap;
 pub mod latency;
 pub mod timeline;
 
