@@ -117,6 +117,13 @@ fn layout(g: &Grid) -> Layout {
     }
 }
 
+/// The pixel size of the picture of `g`, and the top-left pixel of its cell (row, column) inside it.
+pub fn geometry(g: &Grid, row: usize, col: usize) -> ((u32, u32), (i32, i32)) {
+    let l = layout(g);
+    let at = (l.grid_x + col as i32 * CELL_W, l.grid_y + row as i32 * CELL_H);
+    ((l.width, l.height), at)
+}
+
 /// Draws the grid picture to `path` (whole or not at all).
 pub fn draw(path: &Path, g: &Grid) -> Result<(), ReportError> {
     let l = layout(g);
