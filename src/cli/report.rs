@@ -26,12 +26,16 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// Label of the runs before the change (e.g. before).
+    /// Label of the runs before the change (e.g. before); for mesh runs also a mesh run's id.
     #[arg(long, value_name = "LABEL")]
     pub before: String,
-    /// Label of the runs after the change (e.g. after).
+    /// Label of the runs after the change (e.g. after); for mesh runs also a mesh run's id.
     #[arg(long, value_name = "LABEL")]
     pub after: String,
+    /// Compare mesh runs (each label's latest mesh run): the matrix of after/before ratios. Implied when neither
+    /// label has throughput runs and both name a mesh run.
+    #[arg(long)]
+    pub mesh: bool,
     /// History CSV [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,

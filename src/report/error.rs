@@ -22,6 +22,20 @@ pub enum ReportError {
         paths: String,
         present: String,
     },
+    #[error(
+        "no mesh run labelled or with the id \"{which}\" in {paths}; mesh runs present: {present}; record one with \
+         `saf-net mesh NODE… --label L`"
+    )]
+    NoMesh {
+        which: String,
+        paths: String,
+        present: String,
+    },
+    #[error(
+        "mesh runs {before} and {after} have no pair of the same nodes measured completely in both; nothing to \
+         compare (compare runs of the same nodes)"
+    )]
+    NothingInCommon { before: String, after: String },
     #[error("cannot write to output folder {path}")]
     OutputDir { path: PathBuf, source: std::io::Error },
     #[error("cannot write {path}")]

@@ -14,6 +14,7 @@ pub mod files;
 pub mod groups;
 pub mod links;
 pub mod mesh;
+pub mod mesh_compare;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ pub use data::History;
 pub use error::ReportError;
 pub use links::link_for_profile;
 pub use mesh::MeshRun;
+pub use mesh_compare::MeshComparison;
 
 /// File names inside the report folder.
 pub const GOODPUT_PNG: &str = "goodput.png";
@@ -188,6 +190,25 @@ pub fn write_compare(
     files::prepare_out_dir(out)?;
     let p = out.join(compare_file_name(before, after));
     charts::compare::draw(&p, &c)?;
+    c.png = Some(p.display().to_string());
+    Ok(c)
+}
+
+/// Compares two mesh runs (each a label's latest, or an id) and writes the ratio chart into `out`.
+pub fn write_mesh_compare(
+    history: &History,
+    before: &str,
+    after: &str,
+    out: &Path,
+) -> Result<MeshComparison, ReportError> {
+    let mut c = mesh_compare::compare(history, before, after)?;
+    files::prepare_out_dir(out)?;
+    let p = out.join(format!(
+        "compare-mesh-{}-vs-{}.png",
+        clean_name(&c.before.run_id),
+        clean_name(&c.after.run_id)
+    ));
+    charts::heatmap::draw_ratios(&p, &c)?;
     c.png = Some(p.display().to_string());
     Ok(c)
 }
