@@ -233,3 +233,223 @@ fn report_draws_a_heatmap_per_mesh_run_and_lists_its_findings() {
         "mesh rows are no throughput groups: {summary}"
     );
 }
+
+/// `saf-net compare` on `csv`: (exit code, stdout, stderr).
+fn compare(csv: &Path, out: &Path, args: &[&str]) -> (i32, String, String) {
+    let o = common::saf_net()
+        .arg("compare")
+        .args(args)
+        .arg("--csv")
+        .arg(csv)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (o.status.code().unwrap_or(-1), text(&o.stdout), text(&o.stderr))
+}
+
+#[test]
+fn compare_of_a_fixed_slow_node_names_no_pair_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = history(dir.path());
+    let (code, out, err) = compare(
+        &csv,
+        &dir.path().join("cmp"),
+        &["--before", "before", "--after", "after"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!("Mesh compare: before (run {}", BEFORE.id)),
+        "{out}"
+    );
+    assert!(out.contains("rows send, columns receive"), "{out}");
+    let row = out.lines().find(|l| l.trim_start().starts_with("gpu3")).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().skip(1).collect();
+    assert_eq!(cells.len(), 4, "{row}");
+    assert_eq!(cells[2], "—", "the diagonal: {row}");
+    for c in [cells[0], cells[1], cells[3]] {
+        let r: f64 = c.trim_end_matches('×').parse().unwrap();
+        assert!(r > 9.0 && r < 10.5, "gpu3 got ~10× faster: {row}");
+    }
+    let last = out.lines().find(|l| l.trim_start().starts_with("10.0.0.4")).unwrap();
+    assert_eq!(last.split_whitespace().nth(1), Some("?"), "incomplete before: {last}");
+    assert!(
+        out.contains("Not compared (incomplete or not measured in a run): 10.0.0.4->10.0.0.1"),
+        "{out}"
+    );
+    assert!(out.contains("Worse (below 0.90×): none"), "{out}");
+    assert!(out.contains("over 11 compared pairs"), "{out}");
+    let png = dir
+        .path()
+        .join("cmp")
+        .join(format!("compare-mesh-{}-vs-{}.png", BEFORE.id, AFTER.id));
+    let (w, h, _) = decode(&png);
+    assert!(w > 800 && h > 400, "{w}×{h}");
+}
+
+#[test]
+fn compare_reversed_names_the_pairs_that_got_worse_and_exits_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = history(dir.path());
+    let args = ["--before", "after", "--after", "before", "-J"];
+    let (code, out, err) = compare(&csv, &dir.path().join("cmp"), &args);
+    assert_eq!(code, 4, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["kind"], "mesh");
+    assert_eq!(v["worse"], true);
+    assert_eq!(v["worse_ratio"], 0.9);
+    assert_eq!(
+        v["nodes"],
+        serde_json::json!(NODES.map(|n| n.split('=').next().unwrap()))
+    );
+    let worse: Vec<String> = v["worse_pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{}->{}", p["from"].as_str().unwrap(), p["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(worse.len(), 6, "every pair with gpu3, both ways: {worse:?}");
+    assert!(worse.iter().all(|p| p.contains("gpu3")), "{worse:?}");
+    assert!(
+        v["ratios"][0][0].is_null() && v["ratios"][3][0].is_null(),
+        "diagonal and uncompared: {v}"
+    );
+    let r = v["ratios"][0][2].as_f64().unwrap();
+    assert!(r < 0.2, "{r}");
+    assert!(
+        v["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("6 of 11 compared pairs got worse"),
+        "{v}"
+    );
+
+    let (code, out, _) = compare(&csv, &dir.path().join("cmp"), &args[..4]);
+    assert_eq!(code, 4);
+    assert!(out.contains("  10.0.0.1->gpu3: 928.8 → 94.8 Mbit/s (0.10×)"), "{out}");
+}
+
+#[test]
+fn nodes_in_one_run_only_are_named_and_ids_pick_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = history(dir.path());
+    // A later "after" run: 10.0.0.4 is gone, a fifth node is new, gpu3 is named by its address this time.
+    let mut o = outcome(&AFTER);
+    o.matrix.nodes[2].name = "10.0.0.3".into();
+    o.matrix.nodes[3].name = "10.0.0.5".into();
+    o.matrix.nodes[3].host = "10.0.0.5".into();
+    let later = Spec {
+        id: "20261130T170000Z-l4t3r0",
+        hour: 4,
+        ..AFTER
+    };
+    o.record(&csv, &meta(&later)).unwrap();
+    let (code, out, err) = compare(
+        &csv,
+        &dir.path().join("cmp"),
+        &["--before", "before", "--after", "after"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!("(run {}", later.id)),
+        "the label's latest run: {out}"
+    );
+    assert!(
+        out.contains("Only in before (their pairs not compared): 10.0.0.4"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Only in after (their pairs not compared): 10.0.0.5"),
+        "{out}"
+    );
+    assert!(
+        out.contains("over 6 compared pairs"),
+        "3 nodes in common, gpu3 matched by host: {out}"
+    );
+
+    let (code, out, _) = compare(
+        &csv,
+        &dir.path().join("cmp"),
+        &["--before", BEFORE.id, "--after", AFTER.id],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(&format!("(run {}", AFTER.id)) && out.contains("over 11 compared pairs"),
+        "{out}"
+    );
+
+    let (code, out, err) = compare(
+        &csv,
+        &dir.path().join("cmp"),
+        &["--before", "before", "--after", "nope", "--mesh"],
+    );
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: no mesh run labelled or with the id \"nope\""),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{} (label before)", BEFORE.id)), "{err}");
+}
+
+/// Throughput figures out of a throughput history, byte for byte.
+fn throughput_outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    [
+        report::GOODPUT_PNG,
+        report::TIMELINE_PNG,
+        report::LATENCY_PNG,
+        report::SUMMARY_CSV,
+    ]
+    .iter()
+    .filter_map(|f| Some((f.to_string(), fs::read(dir.join(f)).ok()?)))
+    .collect()
+}
+
+#[test]
+fn mesh_rows_leave_the_throughput_report_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/history");
+    let csv = dir.path().join("v5.csv");
+    fs::copy(fixtures.join("v5.csv"), &csv).unwrap();
+    fs::create_dir(dir.path().join("runs")).unwrap();
+    for e in fs::read_dir(fixtures.join("runs")).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), dir.path().join("runs").join(e.file_name())).unwrap();
+    }
+    let alone = report::write_report(std::slice::from_ref(&csv), &dir.path().join("a"), BASELINE_MBPS).unwrap();
+    record(&csv, &BEFORE);
+    let with = report::write_report(std::slice::from_ref(&csv), &dir.path().join("b"), BASELINE_MBPS).unwrap();
+    let before = throughput_outputs(&dir.path().join("a"));
+    assert!(before.len() >= 2, "{:?}", alone.files);
+    assert_eq!(
+        before,
+        throughput_outputs(&dir.path().join("b")),
+        "the same charts and summary.csv"
+    );
+    assert_eq!(alone.warnings, with.warnings);
+    assert_eq!(
+        with.files.len(),
+        alone.files.len() + 1,
+        "one more file: {:?}",
+        with.files
+    );
+    let (a, b) = (
+        fs::read_to_string(dir.path().join("a").join(report::SUMMARY_MD)).unwrap(),
+        fs::read_to_string(dir.path().join("b").join(report::SUMMARY_MD)).unwrap(),
+    );
+    let intro_end = |md: &str| md.find("## ").unwrap();
+    assert_eq!(
+        a[intro_end(&a)..],
+        b[intro_end(&b)..].replacen(&mesh_section(&b), "", 1),
+        "only the mesh section is new"
+    );
+    assert!(b[..intro_end(&b)].contains("1 mesh run (its heatmap below)"), "{b}");
+}
+
+/// The `## Mesh …` section of a report.md, up to the next section.
+fn mesh_section(md: &str) -> String {
+    let start = md.find("## Mesh ").unwrap();
+    let end = md[start + 3..].find("\n## ").map_or(md.len(), |e| start + 3 + e + 1);
+    md[start..end].to_string()
+}

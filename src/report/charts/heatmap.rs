@@ -148,7 +148,10 @@ pub fn ratio_grid(c: &MeshComparison) -> Grid {
         }
     }
     Grid {
-        title: format!("Mesh compare: {} → {} (ratio after / before)", c.before.label, c.after.label),
+        title: format!(
+            "Mesh compare: {} → {} (ratio after / before)",
+            c.before.label, c.after.label
+        ),
         subtitle: format!(
             "Receiver goodput of each ordered pair, {} (run {}, {}) over {} (run {}, {}), Mbit/s before → after \
              below. Rows send, columns receive. Below {WORSE_RATIO:.2}× a pair got worse. Hatched \"?\": incomplete or \
