@@ -234,13 +234,13 @@ fn from_doc(id: &str, first: &Run, doc: Doc) -> MeshRun {
     let index = |name: &str| nodes.iter().position(|n| n == name);
     let mut cells = vec![vec![None; nodes.len()]; nodes.len()];
     for p in &doc.pairs {
-        if let (Some(a), Some(b)) = (index(&p.from), index(&p.to)) {
-            if a != b {
-                cells[a][b] = Some(Cell {
-                    mbps: p.goodput_parallel_bps.or(p.goodput_bps).map(|b| b / 1e6),
-                    complete: p.complete,
-                });
-            }
+        if let (Some(a), Some(b)) = (index(&p.from), index(&p.to))
+            && a != b
+        {
+            cells[a][b] = Some(Cell {
+                mbps: p.goodput_parallel_bps.or(p.goodput_bps).map(|b| b / 1e6),
+                complete: p.complete,
+            });
         }
     }
     MeshRun {
