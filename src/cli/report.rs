@@ -9,8 +9,8 @@ use crate::model::BASELINE_MBPS;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Writes goodput.png, goodput-over-time.png, latency.png (when latency runs exist), summary.csv \
-and report.md into DIR. Runs whose per-run JSON is missing are left out of the charts that need it, with a warning."
+    after_help = "Writes goodput.png, goodput-over-time.png, latency.png (when latency runs exist), mesh-ID.png \
+(a heatmap per mesh run), summary.csv and report.md into DIR. Runs whose per-run JSON is missing are left out of the charts that need it, with a warning."
 )]
 pub struct ReportArgs {
     /// History CSV files [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
