@@ -108,9 +108,10 @@ pub fn ratio_scale() -> Scale {
             (1.1, RGBColor(171, 217, 233)),
             (1.5, RGBColor(49, 54, 149)),
         ],
-        ticks: [0.5, WORSE_RATIO, 1.0, 1.5]
+        ticks: [0.5, WORSE_RATIO, 1.0]
             .into_iter()
             .map(|r| (r, format!("{r:.2}×")))
+            .chain([(1.5, "1.50× or more".to_string())])
             .collect(),
     }
 }
