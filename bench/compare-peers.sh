@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/compare-peers.sh: saf-net against iperf3, iperf (2) and nuttcp on loopback, default and best settings.
 #
-# Usage: bench/compare-peers.sh [--rounds N] [--time SECS] [--streams "1 4"] [--quick] [--best] [--scale] [--out FILE]
+# Usage: bench/compare-peers.sh [--rounds N] [--time SECS] [--streams "1 4"] [--quick] [--best] [--scale]
+#                               [--out FILE] [--baseline BIN] [--idle-wait S]
 #   --rounds N      interleaved rounds (default 5; the issue's verdict needs >= 5)
 #   --time SECS     seconds per run, the same for every tool (default 10)
 #   --streams LIST  stream counts, space separated (default "1 4")
@@ -147,7 +148,7 @@ while [ $# -gt 0 ]; do
         --baseline) BASELINE=${2:?--baseline needs BIN}; shift 2 ;;
         --baseline=*) BASELINE=${1#*=}; shift ;;
         -h|--help) usage; exit 0 ;;
-        *) echo "compare-peers: unknown option: $1" >&2; usage >&2; exit 2 ;;
+        *) echo "compare-peers: unknown option: $1 (bench/compare-peers.sh --help lists the options)" >&2; exit 2 ;;
     esac
 done
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "compare-peers: --rounds must be a positive integer" >&2; exit 2; }
@@ -161,11 +162,10 @@ for n in $STREAMS; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "compare-peers: bad stream count: $n" >&2; exit 2; }
 done
 has_n() { [[ " $STREAMS " == *" $1 "* ]]; }
+SCALE_RUN=""   # the extra stream count each round runs with the tools at their defaults
 if [ "$SCALE" = 1 ]; then
     has_n 4 || STREAMS="$STREAMS 4"
-    ! has_n "$SCALE_N" || SCALE_N=""   # 128 already in --streams: every tool and variant runs it there
-else
-    SCALE_N=""
+    has_n "$SCALE_N" || SCALE_RUN=$SCALE_N   # 128 already in --streams: every tool and variant runs it there
 fi
 if [ "$BEST" = 1 ]; then   # each variant right after its base tool; saf-base (--baseline) gets none
     BEST_TOOLS=()
@@ -181,7 +181,7 @@ if [ "$BEST" = 1 ]; then   # each variant right after its base tool; saf-base (-
     TOOLS=("${BEST_TOOLS[@]}")
 fi
 MAX_N=$MEM_STREAMS
-for n in $STREAMS $SCALE_N; do [ "$n" -le "$MAX_N" ] || MAX_N=$n; done
+for n in $STREAMS $SCALE_RUN; do [ "$n" -le "$MAX_N" ] || MAX_N=$n; done
 MEM_SCALE=""
 [ "$BEST" = 0 ] && [ "$SCALE" = 0 ] || MEM_SCALE=$MEM_SCALE_STREAMS
 DEFAULT_TOOLS=()   # the tools at their defaults (no --best variant)
@@ -247,8 +247,8 @@ proc_cpu_ticks() {
 
 # Busy ticks of the whole host (all CPUs): user nice system irq softirq steal.
 host_busy_ticks() {
-    local _cpu u n s idle iow irq sirq steal _rest
-    read -r _cpu u n s idle iow irq sirq steal _rest < /proc/stat
+    local _cpu u n s _idle _iow irq sirq steal _rest
+    read -r _cpu u n s _idle _iow irq sirq steal _rest < /proc/stat
     echo $(( u + n + s + irq + sirq + steal ))
 }
 
@@ -334,8 +334,8 @@ stop_server() {
     local tool=$1 pid=${SRV_PID[$1]:-}
     [ -n "$pid" ] || return 0
     kill "$pid" 2>/dev/null
-    local i
-    for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    local _i
+    for _i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     # iperf 2 can ignore SIGTERM with connections stuck open; do not hang on it
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
@@ -351,11 +351,11 @@ client_cmd() { # client_cmd TOOL STREAMS SECS -> sets CMD array (a variant: its 
     local tool=$1 n=$2 t=$3
     variant_flags "$tool"
     case "$(base_tool "$tool")" in
-        saf-net) CMD=("$SAF" client $HOST -p $SAF_PORT -t "$t" -P "$n" -J --no-history) ;;
-        saf-base) CMD=("$BASE" client $HOST -p $BASE_PORT -t "$t" -P "$n" -J --no-history) ;;
-        iperf3)  CMD=(iperf3 -c $HOST -p $IPERF3_PORT -t "$t" -P "$n" -J) ;;
-        iperf2)  CMD=(iperf -c $HOST -p "$(server_port "$(server_of "$tool")")" -t "$t" -P "$n") ;;
-        nuttcp)  CMD=(nuttcp -v -fparse -T"$t" -N"$n" -P $NUTTCP_CTL_PORT -p $NUTTCP_DATA_PORT) ;;
+        saf-net) CMD=("$SAF" client "$HOST" -p "$SAF_PORT" -t "$t" -P "$n" -J --no-history) ;;
+        saf-base) CMD=("$BASE" client "$HOST" -p "$BASE_PORT" -t "$t" -P "$n" -J --no-history) ;;
+        iperf3)  CMD=(iperf3 -c "$HOST" -p "$IPERF3_PORT" -t "$t" -P "$n" -J) ;;
+        iperf2)  CMD=(iperf -c "$HOST" -p "$(server_port "$(server_of "$tool")")" -t "$t" -P "$n") ;;
+        nuttcp)  CMD=(nuttcp -v -fparse -T"$t" -N"$n" -P "$NUTTCP_CTL_PORT" -p "$NUTTCP_DATA_PORT") ;;
     esac
     CMD+=(${VFLAGS[@]+"${VFLAGS[@]}"})
     [ "$(base_tool "$tool")" != nuttcp ] || CMD+=("$HOST")   # nuttcp takes the host last
@@ -384,8 +384,8 @@ run_client() {
     rc=$?
     if [ "$base" = iperf2 ]; then
         # the server writes one CSV line per connection when it closes; wait for all of them
-        local i
-        for i in $(seq 1 50); do
+        local _i
+        for _i in $(seq 1 50); do
             [ $(( $(wc -l < "$log") - lines0 )) -ge "$n" ] && break
             sleep 0.1
         done
@@ -427,7 +427,7 @@ run_client() {
 # ---------------------------------------------------------------------------------------------- main
 
 print_header() {
-    echo "=== saf-net vs iperf3 / iperf2 / nuttcp, loopback $HOST, default settings$([ "$BEST" = 0 ] || echo ' and the peers'"'"' best (--best)')$([ -z "$SCALE_N" ] || echo ", -P $SCALE_N (--scale)") ==="
+    echo "=== saf-net vs iperf3 / iperf2 / nuttcp, loopback $HOST, default settings$([ "$BEST" = 0 ] || echo ' and the peers'"'"' best (--best)')$([ "$SCALE" = 0 ] || echo ", -P $SCALE_N (--scale)") ==="
     echo "date:        $(date '+%Y-%m-%d %H:%M:%S %Z') ($(date -u '+%Y-%m-%dT%H:%M:%SZ'))"
     echo "host:        nproc=$(nproc), kernel $(uname -r), CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
     echo "load avg:    $LOAD_START (1/5/15 min) at start"
@@ -436,7 +436,7 @@ print_header() {
     echo "iperf3:      $(iperf3 --version 2>&1 | head -n 1)"
     echo "iperf2:      $(iperf -v 2>&1 | head -n 1)"
     echo "nuttcp:      $(nuttcp -V 2>&1 | head -n 1)"
-    echo "plan:        $ROUNDS round(s) x streams {$STREAMS} x ${#TOOLS[@]} tools${SCALE_N:+ + -P $SCALE_N x ${#DEFAULT_TOOLS[@]} tools at their defaults}, $TIME s each, interleaved; memory: $MEM_STREAMS streams${MEM_SCALE:+ (and $MEM_SCALE for saf-net)}, $MEM_TIME s"
+    echo "plan:        $ROUNDS round(s) x streams {$STREAMS} x ${#TOOLS[@]} tools${SCALE_RUN:+ + -P $SCALE_RUN x ${#DEFAULT_TOOLS[@]} tools at their defaults}, $TIME s each, interleaved; memory: $MEM_STREAMS streams${MEM_SCALE:+ (and $MEM_SCALE for saf-net)}, $MEM_TIME s"
     echo "tools:       ${TOOLS[*]}"
     echo "quiet gate:  before each run wait up to $IDLE_WAIT s for < $IDLE_MAX_CPUS CPUs busy (--idle-wait)"
     echo "ports:       saf-net $SAF_PORT, iperf3 $IPERF3_PORT, iperf2 $IPERF2_PORT$([ "$BEST" = 0 ] || echo " (-l 1M: $IPERF2_BIG_PORT)"), nuttcp $NUTTCP_CTL_PORT (data $NUTTCP_DATA_PORT..); ephemeral range $(tr -s '\t ' '-' < /proc/sys/net/ipv4/ip_local_port_range)"
@@ -494,16 +494,16 @@ record_run() {
             $1, $2, $3, $5, $7, $10, $11, $6, $8, $9, $12 }' | sed "s/\$/${QUIET_NOTE:+  [$QUIET_NOTE]}/"
 }
 
-run_rounds() { # interleaved: each round runs every tool at every stream count, then -P SCALE_N (defaults only)
+run_rounds() { # interleaved: each round runs every tool at every stream count, then -P SCALE_RUN (defaults only)
     local r n t
     printf 'tool\tstreams\tround\tstatus\tgbps\tgb\tcpu\tcpu_per_gb\tspread\tcpu_client\tcpu_server\tother\tquiet\n' > "$RESULTS"
     echo "Per-run figures (receiver goodput; CPU = client + server CPU-s; GB = 10^9 bytes received;"
     echo "streams = slowest-fastest stream in Gbit/s where the tool reports them; other = CPU-s used by the rest of the host)"
     for r in $(seq 1 "$ROUNDS"); do
         echo "-- round $r/$ROUNDS (load avg $(loadavg))"
-        for n in $STREAMS $SCALE_N; do
+        for n in $STREAMS $SCALE_RUN; do
             for t in "${TOOLS[@]}"; do
-                [ "$n" != "$SCALE_N" ] || [ "$(base_tool "$t")" = "$t" ] || continue
+                [ "$n" != "$SCALE_RUN" ] || [ "$(base_tool "$t")" = "$t" ] || continue
                 run_client "$t" "$n" "$TIME" "$RAW/r${r}-P${n}-${t}"
                 record_run "$t" "$n" "$r"
             done
@@ -552,8 +552,11 @@ main() {
     for s in "${SERVERS[@]}"; do stop_server "$s"; done
     echo
 
-    python3 "$HELPER" summary "$RESULTS" --streams "$STREAMS" --rounds "$ROUNDS" --tools "${TOOLS[*]}" \
-        ${SCALE_N:+--scale "$SCALE_N"} $([ "$BEST" = 0 ] || echo --best) ${BASELINE:+--baseline}
+    local judge=()
+    [ "$SCALE" = 0 ] || judge+=(--scale "$SCALE_N")
+    [ "$BEST" = 0 ] || judge+=(--best)
+    [ -z "$BASELINE" ] || judge+=(--baseline)
+    python3 "$HELPER" summary "$RESULTS" --streams "$STREAMS" --rounds "$ROUNDS" --tools "${TOOLS[*]}" ${judge[@]+"${judge[@]}"}
     echo
 
     : > "$MEMRES"
