@@ -277,8 +277,8 @@ status_kib() { # status_kib PID FIELD  -> kB value of VmHWM / VmRSS
 }
 
 wait_listen() { # wait_listen PORT PID
-    local i
-    for i in $(seq 1 50); do
+    local _i
+    for _i in $(seq 1 50); do
         kill -0 "$2" 2>/dev/null || return 1
         ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
         sleep 0.1
