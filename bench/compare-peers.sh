@@ -52,8 +52,8 @@
 #
 # Servers: each tool's server is started once, at the start, on fixed ports that clash with no tool's
 # default (saf-net 31301, iperf3 31201, iperf2 31001 and 31002 for -l 1M, nuttcp control 31101 + data
-# 31102..31117, up to 31229 with --scale), and
-# killed at exit (trap). The ports lie BELOW Linux's ephemeral range (32768-60999 by default): a fixed port
+# 31502 up, one port per stream: 31502..31629 at -P 128; nuttcp's server exits when one is taken, so the
+# range stays clear of the others, and of bench/latency-peers.sh's 314xx), and killed at exit (trap). The ports lie BELOW Linux's ephemeral range (32768-60999 by default): a fixed port
 # inside it (e.g. 53xxx) can be taken at any moment as the local port of some other outgoing connection on
 # a busy host, and then a listener or nuttcp's per-test data listener fails with "Address already in use".
 # A server that died is restarted before its next run. The memory test starts fresh servers.
@@ -122,7 +122,7 @@ IPERF3_PORT=31201
 IPERF2_PORT=31001
 IPERF2_BIG_PORT=31002
 NUTTCP_CTL_PORT=31101
-NUTTCP_DATA_PORT=31102
+NUTTCP_DATA_PORT=31502
 HOST=127.0.0.1
 TOOLS=(saf-net iperf3 iperf2 nuttcp)
 BASELINE=""
