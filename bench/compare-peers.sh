@@ -55,7 +55,8 @@
 # 31502 up, one port per stream: 31502..31629 at -P 128; nuttcp's server exits when one is taken, so the
 # range stays clear of the others, and of bench/latency-peers.sh's 314xx), and killed at exit (trap).
 # The ports lie BELOW Linux's ephemeral range (32768-60999 by default): a fixed port inside it (e.g. 53xxx)
-# can be taken at any moment as the local port of some other outgoing connection on a busy host, and then a listener or nuttcp's per-test data listener fails with "Address already in use".
+# can be taken at any moment as the local port of some other outgoing connection on a busy host, and then a
+# listener or nuttcp's per-test data listener fails with "Address already in use".
 # A server that died is restarted before its next run. The memory test starts fresh servers.
 # saf-net binary: target/release/saf-net is copied into the raw-output folder at start and that copy runs
 # both ends, so a rebuild of target/ by someone else mid-benchmark cannot mix client and server versions.
