@@ -276,15 +276,21 @@ def legacy_verdicts(med, tools, counts):
     return verdicts
 
 
-def goal_line(label, num, den, op, limit):
-    """Print one goal's PASS/FAIL line with its ratio; return the verdict (None when a figure is missing)."""
+def goal_line(verdicts, goal, at, what, num, den, op, limit):
+    """Print one ratio line; with a goal (its number), its PASS/FAIL, appended to verdicts (no data = FAIL)."""
+    label = "%s, %s: %s" % ("goal %d" % goal if goal else "no goal", at, what)
     if num is None or den is None or not den[0]:
         print("%-58s NO DATA" % label)
-        return None
+        if goal:
+            verdicts.append(False)
+        return
     ratio = num / den[0]
+    if not goal:
+        print("%-58s %8.3f %12s  (%s %.3f)" % (label, ratio, "", den[1], den[0]))
+        return
     ok = ratio >= limit if op == ">=" else ratio <= limit
+    verdicts.append(ok)
     print("%-58s %8.3f %s %.2f  %s  (%s %.3f)" % (label, ratio, op, limit, verdict_word(ok), den[1], den[0]))
-    return ok
 
 
 def best_verdicts(med, tools, counts):
@@ -295,25 +301,16 @@ def best_verdicts(med, tools, counts):
     print()
     for n in counts:
         s = med[("saf-net", n)]
-        best = peer_extreme(med, tools, n, "gbps", max)
-        low = peer_extreme(med, tools, n, "cpu_per_gb", min)
-        num, need = GOAL_GOODPUT.get(n, (None, 1.5))
-        label = "goal %d, %d stream(s): goodput vs best peer" % (num, n) if num else "%d streams (no goal): goodput vs best peer" % n
-        v = goal_line(label, s["gbps"], best, ">=", need)
-        if num:
-            verdicts.append(bool(v))
-        label = "goal 3, %d stream(s): CPU-s/GB vs lowest peer" % n if n in GOAL_STREAMS else "%d streams (no goal): CPU-s/GB vs lowest" % n
-        v = goal_line(label, s["cpu_per_gb"], low, "<=", GOAL_CPU)
-        if n in GOAL_STREAMS:
-            verdicts.append(bool(v))
+        at = "1 stream" if n == 1 else "%d streams" % n
+        num, need = GOAL_GOODPUT.get(n, (None, None))
+        judged = n in GOAL_STREAMS
+        goal_line(verdicts, num, at, "goodput vs best peer", s["gbps"], peer_extreme(med, tools, n, "gbps", max), ">=", need)
+        goal_line(verdicts, judged and 3, at, "CPU-s/GB vs lowest peer", s["cpu_per_gb"],
+                  peer_extreme(med, tools, n, "cpu_per_gb", min), "<=", GOAL_CPU)
+        default = (s["gbps"], "saf-net") if s["gbps"] is not None else None
         for t in tools:
-            if base_tool(t) != "saf-net" or t == "saf-net" or (t, n) not in med:
-                continue
-            label = "goal 6, %d stream(s): %s / saf-net" % (n, t) if n in GOAL_STREAMS else "%d streams (no goal): %s / saf-net" % (n, t)
-            default = (s["gbps"], "saf-net") if s["gbps"] is not None else None
-            v = goal_line(label, med[(t, n)]["gbps"], default, "<=", GOAL_VARIANT)
-            if n in GOAL_STREAMS:
-                verdicts.append(bool(v))
+            if base_tool(t) == "saf-net" and t != "saf-net":
+                goal_line(verdicts, judged and 6, at, "%s / saf-net" % t, med[(t, n)]["gbps"], default, "<=", GOAL_VARIANT)
         print()
     return verdicts
 
@@ -356,7 +353,8 @@ def cmd_summary(args):
     if args.scale:
         verdicts += scale_verdicts(med, tools, args.scale)
     summary_notes(rows, args.rounds)
-    print("Goodput/CPU verdicts: %d PASS, %d FAIL" % (sum(verdicts), len(verdicts) - sum(verdicts)))
+    what = "Goal verdicts (issue #21)" if args.best else "Goodput/CPU verdicts"
+    print("%s: %d PASS, %d FAIL" % (what, sum(verdicts), len(verdicts) - sum(verdicts)))
     return 0
 
 
