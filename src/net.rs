@@ -249,3 +249,14 @@ mod tests {
         assert!(err.to_string().contains("-B"), "{err}");
     }
 }
+
+/// Splits `HOST:PORT` (`[v6]:PORT` for IPv6) into its host and port; None when there is no valid port.
+pub fn split_host_port(text: &str) -> Option<(String, u16)> {
+    let (host, port) = text.rsplit_once(':')?;
+    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if host.is_empty() || (host.contains(':') && !text.starts_with('[')) {
+        return None;
+    }
+    Some((host.to_string(), port))
+}
