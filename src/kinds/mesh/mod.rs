@@ -13,6 +13,7 @@ pub mod matrix;
 pub mod nodes;
 pub mod plan;
 pub mod ray;
+pub mod relay;
 pub mod report;
 pub mod sources;
 pub mod text;
