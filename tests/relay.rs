@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use saf_net::auth::Psk;
 use saf_net::client::ClientError;
 use saf_net::config::{ClientInput, ServerConfig, Target};
-use saf_net::kinds::mesh::relay;
+use saf_net::kinds::mesh::{measure, relay};
 use saf_net::net::Family;
 use saf_net::protocol::{RelayResult, TestRequest};
 use tokio::io::AsyncWriteExt;
@@ -180,4 +180,88 @@ fn allow_relay_without_a_key_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--allow-relay needs a key"), "{err}");
+}
+
+fn mesh_matrix(addrs: &[String]) -> saf_net::kinds::mesh::Matrix {
+    let nodes = addrs
+        .iter()
+        .map(|a| saf_net::kinds::mesh::MeshNode {
+            name: a.clone(),
+            host: a.clone(),
+            link: None,
+        })
+        .collect();
+    saf_net::kinds::mesh::Matrix::new(nodes)
+}
+
+fn settings(psk: &Psk) -> measure::Settings {
+    measure::Settings {
+        duration_secs: 1.0,
+        parallel: 2,
+        psk: Some(psk.clone()),
+        connect_timeout_secs: 2.0,
+    }
+}
+
+/// Three loopback servers: all 6 ordered pairs measured through the relay, complete, one progress line each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequential_mesh_of_three_fills_all_six_pairs() {
+    let k = key("the mesh key, long enough to pass");
+    let servers = [relaying(&k, 20).await, relaying(&k, 20).await, relaying(&k, 20).await];
+    let addrs: Vec<String> = servers.iter().map(|s| name(s.addr)).collect();
+    let mut m = mesh_matrix(&addrs);
+    let mut lines = Vec::new();
+    let ended = measure::sequential(
+        &mut m,
+        &addrs,
+        &settings(&k),
+        &mut |l| lines.push(l),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert!(ended.problems.is_empty() && !ended.interrupted, "{ended:?}");
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert!(m.complete(), "{m:?}");
+    for (a, b) in m.ordered_pairs() {
+        let p = m.pair(a, b).unwrap();
+        assert!(
+            p.goodput_bps.unwrap() > 0.0 && p.goodput_parallel_bps.unwrap() > 0.0,
+            "{p:?}"
+        );
+        assert!(
+            p.rtt_p50_us.is_none() && p.path_mtu.is_none(),
+            "not measured, so unknown: {p:?}"
+        );
+    }
+}
+
+/// A node without --allow-relay is named, its pairs are incomplete, and the others are still measured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_refuses_to_relay_is_named_and_the_run_goes_on() {
+    let k = key("the mesh key, long enough to pass");
+    let plain = common::server(ServerConfig {
+        psk: Some(k.clone()),
+        ..ServerConfig::default()
+    })
+    .await;
+    let servers = [relaying(&k, 20).await, plain, relaying(&k, 20).await];
+    let addrs: Vec<String> = servers.iter().map(|s| name(s.addr)).collect();
+    let mut m = mesh_matrix(&addrs);
+    let s = measure::Settings {
+        parallel: 1,
+        ..settings(&k)
+    };
+    let ended = measure::sequential(&mut m, &addrs, &s, &mut |_| {}, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(ended.problems.len(), 1, "{ended:?}");
+    assert_eq!(ended.problems[0].node, 1);
+    assert!(
+        !ended.problems[0].unreachable && ended.problems[0].reason.contains("--allow-relay"),
+        "{ended:?}"
+    );
+    for (a, b) in m.ordered_pairs() {
+        assert_eq!(m.pair(a, b).unwrap().complete, a != 1, "{a}->{b}: {:?}", m.pair(a, b));
+    }
 }

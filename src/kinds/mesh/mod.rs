@@ -10,6 +10,7 @@
 pub mod analysis;
 pub mod dry_run;
 pub mod matrix;
+pub mod measure;
 pub mod nodes;
 pub mod plan;
 pub mod ray;
