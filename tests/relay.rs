@@ -265,3 +265,27 @@ async fn a_node_that_refuses_to_relay_is_named_and_the_run_goes_on() {
         assert_eq!(m.pair(a, b).unwrap().complete, a != 1, "{a}->{b}: {:?}", m.pair(a, b));
     }
 }
+
+/// An interrupt before the first pair ends the run at once: interrupted, every pair present and incomplete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_keeps_the_matrix_with_pairs_marked_incomplete() {
+    let k = key("the mesh key, long enough to pass");
+    let servers = [relaying(&k, 20).await, relaying(&k, 20).await];
+    let addrs: Vec<String> = servers.iter().map(|s| name(s.addr)).collect();
+    let mut m = mesh_matrix(&addrs);
+    let mut lines = Vec::new();
+    let ended = measure::sequential(
+        &mut m,
+        &addrs,
+        &settings(&k),
+        &mut |l| lines.push(l),
+        std::future::ready(()),
+    )
+    .await
+    .unwrap();
+    assert!(ended.interrupted && lines.is_empty(), "{ended:?} {lines:?}");
+    for (a, b) in m.ordered_pairs() {
+        let p = m.pair(a, b).expect("every pair is in the matrix");
+        assert!(!p.complete && p.goodput_bps.is_none(), "{p:?}");
+    }
+}
