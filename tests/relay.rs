@@ -289,3 +289,20 @@ async fn an_interrupt_keeps_the_matrix_with_pairs_marked_incomplete() {
         assert!(!p.complete && p.goodput_bps.is_none(), "{p:?}");
     }
 }
+
+/// The fuzz seed of a relay request decodes as one, with its target among its nodes.
+#[test]
+fn the_relay_fuzz_seed_decodes_as_a_relay_request() {
+    let seed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/seeds/client_message/v3_relay"
+    ))
+    .unwrap();
+    match saf_net::protocol::decode::<saf_net::protocol::ClientMessage>(&seed) {
+        Ok(saf_net::protocol::ClientMessage::Relay(r)) => {
+            assert!(r.nodes.contains(&r.target), "{r:?}");
+            assert_eq!(r.request.streams, 4);
+        }
+        other => panic!("not a relay request: {other:?}"),
+    }
+}
