@@ -179,6 +179,17 @@ pub async fn connect_any(
     }))
 }
 
+/// Splits `HOST:PORT` (`[v6]:PORT` for IPv6) into its host and port; None when there is no valid port.
+pub fn split_host_port(text: &str) -> Option<(String, u16)> {
+    let (host, port) = text.rsplit_once(':')?;
+    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if host.is_empty() || (host.contains(':') && !text.starts_with('[')) {
+        return None;
+    }
+    Some((host.to_string(), port))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,5 +258,16 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, NetError::Bind { .. }), "{err}");
         assert!(err.to_string().contains("-B"), "{err}");
+    }
+
+    #[test]
+    fn host_port_splits_names_v4_and_bracketed_v6() {
+        assert_eq!(split_host_port("node-a:5301"), Some(("node-a".into(), 5301)));
+        assert_eq!(split_host_port("10.0.0.2:7"), Some(("10.0.0.2".into(), 7)));
+        assert_eq!(split_host_port("[::1]:5301"), Some(("::1".into(), 5301)));
+        assert_eq!(split_host_port("::1:5301"), None);
+        assert_eq!(split_host_port("node-a"), None);
+        assert_eq!(split_host_port("node-a:0"), None);
+        assert_eq!(split_host_port(":5301"), None);
     }
 }

@@ -308,6 +308,8 @@ fn after_hello_in(rest: &[u8], version: u32) -> Want {
             Ok(m) if m.needs_protocol() > version => Want::WelcomeRefused("needs protocol 3"),
             Ok(ClientMessage::Test(_) | ClientMessage::Latency(_) | ClientMessage::Echo(_)) => Want::WelcomeAdmission,
             Ok(ClientMessage::Facts) => Want::WelcomeFacts,
+            // The model's servers run without --allow-relay.
+            Ok(ClientMessage::Relay(_)) => Want::WelcomeRefused("does not relay"),
             Ok(_) => Want::WelcomeRefused("expected a test request"),
             Err(_) => Want::WelcomeRefused("malformed test request"),
         },

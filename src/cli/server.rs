@@ -76,6 +76,12 @@ pub struct ServerArgs {
     /// Slot-free echo sessions (protocol 3, `latency --no-slot`, the monitor's probes) that may run at once.
     #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_MAX_ECHO_SESSIONS)]
     pub max_echo_sessions: usize,
+    /// Run relayed tests toward another node of a mesh for clients that prove the key (needs --psk-file or SAF_NET_PSK).
+    #[arg(long)]
+    pub allow_relay: bool,
+    /// Relayed tests this server starts in any 60 s (one runs at a time).
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_MAX_RELAYS_PER_MINUTE)]
+    pub max_relays_per_minute: u32,
     /// Echo probes per second one echo session may send; faster ones are dropped unanswered.
     #[arg(long, value_name = "PER_SEC", default_value_t = crate::config::DEFAULT_MAX_ECHO_RATE)]
     pub max_echo_rate: f64,

@@ -266,6 +266,7 @@ pub(crate) fn describe(msg: &ServerMessage) -> String {
         ServerMessage::Results(_) => "results",
         ServerMessage::Failed { .. } => "a failure",
         ServerMessage::Facts(_) => "facts",
+        ServerMessage::Relayed(_) => "relayed figures",
     };
     kind.to_string()
 }

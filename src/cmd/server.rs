@@ -90,6 +90,13 @@ pub(super) fn serve_logged(args: ServerArgs, log: Option<Sink>, listening: impl 
     if !echo_ok {
         return Err(UsageError("--max-echo-rate and --max-echo-duration must be above 0".into()).into());
     }
+    if args.allow_relay && psk.is_none() {
+        return Err(UsageError(
+            "--allow-relay needs a key: give the server --psk-file FILE or set SAF_NET_PSK (relays run only for clients that prove it)"
+                .into(),
+        )
+        .into());
+    }
     let (min, max) = (crate::protocol::MIN_PROTOCOL, crate::protocol::PROTOCOL_VERSION);
     if !(min..=max).contains(&args.max_protocol) {
         return Err(UsageError(format!(
@@ -102,6 +109,8 @@ pub(super) fn serve_logged(args: ServerArgs, log: Option<Sink>, listening: impl 
         psk,
         max_protocol: args.max_protocol,
         max_echo_sessions: args.max_echo_sessions,
+        allow_relay: args.allow_relay,
+        max_relays_per_minute: args.max_relays_per_minute,
         max_echo_rate: args.max_echo_rate,
         max_echo_duration: Duration::from_secs_f64(args.max_echo_duration),
         max_handshakes_per_ip: args.max_handshakes_per_ip,

@@ -43,6 +43,10 @@ pub struct ServerConfig {
     pub max_echo_rate: f64,
     /// Longest echo session.
     pub max_echo_duration: Duration,
+    /// Run relayed tests toward other nodes for authenticated clients (`--allow-relay`; needs a key).
+    pub allow_relay: bool,
+    /// Relayed tests started in any 60 s.
+    pub max_relays_per_minute: u32,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +72,8 @@ impl Default for ServerConfig {
             max_echo_sessions: DEFAULT_MAX_ECHO_SESSIONS,
             max_echo_rate: DEFAULT_MAX_ECHO_RATE,
             max_echo_duration: Duration::from_secs_f64(DEFAULT_MAX_ECHO_DURATION_SECS),
+            allow_relay: false,
+            max_relays_per_minute: DEFAULT_MAX_RELAYS_PER_MINUTE,
         }
     }
 }

@@ -12,8 +12,8 @@ use super::runner::{Cmd, Runner};
 use super::state::ServerProcess;
 
 /// Flags every server of a lab built with `--hosts` gets besides its port and the lab key.
-// Add "--allow-relay" once the server has it (issue #18 item 3); nothing else changes.
-pub const SERVER_EXTRA_ARGS: &[&str] = &[];
+/// `--allow-relay`: so `saf-net lab exec -- saf-net mesh …` can measure between the hosts (they share the key).
+pub const SERVER_EXTRA_ARGS: &[&str] = &["--allow-relay"];
 
 /// How long the server may take to listen.
 pub const SERVER_START_TIMEOUT: Duration = Duration::from_secs(5);

@@ -357,13 +357,15 @@ pub enum ClientMessage {
     Facts,
     /// Protocol 3: a slot-free UDP echo session, answered with `accepted` and `start`.
     Echo(EchoRequest),
+    /// Protocol 3: run a throughput test toward another node and answer with `relayed` (`--allow-relay`).
+    Relay(Box<super::RelayRequest>),
 }
 
 impl ClientMessage {
     /// The oldest protocol version that has this message.
     pub fn needs_protocol(&self) -> u32 {
         match self {
-            ClientMessage::Facts | ClientMessage::Echo(_) => super::V3,
+            ClientMessage::Facts | ClientMessage::Echo(_) | ClientMessage::Relay(_) => super::V3,
             _ => super::MIN_PROTOCOL,
         }
     }
@@ -373,6 +375,7 @@ impl ClientMessage {
         match self {
             ClientMessage::Facts => "facts need",
             ClientMessage::Echo(_) => "the slot-free echo needs",
+            ClientMessage::Relay(_) => "the relay needs",
             _ => "this request needs",
         }
     }
@@ -449,6 +452,8 @@ pub enum ServerMessage {
     },
     /// Protocol 3: the answer to `facts`.
     Facts(Box<ServerFacts>),
+    /// Protocol 3: the answer to `relay`, once the relayed test ended.
+    Relayed(super::RelayResult),
 }
 
 /// The server's nonce and its proof of the key over both nonces.

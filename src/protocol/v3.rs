@@ -54,3 +54,26 @@ pub struct EchoRequest {
     /// Probe size in bytes (UDP payload, header included).
     pub size: u32,
 }
+
+/// Protocol 3's relay: the server runs a saf-net throughput test toward `target`, one of `nodes`, as a client
+/// with its own key, and answers with `relayed`. Only servers started with `--allow-relay` (and a key) do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayRequest {
+    /// `HOST:PORT` of the saf-net server to measure toward; must be one of `nodes`, exactly as written there.
+    pub target: String,
+    /// The run's nodes, `HOST:PORT` each: the only places a relay may dial.
+    pub nodes: Vec<String>,
+    pub request: super::TestRequest,
+}
+
+/// The relayed test's figures, from the receiving side: goodput is `bytes` over `seconds`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayResult {
+    pub bytes: u64,
+    pub seconds: f64,
+    pub complete: bool,
+    /// Why the test is incomplete or never ran (the target's refusal, a wrong key, no answer).
+    pub error: Option<String>,
+}

@@ -174,5 +174,6 @@ pub(super) fn kind(msg: &ClientMessage) -> &'static str {
         ClientMessage::Probe { .. } => "a connect probe",
         ClientMessage::Facts => "a facts request",
         ClientMessage::Echo(_) => "an echo request",
+        ClientMessage::Relay(_) => "a relay request",
     }
 }

@@ -8,6 +8,7 @@ mod handshakes;
 mod iperf3;
 mod latency;
 mod registry;
+mod relay;
 mod seats;
 mod session;
 mod slots;
@@ -63,6 +64,8 @@ pub(crate) struct Ctx {
     echo_seats: seats::Seats,
     /// Facts lookups (protocol 3) running now.
     facts_seats: seats::Seats,
+    /// Relayed tests (protocol 3, `--allow-relay`): one at a time, a few a minute.
+    relays: relay::Relays,
 }
 
 impl Ctx {
@@ -152,6 +155,7 @@ pub async fn serve_ports(
         iperf3_tests: iperf3::Tests::default(),
         echo_seats: seats::Seats::new(config.max_echo_sessions),
         facts_seats: seats::Seats::new(facts::FACTS_AT_ONCE),
+        relays: relay::Relays::new(config.max_relays_per_minute),
         config,
     });
     ctx.log(format!(

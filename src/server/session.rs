@@ -10,10 +10,10 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use super::control::{Admitted, client_spoke, kind};
 use super::handshakes::Pending;
 use super::slots::{Permit, QueueFull};
-use super::{Ctx, echo, facts, latency, throughput};
+use super::{Ctx, echo, facts, latency, relay, throughput};
 use crate::protocol::{
-    Challenge, ClientMessage, Cookie, EchoRequest, FrameError, LatencyRequest, Protocol, SHUTTING_DOWN, ServerMessage,
-    StopAfter, TestRequest, mismatch_text, negotiate, read_message, write_message,
+    Challenge, ClientMessage, Cookie, EchoRequest, FrameError, LatencyRequest, Protocol, RelayRequest, SHUTTING_DOWN,
+    ServerMessage, StopAfter, TestRequest, mismatch_text, negotiate, read_message, write_message,
 };
 
 /// A client's hello, as the first frame of its control connection said it.
@@ -29,6 +29,7 @@ enum Asked {
     Test(Request),
     Facts,
     Echo(EchoRequest),
+    Relay(Box<RelayRequest>),
 }
 
 /// A test that needs a slot.
@@ -84,6 +85,7 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, hello: Hel
         None => return false,
         Some(Asked::Facts) => return facts::answer(ctx, peer, &mut s.wr, version).await,
         Some(Asked::Echo(r)) => return echo::run(ctx, peer, s.rd, s.wr, &r).await,
+        Some(Asked::Relay(r)) => return relay::run(ctx, peer, s.rd, s.wr, &r).await,
         Some(Asked::Test(r)) => r,
     };
     let checked = match &req {
@@ -178,6 +180,7 @@ impl Session<'_> {
             Ok(ClientMessage::Latency(req)) => Some(Asked::Test(Request::Latency(req))),
             Ok(ClientMessage::Facts) => Some(Asked::Facts),
             Ok(ClientMessage::Echo(req)) => Some(Asked::Echo(req)),
+            Ok(ClientMessage::Relay(req)) => Some(Asked::Relay(req)),
             Ok(other) => {
                 let reason = format!("expected a test request, got {}", kind(&other));
                 self.refuse(reason).await;

@@ -1,8 +1,9 @@
 //! `saf-net mesh`: every ordered pair of a cluster's nodes, measured by the nodes themselves, and the weak node
 //! named. Built so far: the node list (`nodes.rs`, `ray.rs`), the plan and its rounds (`plan.rs`), the matrix
 //! (`matrix.rs`), its findings (`analysis.rs`) and renderings (`text.rs`; `report.rs`: `-J` and one history row
-//! per pair). The measuring phase needs protocol 3's relay (node A's server measuring toward B) and plugs in
-//! later: it fills a [`Matrix`], and [`MeshOutcome::new`] does the rest.
+//! per pair), `relay.rs` (protocol 3's relay: node A's server measuring toward B) and `measure.rs` (the
+//! sequential phase filling a [`Matrix`] through it; [`MeshOutcome::new`] does the rest). `cmd/mesh.rs` is not
+//! wired to it yet.
 //!
 //! The outcome is not an [`crate::output::Report`]: that trait records one history row per run, a mesh one per
 //! pair, so it has the same renderings as inherent methods.
@@ -10,9 +11,11 @@
 pub mod analysis;
 pub mod dry_run;
 pub mod matrix;
+pub mod measure;
 pub mod nodes;
 pub mod plan;
 pub mod ray;
+pub mod relay;
 pub mod report;
 pub mod sources;
 pub mod text;

@@ -1,0 +1,143 @@
+//! The mesh's sequential phase: for each ordered pair A→B, node A's server relays a 1-stream test and a `-P N`
+//! test toward B, one after the other; progress as pairs complete; an interrupt keeps what was measured.
+
+use std::future::Future;
+
+use super::Matrix;
+use super::matrix::PairResult;
+use super::relay;
+use crate::client::ClientError;
+use crate::config::{ClientInput, Target};
+use crate::net::{Family, split_host_port};
+use crate::protocol::{RelayResult, TestRequest};
+
+/// How each relay request is made: the tests' length and streams, the key, the connect timeout.
+#[derive(Clone)]
+pub struct Settings {
+    pub duration_secs: f64,
+    pub parallel: u32,
+    pub psk: Option<crate::auth::Psk>,
+    pub connect_timeout_secs: f64,
+}
+
+/// A node whose server could not relay: `unreachable` (no answer) or refused (no `--allow-relay`, another key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeProblem {
+    pub node: usize,
+    pub unreachable: bool,
+    pub reason: String,
+}
+
+/// What a sequential run ended with besides the matrix.
+#[derive(Debug, Default)]
+pub struct Ended {
+    pub problems: Vec<NodeProblem>,
+    /// Set when the interrupt stopped the run; the pairs not measured stay incomplete.
+    pub interrupted: bool,
+}
+
+/// Measures every ordered pair of `matrix` in row order. `addrs[i]` is node i's saf-net server as `HOST:PORT`.
+pub async fn sequential(
+    matrix: &mut Matrix,
+    addrs: &[String],
+    s: &Settings,
+    progress: &mut dyn FnMut(String),
+    interrupt: impl Future<Output = ()>,
+) -> Result<Ended, String> {
+    let requests = requests(s)?;
+    let mut ended = Ended::default();
+    tokio::pin!(interrupt);
+    let pairs: Vec<(usize, usize)> = matrix.ordered_pairs().collect();
+    for (done, (a, b)) in pairs.iter().copied().enumerate() {
+        if ended.problems.iter().any(|p| p.node == a) {
+            matrix.set(a, b, PairResult::default());
+            continue;
+        }
+        let via = target(&addrs[a], s)?;
+        let pair = tokio::select! {
+            p = measure_pair(&via, &addrs[b], addrs, &requests) => p,
+            _ = &mut interrupt => {
+                ended.interrupted = true;
+                break;
+            }
+        };
+        let result = match pair {
+            Ok(r) => r,
+            Err(e) => {
+                ended.problems.push(problem(a, &e));
+                PairResult::default()
+            }
+        };
+        progress(line(matrix, a, b, &result, done + 1, pairs.len()));
+        matrix.set(a, b, result);
+    }
+    for (a, b) in pairs {
+        if matrix.pair(a, b).is_none() {
+            matrix.set(a, b, PairResult::default());
+        }
+    }
+    Ok(ended)
+}
+
+/// The 1-stream request and, with `-P` above 1, the parallel one.
+fn requests(s: &Settings) -> Result<Vec<TestRequest>, String> {
+    let streams = if s.parallel > 1 { vec![1, s.parallel] } else { vec![1] };
+    streams
+        .into_iter()
+        .map(|p| {
+            let mut i = ClientInput::new("mesh");
+            i.time = Some(s.duration_secs);
+            i.parallel = p;
+            i.plan().map(|plan| plan.request)
+        })
+        .collect()
+}
+
+fn target(addr: &str, s: &Settings) -> Result<Target, String> {
+    let (host, port) = split_host_port(addr).ok_or_else(|| format!("node {addr}: give it as HOST:PORT"))?;
+    let mut t = Target::new(&host, port, Family::Any, s.connect_timeout_secs)?;
+    t.psk = s.psk.clone();
+    Ok(t)
+}
+
+/// One pair: its tests in order; a test the relay could not run leaves the pair incomplete.
+async fn measure_pair(
+    via: &Target,
+    to: &str,
+    nodes: &[String],
+    requests: &[TestRequest],
+) -> Result<PairResult, ClientError> {
+    let mut figures: Vec<RelayResult> = Vec::new();
+    for req in requests {
+        figures.push(relay::run(via, to, nodes, req.clone()).await?);
+    }
+    let bps = |r: &RelayResult| (r.complete && r.seconds > 0.0).then(|| r.bytes as f64 * 8.0 / r.seconds);
+    Ok(PairResult {
+        goodput_bps: figures.first().and_then(bps),
+        goodput_parallel_bps: figures.get(1).and_then(bps),
+        complete: figures.iter().all(|r| r.complete),
+        ..PairResult::default()
+    })
+}
+
+/// A relay that never ran: no answer from the node, or its refusal.
+fn problem(node: usize, e: &ClientError) -> NodeProblem {
+    let unreachable = !matches!(e, ClientError::Refused { .. } | ClientError::Auth { .. });
+    NodeProblem {
+        node,
+        unreachable,
+        reason: e.to_string(),
+    }
+}
+
+/// The progress line of one pair.
+fn line(m: &Matrix, a: usize, b: usize, r: &PairResult, done: usize, all: usize) -> String {
+    let mbps = |v: Option<f64>| v.map_or("-".to_string(), |b| format!("{:.0} Mbit/s", b / 1e6));
+    let state = if r.complete { "" } else { " (incomplete)" };
+    format!(
+        "[{done}/{all}] {}: {} (1 stream), {} (parallel){state}",
+        m.pair_name(a, b),
+        mbps(r.goodput_bps),
+        mbps(r.goodput_parallel_bps)
+    )
+}
