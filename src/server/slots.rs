@@ -66,6 +66,18 @@ impl Slots {
         })
     }
 
+    /// A slot now, in one step, if one is free and nobody waits in line; never joins the line.
+    pub fn try_take(self: &Arc<Self>) -> Option<Permit> {
+        let mut st = self.lock();
+        if st.running >= st.max_running || !st.waiting.is_empty() {
+            return None;
+        }
+        st.running += 1;
+        drop(st);
+        self.bump();
+        Some(Permit { slots: self.clone() })
+    }
+
     /// Runs `f` with the state locked (the panic probe poisons the lock this way).
     #[cfg(feature = "panic-probe")]
     pub(crate) fn hold<R>(&self, f: impl FnOnce() -> R) -> R {
@@ -181,6 +193,20 @@ mod tests {
         let _pa = a.try_start().unwrap();
         let _pb = b.try_start().unwrap();
         assert_eq!(slots.running(), 2);
+    }
+
+    #[test]
+    fn try_take_is_not_refused_by_another_try_in_flight() {
+        // Two tickets enqueued at once used to make the second see "position 2" with slots free.
+        let slots = Slots::new(2, 4);
+        let a = slots.try_take().unwrap();
+        let b = slots.try_take().unwrap();
+        assert!(slots.try_take().is_none(), "both slots are taken");
+        drop(a);
+        let mut w = slots.enqueue().unwrap();
+        let _pb = b;
+        assert!(slots.try_take().is_none(), "a client waits in line: no jumping ahead");
+        let _pw = w.try_start().unwrap();
     }
 
     #[tokio::test]

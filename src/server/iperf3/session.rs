@@ -72,7 +72,7 @@ pub async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, cookie: Cookie, p
 
 /// A slot now, or None: iperf3 clients do not wait in line, and never go before clients that do.
 fn take_slot(ctx: &Ctx) -> Option<Permit> {
-    ctx.slots.enqueue().ok()?.try_start().ok()
+    ctx.slots.try_take()
 }
 
 /// Tells an iperf3 client why it is refused, in iperf3's terms, and logs our own words.
