@@ -359,13 +359,17 @@ pub enum ClientMessage {
     Echo(EchoRequest),
     /// Protocol 3: run a throughput test toward another node and answer with `relayed` (`--allow-relay`).
     Relay(Box<super::RelayRequest>),
+    /// Protocol 3: try a TCP connect to ports on the nodes' hosts and answer with `ports_checked` (`--allow-relay`).
+    PortCheck(Box<super::PortCheckRequest>),
 }
 
 impl ClientMessage {
     /// The oldest protocol version that has this message.
     pub fn needs_protocol(&self) -> u32 {
         match self {
-            ClientMessage::Facts | ClientMessage::Echo(_) | ClientMessage::Relay(_) => super::V3,
+            ClientMessage::Facts | ClientMessage::Echo(_) | ClientMessage::Relay(_) | ClientMessage::PortCheck(_) => {
+                super::V3
+            }
             _ => super::MIN_PROTOCOL,
         }
     }
@@ -376,6 +380,7 @@ impl ClientMessage {
             ClientMessage::Facts => "facts need",
             ClientMessage::Echo(_) => "the slot-free echo needs",
             ClientMessage::Relay(_) => "the relay needs",
+            ClientMessage::PortCheck(_) => "the port check needs",
             _ => "this request needs",
         }
     }
@@ -454,6 +459,10 @@ pub enum ServerMessage {
     Facts(Box<ServerFacts>),
     /// Protocol 3: the answer to `relay`, once the relayed test ended.
     Relayed(super::RelayResult),
+    /// Protocol 3: the answer to `port_check`, one result per target in the order asked.
+    PortsChecked {
+        results: Vec<super::PortResult>,
+    },
 }
 
 /// The server's nonce and its proof of the key over both nonces.

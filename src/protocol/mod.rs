@@ -14,5 +14,8 @@ pub use datagram::{
 pub use foreign::{FirstReply, Foreign, identify, read_first};
 pub use framing::{DEFAULT_MAX_FRAME, FrameError, decode, encode, read_message, read_raw, spawn_reader, write_message};
 pub use messages::*;
-pub use v3::{EchoRequest, RelayRequest, RelayResult, RouteView, ServerFacts};
+pub use v3::{
+    EchoRequest, MAX_PORTS_PER_NODE, PortCheckRequest, PortResult, PortState, PortTarget, RelayRequest, RelayResult,
+    RouteView, ServerFacts,
+};
 pub use version::{MIN_PROTOCOL, PROTOCOL_VERSION, V3, mismatch_text, negotiate, server_version_in};

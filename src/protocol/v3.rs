@@ -1,5 +1,5 @@
 //! The messages protocol 3 adds for mesh, monitor and collectives: a server's own link facts and the
-//! slot-free echo. The relay and group sessions join these later, as more `ClientMessage` variants.
+//! slot-free echo, the relay and the port check. Group sessions join these later, as more `ClientMessage` variants.
 
 use std::net::IpAddr;
 
@@ -76,4 +76,51 @@ pub struct RelayResult {
     pub complete: bool,
     /// Why the test is incomplete or never ran (the target's refusal, a wrong key, no answer).
     pub error: Option<String>,
+}
+
+/// Most TCP ports one port check asks about per node.
+pub const MAX_PORTS_PER_NODE: usize = 16;
+
+/// Protocol 3's port check: the server tries a plain TCP connect (closed at once, no byte sent) to each target,
+/// a port on the host of one of `nodes`, and answers with `ports_checked`. Same rules as the relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortCheckRequest {
+    /// The run's nodes, `HOST:PORT` of their saf-net servers: only their hosts are dialed.
+    pub nodes: Vec<String>,
+    pub targets: Vec<PortTarget>,
+    /// Longest one connect may take, milliseconds.
+    pub timeout_ms: u32,
+}
+
+/// One port to try: `port` on the host of `nodes[node]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortTarget {
+    pub node: u32,
+    pub port: u16,
+}
+
+/// What one connect found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortState {
+    /// The connection was accepted (and closed at once).
+    Open,
+    /// The host answered with a reset: nothing listens there, or a firewall rejects.
+    Refused,
+    /// No answer within the timeout: a firewall that drops, or a host that is down.
+    Timeout,
+    /// The host did not resolve, or the network said it cannot be reached.
+    Unreachable,
+}
+
+/// One target's answer, with the time the connect took (or was given up after), milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortResult {
+    pub node: u32,
+    pub port: u16,
+    pub state: PortState,
+    pub ms: f64,
 }

@@ -7,6 +7,7 @@ mod facts;
 mod handshakes;
 mod iperf3;
 mod latency;
+mod port_check;
 mod registry;
 mod relay;
 mod seats;
@@ -66,6 +67,8 @@ pub(crate) struct Ctx {
     facts_seats: seats::Seats,
     /// Relayed tests (protocol 3, `--allow-relay`): one at a time, a few a minute.
     relays: relay::Relays,
+    /// Port checks (protocol 3, `--allow-relay`) running now: one at a time.
+    port_checks: seats::Seats,
 }
 
 impl Ctx {
@@ -156,6 +159,7 @@ pub async fn serve_ports(
         echo_seats: seats::Seats::new(config.max_echo_sessions),
         facts_seats: seats::Seats::new(facts::FACTS_AT_ONCE),
         relays: relay::Relays::new(config.max_relays_per_minute),
+        port_checks: seats::Seats::new(1),
         config,
     });
     ctx.log(format!(

@@ -28,7 +28,7 @@ const CONNECT_TIMEOUT_SECS: f64 = 5.0;
 pub(super) struct Relays {
     running: Seats,
     started: Mutex<VecDeque<Instant>>,
-    per_minute: u32,
+    pub(super) per_minute: u32,
 }
 
 impl Relays {
@@ -40,8 +40,8 @@ impl Relays {
         }
     }
 
-    /// Counts a start if the last 60 s leave room for it.
-    fn admit(&self, now: Instant) -> bool {
+    /// Counts a start (a relayed test or a port check) if the last 60 s leave room for it.
+    pub(super) fn admit(&self, now: Instant) -> bool {
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         while started
             .front()

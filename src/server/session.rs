@@ -10,10 +10,11 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use super::control::{Admitted, client_spoke, kind};
 use super::handshakes::Pending;
 use super::slots::{Permit, QueueFull};
-use super::{Ctx, echo, facts, latency, relay, throughput};
+use super::{Ctx, echo, facts, latency, port_check, relay, throughput};
 use crate::protocol::{
-    Challenge, ClientMessage, Cookie, EchoRequest, FrameError, LatencyRequest, Protocol, RelayRequest, SHUTTING_DOWN,
-    ServerMessage, StopAfter, TestRequest, mismatch_text, negotiate, read_message, write_message,
+    Challenge, ClientMessage, Cookie, EchoRequest, FrameError, LatencyRequest, PortCheckRequest, Protocol,
+    RelayRequest, SHUTTING_DOWN, ServerMessage, StopAfter, TestRequest, mismatch_text, negotiate, read_message,
+    write_message,
 };
 
 /// A client's hello, as the first frame of its control connection said it.
@@ -30,6 +31,7 @@ enum Asked {
     Facts,
     Echo(EchoRequest),
     Relay(Box<RelayRequest>),
+    PortCheck(Box<PortCheckRequest>),
 }
 
 /// A test that needs a slot.
@@ -86,6 +88,7 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, hello: Hel
         Some(Asked::Facts) => return facts::answer(ctx, peer, &mut s.wr, version).await,
         Some(Asked::Echo(r)) => return echo::run(ctx, peer, s.rd, s.wr, &r).await,
         Some(Asked::Relay(r)) => return relay::run(ctx, peer, s.rd, s.wr, &r).await,
+        Some(Asked::PortCheck(r)) => return port_check::run(ctx, peer, s.wr, &r).await,
         Some(Asked::Test(r)) => r,
     };
     let checked = match &req {
@@ -181,6 +184,7 @@ impl Session<'_> {
             Ok(ClientMessage::Facts) => Some(Asked::Facts),
             Ok(ClientMessage::Echo(req)) => Some(Asked::Echo(req)),
             Ok(ClientMessage::Relay(req)) => Some(Asked::Relay(req)),
+            Ok(ClientMessage::PortCheck(req)) => Some(Asked::PortCheck(req)),
             Ok(other) => {
                 let reason = format!("expected a test request, got {}", kind(&other));
                 self.refuse(reason).await;
