@@ -44,13 +44,15 @@ pub enum FindingKind {
     NodeUnreachable,
     /// Mesh: a node refused to relay (no `--allow-relay`, or another key).
     RelayRefused,
+    /// Mesh `--check-ports`: a node's TCP port is not reachable from another node (or from any).
+    PortUnreachable,
     /// A kind written by a newer saf-net, kept as written.
     Other(String),
 }
 
 impl FindingKind {
     /// Every kind this saf-net produces, in the order docs/formats.md lists them.
-    pub const KNOWN: [FindingKind; 16] = [
+    pub const KNOWN: [FindingKind; 17] = [
         FindingKind::JumboBlackHole,
         FindingKind::MtuBlackHole,
         FindingKind::PathDown,
@@ -67,6 +69,7 @@ impl FindingKind {
         FindingKind::BadPair,
         FindingKind::NodeUnreachable,
         FindingKind::RelayRefused,
+        FindingKind::PortUnreachable,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -87,6 +90,7 @@ impl FindingKind {
             FindingKind::BadPair => "bad_pair",
             FindingKind::NodeUnreachable => "node_unreachable",
             FindingKind::RelayRefused => "relay_refused",
+            FindingKind::PortUnreachable => "port_unreachable",
             FindingKind::Other(name) => name,
         }
     }

@@ -15,7 +15,7 @@ pub use foreign::{FirstReply, Foreign, identify, read_first};
 pub use framing::{DEFAULT_MAX_FRAME, FrameError, decode, encode, read_message, read_raw, spawn_reader, write_message};
 pub use messages::*;
 pub use v3::{
-    EchoRequest, MAX_PORTS_PER_NODE, PortCheckRequest, PortResult, PortState, PortTarget, RelayRequest, RelayResult,
-    RouteView, ServerFacts,
+    EchoRequest, MAX_PORTS_PER_NODE, PORT_CHECK_MAX_SECS, PortCheckRequest, PortResult, PortState, PortTarget,
+    RelayRequest, RelayResult, RouteView, ServerFacts,
 };
 pub use version::{MIN_PROTOCOL, PROTOCOL_VERSION, V3, mismatch_text, negotiate, server_version_in};

@@ -80,6 +80,8 @@ pub struct RelayResult {
 
 /// Most TCP ports one port check asks about per node.
 pub const MAX_PORTS_PER_NODE: usize = 16;
+/// Longest one port check may take on the server, seconds: it refuses a request that could take longer.
+pub const PORT_CHECK_MAX_SECS: u64 = 30;
 
 /// Protocol 3's port check: the server tries a plain TCP connect (closed at once, no byte sent) to each target,
 /// a port on the host of one of `nodes`, and answers with `ports_checked`. Same rules as the relay.

@@ -15,14 +15,14 @@ use tokio::task::JoinSet;
 use super::Ctx;
 use super::session::refuse;
 use crate::net::{Family, split_host_port};
-use crate::protocol::{MAX_PORTS_PER_NODE, PortCheckRequest, PortResult, PortState, ServerMessage, write_message};
+use crate::protocol::{
+    MAX_PORTS_PER_NODE, PORT_CHECK_MAX_SECS, PortCheckRequest, PortResult, PortState, ServerMessage, write_message,
+};
 
 /// Connects in flight at once.
 pub const CONNECTS_AT_ONCE: usize = 32;
 /// Longest one connect may wait, milliseconds.
 pub const MAX_TIMEOUT_MS: u32 = 5_000;
-/// Longest a whole check may take: the waves of connects times the timeout must fit in it, seconds.
-pub const MAX_TOTAL_SECS: u64 = 30;
 /// Most nodes a request may list.
 const MAX_NODES: usize = 256;
 
@@ -89,9 +89,9 @@ fn check(ctx: &Ctx, r: &PortCheckRequest) -> Result<Vec<Job>, String> {
     }
     let jobs = jobs(r)?;
     let waves = jobs.len().div_ceil(CONNECTS_AT_ONCE) as u64;
-    if waves * u64::from(r.timeout_ms) > MAX_TOTAL_SECS * 1000 {
+    if waves * u64::from(r.timeout_ms) > PORT_CHECK_MAX_SECS * 1000 {
         return Err(format!(
-            "a port check of {} ports at {} ms each could take longer than {MAX_TOTAL_SECS} s; ask fewer ports or a \
+            "a port check of {} ports at {} ms each could take longer than {PORT_CHECK_MAX_SECS} s; ask fewer ports or a \
              shorter timeout",
             jobs.len(),
             r.timeout_ms

@@ -14,6 +14,7 @@ pub mod matrix;
 pub mod measure;
 pub mod nodes;
 pub mod plan;
+pub mod ports;
 pub mod ray;
 pub mod relay;
 pub mod report;
