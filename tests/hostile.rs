@@ -309,7 +309,7 @@ fn after_hello_in(rest: &[u8], version: u32) -> Want {
             Ok(ClientMessage::Test(_) | ClientMessage::Latency(_) | ClientMessage::Echo(_)) => Want::WelcomeAdmission,
             Ok(ClientMessage::Facts) => Want::WelcomeFacts,
             // The model's servers run without --allow-relay.
-            Ok(ClientMessage::Relay(_)) => Want::WelcomeRefused("does not relay"),
+            Ok(ClientMessage::Relay(_) | ClientMessage::PortCheck(_)) => Want::WelcomeRefused("does not relay"),
             Ok(_) => Want::WelcomeRefused("expected a test request"),
             Err(_) => Want::WelcomeRefused("malformed test request"),
         },

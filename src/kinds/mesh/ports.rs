@@ -361,8 +361,8 @@ async fn ask(addr: &str, psk: Option<Psk>, req: PortCheckRequest) -> Result<Vec<
     })
 }
 
-/// The hello, the request and its answer.
-async fn exchange(via: &Target, req: PortCheckRequest) -> Result<Vec<PortResult>, ClientError> {
+/// One port check at the server `via`: the hello, the request as given, and its results in the order asked.
+pub async fn exchange(via: &Target, req: PortCheckRequest) -> Result<Vec<PortResult>, ClientError> {
     let ask = ClientMessage::PortCheck(Box::new(req));
     let mut quiet = |_: crate::client::Event<'_>| {};
     let Greeted {
