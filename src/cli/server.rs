@@ -76,10 +76,10 @@ pub struct ServerArgs {
     /// Slot-free echo sessions (protocol 3, `latency --no-slot`, the monitor's probes) that may run at once.
     #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_MAX_ECHO_SESSIONS)]
     pub max_echo_sessions: usize,
-    /// Run relayed tests toward another node of a mesh for clients that prove the key (needs --psk-file or SAF_NET_PSK).
+    /// Run relayed tests and port checks toward the other nodes of a mesh for clients that prove the key (needs --psk-file or SAF_NET_PSK).
     #[arg(long)]
     pub allow_relay: bool,
-    /// Relayed tests this server starts in any 60 s (one runs at a time).
+    /// Relayed tests and port checks this server starts in any 60 s, together (one of each runs at a time).
     #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_MAX_RELAYS_PER_MINUTE)]
     pub max_relays_per_minute: u32,
     /// Echo probes per second one echo session may send; faster ones are dropped unanswered.

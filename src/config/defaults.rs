@@ -20,7 +20,7 @@ pub const DEFAULT_MAX_TEST_MEMORY: u64 = 256 << 20;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 10.0;
 /// Slot-free echo sessions (protocol 3) a server runs at once.
 pub const DEFAULT_MAX_ECHO_SESSIONS: usize = 16;
-/// Relayed tests (protocol 3, `--allow-relay`) a server starts in any 60 s; one runs at a time.
+/// Relayed tests and port checks (protocol 3, `--allow-relay`) a server starts in any 60 s, together.
 pub const DEFAULT_MAX_RELAYS_PER_MINUTE: u32 = 20;
 /// Echo probes per second one session may send: `latency`'s default rate.
 pub const DEFAULT_MAX_ECHO_RATE: f64 = 100.0;

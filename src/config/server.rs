@@ -43,9 +43,9 @@ pub struct ServerConfig {
     pub max_echo_rate: f64,
     /// Longest echo session.
     pub max_echo_duration: Duration,
-    /// Run relayed tests toward other nodes for authenticated clients (`--allow-relay`; needs a key).
+    /// Run relayed tests and port checks toward other nodes for authenticated clients (`--allow-relay`; needs a key).
     pub allow_relay: bool,
-    /// Relayed tests started in any 60 s.
+    /// Relayed tests and port checks started in any 60 s, together.
     pub max_relays_per_minute: u32,
 }
 
