@@ -39,7 +39,7 @@ pub(super) async fn run(ctx: &Ctx, peer: SocketAddr, mut wr: OwnedWriteHalf, r: 
         Ok(j) => j,
         Err(reason) => return refuse(ctx, &mut wr, peer, reason).await,
     };
-    let Some(_seat) = ctx.port_checks.take() else {
+    let Some(seat) = ctx.port_checks.take() else {
         let reason = "server busy: it already runs a port check (one at a time); try again when it ends".to_string();
         return refuse(ctx, &mut wr, peer, reason).await;
     };
@@ -63,6 +63,8 @@ pub(super) async fn run(ctx: &Ctx, peer: SocketAddr, mut wr: OwnedWriteHalf, r: 
         "{peer}: checked {} port(s) on the nodes' hosts: {open} open",
         results.len()
     ));
+    // Free the seat before answering, so a client that has its answer may ask again at once.
+    drop(seat);
     let _ = write_message(&mut wr, &ServerMessage::PortsChecked { results }).await;
     false
 }

@@ -69,7 +69,7 @@ pub(super) async fn run(
         Ok(t) => t,
         Err(reason) => return refuse(ctx, &mut wr, peer, reason).await,
     };
-    let Some(_seat) = ctx.relays.running.take() else {
+    let Some(seat) = ctx.relays.running.take() else {
         let reason = "server busy: it already relays a test (one at a time); try again when it ends".to_string();
         return refuse(ctx, &mut wr, peer, reason).await;
     };
@@ -108,6 +108,8 @@ pub(super) async fn run(
             .as_deref()
             .map_or("done".to_string(), |e| format!("incomplete: {e}"))
     ));
+    // Free the seat before answering, so a client that has its answer may ask again at once.
+    drop(seat);
     let _ = write_message(&mut wr, &ServerMessage::Relayed(result)).await;
     false
 }
