@@ -12,6 +12,7 @@ use saf_net::client::ClientError;
 use saf_net::config::{ServerConfig, Target};
 use saf_net::findings::FindingKind;
 use saf_net::kinds::mesh::ports::{self, Cell, PortMatrix};
+use saf_net::kinds::mesh::{Node, Plan};
 use saf_net::net::Family;
 use saf_net::protocol::{PortCheckRequest, PortResult, PortState, PortTarget};
 use tokio::io::AsyncReadExt;

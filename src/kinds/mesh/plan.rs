@@ -5,6 +5,7 @@ use super::nodes::Node;
 use crate::classify::Classify;
 use crate::config::{DEFAULT_MAX_DURATION_SECS, DEFAULT_MAX_STREAMS};
 use crate::profile::Profile;
+use crate::protocol::MAX_PORTS_PER_NODE;
 
 /// Streams of the parallel run of each pair unless `-P` says otherwise.
 pub const DEFAULT_PARALLEL: u32 = 4;
@@ -52,6 +53,8 @@ pub enum PlanError {
     UnknownIncast(String, String),
     #[error("--check-ports '{0}' is not a list of TCP ports; give e.g. 6380,8265")]
     BadPorts(String),
+    #[error("--check-ports lists {0} ports; give at most {MAX_PORTS_PER_NODE} (what a node's server checks per node)")]
+    TooManyPorts(usize),
     #[error("-t {0} is out of range; give more than 0 and at most {max} seconds", max = DEFAULT_MAX_DURATION_SECS)]
     Duration(f64),
     #[error("-P {0} is out of range; give 1 to {DEFAULT_MAX_STREAMS} streams")]
@@ -80,7 +83,7 @@ impl std::str::FromStr for PatternSpec {
     }
 }
 
-/// `6380,8265`: distinct TCP ports, in the order given.
+/// `6380,8265`: distinct TCP ports, in the order given, at most [`MAX_PORTS_PER_NODE`].
 pub fn parse_ports(text: &str) -> Result<Vec<u16>, PlanError> {
     let bad = || PlanError::BadPorts(text.to_string());
     let mut ports = Vec::new();
@@ -90,6 +93,9 @@ pub fn parse_ports(text: &str) -> Result<Vec<u16>, PlanError> {
             return Err(bad());
         }
         ports.push(port);
+    }
+    if ports.len() > MAX_PORTS_PER_NODE {
+        return Err(PlanError::TooManyPorts(ports.len()));
     }
     Ok(ports)
 }

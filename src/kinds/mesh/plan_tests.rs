@@ -92,6 +92,9 @@ fn bad_patterns_durations_streams_and_ports_are_refused() {
     for bad in ["", "0", "6380,6380", "70000", "a", "6380,"] {
         assert_eq!(parse_ports(bad), Err(PlanError::BadPorts(bad.into())), "{bad}");
     }
+    let many = |n: u16| (1..=n).map(|p| p.to_string()).collect::<Vec<_>>().join(",");
+    assert_eq!(parse_ports(&many(16)).unwrap().len(), 16);
+    assert_eq!(parse_ports(&many(17)), Err(PlanError::TooManyPorts(17)));
 }
 
 #[test]

@@ -10,7 +10,9 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::Plan;
 use super::measure::NodeProblem;
+use super::text::{DIAGONAL, UNKNOWN};
 use crate::auth::Psk;
 use crate::client::{ClientError, Greeted, control_error, describe, greet};
 use crate::config::Target;
@@ -21,6 +23,10 @@ use crate::protocol::{
     ServerMessage, read_message, write_message,
 };
 
+/// How long one connect to a node's port may take in [`for_plan`].
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The table's corner cell.
+const CORNER: &str = "from \\ to";
 /// Nodes asked at once.
 const NODES_AT_ONCE: usize = 8;
 /// How long connecting to a node's saf-net server may take, seconds.
@@ -57,7 +63,7 @@ impl Cell {
     /// The table's cell.
     fn short(self) -> &'static str {
         match self {
-            Cell::Unknown => "?",
+            Cell::Unknown => UNKNOWN,
             Cell::Unreachable => "no route",
             other => other.as_str(),
         }
@@ -154,14 +160,14 @@ impl PortMatrix {
     /// line per node whose server did not check.
     pub fn text(&self) -> String {
         let n = self.nodes.len();
-        let mut header = vec!["from \\ to".to_string()];
+        let mut header = vec![CORNER.to_string()];
         header.extend((0..n).flat_map(|b| self.ports.iter().map(move |p| format!("{}:{p}", self.nodes[b]))));
         let mut rows = vec![header];
         for a in 0..n {
             let mut row = vec![self.nodes[a].clone()];
             for b in 0..n {
                 row.extend(self.ports.iter().map(|&p| {
-                    let cell = if a == b { "-" } else { self.cell(a, b, p).short() };
+                    let cell = if a == b { DIAGONAL } else { self.cell(a, b, p).short() };
                     cell.to_string()
                 }));
             }
@@ -334,6 +340,22 @@ pub async fn check(
     }
     m.problems.sort_by_key(|p| p.node);
     m
+}
+
+/// The mesh's port check in one call: None when the plan has no ports to check; else every node of `addrs`
+/// (`HOST:PORT` of each node's server, in the plan's order) asked with [`CONNECT_TIMEOUT`], named as the plan
+/// names them.
+pub async fn for_plan(
+    plan: &Plan,
+    addrs: &[String],
+    psk: Option<Psk>,
+    progress: &mut dyn FnMut(String),
+) -> Option<PortMatrix> {
+    if plan.check_ports.is_empty() {
+        return None;
+    }
+    let m = check(addrs, psk, CONNECT_TIMEOUT, &plan.check_ports, progress).await;
+    Some(m.named(plan.nodes.iter().map(|n| n.name.clone())))
 }
 
 /// Node `from`'s request: every port of every other node.

@@ -101,8 +101,8 @@ fn the_table_has_a_row_per_node_and_a_column_per_node_and_port() {
         "{t}"
     );
     let row = |i: usize| lines[i].split_whitespace().collect::<Vec<_>>();
-    assert_eq!(row(2), ["A", "-", "-", "open", "closed", "open", "open"], "{t}");
-    assert_eq!(row(4), ["C", "?", "?", "?", "?", "-", "-"], "{t}");
+    assert_eq!(row(2), ["A", "—", "—", "open", "closed", "open", "open"], "{t}");
+    assert_eq!(row(4), ["C", "?", "?", "?", "?", "—", "—"], "{t}");
     assert_eq!(lines[5].trim(), "? C: its server did not check: no answer", "{t}");
 }
 
