@@ -61,14 +61,28 @@ async fn open_port(n: usize) -> (u16, tokio::task::JoinHandle<(usize, usize)>) {
     (port, seen)
 }
 
+/// The plan's port check over `addrs`, its nodes named a, b, c, d (and none without ports to check).
 async fn run(addrs: &[String], psk: &Psk, ports: &[u16]) -> (PortMatrix, Vec<String>) {
+    let nodes = ["a", "b", "c", "d"]
+        .iter()
+        .zip(addrs)
+        .map(|(name, addr)| Node {
+            name: name.to_string(),
+            host: addr.clone(),
+        })
+        .collect();
+    let mut plan = Plan::new(nodes, 1.0, 1, None).unwrap();
     let mut lines = Vec::new();
-    let m = ports::check(addrs, Some(psk.clone()), Duration::from_secs(2), ports, &mut |l| {
-        lines.push(l)
-    })
-    .await;
-    let names = ["a", "b", "c", "d"].iter().take(addrs.len()).map(|s| s.to_string());
-    (m.named(names), lines)
+    assert!(
+        ports::for_plan(&plan, addrs, Some(psk.clone()), &mut |l| lines.push(l))
+            .await
+            .is_none()
+    );
+    plan.check_ports = ports.to_vec();
+    let m = ports::for_plan(&plan, addrs, Some(psk.clone()), &mut |l| lines.push(l))
+        .await
+        .unwrap();
+    (m, lines)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
