@@ -311,15 +311,46 @@ pub async fn check(
     progress: &mut dyn FnMut(String),
 ) -> PortMatrix {
     let names = addrs.iter().map(|a| split_host_port(a).map_or(a.clone(), |(h, _)| h));
-    let mut m = PortMatrix::new(names.collect(), ports.to_vec());
+    let m = PortMatrix::new(names.collect(), ports.to_vec());
+    fill_all(m, addrs, psk, timeout, progress).await
+}
+
+/// The mesh's port check in one call: None when the plan has no ports to check; else every node of `addrs`
+/// (`HOST:PORT` of each node's server, in the plan's order) asked with [`CONNECT_TIMEOUT`], named as the plan
+/// names them (in the progress lines too).
+pub async fn for_plan(
+    plan: &Plan,
+    addrs: &[String],
+    psk: Option<Psk>,
+    progress: &mut dyn FnMut(String),
+) -> Option<PortMatrix> {
+    if plan.check_ports.is_empty() {
+        return None;
+    }
+    let names = plan.nodes.iter().map(|n| n.name.clone()).collect();
+    let m = PortMatrix::new(names, plan.check_ports.clone());
+    Some(fill_all(m, addrs, psk, CONNECT_TIMEOUT, progress).await)
+}
+
+/// Fills `m`'s rows, asking the nodes [`NODES_AT_ONCE`] at a time; a progress line per node as it answers.
+async fn fill_all(
+    mut m: PortMatrix,
+    addrs: &[String],
+    psk: Option<Psk>,
+    timeout: Duration,
+    progress: &mut dyn FnMut(String),
+) -> PortMatrix {
+    let ports = m.ports.clone();
+    // Names and addresses go together; a name without an address (or the reverse) is left out, never misread.
+    let n = addrs.len().min(m.nodes.len());
     let gate = Arc::new(Semaphore::new(NODES_AT_ONCE));
     let mut set = JoinSet::new();
-    for from in 0..addrs.len() {
+    for from in 0..n {
         let (gate, addrs, psk, req) = (
             gate.clone(),
             addrs.to_vec(),
             psk.clone(),
-            request(addrs, from, timeout, ports),
+            request(addrs, from, timeout, &ports),
         );
         set.spawn(async move {
             let _permit = gate.acquire_owned().await;
@@ -340,22 +371,6 @@ pub async fn check(
     }
     m.problems.sort_by_key(|p| p.node);
     m
-}
-
-/// The mesh's port check in one call: None when the plan has no ports to check; else every node of `addrs`
-/// (`HOST:PORT` of each node's server, in the plan's order) asked with [`CONNECT_TIMEOUT`], named as the plan
-/// names them.
-pub async fn for_plan(
-    plan: &Plan,
-    addrs: &[String],
-    psk: Option<Psk>,
-    progress: &mut dyn FnMut(String),
-) -> Option<PortMatrix> {
-    if plan.check_ports.is_empty() {
-        return None;
-    }
-    let m = check(addrs, psk, CONNECT_TIMEOUT, &plan.check_ports, progress).await;
-    Some(m.named(plan.nodes.iter().map(|n| n.name.clone())))
 }
 
 /// Node `from`'s request: every port of every other node.
