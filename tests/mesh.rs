@@ -1,5 +1,5 @@
-//! `saf-net mesh` through the binary: bad node lists (one line, exit 2), the dry-run plan, the one line without
-//! --dry-run (exit 1), and --from-ray against a fake `python3` first on PATH (Ray's answer, no Ray, no cluster).
+//! `saf-net mesh` through the binary: bad node lists (one line, exit 2), the dry-run plan, nodes that answer
+//! nothing (named, exit 4), and --from-ray against a fake `python3` first on PATH (Ray's answer, no Ray, no cluster).
 
 mod common;
 
@@ -81,11 +81,30 @@ fn the_dry_run_prints_every_ordered_pair_and_the_file_joins_the_arguments() {
 }
 
 #[test]
-fn without_dry_run_it_says_the_relay_is_missing_and_measures_nothing() {
-    let (code, out, err) = run(&["127.0.0.1", "127.0.0.2"]);
-    assert_eq!(code, 1);
-    assert_eq!(out, "");
-    one_error_line(&err, "error: measuring needs protocol 3's relay");
+fn nodes_that_answer_nothing_are_named_and_their_pairs_left_incomplete() {
+    let (p1, p2) = (common::free_port(), common::free_port());
+    let (a, b) = (format!("127.0.0.1:{p1}"), format!("127.0.0.1:{p2}"));
+    let (code, out, err) = run(&[&a, &b, "--connect-timeout", "1", "-J", "--no-history"]);
+    assert_eq!(code, 4, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["saf_net"]["complete"], false);
+    let pairs = doc["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 2);
+    assert!(
+        pairs
+            .iter()
+            .all(|p| p["complete"] == false && p["goodput_bps"].is_null())
+    );
+    let findings = doc["findings"].as_array().unwrap();
+    let named: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap(), f["subject"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        named,
+        [("node_unreachable", a.as_str()), ("node_unreachable", b.as_str())]
+    );
+    assert!(err.contains(&a), "progress names the node: {err}");
 }
 
 /// A folder with a fake `python3` that prints `stdout` and exits `code`, first on PATH.

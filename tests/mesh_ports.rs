@@ -66,10 +66,7 @@ async fn run(addrs: &[String], psk: &Psk, ports: &[u16]) -> (PortMatrix, Vec<Str
     let nodes = ["a", "b", "c", "d"]
         .iter()
         .zip(addrs)
-        .map(|(name, addr)| Node {
-            name: name.to_string(),
-            host: addr.clone(),
-        })
+        .map(|(name, addr)| Node::new(name, addr))
         .collect();
     let mut plan = Plan::new(nodes, 1.0, 1, None).unwrap();
     let mut lines = Vec::new();

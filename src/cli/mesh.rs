@@ -5,18 +5,22 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::parse::seconds;
+use super::{ConnectTimeoutArgs, HistoryArgs, PskArgs};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Nodes come from the arguments, --nodes and --from-ray together; the same host twice, or \
-fewer than 2 nodes, is refused (exit 2). Ray not installed or no cluster: exit 1. Measuring needs protocol 3's relay, \
-which is not built yet: without --dry-run mesh says so and exits 1 (docs/mesh.md)."
+    after_help = "Each node runs `saf-net server --allow-relay` with the cluster's key; every pair is measured by \
+its two nodes, never through this machine. Nodes come from the arguments, --nodes and --from-ray together; the same \
+server twice, or fewer than 2 nodes, is refused. A node that does not answer, or refuses, is named and its pairs left \
+incomplete; the run goes on. Ctrl-C keeps the pairs measured. Exit codes: 0 every pair measured, no finding; 3 some \
+pairs incomplete (a node unreachable, Ctrl-C), no finding; 4 findings (a slow node, an MTU, a refusing node...); \
+2 bad arguments; 1 Ray not installed or no cluster, the history cannot be written (docs/mesh.md)."
 )]
 pub struct MeshArgs {
-    /// Nodes running saf-net server: HOST, or NAME=HOST to name it in the outputs.
+    /// Nodes running saf-net server: HOST, HOST:PORT ([V6]:PORT), or NAME=HOST[:PORT] to name it in the outputs.
     #[arg(value_name = "NODE")]
     pub nodes: Vec<String>,
-    /// Also the nodes in FILE: one HOST, NAME=HOST or NAME HOST a line; # comments, blank lines.
+    /// Also the nodes in FILE: one HOST[:PORT], NAME=HOST[:PORT] or NAME HOST[:PORT] a line; # comments, blank lines.
     #[arg(long = "nodes", value_name = "FILE")]
     pub nodes_file: Option<PathBuf>,
     /// Also the alive nodes of a running Ray cluster (ray.nodes() through python3).
@@ -44,6 +48,19 @@ pub struct MeshArgs {
     /// TCP ports to check from each node to each other (with --from-ray default: 6380, and 8265 where Ray reports a dashboard).
     #[arg(long, value_name = "PORTS")]
     pub check_ports: Option<crate::kinds::mesh::plan::Ports>,
+    /// The nodes' server port, for nodes given without one.
+    #[arg(short = 'p', long, value_name = "PORT", default_value_t = crate::config::DEFAULT_PORT,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    #[command(flatten)]
+    pub psk: PskArgs,
+    #[command(flatten)]
+    pub connect: ConnectTimeoutArgs,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// Free text stored with the run (e.g. "before switch upgrade"); `compare` finds a label's latest mesh.
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
     /// Print the plan (nodes, ordered pairs, rounds) and measure nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -49,24 +49,26 @@ pub async fn sequential(
     tokio::pin!(interrupt);
     let pairs: Vec<(usize, usize)> = matrix.ordered_pairs().collect();
     for (done, (a, b)) in pairs.iter().copied().enumerate() {
-        if ended.problems.iter().any(|p| p.node == a) {
-            matrix.set(a, b, PairResult::default());
+        // A pair already in the matrix was decided before (a node that did not answer its facts).
+        if matrix.pair(a, b).is_some() {
             continue;
         }
-        let via = target(&addrs[a], s)?;
-        let pair = tokio::select! {
-            p = measure_pair(&via, &addrs[b], addrs, &requests) => p,
-            _ = &mut interrupt => {
-                ended.interrupted = true;
-                break;
-            }
-        };
-        let result = match pair {
-            Ok(r) => r,
-            Err(e) => {
+        // A node that refused or did not answer as a sender is not asked again: its other pairs are incomplete.
+        let result = if ended.problems.iter().any(|p| p.node == a) {
+            PairResult::default()
+        } else {
+            let via = target(&addrs[a], s)?;
+            let pair = tokio::select! {
+                p = measure_pair(&via, &addrs[b], addrs, &requests) => p,
+                _ = &mut interrupt => {
+                    ended.interrupted = true;
+                    break;
+                }
+            };
+            pair.unwrap_or_else(|e| {
                 ended.problems.push(problem(a, &e));
                 PairResult::default()
-            }
+            })
         };
         progress(line(matrix, a, b, &result, done + 1, pairs.len()));
         matrix.set(a, b, result);
@@ -93,7 +95,7 @@ fn requests(s: &Settings) -> Result<Vec<TestRequest>, String> {
         .collect()
 }
 
-fn target(addr: &str, s: &Settings) -> Result<Target, String> {
+pub(super) fn target(addr: &str, s: &Settings) -> Result<Target, String> {
     let (host, port) = split_host_port(addr).ok_or_else(|| format!("node {addr}: give it as HOST:PORT"))?;
     let mut t = Target::new(&host, port, Family::Any, s.connect_timeout_secs)?;
     t.psk = s.psk.clone();
@@ -121,7 +123,7 @@ async fn measure_pair(
 }
 
 /// A relay that never ran: no answer from the node, or its refusal.
-fn problem(node: usize, e: &ClientError) -> NodeProblem {
+pub(super) fn problem(node: usize, e: &ClientError) -> NodeProblem {
     let unreachable = !matches!(e, ClientError::Refused { .. } | ClientError::Auth { .. });
     NodeProblem {
         node,

@@ -1,9 +1,8 @@
 //! `saf-net mesh`: every ordered pair of a cluster's nodes, measured by the nodes themselves, and the weak node
-//! named. Built so far: the node list (`nodes.rs`, `ray.rs`), the plan and its rounds (`plan.rs`), the matrix
-//! (`matrix.rs`), its findings (`analysis.rs`) and renderings (`text.rs`; `report.rs`: `-J` and one history row
-//! per pair), `relay.rs` (protocol 3's relay: node A's server measuring toward B), `measure.rs` (the
-//! sequential phase filling a [`Matrix`] through it; [`MeshOutcome::new`] does the rest) and `ports.rs`
-//! (`--check-ports` through protocol 3's port check). `cmd/mesh.rs` is not wired to them yet.
+//! named. Plan: the node list (`nodes.rs`, `ray.rs`, `sources.rs`), the plan and its rounds (`plan.rs`). Phases
+//! (`run.rs`): each node's facts, the pairs (`measure.rs`, one at a time through protocol 3's relay, `relay.rs`),
+//! the port check (`ports.rs`). Outcome: the [`Matrix`] (`matrix.rs`) and its findings (`analysis.rs`).
+//! Renderings: `text.rs`, `report.rs` (`-J` and one history row per pair).
 //!
 //! The outcome is not an [`crate::output::Report`]: that trait records one history row per run, a mesh one per
 //! pair, so it has the same renderings as inherent methods.
@@ -18,6 +17,7 @@ pub mod ports;
 pub mod ray;
 pub mod relay;
 pub mod report;
+pub mod run;
 pub mod sources;
 pub mod text;
 
@@ -38,6 +38,8 @@ pub struct MeshOutcome {
     pub parallel: u32,
     /// The profile's name, when one was given.
     pub profile: Option<String>,
+    /// What `--check-ports` found, when it ran.
+    pub ports: Option<ports::PortMatrix>,
 }
 
 impl MeshOutcome {
@@ -50,6 +52,7 @@ impl MeshOutcome {
             duration_secs: plan.duration_secs,
             parallel: plan.parallel,
             profile: plan.profile.as_ref().map(|p| p.name.clone()),
+            ports: None,
         }
     }
 

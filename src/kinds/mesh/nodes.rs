@@ -1,5 +1,5 @@
-//! The mesh's node list: `HOST` or `NAME=HOST` arguments, a `--nodes FILE` (one node a line, `#` comments),
-//! normalised so the same host given twice is refused.
+//! The mesh's node list: `HOST[:PORT]` or `NAME=HOST[:PORT]` arguments, a `--nodes FILE` (one node a line, `#`
+//! comments), normalised so the same server given twice is refused.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -10,19 +10,43 @@ use crate::classify::Classify;
 pub const MIN_NODES: usize = 2;
 
 /// One node as the user (or Ray) gave it: `name` is what every rendering calls it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Node {
-    /// The name it was given (`NAME=HOST`), else the host as given.
+    /// The name it was given (`NAME=HOST`), else the node as given (`HOST` or `HOST:PORT`).
     pub name: String,
-    /// The address or host name the node's server is reached at.
+    /// The address or host name the node's server is reached at (an IPv6 address without brackets).
     pub host: String,
+    /// The server's port when the node gave one (`HOST:PORT`, `[V6]:PORT`); else `-p`'s.
+    pub port: Option<u16>,
 }
 
 impl Node {
-    /// The host in a form where two spellings of one host are equal: an IP address in its canonical text
-    /// (brackets dropped), a name in lower case without a trailing dot.
+    /// A node without a port of its own.
+    pub fn new(name: &str, host: &str) -> Node {
+        Node {
+            name: name.to_string(),
+            host: host.to_string(),
+            port: None,
+        }
+    }
+
+    /// The server in a form where two spellings of one are equal: an IP address in its canonical text
+    /// (brackets dropped), a name in lower case without a trailing dot; then `:PORT` when the node gave one.
     pub fn key(&self) -> String {
-        normalise(&self.host)
+        match self.port {
+            Some(p) => format!("{}:{p}", normalise(&self.host)),
+            None => normalise(&self.host),
+        }
+    }
+
+    /// The node's saf-net server as `HOST:PORT` (`[V6]:PORT`), on `default_port` unless it gave its own.
+    pub fn addr(&self, default_port: u16) -> String {
+        let port = self.port.unwrap_or(default_port);
+        if self.host.contains(':') {
+            format!("[{}]:{port}", self.host)
+        } else {
+            format!("{}:{port}", self.host)
+        }
     }
 }
 
@@ -35,7 +59,7 @@ pub enum NodeError {
     Duplicate { first: String, second: String, key: String },
     #[error("two nodes are named '{name}'; give each node its own name")]
     DuplicateName { name: String },
-    #[error("{origin}: '{text}' is not a node: {why}; write HOST or NAME=HOST")]
+    #[error("{origin}: '{text}' is not a node: {why}; write HOST, HOST:PORT or NAME=HOST[:PORT]")]
     Bad {
         origin: String,
         text: String,
@@ -59,7 +83,7 @@ fn normalise(host: &str) -> String {
     }
 }
 
-/// One `HOST` or `NAME=HOST`; `origin` names where it came from in an error (`argument 2`, `nodes.txt:4`).
+/// One `HOST[:PORT]` or `NAME=HOST[:PORT]` (`[V6]:PORT`; a bare IPv6 address has no port); `origin` names where it came from in an error (`argument 2`, `nodes.txt:4`).
 pub fn parse_node(text: &str, origin: &str) -> Result<Node, NodeError> {
     let bad = |why| NodeError::Bad {
         origin: origin.to_string(),
@@ -83,9 +107,16 @@ pub fn parse_node(text: &str, origin: &str) -> Result<Node, NodeError> {
     if host.contains('=') {
         return Err(bad("it holds more than one '='"));
     }
+    let (host, port) = match crate::net::split_host_port(host) {
+        Some((h, p)) => (h, Some(p)),
+        None if host.starts_with('[') && !host.ends_with(']') => return Err(bad("the port after ']' is not 1-65535")),
+        None if host.matches(':').count() == 1 => return Err(bad("the port after ':' is not 1-65535")),
+        None => (host.trim_start_matches('[').trim_end_matches(']').to_string(), None),
+    };
     Ok(Node {
         name: name.to_string(),
-        host: host.to_string(),
+        host,
+        port,
     })
 }
 
@@ -133,7 +164,7 @@ pub fn from_args(args: &[String]) -> Result<Vec<Node>, NodeError> {
         .collect()
 }
 
-/// Checks a whole list: no host twice (after normalisation), no name twice, at least [`MIN_NODES`].
+/// Checks a whole list: no server (host and port) twice (after normalisation), no name twice, at least [`MIN_NODES`].
 /// `hint` is added to the too-few error (e.g. what Ray reported).
 pub fn check(nodes: Vec<Node>, hint: &str) -> Result<Vec<Node>, NodeError> {
     for (i, b) in nodes.iter().enumerate() {
@@ -162,10 +193,7 @@ mod tests {
     use super::*;
 
     fn node(name: &str, host: &str) -> Node {
-        Node {
-            name: name.into(),
-            host: host.into(),
-        }
+        Node::new(name, host)
     }
 
     #[test]
@@ -175,7 +203,7 @@ mod tests {
         let e = from_args(&["a=".into()]).unwrap_err().to_string();
         assert_eq!(
             e,
-            "argument 1: 'a=' is not a node: the host is empty; write HOST or NAME=HOST"
+            "argument 1: 'a=' is not a node: the host is empty; write HOST, HOST:PORT or NAME=HOST[:PORT]"
         );
         assert!(from_args(&["=h".into()]).is_err());
         assert!(from_args(&["a=b=c".into()]).is_err());
@@ -200,7 +228,7 @@ mod tests {
         let e = parse_file_text("10.0.0.1\n\na b c\n", "nodes.txt").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "nodes.txt:3: 'a b c' is not a node: a line holds one node; write HOST or NAME=HOST"
+            "nodes.txt:3: 'a b c' is not a node: a line holds one node; write HOST, HOST:PORT or NAME=HOST[:PORT]"
         );
         let e = parse_file_text("ok\nx=\n", "n").unwrap_err().to_string();
         assert!(e.starts_with("n:2: "), "{e}");
@@ -216,6 +244,36 @@ mod tests {
             "{e}"
         );
         assert!(e.ends_with("check the path given to --nodes"), "{e}");
+    }
+
+    #[test]
+    fn nodes_may_give_their_servers_port() {
+        let got = from_args(&[
+            "127.0.0.1:7001".into(),
+            "b=[::1]:7002".into(),
+            "fe80::1".into(),
+            "[::2]".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            (got[0].host.as_str(), got[0].port, got[0].name.as_str()),
+            ("127.0.0.1", Some(7001), "127.0.0.1:7001")
+        );
+        assert_eq!((got[1].host.as_str(), got[1].port), ("::1", Some(7002)));
+        assert_eq!((got[2].host.as_str(), got[2].port), ("fe80::1", None));
+        assert_eq!((got[3].host.as_str(), got[3].port), ("::2", None));
+        assert_eq!(got[1].addr(5201), "[::1]:7002");
+        assert_eq!(got[2].addr(5201), "[fe80::1]:5201");
+        assert_eq!(got[0].addr(5201), "127.0.0.1:7001");
+        // One host on two ports is two servers; on one port twice, a duplicate.
+        let two = from_args(&["127.0.0.1:7001".into(), "127.0.0.1:7002".into()]).unwrap();
+        assert!(check(two, "").is_ok());
+        let same = from_args(&["127.0.0.1:7001".into(), "x=127.0.0.1:7001".into()]).unwrap();
+        assert!(matches!(check(same, "").unwrap_err(), NodeError::Duplicate { .. }));
+        for bad in ["h:0", "h:70000", "h:x", "[::1]:x"] {
+            let e = from_args(&[bad.into()]).unwrap_err().to_string();
+            assert!(e.contains("is not 1-65535"), "{bad}: {e}");
+        }
     }
 
     #[test]

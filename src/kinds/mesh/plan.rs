@@ -190,10 +190,7 @@ fn resolve(spec: PatternSpec, nodes: &[Node]) -> Result<Pattern, PlanError> {
         PatternSpec::Ring => Pattern::Ring,
         PatternSpec::Pairs => Pattern::Pairs,
         PatternSpec::Incast(name) => {
-            let probe = Node {
-                name: name.clone(),
-                host: name.clone(),
-            };
+            let probe = super::nodes::parse_node(&name, "incast").unwrap_or_else(|_| Node::new(&name, &name));
             let found = nodes.iter().position(|n| n.name == name || n.key() == probe.key());
             let names = || nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ");
             Pattern::Incast(found.ok_or_else(|| PlanError::UnknownIncast(name.clone(), names()))?)

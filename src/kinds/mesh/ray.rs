@@ -159,7 +159,7 @@ pub fn parse(stdout: &str) -> Result<RayCluster, RayError> {
             .map(|s| s.trim().to_string())
             .find(|s| !s.is_empty())
             .unwrap_or_else(|| address.clone());
-        let node = Node { name, host: address };
+        let node = Node::new(&name, &address);
         if node.host.is_empty() {
             cluster
                 .skipped

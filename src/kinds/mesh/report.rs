@@ -24,6 +24,9 @@ pub struct MeshDocument<'a> {
     pub nodes: Vec<NodeDoc<'a>>,
     pub pairs: Vec<PairDoc<'a>>,
     pub findings: &'a [Finding],
+    /// `--check-ports`' cells (`{from, to, port, state}`), when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_checks: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -113,6 +116,7 @@ impl MeshOutcome {
                 .collect(),
             pairs: m.ordered_pairs().map(|(a, b)| pair_doc(m, a, b)).collect(),
             findings: &self.findings,
+            port_checks: self.ports.as_ref().map(|p| p.json()["port_checks"].clone()),
         }
     }
 

@@ -107,6 +107,10 @@ pub fn render(o: &MeshOutcome) -> String {
     for s in sections {
         out.push_str(&s);
     }
+    if let Some(p) = &o.ports {
+        out.push('\n');
+        out.push_str(&p.text());
+    }
     out.push('\n');
     if o.findings.is_empty() {
         out.push_str("Findings: none\n");
