@@ -57,7 +57,7 @@ async fn ask(
     nodes: &[String],
     req: TestRequest,
 ) -> Result<RelayResult, ClientError> {
-    relay::run(&target(via, psk), to, nodes, req).await
+    relay::run(&target(via, psk), to, nodes, req, false).await
 }
 
 fn refusal(r: Result<RelayResult, ClientError>) -> String {
@@ -77,7 +77,32 @@ async fn a_relay_measures_toward_a_node_with_the_same_key() {
         assert!(r.complete, "{r:?}");
         assert!(r.error.is_none(), "{r:?}");
         assert!(r.bytes > 0 && r.seconds > 0.5, "{r:?}");
+        assert_eq!(
+            (r.rtt_p50_us, r.path_mtu),
+            (None, None),
+            "no probes unless asked: {r:?}"
+        );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_with_probes_brings_the_idle_rtt_and_the_path_mtu() {
+    let k = key("the mesh key, long enough to pass");
+    let (a, b) = (relaying(&k, 5).await, relaying(&k, 5).await);
+    let nodes = vec![name(a.addr), name(b.addr)];
+    let r = relay::run(&target(a.addr, &k), &nodes[1], &nodes, request(0.5, 1), true)
+        .await
+        .unwrap();
+    assert!(r.complete && r.bytes > 0, "{r:?}");
+    let (p50, p99) = (r.rtt_p50_us.unwrap(), r.rtt_p99_us.unwrap());
+    assert!(p50 > 0.0 && p50 <= p99 && p99 < 100_000.0, "loopback RTT: {r:?}");
+    let lo: u32 = std::fs::read_to_string("/sys/class/net/lo/mtu")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mtu = r.path_mtu.unwrap();
+    assert!((1500..=lo).contains(&mtu), "path MTU {mtu} on loopback (MTU {lo})");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

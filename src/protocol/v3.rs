@@ -65,10 +65,14 @@ pub struct RelayRequest {
     /// The run's nodes, `HOST:PORT` each: the only places a relay may dial.
     pub nodes: Vec<String>,
     pub request: super::TestRequest,
+    /// Also probe the path MTU toward the target and the idle RTT (100 UDP probes, 10 ms apart) before the test.
+    /// Absent when false, so a request without probes is byte for byte the first relay's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub probes: bool,
 }
 
 /// The relayed test's figures, from the receiving side: goodput is `bytes` over `seconds`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelayResult {
     pub bytes: u64,
@@ -76,6 +80,15 @@ pub struct RelayResult {
     pub complete: bool,
     /// Why the test is incomplete or never ran (the target's refusal, a wrong key, no answer).
     pub error: Option<String>,
+    /// With `probes`: the idle RTT's median and 99th percentile, microseconds; absent when not probed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_p50_us: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_p99_us: Option<f64>,
+    /// With `probes`: the largest IP packet that passed from the relaying node to the target (don't-fragment
+    /// search); absent when not probed or not found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_mtu: Option<u32>,
 }
 
 /// Most TCP ports one port check asks about per node.

@@ -94,10 +94,8 @@ pub(super) async fn run(
     let result = match crate::kinds::throughput::run_until(&plan, &mut quiet, gone).await {
         Ok(o) => figures(&o),
         Err(e) => RelayResult {
-            bytes: 0,
-            seconds: 0.0,
-            complete: false,
             error: Some(format!("toward {}: {e}", r.target)),
+            ..RelayResult::default()
         },
     };
     ctx.log(format!(
@@ -138,28 +136,32 @@ fn check(ctx: &Ctx, r: &RelayRequest) -> Result<Target, String> {
     Ok(target)
 }
 
-/// A plain throughput run: no MTU probe, no latency, no diagnosis.
+/// A plain throughput run, with the MTU search and the idle RTT probe first when asked for; no diagnosis.
 fn plan(target: Target, r: &RelayRequest) -> ClientPlan {
     ClientPlan {
         target,
         request: r.request.clone(),
-        mtu_check: false,
-        latency: false,
+        mtu_check: r.probes,
+        latency: r.probes,
         expected_mbps: None,
         expected_medium: None,
         client_cpu: None,
     }
 }
 
-/// The receiving side's total, summed over the test's directions.
+/// The receiving side's total, summed over the test's directions, and what the probes found.
 fn figures(o: &Outcome) -> RelayResult {
     let dirs = o.directions();
     let bytes = dirs.iter().map(|d| d.received.bytes).sum();
     let seconds = dirs.iter().map(|d| d.received.seconds).fold(0.0, f64::max);
+    let idle = o.latency.as_ref().map(|l| l.idle.rtt.stats()).filter(|s| s.samples > 0);
     RelayResult {
         bytes,
         seconds,
         complete: o.complete(),
         error: o.error.clone(),
+        rtt_p50_us: idle.as_ref().map(|s| s.p50_us),
+        rtt_p99_us: idle.as_ref().map(|s| s.p99_us),
+        path_mtu: o.path.mtu_probe.and_then(|m| m.forward_path_mtu),
     }
 }

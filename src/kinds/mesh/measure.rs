@@ -1,5 +1,5 @@
-//! The mesh's sequential phase: for each ordered pair A→B, node A's server relays a 1-stream test and a `-P N`
-//! test toward B, one after the other; progress as pairs complete; an interrupt keeps what was measured.
+//! The mesh's sequential phase: for each ordered pair A→B, node A's server relays a 1-stream test (with the path
+//! MTU and idle RTT probes first) and a `-P N` test toward B, one after the other; progress as pairs complete; an interrupt keeps what was measured.
 
 use std::future::Future;
 
@@ -110,15 +110,19 @@ async fn measure_pair(
     requests: &[TestRequest],
 ) -> Result<PairResult, ClientError> {
     let mut figures: Vec<RelayResult> = Vec::new();
-    for req in requests {
-        figures.push(relay::run(via, to, nodes, req.clone()).await?);
+    for (i, req) in requests.iter().enumerate() {
+        // The 1-stream test brings the probes (path MTU, idle RTT): once per pair is enough.
+        figures.push(relay::run(via, to, nodes, req.clone(), i == 0).await?);
     }
     let bps = |r: &RelayResult| (r.complete && r.seconds > 0.0).then(|| r.bytes as f64 * 8.0 / r.seconds);
+    let first = figures.first();
     Ok(PairResult {
-        goodput_bps: figures.first().and_then(bps),
+        goodput_bps: first.and_then(bps),
         goodput_parallel_bps: figures.get(1).and_then(bps),
+        rtt_p50_us: first.and_then(|r| r.rtt_p50_us),
+        rtt_p99_us: first.and_then(|r| r.rtt_p99_us),
+        path_mtu: first.and_then(|r| r.path_mtu),
         complete: figures.iter().all(|r| r.complete),
-        ..PairResult::default()
     })
 }
 

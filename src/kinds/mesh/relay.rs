@@ -13,12 +13,14 @@ use crate::protocol::{
 /// Longest the relayed test may take past its own duration (connecting, queueing, the results).
 const SLACK: Duration = Duration::from_secs(30);
 
-/// Asks the server at `via` to measure toward `target` (one of `nodes`, `HOST:PORT` each) with `request`.
+/// Asks the server at `via` to measure toward `target` (one of `nodes`, `HOST:PORT` each) with `request`;
+/// `probes`: the path MTU and the idle RTT first.
 pub async fn run(
     via: &Target,
     target: &str,
     nodes: &[String],
     request: TestRequest,
+    probes: bool,
 ) -> Result<RelayResult, ClientError> {
     let wait = match request.stop {
         StopAfter::Seconds(t) => Duration::from_secs_f64(t + request.omit_seconds.max(0.0)) + SLACK,
@@ -28,6 +30,7 @@ pub async fn run(
         target: target.to_string(),
         nodes: nodes.to_vec(),
         request,
+        probes,
     }));
     let mut quiet = |_: crate::client::Event<'_>| {};
     let Greeted {
