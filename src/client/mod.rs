@@ -267,6 +267,7 @@ pub(crate) fn describe(msg: &ServerMessage) -> String {
         ServerMessage::Failed { .. } => "a failure",
         ServerMessage::Facts(_) => "facts",
         ServerMessage::Relayed(_) => "relayed figures",
+        ServerMessage::Group(_) => "a group-session answer",
     };
     kind.to_string()
 }

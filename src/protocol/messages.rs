@@ -359,13 +359,17 @@ pub enum ClientMessage {
     Echo(EchoRequest),
     /// Protocol 3: run a throughput test toward another node and answer with `relayed` (`--allow-relay`).
     Relay(Box<super::RelayRequest>),
+    /// Protocol 3: a group session's join, start, or a member's data connection (`--allow-relay`).
+    Group(Box<super::GroupAsk>),
 }
 
 impl ClientMessage {
     /// The oldest protocol version that has this message.
     pub fn needs_protocol(&self) -> u32 {
         match self {
-            ClientMessage::Facts | ClientMessage::Echo(_) | ClientMessage::Relay(_) => super::V3,
+            ClientMessage::Facts | ClientMessage::Echo(_) | ClientMessage::Relay(_) | ClientMessage::Group(_) => {
+                super::V3
+            }
             _ => super::MIN_PROTOCOL,
         }
     }
@@ -376,6 +380,7 @@ impl ClientMessage {
             ClientMessage::Facts => "facts need",
             ClientMessage::Echo(_) => "the slot-free echo needs",
             ClientMessage::Relay(_) => "the relay needs",
+            ClientMessage::Group(_) => "group sessions need",
             _ => "this request needs",
         }
     }
@@ -454,6 +459,8 @@ pub enum ServerMessage {
     Facts(Box<ServerFacts>),
     /// Protocol 3: the answer to `relay`, once the relayed test ended.
     Relayed(super::RelayResult),
+    /// Protocol 3: a group session's answer (`joined`, `ready`, `results`).
+    Group(Box<super::GroupReply>),
 }
 
 /// The server's nonce and its proof of the key over both nonces.

@@ -3,6 +3,7 @@
 mod datagram;
 mod foreign;
 mod framing;
+mod group;
 pub mod iperf3;
 mod messages;
 mod v3;
@@ -13,6 +14,7 @@ pub use datagram::{
 };
 pub use foreign::{FirstReply, Foreign, identify, read_first};
 pub use framing::{DEFAULT_MAX_FRAME, FrameError, decode, encode, read_message, read_raw, spawn_reader, write_message};
+pub use group::{Flow, FlowIn, FlowOut, GroupAsk, GroupJoin, GroupReply, GroupResults, MAX_MEMBERS};
 pub use messages::*;
 pub use v3::{EchoRequest, RelayRequest, RelayResult, RouteView, ServerFacts};
 pub use version::{MIN_PROTOCOL, PROTOCOL_VERSION, V3, mismatch_text, negotiate, server_version_in};

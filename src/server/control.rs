@@ -175,5 +175,6 @@ pub(super) fn kind(msg: &ClientMessage) -> &'static str {
         ClientMessage::Facts => "a facts request",
         ClientMessage::Echo(_) => "an echo request",
         ClientMessage::Relay(_) => "a relay request",
+        ClientMessage::Group(_) => "a group-session message",
     }
 }

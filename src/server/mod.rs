@@ -4,6 +4,9 @@ mod accept;
 mod control;
 mod echo;
 mod facts;
+mod group;
+mod group_data;
+mod groups;
 mod handshakes;
 mod iperf3;
 mod latency;
@@ -66,6 +69,8 @@ pub(crate) struct Ctx {
     facts_seats: seats::Seats,
     /// Relayed tests (protocol 3, `--allow-relay`): one at a time, a few a minute.
     relays: relay::Relays,
+    /// Group sessions (protocol 3) this server is a member of now, by cookie.
+    groups: groups::Groups,
 }
 
 impl Ctx {
@@ -156,6 +161,7 @@ pub async fn serve_ports(
         echo_seats: seats::Seats::new(config.max_echo_sessions),
         facts_seats: seats::Seats::new(facts::FACTS_AT_ONCE),
         relays: relay::Relays::new(config.max_relays_per_minute),
+        groups: groups::Groups::default(),
         config,
     });
     ctx.log(format!(

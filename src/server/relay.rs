@@ -40,8 +40,13 @@ impl Relays {
         }
     }
 
+    /// Relayed tests and group sessions allowed in any 60 s.
+    pub fn per_minute(&self) -> u32 {
+        self.per_minute
+    }
+
     /// Counts a start if the last 60 s leave room for it.
-    fn admit(&self, now: Instant) -> bool {
+    pub fn admit(&self, now: Instant) -> bool {
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         while started
             .front()

@@ -10,9 +10,9 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use super::control::{Admitted, client_spoke, kind};
 use super::handshakes::Pending;
 use super::slots::{Permit, QueueFull};
-use super::{Ctx, echo, facts, latency, relay, throughput};
+use super::{Ctx, echo, facts, group, group_data, latency, relay, throughput};
 use crate::protocol::{
-    Challenge, ClientMessage, Cookie, EchoRequest, FrameError, LatencyRequest, Protocol, RelayRequest, SHUTTING_DOWN,
+    Challenge, ClientMessage, Cookie, EchoRequest, FrameError, GroupAsk, GroupJoin, LatencyRequest, Protocol, RelayRequest, SHUTTING_DOWN,
     ServerMessage, StopAfter, TestRequest, mismatch_text, negotiate, read_message, write_message,
 };
 
@@ -30,6 +30,8 @@ enum Asked {
     Facts,
     Echo(EchoRequest),
     Relay(Box<RelayRequest>),
+    Group(Box<GroupJoin>),
+    GroupData(Cookie, u32, u32),
 }
 
 /// A test that needs a slot.
@@ -86,6 +88,8 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, hello: Hel
         Some(Asked::Facts) => return facts::answer(ctx, peer, &mut s.wr, version).await,
         Some(Asked::Echo(r)) => return echo::run(ctx, peer, s.rd, s.wr, &r).await,
         Some(Asked::Relay(r)) => return relay::run(ctx, peer, s.rd, s.wr, &r).await,
+        Some(Asked::Group(j)) => return group::join(ctx, peer, s.rd, s.wr, &j).await,
+        Some(Asked::GroupData(c, from, stream)) => return group_data::take(ctx, peer, s.rd, s.wr, (c, from, stream)).await,
         Some(Asked::Test(r)) => r,
     };
     let checked = match &req {
@@ -181,6 +185,14 @@ impl Session<'_> {
             Ok(ClientMessage::Facts) => Some(Asked::Facts),
             Ok(ClientMessage::Echo(req)) => Some(Asked::Echo(req)),
             Ok(ClientMessage::Relay(req)) => Some(Asked::Relay(req)),
+            Ok(ClientMessage::Group(ask)) => match *ask {
+                GroupAsk::Join(j) => Some(Asked::Group(Box::new(j))),
+                GroupAsk::Data { cookie, from, stream } => Some(Asked::GroupData(cookie, from, stream)),
+                GroupAsk::Start => {
+                    self.refuse("a group's start comes after its join, on the same connection".into()).await;
+                    None
+                }
+            },
             Ok(other) => {
                 let reason = format!("expected a test request, got {}", kind(&other));
                 self.refuse(reason).await;
