@@ -2,6 +2,7 @@
 //! reports to an [`Observer`], the errors that mean nothing was measured, and the route lookup before a test.
 //! The runs themselves are in [`crate::kinds`].
 
+pub mod group;
 mod hello;
 mod route;
 

@@ -18,12 +18,18 @@ use crate::config::DEFAULT_BLOCK;
 use crate::engine::{LocalStreams, SideRun, StreamSpec, Timing, drive};
 use crate::net::split_host_port;
 use crate::protocol::{
-    ClientMessage, Direction, FlowIn, FlowOut, GroupAsk, GroupJoin, GroupReply, GroupResults, Protocol,
-    SHUTTING_DOWN, ServerMessage, StopAfter, TestRequest, read_message, write_message,
+    ClientMessage, Direction, FlowIn, FlowOut, GroupAsk, GroupJoin, GroupReply, GroupResults, Protocol, SHUTTING_DOWN,
+    ServerMessage, StopAfter, TestRequest, read_message, write_message,
 };
 
 /// Runs one member's group session and ends it. Returns whether it held the slot.
-pub(super) async fn join(ctx: &Ctx, peer: SocketAddr, mut rd: OwnedReadHalf, mut wr: OwnedWriteHalf, j: &GroupJoin) -> bool {
+pub(super) async fn join(
+    ctx: &Ctx,
+    peer: SocketAddr,
+    mut rd: OwnedReadHalf,
+    mut wr: OwnedWriteHalf,
+    j: &GroupJoin,
+) -> bool {
     let req = match check(ctx, j) {
         Ok(r) => r,
         Err(reason) => return refuse(ctx, &mut wr, peer, reason).await,
@@ -40,12 +46,20 @@ pub(super) async fn join(ctx: &Ctx, peer: SocketAddr, mut rd: OwnedReadHalf, mut
         );
         return refuse(ctx, &mut wr, peer, reason).await;
     }
-    let expected = j.incoming().flat_map(|f| (1..=j.streams).map(move |s| (f.from, s))).collect();
+    let expected = j
+        .incoming()
+        .flat_map(|f| (1..=j.streams).map(move |s| (f.from, s)))
+        .collect();
     let (_registration, mut incoming) = match ctx.groups.register(j.cookie, j.members.clone(), expected) {
         Ok(r) => r,
         Err(reason) => return refuse(ctx, &mut wr, peer, reason).await,
     };
-    let name = format!("group {}… member {} of {}", &j.cookie.hex()[..8], j.index, j.members.len());
+    let name = format!(
+        "group {}… member {} of {}",
+        &j.cookie.hex()[..8],
+        j.index,
+        j.members.len()
+    );
     ctx.log(format!(
         "{peer}: {name} joined: {} flow(s) out, {} in, {} stream(s) each, {} s",
         j.outgoing().count(),
@@ -53,7 +67,10 @@ pub(super) async fn join(ctx: &Ctx, peer: SocketAddr, mut rd: OwnedReadHalf, mut
         j.streams,
         j.duration_seconds
     ));
-    if write_message(&mut wr, &ServerMessage::Group(Box::new(GroupReply::Joined))).await.is_err() {
+    if write_message(&mut wr, &ServerMessage::Group(Box::new(GroupReply::Joined)))
+        .await
+        .is_err()
+    {
         return true;
     }
     if let Err(why) = wait_start(ctx, &mut rd).await {
@@ -64,7 +81,10 @@ pub(super) async fn join(ctx: &Ctx, peer: SocketAddr, mut rd: OwnedReadHalf, mut
     let within = Duration::from_secs_f64(CONNECT_TIMEOUT_SECS) + ctx.config.handshake_timeout;
     let arrived = gather(j, &mut incoming, within).await;
     let results = run(ctx, &mut rd, j, &req, dialed, arrived).await;
-    let state = results.error.as_deref().map_or("done".to_string(), |e| format!("incomplete: {e}"));
+    let state = results
+        .error
+        .as_deref()
+        .map_or("done".to_string(), |e| format!("incomplete: {e}"));
     ctx.log(format!("{peer}: {name} {state}; slot free"));
     let _ = write_message(&mut wr, &ServerMessage::Group(Box::new(GroupReply::Results(results)))).await;
     true
@@ -191,11 +211,18 @@ async fn run(
 }
 
 /// Per flow: the receiver's bytes and period, the first error of its streams.
-fn tally(j: &GroupJoin, roles: &Roles, mut errors: HashMap<(u32, bool), String>, side: Option<SideRun>) -> GroupResults {
+fn tally(
+    j: &GroupJoin,
+    roles: &Roles,
+    mut errors: HashMap<(u32, bool), String>,
+    side: Option<SideRun>,
+) -> GroupResults {
     let mut bytes: HashMap<u32, (u64, f64)> = HashMap::new();
     let aborted = side.as_ref().and_then(|s| s.aborted.as_ref().map(|a| a.to_string()));
     for t in side.iter().flat_map(|s| &s.results.streams) {
-        let Some(&(peer, sender)) = roles.get(&t.stream) else { continue };
+        let Some(&(peer, sender)) = roles.get(&t.stream) else {
+            continue;
+        };
         if let Some(e) = &t.error {
             errors.entry((peer, sender)).or_insert_with(|| e.clone());
         }
@@ -231,9 +258,8 @@ fn tally(j: &GroupJoin, roles: &Roles, mut errors: HashMap<(u32, bool), String>,
             error: errors.get(&(f.to, true)).cloned(),
         })
         .collect();
-    let error = aborted.or_else(|| {
-        (!errors.is_empty()).then(|| format!("{} flow(s) of this member did not run whole", errors.len()))
-    });
+    let error = aborted
+        .or_else(|| (!errors.is_empty()).then(|| format!("{} flow(s) of this member did not run whole", errors.len())));
     GroupResults {
         incoming,
         outgoing,

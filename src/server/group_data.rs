@@ -56,7 +56,11 @@ pub(super) async fn take(
     {
         return false;
     }
-    if let Ok(socket) = rd.reunite(wr).map_err(|e| e.to_string()).and_then(|s| s.into_std().map_err(|e| e.to_string())) {
+    if let Ok(socket) = rd
+        .reunite(wr)
+        .map_err(|e| e.to_string())
+        .and_then(|s| s.into_std().map_err(|e| e.to_string()))
+    {
         let _ = claim.tx.send(Incoming { from, stream, socket });
     }
     false

@@ -64,14 +64,7 @@ impl Groups {
             return Err("this group cookie is already registered here; a group joins each member once".into());
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        map.insert(
-            cookie,
-            Entry {
-                members,
-                expected,
-                tx,
-            },
-        );
+        map.insert(cookie, Entry { members, expected, tx });
         let reg = Registration {
             groups: self.clone(),
             cookie,
@@ -124,7 +117,10 @@ mod tests {
         let c = Cookie([1; 16]);
         let expected = HashSet::from([(1, 1), (1, 2)]);
         let (reg, _rx) = groups.register(c, vec!["a:1".into(), "b:1".into()], expected).unwrap();
-        assert!(groups.register(c, vec![], HashSet::new()).is_err(), "a cookie is registered once");
+        assert!(
+            groups.register(c, vec![], HashSet::new()).is_err(),
+            "a cookie is registered once"
+        );
         assert_eq!(groups.member(&c, 1).unwrap(), "b:1");
         assert!(groups.member(&c, 2).is_err());
         assert!(groups.claim(&c, 1, 1).is_ok());

@@ -12,8 +12,9 @@ use super::handshakes::Pending;
 use super::slots::{Permit, QueueFull};
 use super::{Ctx, echo, facts, group, group_data, latency, relay, throughput};
 use crate::protocol::{
-    Challenge, ClientMessage, Cookie, EchoRequest, FrameError, GroupAsk, GroupJoin, LatencyRequest, Protocol, RelayRequest, SHUTTING_DOWN,
-    ServerMessage, StopAfter, TestRequest, mismatch_text, negotiate, read_message, write_message,
+    Challenge, ClientMessage, Cookie, EchoRequest, FrameError, GroupAsk, GroupJoin, LatencyRequest, Protocol,
+    RelayRequest, SHUTTING_DOWN, ServerMessage, StopAfter, TestRequest, mismatch_text, negotiate, read_message,
+    write_message,
 };
 
 /// A client's hello, as the first frame of its control connection said it.
@@ -89,7 +90,9 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, hello: Hel
         Some(Asked::Echo(r)) => return echo::run(ctx, peer, s.rd, s.wr, &r).await,
         Some(Asked::Relay(r)) => return relay::run(ctx, peer, s.rd, s.wr, &r).await,
         Some(Asked::Group(j)) => return group::join(ctx, peer, s.rd, s.wr, &j).await,
-        Some(Asked::GroupData(c, from, stream)) => return group_data::take(ctx, peer, s.rd, s.wr, (c, from, stream)).await,
+        Some(Asked::GroupData(c, from, stream)) => {
+            return group_data::take(ctx, peer, s.rd, s.wr, (c, from, stream)).await;
+        }
         Some(Asked::Test(r)) => r,
     };
     let checked = match &req {
@@ -189,7 +192,8 @@ impl Session<'_> {
                 GroupAsk::Join(j) => Some(Asked::Group(Box::new(j))),
                 GroupAsk::Data { cookie, from, stream } => Some(Asked::GroupData(cookie, from, stream)),
                 GroupAsk::Start => {
-                    self.refuse("a group's start comes after its join, on the same connection".into()).await;
+                    self.refuse("a group's start comes after its join, on the same connection".into())
+                        .await;
                     None
                 }
             },
