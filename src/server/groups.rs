@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use crate::protocol::Cookie;
 
 /// A member's data connection, taken into its group.
+#[derive(Debug)]
 pub(super) struct Incoming {
     pub from: u32,
     pub stream: u32,
@@ -43,6 +44,7 @@ impl Drop for Registration {
 }
 
 /// A claimed place for one data connection: where to hand the socket.
+#[derive(Debug)]
 pub(super) struct Claim {
     pub tx: mpsc::UnboundedSender<Incoming>,
 }
