@@ -12,6 +12,8 @@ use saf_net::auth::{CLIENT_ROLE, Psk};
 use saf_net::client::ClientError;
 use saf_net::client::group::{self, GroupError, GroupPlan};
 use saf_net::config::{ClientInput, ServerConfig, Target};
+use saf_net::kinds::mesh::measure::Settings;
+use saf_net::kinds::mesh::{Matrix, MeshNode, Node, PatternSpec, Plan, concurrent};
 use saf_net::net::Family;
 use saf_net::protocol::{
     ClientMessage, Cookie, Flow, GroupAsk, GroupJoin, GroupReply, GroupResults, ServerMessage, read_message,
@@ -325,4 +327,119 @@ async fn a_second_group_on_an_overlapping_member_is_refused_busy_without_deadloc
     assert!(began.elapsed() < BOUND);
     // Afterwards the second group runs.
     assert_all_flows_ran(&second, &run_group(&[&s[1], &s[2]], &k, &second).await.unwrap());
+}
+
+fn matrix_of(servers: &[&common::Server]) -> (Matrix, Vec<String>, Vec<Node>) {
+    let nodes: Vec<Node> = servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Node {
+            name: format!("n{}", i + 1),
+            host: name(s.addr),
+        })
+        .collect();
+    let mesh = nodes
+        .iter()
+        .map(|n| MeshNode {
+            name: n.name.clone(),
+            host: n.host.clone(),
+            link: None,
+        })
+        .collect();
+    (Matrix::new(mesh), servers.iter().map(|s| name(s.addr)).collect(), nodes)
+}
+
+fn settings(psk: &Psk, secs: f64) -> Settings {
+    Settings {
+        duration_secs: secs,
+        parallel: 2,
+        psk: Some(psk.clone()),
+        connect_timeout_secs: 2.0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_ring_fills_each_pair_and_names_a_refusing_node() {
+    let k = mesh_key();
+    let s = members(&k, 3).await;
+    let plain = common::server(ServerConfig {
+        allow_relay: false,
+        ..member_config(&k)
+    })
+    .await;
+    let all = [&s[0], &s[1], &s[2], &plain];
+    let (mut matrix, addrs, nodes) = matrix_of(&all);
+    let plan = Plan::new(nodes, 1.0, 2, Some(PatternSpec::Ring)).unwrap();
+    let rounds = plan.rounds();
+    let mut lines = Vec::new();
+    let ended = tokio::time::timeout(
+        BOUND,
+        concurrent::run(
+            &mut matrix,
+            &addrs,
+            &settings(&k, 1.0),
+            &rounds,
+            &mut |l| lines.push(l),
+            std::future::pending(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!ended.interrupted);
+    assert_eq!(ended.problems.len(), 1, "{:?}", ended.problems);
+    assert!(
+        ended.problems[0].node == 3 && !ended.problems[0].unreachable,
+        "{:?}",
+        ended.problems
+    );
+    assert!(
+        ended.problems[0].reason.contains("--allow-relay"),
+        "{:?}",
+        ended.problems
+    );
+    assert_eq!(lines.len(), rounds.len(), "{lines:?}");
+    for (a, b) in rounds.iter().flatten().copied() {
+        let p = matrix.pair(a, b).unwrap();
+        if a == 3 || b == 3 {
+            assert!(!p.complete && p.goodput_parallel_bps.is_none(), "{a}->{b}: {p:?}");
+        } else {
+            assert!(p.complete && p.goodput_parallel_bps.unwrap() > 0.0, "{a}->{b}: {p:?}");
+            assert!(
+                p.goodput_bps.is_none(),
+                "a concurrent run fills the parallel figure only"
+            );
+        }
+    }
+    assert!(matrix.pair(0, 2).is_none(), "a ring of 4 does not measure 0->2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_ends_the_group_everywhere_and_frees_every_slot() {
+    let k = mesh_key();
+    let s = members(&k, 3).await;
+    let all = [&s[0], &s[1], &s[2]];
+    let (mut matrix, addrs, nodes) = matrix_of(&all);
+    let plan = Plan::new(nodes, 8.0, 2, Some(PatternSpec::Incast("n1".into()))).unwrap();
+    let began = std::time::Instant::now();
+    let ended = concurrent::run(
+        &mut matrix,
+        &addrs,
+        &settings(&k, 8.0),
+        &plan.rounds(),
+        &mut |_| {},
+        tokio::time::sleep(Duration::from_millis(1500)),
+    )
+    .await
+    .unwrap();
+    assert!(ended.interrupted && ended.problems.is_empty(), "{ended:?}");
+    assert!(began.elapsed() < Duration::from_secs(4), "{:?}", began.elapsed());
+    for (a, b) in [(1, 0), (2, 0)] {
+        assert!(!matrix.pair(a, b).unwrap().complete);
+    }
+    // Every member's run ends within the engine's abort wait; then each takes a normal test.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for m in &s {
+        assert!(plain_test(m.addr, &k).await, "{} is free again", m.addr);
+    }
 }

@@ -93,7 +93,7 @@ fn requests(s: &Settings) -> Result<Vec<TestRequest>, String> {
         .collect()
 }
 
-fn target(addr: &str, s: &Settings) -> Result<Target, String> {
+pub(super) fn target(addr: &str, s: &Settings) -> Result<Target, String> {
     let (host, port) = split_host_port(addr).ok_or_else(|| format!("node {addr}: give it as HOST:PORT"))?;
     let mut t = Target::new(&host, port, Family::Any, s.connect_timeout_secs)?;
     t.psk = s.psk.clone();
@@ -121,7 +121,7 @@ async fn measure_pair(
 }
 
 /// A relay that never ran: no answer from the node, or its refusal.
-fn problem(node: usize, e: &ClientError) -> NodeProblem {
+pub(super) fn problem(node: usize, e: &ClientError) -> NodeProblem {
     let unreachable = !matches!(e, ClientError::Refused { .. } | ClientError::Auth { .. });
     NodeProblem {
         node,

@@ -9,6 +9,7 @@
 //! pair, so it has the same renderings as inherent methods.
 
 pub mod analysis;
+pub mod concurrent;
 pub mod dry_run;
 pub mod matrix;
 pub mod measure;
