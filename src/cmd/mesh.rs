@@ -5,8 +5,8 @@ use anyhow::{Result, bail};
 
 use super::{EXIT_OK, ExitCode, classified};
 use crate::cli::MeshArgs;
-use crate::kinds::mesh::sources::{Sources, gather};
 use crate::kinds::mesh::measure::Settings;
+use crate::kinds::mesh::sources::{Sources, gather};
 use crate::kinds::mesh::{Matrix, MeshNode, MeshOutcome, Mode, Plan, concurrent as group_rounds, dry_run};
 use crate::runner::Runner;
 
