@@ -443,3 +443,27 @@ async fn an_interrupt_ends_the_group_everywhere_and_frees_every_slot() {
         assert!(plain_test(m.addr, &k).await, "{} is free again", m.addr);
     }
 }
+
+/// The fuzz seeds of the group messages decode as what they are named for.
+#[test]
+fn the_group_fuzz_seeds_decode() {
+    let seed = |p: &str| std::fs::read(format!("{}/fuzz/seeds/{p}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let join = saf_net::protocol::decode::<ClientMessage>(&seed("client_message/v3_group_join")).unwrap();
+    match join {
+        ClientMessage::Group(a) => match *a {
+            GroupAsk::Join(j) => assert!(j.check().is_ok() && j.outgoing().count() == 1, "{j:?}"),
+            other => panic!("not a join: {other:?}"),
+        },
+        other => panic!("not a group message: {other:?}"),
+    }
+    let data = saf_net::protocol::decode::<ClientMessage>(&seed("client_message/v3_group_data")).unwrap();
+    assert!(
+        matches!(data, ClientMessage::Group(ref a) if matches!(**a, GroupAsk::Data { from: 2, .. })),
+        "{data:?}"
+    );
+    let results = saf_net::protocol::decode::<ServerMessage>(&seed("server_message/v3_group_results")).unwrap();
+    assert!(
+        matches!(results, ServerMessage::Group(ref r) if matches!(**r, GroupReply::Results(_))),
+        "{results:?}"
+    );
+}
