@@ -9,8 +9,10 @@ use super::parse::seconds;
 #[derive(Debug, Args)]
 #[command(
     after_help = "Nodes come from the arguments, --nodes and --from-ray together; the same host twice, or \
-fewer than 2 nodes, is refused (exit 2). Ray not installed or no cluster: exit 1. Measuring needs protocol 3's relay, \
-which is not built yet: without --dry-run mesh says so and exits 1 (docs/mesh.md)."
+fewer than 2 nodes, is refused (exit 2). Ray not installed or no cluster: exit 1. --concurrent PATTERN measures \
+through protocol 3's group sessions (the nodes' servers run with --allow-relay and the key in SAF_NET_PSK): exit 3 \
+when a pair of the pattern is incomplete, 4 with findings. A sequential run is not built yet: without --dry-run mesh \
+says so and exits 1 (docs/mesh.md)."
 )]
 pub struct MeshArgs {
     /// Nodes running saf-net server: HOST, or NAME=HOST to name it in the outputs.

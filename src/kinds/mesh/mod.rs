@@ -2,8 +2,8 @@
 //! named. Built so far: the node list (`nodes.rs`, `ray.rs`), the plan and its rounds (`plan.rs`), the matrix
 //! (`matrix.rs`), its findings (`analysis.rs`) and renderings (`text.rs`; `report.rs`: `-J` and one history row
 //! per pair), `relay.rs` (protocol 3's relay: node A's server measuring toward B) and `measure.rs` (the
-//! sequential phase filling a [`Matrix`] through it; [`MeshOutcome::new`] does the rest). `cmd/mesh.rs` is not
-//! wired to it yet.
+//! sequential phase filling a [`Matrix`] through it; [`MeshOutcome::new`] does the rest), `concurrent.rs` (the
+//! `--concurrent` rounds as group sessions, wired in `cmd/mesh.rs`).
 //!
 //! The outcome is not an [`crate::output::Report`]: that trait records one history row per run, a mesh one per
 //! pair, so it has the same renderings as inherent methods.
