@@ -467,3 +467,44 @@ fn the_group_fuzz_seeds_decode() {
         "{results:?}"
     );
 }
+
+/// A member that stops mid-run (its server shuts down) ends its flows at every other member at once; the pairs
+/// it sends or receives are incomplete, the others keep their figure, and the round ends within its bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_failing_mid_run_leaves_its_pairs_incomplete_within_the_bound() {
+    let k = mesh_key();
+    let mut s = members(&k, 3).await;
+    let all = [&s[0], &s[1], &s[2]];
+    let (mut matrix, addrs, nodes) = matrix_of(&all);
+    let plan = Plan::new(nodes, 4.0, 2, Some(PatternSpec::Ring)).unwrap();
+    let first_round = vec![plan.rounds()[0].clone()];
+    let dying = s.remove(1);
+    let (set, mut quiet) = (settings(&k, 4.0), |_| {});
+    let began = std::time::Instant::now();
+    let (ended, _) = tokio::join!(
+        concurrent::run(
+            &mut matrix,
+            &addrs,
+            &set,
+            &first_round,
+            &mut quiet,
+            std::future::pending()
+        ),
+        async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let _ = dying.shutdown().await;
+        }
+    );
+    let ended = ended.unwrap();
+    assert!(began.elapsed() < Duration::from_secs(16), "{:?}", began.elapsed());
+    assert!(!ended.interrupted, "{ended:?}");
+    for (a, b) in [(0, 1), (1, 2)] {
+        assert!(
+            !matrix.pair(a, b).unwrap().complete,
+            "{a}->{b}: {:?}",
+            matrix.pair(a, b)
+        );
+    }
+    let kept = matrix.pair(2, 0).unwrap();
+    assert!(kept.complete && kept.goodput_parallel_bps.unwrap() > 0.0, "{kept:?}");
+}
