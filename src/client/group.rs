@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::task::JoinSet;
 
@@ -20,6 +21,8 @@ use crate::protocol::{
 /// Longest a member's results may take past the duration and the engine's grace: its dials and the gathering
 /// of its incoming connections (connect and handshake timeouts), and the answer.
 const SLACK: Duration = Duration::from_secs(40);
+/// Longest a member that joined a group that will not run may take to close its side.
+const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
 /// One group: its members' servers (`HOST:PORT` each, as the members dial each other), its flows, streams per
 /// flow and seconds of sending.
@@ -117,9 +120,27 @@ async fn join_all(targets: &[Target], plan: &GroupPlan, cookie: Cookie) -> Resul
     }
     if !failed.is_empty() {
         failed.sort_by_key(|(i, _)| *i);
+        release(joined.into_iter().flatten().collect()).await;
         return Err(GroupError::Join(failed));
     }
     Ok(joined.into_iter().flatten().collect())
+}
+
+/// Leaves the members that joined a group that will not run, and waits (a bounded time) until each closed its
+/// side: by then its slot is free, so a retry without the refusing members finds them free.
+async fn release(joined: Vec<Joined>) {
+    let mut readers = Vec::new();
+    for (_, rd, wr) in joined {
+        drop(wr);
+        readers.push(rd);
+    }
+    for mut rd in readers {
+        let mut sink = [0u8; 64];
+        let _ = tokio::time::timeout(RELEASE_WAIT, async {
+            while matches!(rd.read(&mut sink).await, Ok(n) if n > 0) {}
+        })
+        .await;
+    }
 }
 
 /// One member: hello, key, join, its `joined`.

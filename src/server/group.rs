@@ -34,7 +34,7 @@ pub(super) async fn join(
         Ok(r) => r,
         Err(reason) => return refuse(ctx, &mut wr, peer, reason).await,
     };
-    let Some(_permit) = ctx.slots.try_take() else {
+    let Some(permit) = ctx.slots.try_take() else {
         let reason = "server busy: its test slot is taken (a group member never queues); try again when it ends";
         return refuse(ctx, &mut wr, peer, reason.into()).await;
     };
@@ -50,7 +50,7 @@ pub(super) async fn join(
         .incoming()
         .flat_map(|f| (1..=j.streams).map(move |s| (f.from, s)))
         .collect();
-    let (_registration, mut incoming) = match ctx.groups.register(j.cookie, j.members.clone(), expected) {
+    let (registration, mut incoming) = match ctx.groups.register(j.cookie, j.members.clone(), expected) {
         Ok(r) => r,
         Err(reason) => return refuse(ctx, &mut wr, peer, reason).await,
     };
@@ -80,11 +80,15 @@ pub(super) async fn join(
     let dialed = dial_all(ctx, j).await;
     let within = Duration::from_secs_f64(CONNECT_TIMEOUT_SECS) + ctx.config.handshake_timeout;
     let arrived = gather(j, &mut incoming, within).await;
+    // Latecomers are refused from here on: the run starts without them.
+    incoming.close();
     let results = run(ctx, &mut rd, j, &req, dialed, arrived).await;
     let state = results
         .error
         .as_deref()
         .map_or("done".to_string(), |e| format!("incomplete: {e}"));
+    // Free before answering: the orchestrator may start the next group on this server as soon as it reads.
+    drop((registration, permit));
     ctx.log(format!("{peer}: {name} {state}; slot free"));
     let _ = write_message(&mut wr, &ServerMessage::Group(Box::new(GroupReply::Results(results)))).await;
     true
@@ -102,9 +106,12 @@ fn check(ctx: &Ctx, j: &GroupJoin) -> Result<TestRequest, String> {
     if let Some(bad) = j.members.iter().find(|m| split_host_port(m).is_none()) {
         return Err(format!("group member {bad}: give it as HOST:PORT"));
     }
+    if j.streams == 0 {
+        return Err("a group needs at least 1 stream per flow".into());
+    }
     let flows = (j.outgoing().count() + j.incoming().count()) as u32;
     let conns = flows.saturating_mul(j.streams);
-    if j.streams == 0 || conns > ctx.config.max_streams {
+    if conns > ctx.config.max_streams {
         return Err(format!(
             "the group's {conns} data connections here ({flows} flow(s) × {} stream(s)) exceed this server's limit \
              of {} streams (server option --max-streams)",

@@ -50,6 +50,10 @@ pub(super) async fn take(
         Ok(c) => c,
         Err(reason) => return refuse(ctx, &mut wr, peer, format!("group data connection refused: {reason}")).await,
     };
+    if claim.tx.is_closed() {
+        let reason = "group data connection refused: the group's run started without it (too late)".to_string();
+        return refuse(ctx, &mut wr, peer, reason).await;
+    }
     if write_message(&mut wr, &ServerMessage::Group(Box::new(GroupReply::Ready)))
         .await
         .is_err()
