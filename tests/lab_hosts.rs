@@ -225,3 +225,72 @@ fn a_dry_run_of_four_hosts_plans_a_keyed_server_in_each() {
         );
     }
 }
+
+/// `mesh --concurrent PATTERN -J` run in host 1; each measured pair's `goodput_parallel_bps` in Mbit/s.
+fn concurrent_mesh(lab: &Lab, pattern: &str, addrs: &[String]) -> Vec<(String, String, f64)> {
+    let mut argv = vec!["saf-net", "mesh", "--concurrent", pattern, "-t", "3", "-J"];
+    argv.extend(addrs.iter().map(String::as_str));
+    let out = lab.exec("1", &argv);
+    assert!(
+        out.status.success(),
+        "mesh {argv:?}: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("mesh JSON");
+    let measured: Vec<(String, String, f64)> = doc["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["complete"] == true)
+        .map(|p| {
+            let mbps = p["goodput_parallel_bps"].as_f64().expect("a concurrent figure") / 1e6;
+            (
+                p["from"].as_str().unwrap().to_string(),
+                p["to"].as_str().unwrap().to_string(),
+                mbps,
+            )
+        })
+        .collect();
+    eprintln!("--concurrent {pattern}: {measured:?}\n{}", text(&out.stderr));
+    measured
+}
+
+/// A concurrent ring on a clean 4-host 1GbE lab uses each port once per direction: every pair ≥ 80 % of the
+/// ceiling. An incast into host 1: the senders' figures add up to host 1's port rate, ±10 %.
+#[test]
+fn concurrent_ring_and_incast_on_a_clean_1gbe_lab() {
+    let _serial = serial();
+    if skipped("lab up 1gbe --hosts 4, mesh --concurrent ring and incast") {
+        return;
+    }
+    let lab = Lab::up("conc", &["1gbe", "--hosts", "4"]);
+    let addrs: Vec<String> = (1..=4).map(|i| lab.addr(i)).collect();
+    let ring = concurrent_mesh(&lab, "ring", &addrs);
+    assert_eq!(ring.len(), 8, "both ring directions, every pair complete: {ring:?}");
+    for (from, to, mbps) in &ring {
+        let next = |a: &String, b: &String| {
+            let (i, j) = (
+                addrs.iter().position(|x| x == a).unwrap(),
+                addrs.iter().position(|x| x == b).unwrap(),
+            );
+            (j + 4 - i) % 4
+        };
+        assert!(matches!(next(from, to), 1 | 3), "{from}->{to} is not a ring pair");
+        assert!(
+            *mbps >= 0.8 * CEILING_1GBE && *mbps <= CEILING_1GBE * 1.005,
+            "{from}->{to}: {mbps:.1} Mbit/s"
+        );
+    }
+    let incast = concurrent_mesh(&lab, &format!("incast:{}", addrs[0]), &addrs);
+    assert_eq!(incast.len(), 3, "{incast:?}");
+    assert!(
+        incast.iter().all(|(_, to, m)| to == &addrs[0] && *m > 0.0),
+        "{incast:?}"
+    );
+    let sum: f64 = incast.iter().map(|(_, _, m)| m).sum();
+    assert!(
+        (0.9 * CEILING_1GBE..=1.1 * CEILING_1GBE).contains(&sum),
+        "incast into host 1 adds up to {sum:.1} Mbit/s, its port's ceiling is {CEILING_1GBE}"
+    );
+}

@@ -12,7 +12,8 @@ use super::{ConnectTimeoutArgs, HistoryArgs, PskArgs};
     after_help = "Each node runs `saf-net server --allow-relay` with the cluster's key; every pair is measured by \
 its two nodes, never through this machine. Nodes come from the arguments, --nodes and --from-ray together; the same \
 server twice, or fewer than 2 nodes, is refused. A node that does not answer, or refuses, is named and its pairs left \
-incomplete; the run goes on. Ctrl-C keeps the pairs measured. Exit codes: 0 every pair measured, no finding; 3 some \
+incomplete; the run goes on. --concurrent PATTERN runs many pairs at once (each round one group session of the \
+nodes' servers) and fills the -P figure only. Ctrl-C keeps the pairs measured. Exit codes: 0 every pair measured, no finding; 3 some \
 pairs incomplete (a node unreachable, Ctrl-C), no finding; 4 findings (a slow node, an MTU, a refusing node...); \
 2 bad arguments; 1 Ray not installed or no cluster, the history cannot be written (docs/mesh.md)."
 )]

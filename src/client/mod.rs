@@ -2,6 +2,7 @@
 //! reports to an [`Observer`], the errors that mean nothing was measured, and the route lookup before a test.
 //! The runs themselves are in [`crate::kinds`].
 
+pub mod group;
 mod hello;
 mod route;
 
@@ -268,6 +269,7 @@ pub(crate) fn describe(msg: &ServerMessage) -> String {
         ServerMessage::Facts(_) => "facts",
         ServerMessage::Relayed(_) => "relayed figures",
         ServerMessage::PortsChecked { .. } => "port check results",
+        ServerMessage::Group(_) => "a group-session answer",
     };
     kind.to_string()
 }

@@ -361,15 +361,19 @@ pub enum ClientMessage {
     Relay(Box<super::RelayRequest>),
     /// Protocol 3: try a TCP connect to ports on the nodes' hosts and answer with `ports_checked` (`--allow-relay`).
     PortCheck(Box<super::PortCheckRequest>),
+    /// Protocol 3: a group session's join, start, or a member's data connection (`--allow-relay`).
+    Group(Box<super::GroupAsk>),
 }
 
 impl ClientMessage {
     /// The oldest protocol version that has this message.
     pub fn needs_protocol(&self) -> u32 {
         match self {
-            ClientMessage::Facts | ClientMessage::Echo(_) | ClientMessage::Relay(_) | ClientMessage::PortCheck(_) => {
-                super::V3
-            }
+            ClientMessage::Facts
+            | ClientMessage::Echo(_)
+            | ClientMessage::Relay(_)
+            | ClientMessage::PortCheck(_)
+            | ClientMessage::Group(_) => super::V3,
             _ => super::MIN_PROTOCOL,
         }
     }
@@ -381,6 +385,7 @@ impl ClientMessage {
             ClientMessage::Echo(_) => "the slot-free echo needs",
             ClientMessage::Relay(_) => "the relay needs",
             ClientMessage::PortCheck(_) => "the port check needs",
+            ClientMessage::Group(_) => "group sessions need",
             _ => "this request needs",
         }
     }
@@ -463,6 +468,8 @@ pub enum ServerMessage {
     PortsChecked {
         results: Vec<super::PortResult>,
     },
+    /// Protocol 3: a group session's answer (`joined`, `ready`, `results`).
+    Group(Box<super::GroupReply>),
 }
 
 /// The server's nonce and its proof of the key over both nonces.

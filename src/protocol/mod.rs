@@ -3,6 +3,7 @@
 mod datagram;
 mod foreign;
 mod framing;
+mod group;
 pub mod iperf3;
 mod messages;
 mod v3;
@@ -13,6 +14,7 @@ pub use datagram::{
 };
 pub use foreign::{FirstReply, Foreign, identify, read_first};
 pub use framing::{DEFAULT_MAX_FRAME, FrameError, decode, encode, read_message, read_raw, spawn_reader, write_message};
+pub use group::{Flow, FlowIn, FlowOut, GroupAsk, GroupJoin, GroupReply, GroupResults, MAX_MEMBERS};
 pub use messages::*;
 pub use v3::{
     EchoRequest, MAX_PORTS_PER_NODE, PORT_CHECK_MAX_SECS, PortCheckRequest, PortResult, PortState, PortTarget,

@@ -176,5 +176,6 @@ pub(super) fn kind(msg: &ClientMessage) -> &'static str {
         ClientMessage::Echo(_) => "an echo request",
         ClientMessage::Relay(_) => "a relay request",
         ClientMessage::PortCheck(_) => "a port check",
+        ClientMessage::Group(_) => "a group-session message",
     }
 }

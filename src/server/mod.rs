@@ -4,6 +4,9 @@ mod accept;
 mod control;
 mod echo;
 mod facts;
+mod group;
+mod group_data;
+mod groups;
 mod handshakes;
 mod iperf3;
 mod latency;
@@ -69,6 +72,8 @@ pub(crate) struct Ctx {
     relays: relay::Relays,
     /// Port checks (protocol 3, `--allow-relay`) running now: one at a time.
     port_checks: seats::Seats,
+    /// Group sessions (protocol 3) this server is a member of now, by cookie.
+    groups: groups::Groups,
 }
 
 impl Ctx {
@@ -160,6 +165,7 @@ pub async fn serve_ports(
         facts_seats: seats::Seats::new(facts::FACTS_AT_ONCE),
         relays: relay::Relays::new(config.max_relays_per_minute),
         port_checks: seats::Seats::new(1),
+        groups: groups::Groups::default(),
         config,
     });
     ctx.log(format!(

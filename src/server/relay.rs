@@ -40,8 +40,13 @@ impl Relays {
         }
     }
 
-    /// Counts a start (a relayed test or a port check) if the last 60 s leave room for it.
-    pub(super) fn admit(&self, now: Instant) -> bool {
+    /// Relayed tests and group sessions allowed in any 60 s.
+    pub fn per_minute(&self) -> u32 {
+        self.per_minute
+    }
+
+    /// Counts a start (a relayed test, a port check or a group session) if the last 60 s leave room for it.
+    pub fn admit(&self, now: Instant) -> bool {
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         while started
             .front()

@@ -10,11 +10,11 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use super::control::{Admitted, client_spoke, kind};
 use super::handshakes::Pending;
 use super::slots::{Permit, QueueFull};
-use super::{Ctx, echo, facts, latency, port_check, relay, throughput};
+use super::{Ctx, echo, facts, group, group_data, latency, port_check, relay, throughput};
 use crate::protocol::{
-    Challenge, ClientMessage, Cookie, EchoRequest, FrameError, LatencyRequest, PortCheckRequest, Protocol,
-    RelayRequest, SHUTTING_DOWN, ServerMessage, StopAfter, TestRequest, mismatch_text, negotiate, read_message,
-    write_message,
+    Challenge, ClientMessage, Cookie, EchoRequest, FrameError, GroupAsk, GroupJoin, LatencyRequest, PortCheckRequest,
+    Protocol, RelayRequest, SHUTTING_DOWN, ServerMessage, StopAfter, TestRequest, mismatch_text, negotiate,
+    read_message, write_message,
 };
 
 /// A client's hello, as the first frame of its control connection said it.
@@ -32,6 +32,8 @@ enum Asked {
     Echo(EchoRequest),
     Relay(Box<RelayRequest>),
     PortCheck(Box<PortCheckRequest>),
+    Group(Box<GroupJoin>),
+    GroupData(Cookie, u32, u32),
 }
 
 /// A test that needs a slot.
@@ -89,6 +91,10 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, hello: Hel
         Some(Asked::Echo(r)) => return echo::run(ctx, peer, s.rd, s.wr, &r).await,
         Some(Asked::Relay(r)) => return relay::run(ctx, peer, s.rd, s.wr, &r).await,
         Some(Asked::PortCheck(r)) => return port_check::run(ctx, peer, s.wr, &r).await,
+        Some(Asked::Group(j)) => return group::join(ctx, peer, s.rd, s.wr, &j).await,
+        Some(Asked::GroupData(c, from, stream)) => {
+            return group_data::take(ctx, peer, s.rd, s.wr, (c, from, stream)).await;
+        }
         Some(Asked::Test(r)) => r,
     };
     let checked = match &req {
@@ -185,6 +191,15 @@ impl Session<'_> {
             Ok(ClientMessage::Echo(req)) => Some(Asked::Echo(req)),
             Ok(ClientMessage::Relay(req)) => Some(Asked::Relay(req)),
             Ok(ClientMessage::PortCheck(req)) => Some(Asked::PortCheck(req)),
+            Ok(ClientMessage::Group(ask)) => match *ask {
+                GroupAsk::Join(j) => Some(Asked::Group(Box::new(j))),
+                GroupAsk::Data { cookie, from, stream } => Some(Asked::GroupData(cookie, from, stream)),
+                GroupAsk::Start => {
+                    self.refuse("a group's start comes after its join, on the same connection".into())
+                        .await;
+                    None
+                }
+            },
             Ok(other) => {
                 let reason = format!("expected a test request, got {}", kind(&other));
                 self.refuse(reason).await;

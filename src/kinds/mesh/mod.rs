@@ -1,13 +1,14 @@
 //! `saf-net mesh`: every ordered pair of a cluster's nodes, measured by the nodes themselves, and the weak node
 //! named. Plan: the node list (`nodes.rs`, `ray.rs`, `sources.rs`), the plan and its rounds (`plan.rs`). Phases
-//! (`run.rs`): each node's facts, the pairs (`measure.rs`, one at a time through protocol 3's relay, `relay.rs`),
-//! the port check (`ports.rs`). Outcome: the [`Matrix`] (`matrix.rs`) and its findings (`analysis.rs`).
+//! (`run.rs`): each node's facts, the pairs (`measure.rs`, one at a time through protocol 3's relay, `relay.rs`; or
+//! `concurrent.rs`, a `--concurrent` pattern's rounds as group sessions), the port check (`ports.rs`). Outcome: the [`Matrix`] (`matrix.rs`) and its findings (`analysis.rs`).
 //! Renderings: `text.rs`, `report.rs` (`-J` and one history row per pair).
 //!
 //! The outcome is not an [`crate::output::Report`]: that trait records one history row per run, a mesh one per
 //! pair, so it has the same renderings as inherent methods.
 
 pub mod analysis;
+pub mod concurrent;
 pub mod dry_run;
 pub mod matrix;
 pub mod measure;

@@ -1,4 +1,5 @@
-//! A whole mesh run: each node's facts, then the pairs (one at a time through the relay), then the port check;
+//! A whole mesh run: each node's facts, then the pairs (one at a time through the relay, or a `--concurrent`
+//! pattern's rounds as group sessions), then the port check;
 //! a node that does not answer or refuses is named and its pairs left incomplete; an interrupt keeps what was
 //! measured.
 
