@@ -70,7 +70,7 @@ async fn pairs(
     match &plan.mode {
         Mode::Sequential => measure::sequential(matrix, addrs, &setup.settings, progress, stop).await,
         Mode::Concurrent(_) => {
-            Err("--concurrent is not built yet; run the mesh without it (one pair at a time)".into())
+            super::concurrent::run(matrix, addrs, &setup.settings, &plan.rounds(), progress, stop).await
         }
     }
 }
