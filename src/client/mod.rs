@@ -2,10 +2,12 @@
 //! reports to an [`Observer`], the errors that mean nothing was measured, and the route lookup before a test.
 //! The runs themselves are in [`crate::kinds`].
 
+mod ask;
 pub mod group;
 mod hello;
 mod route;
 
+pub(crate) use ask::{ask_once, unexpected};
 pub(crate) use hello::{Greeted, greet};
 
 pub(crate) use route::egress;

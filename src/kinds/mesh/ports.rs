@@ -14,13 +14,12 @@ use super::Plan;
 use super::measure::NodeProblem;
 use super::text::{DIAGONAL, UNKNOWN};
 use crate::auth::Psk;
-use crate::client::{ClientError, Greeted, control_error, describe, greet};
+use crate::client::{ClientError, ask_once, unexpected};
 use crate::config::Target;
 use crate::findings::{Finding, FindingKind, pair_subject};
 use crate::net::{Family, split_host_port};
 use crate::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, PORT_CHECK_MAX_SECS, PortCheckRequest, PortResult, PortState, PortTarget,
-    ServerMessage, read_message, write_message,
+    ClientMessage, PORT_CHECK_MAX_SECS, PortCheckRequest, PortResult, PortState, PortTarget, ServerMessage,
 };
 
 /// How long one connect to a node's port may take in [`for_plan`].
@@ -401,27 +400,11 @@ async fn ask(addr: &str, psk: Option<Psk>, req: PortCheckRequest) -> Result<Vec<
 /// One port check at the server `via`: the hello, the request as given, and its results in the order asked.
 pub async fn exchange(via: &Target, req: PortCheckRequest) -> Result<Vec<PortResult>, ClientError> {
     let ask = ClientMessage::PortCheck(Box::new(req));
-    let mut quiet = |_: crate::client::Event<'_>| {};
-    let Greeted {
-        server, mut rd, mut wr, ..
-    } = greet(via, &ask, &mut quiet).await?;
-    write_message(&mut wr, &ask)
-        .await
-        .map_err(|cause| control_error(server, "sending the port check", cause))?;
+    let what = "waiting for the port check";
     let wait = Duration::from_secs(PORT_CHECK_MAX_SECS) + SLACK;
-    let reply = read_message::<ServerMessage, _>(&mut rd, DEFAULT_MAX_FRAME, wait)
-        .await
-        .map_err(|cause| control_error(server, "waiting for the port check", cause))?;
-    match reply {
-        ServerMessage::PortsChecked { results } => Ok(results),
-        ServerMessage::Refused { reason } | ServerMessage::Failed { reason } => {
-            Err(ClientError::Refused { server, reason })
-        }
-        other => Err(ClientError::Unexpected {
-            server,
-            got: describe(&other),
-            context: "waiting for the port check",
-        }),
+    match ask_once(via, &ask, what, wait).await? {
+        (_, ServerMessage::PortsChecked { results }) => Ok(results),
+        (server, other) => Err(unexpected(server, &other, what)),
     }
 }
 

@@ -3,12 +3,9 @@
 
 use std::time::Duration;
 
-use crate::client::{ClientError, Greeted, control_error, describe, greet};
+use crate::client::{ClientError, ask_once, unexpected};
 use crate::config::Target;
-use crate::protocol::{
-    ClientMessage, DEFAULT_MAX_FRAME, RelayRequest, RelayResult, ServerMessage, StopAfter, TestRequest, read_message,
-    write_message,
-};
+use crate::protocol::{ClientMessage, RelayRequest, RelayResult, ServerMessage, StopAfter, TestRequest};
 
 /// Longest the relayed test may take past its own duration (connecting, queueing, the results).
 const SLACK: Duration = Duration::from_secs(30);
@@ -32,25 +29,9 @@ pub async fn run(
         request,
         probes,
     }));
-    let mut quiet = |_: crate::client::Event<'_>| {};
-    let Greeted {
-        server, mut rd, mut wr, ..
-    } = greet(via, &ask, &mut quiet).await?;
-    write_message(&mut wr, &ask)
-        .await
-        .map_err(|cause| control_error(server, "sending the relay request", cause))?;
-    let reply = read_message::<ServerMessage, _>(&mut rd, DEFAULT_MAX_FRAME, wait)
-        .await
-        .map_err(|cause| control_error(server, "waiting for the relayed test", cause))?;
-    match reply {
-        ServerMessage::Relayed(r) => Ok(r),
-        ServerMessage::Refused { reason } | ServerMessage::Failed { reason } => {
-            Err(ClientError::Refused { server, reason })
-        }
-        other => Err(ClientError::Unexpected {
-            server,
-            got: describe(&other),
-            context: "waiting for the relayed test",
-        }),
+    let what = "waiting for the relayed test";
+    match ask_once(via, &ask, what, wait).await? {
+        (_, ServerMessage::Relayed(r)) => Ok(r),
+        (server, other) => Err(unexpected(server, &other, what)),
     }
 }
