@@ -82,6 +82,13 @@ pub enum ClientError {
     Udp(String),
 }
 
+impl ClientError {
+    /// The server answered and said no (a refusal or a key that does not match), as opposed to no answer.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ClientError::Refused { .. } | ClientError::Auth { .. })
+    }
+}
+
 /// Control messages from the server, read by a task of their own.
 pub(crate) type ControlRx = tokio::sync::mpsc::UnboundedReceiver<Result<ServerMessage, FrameError>>;
 

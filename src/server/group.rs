@@ -38,12 +38,7 @@ pub(super) async fn join(
         let reason = "server busy: its test slot is taken (a group member never queues); try again when it ends";
         return refuse(ctx, &mut wr, peer, reason.into()).await;
     };
-    if !ctx.relays.admit(Instant::now()) {
-        let reason = format!(
-            "relay limit reached: {} relayed tests or group sessions in the last 60 s (server option \
-             --max-relays-per-minute)",
-            ctx.relays.per_minute()
-        );
+    if let Err(reason) = ctx.relays.admit(Instant::now(), "relayed tests or group sessions") {
         return refuse(ctx, &mut wr, peer, reason).await;
     }
     let expected = j

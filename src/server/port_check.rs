@@ -43,12 +43,7 @@ pub(super) async fn run(ctx: &Ctx, peer: SocketAddr, mut wr: OwnedWriteHalf, r: 
         let reason = "server busy: it already runs a port check (one at a time); try again when it ends".to_string();
         return refuse(ctx, &mut wr, peer, reason).await;
     };
-    if !ctx.relays.admit(Instant::now()) {
-        let reason = format!(
-            "relay limit reached: {} relayed tests or port checks in the last 60 s (server option \
-             --max-relays-per-minute)",
-            ctx.relays.per_minute
-        );
+    if let Err(reason) = ctx.relays.admit(Instant::now(), "relayed tests or port checks") {
         return refuse(ctx, &mut wr, peer, reason).await;
     }
     let timeout = Duration::from_millis(u64::from(r.timeout_ms));

@@ -28,7 +28,7 @@ const CONNECT_TIMEOUT_SECS: f64 = 5.0;
 pub(super) struct Relays {
     running: Seats,
     started: Mutex<VecDeque<Instant>>,
-    pub(super) per_minute: u32,
+    per_minute: u32,
 }
 
 impl Relays {
@@ -40,13 +40,9 @@ impl Relays {
         }
     }
 
-    /// Relayed tests and group sessions allowed in any 60 s.
-    pub fn per_minute(&self) -> u32 {
-        self.per_minute
-    }
-
-    /// Counts a start (a relayed test, a port check or a group session) if the last 60 s leave room for it.
-    pub fn admit(&self, now: Instant) -> bool {
+    /// Counts a start (a relayed test, a port check or a group session) if the last 60 s leave room for it;
+    /// else the refusal's text, naming what counts (`kinds`, e.g. "relayed tests or port checks").
+    pub fn admit(&self, now: Instant, kinds: &str) -> Result<(), String> {
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         while started
             .front()
@@ -55,10 +51,13 @@ impl Relays {
             started.pop_front();
         }
         if started.len() >= self.per_minute as usize {
-            return false;
+            return Err(format!(
+                "relay limit reached: {} {kinds} in the last 60 s (server option --max-relays-per-minute)",
+                self.per_minute
+            ));
         }
         started.push_back(now);
-        true
+        Ok(())
     }
 }
 
@@ -78,11 +77,7 @@ pub(super) async fn run(
         let reason = "server busy: it already relays a test (one at a time); try again when it ends".to_string();
         return refuse(ctx, &mut wr, peer, reason).await;
     };
-    if !ctx.relays.admit(Instant::now()) {
-        let reason = format!(
-            "relay limit reached: {} relayed tests in the last 60 s (server option --max-relays-per-minute)",
-            ctx.relays.per_minute
-        );
+    if let Err(reason) = ctx.relays.admit(Instant::now(), "relayed tests") {
         return refuse(ctx, &mut wr, peer, reason).await;
     }
     ctx.log(format!("{peer}: relaying a test toward {}", r.target));

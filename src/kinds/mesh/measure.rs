@@ -128,10 +128,9 @@ async fn measure_pair(
 
 /// A relay that never ran: no answer from the node, or its refusal.
 pub(super) fn problem(node: usize, e: &ClientError) -> NodeProblem {
-    let unreachable = !matches!(e, ClientError::Refused { .. } | ClientError::Auth { .. });
     NodeProblem {
         node,
-        unreachable,
+        unreachable: !e.is_refusal(),
         reason: e.to_string(),
     }
 }

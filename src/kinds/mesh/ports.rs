@@ -391,10 +391,7 @@ async fn ask(addr: &str, psk: Option<Psk>, req: PortCheckRequest) -> Result<Vec<
     let (host, port) = split_host_port(addr).unwrap_or((addr.to_string(), crate::config::DEFAULT_PORT));
     let mut via = Target::new(&host, port, Family::Any, SERVER_CONNECT_SECS).map_err(|e| (true, e))?;
     via.psk = psk;
-    exchange(&via, req).await.map_err(|e| {
-        let refused = matches!(e, ClientError::Refused { .. } | ClientError::Auth { .. });
-        (!refused, e.to_string())
-    })
+    exchange(&via, req).await.map_err(|e| (!e.is_refusal(), e.to_string()))
 }
 
 /// One port check at the server `via`: the hello, the request as given, and its results in the order asked.

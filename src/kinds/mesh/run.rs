@@ -122,8 +122,12 @@ async fn ask_facts(
             let answer = match target {
                 Ok(t) => crate::kinds::facts::facts(&t)
                     .await
-                    .map_err(|e| (measure::problem(i, &e).unreachable, e.to_string())),
-                Err(e) => Err((true, e)),
+                    .map_err(|e| measure::problem(i, &e)),
+                Err(reason) => Err(NodeProblem {
+                    node: i,
+                    unreachable: true,
+                    reason,
+                }),
             };
             (i, answer)
         });
@@ -132,24 +136,19 @@ async fn ask_facts(
     answers.sort_by_key(|(i, _)| *i);
     let mut problems = Vec::new();
     for (i, answer) in answers {
-        let name = matrix.nodes[i].name.clone();
+        let name = &matrix.nodes[i].name;
         match answer {
             Ok(f) => {
-                let l = &f.link;
+                progress(format!("{name}: {}", link_line(&f.link)));
                 matrix.nodes[i].link = Some(NodeLink {
-                    interface: l.interface.clone(),
-                    speed_mbps: l.speed_mbps,
-                    mtu: l.mtu,
+                    interface: f.link.interface,
+                    speed_mbps: f.link.speed_mbps,
+                    mtu: f.link.mtu,
                 });
-                progress(format!("{name}: {}", link_line(l)));
             }
-            Err((unreachable, reason)) => {
-                progress(format!("{name}: {reason}"));
-                problems.push(NodeProblem {
-                    node: i,
-                    unreachable,
-                    reason,
-                });
+            Err(p) => {
+                progress(format!("{name}: {}", p.reason));
+                problems.push(p);
             }
         }
     }
@@ -177,41 +176,41 @@ fn leave_incomplete(matrix: &mut Matrix, problems: &[NodeProblem]) {
     }
 }
 
-/// One finding per node that did not answer or refused.
+/// One finding per node that did not answer or refused (its first problem).
 fn problem_findings(m: &Matrix, problems: &[NodeProblem], setup: &Setup) -> Vec<Finding> {
-    let mut seen = Vec::new();
-    let mut out = Vec::new();
-    for p in problems.iter().filter(|p| {
-        let first = !seen.contains(&p.node);
-        seen.push(p.node);
-        first
-    }) {
-        let name = &m.nodes[p.node].name;
-        let addr = m.nodes[p.node].host.clone();
-        let (kind, text, fix) = if p.unreachable {
-            (
-                FindingKind::NodeUnreachable,
-                format!("did not answer: {}; its pairs are incomplete", p.reason),
-                format!(
-                    "check that `saf-net server` runs on {addr} (its port, default {}), the address, and the firewall",
-                    setup.default_port
-                ),
-            )
-        } else {
-            (
-                FindingKind::RelayRefused,
-                format!("refused: {}; its pairs are incomplete", p.reason),
-                "start its server with `saf-net server --allow-relay --psk-file KEY`, with the same key as the \
-                 other nodes and this machine"
-                    .to_string(),
-            )
-        };
-        out.push(Finding {
-            kind,
-            subject: name.clone(),
-            text,
-            fix,
-        });
+    let mut out: Vec<Finding> = Vec::new();
+    for p in problems {
+        let node = &m.nodes[p.node];
+        if !out.iter().any(|f| f.subject == node.name) {
+            out.push(problem_finding(&node.name, &node.host, p, setup.default_port));
+        }
     }
     out
+}
+
+/// `node_unreachable` or `relay_refused` about the node `name` at `host`.
+fn problem_finding(name: &str, host: &str, p: &NodeProblem, default_port: u16) -> Finding {
+    let (kind, text, fix) = if p.unreachable {
+        (
+            FindingKind::NodeUnreachable,
+            format!("did not answer: {}; its pairs are incomplete", p.reason),
+            format!(
+                "check that `saf-net server` runs on {host} (its port, default {default_port}), the address, and the firewall"
+            ),
+        )
+    } else {
+        (
+            FindingKind::RelayRefused,
+            format!("refused: {}; its pairs are incomplete", p.reason),
+            "start its server with `saf-net server --allow-relay --psk-file KEY`, with the same key as the other nodes \
+             and this machine"
+                .to_string(),
+        )
+    };
+    Finding {
+        kind,
+        subject: name.to_string(),
+        text,
+        fix,
+    }
 }
