@@ -4,17 +4,11 @@ mod common;
 
 use std::net::SocketAddr;
 
+use common::key;
 use saf_net::auth::Psk;
 use saf_net::client::{ClientError, Event};
 use saf_net::config::{ClientInput, ServerConfig};
 use saf_net::kinds::throughput;
-
-fn key(text: &str) -> Psk {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("key");
-    std::fs::write(&f, text).unwrap();
-    Psk::resolve(Some(&f)).unwrap().unwrap()
-}
 
 async fn server(psk: Option<Psk>) -> common::Server {
     common::server(ServerConfig {

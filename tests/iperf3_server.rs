@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use saf_net::auth::Psk;
+use common::key;
 use saf_net::config::ServerConfig;
 use serde_json::Value;
 
@@ -65,13 +65,6 @@ fn assert_ran(out: &Output, doc: &Value, what: &str) {
 
 async fn server(config: ServerConfig) -> common::Server {
     common::server(config).await
-}
-
-fn key(text: &str) -> Psk {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("key");
-    std::fs::write(&f, text).unwrap();
-    Psk::resolve(Some(&f)).unwrap().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::{key, name};
 use saf_net::auth::{CLIENT_ROLE, Psk};
 use saf_net::client::ClientError;
 use saf_net::client::group::{self, GroupError, GroupPlan};
@@ -25,13 +26,6 @@ use tokio::net::TcpStream;
 const BOUND: Duration = Duration::from_secs(30);
 const T: Duration = Duration::from_secs(5);
 
-fn key(text: &str) -> Psk {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("key");
-    std::fs::write(&f, text).unwrap();
-    Psk::resolve(Some(&f)).unwrap().unwrap()
-}
-
 fn mesh_key() -> Psk {
     key("the group key, long enough to pass")
 }
@@ -40,10 +34,6 @@ fn target(addr: SocketAddr, psk: &Psk) -> Target {
     let mut t = Target::new("127.0.0.1", addr.port(), Family::Any, 2.0).unwrap();
     t.psk = Some(psk.clone());
     t
-}
-
-fn name(addr: SocketAddr) -> String {
-    format!("127.0.0.1:{}", addr.port())
 }
 
 fn member_config(psk: &Psk) -> ServerConfig {

@@ -7,6 +7,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::{key, name, relaying};
 use saf_net::auth::Psk;
 use saf_net::client::ClientError;
 use saf_net::config::{ServerConfig, Target};
@@ -17,28 +18,7 @@ use saf_net::net::Family;
 use saf_net::protocol::{PortCheckRequest, PortResult, PortState, PortTarget};
 use tokio::io::AsyncReadExt;
 
-fn key(text: &str) -> Psk {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("key");
-    std::fs::write(&f, text).unwrap();
-    Psk::resolve(Some(&f)).unwrap().unwrap()
-}
-
 const KEY: &str = "the mesh key, long enough to pass";
-
-fn name(addr: SocketAddr) -> String {
-    format!("127.0.0.1:{}", addr.port())
-}
-
-async fn relaying(psk: &Psk, per_minute: u32) -> common::Server {
-    common::server(ServerConfig {
-        psk: Some(psk.clone()),
-        allow_relay: true,
-        max_relays_per_minute: per_minute,
-        ..ServerConfig::default()
-    })
-    .await
-}
 
 /// A listener that accepts up to `n` connections within 20 s and returns how many came and the bytes they sent.
 async fn open_port(n: usize) -> (u16, tokio::task::JoinHandle<(usize, usize)>) {

@@ -7,6 +7,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use common::key;
 use saf_net::auth::Psk;
 use saf_net::client::{ClientError, Event};
 use saf_net::config::{ClientInput, ServerConfig, Target};
@@ -23,13 +24,6 @@ use tokio::net::TcpStream;
 
 const T: Duration = Duration::from_secs(5);
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-fn key(text: &str) -> Psk {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("key");
-    std::fs::write(&f, text).unwrap();
-    Psk::resolve(Some(&f)).unwrap().unwrap()
-}
 
 fn target(addr: SocketAddr, psk: Option<Psk>) -> Target {
     let mut t = Target::new("127.0.0.1", addr.port(), Family::Any, 2.0).unwrap();

@@ -6,6 +6,7 @@ mod common;
 
 use std::net::SocketAddr;
 
+use common::{key, name, relaying};
 use saf_net::auth::Psk;
 use saf_net::client::ClientError;
 use saf_net::config::{ClientInput, ServerConfig, Target};
@@ -14,21 +15,10 @@ use saf_net::net::Family;
 use saf_net::protocol::{RelayResult, TestRequest};
 use tokio::io::AsyncWriteExt;
 
-fn key(text: &str) -> Psk {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("key");
-    std::fs::write(&f, text).unwrap();
-    Psk::resolve(Some(&f)).unwrap().unwrap()
-}
-
 fn target(addr: SocketAddr, psk: &Psk) -> Target {
     let mut t = Target::new("127.0.0.1", addr.port(), Family::Any, 2.0).unwrap();
     t.psk = Some(psk.clone());
     t
-}
-
-fn name(addr: SocketAddr) -> String {
-    format!("127.0.0.1:{}", addr.port())
 }
 
 /// A forward TCP test of `seconds` with `streams` streams, as the client would ask for it.
@@ -38,16 +28,6 @@ fn request(seconds: f64, streams: u32) -> TestRequest {
     i.parallel = streams;
     i.interval = 0.5;
     i.plan().unwrap().request
-}
-
-async fn relaying(psk: &Psk, per_minute: u32) -> common::Server {
-    common::server(ServerConfig {
-        psk: Some(psk.clone()),
-        allow_relay: true,
-        max_relays_per_minute: per_minute,
-        ..ServerConfig::default()
-    })
-    .await
 }
 
 async fn ask(

@@ -162,3 +162,27 @@ pub fn logged_server(mut cmd: Command, log: &Path, banner: &str) -> KillOnDrop {
     }
     child
 }
+
+/// The key whose text is `text`, read back from a key file as a server or client would.
+pub fn key(text: &str) -> saf_net::auth::Psk {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("key");
+    std::fs::write(&f, text).unwrap();
+    saf_net::auth::Psk::resolve(Some(&f)).unwrap().unwrap()
+}
+
+/// A loopback server's `HOST:PORT` as a mesh names it.
+pub fn name(addr: SocketAddr) -> String {
+    format!("127.0.0.1:{}", addr.port())
+}
+
+/// A server with `psk` that relays (`--allow-relay`), at most `per_minute` relays a minute.
+pub async fn relaying(psk: &saf_net::auth::Psk, per_minute: u32) -> Server {
+    server(ServerConfig {
+        psk: Some(psk.clone()),
+        allow_relay: true,
+        max_relays_per_minute: per_minute,
+        ..ServerConfig::default()
+    })
+    .await
+}
