@@ -191,6 +191,7 @@ fn join_msg(cookie: Cookie, members: Vec<String>, index: u32, pairs: &[(u32, u32
         flows: flows(pairs),
         streams: 1,
         duration_seconds: 1.0,
+        collective: None,
     })))
 }
 

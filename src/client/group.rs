@@ -32,6 +32,8 @@ pub struct GroupPlan {
     pub flows: Vec<Flow>,
     pub streams: u32,
     pub duration_secs: f64,
+    /// A collective instead of timed flows (`client::collective`).
+    pub collective: Option<crate::protocol::CollectiveSpec>,
 }
 
 /// Why a group did not run.
@@ -105,6 +107,7 @@ async fn join_all(targets: &[Target], plan: &GroupPlan, cookie: Cookie) -> Resul
             flows: plan.flows.clone(),
             streams: plan.streams,
             duration_seconds: plan.duration_secs,
+            collective: plan.collective.clone(),
         })));
         let t = t.clone();
         set.spawn(async move { (i, join(&t, &ask).await) });
