@@ -4,6 +4,7 @@
 mod client;
 mod lab;
 mod mesh;
+mod monitor;
 mod parse;
 mod report;
 mod server;
@@ -14,6 +15,7 @@ mod validate;
 pub use client::*;
 pub use lab::*;
 pub use mesh::*;
+pub use monitor::*;
 pub use report::*;
 pub use server::*;
 pub use service::*;
@@ -54,6 +56,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Measure every ordered pair of a cluster's nodes and name the weak one (needs protocol 3's relay; --dry-run shows the plan).
     Mesh(MeshArgs),
+    /// Watch peers' links on a schedule (RTT, loss, path MTU, link facts, a budgeted throughput sample) and serve them to Prometheus.
+    Monitor(MonitorArgs),
     /// Find the path MTU to a saf-net server, each way, with don't-fragment UDP probes; name jumbo-frame black holes.
     Mtu(MtuArgs),
     /// Show which interface the traffic to HOST leaves by: its kind (Ethernet, Wi-Fi, Thunderbolt Bridge, VPN tunnel), link facts.

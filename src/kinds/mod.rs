@@ -9,6 +9,7 @@ pub mod facts;
 pub mod iperf3;
 pub mod latency;
 pub mod mesh;
+pub mod monitor;
 pub mod mtu;
 pub mod throughput;
 pub mod udp;
