@@ -184,7 +184,8 @@ mod tests {
 
     #[test]
     fn bad_settings_are_one_line_naming_the_flag() {
-        let cases: Vec<(fn(&mut MonitorInput), &str)> = vec![
+        type Spoil = fn(&mut MonitorInput);
+        let cases: Vec<(Spoil, &str)> = vec![
             (|i| i.nodes.clear(), "no peers"),
             (|i| i.rtt_every = "often".into(), "--rtt-every"),
             (|i| i.mtu_every = "10ms".into(), "--mtu-every"),
