@@ -1,7 +1,5 @@
 //! `monitor` arguments.
 
-use std::path::PathBuf;
-
 use clap::Args;
 
 use super::parse::seconds;
@@ -25,15 +23,8 @@ pub struct MonitorArgs {
     /// A peer running saf-net server: HOST, HOST:PORT ([V6]:PORT) or NAME=HOST[:PORT]; repeatable.
     #[arg(long = "peer", value_name = "PEER")]
     pub peers: Vec<String>,
-    /// Also the peers in FILE: one HOST[:PORT], NAME=HOST[:PORT] or NAME HOST[:PORT] a line; # comments.
-    #[arg(long = "nodes", value_name = "FILE")]
-    pub nodes_file: Option<PathBuf>,
-    /// Also the alive nodes of a running Ray cluster (ray.nodes() through python3).
-    #[arg(long)]
-    pub from_ray: bool,
-    /// The Ray cluster's address [default: auto, the cluster this host belongs to].
-    #[arg(long, value_name = "ADDR", requires = "from_ray")]
-    pub ray_address: Option<String>,
+    #[command(flatten)]
+    pub more: super::NodeSourceArgs,
     /// The peers' server port, for peers given without one.
     #[arg(short = 'p', long, value_name = "PORT", default_value_t = crate::config::DEFAULT_PORT,
           value_parser = clap::value_parser!(u16).range(1..))]

@@ -8,7 +8,7 @@ use anyhow::Result;
 use super::signals::stop_signals;
 use super::{EXIT_OK, ExitCode, UsageError, classified};
 use crate::cli::MonitorArgs;
-use crate::kinds::mesh::sources::{Sources, gather_at_least};
+use crate::kinds::mesh::sources::gather_at_least;
 use crate::kinds::monitor::{self, MonitorInput, State, SystemClock};
 use crate::runner::Runner;
 
@@ -46,11 +46,7 @@ pub fn monitor(args: MonitorArgs) -> Result<ExitCode> {
 
 /// The raw settings, with the peers from every source (notes about them on stderr).
 fn input(args: &MonitorArgs) -> Result<MonitorInput> {
-    let sources = Sources {
-        args: &args.peers,
-        file: args.nodes_file.as_deref(),
-        ray: args.from_ray.then_some(args.ray_address.as_deref()),
-    };
+    let sources = args.more.with(&args.peers);
     let found = gather_at_least(sources, &mut Runner::execute(), 0).map_err(classified)?;
     for note in &found.notes {
         eprintln!("note: {note}");
