@@ -33,6 +33,7 @@ fn main() {
         Command::Mtu(a) => cmd::mtu(a),
         Command::Mesh(a) => cmd::mesh(a),
         Command::Monitor(a) => cmd::monitor(a),
+        Command::Doctor(a) => cmd::doctor(a),
         Command::Route(a) => cmd::route(a),
         Command::Facts(a) => cmd::facts(a),
         Command::Validate(a) => cmd::validate(a),

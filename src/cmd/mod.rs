@@ -5,6 +5,7 @@
 mod client;
 mod compare;
 mod demo;
+mod doctor;
 mod dropin;
 mod errors;
 mod facts;
@@ -25,6 +26,7 @@ mod validate;
 pub use client::client;
 pub use compare::compare;
 pub use demo::demo;
+pub use doctor::doctor;
 pub use dropin::dropin;
 pub use errors::{error_line, repeated_cause};
 pub use facts::facts;
