@@ -227,7 +227,7 @@ async fn ports(plan: &Plan, r: &mut Report, e: &mut Evidence) {
         if state != PortState::Open {
             e.other.push(Finding::new(
                 FindingKind::PortUnreachable,
-                &format!("{}:{port}", plan.host),
+                format!("{}:{port}", plan.host),
                 format!(
                     "TCP port {port} on {} is not reachable from this host ({word})",
                     plan.host
