@@ -17,70 +17,84 @@ fn bytes(v: Option<u64>) -> String {
 pub fn text(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", headline(r));
+    facts(&mut out, r);
+    test(&mut out, r);
+    for (port, state) in &r.ports {
+        let _ = writeln!(out, "Port {port}: {state}");
+    }
+    let lesser = &r.findings[r.limiting.min(r.findings.len())..];
+    let more = &r.findings[1.min(r.limiting)..r.limiting.min(r.findings.len())];
+    section(&mut out, "Also limiting", more);
+    section(&mut out, "Lesser findings", lesser);
+    out
+}
+
+/// Both ends' facts, a row each.
+fn facts(out: &mut String, r: &Report) {
     let _ = writeln!(out, "\nFacts                   this host                 {}", r.host);
     let remote = r.remote.as_ref().map(|f| &f.link);
     let row = |out: &mut String, name: &str, here: String, there: String| {
         let _ = writeln!(out, "  {name:<22}{here:<26}{there}");
     };
     row(
-        &mut out,
+        out,
         "interface",
         opt(r.local_link.interface.as_ref()),
         opt(remote.and_then(|l| l.interface.as_ref())),
     );
     row(
-        &mut out,
+        out,
         "route kind",
         opt(r.route.as_ref().map(|x| x.kind.label())),
         opt(r.remote.as_ref().and_then(|f| f.route.as_ref()).map(|x| x.kind.clone())),
     );
     let speed = |s: Option<u32>| s.map_or("unknown".into(), |s| format!("{s} Mbit/s"));
     row(
-        &mut out,
+        out,
         "link speed",
         speed(r.local_link.speed_mbps),
         speed(remote.and_then(|l| l.speed_mbps)),
     );
     row(
-        &mut out,
+        out,
         "duplex",
         opt(r.local_link.duplex.as_ref()),
         opt(remote.and_then(|l| l.duplex.as_ref())),
     );
     row(
-        &mut out,
+        out,
         "interface MTU",
         opt(r.local_link.mtu),
         opt(remote.and_then(|l| l.mtu)),
     );
-    row(&mut out, "path MTU", opt(r.path_mtu), String::new());
+    row(out, "path MTU", opt(r.path_mtu), String::new());
     let l = &r.local;
     row(
-        &mut out,
+        out,
         "TCP buffers (rx/tx)",
         format!("{} / {}", bytes(l.receive_buffer_max), bytes(l.send_buffer_max)),
         String::new(),
     );
     row(
-        &mut out,
+        out,
         "congestion control",
         opt(l.congestion_control.as_ref()),
         String::new(),
     );
     row(
-        &mut out,
+        out,
         "load (1 min) / CPUs",
         format!("{} / {}", opt(l.load_1m), l.cpus),
         String::new(),
     );
-    row(&mut out, "CPU governor", opt(l.governor.as_ref()), String::new());
+    row(out, "CPU governor", opt(l.governor.as_ref()), String::new());
     let off = l.offloads.map(|o| {
         let w = |v: Option<bool>| v.map_or("?", |b| if b { "on" } else { "off" });
         format!("tso {} gso {} gro {}", w(o.tso), w(o.gso), w(o.gro))
     });
-    row(&mut out, "offloads", opt(off), String::new());
+    row(out, "offloads", opt(off), String::new());
     row(
-        &mut out,
+        out,
         "EEE / flow control",
         format!(
             "{} / {}",
@@ -89,6 +103,10 @@ pub fn text(r: &Report) -> String {
         ),
         String::new(),
     );
+}
+
+/// The short test's line.
+fn test(out: &mut String, r: &Report) {
     if let Some(s) = &r.sample {
         let _ = writeln!(
             out,
@@ -107,14 +125,6 @@ pub fn text(r: &Report) -> String {
             let _ = writeln!(out, "  the test: {e}");
         }
     }
-    for (port, state) in &r.ports {
-        let _ = writeln!(out, "Port {port}: {state}");
-    }
-    let lesser = &r.findings[r.limiting.min(r.findings.len())..];
-    let more = &r.findings[1.min(r.limiting)..r.limiting.min(r.findings.len())];
-    section(&mut out, "Also limiting", more);
-    section(&mut out, "Lesser findings", lesser);
-    out
 }
 
 fn section(out: &mut String, title: &str, fs: &[Finding]) {

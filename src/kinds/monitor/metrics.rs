@@ -16,12 +16,13 @@ use crate::stats::Recorder;
 type FGauge = Gauge<f64, AtomicU64>;
 
 /// Every metric name the monitor exports (histograms without their `_bucket`/`_count`/`_sum`).
-pub const NAMES: [&str; 15] = [
+pub const NAMES: [&str; 16] = [
     "saf_net_rtt_seconds",
     "saf_net_probe_loss_ratio",
     "saf_net_path_mtu_bytes",
     "saf_net_link_speed_bits_per_second",
     "saf_net_interface_mtu_bytes",
+    "saf_net_link_full_duplex",
     "saf_net_goodput_bits_per_second",
     "saf_net_goodput_ceiling_ratio",
     "saf_net_last_sample_timestamp_seconds",
@@ -79,6 +80,7 @@ pub struct Metrics {
     path_mtu: Family<Labels, FGauge>,
     link_speed: Family<SideLabels, FGauge>,
     interface_mtu: Family<SideLabels, FGauge>,
+    duplex: Family<SideLabels, FGauge>,
     goodput: Family<Labels, FGauge>,
     ceiling_ratio: Family<Labels, FGauge>,
     last_sample: Family<ProbeLabels, FGauge>,
@@ -106,6 +108,7 @@ impl Metrics {
             path_mtu: Family::default(),
             link_speed: Family::default(),
             interface_mtu: Family::default(),
+            duplex: Family::default(),
             goodput: Family::default(),
             ceiling_ratio: Family::default(),
             last_sample: Family::default(),
@@ -147,6 +150,11 @@ impl Metrics {
             "saf_net_interface_mtu_bytes",
             "MTU of the egress interface",
             self.interface_mtu.clone(),
+        );
+        r.register(
+            "saf_net_link_full_duplex",
+            "1 full duplex, 0 half (absent when unknown)",
+            self.duplex.clone(),
         );
         r.register(
             "saf_net_goodput_bits_per_second",
@@ -227,8 +235,16 @@ impl Metrics {
         self.path_mtu.get_or_create(l).set(mtu as f64);
     }
 
-    /// One side's egress interface: its speed (when known) and MTU (when known).
-    pub fn link(&self, l: &SideLabels, speed_mbps: Option<u32>, mtu: Option<u32>) {
+    /// One side's egress interface: its speed, MTU and duplex, each when known.
+    pub fn link(&self, l: &SideLabels, speed_mbps: Option<u32>, mtu: Option<u32>, duplex: Option<&str>) {
+        let full = match duplex {
+            Some("full") => Some(1.0),
+            Some("half") => Some(0.0),
+            _ => None,
+        };
+        if let Some(v) = full {
+            self.duplex.get_or_create(l).set(v);
+        }
         if let Some(s) = speed_mbps {
             self.link_speed.get_or_create(l).set(s as f64 * 1e6);
         }
@@ -295,7 +311,7 @@ mod tests {
             interface: "eth0".into(),
             side: "local".into(),
         };
-        m.link(&side, Some(1000), Some(1500));
+        m.link(&side, Some(1000), Some(1500), Some("full"));
         m.goodput(&labels(), 940e6, Some(9414.8e6));
         m.probed(
             &ProbeLabels {

@@ -97,8 +97,18 @@ async fn link(plan: &MonitorPlan, m: &Metrics, peer: &Peer) -> Probed {
         interface: interface.clone().unwrap_or_default(),
         side: side.to_string(),
     };
-    m.link(&side(&local.interface, "local"), local.speed_mbps, local.mtu);
-    m.link(&side(&f.link.interface, "peer"), f.link.speed_mbps, f.link.mtu);
+    m.link(
+        &side(&local.interface, "local"),
+        local.speed_mbps,
+        local.mtu,
+        local.duplex.as_deref(),
+    );
+    m.link(
+        &side(&f.link.interface, "peer"),
+        f.link.speed_mbps,
+        f.link.mtu,
+        f.link.duplex.as_deref(),
+    );
     Ok(format!(
         "local {} {} Mbit/s, peer {} {} Mbit/s",
         local.interface.as_deref().unwrap_or("?"),
