@@ -85,6 +85,8 @@ pub fn rank(e: &Evidence) -> (Vec<Finding>, usize) {
     }
     let short = e.short();
     let mut limits = [buffers(e), path_rate(e)].into_iter().flatten().collect::<Vec<_>>();
+    // A busy CPU explains a short run only when nothing on the path does.
+    limits.extend(cpu(e));
     if short {
         first.append(&mut limits);
     } else {
@@ -93,7 +95,6 @@ pub fn rank(e: &Evidence) -> (Vec<Finding>, usize) {
     for h in &e.hints {
         rest.push(h.clone());
     }
-    rest.extend(cpu(e));
     rest.extend(nic(e));
     if short && first.is_empty() {
         first.push(unexplained(e));
@@ -137,25 +138,22 @@ fn buffers(e: &Evidence) -> Option<Finding> {
     let rate = e.expected_mbps()? * 1e6;
     let bdp = rate / 8.0 * rtt_s;
     let need = (bdp * BDP_HEADROOM) as u64;
-    let (what, have, fix) = match (e.window, e.local.receive_buffer_max.min(e.local.send_buffer_max)) {
+    let (what, fix) = match (e.window, e.local.receive_buffer_max.min(e.local.send_buffer_max)) {
         (Some(w), _) if w < need => (
             format!("-w {w} bytes"),
-            w,
             "drop -w (autotuning grows the buffers) or give at least twice the bandwidth-delay product".to_string(),
         ),
         (None, Some(cap)) if cap < need => (
             format!("this host's autotuning cap of {cap} bytes"),
-            cap,
             e.tune_hint.clone(),
         ),
         _ => return None,
     };
-    let limit = have as f64 * 8.0 / rtt_s / 1e6;
     Some(Finding::new(
         FindingKind::SocketBufferSmall,
         &e.host,
         format!(
-            "the socket buffer ({what}) is below twice the bandwidth-delay product ({:.0} Mbit/s × {:.0} µs = {:.0} bytes); one stream cannot pass about {limit:.0} Mbit/s",
+            "the socket buffer ({what}) is below twice the bandwidth-delay product ({:.0} Mbit/s × {:.0} µs = {:.0} bytes): it caps each stream's window below what the link needs",
             rate / 1e6,
             rtt_s * 1e6,
             bdp
@@ -315,8 +313,18 @@ mod tests {
         );
         e.local.load_1m = Some(20.0);
         let (f, n) = rank(&e);
-        assert_eq!(n, 1);
-        assert!(f[1..].iter().any(|f| f.kind == FindingKind::CpuBusy));
+        assert_eq!(
+            (n, &f[0].kind),
+            (1, &FindingKind::CpuBusy),
+            "a busy host explains a short run: {f:?}"
+        );
+        e.goodput_bps = Some(9_300e6);
+        let (f, n) = rank(&e);
+        assert_eq!(n, 0);
+        assert!(
+            f.iter().any(|f| f.kind == FindingKind::CpuBusy),
+            "lesser on a full link: {f:?}"
+        );
     }
 
     #[test]
