@@ -46,13 +46,27 @@ pub enum FindingKind {
     RelayRefused,
     /// Mesh `--check-ports`: a node's TCP port is not reachable from another node (or from any).
     PortUnreachable,
+    /// Doctor: goodput sits at a slower link's ceiling while both interfaces report more (a switch port, a cable or a link in between).
+    PathRateLimited,
+    /// Doctor: a socket buffer (`-w`, or the system's cap) is smaller than the link's bandwidth-delay product.
+    SocketBufferSmall,
+    /// Doctor: the host's CPUs were busy with other work before the test.
+    CpuBusy,
+    /// Doctor: the CPU frequency governor saves power (Linux `powersave`).
+    CpuGovernor,
+    /// Doctor: segmentation or receive offloads are off on the egress interface.
+    OffloadOff,
+    /// Doctor: Energy-Efficient Ethernet is active on the egress interface.
+    EeeOn,
+    /// Doctor: goodput is below the profile's floor and no fact names why.
+    BelowCeiling,
     /// A kind written by a newer saf-net, kept as written.
     Other(String),
 }
 
 impl FindingKind {
     /// Every kind this saf-net produces, in the order docs/formats.md lists them.
-    pub const KNOWN: [FindingKind; 17] = [
+    pub const KNOWN: [FindingKind; 24] = [
         FindingKind::JumboBlackHole,
         FindingKind::MtuBlackHole,
         FindingKind::PathDown,
@@ -70,6 +84,13 @@ impl FindingKind {
         FindingKind::NodeUnreachable,
         FindingKind::RelayRefused,
         FindingKind::PortUnreachable,
+        FindingKind::PathRateLimited,
+        FindingKind::SocketBufferSmall,
+        FindingKind::CpuBusy,
+        FindingKind::CpuGovernor,
+        FindingKind::OffloadOff,
+        FindingKind::EeeOn,
+        FindingKind::BelowCeiling,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -91,6 +112,13 @@ impl FindingKind {
             FindingKind::NodeUnreachable => "node_unreachable",
             FindingKind::RelayRefused => "relay_refused",
             FindingKind::PortUnreachable => "port_unreachable",
+            FindingKind::PathRateLimited => "path_rate_limited",
+            FindingKind::SocketBufferSmall => "socket_buffer_small",
+            FindingKind::CpuBusy => "cpu_busy",
+            FindingKind::CpuGovernor => "cpu_governor",
+            FindingKind::OffloadOff => "offload_off",
+            FindingKind::EeeOn => "eee_on",
+            FindingKind::BelowCeiling => "below_ceiling",
             FindingKind::Other(name) => name,
         }
     }

@@ -10,7 +10,8 @@
 //! launchd/systemd service that runs the server. `profile` reads link profiles (`profiles/*.toml`);
 //! `lab` (Linux) builds emulated links in network namespaces; `tune` puts an interface and the socket
 //! buffers where a profile says; `route` finds which interface the traffic to a host leaves by, and
-//! whether it is the profile's. `runner` is the one way any of them runs an external command.
+//! whether it is the profile's. `runner` is the one way any of them runs an external command. `exporter` is
+//! the HTTP endpoint Prometheus scrapes (`monitor`, `server --metrics`).
 
 pub mod auth;
 pub mod classify;
@@ -22,6 +23,7 @@ pub mod config;
 pub mod diagnose;
 pub mod dropin;
 pub mod engine;
+pub mod exporter;
 pub mod findings;
 pub mod kinds;
 #[cfg(target_os = "linux")]

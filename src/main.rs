@@ -32,6 +32,8 @@ fn main() {
         Command::Latency(a) => cmd::latency(a),
         Command::Mtu(a) => cmd::mtu(a),
         Command::Mesh(a) => cmd::mesh(a),
+        Command::Monitor(a) => cmd::monitor(a),
+        Command::Doctor(a) => cmd::doctor(a),
         Command::Route(a) => cmd::route(a),
         Command::Facts(a) => cmd::facts(a),
         Command::Validate(a) => cmd::validate(a),

@@ -190,6 +190,34 @@ pub fn split_host_port(text: &str) -> Option<(String, u16)> {
     Some((host.to_string(), port))
 }
 
+/// One plain connect within `timeout` (name lookup included), closed at once: open if any address accepts.
+pub async fn try_port(host: &str, port: u16, timeout: Duration) -> crate::protocol::PortState {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let addrs = match tokio::time::timeout_at(deadline, resolve(host, port, Family::Any)).await {
+        Ok(Ok(a)) => a,
+        Ok(Err(_)) => return crate::protocol::PortState::Unreachable,
+        Err(_) => return crate::protocol::PortState::Timeout,
+    };
+    let mut worst = crate::protocol::PortState::Timeout;
+    for addr in addrs {
+        match tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                drop(stream);
+                return crate::protocol::PortState::Open;
+            }
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                worst = crate::protocol::PortState::Refused
+            }
+            Ok(Err(_)) if worst != crate::protocol::PortState::Refused => {
+                worst = crate::protocol::PortState::Unreachable
+            }
+            Ok(Err(_)) => {}
+            Err(_) => break,
+        }
+    }
+    worst
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,6 +62,13 @@ impl Recorder {
         self.last_ns = Some(v);
     }
 
+    /// Each recorded value (ns) with how many times it was seen, as the histogram holds them (3 digits).
+    pub fn recorded(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.hist
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+    }
+
     pub fn len(&self) -> u64 {
         self.hist.len()
     }

@@ -206,7 +206,12 @@ fn string(d: &BTreeMap<String, Value>, key: &str) -> String {
 }
 
 fn check_job(d: &BTreeMap<String, Value>, argv: &[&str], log: &str) {
-    assert_eq!(string(d, "Label"), LABEL);
+    let label = if argv.get(1) == Some(&"monitor") {
+        "net.saf-net.monitor"
+    } else {
+        LABEL
+    };
+    assert_eq!(string(d, "Label"), label);
     assert_eq!(strings(&d["ProgramArguments"]), argv);
     assert_eq!(d["RunAtLoad"].as_boolean(), Some(true));
     let keep = d["KeepAlive"].as_dictionary().expect("KeepAlive is a dictionary");
@@ -700,4 +705,134 @@ fn a_system_service_without_permission_says_use_sudo() {
     );
     assert!(files(&sb.dest()).is_empty());
     assert!(sb.calls().is_empty(), "no command runs when the file cannot be written");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The monitor's service, beside the server's
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_monitor_gets_its_own_job_beside_the_servers() {
+    let sb = Sandbox::new();
+    let key = sb.key("keys/psk");
+    let k = key.display().to_string();
+    let r = sb.run(&[
+        "service",
+        "install",
+        "--monitor",
+        "--print",
+        "--format",
+        "launchd",
+        "--user",
+        "--psk-file",
+        &k,
+        "--",
+        "--peer",
+        "192.168.1.172",
+        "--profile",
+        "10gbe",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let job = parse_plist(&r.stdout);
+    assert_eq!(string(&job, "Label"), "net.saf-net.monitor");
+    let log = sb.home().join("Library/Logs/saf-net-monitor.log").display().to_string();
+    let e = exe();
+    check_job(
+        &job,
+        &[
+            &e,
+            "monitor",
+            "--psk-file",
+            &k,
+            "--peer",
+            "192.168.1.172",
+            "--profile",
+            "10gbe",
+        ],
+        &log,
+    );
+    assert!(
+        r.stderr.contains("LaunchAgents/net.saf-net.monitor.plist"),
+        "{}",
+        r.stderr
+    );
+
+    // systemd: the server's unit and the monitor's side by side; uninstall --monitor takes only its own.
+    let server = sb.run(&[
+        "service",
+        "install",
+        "--format",
+        "systemd",
+        "--user",
+        "--",
+        "--max-concurrent",
+        "1",
+    ]);
+    assert_eq!(server.code, 0, "{}", server.stderr);
+    let monitor = sb.run(&[
+        "service",
+        "install",
+        "--monitor",
+        "--format",
+        "systemd",
+        "--user",
+        "--psk-file",
+        &k,
+        "--",
+        "--peer",
+        "192.168.1.172",
+    ]);
+    assert_eq!(monitor.code, 0, "{}", monitor.stderr);
+    let units = sb.on_disk(&sb.home().join(".config/systemd/user"));
+    let unit = fs::read_to_string(units.join("saf-net-monitor.service")).unwrap();
+    assert!(
+        unit.contains(&format!(
+            "\nExecStart={e} monitor --psk-file {k} --peer 192.168.1.172\n"
+        )),
+        "{unit}"
+    );
+    assert!(unit.contains("Description=saf-net monitor"), "{unit}");
+    verify_unit(&unit, true);
+    assert!(units.join("saf-net.service").exists());
+    assert!(
+        sb.calls()
+            .contains(&"systemctl --user restart saf-net-monitor.service".to_string()),
+        "{:?}",
+        sb.calls()
+    );
+    let r = sb.run(&["service", "uninstall", "--monitor", "--format", "systemd", "--user"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!units.join("saf-net-monitor.service").exists());
+    assert!(units.join("saf-net.service").exists(), "the server's unit stays");
+    assert!(
+        sb.calls()
+            .contains(&"systemctl --user disable --now saf-net-monitor.service".to_string())
+    );
+    assert!(
+        !sb.calls().iter().any(|c| c.contains("disable --now saf-net.service")),
+        "{:?}",
+        sb.calls()
+    );
+}
+
+#[test]
+fn monitor_flags_are_checked_before_anything_is_written() {
+    let sb = Sandbox::new();
+    let r = sb.run(&[
+        "service",
+        "install",
+        "--monitor",
+        "--format",
+        "systemd",
+        "--user",
+        "--",
+        "--budget",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        one_line(&r.stderr).starts_with("error: monitor flags after --:"),
+        "{}",
+        r.stderr
+    );
+    assert!(files(&sb.home()).is_empty() && sb.calls().is_empty());
 }

@@ -7,6 +7,31 @@ use clap::Args;
 use super::parse::seconds;
 use super::{ConnectTimeoutArgs, HistoryArgs, PskArgs};
 
+/// Where else nodes come from besides the arguments: a file and a Ray cluster (mesh, monitor).
+#[derive(Debug, Args)]
+pub struct NodeSourceArgs {
+    /// Also the nodes in FILE: one HOST[:PORT], NAME=HOST[:PORT] or NAME HOST[:PORT] a line; # comments, blank lines.
+    #[arg(long = "nodes", value_name = "FILE")]
+    pub nodes_file: Option<PathBuf>,
+    /// Also the alive nodes of a running Ray cluster (ray.nodes() through python3).
+    #[arg(long)]
+    pub from_ray: bool,
+    /// The Ray cluster's address [default: auto, the cluster this host belongs to].
+    #[arg(long, value_name = "ADDR", requires = "from_ray")]
+    pub ray_address: Option<String>,
+}
+
+impl NodeSourceArgs {
+    /// These sources with `args` (the nodes given one by one) in front.
+    pub fn with<'a>(&'a self, args: &'a [String]) -> crate::kinds::mesh::sources::Sources<'a> {
+        crate::kinds::mesh::sources::Sources {
+            args,
+            file: self.nodes_file.as_deref(),
+            ray: self.from_ray.then_some(self.ray_address.as_deref()),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(
     after_help = "Each node runs `saf-net server --allow-relay` with the cluster's key; every pair is measured by \
@@ -21,15 +46,8 @@ pub struct MeshArgs {
     /// Nodes running saf-net server: HOST, HOST:PORT ([V6]:PORT), or NAME=HOST[:PORT] to name it in the outputs.
     #[arg(value_name = "NODE")]
     pub nodes: Vec<String>,
-    /// Also the nodes in FILE: one HOST[:PORT], NAME=HOST[:PORT] or NAME HOST[:PORT] a line; # comments, blank lines.
-    #[arg(long = "nodes", value_name = "FILE")]
-    pub nodes_file: Option<PathBuf>,
-    /// Also the alive nodes of a running Ray cluster (ray.nodes() through python3).
-    #[arg(long)]
-    pub from_ray: bool,
-    /// The Ray cluster's address [default: auto, the cluster this host belongs to].
-    #[arg(long, value_name = "ADDR", requires = "from_ray")]
-    pub ray_address: Option<String>,
+    #[command(flatten)]
+    pub more: NodeSourceArgs,
     /// Seconds of each run (a 1-stream and a -P run per ordered pair).
     #[arg(short = 't', long = "time", value_name = "SECS", value_parser = seconds, allow_negative_numbers = true,
           default_value_t = crate::kinds::mesh::plan::DEFAULT_MESH_SECS)]

@@ -2,8 +2,10 @@
 //! family; `parse.rs` holds the value parsers.
 
 mod client;
+mod doctor;
 mod lab;
 mod mesh;
+mod monitor;
 mod parse;
 mod report;
 mod server;
@@ -12,8 +14,10 @@ mod tune;
 mod validate;
 
 pub use client::*;
+pub use doctor::*;
 pub use lab::*;
 pub use mesh::*;
+pub use monitor::*;
 pub use report::*;
 pub use server::*;
 pub use service::*;
@@ -54,6 +58,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Measure every ordered pair of a cluster's nodes and name the weak one (needs protocol 3's relay; --dry-run shows the plan).
     Mesh(MeshArgs),
+    /// Watch peers' links on a schedule (RTT, loss, path MTU, link facts, a budgeted throughput sample) and serve them to Prometheus.
+    Monitor(MonitorArgs),
+    /// Name what limits the link to HOST: both ends' facts, the path MTU and a short test, the limiting factor first with its fix.
+    Doctor(DoctorArgs),
     /// Find the path MTU to a saf-net server, each way, with don't-fragment UDP probes; name jumbo-frame black holes.
     Mtu(MtuArgs),
     /// Show which interface the traffic to HOST leaves by: its kind (Ethernet, Wi-Fi, Thunderbolt Bridge, VPN tunnel), link facts.

@@ -64,6 +64,10 @@ pub struct ServerArgs {
     /// Time a new connection has to say hello and send its request.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_TIMEOUT_SECS, value_parser = seconds)]
     pub handshake_timeout: f64,
+    /// Serve the server's own counters to Prometheus at http://ADDR/metrics (tests served, refused, queued, bytes,
+    /// errors by kind); e.g. 127.0.0.1:9302. Off by default.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
     /// Also listen for iperf3 clients on this port, TCP and UDP (5201 is iperf3's own); they are served on -p too.
     #[arg(long, value_name = "PORT", conflicts_with = "no_iperf3")]
     pub iperf3_port: Option<u16>,

@@ -11,7 +11,7 @@ use crate::config::DEFAULT_PORT;
 #[derive(Debug, Args)]
 #[command(
     after_help = "Checks: path MTU >= the profile's MTU; goodput with 1 and N streams >= the profile's \
-[validate] min_ceiling_fraction of the TCP ceiling (and not above the wire); UDP RTT p99 <= --max-rtt-p99-us. \
+[validate] min_ceiling_fraction of the TCP ceiling (and not above the wire); UDP RTT p99 <= --max-rtt-p99-us (else the profile's [validate] max_rtt_p99_us, else 2000). \
 Appends a kind=validate row to the history. Exit 0 when every check passes, 4 when one fails."
 )]
 pub struct ValidateArgs {
@@ -29,9 +29,10 @@ pub struct ValidateArgs {
     /// Streams for the multi-stream test.
     #[arg(short = 'P', long = "parallel", value_name = "N", default_value_t = 4)]
     pub streams: u32,
-    /// Highest acceptable UDP RTT p99, microseconds.
-    #[arg(long, value_name = "US", default_value_t = 2000.0)]
-    pub max_rtt_p99_us: f64,
+    /// Highest acceptable UDP RTT p99, microseconds [default: the profile's [validate] max_rtt_p99_us, else
+    /// 2000]
+    #[arg(long, value_name = "US")]
+    pub max_rtt_p99_us: Option<f64>,
     /// Print one JSON document instead of text.
     #[arg(short = 'J', long)]
     pub json: bool,

@@ -7,7 +7,7 @@ use super::{EXIT_OK, ExitCode, classified};
 use crate::cli::MeshArgs;
 use crate::kinds::mesh::measure::Settings;
 use crate::kinds::mesh::run::{Setup, run};
-use crate::kinds::mesh::sources::{Sources, gather};
+use crate::kinds::mesh::sources::gather;
 use crate::kinds::mesh::{Plan, dry_run};
 use crate::output::RunMeta;
 use crate::runner::Runner;
@@ -57,11 +57,7 @@ pub fn mesh(args: MeshArgs) -> Result<ExitCode> {
 
 /// The nodes (arguments, file, Ray) and the checked plan; notes about the sources go to stderr.
 fn plan(args: &MeshArgs) -> Result<Plan> {
-    let sources = Sources {
-        args: &args.nodes,
-        file: args.nodes_file.as_deref(),
-        ray: args.from_ray.then_some(args.ray_address.as_deref()),
-    };
+    let sources = args.more.with(&args.nodes);
     let found = gather(sources, &mut Runner::execute()).map_err(classified)?;
     for note in &found.notes {
         eprintln!("note: {note}");

@@ -146,11 +146,16 @@ pub(super) fn serve_logged(args: ServerArgs, log: Option<Sink>, listening: impl 
     rt.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let iperf3 = iperf3.map(tokio::net::TcpListener::from_std).transpose()?;
+        let metrics = match args.metrics {
+            Some(a) => Some(crate::exporter::bind(a, "--metrics").await?),
+            None => None,
+        };
         let shutdown = super::signals::stop_signals(false);
-        crate::server::serve_ports(listener, iperf3, config, async {
+        crate::server::serve_with_metrics(listener, iperf3, metrics, config, async {
             shutdown.await;
         })
-        .await
+        .await?;
+        anyhow::Ok(())
     })?;
     Ok(EXIT_OK)
 }

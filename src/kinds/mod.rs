@@ -5,10 +5,12 @@
 //! calls the kind, prints and maps the outcome to an exit code. What the kinds share on the client (connect,
 //! hello, key proof, queue, events, errors) is in [`crate::client`]; the data plane is [`crate::engine`].
 
+pub mod doctor;
 pub mod facts;
 pub mod iperf3;
 pub mod latency;
 pub mod mesh;
+pub mod monitor;
 pub mod mtu;
 pub mod throughput;
 pub mod udp;

@@ -69,6 +69,19 @@ mod tests {
     }
 
     #[test]
+    fn the_rtt_limit_is_optional_and_checked() {
+        assert_eq!(parse(MINIMAL).unwrap().validate.max_rtt_p99_us, None);
+        let p = parse(&format!("{MINIMAL}[validate]\nmax_rtt_p99_us = 750\n")).unwrap();
+        assert_eq!(p.validate.max_rtt_p99_us, Some(750.0));
+        let err = parse_err(&format!("{MINIMAL}[validate]\nmax_rtt_p99_us = 0\n"));
+        assert!(
+            err.starts_with("profiles/t.toml:6:") && err.contains("max_rtt_p99_us 0"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
+
+    #[test]
     fn wrong_type_names_file_and_line() {
         let err = parse_err("schema_version = 1\n[link]\nline_rate_mbps = 1000\nmtu = \"big\"\n");
         assert!(err.starts_with("profiles/t.toml:4:"), "{err}");

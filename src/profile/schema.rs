@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::values::{fraction, line_rate, mtu, opt_algorithm, opt_mtu, opt_tbf_bytes, opt_triple, schema_version};
+use super::values::{
+    fraction, line_rate, mtu, opt_algorithm, opt_mtu, opt_rtt_us, opt_tbf_bytes, opt_triple, schema_version,
+};
 use crate::model::tcp_goodput_ceiling_mbps;
 
 /// Where a profile was read from.
@@ -189,6 +191,10 @@ pub struct Validate {
     /// A receiver figure more than this fraction above the ceiling is flagged as impossible on this link.
     #[serde(deserialize_with = "fraction")]
     pub max_above_ceiling_fraction: f64,
+    /// Highest acceptable UDP RTT p99 in microseconds (`validate`, the monitor's alert); optional, added
+    /// without a schema change: files without it read as before.
+    #[serde(deserialize_with = "opt_rtt_us", skip_serializing_if = "Option::is_none")]
+    pub max_rtt_p99_us: Option<f64>,
 }
 
 impl Default for Validate {
@@ -197,6 +203,7 @@ impl Default for Validate {
             tcp_timestamps: true,
             min_ceiling_fraction: 0.95,
             max_above_ceiling_fraction: 0.002,
+            max_rtt_p99_us: None,
         }
     }
 }

@@ -90,3 +90,14 @@ pub(super) fn fraction<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error>
     }
     Ok(v)
 }
+
+/// The range of `[validate] max_rtt_p99_us`: above 0, at most 10 s.
+pub(super) fn opt_rtt_us<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !(v.is_finite() && v > 0.0 && v <= 10_000_000.0) {
+        return Err(de::Error::custom(format!(
+            "max_rtt_p99_us {v} must be above 0 and at most 10000000 (10 s)"
+        )));
+    }
+    Ok(Some(v))
+}

@@ -10,6 +10,7 @@ mod groups;
 mod handshakes;
 mod iperf3;
 mod latency;
+mod metrics;
 mod port_check;
 mod registry;
 mod relay;
@@ -74,6 +75,8 @@ pub(crate) struct Ctx {
     port_checks: seats::Seats,
     /// Group sessions (protocol 3) this server is a member of now, by cookie.
     groups: groups::Groups,
+    /// The counters `--metrics` serves.
+    metrics: metrics::ServerMetrics,
 }
 
 impl Ctx {
@@ -138,6 +141,17 @@ pub async fn serve_ports(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve_with_metrics(listener, iperf3, None, config, shutdown).await
+}
+
+/// As [`serve_ports`], also answering Prometheus on `metrics` (`--metrics`): the server's counters at `/metrics`.
+pub async fn serve_with_metrics(
+    listener: TcpListener,
+    iperf3: Option<TcpListener>,
+    metrics: Option<TcpListener>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let udp = Allowed::default();
     let stop_udp = Arc::new(AtomicBool::new(false));
@@ -166,6 +180,7 @@ pub async fn serve_ports(
         relays: relay::Relays::new(config.max_relays_per_minute),
         port_checks: seats::Seats::new(1),
         groups: groups::Groups::default(),
+        metrics: metrics::ServerMetrics::default(),
         config,
     });
     ctx.log(format!(
@@ -184,6 +199,18 @@ pub async fn serve_ports(
             "running open: no pre-shared key, so anyone who can reach port {} can run tests (use --psk-file FILE or SAF_NET_PSK)",
             addr.port()
         );
+    }
+    if let Some(l) = metrics {
+        let c = ctx.clone();
+        tokio::spawn(async move {
+            let stop = c.clone();
+            crate::exporter::serve(
+                l,
+                Arc::new(metrics::Endpoint(c)),
+                async move { stop.shutting_down().await },
+            )
+            .await;
+        });
     }
     let active = Arc::new(AtomicUsize::new(0));
     match accept::run(&ctx, listener, iperf3, &active, shutdown).await {

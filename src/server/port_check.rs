@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 use super::Ctx;
 use super::session::refuse;
-use crate::net::{Family, split_host_port};
+use crate::net::{split_host_port, try_port};
 use crate::protocol::{
     MAX_PORTS_PER_NODE, PORT_CHECK_MAX_SECS, PortCheckRequest, PortResult, PortState, ServerMessage, write_message,
 };
@@ -164,28 +164,4 @@ async fn connect_all(jobs: Vec<Job>, timeout: Duration, r: &PortCheckRequest) ->
             }
         })
         .collect()
-}
-
-/// One plain connect within `timeout` (name lookup included), closed at once: open if any address accepts.
-async fn try_port(host: &str, port: u16, timeout: Duration) -> PortState {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let addrs = match tokio::time::timeout_at(deadline, crate::net::resolve(host, port, Family::Any)).await {
-        Ok(Ok(a)) => a,
-        Ok(Err(_)) => return PortState::Unreachable,
-        Err(_) => return PortState::Timeout,
-    };
-    let mut worst = PortState::Timeout;
-    for addr in addrs {
-        match tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => {
-                drop(stream);
-                return PortState::Open;
-            }
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => worst = PortState::Refused,
-            Ok(Err(_)) if worst != PortState::Refused => worst = PortState::Unreachable,
-            Ok(Err(_)) => {}
-            Err(_) => break,
-        }
-    }
-    worst
 }

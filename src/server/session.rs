@@ -36,10 +36,35 @@ enum Asked {
     GroupData(Cookie, u32, u32),
 }
 
+impl Asked {
+    /// Its name in `saf_net_server_served{kind}`.
+    fn kind(&self) -> &'static str {
+        match self {
+            Asked::Test(r) => r.kind(),
+            Asked::Facts => "facts",
+            Asked::Echo(_) => "echo",
+            Asked::Relay(_) => "relay",
+            Asked::PortCheck(_) => "port_check",
+            Asked::Group(_) => "group",
+            Asked::GroupData(..) => "group_data",
+        }
+    }
+}
+
 /// A test that needs a slot.
 enum Request {
     Throughput(TestRequest),
     Latency(LatencyRequest),
+}
+
+impl Request {
+    fn kind(&self) -> &'static str {
+        match self {
+            Request::Throughput(r) if r.protocol == crate::protocol::Protocol::Udp => "udp",
+            Request::Throughput(_) => "throughput",
+            Request::Latency(_) => "latency",
+        }
+    }
 }
 
 impl Request {
@@ -85,7 +110,12 @@ pub(super) async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, hello: Hel
     };
     // Past the handshake: this connection no longer counts against the per-address limit.
     drop(pending);
-    let req = match s.request(msg, version).await {
+    let req = s.request(msg, version).await;
+    // A test counts once it holds a slot (run_test); the slot-free asks count now.
+    if let Some(a) = req.as_ref().filter(|a| !matches!(a, Asked::Test(_))) {
+        ctx.metrics.served(a.kind());
+    }
+    let req = match req {
         None => return false,
         Some(Asked::Facts) => return facts::answer(ctx, peer, &mut s.wr, version).await,
         Some(Asked::Echo(r)) => return echo::run(ctx, peer, s.rd, s.wr, &r).await,
@@ -233,11 +263,13 @@ impl Session<'_> {
         };
         let mut heartbeat = tokio::time::interval(Duration::from_secs(2));
         let mut told = 0;
+        let mut _waiting = None;
         loop {
             match ticket.try_start() {
                 Ok(p) => return Some(p),
                 Err(pos) if pos != told => {
                     told = pos;
+                    _waiting.get_or_insert_with(|| ctx.metrics.waiting());
                     ctx.log(format!("{peer}: queued at position {pos}"));
                     if write_message(&mut self.wr, &ServerMessage::Queued { position: pos })
                         .await
@@ -285,10 +317,16 @@ impl Session<'_> {
             rd: self.rd,
             wr: self.wr,
         };
+        ctx.metrics.served(req.kind());
+        let running = ctx.metrics.running();
         let result = match &req {
             Request::Throughput(r) => throughput::run(ctx, test, r).await,
             Request::Latency(r) => latency::run(ctx, test, r).await,
         };
+        drop(running);
+        if let Err(e) = &result {
+            ctx.metrics.ended(e);
+        }
         let secs = began.elapsed().as_secs_f64();
         match result {
             Ok(summary) => ctx.log(format!(
@@ -304,6 +342,7 @@ impl Session<'_> {
 
 /// Logs and sends one refusal; returns false (no test ran).
 pub(super) async fn refuse(ctx: &Ctx, wr: &mut OwnedWriteHalf, peer: SocketAddr, reason: String) -> bool {
+    ctx.metrics.refused(&reason);
     ctx.log(format!("{peer}: refused: {reason}"));
     let _ = write_message(wr, &ServerMessage::Refused { reason }).await;
     false

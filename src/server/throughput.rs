@@ -54,6 +54,7 @@ pub(super) async fn run(ctx: &Ctx, mut test: Admitted, req: &TestRequest) -> Res
         }
     };
     let results = finished(run_streams(ctx, test, local, req, report).await)?;
+    ctx.metrics.moved(&results);
     let mut parts = rates(&results);
     if sink.is_some() {
         parts.extend(udp_sink::loss_note(&results));

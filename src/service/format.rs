@@ -1,4 +1,5 @@
-//! Which service: the manager's format (launchd or systemd) and the scope (system-wide or per-user).
+//! Which service: the manager's format (launchd or systemd), the scope (system-wide or per-user) and the role
+//! (the server, or the monitor beside it).
 
 use std::fmt;
 
@@ -73,5 +74,56 @@ mod tests {
         assert_eq!(Scope::resolve(None, None), Scope::User);
         assert_eq!(Scope::resolve(Some(Scope::User), Some(0)), Scope::User);
         assert_eq!(Scope::resolve(Some(Scope::System), Some(501)), Scope::System);
+    }
+}
+
+/// What the service runs: `saf-net server` or `saf-net monitor`; each has its own label, unit and log, so both
+/// can be installed side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    #[default]
+    Server,
+    Monitor,
+}
+
+impl Role {
+    /// The saf-net subcommand the service runs.
+    pub fn subcommand(self) -> &'static str {
+        match self {
+            Role::Server => "server",
+            Role::Monitor => "monitor",
+        }
+    }
+
+    /// launchd's job label, also the plist's file name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Server => "net.saf-net.server",
+            Role::Monitor => "net.saf-net.monitor",
+        }
+    }
+
+    /// systemd's unit name, also its file name.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Role::Server => "saf-net.service",
+            Role::Monitor => "saf-net-monitor.service",
+        }
+    }
+
+    /// The log file's name (launchd).
+    pub fn log_name(self) -> &'static str {
+        match self {
+            Role::Server => "saf-net.log",
+            Role::Monitor => "saf-net-monitor.log",
+        }
+    }
+
+    /// The unit's Description=.
+    pub fn description(self) -> &'static str {
+        match self {
+            Role::Server => "saf-net server (network throughput and latency tests)",
+            Role::Monitor => "saf-net monitor (link probes for Prometheus)",
+        }
     }
 }

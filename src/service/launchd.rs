@@ -8,27 +8,27 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::runner::{Cmd, RunError, Runner};
-use super::{Run, Scope, Status, Step, Target};
+use super::{Role, Run, Scope, Status, Step, Target};
 
-/// The job's label, also the plist's file name.
+/// The server job's label (the monitor's is [`Role::label`]'s other answer).
 pub const LABEL: &str = "net.saf-net.server";
 /// Seconds launchd waits before starting the job again after it exited (launchd's own default is 10).
 pub const THROTTLE_SECS: i64 = 5;
 
-pub fn system_file() -> PathBuf {
-    PathBuf::from(format!("/Library/LaunchDaemons/{LABEL}.plist"))
+pub fn system_file(role: Role) -> PathBuf {
+    PathBuf::from(format!("/Library/LaunchDaemons/{}.plist", role.label()))
 }
 
-pub fn user_file(home: &Path) -> PathBuf {
-    home.join(format!("Library/LaunchAgents/{LABEL}.plist"))
+pub fn user_file(home: &Path, role: Role) -> PathBuf {
+    home.join(format!("Library/LaunchAgents/{}.plist", role.label()))
 }
 
-pub fn system_log() -> PathBuf {
-    PathBuf::from("/var/log/saf-net.log")
+pub fn system_log(role: Role) -> PathBuf {
+    Path::new("/var/log").join(role.log_name())
 }
 
-pub fn user_log(home: &Path) -> PathBuf {
-    home.join("Library/Logs/saf-net.log")
+pub fn user_log(home: &Path, role: Role) -> PathBuf {
+    home.join("Library/Logs").join(role.log_name())
 }
 
 /// The launchd domain: `system` for a daemon, `gui/UID` for an agent.
@@ -41,7 +41,7 @@ pub fn domain(target: &Target) -> String {
 
 /// The service target, `DOMAIN/LABEL`.
 pub fn service(target: &Target) -> String {
-    format!("{}/{LABEL}", domain(target))
+    format!("{}/{}", domain(target), target.role.label())
 }
 
 /// The job's property list: the launchd keys saf-net sets, in this order (see `launchd.plist(5)`).
@@ -73,7 +73,7 @@ struct KeepAlive {
 pub fn render(target: &Target, argv: &[String]) -> String {
     let log = target.log.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
     let job = Job {
-        label: LABEL,
+        label: target.role.label(),
         program_arguments: argv,
         run_at_load: true,
         keep_alive: KeepAlive { successful_exit: false },

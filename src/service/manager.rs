@@ -4,7 +4,7 @@
 
 use super::apply::is_installed;
 use super::error::{ServiceError, tool_missing};
-use super::format::{Format, Scope};
+use super::format::{Format, Role, Scope};
 use super::runner::{self, RunError, Runner};
 use super::spec::Spec;
 use super::status::Status;
@@ -13,8 +13,14 @@ use super::target::{Host, Target};
 use super::{launchd, systemd};
 
 impl Target {
-    /// The service of `format` and `scope` on `host`, with its file (and launchd's log) where that manager looks.
+    /// The server's service of `format` and `scope` on `host`.
     pub fn new(format: Format, scope: Scope, host: &Host) -> Result<Target, ServiceError> {
+        Target::with_role(format, scope, Role::Server, host)
+    }
+
+    /// The service of `role`, `format` and `scope` on `host`, with its file (and launchd's log) where that
+    /// manager looks.
+    pub fn with_role(format: Format, scope: Scope, role: Role, host: &Host) -> Result<Target, ServiceError> {
         let uid = match (format, scope, host.uid) {
             (_, Scope::System, _) => 0,
             (_, Scope::User, Some(uid)) => uid,
@@ -22,23 +28,24 @@ impl Target {
             (Format::Launchd, Scope::User, None) => return Err(ServiceError::NoUid),
         };
         let (file, log) = match (format, scope) {
-            (Format::Launchd, Scope::System) => (launchd::system_file(), Some(launchd::system_log())),
+            (Format::Launchd, Scope::System) => (launchd::system_file(role), Some(launchd::system_log(role))),
             (Format::Launchd, Scope::User) => {
                 let home = host.home()?;
-                (launchd::user_file(home), Some(launchd::user_log(home)))
+                (launchd::user_file(home, role), Some(launchd::user_log(home, role)))
             }
-            (Format::Systemd, Scope::System) => (systemd::system_file(), None),
+            (Format::Systemd, Scope::System) => (systemd::system_file(role), None),
             (Format::Systemd, Scope::User) => {
                 let config = match &host.xdg_config_home {
                     Some(c) => c.clone(),
                     None => host.home()?.join(".config"),
                 };
-                (systemd::user_file(&config), None)
+                (systemd::user_file(&config, role), None)
             }
         };
         Ok(Target {
             format,
             scope,
+            role,
             file,
             log,
             uid,
@@ -49,8 +56,8 @@ impl Target {
     pub fn logs_hint(&self) -> String {
         match (&self.log, self.scope) {
             (Some(log), _) => format!("tail -f {}", runner::shell_quote(&log.display().to_string())),
-            (None, Scope::System) => format!("journalctl -u {} -f", systemd::UNIT),
-            (None, Scope::User) => format!("journalctl --user -u {} -f", systemd::UNIT),
+            (None, Scope::System) => format!("journalctl -u {} -f", self.role.unit()),
+            (None, Scope::User) => format!("journalctl --user -u {} -f", self.role.unit()),
         }
     }
 }

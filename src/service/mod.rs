@@ -30,7 +30,7 @@ pub use crate::runner;
 
 pub use apply::{apply, is_installed};
 pub use error::ServiceError;
-pub use format::{Format, Scope};
+pub use format::{Format, Role, Scope};
 pub use manager::{install_steps, render, status, uninstall_steps};
 pub use spec::{Spec, check_key_file};
 pub use status::Status;

@@ -6,14 +6,16 @@ use std::path::{Path, PathBuf};
 use super::error::ServiceError;
 use crate::runner;
 
-/// What the service runs: `EXE server [--psk-file KEY] SERVER_ARGS...`.
+/// What the service runs: `EXE server|monitor [--psk-file KEY] SERVER_ARGS...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
+    /// `server` or `monitor`.
+    pub role: super::Role,
     /// Absolute path of the saf-net program.
     pub exe: PathBuf,
     /// Absolute path of the pre-shared key file, passed to the server as `--psk-file`.
     pub psk_file: Option<PathBuf>,
-    /// Further `saf-net server` flags.
+    /// Further flags of `saf-net server` (or `monitor`).
     pub server_args: Vec<String>,
 }
 
@@ -32,7 +34,7 @@ impl Spec {
                 .map(String::from)
                 .ok_or_else(|| ServiceError::BadArgument(format!("{what} {} is not valid UTF-8", p.display())))
         };
-        let mut argv = vec![path(&self.exe, "the program")?, "server".to_string()];
+        let mut argv = vec![path(&self.exe, "the program")?, self.role.subcommand().to_string()];
         if let Some(key) = &self.psk_file {
             argv.push("--psk-file".into());
             argv.push(path(key, "the key file")?);
@@ -84,6 +86,7 @@ mod tests {
     #[test]
     fn argv_puts_the_key_first_and_refuses_what_a_file_cannot_hold() {
         let mut spec = Spec {
+            role: crate::service::Role::Server,
             exe: "/usr/local/bin/saf-net".into(),
             psk_file: Some("/etc/saf-net/psk".into()),
             server_args: vec!["-p".into(), "5301".into()],

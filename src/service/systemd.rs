@@ -5,20 +5,20 @@
 use std::path::{Path, PathBuf};
 
 use super::runner::{Cmd, RunError, Runner};
-use super::{Run, Scope, Spec, Status, Step, Target};
+use super::{Role, Run, Scope, Spec, Status, Step, Target};
 
-/// The unit's name, also its file name.
+/// The server's unit name (the monitor's is [`Role::unit`]'s other answer).
 pub const UNIT: &str = "saf-net.service";
 /// Seconds systemd waits before starting the server again after a failure.
 pub const RESTART_SECS: u32 = 5;
 
-pub fn system_file() -> PathBuf {
-    PathBuf::from(format!("/etc/systemd/system/{UNIT}"))
+pub fn system_file(role: Role) -> PathBuf {
+    Path::new("/etc/systemd/system").join(role.unit())
 }
 
 /// The user unit under a config directory (`$XDG_CONFIG_HOME`, else `~/.config`).
-pub fn user_file(config: &Path) -> PathBuf {
-    config.join("systemd/user").join(UNIT)
+pub fn user_file(config: &Path, role: Role) -> PathBuf {
+    config.join("systemd/user").join(role.unit())
 }
 
 /// One word of a command line in a unit file (ExecStart=). Plain words stay as they are; others are
@@ -54,7 +54,7 @@ pub fn render(target: &Target, spec: &Spec, argv: &[String]) -> String {
     }
     let mut u = String::new();
     u.push_str("# Written by `saf-net service install`; `saf-net service uninstall` removes it.\n");
-    u.push_str("[Unit]\nDescription=saf-net server (network throughput and latency tests)\n");
+    u.push_str(&format!("[Unit]\nDescription={}\n", target.role.description()));
     if target.scope == Scope::System {
         u.push_str("After=network-online.target\nWants=network-online.target\n");
     }
@@ -121,7 +121,8 @@ pub fn install_steps(target: &Target, contents: &str) -> Vec<Step> {
         path: target.file.clone(),
         contents: contents.to_string(),
     });
-    for args in [vec!["daemon-reload"], vec!["enable", UNIT], vec!["restart", UNIT]] {
+    let unit = target.role.unit();
+    for args in [vec!["daemon-reload"], vec!["enable", unit], vec!["restart", unit]] {
         steps.push(Step::Run(Run {
             cmd: systemctl(target).args(args),
             may_fail: false,
@@ -134,12 +135,18 @@ pub fn install_steps(target: &Target, contents: &str) -> Vec<Step> {
 
 /// Stop and disable (it may be neither), remove the unit, reload, forget a failed state.
 pub fn uninstall_steps(target: &Target, installed: bool) -> Vec<Step> {
-    let mut steps = vec![Run::may_fail(systemctl(target).args(["disable", "--now", UNIT]))];
+    let mut steps = vec![Run::may_fail(systemctl(target).args([
+        "disable",
+        "--now",
+        target.role.unit(),
+    ]))];
     if installed {
         steps.push(Step::Remove(target.file.clone()));
         steps.push(Run::must(systemctl(target).arg("daemon-reload")));
     }
-    steps.push(Run::may_fail(systemctl(target).args(["reset-failed", UNIT])));
+    steps.push(Run::may_fail(
+        systemctl(target).args(["reset-failed", target.role.unit()]),
+    ));
     steps
 }
 
@@ -149,14 +156,14 @@ fn first_word(text: &str) -> Option<String> {
 
 /// `systemctl is-enabled`, `is-active`, and the main pid when active.
 pub fn query(target: &Target, runner: &mut Runner) -> Result<Status, RunError> {
-    let enabled = runner.run(&systemctl(target).args(["is-enabled", UNIT]))?;
-    let active = runner.run(&systemctl(target).args(["is-active", UNIT]))?;
+    let enabled = runner.run(&systemctl(target).args(["is-enabled", target.role.unit()]))?;
+    let active = runner.run(&systemctl(target).args(["is-active", target.role.unit()]))?;
     // No answer on stdout means systemctl itself failed (e.g. no user manager): its reason is the state.
     let state =
         first_word(&active.stdout).or_else(|| Some(active.reason()).filter(|_| !active.stderr.trim().is_empty()));
     let running = state.as_deref() == Some("active");
     let pid = if running {
-        let out = runner.run(&systemctl(target).args(["show", "--property=MainPID", "--value", UNIT]))?;
+        let out = runner.run(&systemctl(target).args(["show", "--property=MainPID", "--value", target.role.unit()]))?;
         first_word(&out.stdout).and_then(|p| p.parse().ok()).filter(|&p| p != 0)
     } else {
         None
@@ -188,6 +195,7 @@ mod tests {
 
     fn spec(exe: &str, key: Option<&str>) -> Spec {
         Spec {
+            role: Role::Server,
             exe: exe.into(),
             psk_file: key.map(PathBuf::from),
             server_args: vec!["-p".into(), "5301".into(), "--max-concurrent".into(), "1".into()],

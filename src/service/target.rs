@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::DESTDIR_ENV;
 use super::error::ServiceError;
-use super::format::{Format, Scope};
+use super::format::{Format, Role, Scope};
 
 /// Facts about this process's surroundings that decide where files go. [`Host::current`] reads
 /// them; tests make them up.
@@ -51,6 +51,8 @@ impl Host {
 pub struct Target {
     pub format: Format,
     pub scope: Scope,
+    /// The server's service or the monitor's.
+    pub role: Role,
     /// The plist or unit file (the real path, before any DESTDIR).
     pub file: PathBuf,
     /// Where the server's output goes: a file for launchd, None for systemd (the journal).

@@ -7,16 +7,16 @@ use std::path::{Path, PathBuf};
 
 use super::runner::Runner;
 use super::{
-    Format, Host, Scope, ServiceError, Spec, Status, Step, Target, apply, check_key_file, install_steps, is_installed,
-    render, status, uninstall_steps,
+    Format, Host, Role, Scope, ServiceError, Spec, Status, Step, Target, apply, check_key_file, install_steps,
+    is_installed, render, status, uninstall_steps,
 };
 use crate::auth::{PSK_ENV, Psk};
 
 /// The service meant: `--format` (else this OS's service manager) and `--system`/`--user` (else by who runs
 /// this).
-pub fn target(format: Option<Format>, asked: Option<Scope>, host: &Host) -> Result<Target, ServiceError> {
+pub fn target(format: Option<Format>, asked: Option<Scope>, role: Role, host: &Host) -> Result<Target, ServiceError> {
     let format = format.or_else(Format::native).ok_or(ServiceError::NoServiceManager)?;
-    Target::new(format, Scope::resolve(asked, host.uid), host)
+    Target::with_role(format, Scope::resolve(asked, host.uid), role, host)
 }
 
 /// An install, checked and ready to carry out.
@@ -42,6 +42,7 @@ pub fn install(target: Target, psk_file: Option<&Path>, server_args: Vec<String>
         Psk::resolve(Some(key))?;
     }
     let spec = Spec {
+        role: target.role,
         exe: this_program()?,
         psk_file,
         server_args,
@@ -143,7 +144,7 @@ pub fn report(target: Target, host: &Host, runner: &mut Runner) -> Result<Report
     let other = if status.installed {
         None
     } else {
-        Target::new(target.format, target.scope.other(), host)
+        Target::with_role(target.format, target.scope.other(), target.role, host)
             .ok()
             .filter(|other| is_installed(other, host))
     };
@@ -176,10 +177,10 @@ mod tests {
             home: Some("/home/a".into()),
             ..Host::default()
         };
-        let t = target(Some(Format::Systemd), None, &host).unwrap();
+        let t = target(Some(Format::Systemd), None, Role::Server, &host).unwrap();
         assert_eq!((t.format, t.scope), (Format::Systemd, Scope::User));
         if Format::native().is_none() {
-            let e = target(None, None, &host).unwrap_err();
+            let e = target(None, None, Role::Server, &host).unwrap_err();
             assert!(e.to_string().contains("pick one with --format"), "{e}");
         }
     }

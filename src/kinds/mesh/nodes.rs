@@ -167,6 +167,11 @@ pub fn from_args(args: &[String]) -> Result<Vec<Node>, NodeError> {
 /// Checks a whole list: no server (host and port) twice (after normalisation), no name twice, at least [`MIN_NODES`].
 /// `hint` is added to the too-few error (e.g. what Ray reported).
 pub fn check(nodes: Vec<Node>, hint: &str) -> Result<Vec<Node>, NodeError> {
+    check_at_least(nodes, hint, MIN_NODES)
+}
+
+/// [`check`] with another least number of nodes (the monitor watches even one peer).
+pub fn check_at_least(nodes: Vec<Node>, hint: &str, min: usize) -> Result<Vec<Node>, NodeError> {
     for (i, b) in nodes.iter().enumerate() {
         if let Some(a) = nodes[..i].iter().find(|a| a.key() == b.key()) {
             return Err(NodeError::Duplicate {
@@ -179,7 +184,7 @@ pub fn check(nodes: Vec<Node>, hint: &str) -> Result<Vec<Node>, NodeError> {
             return Err(NodeError::DuplicateName { name: b.name.clone() });
         }
     }
-    if nodes.len() < MIN_NODES {
+    if nodes.len() < min {
         return Err(NodeError::TooFew {
             got: nodes.len(),
             hint: hint.to_string(),

@@ -43,6 +43,11 @@ impl Classify for SourceError {
 
 /// Reads every source in order (arguments, file, Ray) and checks the list.
 pub fn gather(src: Sources<'_>, runner: &mut Runner) -> Result<Gathered, SourceError> {
+    gather_at_least(src, runner, nodes::MIN_NODES)
+}
+
+/// [`gather`] with another least number of nodes (0: the caller says what an empty list means).
+pub fn gather_at_least(src: Sources<'_>, runner: &mut Runner, min: usize) -> Result<Gathered, SourceError> {
     let mut list = nodes::from_args(src.args)?;
     if let Some(file) = src.file {
         list.extend(nodes::read_file(file)?);
@@ -61,7 +66,7 @@ pub fn gather(src: Sources<'_>, runner: &mut Runner) -> Result<Gathered, SourceE
         out.notes = cluster.skipped;
         out.ray_ports = Some(ray_default_ports(cluster.gcs_port, cluster.dashboard_port));
     }
-    out.nodes = nodes::check(list, &hint)?;
+    out.nodes = nodes::check_at_least(list, &hint, min)?;
     Ok(out)
 }
 

@@ -59,6 +59,7 @@ pub async fn run(ctx: &Ctx, n: u64, mut test: Admitted, p: &Asked) -> Result<Str
         (None, None) => return Err(Ended::Internal("the control reader went away")),
     };
     let client_counted = exchange(ctx, &mut rd, &mut test.wr, &run.results).await?;
+    ctx.metrics.moved(&run.results);
     let mut parts = crate::server::throughput::rates(&run.results);
     if req.protocol == Protocol::Udp {
         parts.extend(crate::server::udp_sink::loss_note(&run.results));

@@ -50,6 +50,7 @@ pub async fn run(ctx: &Ctx, sock: TcpStream, peer: SocketAddr, cookie: Cookie, p
         return false;
     }
     let Some(permit) = take_slot(ctx) else {
+        ctx.metrics.refused("busy");
         ctx.log(format!(
             "{peer}: iperf3 client told the server is busy (a test runs or clients wait in line)"
         ));
@@ -77,6 +78,7 @@ fn take_slot(ctx: &Ctx) -> Option<Permit> {
 
 /// Tells an iperf3 client why it is refused, in iperf3's terms, and logs our own words.
 pub async fn refuse(ctx: &Ctx, wr: &mut OwnedWriteHalf, peer: SocketAddr, i_errno: i32, reason: &str) {
+    ctx.metrics.refused(reason);
     ctx.log(format!("{peer}: refused iperf3 client: {reason}"));
     let _ = wire::write_error(wr, i_errno).await;
 }
@@ -178,7 +180,13 @@ async fn run_test(ctx: &Ctx, test: Admitted, p: &Asked) {
         }
     );
     let began = std::time::Instant::now();
+    ctx.metrics.served("iperf3");
+    let running = ctx.metrics.running();
     let result = run::run(ctx, n, test, p).await;
+    drop(running);
+    if let Err(e) = &result {
+        ctx.metrics.ended(e);
+    }
     let secs = began.elapsed().as_secs_f64();
     match result {
         Ok(summary) => ctx.log(format!(
