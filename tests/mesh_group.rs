@@ -65,6 +65,7 @@ fn plan(servers: &[&common::Server], pairs: &[(u32, u32)], secs: f64) -> GroupPl
         flows: flows(pairs),
         streams: 2,
         duration_secs: secs,
+        collective: None,
     }
 }
 
