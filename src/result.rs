@@ -201,6 +201,13 @@ pub fn hints(d: &DirectionResult, on_loopback: bool) -> Vec<String> {
     hint_findings(d, on_loopback).iter().map(Finding::hint_line).collect()
 }
 
+/// What the receivers of `dirs` read together, and the longest receiver's seconds.
+pub fn received(dirs: &[DirectionResult]) -> (u64, f64) {
+    let bytes = dirs.iter().map(|d| d.received.bytes).sum();
+    let seconds = dirs.iter().map(|d| d.received.seconds).fold(0.0, f64::max);
+    (bytes, seconds)
+}
+
 /// The kernel's hints about one direction as findings whose subject is the direction's label.
 pub fn hint_findings(d: &DirectionResult, on_loopback: bool) -> Vec<Finding> {
     let tcp: Vec<&TcpTotals> = d.sender.iter().filter_map(|s| s.tcp.as_ref()).collect();

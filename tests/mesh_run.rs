@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::{Server, saf_net, text};
@@ -14,10 +13,7 @@ use saf_net::config::ServerConfig;
 const KEY: &str = "mesh-run-test-key-0123456789abcdef";
 
 fn key_file(dir: &Path) -> std::path::PathBuf {
-    let f = dir.join("key");
-    std::fs::write(&f, KEY).unwrap();
-    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
-    f
+    common::key_file(dir, "key", KEY)
 }
 
 async fn node(psk: &Psk, allow_relay: bool) -> Server {

@@ -32,14 +32,7 @@ fn monitor(args: &[String], log: &std::path::Path) -> KillOnDrop {
 }
 
 fn key_file(dir: &std::path::Path) -> std::path::PathBuf {
-    let k = dir.join("key");
-    std::fs::write(&k, "monitor-test-key-0123456789abcdef\n").unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    k
+    common::key_file(dir, "key", "monitor-test-key-0123456789abcdef\n")
 }
 
 fn listen_addr() -> SocketAddr {

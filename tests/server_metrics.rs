@@ -12,22 +12,11 @@ use std::time::Duration;
 use common::{free_port, logged_server, saf_net, text};
 use scrape::{get, value, wait_for};
 
-fn key(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
-    let k = dir.join(name);
-    std::fs::write(&k, text).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    k
-}
-
 #[test]
 fn the_counters_move_by_what_clients_did() {
     let dir = tempfile::tempdir().unwrap();
-    let good = key(dir.path(), "good", "server-metrics-key-0123456789abcdef\n");
-    let bad = key(dir.path(), "bad", "another-key-entirely-0123456789abcdef\n");
+    let good = common::key_file(dir.path(), "good", "server-metrics-key-0123456789abcdef\n");
+    let bad = common::key_file(dir.path(), "bad", "another-key-entirely-0123456789abcdef\n");
     let port = free_port();
     let metrics = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let mut s = saf_net();

@@ -25,6 +25,18 @@ pub struct Target {
 }
 
 impl Target {
+    /// The first address the server is reached at: the fixed one, else the first the name resolves to.
+    pub async fn first_addr(&self) -> Option<SocketAddr> {
+        if self.addr.is_some() {
+            return self.addr;
+        }
+        crate::net::resolve(&self.host, self.port, self.family)
+            .await
+            .ok()?
+            .into_iter()
+            .next()
+    }
+
     /// Validates the parts every client command shares.
     pub fn new(host: &str, port: u16, family: Family, connect_timeout: f64) -> Result<Target, String> {
         if host.trim().is_empty() {

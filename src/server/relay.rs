@@ -151,9 +151,7 @@ fn plan(target: Target, r: &RelayRequest) -> ClientPlan {
 
 /// The receiving side's total, summed over the test's directions, and what the probes found.
 fn figures(o: &Outcome) -> RelayResult {
-    let dirs = o.directions();
-    let bytes = dirs.iter().map(|d| d.received.bytes).sum();
-    let seconds = dirs.iter().map(|d| d.received.seconds).fold(0.0, f64::max);
+    let (bytes, seconds) = o.received();
     let idle = o.latency.as_ref().map(|l| l.idle.rtt.stats()).filter(|s| s.samples > 0);
     RelayResult {
         bytes,

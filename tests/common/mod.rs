@@ -163,6 +163,15 @@ pub fn logged_server(mut cmd: Command, log: &Path, banner: &str) -> KillOnDrop {
     child
 }
 
+/// A private (0600) key file `name` in `dir` holding `text`, as a server's or client's `--psk-file`.
+pub fn key_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let f = dir.join(name);
+    std::fs::write(&f, text).unwrap();
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+    f
+}
+
 /// The key whose text is `text`, read back from a key file as a server or client would.
 pub fn key(text: &str) -> saf_net::auth::Psk {
     let dir = tempfile::tempdir().unwrap();

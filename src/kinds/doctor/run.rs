@@ -62,7 +62,7 @@ pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> Report {
         ..Report::default()
     };
     progress("this host's facts");
-    let addr = resolve(plan).await;
+    let addr = plan.target.first_addr().await;
     local_facts(plan, addr, &mut r, &mut e);
     progress("the peer's facts");
     match crate::kinds::facts::facts(&plan.target).await {
@@ -89,15 +89,6 @@ pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> Report {
     }
     (r.findings, r.limiting) = rank(&e);
     r
-}
-
-async fn resolve(plan: &Plan) -> Option<SocketAddr> {
-    let t = &plan.target;
-    crate::net::resolve(&t.host, t.port, t.family)
-        .await
-        .ok()?
-        .into_iter()
-        .next()
 }
 
 /// This host's route, interface and system facts (read-only commands only).
@@ -188,8 +179,7 @@ async fn sample(plan: &Plan, r: &mut Report, e: &mut Evidence) {
         }
     };
     let dirs = o.directions();
-    let bytes: u64 = dirs.iter().map(|d| d.received.bytes).sum();
-    let secs = dirs.iter().map(|d| d.received.seconds).fold(0.0, f64::max);
+    let (bytes, secs) = crate::result::received(&dirs);
     let goodput = if secs > 0.0 { bytes as f64 * 8.0 / secs } else { 0.0 };
     let rtt = o
         .latency

@@ -127,14 +127,7 @@ pub async fn learn_interface(peer: &Peer) {
 }
 
 async fn resolve(t: &Target) -> Option<IpAddr> {
-    if let Some(a) = t.addr {
-        return Some(a.ip());
-    }
-    tokio::net::lookup_host((t.host.as_str(), t.port))
-        .await
-        .ok()?
-        .next()
-        .map(|a| a.ip())
+    t.first_addr().await.map(|a| a.ip())
 }
 
 async fn path_mtu(plan: &MonitorPlan, m: &Metrics, peer: &Peer) -> Probed {
@@ -179,9 +172,7 @@ async fn sample(plan: &MonitorPlan, m: &Metrics, peer: &Peer, budget: &super::ru
             return Err(e);
         }
     };
-    let dirs = o.directions();
-    let bytes: u64 = dirs.iter().map(|d| d.received.bytes).sum();
-    let seconds = dirs.iter().map(|d| d.received.seconds).fold(0.0, f64::max);
+    let (bytes, seconds) = o.received();
     budget.settle(reservation, bytes);
     if seconds <= 0.0 || bytes == 0 {
         return Err(o.error.unwrap_or_else(|| "the sample moved no byte".into()));

@@ -82,6 +82,12 @@ impl Outcome {
         })
     }
 
+    /// What the receivers read, all directions together, and the longest receiver's seconds: the relay's,
+    /// the monitor's sample's and the doctor's test's figures.
+    pub fn received(&self) -> (u64, f64) {
+        crate::result::received(&self.directions())
+    }
+
     pub fn local_cpu(&self) -> CpuUsage {
         self.local.results.cpu
     }
