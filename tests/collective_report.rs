@@ -359,3 +359,41 @@ fn an_unreadable_document_is_a_warning_not_a_crash() {
     );
     assert!(err.contains(&format!("{} (label 1gbe)", ONE.id)), "{err}");
 }
+
+#[test]
+fn runs_without_a_common_verified_point_are_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = both(dir.path());
+    let failed = Spec {
+        label: "broken",
+        id: "20261205T030000Z-f41led",
+        hour: 7,
+        ..TEN
+    };
+    let json = record(&csv, &failed);
+    let mut doc: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    for r in doc["results"].as_array_mut().unwrap() {
+        r["verified"] = json!(false);
+    }
+    fs::write(&json, doc.to_string()).unwrap();
+    let (code, text, err) = compare(
+        &csv,
+        &dir.path().join("cmp"),
+        &["--before", "1gbe", "--after", "broken"],
+    );
+    assert_eq!((code, text.as_str()), (1, ""), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: collective runs {} and {} have no (op, size) measured completely and verified in both",
+            ONE.id, failed.id
+        )),
+        "{err}"
+    );
+    let out = report::write_report(std::slice::from_ref(&csv), &dir.path().join("out"), BASELINE_MBPS).unwrap();
+    assert!(
+        out.warnings.is_empty(),
+        "a readable run without figures is no warning: {:?}",
+        out.warnings
+    );
+}
