@@ -50,7 +50,11 @@ fn main() {
             figures.push(rate(len, || reduce(std::hint::black_box(&mut out), &a, &b, dtype)));
         }
         let copy = rate(len, || std::hint::black_box(&mut out).copy_from_slice(&a));
-        let name = if len < 1 << 20 { format!("{}K", len >> 10) } else { format!("{}M", len >> 20) };
+        let name = if len < 1 << 20 {
+            format!("{}K", len >> 10)
+        } else {
+            format!("{}M", len >> 20)
+        };
         println!("{name:>8} {:>10.2} {:>10.2} {copy:>10.2}", figures[0], figures[1]);
     }
 }

@@ -65,12 +65,14 @@ pub fn run_point(
     let plan = ring(spec.op, peers.rank, peers.n);
     let mut bufs = buffers(&layout, &plan, spec.op, dtype, peers.rank);
     let mut links: BTreeMap<usize, Sent> = BTreeMap::new();
+    let mut cpu = 0.0;
     for i in 0..spec.warmup + spec.iters {
         if let Some(why) = stop() {
             out.error = Some(why);
             return out;
         }
         let t = Instant::now();
+        let before = cpu_seconds();
         let sent = match iteration(spec.op, &plan, &layout, &mut bufs, peers, dtype) {
             Ok(s) => s,
             Err(e) => {
@@ -80,6 +82,7 @@ pub fn run_point(
         };
         let took = t.elapsed();
         if i >= spec.warmup {
+            cpu += cpu_seconds() - before;
             out.times_s.push(took.as_secs_f64());
             for (to, s) in sent {
                 let l = links.entry(to).or_default();
@@ -89,6 +92,8 @@ pub fn run_point(
         }
         tick(i + 1);
     }
+    out.cpu_s = (cpu > 0.0).then_some(cpu);
+    out.cores = std::thread::available_parallelism().ok().map(|n| n.get() as u32);
     out.links = links
         .into_iter()
         .map(|(to, s)| LinkTime {
@@ -110,6 +115,12 @@ pub fn run_point(
         Err(at) => out.mismatch = Some(at),
     }
     out
+}
+
+/// This process's user + system CPU seconds so far.
+fn cpu_seconds() -> f64 {
+    let (user, system) = crate::platform::process_cpu_seconds();
+    user + system
 }
 
 /// The rank's buffers: its pattern in the send buffer; in the result, zeros except what the op leaves as it was

@@ -159,6 +159,12 @@ pub struct PointResult {
     pub mismatch: Option<String>,
     /// This member's outgoing connections over the timed iterations.
     pub links: Vec<LinkTime>,
+    /// CPU seconds (user + system) the member's process used over the timed iterations; None when unknown.
+    #[serde(default)]
+    pub cpu_s: Option<f64>,
+    /// The member's CPU count (what the process may run on); None when unknown.
+    #[serde(default)]
+    pub cores: Option<u32>,
     /// Why the point did not run whole.
     pub error: Option<String>,
 }

@@ -4,6 +4,7 @@
 //! busbw). plan → run (eta) → outcome (figures, bottleneck, meaning) → text / report (`-J`, history).
 
 pub mod bottleneck;
+pub mod cpu;
 pub mod eta;
 pub mod figures;
 pub mod meaning;

@@ -2,6 +2,7 @@
 //! bottleneck, the problems that kept points from running whole, and what it means for training.
 
 use super::bottleneck;
+use super::cpu::{self, NodeCpu};
 use super::figures::{OpSummary, PointFigures, Reports, figures, summaries};
 use super::meaning::{self, Ceiling};
 use super::plan::Plan;
@@ -25,6 +26,10 @@ pub struct Outcome {
     pub points: Vec<(Reports, PointFigures)>,
     pub ops: Vec<OpSummary>,
     pub bottleneck: Option<Finding>,
+    /// Each node's CPU in the largest point that ran whole.
+    pub cpu: Vec<NodeCpu>,
+    /// When a node's CPU, not the link, held busbw down: the plain statement.
+    pub cpu_limit: Option<String>,
     /// One line per node that could not join, left, or reported an error.
     pub problems: Vec<String>,
     pub interrupted: Option<String>,
@@ -57,8 +62,17 @@ impl Outcome {
             })
             .into_iter()
             .collect();
+        let (cpu, cpu_limit) = match cpu::of_largest(&points, &names) {
+            Some((f, nodes)) => {
+                let said = cpu::limit(f, &nodes, ceiling_bps);
+                (nodes, said)
+            }
+            None => (Vec::new(), None),
+        };
         Outcome {
             nodes: plan.nodes.clone(),
+            cpu,
+            cpu_limit,
             algo: plan.algo,
             dtype: plan.dtype,
             iters: plan.iters,

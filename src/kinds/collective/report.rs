@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::cpu::NodeCpu;
 use super::figures::{OpSummary, PointFigures};
 use super::outcome::Outcome;
 use crate::findings::Finding;
 use crate::output::RunMeta;
 use crate::output::history::{self, HistoryError, HistoryRow, Kind};
-use crate::output::json::rfc3339;
+use crate::output::json::RunHeader;
 use crate::protocol::{Algo, Dtype};
 
 /// The kind's name in `-J` and in the history.
@@ -18,7 +19,7 @@ pub const KIND: &str = "collective";
 
 #[derive(Debug, Serialize)]
 pub struct Document<'a> {
-    pub saf_net: Header,
+    pub saf_net: RunHeader,
     pub nodes: Vec<NodeDoc<'a>>,
     pub algo: Algo,
     pub dtype: Dtype,
@@ -30,22 +31,15 @@ pub struct Document<'a> {
     pub results: Vec<&'a PointFigures>,
     pub ops: &'a [OpSummary],
     pub bottleneck: Option<&'a Finding>,
+    /// Each node's CPU in the largest point that ran whole (cores used of its cores).
+    pub cpu: &'a [NodeCpu],
+    /// The statement that a node's CPU, not the link, held busbw down; null otherwise.
+    pub cpu_limit: Option<&'a str>,
     pub findings: Vec<Finding>,
     /// Nodes that could not join, left, or reported an error; one line each.
     pub problems: &'a [String],
     pub interrupted: Option<&'a str>,
     pub meaning: &'a str,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Header {
-    pub version: &'static str,
-    pub kind: &'static str,
-    pub run_id: String,
-    pub label: Option<String>,
-    pub profile: Option<String>,
-    pub time: String,
-    pub complete: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -57,15 +51,7 @@ pub struct NodeDoc<'a> {
 impl Outcome {
     pub fn document(&self, meta: &RunMeta) -> Document<'_> {
         Document {
-            saf_net: Header {
-                version: env!("CARGO_PKG_VERSION"),
-                kind: KIND,
-                run_id: meta.run_id.clone(),
-                label: meta.label.clone(),
-                profile: meta.profile.clone(),
-                time: rfc3339(meta.time),
-                complete: self.complete(),
-            },
+            saf_net: RunHeader::new(KIND, meta, self.complete()),
             nodes: self
                 .nodes
                 .iter()
@@ -82,6 +68,8 @@ impl Outcome {
             results: self.points.iter().map(|(_, f)| f).collect(),
             ops: &self.ops,
             bottleneck: self.bottleneck.as_ref(),
+            cpu: &self.cpu,
+            cpu_limit: self.cpu_limit.as_deref(),
             findings: self.findings(),
             problems: &self.problems,
             interrupted: self.interrupted.as_deref(),

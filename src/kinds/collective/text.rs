@@ -104,6 +104,21 @@ impl Outcome {
     /// Bottleneck, problems, what it means.
     fn closing(&self) -> String {
         let mut out = String::new();
+        if !self.cpu.is_empty() {
+            let each: Vec<String> = self
+                .cpu
+                .iter()
+                .map(|n| match (n.cores_used, n.cores) {
+                    (Some(u), Some(c)) => format!("{} {u:.2} of {c}", n.node),
+                    (Some(u), None) => format!("{} {u:.2}", n.node),
+                    _ => format!("{} unknown", n.node),
+                })
+                .collect();
+            let _ = writeln!(out, "\nCPU cores used in the largest size: {}", each.join(", "));
+        }
+        if let Some(c) = &self.cpu_limit {
+            let _ = writeln!(out, "CPU limit: {c}");
+        }
         if let Some(b) = &self.bottleneck {
             let _ = writeln!(out, "\nBottleneck: {}", b.hint_line());
         }
