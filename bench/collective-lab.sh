@@ -22,7 +22,8 @@ SAF=${SAF_NET:-target/release/saf-net}
 [ -x "$SAF" ] || cargo build --release --quiet
 SAF=$(realpath "$SAF")
 
-cleanup() { "$SAF" lab down --name "$LAB" >/dev/null 2>&1 || true; rm -rf "$OUT"; }
+OUT=""
+cleanup() { "$SAF" lab down --name "$LAB" >/dev/null 2>&1 || true; [ -z "$OUT" ] || rm -rf "$OUT"; }
 trap cleanup EXIT
 cleanup
 OUT=$(mktemp -d)
