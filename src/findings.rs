@@ -60,13 +60,15 @@ pub enum FindingKind {
     EeeOn,
     /// Doctor: goodput is below the profile's floor and no fact names why.
     BelowCeiling,
+    /// Collective: one node (or one link) holds the whole collective back.
+    CollectiveBottleneck,
     /// A kind written by a newer saf-net, kept as written.
     Other(String),
 }
 
 impl FindingKind {
     /// Every kind this saf-net produces, in the order docs/formats.md lists them.
-    pub const KNOWN: [FindingKind; 24] = [
+    pub const KNOWN: [FindingKind; 25] = [
         FindingKind::JumboBlackHole,
         FindingKind::MtuBlackHole,
         FindingKind::PathDown,
@@ -91,6 +93,7 @@ impl FindingKind {
         FindingKind::OffloadOff,
         FindingKind::EeeOn,
         FindingKind::BelowCeiling,
+        FindingKind::CollectiveBottleneck,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -119,6 +122,7 @@ impl FindingKind {
             FindingKind::OffloadOff => "offload_off",
             FindingKind::EeeOn => "eee_on",
             FindingKind::BelowCeiling => "below_ceiling",
+            FindingKind::CollectiveBottleneck => "collective_bottleneck",
             FindingKind::Other(name) => name,
         }
     }

@@ -18,6 +18,7 @@ pub mod classify;
 pub mod cli;
 pub mod client;
 pub mod cmd;
+pub mod collective;
 pub mod config;
 pub mod diagnose;
 pub mod dropin;

@@ -32,6 +32,7 @@ fn main() {
         Command::Latency(a) => cmd::latency(a),
         Command::Mtu(a) => cmd::mtu(a),
         Command::Mesh(a) => cmd::mesh(a),
+        Command::Collective(a) => cmd::collective(a),
         Command::Monitor(a) => cmd::monitor(a),
         Command::Doctor(a) => cmd::doctor(a),
         Command::Route(a) => cmd::route(a),

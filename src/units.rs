@@ -83,6 +83,17 @@ pub fn parse_seconds(text: &str) -> Result<Duration, ParseError> {
     Ok(Duration::from_secs_f64(f))
 }
 
+/// A message size as nccl-tests-style sweeps name it: "1K", "256M", "1G" when it is a whole number of those, else
+/// bytes ("1000003").
+pub fn short_size(bytes: u64) -> String {
+    for (shift, unit) in [(30, "G"), (20, "M"), (10, "K")] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    bytes.to_string()
+}
+
 /// A count of bytes, displayed iperf3-style with binary prefixes ("1.10 GBytes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Bytes(pub u64);
@@ -197,5 +208,9 @@ mod tests {
         assert_eq!(Bytes(512).to_string(), "512 Bytes");
         assert_eq!(BitsPerSec::from_bytes(125_000_000, 1.0).mbps(), 1000.0);
         assert_eq!(BitsPerSec::from_bytes(1, 0.0).0, 0.0);
+        assert_eq!(
+            [1024, 256 << 20, 1 << 30, 1536, 1_000_003].map(short_size),
+            ["1K", "256M", "1G", "1536", "1000003"].map(String::from)
+        );
     }
 }

@@ -65,6 +65,7 @@ fn plan(servers: &[&common::Server], pairs: &[(u32, u32)], secs: f64) -> GroupPl
         flows: flows(pairs),
         streams: 2,
         duration_secs: secs,
+        collective: None,
     }
 }
 
@@ -191,6 +192,7 @@ fn join_msg(cookie: Cookie, members: Vec<String>, index: u32, pairs: &[(u32, u32
         flows: flows(pairs),
         streams: 1,
         duration_seconds: 1.0,
+        collective: None,
     })))
 }
 

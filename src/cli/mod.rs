@@ -2,6 +2,7 @@
 //! family; `parse.rs` holds the value parsers.
 
 mod client;
+mod collective;
 mod doctor;
 mod lab;
 mod mesh;
@@ -14,6 +15,7 @@ mod tune;
 mod validate;
 
 pub use client::*;
+pub use collective::*;
 pub use doctor::*;
 pub use lab::*;
 pub use mesh::*;
@@ -58,6 +60,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Measure every ordered pair of a cluster's nodes and name the weak one (needs protocol 3's relay; --dry-run shows the plan).
     Mesh(MeshArgs),
+    /// Run allreduce, allgather, reduce-scatter, broadcast or all-to-all over the nodes, on verified data; busbw as nccl-tests reports it.
+    Collective(CollectiveArgs),
     /// Watch peers' links on a schedule (RTT, loss, path MTU, link facts, a budgeted throughput sample) and serve them to Prometheus.
     Monitor(MonitorArgs),
     /// Name what limits the link to HOST: both ends' facts, the path MTU and a short test, the limiting factor first with its fix.

@@ -10,7 +10,7 @@ use crate::model::BASELINE_MBPS;
 #[derive(Debug, Args)]
 #[command(
     after_help = "Writes goodput.png, goodput-over-time.png, latency.png (when latency runs exist), mesh-ID.png \
-(a heatmap per mesh run), summary.csv and report.md into DIR. Runs whose per-run JSON is missing are left out of the charts that need it, with a warning."
+(a heatmap per mesh run), collective-OP.png (busbw by size per collective op), summary.csv and report.md into DIR. Runs whose per-run JSON is missing are left out of the charts that need it, with a warning."
 )]
 pub struct ReportArgs {
     /// History CSV files [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
@@ -26,16 +26,20 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// Label of the runs before the change (e.g. before); for mesh runs also a mesh run's id.
+    /// Label of the runs before the change (e.g. before); for mesh and collective runs also a run's id.
     #[arg(long, value_name = "LABEL")]
     pub before: String,
-    /// Label of the runs after the change (e.g. after); for mesh runs also a mesh run's id.
+    /// Label of the runs after the change (e.g. after); for mesh and collective runs also a run's id.
     #[arg(long, value_name = "LABEL")]
     pub after: String,
     /// Compare mesh runs (each label's latest mesh run): the matrix of after/before ratios. Implied when neither
     /// label has throughput runs and both name a mesh run.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "collective")]
     pub mesh: bool,
+    /// Compare collective runs (each label's latest collective run): busbw after/before per op and size.
+    /// Implied when neither label has throughput or mesh runs and both name a collective run.
+    #[arg(long)]
+    pub collective: bool,
     /// History CSV [default: $SAF_NET_HISTORY, else the user data dir's saf-net/history.csv].
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,

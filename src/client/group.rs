@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
 use super::{ClientError, Greeted, control_error, describe, greet};
@@ -23,6 +24,8 @@ use crate::protocol::{
 const SLACK: Duration = Duration::from_secs(40);
 /// Longest a member that joined a group that will not run may take to close its side.
 const RELEASE_WAIT: Duration = Duration::from_secs(5);
+/// Longest a collective's member may stay silent (it reports its progress every second).
+pub const COLLECTIVE_SILENCE: Duration = Duration::from_secs(20);
 
 /// One group: its members' servers (`HOST:PORT` each, as the members dial each other), its flows, streams per
 /// flow and seconds of sending.
@@ -32,6 +35,8 @@ pub struct GroupPlan {
     pub flows: Vec<Flow>,
     pub streams: u32,
     pub duration_secs: f64,
+    /// A collective instead of timed flows (`client::collective`).
+    pub collective: Option<crate::protocol::CollectiveSpec>,
 }
 
 /// Why a group did not run.
@@ -49,6 +54,19 @@ pub async fn run(
     plan: &GroupPlan,
     interrupt: impl Future<Output = ()>,
 ) -> Result<Vec<Result<GroupResults, ClientError>>, GroupError> {
+    run_observed(targets, plan, None, interrupt).await
+}
+
+/// A member's reply before its results (a collective's points and progress), with the member's index.
+pub type Observed = (usize, GroupReply);
+
+/// [`run`], with every reply a member sends before its results passed to `events` as it comes.
+pub async fn run_observed(
+    targets: &[Target],
+    plan: &GroupPlan,
+    events: Option<UnboundedSender<Observed>>,
+    interrupt: impl Future<Output = ()>,
+) -> Result<Vec<Result<GroupResults, ClientError>>, GroupError> {
     let cookie = Cookie::random().map_err(|e| {
         GroupError::Join(vec![(
             0,
@@ -62,13 +80,25 @@ pub async fn run(
         j = join_all(targets, plan, cookie) => j?,
         _ = &mut interrupt => return Err(GroupError::Interrupted),
     };
-    let wait = Duration::from_secs_f64(plan.duration_secs) + GRACE + SLACK;
+    // A collective's members speak every second while they run; timed flows answer once, at the end.
+    let wait = match plan.collective {
+        Some(_) => COLLECTIVE_SILENCE,
+        None => Duration::from_secs_f64(plan.duration_secs) + GRACE + SLACK,
+    };
     let mut set = JoinSet::new();
     for (i, (server, mut rd, mut wr)) in joined.into_iter().enumerate() {
+        let events = events.clone();
         set.spawn(async move {
             let start = ClientMessage::Group(Box::new(GroupAsk::Start));
             let r = match write_message(&mut wr, &start).await {
-                Ok(()) => results(server, &mut rd, wait).await,
+                Ok(()) => {
+                    results(server, &mut rd, wait, |reply| {
+                        if let Some(tx) = &events {
+                            let _ = tx.send((i, reply));
+                        }
+                    })
+                    .await
+                }
                 Err(cause) => Err(control_error(server, "sending start", cause)),
             };
             (i, r)
@@ -105,6 +135,7 @@ async fn join_all(targets: &[Target], plan: &GroupPlan, cookie: Cookie) -> Resul
             flows: plan.flows.clone(),
             streams: plan.streams,
             duration_seconds: plan.duration_secs,
+            collective: plan.collective.clone(),
         })));
         let t = t.clone();
         set.spawn(async move { (i, join(&t, &ask).await) });
@@ -166,31 +197,44 @@ async fn join(target: &Target, ask: &ClientMessage) -> Result<Joined, ClientErro
     }
 }
 
-/// A member's results, within `wait`.
+/// A member's results, each message within `wait`; what comes before them goes to `observe`.
 async fn results(
     server: std::net::SocketAddr,
     rd: &mut OwnedReadHalf,
     wait: Duration,
+    mut observe: impl FnMut(GroupReply),
 ) -> Result<GroupResults, ClientError> {
-    match read_message::<ServerMessage, _>(rd, DEFAULT_MAX_FRAME, wait)
-        .await
-        .map_err(|cause| control_error(server, "waiting for the group's results", cause))?
-    {
-        ServerMessage::Group(r) => match *r {
-            GroupReply::Results(res) => Ok(res),
-            other => Err(ClientError::Unexpected {
-                server,
-                got: format!("{other:?}"),
-                context: "waiting for the group's results",
-            }),
-        },
-        ServerMessage::Refused { reason } | ServerMessage::Failed { reason } => {
-            Err(ClientError::Refused { server, reason })
+    loop {
+        match read_message::<ServerMessage, _>(rd, DEFAULT_MAX_FRAME, wait)
+            .await
+            .map_err(|cause| control_error(server, "waiting for the group's results", cause))?
+        {
+            ServerMessage::Group(r) => match *r {
+                GroupReply::Results(res) => return Ok(res),
+                reply @ (GroupReply::Point(_) | GroupReply::Progress { .. }) => observe(reply),
+                other => return Err(unexpected_reply(server, other)),
+            },
+            other => return Err(ended(server, other)),
         }
-        other => Err(ClientError::Unexpected {
+    }
+}
+
+fn unexpected_reply(server: std::net::SocketAddr, other: GroupReply) -> ClientError {
+    ClientError::Unexpected {
+        server,
+        got: format!("{other:?}"),
+        context: "waiting for the group's results",
+    }
+}
+
+/// A member's session ended by a refusal or failure, or by something that is no group reply.
+fn ended(server: std::net::SocketAddr, other: ServerMessage) -> ClientError {
+    match other {
+        ServerMessage::Refused { reason } | ServerMessage::Failed { reason } => ClientError::Refused { server, reason },
+        other => ClientError::Unexpected {
             server,
             got: describe(&other),
             context: "waiting for the group's results",
-        }),
+        },
     }
 }

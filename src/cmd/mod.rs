@@ -3,6 +3,7 @@
 //! outcome ([`emit`]) and map its verdict to the exit code.
 
 mod client;
+mod collective;
 mod compare;
 mod demo;
 mod doctor;
@@ -24,6 +25,7 @@ mod tune;
 mod validate;
 
 pub use client::client;
+pub use collective::collective;
 pub use compare::compare;
 pub use demo::demo;
 pub use doctor::doctor;

@@ -5,6 +5,7 @@
 //! calls the kind, prints and maps the outcome to an exit code. What the kinds share on the client (connect,
 //! hello, key proof, queue, events, errors) is in [`crate::client`]; the data plane is [`crate::engine`].
 
+pub mod collective;
 pub mod doctor;
 pub mod facts;
 pub mod iperf3;

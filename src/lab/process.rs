@@ -12,8 +12,9 @@ use super::runner::{Cmd, Runner};
 use super::state::ServerProcess;
 
 /// Flags every server of a lab built with `--hosts` gets besides its port and the lab key.
-/// `--allow-relay`: so `saf-net lab exec -- saf-net mesh …` can measure between the hosts (they share the key).
-pub const SERVER_EXTRA_ARGS: &[&str] = &["--allow-relay"];
+/// `--allow-relay`: so `saf-net lab exec -- saf-net mesh …` can measure between the hosts (they share the key);
+/// `--max-test-memory 1G`: so a collective of up to 512M per rank runs between them.
+pub const SERVER_EXTRA_ARGS: &[&str] = &["--allow-relay", "--max-test-memory", "1G"];
 
 /// How long the server may take to listen.
 pub const SERVER_START_TIMEOUT: Duration = Duration::from_secs(5);

@@ -50,6 +50,31 @@ impl Timestamp {
     }
 }
 
+/// The `saf_net` header of a cluster kind's `-J` document (mesh, collective): which saf-net, which kind and run.
+#[derive(Debug, Serialize)]
+pub struct RunHeader {
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub run_id: String,
+    pub label: Option<String>,
+    pub profile: Option<String>,
+    pub time: String,
+    pub complete: bool,
+}
+
+impl RunHeader {
+    pub fn new(kind: &'static str, meta: &RunMeta, complete: bool) -> RunHeader {
+        RunHeader {
+            version: env!("CARGO_PKG_VERSION"),
+            kind,
+            run_id: meta.run_id.clone(),
+            label: meta.label.clone(),
+            profile: meta.profile.clone(),
+            time: rfc3339(meta.time),
+            complete,
+        }
+    }
+}
 /// `t` in RFC 3339 (UTC, whole seconds), as `saf_net.time` keeps it.
 pub fn rfc3339(t: std::time::SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Cookie;
+use super::collective::{CollectiveSpec, PointResult};
 
 /// Most members one group may have.
 pub const MAX_MEMBERS: usize = 16;
@@ -36,6 +37,10 @@ pub struct GroupJoin {
     pub streams: u32,
     /// Seconds each member sends.
     pub duration_seconds: f64,
+    /// A collective instead of timed flows (issue #20); absent for a mesh round. An older member refuses a
+    /// join carrying it (unknown field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collective: Option<CollectiveSpec>,
 }
 
 /// A group message from a client (the orchestrator, or a member dialing another member).
@@ -61,6 +66,10 @@ pub enum GroupReply {
     Ready,
     /// What the member measured; the session ends after it.
     Results(GroupResults),
+    /// A collective's point, as this member measured it (before `results`).
+    Point(PointResult),
+    /// A collective is running: point and iteration this member is at (at least every few seconds).
+    Progress { point: u32, iter: u32 },
 }
 
 /// One member's results: what it received, per sender (receiver-side goodput is `bytes` over `seconds`),
@@ -145,6 +154,7 @@ mod tests {
             flows: flows.iter().map(|&(from, to)| Flow { from, to }).collect(),
             streams: 2,
             duration_seconds: 1.0,
+            collective: None,
         }
     }
 

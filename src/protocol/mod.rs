@@ -1,5 +1,6 @@
 //! The control protocol: versioned hello, length-prefixed frames, typed messages.
 
+mod collective;
 mod datagram;
 mod foreign;
 mod framing;
@@ -9,6 +10,9 @@ mod messages;
 mod v3;
 mod version;
 
+pub use collective::{
+    Algo, CollOp, CollectiveSpec, Dtype, LinkTime, MAX_ITERS, MAX_POINTS, MAX_WARMUP, PointResult, PointSpec,
+};
 pub use datagram::{
     FLAG_END, FLAG_HELLO, HEADER_LEN, Header, Kind as DatagramKind, MAX_DATAGRAM, data_tag, set_data_tag, stamp,
 };

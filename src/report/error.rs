@@ -36,6 +36,20 @@ pub enum ReportError {
          compare (compare runs of the same nodes)"
     )]
     NothingInCommon { before: String, after: String },
+    #[error(
+        "no collective run labelled or with the id \"{which}\" in {paths}; collective runs present: {present}; record \
+         one with `saf-net collective NODE… --label L`"
+    )]
+    NoCollective {
+        which: String,
+        paths: String,
+        present: String,
+    },
+    #[error(
+        "collective runs {before} and {after} have no (op, size) measured completely and verified in both; nothing \
+         to compare (run the same ops and sizes)"
+    )]
+    NoCommonPoint { before: String, after: String },
     #[error("cannot write to output folder {path}")]
     OutputDir { path: PathBuf, source: std::io::Error },
     #[error("cannot write {path}")]

@@ -3,9 +3,12 @@
 //!
 //! One concern per file: `data` loads history rows and per-run JSON, `groups` computes per-label figures,
 //! `charts/` draws PNGs, `summary` writes the CSV and Markdown, `compare` judges two labels, `links` maps profile
-//! names to links through the profile loader, `files` writes whole files.
+//! names to links through the profile loader, `files` writes whole files; `mesh`/`mesh_compare` and
+//! `collective`/`collective_compare` read and judge those kinds' runs.
 
 pub mod charts;
+pub mod collective;
+pub mod collective_compare;
 pub mod compare;
 pub mod data;
 mod doc;
@@ -19,6 +22,8 @@ pub mod summary;
 
 use std::path::{Path, PathBuf};
 
+pub use collective::CollectiveRun;
+pub use collective_compare::CollectiveComparison;
 pub use compare::{Comparison, compare};
 pub use data::History;
 pub use error::ReportError;
@@ -51,7 +56,8 @@ pub fn write_report(histories: &[PathBuf], out: &Path, baseline_mbps: f64) -> Re
         ..ReportOutput::default()
     };
     let meshes = mesh::mesh_runs(&history, &mut o.warnings);
-    if meshes.is_empty() {
+    let collectives = collective::collective_runs(&history, &mut o.warnings);
+    if meshes.is_empty() && collectives.is_empty() {
         history.require_throughput()?;
     }
     files::prepare_out_dir(out)?;
@@ -67,11 +73,13 @@ pub fn write_report(histories: &[PathBuf], out: &Path, baseline_mbps: f64) -> Re
             &mut charts,
         )?;
     } else {
-        o.skipped
-            .push("Goodput charts: skipped, the history has no throughput runs (only mesh runs).".to_string());
+        o.skipped.push(
+            "Goodput charts: skipped, the history has no throughput runs (only mesh or collective runs).".to_string(),
+        );
     }
     latency_chart(out, &history, &mut o, &mut charts)?;
     let mesh_files = mesh_charts(out, &meshes, &mut o)?;
+    let collective_files = collective_charts(out, &collectives, &history.source_names(), &mut o)?;
 
     let rows = summary::rows(&groups, baseline_mbps);
     let p = out.join(SUMMARY_CSV);
@@ -84,6 +92,8 @@ pub fn write_report(histories: &[PathBuf], out: &Path, baseline_mbps: f64) -> Re
         charts: &charts,
         skipped: &o.skipped,
         meshes: &mesh_files,
+        collectives: &collectives,
+        collective_charts: &collective_files,
         warnings: &o.warnings,
     });
     let p = out.join(SUMMARY_MD);
@@ -155,6 +165,32 @@ fn mesh_charts(out: &Path, meshes: &[MeshRun], o: &mut ReportOutput) -> Result<V
     Ok(written)
 }
 
+/// One chart per op the collective runs measured (`collective-OP.png`), the latest run of each label a line;
+/// returns (op, file name) of each chart written.
+fn collective_charts(
+    out: &Path,
+    runs: &[CollectiveRun],
+    source: &str,
+    o: &mut ReportOutput,
+) -> Result<Vec<(String, String)>, ReportError> {
+    let latest = collective::latest_per_label(runs);
+    let mut written = Vec::new();
+    for op in collective::ops_present(runs) {
+        let name = collective_file_name(&op);
+        if latest.iter().all(|r| r.series(&op).is_empty()) {
+            o.skipped.push(format!(
+                "{name}: skipped, no label's latest collective run has a complete, verified {op} point."
+            ));
+            continue;
+        }
+        let p = out.join(&name);
+        charts::collective::draw(&p, &op, &latest, source)?;
+        o.files.push(p);
+        written.push((op, name));
+    }
+    Ok(written)
+}
+
 /// Letters, digits, '-' and '_' kept, anything else '-'.
 fn clean_name(s: &str) -> String {
     s.chars()
@@ -171,6 +207,11 @@ fn clean_name(s: &str) -> String {
 /// "mesh-20261129T130000Z-a1b2c3.png": a mesh run's heatmap.
 pub fn mesh_file_name(id: &str) -> String {
     format!("mesh-{}.png", clean_name(id))
+}
+
+/// "collective-allreduce.png": a collective op's busbw chart.
+pub fn collective_file_name(op: &str) -> String {
+    format!("collective-{}.png", clean_name(op))
 }
 
 /// "compare-before-vs-after.png", with anything but letters, digits, '-' and '_' replaced.
@@ -209,6 +250,25 @@ pub fn write_mesh_compare(
         clean_name(&c.after.run_id)
     ));
     charts::heatmap::draw_ratios(&p, &c)?;
+    c.png = Some(p.display().to_string());
+    Ok(c)
+}
+
+/// Compares two collective runs (each a label's latest, or an id) and writes the ratio chart into `out`.
+pub fn write_collective_compare(
+    history: &History,
+    before: &str,
+    after: &str,
+    out: &Path,
+) -> Result<CollectiveComparison, ReportError> {
+    let mut c = collective_compare::compare(history, before, after)?;
+    files::prepare_out_dir(out)?;
+    let p = out.join(format!(
+        "compare-collective-{}-vs-{}.png",
+        clean_name(&c.before.run_id),
+        clean_name(&c.after.run_id)
+    ));
+    charts::collective_compare::draw(&p, &c)?;
     c.png = Some(p.display().to_string());
     Ok(c)
 }

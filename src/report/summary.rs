@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::charts::{pct, seconds, thousands};
+use super::collective::{self, CollectiveRun};
 use super::data::History;
 use super::groups::{Group, PROJECTED_GB};
 use super::mesh::{self, MeshRun};
@@ -106,6 +107,9 @@ pub struct MarkdownInput<'a> {
     pub skipped: &'a [String],
     /// Every mesh run with its heatmap's file name.
     pub meshes: &'a [(MeshRun, String)],
+    /// Every collective run, and (op, file name) of each op's chart.
+    pub collectives: &'a [CollectiveRun],
+    pub collective_charts: &'a [(String, String)],
     /// The history's warnings and the report's own.
     pub warnings: &'a [String],
 }
@@ -181,6 +185,9 @@ pub fn markdown(m: &MarkdownInput<'_>) -> String {
     for (run, file) in m.meshes {
         o.push_str(&mesh::markdown(run, file));
     }
+    if !m.collectives.is_empty() {
+        o.push_str(&collective::markdown(m.collectives, m.collective_charts));
+    }
     o.push_str(&ceilings(m.baseline));
     o.push_str(&volumes());
     if !m.warnings.is_empty() {
@@ -200,8 +207,13 @@ fn intro(m: &MarkdownInput<'_>) -> String {
         1 => " 1 mesh run (its heatmap below).".into(),
         n => format!(" {n} mesh runs (their heatmaps below)."),
     };
+    let collectives = match m.collectives.len() {
+        0 => String::new(),
+        1 => " 1 collective run (below).".into(),
+        n => format!(" {n} collective runs (below)."),
+    };
     format!(
-        "# saf-net report\n\nFrom `{}`: {runs} throughput run{}, labels {}.{meshes} Goodput is receiver-side (bytes \
+        "# saf-net report\n\nFrom `{}`: {runs} throughput run{}, labels {}.{meshes}{collectives} Goodput is receiver-side (bytes \
          the receiving application read). Baseline: {} Mbit/s (the old script on 1 GbE). Written by saf-net {}.\n\n",
         m.history.source_names(),
         if runs == 1 { "" } else { "s" },

@@ -77,7 +77,10 @@ pub(super) async fn join(
     let arrived = gather(j, &mut incoming, within).await;
     // Latecomers are refused from here on: the run starts without them.
     incoming.close();
-    let results = run(ctx, &mut rd, j, &req, dialed, arrived).await;
+    let results = match &j.collective {
+        Some(spec) => super::collective::run(ctx, (&mut rd, &mut wr), j, spec, dialed, arrived).await,
+        None => run(ctx, &mut rd, j, &req, dialed, arrived).await,
+    };
     let state = results
         .error
         .as_deref()
@@ -98,6 +101,9 @@ fn check(ctx: &Ctx, j: &GroupJoin) -> Result<TestRequest, String> {
         return Err("this server has no key, so it does not join group sessions".into());
     }
     j.check()?;
+    if let Some(spec) = &j.collective {
+        super::collective::check(ctx, j, spec)?;
+    }
     if let Some(bad) = j.members.iter().find(|m| split_host_port(m).is_none()) {
         return Err(format!("group member {bad}: give it as HOST:PORT"));
     }

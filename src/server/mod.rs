@@ -1,6 +1,7 @@
 //! The server: accept loop, first-frame dispatch (control or data), slots and sessions.
 
 mod accept;
+mod collective;
 mod control;
 mod echo;
 mod facts;

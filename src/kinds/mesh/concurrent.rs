@@ -85,6 +85,7 @@ fn group_of(pairs: &[(usize, usize)], addrs: &[String], s: &Settings) -> (Vec<us
         flows,
         streams: s.parallel,
         duration_secs: s.duration_secs,
+        collective: None,
     };
     (nodes, plan)
 }

@@ -9,13 +9,13 @@ use super::MeshOutcome;
 use super::matrix::{Matrix, PairResult};
 use crate::findings::Finding;
 use crate::output::history::{self, HistoryError, HistoryRow, Kind, KindColumns};
-use crate::output::json::rfc3339;
+use crate::output::json::RunHeader;
 use crate::output::{RunMeta, Verdict};
 
 /// The `-J` document.
 #[derive(Debug, Serialize)]
 pub struct MeshDocument<'a> {
-    pub saf_net: Header,
+    pub saf_net: RunHeader,
     pub mode: &'a str,
     pub duration_seconds: f64,
     pub parallel: u32,
@@ -27,17 +27,6 @@ pub struct MeshDocument<'a> {
     /// `--check-ports`' cells (`{from, to, port, state}`), when it ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port_checks: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Header {
-    pub version: &'static str,
-    pub kind: &'static str,
-    pub run_id: String,
-    pub label: Option<String>,
-    pub profile: Option<String>,
-    pub time: String,
-    pub complete: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -90,15 +79,7 @@ impl MeshOutcome {
     pub fn document(&self, meta: &RunMeta) -> MeshDocument<'_> {
         let m = &self.matrix;
         MeshDocument {
-            saf_net: Header {
-                version: env!("CARGO_PKG_VERSION"),
-                kind: "mesh",
-                run_id: meta.run_id.clone(),
-                label: meta.label.clone(),
-                profile: meta.profile.clone(),
-                time: rfc3339(meta.time),
-                complete: m.complete(),
-            },
+            saf_net: RunHeader::new("mesh", meta, m.complete()),
             mode: &self.mode,
             duration_seconds: self.duration_secs,
             parallel: self.parallel,

@@ -22,19 +22,22 @@ pub enum Kind {
     Validate,
     /// `saf-net mesh`: one row per ordered pair.
     Mesh,
+    /// `saf-net collective`: one row per run (its peak busbw, its nodes as `streams`).
+    Collective,
     /// Any other name, as written.
     Other(String),
 }
 
 impl Kind {
     /// Every kind this saf-net writes, in the order the docs list them.
-    pub const KNOWN: [Kind; 6] = [
+    pub const KNOWN: [Kind; 7] = [
         Kind::Throughput,
         Kind::Udp,
         Kind::Latency,
         Kind::Mtu,
         Kind::Validate,
         Kind::Mesh,
+        Kind::Collective,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -45,6 +48,7 @@ impl Kind {
             Kind::Mtu => "mtu",
             Kind::Validate => "validate",
             Kind::Mesh => "mesh",
+            Kind::Collective => "collective",
             Kind::Other(name) => name,
         }
     }
@@ -96,6 +100,7 @@ mod tests {
             assert_eq!(Kind::from(k.as_str()), k);
         }
         assert_eq!(Kind::from("wifi"), Kind::Other("wifi".into()));
+        assert_eq!(Kind::from("collective"), Kind::Collective);
         assert_eq!(String::from(Kind::from("wifi")), "wifi");
         let json: Kind = serde_json::from_str("\"latency\"").unwrap();
         assert_eq!(

@@ -7,6 +7,8 @@
 
 pub mod bars;
 pub mod canvas;
+pub mod collective;
+pub mod collective_compare;
 pub mod compare;
 pub mod goodput;
 pub mod grid;
