@@ -1,4 +1,4 @@
-//! One iteration of an op on a rank, over blocking TCP streams: for the ring, one sender thread and the receiver
+//! One iteration of an op on a rank, over blocking TCP streams (every byte through `engine::message`): for the ring, one sender thread and the receiver
 //! (this thread), so sending and receiving overlap, pipelined by piece (the sender forwards each piece as soon
 //! as the receiver finished it); for all-to-all, a sender and a receiver thread per peer.
 //!
@@ -6,14 +6,14 @@
 //! never overwrites a piece the sender is still sending; the receiver reads into scratch first and locks after,
 //! so it never holds a lock while it waits for the network.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use super::layout::{Layout, RecvStep, RingPlan, SendStep};
 use super::reduce::reduce;
+use crate::engine::message::{self, Sent};
 use crate::protocol::Dtype;
 
 /// A rank's buffers for one point: its own data, the result (one lock per piece) and the receiver's scratch.
@@ -21,13 +21,6 @@ pub struct Buffers {
     pub send: Vec<u8>,
     pub result: Vec<Mutex<Vec<u8>>>,
     pub scratch: Vec<u8>,
-}
-
-/// What one outgoing connection did in one iteration: bytes, and time spent inside writes.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Sent {
-    pub bytes: u64,
-    pub blocked: Duration,
 }
 
 pub(super) fn lock(m: &Mutex<Vec<u8>>) -> MutexGuard<'_, Vec<u8>> {
@@ -81,14 +74,6 @@ pub fn ring_iter(
     })
 }
 
-fn timed_write(mut sock: &TcpStream, data: &[u8], sent: &mut Sent) -> io::Result<()> {
-    let t = Instant::now();
-    sock.write_all(data)?;
-    sent.blocked += t.elapsed();
-    sent.bytes += data.len() as u64;
-    Ok(())
-}
-
 fn send_ring(
     steps: &[SendStep],
     layout: &Layout,
@@ -101,10 +86,10 @@ fn send_ring(
     for step in steps {
         for p in layout.chunk_pieces[step.chunk].clone() {
             if step.own {
-                timed_write(sock, &send[layout.pieces[p].clone()], &mut sent)?;
+                message::send(sock, &send[layout.pieces[p].clone()], &mut sent)?;
             } else {
                 ready.recv().map_err(|_| io::Error::other("the receiver ended"))?;
-                timed_write(sock, &lock(&result[p]), &mut sent)?;
+                message::send(sock, &lock(&result[p]), &mut sent)?;
             }
         }
     }
@@ -117,7 +102,7 @@ fn recv_ring(
     layout: &Layout,
     send: &[u8],
     result: &[Mutex<Vec<u8>>],
-    mut sock: &TcpStream,
+    sock: &TcpStream,
     ready: Sender<()>,
     scratch: &mut [u8],
     dtype: Dtype,
@@ -126,7 +111,7 @@ fn recv_ring(
         for p in layout.chunk_pieces[step.chunk].clone() {
             let range = layout.pieces[p].clone();
             let got = &mut scratch[..range.len()];
-            sock.read_exact(got)?;
+            message::recv(sock, got)?;
             let mut piece = lock(&result[p]);
             if step.reduce {
                 reduce(&mut piece, &send[range], got, dtype);
@@ -158,7 +143,7 @@ pub fn alltoall_iter(
                 let h = s.spawn(move || {
                     let mut sent = Sent::default();
                     for p in layout.chunk_pieces[to].clone() {
-                        if let Err(e) = timed_write(sock, &send[layout.pieces[p].clone()], &mut sent) {
+                        if let Err(e) = message::send(sock, &send[layout.pieces[p].clone()], &mut sent) {
                             shut_all(out, inc);
                             return Err(e);
                         }
@@ -170,10 +155,10 @@ pub fn alltoall_iter(
             .collect();
         let receivers: Vec<_> = inc
             .iter()
-            .map(|&(from, mut sock)| {
+            .map(|&(from, sock)| {
                 let h = s.spawn(move || {
                     for p in layout.chunk_pieces[from].clone() {
-                        if let Err(e) = sock.read_exact(&mut lock(&result[p])) {
+                        if let Err(e) = message::recv(sock, &mut lock(&result[p])) {
                             shut_all(out, inc);
                             return Err(e);
                         }

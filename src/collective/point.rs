@@ -7,9 +7,10 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use super::layout::{Layout, RingPlan, ring};
-use super::ops::{Buffers, Sent, alltoall_iter, lock, ring_iter};
+use super::ops::{Buffers, alltoall_iter, lock, ring_iter};
 use super::reduce::fill;
 use super::verify::check;
+use crate::engine::message::Sent;
 use crate::protocol::{CollOp, Dtype, LinkTime, PointResult, PointSpec};
 
 /// A rank's connections: to each member it sends to, from each it receives from (blocking streams).

@@ -1,5 +1,7 @@
-//! The data engine: blocking stream threads plus an async driver that keeps the clock.
+//! The data engine: blocking stream threads plus an async driver that keeps the clock, and the message
+//! transfers of the collectives (`message.rs`).
 
+pub mod message;
 pub mod mtu;
 pub mod probe;
 mod run;

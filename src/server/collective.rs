@@ -165,12 +165,5 @@ fn peers(
 }
 
 fn blocking(s: TcpStream, idle: Duration) -> Result<TcpStream, String> {
-    let set = || -> std::io::Result<()> {
-        s.set_nonblocking(false)?;
-        s.set_nodelay(true)?;
-        s.set_read_timeout(Some(idle))?;
-        s.set_write_timeout(Some(idle))
-    };
-    set().map_err(|e| format!("setting up a connection: {e}"))?;
-    Ok(s)
+    crate::engine::message::prepare(s, idle).map_err(|e| format!("setting up a connection: {e}"))
 }
