@@ -320,6 +320,20 @@ fn from_doc(r: &Run, doc: Doc) -> CollectiveRun {
     }
 }
 
+impl super::pick::Picked for CollectiveRun {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn time_utc(&self) -> &str {
+        &self.time_utc
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::collective::{CollectiveRun, Point, collective_runs, gbps, size_text, size_tick};
 use super::data::History;
 use super::error::ReportError;
+use super::pick;
 
 /// A point whose after/before ratio is below this got worse (and `compare` exits 4), as for mesh pairs.
 pub const WORSE_RATIO: f64 = super::mesh_compare::WORSE_RATIO;
@@ -81,41 +82,27 @@ pub struct CollectiveComparison {
     pub png: Option<String>,
 }
 
-/// Whether `compare --before B --after A` means collective runs: asked for with `--collective`, or neither label
-/// has throughput runs while both name a collective run.
+/// Whether `compare --before B --after A` means collective runs: asked for with `--collective`, or neither label has
+/// throughput runs while both name a collective run.
 pub fn wanted(history: &History, before: &str, after: &str, forced: bool) -> bool {
-    if forced {
-        return true;
-    }
-    if history.throughput().any(|r| r.label == before || r.label == after) {
-        return false;
-    }
-    let runs = collective_runs(history, &mut Vec::new());
-    select(&runs, before).is_some() && select(&runs, after).is_some()
-}
-
-/// The collective run with the id `which`, else the latest collective run labelled `which`.
-pub fn select<'a>(runs: &'a [CollectiveRun], which: &str) -> Option<&'a CollectiveRun> {
-    runs.iter().find(|r| r.id == which).or_else(|| {
-        runs.iter()
-            .filter(|r| r.label == which)
-            .max_by(|a, b| a.time_utc.cmp(&b.time_utc))
-    })
+    forced
+        || pick::wanted(
+            history,
+            &collective_runs(history, &mut Vec::new()),
+            before,
+            after,
+            false,
+        )
 }
 
 fn side(history: &History, runs: &[CollectiveRun], which: &str) -> Result<CollectiveRun, ReportError> {
-    select(runs, which).cloned().ok_or_else(|| {
-        let present: Vec<String> = runs.iter().map(|r| format!("{} (label {})", r.id, r.label)).collect();
-        ReportError::NoCollective {
+    pick::select(runs, which)
+        .cloned()
+        .ok_or_else(|| ReportError::NoCollective {
             which: which.into(),
             paths: history.source_names(),
-            present: if present.is_empty() {
-                "none".into()
-            } else {
-                present.join(", ")
-            },
-        }
-    })
+            present: pick::present(runs),
+        })
 }
 
 /// What matching two runs' points gives: the compared points and the names of the others.

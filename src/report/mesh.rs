@@ -258,6 +258,20 @@ fn from_doc(id: &str, first: &Run, doc: Doc) -> MeshRun {
     }
 }
 
+impl super::pick::Picked for MeshRun {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn time_utc(&self) -> &str {
+        &self.time_utc
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

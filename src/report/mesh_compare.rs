@@ -7,6 +7,7 @@ use super::charts::thousands;
 use super::data::History;
 use super::error::ReportError;
 use super::mesh::{MeshRun, mesh_runs};
+use super::pick;
 use crate::findings::pair_subject;
 
 /// A pair whose after/before ratio is below this got worse (and `compare` exits 4).
@@ -61,37 +62,14 @@ pub struct MeshComparison {
 /// Whether `compare --before B --after A` means mesh runs: asked for with `--mesh`, or neither label has
 /// throughput runs while both name a mesh run.
 pub fn wanted(history: &History, before: &str, after: &str, forced: bool) -> bool {
-    if forced {
-        return true;
-    }
-    if history.throughput().any(|r| r.label == before || r.label == after) {
-        return false;
-    }
-    let runs = mesh_runs(history, &mut Vec::new());
-    select(&runs, before).is_some() && select(&runs, after).is_some()
-}
-
-/// The mesh run with the id `which`, else the latest mesh run labelled `which`.
-pub fn select<'a>(runs: &'a [MeshRun], which: &str) -> Option<&'a MeshRun> {
-    runs.iter().find(|r| r.id == which).or_else(|| {
-        runs.iter()
-            .filter(|r| r.label == which)
-            .max_by(|a, b| a.time_utc.cmp(&b.time_utc))
-    })
+    forced || pick::wanted(history, &mesh_runs(history, &mut Vec::new()), before, after, false)
 }
 
 fn side(history: &History, runs: &[MeshRun], which: &str) -> Result<MeshRun, ReportError> {
-    select(runs, which).cloned().ok_or_else(|| {
-        let present: Vec<String> = runs.iter().map(|r| format!("{} (label {})", r.id, r.label)).collect();
-        ReportError::NoMesh {
-            which: which.into(),
-            paths: history.source_names(),
-            present: if present.is_empty() {
-                "none".into()
-            } else {
-                present.join(", ")
-            },
-        }
+    pick::select(runs, which).cloned().ok_or_else(|| ReportError::NoMesh {
+        which: which.into(),
+        paths: history.source_names(),
+        present: pick::present(runs),
     })
 }
 

@@ -18,6 +18,7 @@ pub mod groups;
 pub mod links;
 pub mod mesh;
 pub mod mesh_compare;
+pub mod pick;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
