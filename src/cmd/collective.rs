@@ -40,13 +40,8 @@ pub fn collective(args: CollectiveArgs) -> Result<ExitCode> {
     if let Some(csv) = history {
         outcome.record(&csv, &meta).context("could not record the collective")?;
     }
-    if let Some(wrong) = outcome.wrong_result() {
-        eprintln!(
-            "saf-net: error: {} at {} bytes returned a wrong result ({}): the run fails",
-            wrong.op,
-            wrong.size_bytes,
-            wrong.mismatch.as_deref().unwrap_or("")
-        );
+    if let Some(line) = outcome.failure() {
+        eprintln!("saf-net: error: {line}");
         return Ok(EXIT_WRONG_RESULT);
     }
     Ok(super::exit_code(outcome.verdict()))

@@ -102,6 +102,18 @@ impl Outcome {
         self.points.iter().map(|(_, f)| f).find(|f| f.mismatch.is_some())
     }
 
+    /// Why the run fails, when a node's result was wrong: one line naming the point and the element.
+    pub fn failure(&self) -> Option<String> {
+        self.wrong_result().map(|f| {
+            format!(
+                "{} at {} bytes returned a wrong result ({}): the run fails",
+                f.op,
+                f.size_bytes,
+                f.mismatch.as_deref().unwrap_or("")
+            )
+        })
+    }
+
     pub fn findings(&self) -> Vec<Finding> {
         self.bottleneck.iter().cloned().collect()
     }
@@ -120,5 +132,76 @@ impl Outcome {
     /// The best judged busbw of any op, bit/s.
     pub fn peak_busbw_bps(&self) -> Option<f64> {
         self.ops.iter().filter_map(|o| o.peak_busbw_bps).reduce(f64::max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::collective::plan::{Asked, Sizes};
+    use crate::protocol::{CollOp, PointResult};
+
+    fn plan(n: usize) -> Plan {
+        let nodes = (0..n)
+            .map(|i| Node::new(&format!("h{i}"), &format!("10.0.0.{i}")))
+            .collect();
+        let asked = Asked {
+            ops: vec![CollOp::Allreduce],
+            sizes: Sizes::List(vec![1 << 20, 4 << 20]),
+            iters: 2,
+            warmup: 0,
+            dtype: Dtype::F32,
+            algo: Algo::Ring,
+        };
+        Plan::new(nodes, asked).unwrap()
+    }
+
+    /// Every rank reported every point, verified unless `wrong` names (point, rank).
+    fn reports(plan: &Plan, wrong: Option<(usize, usize)>) -> Vec<Reports> {
+        plan.points()
+            .into_iter()
+            .enumerate()
+            .map(|(i, spec)| Reports {
+                spec,
+                ranks: (0..plan.nodes.len())
+                    .map(|r| {
+                        let bad = wrong == Some((i, r));
+                        Some(PointResult {
+                            point: i as u32,
+                            times_s: vec![0.01, 0.01],
+                            verified: !bad,
+                            mismatch: bad.then(|| "index 7: got 3, expected 4".to_string()),
+                            ..PointResult::default()
+                        })
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_wrong_element_fails_the_run_and_is_named() {
+        let p = plan(3);
+        let o = Outcome::new(&p, reports(&p, Some((1, 2))), vec![], None);
+        let line = o.failure().unwrap();
+        assert_eq!(
+            line,
+            "allreduce at 4194304 bytes returned a wrong result (rank 2: index 7: got 3, expected 4): the run fails"
+        );
+        assert!(o.points[0].1.verified && !o.points[1].1.verified);
+        let ok = Outcome::new(&p, reports(&p, None), vec![], None);
+        assert_eq!((ok.failure(), ok.verdict()), (None, Verdict::Ok));
+        assert!(ok.complete());
+    }
+
+    #[test]
+    fn a_node_that_left_keeps_the_points_measured_and_is_incomplete() {
+        let p = plan(2);
+        let mut r = reports(&p, None);
+        r[1].ranks[1] = None;
+        let o = Outcome::new(&p, r, vec!["h1: left the run: connection reset".into()], None);
+        assert_eq!(o.verdict(), Verdict::Incomplete);
+        assert!(o.points[0].1.judged_busbw().is_some() && o.points[1].1.judged_busbw().is_none());
+        assert_eq!(o.failure(), None, "a missing rank is not a wrong result");
     }
 }
