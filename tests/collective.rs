@@ -233,3 +233,26 @@ fn a_node_killed_mid_run_is_named_and_the_sizes_measured_are_kept() {
     assert!(problems.contains("n2"), "the node that left is named: {problems}");
     assert_eq!(doc["saf_net"]["complete"], false);
 }
+
+#[test]
+fn a_sweep_longer_than_a_servers_max_duration_stops_there_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ns = nodes(dir.path(), 1, &[]);
+    ns.push(node(dir.path(), 1, &["--max-duration", "1"]));
+    let start = Instant::now();
+    let (code, out, err) = run(collective(
+        dir.path(),
+        &ns,
+        &["--sizes", "64K", "--iters", "10000", "--warmup", "0", "-J"],
+    ));
+    let took = start.elapsed();
+    assert_eq!(code, Some(3), "{err}\n{out}");
+    assert!(took < Duration::from_secs(20), "ended {took:?} after it started");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["results"][0]["complete"], false, "{out}");
+    let problems = doc["problems"].to_string();
+    assert!(
+        problems.contains("n1: ") && problems.contains("--max-duration"),
+        "{problems}"
+    );
+}

@@ -1,7 +1,8 @@
 //! A member's side of a collective (issue #20): the group session's connections, made blocking with the idle
 //! timeout and no Nagle delay, handed to `collective::sweep` on a blocking thread; each point's result goes to
 //! the orchestrator as it ends, and a `progress` line every second, so it can tell a slow sweep from a dead one.
-//! The sweep stops before its next iteration when the orchestrator leaves or the server shuts down.
+//! The sweep stops before its next iteration when the orchestrator leaves, the server shuts down, or it has run
+//! longer than the server's `--max-duration`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::TcpStream;
@@ -78,8 +79,13 @@ pub(super) async fn run(
     let (tx, mut points) = mpsc::unbounded_channel::<PointResult>();
     let worker = {
         let (spec, stop, at) = (spec.clone(), stop.clone(), at.clone());
+        let max = ctx.config.max_duration;
         tokio::task::spawn_blocking(move || {
-            let asked = || stop.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let started = std::time::Instant::now();
+            let asked = || {
+                let why = stop.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                why.or_else(|| (started.elapsed() > max).then(|| past_max_duration(max)))
+            };
             let mut emit = |r: PointResult| {
                 let _ = tx.send(r);
             };
@@ -115,6 +121,14 @@ pub(super) async fn run(
         error,
         ..GroupResults::default()
     }
+}
+
+/// Why a sweep that outran this server's limit stopped.
+fn past_max_duration(max: Duration) -> String {
+    format!(
+        "the collective ran past this server's limit of {} s (server option --max-duration); it stops before its next iteration",
+        max.as_secs_f64()
+    )
 }
 
 /// Why the sweep must stop: the orchestrator left, or the server shuts down.

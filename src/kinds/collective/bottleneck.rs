@@ -2,7 +2,7 @@
 //! a slow link shows as its sender blocked in writes (a full socket buffer) while the senders after it wait for
 //! data instead. The busy links of the largest complete point, when they are few and clearly busier than the
 //! rest, name the bottleneck: the node they all touch, else the one link. Equally busy links name nothing: the
-//! links share the work evenly, and the figure is theirs.
+//! links share the work evenly, and the figure is theirs. A point shorter than a second names nothing either.
 
 use super::figures::{PointFigures, Reports};
 use crate::findings::{Finding, FindingKind};
@@ -13,6 +13,9 @@ const MIN_BUSY: f64 = 0.30;
 const NEAR_BUSIEST: f64 = 0.60;
 /// The others must be at most this share of the least busy busy link.
 const OTHERS_BELOW: f64 = 0.50;
+/// A point's timed iterations must last this long (seconds, slowest rank each) for its links to say anything:
+/// in milliseconds one descheduled receiver makes its sender look blocked.
+const MIN_TIMED_SECS: f64 = 1.0;
 
 /// One outgoing link over a point's timed iterations.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,12 +46,15 @@ pub fn busy_links(r: &Reports) -> Vec<Busy> {
     out
 }
 
-/// The bottleneck of the run: looked for in the largest point that ran whole and verified.
+/// The bottleneck of the run: looked for in the largest point that ran whole, verified, and long enough.
 pub fn find(points: &[(Reports, PointFigures)], names: &[String], ceiling_bps: Option<f64>) -> Option<Finding> {
     let (r, f) = points
         .iter()
         .filter(|(_, f)| f.judged_busbw().is_some())
         .max_by_key(|(_, f)| f.size_bytes)?;
+    if f.time_p50_s.unwrap_or(0.0) * f64::from(f.iters) < MIN_TIMED_SECS {
+        return None;
+    }
     let links = busy_links(r);
     let slow = slow_links(&links)?;
     let subject = subject(&slow, names)?;
@@ -163,5 +169,12 @@ mod tests {
         );
         // Two busy links with no node in common: no single culprit.
         assert_eq!(find(&ring(&[0.9, 0.05, 0.9, 0.05]), &names(), None), None);
+    }
+
+    #[test]
+    fn a_point_of_milliseconds_names_nothing() {
+        let mut points = ring(&[0.92, 0.88, 0.05, 0.03]);
+        points[0].1.time_p50_s = Some(0.0025);
+        assert_eq!(find(&points, &names(), None), None, "scheduling noise, not a link");
     }
 }
