@@ -8,35 +8,14 @@ mod common;
 #[path = "common/hosts_lab.rs"]
 mod hosts_lab;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::text;
-use hosts_lab::{CEILING_1GBE, CEILING_100M, Lab, saf_within, serial, skipped};
+use hosts_lab::{CEILING_1GBE, CEILING_100M, Lab, cluster_json, serial, skipped};
 use serde_json::Value;
 
-/// `saf-net collective h1=ADDR1 … ARGS -J` from host 1: the document, the exit code, stderr, the wall time.
+/// `saf-net collective h1=ADDR1 … h4=ADDR4 ARGS -J` from host 1: the document, exit code, stderr, wall time.
 fn collective(lab: &Lab, args: &[&str]) -> (Value, Option<i32>, String, Duration) {
-    let nodes: Vec<String> = (1..=4).map(|k| format!("h{k}={}", lab.addr(k))).collect();
-    let mut argv = vec![
-        "lab",
-        "exec",
-        "--name",
-        &lab.name,
-        "--host",
-        "1",
-        "--",
-        "saf-net",
-        "collective",
-    ];
-    argv.extend(nodes.iter().map(String::as_str));
-    argv.extend_from_slice(args);
-    argv.extend_from_slice(&["-J", "--no-history"]);
-    let start = Instant::now();
-    let out = saf_within(&argv, Duration::from_secs(300));
-    let took = start.elapsed();
-    let err = text(&out.stderr);
-    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("collective JSON ({e}): {err}"));
-    (doc, out.status.code(), err, took)
+    cluster_json(lab, "collective", 4, args)
 }
 
 /// The busbw of the one result, Mbit/s, after checking it verified.

@@ -9,27 +9,14 @@ mod common;
 #[path = "common/hosts_lab.rs"]
 mod hosts_lab;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::text;
-use hosts_lab::{CEILING_1GBE, Lab, saf_within, serial, skipped};
+use hosts_lab::{CEILING_1GBE, Lab, cluster_json, serial, skipped};
 use serde_json::Value;
 
 /// `saf-net mesh h1=ADDR1 … ARGS -J` from host 1; the document, the exit code, stderr and the wall time.
 fn mesh(lab: &Lab, hosts: u64, args: &[&str]) -> (Value, Option<i32>, String, Duration) {
-    let nodes: Vec<String> = (1..=hosts).map(|k| format!("h{k}={}", lab.addr(k))).collect();
-    let mut argv = vec![
-        "lab", "exec", "--name", &lab.name, "--host", "1", "--", "saf-net", "mesh",
-    ];
-    argv.extend(nodes.iter().map(String::as_str));
-    argv.extend_from_slice(args);
-    argv.extend_from_slice(&["-J", "--no-history"]);
-    let start = Instant::now();
-    let out = saf_within(&argv, Duration::from_secs(300));
-    let took = start.elapsed();
-    let err = text(&out.stderr);
-    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("mesh JSON ({e}): {err}"));
-    (doc, out.status.code(), err, took)
+    cluster_json(lab, "mesh", hosts, args)
 }
 
 /// `(kind, subject)` of each finding.

@@ -63,6 +63,15 @@ impl Target {
         })
     }
 
+    /// A cluster node's server, `HOST:PORT` as a mesh or collective addresses it, with the cluster's key.
+    pub fn node(addr: &str, psk: Option<crate::auth::Psk>, connect_timeout: f64) -> Result<Target, String> {
+        let (host, port) =
+            crate::net::split_host_port(addr).ok_or_else(|| format!("node {addr}: give it as HOST:PORT"))?;
+        let mut t = Target::new(&host, port, Family::Any, connect_timeout)?;
+        t.psk = psk;
+        Ok(t)
+    }
+
     /// Binds the run to a local address (-B); its family decides which of the server's addresses are used.
     pub fn bind_to(&mut self, bind: Option<std::net::IpAddr>) -> Result<(), String> {
         let Some(ip) = bind else { return Ok(()) };

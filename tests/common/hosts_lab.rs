@@ -1,6 +1,6 @@
 //! The N-host lab for end-to-end tests (`lab up --hosts N`): a lab taken down when the test ends, its status,
-//! `lab exec`, and the loud SKIPPED line without root or namespaces. Shared by tests/lab_hosts.rs and
-//! tests/mesh_lab.rs through `#[path]`.
+//! `lab exec`, and the loud SKIPPED line without root or namespaces. Shared by tests/lab_hosts.rs,
+//! tests/mesh_lab.rs and tests/collective_lab.rs through `#[path]`.
 #![allow(dead_code)]
 
 use std::process::{Command, Output, Stdio};
@@ -71,6 +71,24 @@ pub fn saf_within(args: &[&str], limit: Duration) -> Output {
 
 pub fn saf(args: &[&str]) -> Output {
     saf_within(args, Duration::from_secs(60))
+}
+
+/// `saf-net COMMAND h1=ADDR1 … hN=ADDRN ARGS -J --no-history` from host 1 through `lab exec` (a cluster command:
+/// mesh, collective): its `-J` document, exit code, stderr and wall time.
+pub fn cluster_json(lab: &Lab, command: &str, hosts: u64, args: &[&str]) -> (Value, Option<i32>, String, Duration) {
+    let nodes: Vec<String> = (1..=hosts).map(|k| format!("h{k}={}", lab.addr(k))).collect();
+    let mut argv = vec![
+        "lab", "exec", "--name", &lab.name, "--host", "1", "--", "saf-net", command,
+    ];
+    argv.extend(nodes.iter().map(String::as_str));
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["-J", "--no-history"]);
+    let start = Instant::now();
+    let out = saf_within(&argv, Duration::from_secs(300));
+    let took = start.elapsed();
+    let err = text(&out.stderr);
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{command} JSON ({e}): {err}"));
+    (doc, out.status.code(), err, took)
 }
 
 /// A lab that is taken down when the test ends, however it ends.

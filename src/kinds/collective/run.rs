@@ -16,7 +16,6 @@ use super::plan::Plan;
 use crate::client::ClientError;
 use crate::client::group::{self, GroupError, GroupPlan, Observed};
 use crate::config::Target;
-use crate::net::{Family, split_host_port};
 use crate::protocol::{Flow, GroupReply, GroupResults};
 use crate::units::short_size;
 
@@ -39,7 +38,10 @@ pub async fn run(
     interrupt: impl Future<Output = String>,
 ) -> Result<Outcome, String> {
     let addrs: Vec<String> = plan.nodes.iter().map(|n| n.addr(setup.default_port)).collect();
-    let targets = addrs.iter().map(|a| target(a, setup)).collect::<Result<Vec<_>, _>>()?;
+    let targets = addrs
+        .iter()
+        .map(|a| Target::node(a, setup.psk.clone(), setup.connect_timeout_secs))
+        .collect::<Result<Vec<_>, _>>()?;
     let spec = plan.spec();
     let gplan = GroupPlan {
         members: addrs,
@@ -99,13 +101,6 @@ pub fn flows(n: usize, all_pairs: bool) -> Vec<Flow> {
         }
     }
     out
-}
-
-fn target(addr: &str, s: &Setup) -> Result<Target, String> {
-    let (host, port) = split_host_port(addr).ok_or_else(|| format!("node {addr}: give it as HOST:PORT"))?;
-    let mut t = Target::new(&host, port, Family::Any, s.connect_timeout_secs)?;
-    t.psk = s.psk.clone();
-    Ok(t)
 }
 
 /// The points as they arrive, and where the sweep is.

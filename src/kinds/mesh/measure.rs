@@ -8,7 +8,6 @@ use super::matrix::PairResult;
 use super::relay;
 use crate::client::ClientError;
 use crate::config::{ClientInput, Target};
-use crate::net::{Family, split_host_port};
 use crate::protocol::{RelayResult, TestRequest};
 
 /// How each relay request is made: the tests' length and streams, the key, the connect timeout.
@@ -96,10 +95,7 @@ fn requests(s: &Settings) -> Result<Vec<TestRequest>, String> {
 }
 
 pub(super) fn target(addr: &str, s: &Settings) -> Result<Target, String> {
-    let (host, port) = split_host_port(addr).ok_or_else(|| format!("node {addr}: give it as HOST:PORT"))?;
-    let mut t = Target::new(&host, port, Family::Any, s.connect_timeout_secs)?;
-    t.psk = s.psk.clone();
-    Ok(t)
+    Target::node(addr, s.psk.clone(), s.connect_timeout_secs)
 }
 
 /// One pair: its tests in order; a test the relay could not run leaves the pair incomplete.
