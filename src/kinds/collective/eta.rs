@@ -25,7 +25,7 @@ impl Eta {
     }
 
     /// A point's figures refine the model.
-    pub fn measured(&mut self, _point: usize, f: &PointFigures) {
+    pub fn measured(&mut self, f: &PointFigures) {
         if let Some(t) = f.time_p50_s {
             self.floor = Some(self.floor.map_or(t, |x| x.min(t)));
         }
@@ -115,7 +115,7 @@ mod tests {
             mismatch: None,
             error: None,
         };
-        eta.measured(0, &f);
+        eta.measured(&f);
         // 10 × (1 ms + 1 Gbit at 1 Gbit/s) = 10.01 s.
         assert!((eta.remaining(1).unwrap() - 10.01).abs() < 1e-9);
         assert_eq!(eta.text(1), ", ETA 10s");

@@ -167,7 +167,7 @@ impl Sweep {
         self.done += 1;
         self.last_line = Instant::now();
         let f = figures(&self.reports[i], self.n);
-        self.eta.measured(i, &f);
+        self.eta.measured(&f);
         let state = match (f.complete, f.verified) {
             (true, true) => "verified".to_string(),
             (true, false) => format!("WRONG RESULT: {}", f.mismatch.clone().unwrap_or_default()),
