@@ -10,6 +10,7 @@ pub mod media;
 mod pmtu;
 mod rawopt;
 mod signal;
+mod sink;
 mod sockopt;
 mod tcp_info;
 mod udp_batch;
@@ -22,6 +23,7 @@ pub use limits::{open_files_limit, out_of_descriptors};
 pub use link::{SYSFS_ENV, facts_towards, interface_details, local_addr_towards, sysfs_interface_details, sysfs_root};
 pub use pmtu::{path_mtu, set_dont_fragment};
 pub use signal::ignore_hangup;
+pub use sink::{Sink, current_cpu, sink_for_this_cpu};
 pub use sockopt::{
     RECV_LOWAT_BATCHES, available_congestion, congestion, max_pacing_rate, recv_lowat, set_congestion,
     set_max_pacing_rate, set_recv_lowat, supports_congestion_control, supports_pacing_rate, unsupported,

@@ -1,0 +1,33 @@
+//! The send pattern every sender of the process shares: one copy, warm in cache, whatever the stream count.
+
+use std::sync::{Arc, Mutex, Weak};
+
+use super::stream::pattern;
+
+/// The fill pattern, at least `len` bytes, shared by every sender of the process while any of them runs.
+pub(super) fn shared_pattern(len: usize) -> Arc<[u8]> {
+    static CACHE: Mutex<Option<Weak<[u8]>>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = cache.as_ref().and_then(Weak::upgrade).filter(|p| p.len() >= len) {
+        return p;
+    }
+    let p: Arc<[u8]> = pattern(len).into();
+    *cache = Some(Arc::downgrade(&p));
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pattern_is_shared_while_in_use_and_a_prefix_of_a_longer_one() {
+        let a = shared_pattern(4096);
+        let b = shared_pattern(1024);
+        // While `a` lives the cached pattern only grows, so a shorter request gets one at least as long.
+        assert!(b.len() >= a.len(), "a shorter request reuses the longer pattern");
+        let c = shared_pattern(8192);
+        assert_eq!(&c[..4096], &a[..], "the pattern does not depend on its length");
+        assert_eq!(&c[..], &pattern(8192)[..]);
+    }
+}
