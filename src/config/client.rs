@@ -194,7 +194,7 @@ impl ClientInput {
             }
             Some(l) => l as u32,
             None if udp => 0,
-            None => DEFAULT_BLOCK,
+            None => default_block(self.parallel),
         })
     }
 

@@ -7,6 +7,18 @@ pub const DEFAULT_INTERVAL_SECS: f64 = 1.0;
 /// TCP bytes per read/write call (iperf3 uses 128K): with the receiver's wake-up threshold, bigger blocks
 /// mean fewer wake-ups per byte; 512K moved about 2x what 128K did on loopback (bench/results/).
 pub const DEFAULT_BLOCK: u32 = 512 * 1024;
+/// The block of a test of several streams: 1M beat 512K by ~15 % at 4 streams on loopback, while one stream,
+/// sent from pages, is fastest at 512K (bench/README.md, #21).
+pub const DEFAULT_BLOCK_STREAMS: u32 = 1024 * 1024;
+
+/// The TCP block when `-l` is not given, for a test of `streams` streams each way.
+pub const fn default_block(streams: u32) -> u32 {
+    if streams <= 1 {
+        DEFAULT_BLOCK
+    } else {
+        DEFAULT_BLOCK_STREAMS
+    }
+}
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: f64 = 5.0;
 pub const DEFAULT_HANDSHAKE_TIMEOUT_SECS: f64 = 10.0;
 pub const DEFAULT_MAX_DURATION_SECS: f64 = 3600.0;

@@ -332,6 +332,16 @@ impl Sampler {
     }
 }
 
+/// Whether the side's TCP senders leave a CPU idle for each: only then does saving their copy beat writing.
+fn pages_pay_off(local: &LocalStreams) -> bool {
+    if std::env::var_os("SAF_NET_PAGE_SEND").is_some_and(|v| v == "0") {
+        return false;
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let senders = local.sockets().filter(|(_, spec)| spec.sender).count();
+    senders > 0 && senders * 2 <= cpus
+}
+
 /// The streams of one side, running, and which of them have finished.
 struct Running {
     flags: Arc<Flags>,
@@ -349,6 +359,7 @@ impl Running {
     fn start<R>(local: LocalStreams, quiet_end: Option<Duration>) -> (Running, Option<Abort<R>>) {
         let flags = Arc::new(Flags {
             quiet_end,
+            page_send: pages_pay_off(&local),
             ..Flags::default()
         });
         let (done_tx, done_rx) = unbounded_channel::<Finished>();

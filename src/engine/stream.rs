@@ -41,6 +41,9 @@ pub struct Flags {
     /// Receivers of a peer that never closes its streams (iperf3) end once the senders' clock stopped and nothing
     /// arrived for this long; their period closes at their last byte. None: they wait for the peer's end.
     pub quiet_end: Option<Duration>,
+    /// Senders send from pages, saving their copy (platform::page_send). Worth it only while the side's senders
+    /// leave CPUs idle: on a 2-CPU loopback one stream went 41 -> 72 Gbit/s, but two went 72 -> 38 (bench/README.md).
+    pub page_send: bool,
     /// Set with `abort` when the peer ended the test cleanly (see [`super::drive_until`]): not an abort.
     pub finished: AtomicBool,
 }

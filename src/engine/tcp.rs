@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::shared::shared_pattern;
 use super::stream::{Finished, Flags, Stream, StreamSpec, pin};
 use super::wake::WakeThreshold;
-use crate::platform::{Sink, current_cpu, sink_for_this_cpu};
+use crate::platform::{PageSender, Sink, current_cpu, page_send_pattern, sink_for_this_cpu};
 
 /// How often a blocked thread wakes to look at the abort flag.
 const POLL: Duration = Duration::from_millis(500);
@@ -67,12 +67,23 @@ fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &
         Some(bps) if bps > 0 => buf.len().min(((bps / 8 / 100) as usize).max(1024)),
         _ => buf.len(),
     };
+    // Unpaced streams send from pages where the OS can and the side leaves CPUs idle (see Flags::page_send).
+    let mut pages = if flags.page_send && spec.pace_bps.is_none_or(|b| b == 0) {
+        PageSender::new()
+    } else {
+        None
+    };
+    let page_pattern = page_send_pattern(spec.id, super::stream::pattern);
     let start = Instant::now();
     let mut sent: u64 = 0;
     let mut left = spec.quota.unwrap_or(u64::MAX);
     while left > 0 && !flags.stop_send.load(Ordering::Relaxed) && !flags.abort.load(Ordering::Relaxed) {
         let n = chunk.min(usize::try_from(left).unwrap_or(usize::MAX));
-        match socket.write(&buf[..n]) {
+        let wrote = match pages.as_mut() {
+            Some(p) => p.send(&socket, page_pattern, n),
+            None => socket.write(&buf[..n]),
+        };
+        match wrote {
             Ok(0) => return Err(ErrorKind::WriteZero.into()),
             Ok(k) => {
                 counter.fetch_add(k as u64, Ordering::Relaxed);
@@ -87,6 +98,8 @@ fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &
                     e.kind(),
                     ErrorKind::Interrupted | ErrorKind::WouldBlock | ErrorKind::TimedOut
                 ) => {}
+            // A socket the kernel cannot splice into: write instead.
+            Err(e) if pages.is_some() && sent == 0 && e.kind() == ErrorKind::InvalidInput => pages = None,
             // The peer said the test was over, or our clock stopped the senders, and the last write was cut short
             // (an iperf3 server closes its streams at TEST_END): a normal end.
             Err(_) if flags.finished.load(Ordering::Relaxed) || flags.stop_send.load(Ordering::Relaxed) => break,
