@@ -57,8 +57,9 @@ async fn stream_memory_is_capped() {
     let srv = common::server(config).await;
     let addr = srv.addr;
     let mut i = input(addr, 0.3);
+    // TCP holds (min(streams, CPUs) + 1) blocks: at least 2 × 4 MiB here.
     i.parallel = 8;
-    i.length = Some(1 << 20);
+    i.length = Some(4 << 20);
     let err = run(i).await.unwrap_err().to_string();
     assert!(err.contains("--max-test-memory"), "{err}");
     assert!(

@@ -25,7 +25,7 @@ pub struct ServerConfig {
     pub log: bool,
     /// Handshakes in progress allowed per source address; a newer one evicts the oldest.
     pub max_handshakes_per_ip: usize,
-    /// Largest total of stream buffers (connections × block size) one test may need.
+    /// Largest total of stream buffers one test may need (see [`crate::engine::stream_memory`]).
     pub max_test_memory: u64,
     /// A receiving data stream with no bytes for this long ends the test.
     pub idle_timeout: Duration,
@@ -199,7 +199,7 @@ impl ServerConfig {
         {
             return Err(format!("-M {m} is outside {}..={}", MSS_RANGE.start(), MSS_RANGE.end()));
         }
-        let memory = u64::from(conns) * u64::from(r.block_size);
+        let memory = crate::engine::stream_memory(r.protocol != Protocol::Udp, conns, r.block_size);
         if memory > self.max_test_memory {
             return Err(format!(
                 "-P {} with -l {} needs {} MiB of stream buffers, above this server's limit of {} MiB (server option --max-test-memory)",

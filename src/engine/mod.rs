@@ -17,4 +17,5 @@ mod udp_stats;
 mod wake;
 
 pub use run::{Abort, FINISH_LINGER, GRACE, SideRun, Timing, drive, drive_until};
+pub use shared::stream_memory;
 pub use stream::{Flags, LocalStreams, Stream, StreamSpec, UdpPlan};

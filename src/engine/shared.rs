@@ -1,4 +1,5 @@
-//! The send pattern every sender of the process shares: one copy, warm in cache, whatever the stream count.
+//! The send pattern every sender of the process shares: one copy, warm in cache, whatever the stream count; and
+//! what one test's streams hold in memory.
 
 use std::sync::{Arc, Mutex, Weak};
 
@@ -16,9 +17,29 @@ pub(super) fn shared_pattern(len: usize) -> Arc<[u8]> {
     p
 }
 
+/// The stream buffers a test of `conns` connections with blocks of `block` bytes holds: TCP streams share one
+/// pattern and one receive sink per CPU (`platform::sink`), UDP streams hold a block each.
+pub fn stream_memory(tcp: bool, conns: u32, block: u32) -> u64 {
+    let buffers = if tcp {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        u64::from(conns).min(cpus) + 1
+    } else {
+        u64::from(conns)
+    };
+    buffers * u64::from(block)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tcp_memory_grows_with_cpus_not_streams() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        assert_eq!(stream_memory(true, 1, 1000), 2000);
+        assert_eq!(stream_memory(true, 1000, 1000), (cpus.min(1000) + 1) * 1000);
+        assert_eq!(stream_memory(false, 1000, 1000), 1_000_000);
+    }
 
     #[test]
     fn the_pattern_is_shared_while_in_use_and_a_prefix_of_a_longer_one() {
