@@ -29,6 +29,21 @@ fn defaults_plan_a_ten_second_forward_test() {
 }
 
 #[test]
+fn the_default_block_follows_the_stream_count_and_l_overrides_it() {
+    let block = |parallel: u32, length: Option<u64>| {
+        let mut i = ClientInput::new("127.0.0.1");
+        i.parallel = parallel;
+        i.length = length;
+        i.plan().unwrap().request.block_size
+    };
+    assert_eq!(block(1, None), 512 * 1024);
+    assert_eq!(block(4, None), 1024 * 1024);
+    assert_eq!(block(16, None), 1024 * 1024);
+    assert_eq!(block(128, None), 256 * 1024);
+    assert_eq!(block(128, Some(4096)), 4096);
+}
+
+#[test]
 fn udp_defaults_pace_at_one_gigabit_and_leave_the_size_to_the_path() {
     let udp = ClientInput {
         protocol: Protocol::Udp,
