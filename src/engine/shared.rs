@@ -47,8 +47,10 @@ mod tests {
         let b = shared_pattern(1024);
         // While `a` lives the cached pattern only grows, so a shorter request gets one at least as long.
         assert!(b.len() >= a.len(), "a shorter request reuses the longer pattern");
+        // Other tests share the cache, so any of these may be longer than asked: compare the common prefix.
         let c = shared_pattern(8192);
-        assert_eq!(&c[..4096], &a[..], "the pattern does not depend on its length");
-        assert_eq!(&c[..], &pattern(8192)[..]);
+        assert!(c.len() >= 8192);
+        assert_eq!(&c[..4096], &a[..4096], "the pattern does not depend on its length");
+        assert_eq!(&c[..8192], &pattern(8192)[..]);
     }
 }
