@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::shared::shared_pattern;
 use super::stream::{Finished, Flags, Stream, StreamSpec, pin};
 use super::wake::WakeThreshold;
-use crate::platform::{PageSender, Sink, current_cpu, page_send_pattern, sink_for_this_cpu};
+use crate::platform::{PageSender, Sink, current_cpu, sink_for_this_cpu};
 
 /// How often a blocked thread wakes to look at the abort flag.
 const POLL: Duration = Duration::from_millis(500);
@@ -69,18 +69,17 @@ fn send_loop(mut socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &
     };
     // Unpaced streams send from pages where the OS can and the side leaves CPUs idle (see Flags::page_send).
     let mut pages = if flags.page_send && spec.pace_bps.is_none_or(|b| b == 0) {
-        PageSender::new()
+        PageSender::new(spec.id, super::stream::pattern)
     } else {
         None
     };
-    let page_pattern = page_send_pattern(spec.id, super::stream::pattern);
     let start = Instant::now();
     let mut sent: u64 = 0;
     let mut left = spec.quota.unwrap_or(u64::MAX);
     while left > 0 && !flags.stop_send.load(Ordering::Relaxed) && !flags.abort.load(Ordering::Relaxed) {
         let n = chunk.min(usize::try_from(left).unwrap_or(usize::MAX));
         let wrote = match pages.as_mut() {
-            Some(p) => p.send(&socket, page_pattern, n),
+            Some(p) => p.send(&socket, n),
             None => socket.write(&buf[..n]),
         };
         match wrote {

@@ -22,7 +22,7 @@ pub use fast::{pin_current_thread, recv_discard, supports_cpu_pinning, supports_
 pub use iface::{host_name, hostname, interface_index, interface_name};
 pub use limits::{open_files_limit, out_of_descriptors};
 pub use link::{SYSFS_ENV, facts_towards, interface_details, local_addr_towards, sysfs_interface_details, sysfs_root};
-pub use page_send::{PageSender, page_send_pattern};
+pub use page_send::PageSender;
 pub use pmtu::{path_mtu, set_dont_fragment};
 pub use signal::ignore_hangup;
 pub use sink::{Sink, current_cpu, sink_for_this_cpu};

@@ -7,21 +7,25 @@
 
 use std::io;
 use std::net::TcpStream;
-use std::sync::OnceLock;
 
 /// Bytes per vmsplice: the most an unprivileged pipe holds by default (`/proc/sys/fs/pipe-max-size`).
-pub const PAGE_SEND_CHUNK: usize = 1 << 20;
+#[cfg(target_os = "linux")]
+const PAGE_SEND_CHUNK: usize = 1 << 20;
 
+#[cfg(target_os = "linux")]
 /// How many copies of the pattern senders spread over (by stream id), each made on first use: streams on
 /// different CPUs sending the same pages would share those pages' reference counts.
 const PAGE_SETS: usize = 4;
 
+#[cfg(target_os = "linux")]
 /// The pattern copy the pages of stream `id` come from: built once by `fill`, never freed, never written again.
-pub fn page_send_pattern(id: u32, fill: impl FnOnce(usize) -> Vec<u8>) -> &'static [u8] {
+fn page_send_pattern(id: u32, fill: impl FnOnce(usize) -> Vec<u8>) -> &'static [u8] {
     static SETS: [OnceLock<&'static [u8]>; PAGE_SETS] = [const { OnceLock::new() }; PAGE_SETS];
+    use std::sync::OnceLock;
     SETS[id as usize % PAGE_SETS].get_or_init(|| leak_aligned(&fill(PAGE_SEND_CHUNK)))
 }
 
+#[cfg(target_os = "linux")]
 /// A page-aligned copy of `bytes` that lives for ever, so each page of a chunk is one whole page of the pattern.
 fn leak_aligned(bytes: &[u8]) -> &'static [u8] {
     const PAGE: usize = 4096;
@@ -40,12 +44,15 @@ pub struct PageSender {
     queued: usize,
     #[cfg(target_os = "linux")]
     capacity: usize,
+    #[cfg(target_os = "linux")]
+    pattern: &'static [u8],
 }
 
 impl PageSender {
-    /// A sender with its pipe grown to [`PAGE_SEND_CHUNK`]; None where the OS or its limits say no.
+    /// Stream `id`'s sender, its pipe grown to [`PAGE_SEND_CHUNK`], sending from a pattern `fill` makes (once per
+    /// set, only when a sender gets a pipe); None where the OS or its limits say no.
     #[cfg(target_os = "linux")]
-    pub fn new() -> Option<PageSender> {
+    pub fn new(id: u32, fill: impl FnOnce(usize) -> Vec<u8>) -> Option<PageSender> {
         use nix::fcntl::{FcntlArg, OFlag, fcntl};
         let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).ok()?;
         // An unprivileged user past fs.pipe-user-pages-soft gets EPERM here: such a stream writes instead.
@@ -54,23 +61,24 @@ impl PageSender {
             pipe: (r, w),
             queued: 0,
             capacity: capacity.min(PAGE_SEND_CHUNK),
+            pattern: page_send_pattern(id, fill),
         })
     }
 
     #[cfg(not(target_os = "linux"))]
-    pub fn new() -> Option<PageSender> {
+    pub fn new(_id: u32, _fill: impl FnOnce(usize) -> Vec<u8>) -> Option<PageSender> {
         None
     }
 
-    /// Sends up to `len` bytes of `pattern` (from [`page_send_pattern`]) into `sock`, as one write(2) would:
-    /// blocking up to the socket's send timeout, returning the bytes that entered the socket.
+    /// Sends up to `len` bytes of the pattern into `sock`, as one write(2) would: blocking up to the socket's send
+    /// timeout, returning the bytes that entered the socket.
     #[cfg(target_os = "linux")]
-    pub fn send(&mut self, sock: &TcpStream, pattern: &'static [u8], len: usize) -> io::Result<usize> {
+    pub fn send(&mut self, sock: &TcpStream, len: usize) -> io::Result<usize> {
         use nix::fcntl::{SpliceFFlags, splice, vmsplice};
         use std::io::IoSlice;
         if self.queued == 0 {
-            let take = len.min(self.capacity).min(pattern.len());
-            let iov = [IoSlice::new(&pattern[..take])];
+            let take = len.min(self.capacity).min(self.pattern.len());
+            let iov = [IoSlice::new(&self.pattern[..take])];
             // SAFETY: the pages belong to a leaked allocation that is never written or freed (see the module
             // note), so the kernel's references to them stay valid and their bytes constant for ever.
             self.queued = unsafe { vmsplice(&self.pipe.1, &iov, SpliceFFlags::empty()) }?;
@@ -81,7 +89,7 @@ impl PageSender {
     }
 
     #[cfg(not(target_os = "linux"))]
-    pub fn send(&mut self, _sock: &TcpStream, _pattern: &'static [u8], _len: usize) -> io::Result<usize> {
+    pub fn send(&mut self, _sock: &TcpStream, _len: usize) -> io::Result<usize> {
         Err(super::unsupported("sending from pages"))
     }
 }
@@ -105,12 +113,12 @@ mod tests {
             s.read_to_end(&mut got).unwrap();
             got
         });
-        let mut sender = PageSender::new().expect("a pipe of 1 MiB (root or default limits)");
+        let mut sender = PageSender::new(7, fill).expect("a pipe of 1 MiB (root or default limits)");
         let total = 3 * PAGE_SEND_CHUNK + 777;
         let mut sent = 0;
         let mut left = total;
         while left > 0 {
-            let n = sender.send(&c, pattern, left.min(300_000)).unwrap();
+            let n = sender.send(&c, left.min(300_000)).unwrap();
             sent += n;
             left -= n;
         }
