@@ -184,7 +184,10 @@ fn pull(
 ) -> Result<Option<u64>, String> {
     let n = match (sink, window) {
         (Sink::Read, _) => nix::unistd::read(sock, buf).map_err(|e| format!("read: {e}"))?,
-        (Sink::Trunc, _) => saf_net::platform::recv_discard(sock, buf).map_err(|e| format!("recv MSG_TRUNC: {e}"))?,
+        (Sink::Trunc, _) => {
+            use nix::sys::socket::{MsgFlags, recv};
+            recv(sock.as_raw_fd(), buf, MsgFlags::MSG_TRUNC).map_err(|e| format!("recv MSG_TRUNC: {e}"))?
+        }
         (Sink::ZcMap, Some(w)) => return pull_zc(sock, w, buf, notes),
         (Sink::ZcMap, None) => return Err("no mapping".into()),
     };

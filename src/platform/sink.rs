@@ -115,6 +115,49 @@ mod tests {
         assert_eq!(total, 3000);
     }
 
+    /// What the kernel wrote into a sink no other code can reach (one made here, not a shared one).
+    fn contents(sink: &Sink) -> Vec<u8> {
+        // SAFETY: this sink is the test's own and no recv into it is running, so nothing writes it meanwhile.
+        sink.bytes.iter().map(|b| unsafe { *b.get() }).collect()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn discard_counts_bytes_without_delivering_them() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (s, _) = l.accept().unwrap();
+        c.write_all(&[7u8; 1000]).unwrap();
+        drop(c);
+        let sink = Sink::new(4096);
+        let mut total = 0;
+        loop {
+            let n = sink.recv(&s, 4096, true).unwrap();
+            if n == 0 {
+                break;
+            }
+            total += n;
+        }
+        assert_eq!(total, 1000);
+        assert!(contents(&sink).iter().all(|&b| b == 0), "nothing was copied");
+    }
+
+    #[test]
+    fn a_copying_receive_delivers_the_bytes() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (s, _) = l.accept().unwrap();
+        c.write_all(&[7u8; 100]).unwrap();
+        drop(c);
+        let sink = Sink::new(4096);
+        let mut total = 0;
+        while let n @ 1.. = sink.recv(&s, 4096, false).unwrap() {
+            total += n;
+        }
+        assert_eq!(total, 100);
+        assert!(contents(&sink)[..100].iter().all(|&b| b == 7));
+    }
+
     #[test]
     fn sinks_grow_to_the_longest_block() {
         let a = sink_for_this_cpu(10);
