@@ -337,7 +337,7 @@ fn pages_pay_off(local: &LocalStreams) -> bool {
     if std::env::var_os("SAF_NET_PAGE_SEND").is_some_and(|v| v == "0") {
         return false;
     }
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = crate::platform::cpu_count();
     let senders = local.sockets().filter(|(_, spec)| spec.sender).count();
     senders > 0 && senders * 2 <= cpus
 }

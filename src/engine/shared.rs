@@ -21,7 +21,7 @@ pub(super) fn shared_pattern(len: usize) -> Arc<[u8]> {
 /// pattern and one receive sink per CPU (`platform::sink`), UDP streams hold a block each.
 pub fn stream_memory(tcp: bool, conns: u32, block: u32) -> u64 {
     let buffers = if tcp {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        let cpus = crate::platform::cpu_count() as u64;
         u64::from(conns).min(cpus) + 1
     } else {
         u64::from(conns)
@@ -35,7 +35,7 @@ mod tests {
 
     #[test]
     fn tcp_memory_grows_with_cpus_not_streams() {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        let cpus = crate::platform::cpu_count() as u64;
         assert_eq!(stream_memory(true, 1, 1000), 2000);
         assert_eq!(stream_memory(true, 1000, 1000), (cpus.min(1000) + 1) * 1000);
         assert_eq!(stream_memory(false, 1000, 1000), 1_000_000);

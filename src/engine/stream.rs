@@ -135,7 +135,7 @@ impl Drop for Stream {
 /// where the scheduler put it.
 pub(super) fn pin(cpu: Option<usize>) {
     if let Some(cpu) = cpu {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpus = crate::platform::cpu_count();
         let _ = crate::platform::pin_current_thread(cpu % cpus);
     }
 }

@@ -1,8 +1,13 @@
-//! Process CPU time (user and system) for CPU-per-gigabyte accounting.
+//! Process CPU time (user and system) for CPU-per-gigabyte accounting, and how many CPUs the process may use.
 
 use std::time::Instant;
 
 use crate::protocol::CpuUsage;
+
+/// The CPUs this process may run on (its affinity and cgroup quota on Linux); 1 when the OS does not say.
+pub fn cpu_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
 
 /// User and system CPU seconds this process has used so far.
 #[cfg(unix)]

@@ -17,7 +17,7 @@ mod tcp_info;
 mod udp_batch;
 mod user;
 
-pub use cpu::{CpuClock, process_cpu_seconds};
+pub use cpu::{CpuClock, cpu_count, process_cpu_seconds};
 pub use fast::{pin_current_thread, supports_cpu_pinning, supports_receive_discard};
 pub use iface::{host_name, hostname, interface_index, interface_name};
 pub use limits::{open_files_limit, out_of_descriptors};

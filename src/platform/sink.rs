@@ -62,7 +62,7 @@ static SINKS: Mutex<Vec<Arc<Sink>>> = Mutex::new(Vec::new());
 
 /// The sink of the CPU the caller runs on, at least `len` bytes long.
 pub fn sink_for_this_cpu(len: usize) -> Arc<Sink> {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = super::cpu_count();
     let cpu = current_cpu().unwrap_or(0) % cpus;
     let mut sinks = SINKS.lock().unwrap_or_else(|e| e.into_inner());
     if sinks.len() != cpus {

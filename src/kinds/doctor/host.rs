@@ -45,7 +45,7 @@ pub struct HostFacts {
 
 /// Gathers the facts for `os`, reading the interface's where `interface` is known.
 pub fn gather(r: &mut Runner, os: BackendKind, interface: Option<&str>) -> HostFacts {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = crate::platform::cpu_count();
     match os {
         BackendKind::Linux => HostFacts {
             os: "linux",
