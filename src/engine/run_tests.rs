@@ -43,16 +43,8 @@ async fn a_peer_that_ends_the_run_ends_it_cleanly_at_its_word() {
     let mut local = LocalStreams::default();
     local.add(ours_rx, spec(1, false));
     local.add(ours_tx, spec(2, true));
-    let timing = Timing {
-        omit: Duration::ZERO,
-        duration: None,
-        interval: Duration::from_secs(1),
-        hard_limit: Some(Duration::from_secs(10)),
-        stall_after: None,
-        quiet_end: None,
-    };
     let finish = tokio::time::sleep(Duration::from_millis(300));
-    let run: SideRun<String> = drive_until(local, timing, |_| {}, std::future::pending(), finish).await;
+    let run: SideRun<String> = drive_until(local, timing(10), |_| {}, std::future::pending(), finish).await;
     stop.store(true, Ordering::Relaxed);
     peer.join().unwrap();
     assert!(
