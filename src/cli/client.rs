@@ -106,7 +106,7 @@ pub struct ClientArgs {
     /// Seconds to run first and leave out of the results (slow start); adds to -t.
     #[arg(short = 'O', long, value_name = "SECS", default_value_t = 0.0, value_parser = seconds, allow_negative_numbers = true)]
     pub omit: f64,
-    /// Bytes per read/write call; with -u, the datagram payload size [default: 512K for one stream, 1M for 2 to 16, 256K for more; with -u, what fits the path MTU: 1472 on a 1500 path, 8972 on a 9000 path, 1472 on loopback].
+    /// Bytes per write call (a TCP receiver reads at most 512K per call, woken once a block is queued); with -u, the datagram payload size [default: 512K for one stream, 1M for 2 to 16, 256K for more; with -u, what fits the path MTU: 1472 on a 1500 path, 8972 on a 9000 path, 1472 on loopback].
     #[arg(short = 'l', long, value_name = "SIZE", value_parser = size)]
     pub length: Option<u64>,
     /// Socket buffer size (SO_SNDBUF/SO_RCVBUF) on both ends [default: the OS's autotuning].

@@ -52,7 +52,7 @@ pub struct ServerArgs {
     /// Handshakes in progress per source address; a newer connection evicts the oldest, so idle ones cannot lock a client out.
     #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_MAX_HANDSHAKES_PER_IP)]
     pub max_handshakes_per_ip: usize,
-    /// Largest total of stream buffers one test may use: TCP (min(connections, CPUs) + 1) × block size, UDP connections × block size.
+    /// Largest total of stream buffers one test may use: TCP block size + min(connections, CPUs) × min(block size, 512K), UDP connections × block size.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = size)]
     pub max_test_memory: u64,
     /// A receiving data stream that gets no bytes for this long ends the test.

@@ -10,6 +10,9 @@ use super::{EXIT_OK, ExitCode, UsageError};
 use crate::cli::ServerArgs;
 use crate::config::ServerConfig;
 use crate::dropin::output::Sink;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 fn to_u32(v: u64, flag: &str) -> Result<u32, UsageError> {
     u32::try_from(v).map_err(|_| UsageError(format!("{flag} {v} is too large; the most is 4G")))
@@ -54,16 +57,34 @@ fn init_logging(verbose: u8, quiet: bool, log: Option<Sink>) {
         (_, 1) => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("saf_net={level},warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let filter = log_filter(std::env::var("RUST_LOG").ok(), level);
+    let builder = tracing_subscriber::fmt().with_target(false);
     let _ = match log {
-        Some(sink) => builder.with_writer(move || sink.clone()).with_ansi(false).try_init(),
+        Some(sink) => builder
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish()
+            .with(filter)
+            .try_init(),
         None => builder
             .with_writer(std::io::stderr)
             .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .finish()
+            .with(filter)
             .try_init(),
     };
+}
+
+/// The log filter: RUST_LOG's `target=level` list if it parses, else `saf_net=LEVEL,warn`. A plain target list,
+/// not tracing's regex-based EnvFilter: compiling a regex at start touched ~1 MiB of the server's code.
+fn log_filter(rust_log: Option<String>, level: &str) -> Targets {
+    if let Some(spec) = rust_log.filter(|s| !s.trim().is_empty()) {
+        match spec.parse::<Targets>() {
+            Ok(t) => return t,
+            Err(e) => eprintln!("RUST_LOG={spec:?} ignored ({e}); use a list of target=level, e.g. saf_net=debug,warn"),
+        }
+    }
+    format!("saf_net={level},warn").parse().unwrap_or_default()
 }
 
 pub fn server(args: ServerArgs) -> Result<ExitCode> {
@@ -158,4 +179,30 @@ pub(super) fn serve_logged(args: ServerArgs, log: Option<Sink>, listening: impl 
         anyhow::Ok(())
     })?;
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::log_filter;
+
+    #[test]
+    fn the_log_filter_follows_rust_log_or_the_level() {
+        let default = log_filter(None, "info");
+        assert!(default.would_enable("saf_net::server", &Level::INFO));
+        assert!(!default.would_enable("saf_net::server", &Level::DEBUG));
+        assert!(!default.would_enable("tokio", &Level::INFO), "other crates: warnings only");
+        assert!(default.would_enable("tokio", &Level::WARN));
+
+        let set = log_filter(Some("saf_net=trace,hyper=debug".into()), "info");
+        assert!(set.would_enable("saf_net::engine", &Level::TRACE));
+        assert!(set.would_enable("hyper", &Level::DEBUG));
+
+        // What a plain target list cannot express falls back to the level, with a warning.
+        let bad = log_filter(Some("saf_net[span{x=1}]=debug".into()), "warn");
+        assert!(bad.would_enable("saf_net", &Level::WARN));
+        assert!(!bad.would_enable("saf_net", &Level::INFO));
+        assert!(log_filter(Some("  ".into()), "debug").would_enable("saf_net", &Level::DEBUG));
+    }
 }

@@ -18,15 +18,17 @@ pub(super) fn shared_pattern(len: usize) -> Arc<[u8]> {
 }
 
 /// The stream buffers a test of `conns` connections with blocks of `block` bytes holds: TCP streams share one
-/// pattern and one receive sink per CPU (`platform::sink`), UDP streams hold a block each.
+/// pattern of a block and one receive sink per CPU (`platform::sink`) of at most 512 KiB, UDP streams hold a block
+/// each.
 pub fn stream_memory(tcp: bool, conns: u32, block: u32) -> u64 {
-    let buffers = if tcp {
+    let block = u64::from(block);
+    if tcp {
         let cpus = crate::platform::cpu_count() as u64;
-        u64::from(conns).min(cpus) + 1
+        let sink = block.min(super::tcp::RECEIVE_CHUNK as u64);
+        u64::from(conns).min(cpus) * sink + block
     } else {
-        u64::from(conns)
-    };
-    buffers * u64::from(block)
+        u64::from(conns) * block
+    }
 }
 
 #[cfg(test)]
@@ -38,6 +40,9 @@ mod tests {
         let cpus = crate::platform::cpu_count() as u64;
         assert_eq!(stream_memory(true, 1, 1000), 2000);
         assert_eq!(stream_memory(true, 1000, 1000), (cpus.min(1000) + 1) * 1000);
+        // Receivers copy at most RECEIVE_CHUNK per call, so a larger block grows the pattern only.
+        let chunk = super::super::tcp::RECEIVE_CHUNK as u64;
+        assert_eq!(stream_memory(true, 1000, 4 << 20), cpus.min(1000) * chunk + (4 << 20));
         assert_eq!(stream_memory(false, 1000, 1000), 1_000_000);
     }
 

@@ -151,9 +151,15 @@ impl CpuSink {
     }
 }
 
+/// The most one receive call copies. The wake threshold still batches up to a whole block per wake-up, so a
+/// larger block costs a few more calls, not a larger sink. 512K was level with whole 1M blocks at 4 and 16 streams
+/// and saved 1 MiB of server memory; 256K cost ~3 % (bench/README.md, #21).
+pub(super) const RECEIVE_CHUNK: usize = 512 * 1024;
+
 /// Reads until the peer's end (EOF), an abort, or quiet after the clock stopped; returns when the data ended.
 fn receive_loop(socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &AtomicU64) -> std::io::Result<Instant> {
-    let mut sink = CpuSink::new(spec.block_size);
+    let chunk = spec.block_size.min(RECEIVE_CHUNK);
+    let mut sink = CpuSink::new(chunk);
     let mut wake = WakeThreshold::new(spec.block_size, spec.fixed_window);
     let mut last_data = Instant::now();
     let mut stop_seen = None;
@@ -161,7 +167,7 @@ fn receive_loop(socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &A
         socket.set_read_timeout(Some(QUIET_POLL))?;
     }
     loop {
-        let got = sink.get().recv(&socket, spec.block_size, spec.discard);
+        let got = sink.get().recv(&socket, chunk, spec.discard);
         match got {
             Ok(0) => return Ok(Instant::now()),
             Ok(k) => {
