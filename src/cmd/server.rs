@@ -192,7 +192,10 @@ mod tests {
         let default = log_filter(None, "info");
         assert!(default.would_enable("saf_net::server", &Level::INFO));
         assert!(!default.would_enable("saf_net::server", &Level::DEBUG));
-        assert!(!default.would_enable("tokio", &Level::INFO), "other crates: warnings only");
+        assert!(
+            !default.would_enable("tokio", &Level::INFO),
+            "other crates: warnings only"
+        );
         assert!(default.would_enable("tokio", &Level::WARN));
 
         let set = log_filter(Some("saf_net=trace,hyper=debug".into()), "info");
