@@ -58,7 +58,10 @@ fn init_logging(verbose: u8, quiet: bool, log: Option<Sink>) {
         _ => "trace",
     };
     let filter = log_filter(std::env::var("RUST_LOG").ok(), level);
-    let builder = tracing_subscriber::fmt().with_target(false);
+    // The builder's own default drops everything below info; the target list decides instead.
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(tracing::level_filters::LevelFilter::TRACE)
+        .with_target(false);
     let _ = match log {
         Some(sink) => builder
             .with_writer(move || sink.clone())
