@@ -1,7 +1,8 @@
 #!/bin/sh
 # Writes link/saf-net.order, the functions a saf-net server runs, for scripts/link-ordered.sh to lay out together.
 # Runs a release build's server under valgrind's callgrind through TCP tests of 16 streams each way and a UDP test,
-# on loopback only. (Ordering the clients' functions too made the server's span longer and its memory larger.) Needs valgrind (apt-get install -y valgrind).
+# on loopback only. (Ordering the clients' functions too made the server's span longer and its memory larger.)
+# Needs valgrind (apt-get install -y valgrind).
 # Rerun after large changes to the server's or the engine's code: names that no longer exist are skipped at link
 # time, so a stale list costs memory, never a build.
 # Usage: scripts/link-order.sh [PORT]   (default 31993)
@@ -25,7 +26,7 @@ for args in "-t 2 -P 16" "-t 2 -P 16 -R" "-t 1 -u -b 100M"; do
     "$bin" client 127.0.0.1 -p "$port" --no-history $args >/dev/null 2>&1 || echo "link-order: client $args failed" >&2
 done
 kill -INT "$server"; wait "$server" 2>/dev/null || true
-python3 - "$dir/server.cg" <<'PY' | sed -E -e 's/17h[0-9a-f]{16}E/E/g' -e 's/\.llvm\.[0-9]+//g' -e '/^_R/ s/Cs[0-9A-Za-z]*_/Cs_/g' | awk '!seen[$0]++' >link/saf-net.order
+python3 - "$dir/server.cg" <<'PY' | sed -E -f scripts/symbol-names.sed | awk '!seen[$0]++' >link/saf-net.order
 import re, sys
 # callgrind's compressed names: "ob=(N) path", "fn=(N) name", later "fn=(N)"; cob=/cfn= define names too.
 # A function with an fn= record ran (it has a cost); "'2" marks a recursion level.

@@ -41,7 +41,7 @@ impl Fake {
     }
 
     /// Runs the wrapper with `args` and the order list `list`; returns its exit code and the fake's calls.
-    fn link(&self, args: &[&str], list: &Path, env: &[(&str, &str)]) -> (i32, Vec<String>) {
+    fn link(&self, args: &[String], list: &Path, env: &[(&str, &str)]) -> (i32, Vec<String>) {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/link-ordered.sh");
         let path = format!(
             "{}:{}",
@@ -121,7 +121,6 @@ fn a_saf_net_binary_is_linked_again_in_the_lists_order() {
     std::fs::write(&list, lines.join("\n") + "\n").unwrap();
     let out = fake.path("saf_net-0123abcd");
     let args = lld_link(&out);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, calls) = fake.link(&args, &list, &[]);
     assert_eq!(code, 0);
     assert_eq!(calls.len(), 2, "a plain link, then the ordered one: {calls:?}");
@@ -143,7 +142,6 @@ fn other_outputs_and_other_linkers_get_the_plain_link_only() {
     std::fs::write(&list, format!("{}\n", funcs[0].0)).unwrap();
     let other = fake.path("cli-0123abcd");
     let args = lld_link(&other);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(
         fake.link(&args, &list, &[]).1.len(),
         1,
@@ -152,7 +150,7 @@ fn other_outputs_and_other_linkers_get_the_plain_link_only() {
 
     let fake = Fake::new();
     let out = fake.path("saf_net-0123abcd");
-    let gnu = ["a.o", "-o", out.to_str().unwrap()];
+    let gnu = ["a.o", "-o", out.to_str().unwrap()].map(String::from);
     let (code, calls) = fake.link(&gnu, &list, &[]);
     assert_eq!(
         (code, calls.len()),
@@ -162,7 +160,6 @@ fn other_outputs_and_other_linkers_get_the_plain_link_only() {
 
     let fake = Fake::new();
     let args = lld_link(&out);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, calls) = fake.link(&args, &fake.path("missing-list"), &[]);
     assert_eq!((code, calls.len()), (0, 1), "no list, no second link");
 }
@@ -175,7 +172,6 @@ fn a_failed_ordered_link_falls_back_and_a_failed_link_fails() {
     std::fs::write(&list, format!("{}\n", funcs[0].0)).unwrap();
     let out = fake.path("saf_net-0123abcd");
     let args = lld_link(&out);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, calls) = fake.link(&args, &list, &[("FAKE_FAIL_ORDERED", "1")]);
     assert_eq!(code, 0, "the plain link is kept");
     assert_eq!(calls.len(), 3, "plain, ordered (failed), plain again: {calls:?}");

@@ -11,6 +11,7 @@ use crate::cli::ServerArgs;
 use crate::config::ServerConfig;
 use crate::dropin::output::Sink;
 use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -59,23 +60,21 @@ fn init_logging(verbose: u8, quiet: bool, log: Option<Sink>) {
     };
     let filter = log_filter(std::env::var("RUST_LOG").ok(), level);
     // The builder's own default drops everything below info; the target list decides instead.
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(tracing::level_filters::LevelFilter::TRACE)
-        .with_target(false);
-    let _ = match log {
-        Some(sink) => builder
-            .with_writer(move || sink.clone())
-            .with_ansi(false)
-            .finish()
-            .with(filter)
-            .try_init(),
-        None => builder
-            .with_writer(std::io::stderr)
-            .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .finish()
-            .with(filter)
-            .try_init(),
+    let (writer, ansi) = match log {
+        Some(sink) => (BoxMakeWriter::new(move || sink.clone()), false),
+        None => (
+            BoxMakeWriter::new(std::io::stderr),
+            std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        ),
     };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::level_filters::LevelFilter::TRACE)
+        .with_target(false)
+        .with_writer(writer)
+        .with_ansi(ansi)
+        .finish()
+        .with(filter)
+        .try_init();
 }
 
 /// The log filter: RUST_LOG's `target=level` list if it parses, else `saf_net=LEVEL,warn`. A plain target list,

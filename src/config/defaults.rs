@@ -4,7 +4,7 @@
 pub const DEFAULT_PORT: u16 = 5301;
 pub const DEFAULT_DURATION_SECS: f64 = 10.0;
 pub const DEFAULT_INTERVAL_SECS: f64 = 1.0;
-/// TCP bytes per write call, and the batch a receiver waits for per wake-up (iperf3 uses 128K): with the receiver's wake-up threshold, bigger blocks
+/// TCP bytes per write call, and the batch a receiver waits for per wake-up (iperf3 uses 128K): bigger blocks
 /// mean fewer wake-ups per byte; 512K moved about 2x what 128K did on loopback (bench/results/).
 pub const DEFAULT_BLOCK: u32 = 512 * 1024;
 /// The block of a test of several streams: 1M beat 512K by ~15 % at 4 streams on loopback, while one stream,
