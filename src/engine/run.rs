@@ -342,6 +342,22 @@ fn pages_pay_off(local: &LocalStreams) -> bool {
     senders > 0 && senders * 2 <= cpus
 }
 
+/// Whether the side's TCP senders give way to receivers on their host ([`Flags::senders_yield`]): only with more
+/// than two senders per CPU. With fewer, the extra preemptions cost more than the queues (4 streams on 2 CPUs:
+/// 63.7 → 57.7 Gbit/s; 8 streams: 48.0 → 55.9; bench/README.md).
+fn senders_yield(local: &LocalStreams) -> bool {
+    if std::env::var_os("SAF_NET_SENDER_YIELD").is_some_and(|v| v == "0") {
+        return false;
+    }
+    let senders = local.sockets().filter(|(_, spec)| spec.sender).count();
+    many_senders(senders, crate::platform::cpu_count())
+}
+
+/// More than two senders per CPU.
+fn many_senders(senders: usize, cpus: usize) -> bool {
+    senders > 2 * cpus
+}
+
 /// The streams of one side, running, and which of them have finished.
 struct Running {
     flags: Arc<Flags>,
@@ -360,6 +376,7 @@ impl Running {
         let flags = Arc::new(Flags {
             quiet_end,
             page_send: pages_pay_off(&local),
+            senders_yield: senders_yield(&local),
             ..Flags::default()
         });
         let (done_tx, done_rx) = unbounded_channel::<Finished>();

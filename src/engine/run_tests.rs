@@ -145,3 +145,12 @@ async fn a_pinned_stream_moves_its_quota_exactly() {
     assert_eq!(run.results.streams[0].bytes, 1_234_567);
     assert_eq!(got.len(), 1_234_567);
 }
+
+#[test]
+fn senders_yield_only_when_more_than_two_per_cpu() {
+    assert!(!many_senders(0, 2));
+    assert!(!many_senders(4, 2), "4 streams on 2 CPUs lost with yielding senders");
+    assert!(many_senders(5, 2));
+    assert!(many_senders(128, 16));
+    assert!(!many_senders(32, 16));
+}

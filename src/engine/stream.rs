@@ -44,6 +44,10 @@ pub struct Flags {
     /// Senders send from pages, saving their copy (platform::page_send). Worth it only while the side's senders
     /// leave CPUs idle: on a 2-CPU loopback one stream went 41 -> 72 Gbit/s, but two went 72 -> 38 (bench/README.md).
     pub page_send: bool,
+    /// TCP senders whose receivers run on the same host lower their priority, so a receiver woken by data runs
+    /// before more is queued: with many streams the queued bytes otherwise outgrow the CPU cache and every copy
+    /// reads memory (128 streams on a 2-CPU loopback: 363 MiB queued, 36.7 → 53.3 Gbit/s; bench/README.md).
+    pub senders_yield: bool,
     /// Set with `abort` when the peer ended the test cleanly (see [`super::drive_until`]): not an abort.
     pub finished: AtomicBool,
 }

@@ -3,7 +3,7 @@
 //! one pattern, receivers copy into their CPU's sink, so memory grows with CPUs, not streams.
 
 use std::io::{ErrorKind, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{IpAddr, Shutdown, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::shared::shared_pattern;
 use super::stream::{Finished, Flags, Stream, StreamSpec, pin};
 use super::wake::WakeThreshold;
-use crate::platform::{PageSender, Sink, current_cpu, sink_for_this_cpu};
+use crate::platform::{PageSender, Sink, current_cpu, lower_current_thread_priority, sink_for_this_cpu};
 
 /// How often a blocked thread wakes to look at the abort flag.
 const POLL: Duration = Duration::from_millis(500);
@@ -28,6 +28,7 @@ pub fn spawn(
     socket.set_nonblocking(false)?;
     socket.set_read_timeout(Some(POLL))?;
     socket.set_write_timeout(Some(POLL))?;
+    let yields = spec.sender && flags.senders_yield && peer_on_this_host(&socket);
     let counter = Arc::new(AtomicU64::new(0));
     let handle = socket.try_clone()?;
     let c = counter.clone();
@@ -35,6 +36,10 @@ pub fn spawn(
         .name(format!("stream-{}", spec.id))
         .spawn(move || {
             pin(spec.cpu);
+            if yields {
+                // Best effort: where the OS has no per-thread priority the sender keeps its own.
+                let _ = lower_current_thread_priority(SENDER_NICE);
+            }
             let result = if spec.sender {
                 send_loop(socket, &spec, &flags, &c).map(|()| Instant::now())
             } else {
@@ -47,6 +52,24 @@ pub fn spawn(
             let _ = done.send(Finished { id: spec.id, at, error });
         })?;
     Ok(Stream::tcp(spec, counter, handle, thread))
+}
+
+/// The nice value a yielding sender takes ([`Flags::senders_yield`]); 5, 10 and 19 measured alike.
+const SENDER_NICE: i32 = 10;
+
+/// Whether the connection's far end is this host (loopback or one of our own addresses), so its receiver
+/// shares our CPUs. Unknown counts as not.
+fn peer_on_this_host(socket: &TcpStream) -> bool {
+    match (socket.peer_addr(), socket.local_addr()) {
+        (Ok(peer), Ok(local)) => same_host(peer.ip(), local.ip()),
+        _ => false,
+    }
+}
+
+/// Loopback, or a connection from one of our addresses to itself (IPv4-mapped IPv6 read as IPv4).
+fn same_host(peer: IpAddr, local: IpAddr) -> bool {
+    let (peer, local) = (peer.to_canonical(), local.to_canonical());
+    peer.is_loopback() || peer == local
 }
 
 /// Sleeps until `due` or until told to stop, in short naps so a stop is seen promptly.
@@ -197,5 +220,89 @@ fn receive_loop(socket: TcpStream, spec: &StreamSpec, flags: &Flags, counter: &A
             Err(_) if flags.finished.load(Ordering::Relaxed) => return Ok(last_data),
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_peer_on_this_host_counts_as_sharing_our_cpus() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(same_host(ip("127.0.0.1"), ip("127.0.0.1")));
+        assert!(same_host(ip("::1"), ip("::1")));
+        assert!(same_host(ip("::ffff:127.0.0.1"), ip("::ffff:127.0.0.1")));
+        assert!(same_host(ip("192.168.1.172"), ip("192.168.1.172")));
+        assert!(same_host(ip("::ffff:10.0.0.5"), ip("10.0.0.5")));
+        assert!(!same_host(ip("192.168.1.172"), ip("192.168.1.5")));
+        assert!(!same_host(ip("10.77.0.2"), ip("10.77.0.1")));
+    }
+
+    /// The nice value in a thread's stat file (proc(5): field 19, 17 fields after the command's ')').
+    #[cfg(target_os = "linux")]
+    fn nice_in(stat: &std::path::Path) -> Option<i32> {
+        let stat = std::fs::read_to_string(stat).ok()?;
+        stat[stat.rfind(')')? + 2..].split(' ').nth(16)?.parse().ok()
+    }
+
+    /// The nice value of the thread named `name` in this process.
+    #[cfg(target_os = "linux")]
+    fn nice_of(name: &str) -> Option<i32> {
+        let mut tasks = std::fs::read_dir("/proc/self/task").ok()?.flatten();
+        let task = tasks.find(|t| {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            comm.trim_end() == name
+        })?;
+        nice_in(&task.path().join("stat"))
+    }
+
+    #[cfg(target_os = "linux")]
+    fn sender_nice(yields: bool, id: u32) -> (Option<i32>, u64) {
+        use std::io::Read;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tx = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut rx, _) = l.accept().unwrap();
+        let flags = Arc::new(Flags {
+            senders_yield: yields,
+            ..Flags::default()
+        });
+        let spec = StreamSpec {
+            id,
+            sender: true,
+            quota: Some(64 << 20),
+            block_size: 64 * 1024,
+            pace_bps: None,
+            idle_timeout: None,
+            cpu: None,
+            discard: false,
+            fixed_window: false,
+        };
+        let (done, _done_rx) = tokio::sync::mpsc::unbounded_channel();
+        let stream = spawn(tx, spec, flags, done).unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut got = rx.read(&mut buf).unwrap() as u64;
+        // The sender is blocked on a full window now, its thread alive.
+        let nice = nice_of(&format!("stream-{id}"));
+        loop {
+            match rx.read(&mut buf).unwrap() {
+                0 => break,
+                n => got += n as u64,
+            }
+        }
+        drop(stream);
+        (nice, got)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_yielding_sender_to_this_host_lowers_only_its_own_priority() {
+        // Stream threads are spawned from this one and start at its priority.
+        let ours = nice_in(std::path::Path::new("/proc/thread-self/stat"));
+        let (yielding, got) = sender_nice(true, 4101);
+        assert_eq!(got, 64 << 20, "every byte arrives");
+        assert_eq!(yielding, Some(SENDER_NICE.max(ours.unwrap_or(0))));
+        let (plain, _) = sender_nice(false, 4102);
+        assert_eq!(plain, ours, "a sender that does not yield keeps its creator's priority");
     }
 }

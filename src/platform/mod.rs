@@ -18,7 +18,7 @@ mod udp_batch;
 mod user;
 
 pub use cpu::{CpuClock, cpu_count, process_cpu_seconds};
-pub use fast::{pin_current_thread, supports_cpu_pinning, supports_receive_discard};
+pub use fast::{lower_current_thread_priority, pin_current_thread, supports_cpu_pinning, supports_receive_discard};
 pub use iface::{host_name, hostname, interface_index, interface_name};
 pub use limits::{open_files_limit, out_of_descriptors};
 pub use link::{SYSFS_ENV, facts_towards, interface_details, local_addr_towards, sysfs_interface_details, sysfs_root};
