@@ -12,17 +12,7 @@ fn pair() -> (TcpStream, TcpStream) {
 }
 
 fn spec(id: u32, sender: bool) -> StreamSpec {
-    StreamSpec {
-        id,
-        sender,
-        quota: None,
-        block_size: 64 * 1024,
-        pace_bps: None,
-        idle_timeout: None,
-        cpu: None,
-        discard: false,
-        fixed_window: false,
-    }
+    StreamSpec::plain(id, sender)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,6 +31,24 @@ pub struct StreamSpec {
     pub fixed_window: bool,
 }
 
+#[cfg(test)]
+impl StreamSpec {
+    /// A plain stream for tests: 64 KiB blocks, no quota, pacing, pinning or fixed window.
+    pub(super) fn plain(id: u32, sender: bool) -> StreamSpec {
+        StreamSpec {
+            id,
+            sender,
+            quota: None,
+            block_size: 64 * 1024,
+            pace_bps: None,
+            idle_timeout: None,
+            cpu: None,
+            discard: false,
+            fixed_window: false,
+        }
+    }
+}
+
 /// Flags shared by all streams of one side of a test.
 #[derive(Debug, Default)]
 pub struct Flags {

@@ -268,15 +268,8 @@ mod tests {
             ..Flags::default()
         });
         let spec = StreamSpec {
-            id,
-            sender: true,
             quota: Some(64 << 20),
-            block_size: 64 * 1024,
-            pace_bps: None,
-            idle_timeout: None,
-            cpu: None,
-            discard: false,
-            fixed_window: false,
+            ..StreamSpec::plain(id, true)
         };
         let (done, _done_rx) = tokio::sync::mpsc::unbounded_channel();
         let stream = spawn(tx, spec, flags, done).unwrap();
