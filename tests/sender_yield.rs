@@ -77,14 +77,20 @@ fn run(streams: usize, env: &[(&str, &str)]) -> Seen {
     }
 }
 
-/// More senders than two per CPU: the many-streams case the yield is for.
-fn many() -> usize {
-    2 * std::thread::available_parallelism().map_or(1, |n| n.get()) + 1
+/// More senders than two per CPU: the many-streams case the yield is for; None on a host too large to run that
+/// many in a test.
+fn many() -> Option<usize> {
+    let n = 2 * std::thread::available_parallelism().map_or(1, |n| n.get()) + 1;
+    if n > 257 {
+        eprintln!("SKIPPED: {n} streams (more than two per CPU) is too many for this test on this host");
+        return None;
+    }
+    Some(n)
 }
 
 #[test]
 fn many_senders_to_this_host_run_below_its_receivers_and_lose_nothing() {
-    let n = many();
+    let Some(n) = many() else { return };
     let seen = run(n, &[]);
     assert_eq!(seen.client.len(), n, "all client streams seen: {:?}", seen.client);
     assert!(seen.client.iter().all(|&v| v >= 10), "senders yield: {:?}", seen.client);
@@ -103,7 +109,7 @@ fn many_senders_to_this_host_run_below_its_receivers_and_lose_nothing() {
 
 #[test]
 fn the_yield_can_be_turned_off() {
-    let n = many();
+    let Some(n) = many() else { return };
     let seen = run(n, &[("SAF_NET_SENDER_YIELD", "0")]);
     assert_eq!(seen.client.len(), n, "all client streams seen: {:?}", seen.client);
     assert!(
