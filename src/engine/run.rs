@@ -332,9 +332,14 @@ impl Sampler {
     }
 }
 
+/// Whether a side's environment turned a switch off (`NAME=0`).
+fn switched_off(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| v == "0")
+}
+
 /// Whether the side's TCP senders leave a CPU idle for each: only then does saving their copy beat writing.
 fn pages_pay_off(local: &LocalStreams) -> bool {
-    if std::env::var_os("SAF_NET_PAGE_SEND").is_some_and(|v| v == "0") {
+    if switched_off("SAF_NET_PAGE_SEND") {
         return false;
     }
     let cpus = crate::platform::cpu_count();
@@ -346,7 +351,7 @@ fn pages_pay_off(local: &LocalStreams) -> bool {
 /// than two senders per CPU. With fewer, the extra preemptions cost more than the queues (4 streams on 2 CPUs:
 /// 63.7 → 57.7 Gbit/s; 8 streams: 48.0 → 55.9; bench/README.md).
 fn senders_yield(local: &LocalStreams) -> bool {
-    if std::env::var_os("SAF_NET_SENDER_YIELD").is_some_and(|v| v == "0") {
+    if switched_off("SAF_NET_SENDER_YIELD") {
         return false;
     }
     let senders = local.sockets().filter(|(_, spec)| spec.sender).count();

@@ -239,12 +239,8 @@ mod tests {
         assert!(!same_host(ip("10.77.0.2"), ip("10.77.0.1")));
     }
 
-    /// The nice value in a thread's stat file (proc(5): field 19, 17 fields after the command's ')').
     #[cfg(target_os = "linux")]
-    fn nice_in(stat: &std::path::Path) -> Option<i32> {
-        let stat = std::fs::read_to_string(stat).ok()?;
-        stat[stat.rfind(')')? + 2..].split(' ').nth(16)?.parse().ok()
-    }
+    use crate::platform::nice_in;
 
     /// The nice value of the thread named `name` in this process.
     #[cfg(target_os = "linux")]

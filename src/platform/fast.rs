@@ -60,22 +60,20 @@ pub fn lower_current_thread_priority(_level: i32) -> io::Result<()> {
     Err(super::unsupported("a per-thread priority"))
 }
 
+/// The nice value in a thread's stat file, for tests (proc(5): field 19, 17 fields after the command's ')').
+#[cfg(all(test, target_os = "linux"))]
+pub fn nice_in(stat: &std::path::Path) -> Option<i32> {
+    let stat = std::fs::read_to_string(stat).ok()?;
+    stat[stat.rfind(')')? + 2..].split(' ').nth(16)?.parse().ok()
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
     #[test]
     fn a_thread_lowers_its_own_priority_and_no_other() {
-        // proc(5): the nice value is field 19 of /proc/thread-self/stat, 17 fields after the command's ')'.
-        let nice = || -> i32 {
-            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-            stat[stat.rfind(')').unwrap() + 2..]
-                .split(' ')
-                .nth(16)
-                .unwrap()
-                .parse()
-                .unwrap()
-        };
+        let nice = || nice_in(std::path::Path::new("/proc/thread-self/stat")).unwrap();
         let ours = nice();
         let want = (ours + 3).min(19);
         let theirs = std::thread::spawn(move || {

@@ -18,6 +18,8 @@ mod udp_batch;
 mod user;
 
 pub use cpu::{CpuClock, cpu_count, process_cpu_seconds};
+#[cfg(all(test, target_os = "linux"))]
+pub use fast::nice_in;
 pub use fast::{lower_current_thread_priority, pin_current_thread, supports_cpu_pinning, supports_receive_discard};
 pub use iface::{host_name, hostname, interface_index, interface_name};
 pub use limits::{open_files_limit, out_of_descriptors};
