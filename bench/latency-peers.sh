@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # bench/latency-peers.sh: saf-net's latency overhead against sockperf, back to back on loopback.
 #
-# Usage: bench/latency-peers.sh [--rounds N] [--time SECS] [--size BYTES] [--quick] [--idle-wait S] [--out FILE]
+# Usage: bench/latency-peers.sh [--rounds N] [--time SECS] [--size BYTES] [--quick] [--busy US] [--idle-wait S]
+#                               [--out FILE]
 #   --rounds N      interleaved rounds (default 5; the verdict needs >= 3 good rounds per tool and mode)
 #   --time SECS     seconds per run, the same for both tools (default 5)
 #   --size BYTES    message size, the same for both tools (default 64; saf-net's minimum is 40)
 #   --quick         smoke run: --rounds 3 --time 2 (later options still override)
+#   --busy US       also run both tools busy polling, interleaved in the same rounds: saf-net-busy
+#                   (`saf-net latency --busy-poll US`) against sockperf-nb (`sockperf ping-pong --nonblocked`)
 #   --idle-wait S   before each run, wait up to S seconds (default 20; 0 = off) for the host to be quiet
 #                   (< 0.3 CPUs busy over 0.5 s), since other work on a small VM skews single runs
 #   --out FILE      also write the report to FILE
@@ -15,7 +18,9 @@
 #   * saf-net's UDP p50 RTT <= 1.10 x sockperf's UDP p50 RTT;
 #   * saf-net's TCP p50 RTT <= 1.10 x sockperf's --tcp p50 RTT.
 #
-# Order: each round runs saf-net udp, sockperf udp, saf-net tcp, sockperf tcp.
+# Order: each round runs saf-net udp, sockperf udp, saf-net tcp, sockperf tcp; with --busy, each mode's pair
+# is followed by saf-net-busy and sockperf-nb. The busy pair is judged like the plain one (saf-net-busy p50 <=
+# 1.10 x sockperf-nb p50), and saf-net p50 / saf-net-busy p50 is printed as what busy polling gives.
 #
 # The runs (only the flags that choose address, port, protocol, size, duration and output format):
 #   saf-net   saf-net latency 127.0.0.1 -p 31401 --mode udp|tcp --interval 0 --duration T --size S -J --no-history
@@ -33,6 +38,11 @@
 #             and leaves them (and the last few ms) out, so ~T - 0.45 s of samples; saf-net keeps all T s.
 #   Both report microseconds of full round trip; both clients block in recv (sockperf: recvfrom(),
 #   saf-net: recv() with a socket timeout) and neither is pinned to a CPU.
+#   saf-net-busy  the saf-net run plus --busy-poll US: after each send the client spins on non-blocking
+#             recv (MSG_DONTWAIT) for up to US microseconds before it sleeps in recv.
+#   sockperf-nb   the sockperf run plus --nonblocked ("Open non-blocked sockets", sockperf ping-pong --help):
+#             its client then loops on recvfrom() until the reply comes, never sleeping. (Its --lls, kernel
+#             SO_BUSY_POLL, needs a NIC's NAPI queue, which loopback lacks.) Both servers stay as they are.
 #
 # Servers: started once at the start on fixed ports below Linux's ephemeral range (32768-60999 by
 # default, where a fixed port can be taken by any outgoing connection): saf-net 31401 (TCP control +
@@ -65,6 +75,7 @@ IDLE_WAIT=20
 IDLE_MAX_CPUS=0.3
 THRESHOLD=1.10
 MIN_ROUNDS=3
+BUSY=""
 
 SAF_PORT=31401
 SP_UDP_PORT=31411
@@ -85,6 +96,8 @@ while [ $# -gt 0 ]; do
         --idle-wait) IDLE_WAIT=${2:?--idle-wait needs SECS}; shift 2 ;;
         --idle-wait=*) IDLE_WAIT=${1#*=}; shift ;;
         --quick) ROUNDS=3; TIME=2; shift ;;
+        --busy) BUSY=${2:?--busy needs microseconds}; shift 2 ;;
+        --busy=*) BUSY=${1#*=}; shift ;;
         --out) OUT=${2:?--out needs FILE}; shift 2 ;;
         --out=*) OUT=${1#*=}; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -96,6 +109,10 @@ done
 [[ "$SIZE" =~ ^[0-9]+$ ]] && [ "$SIZE" -ge 40 ] && [ "$SIZE" -le 1472 ] ||
     { echo "latency-peers: --size must be 40..1472 bytes" >&2; exit 2; }
 [[ "$IDLE_WAIT" =~ ^[0-9]+$ ]] || { echo "latency-peers: --idle-wait must be whole seconds" >&2; exit 2; }
+[ -z "$BUSY" ] || { [[ "$BUSY" =~ ^[1-9][0-9]*$ ]] && [ "$BUSY" -le 1000000 ]; } ||
+    { echo "latency-peers: --busy must be 1..1000000 microseconds" >&2; exit 2; }
+TOOLS=(saf-net sockperf)
+[ -z "$BUSY" ] || TOOLS+=(saf-net-busy sockperf-nb)
 
 SAF_BUILT="$REPO/target/release/saf-net"
 CLK_TCK=$(getconf CLK_TCK)
@@ -232,10 +249,10 @@ cleanup() {
 client_cmd() { # client_cmd TOOL MODE -> sets CMD array and SRV
     local tool=$1 mode=$2
     case "$tool" in
-        saf-net)
+        saf-net*)
             SRV=saf-net
             CMD=("$SAF" latency $HOST -p $SAF_PORT --mode "$mode" --interval 0 --duration "$TIME" --size "$SIZE" -J --no-history) ;;
-        sockperf)
+        sockperf*)
             if [ "$mode" = tcp ]; then
                 SRV=sockperf-tcp
                 CMD=(sockperf ping-pong --tcp --full-rtt -i $HOST -p $SP_TCP_PORT -m "$SIZE" -t "$TIME")
@@ -243,6 +260,10 @@ client_cmd() { # client_cmd TOOL MODE -> sets CMD array and SRV
                 SRV=sockperf-udp
                 CMD=(sockperf ping-pong --full-rtt -i $HOST -p $SP_UDP_PORT -m "$SIZE" -t "$TIME")
             fi ;;
+    esac
+    case "$tool" in
+        saf-net-busy) CMD+=(--busy-poll "$BUSY") ;;
+        sockperf-nb) CMD+=(--nonblocked) ;;
     esac
 }
 
@@ -268,12 +289,13 @@ run_client() {
     rc=$?
     cpu1=$(proc_cpu_ticks "$pid")
     busy1=$(host_busy_ticks)
-    local src="$p.out"
-    if [ "$tool" = sockperf ]; then   # sockperf writes its report to stderr and stdout; parse both
+    local src="$p.out" base=saf-net
+    if [ "${tool#sockperf}" != "$tool" ]; then   # sockperf writes its report to stderr and stdout; parse both
+        base=sockperf
         cat "$p.out" "$p.err" > "$p.all"; src="$p.all"
     fi
     local parsed
-    parsed=$(python3 "$HELPER" parse "$tool" "$src" 2>&1) || parsed="FAIL	helper error: $parsed"
+    parsed=$(python3 "$HELPER" parse "$base" "$src" 2>&1) || parsed="FAIL	helper error: $parsed"
     echo "$parsed" > "$p.parse"
     if [ $rc -ne 0 ]; then
         case $rc in 124|137) RUN_REASON="timed out after ${RUN_TIMEOUT} s" ;; *) RUN_REASON="exit code $rc" ;; esac
@@ -315,9 +337,10 @@ main() {
     echo "load avg:    $load_start (1/5/15 min) at start"
     echo "saf-net:     $("$SAF" --version 2>&1 | head -n 1); binary target/release/saf-net built $(date -r "$SAF_BUILT" '+%Y-%m-%d %H:%M:%S'), sha256 $(sha256sum "$SAF" | cut -c1-12); repo HEAD $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || echo ' (src has uncommitted changes)')"
     echo "sockperf:    $(sockperf --version 2>&1 | sed 's/\x1b\[[0-9;]*m//g' | head -n 1 | sed 's/^ *//') (Debian package $(dpkg-query -W -f='${Version}' sockperf 2>/dev/null || echo '?'))"
-    echo "plan:        $ROUNDS round(s) x {saf-net udp, sockperf udp, saf-net tcp, sockperf tcp}, $TIME s each, interleaved"
+    echo "plan:        $ROUNDS round(s) x {udp, tcp} x {${TOOLS[*]}}, $TIME s each, interleaved"
     echo "commands:    $SAF_BUILT latency $HOST -p $SAF_PORT --mode udp|tcp --interval 0 --duration $TIME --size $SIZE -J --no-history"
     echo "             sockperf ping-pong [--tcp] --full-rtt -i $HOST -p $SP_UDP_PORT|$SP_TCP_PORT -m $SIZE -t $TIME"
+    [ -z "$BUSY" ] || echo "busy rows:   saf-net-busy = the saf-net command + --busy-poll $BUSY; sockperf-nb = the sockperf command + --nonblocked"
     echo "quiet gate:  before each run wait up to $IDLE_WAIT s for < $IDLE_MAX_CPUS CPUs busy (--idle-wait)"
     echo "ports:       saf-net $SAF_PORT (tcp+udp), sockperf udp $SP_UDP_PORT, sockperf tcp $SP_TCP_PORT; ephemeral range $(tr -s '\t ' '-' < /proc/sys/net/ipv4/ip_local_port_range)"
     echo "raw output:  $RAW"
@@ -352,18 +375,18 @@ main() {
     for r in $(seq 1 "$ROUNDS"); do
         echo "-- round $r/$ROUNDS (load avg $(loadavg))"
         for mode in udp tcp; do
-            for tool in saf-net sockperf; do
+            for tool in "${TOOLS[@]}"; do
                 local p="$RAW/r${r}-${mode}-${tool}"
                 run_client "$tool" "$mode" "$p"
                 if [ "$RUN_STATUS" = OK ]; then
                     printf '%s\t%s\t%d\tOK\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$mode" "$r" \
                         "$P50" "$P99" "$MIN" "$SAMPLES" "$LOST" "$RATE" "$CPU_CLIENT" "$CPU_SERVER" "$OTHER" "$QUIET_NOTE" >> "$RESULTS"
-                    printf '  %-8s %-3s round %-2d p50 %8.2f  p99 %9.2f  min %7.2f us  %8d samples %6.0f/s  lost %-3d CPU %5.2f+%5.2f s  other %4.2f CPUs%s\n' \
+                    printf '  %-12s %-3s round %-2d p50 %8.2f  p99 %9.2f  min %7.2f us  %8d samples %6.0f/s  lost %-3d CPU %5.2f+%5.2f s  other %4.2f CPUs%s\n' \
                         "$tool" "$mode" "$r" "$P50" "$P99" "$MIN" "$SAMPLES" "$RATE" "$LOST" "$CPU_CLIENT" "$CPU_SERVER" "$OTHER" \
                         "${QUIET_NOTE:+  [$QUIET_NOTE]}"
                 else
                     printf '%s\t%s\t%d\tFAILED\t\t\t\t\t\t\t\t\t\t%s\n' "$tool" "$mode" "$r" "$RUN_REASON $QUIET_NOTE" >> "$RESULTS"
-                    printf '  %-8s %-3s round %-2d FAILED: %s%s\n' "$tool" "$mode" "$r" "$RUN_REASON" "${QUIET_NOTE:+  [$QUIET_NOTE]}"
+                    printf '  %-12s %-3s round %-2d FAILED: %s%s\n' "$tool" "$mode" "$r" "$RUN_REASON" "${QUIET_NOTE:+  [$QUIET_NOTE]}"
                 fi
             done
         done

@@ -14,8 +14,9 @@ Subcommands
       "Latency is ... usec"), so a sockperf output without the round-trip wording is rejected.
 
   summary RESULTS_TSV --rounds N --threshold 1.10 --min-rounds 3
-      Print medians per tool and mode (p50, p99, min, rate) and the ratio saf-net p50 / sockperf p50
-      per mode with PASS/FAIL against the threshold.
+      Print medians per tool and mode (p50, p99, min, rate, client CPU) and the ratio saf-net p50 /
+      sockperf p50 per mode with PASS/FAIL against the threshold; with the --busy rows, the same for
+      saf-net-busy / sockperf-nb, and what busy polling gave saf-net (saf-net p50 / saf-net-busy p50).
 """
 
 import argparse
@@ -25,6 +26,8 @@ import statistics
 import sys
 
 TOOLS = ["saf-net", "sockperf"]
+# (saf-net row, sockperf row) judged against each other; the busy pair only when bench --busy ran it.
+PAIRS = [("saf-net", "sockperf"), ("saf-net-busy", "sockperf-nb")]
 MODES = ["udp", "tcp"]
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -126,65 +129,86 @@ def summary(path, rounds, threshold, min_rounds):
         if r["status"] != "OK":
             failed[key] = failed.get(key, 0) + 1
             continue
-        d = data.setdefault(key, {"p50": [], "p99": [], "min": [], "rate": []})
+        d = data.setdefault(key, {"p50": [], "p99": [], "min": [], "rate": [], "cpu": []})
         d["p50"].append(float(r["p50_us"]))
         d["p99"].append(float(r["p99_us"]))
         d["min"].append(float(r["min_us"]))
         d["rate"].append(float(r["rate"]))
+        d["cpu"].append(float(r["cpu_client"] or 0))
 
-    print("Medians over the rounds (full round trips, microseconds; rate = answered probes per second)")
-    print("  %-5s %-9s %5s %10s %10s %10s %10s %20s" % ("mode", "tool", "runs", "p50", "p99", "min", "rate/s", "p50 range (min-max)"))
+    tools = []
+    for r in rows:
+        if r["tool"] not in tools:
+            tools.append(r["tool"])
+    print("Medians over the rounds (full round trips, microseconds; rate = answered probes per second;")
+    print("client = the client's CPU-seconds per run)")
+    print("  %-5s %-12s %5s %10s %10s %10s %10s %7s %20s" % (
+        "mode", "tool", "runs", "p50", "p99", "min", "rate/s", "client", "p50 range (min-max)"))
     meds = {}
     for mode in MODES:
-        for tool in TOOLS:
+        for tool in tools:
             d = data.get((tool, mode))
             nfail = failed.get((tool, mode), 0)
             if not d:
-                print("  %-5s %-9s %5s %10s %10s %10s %10s %20s" % (mode, tool, "0", "-", "-", "-", "-", "-")
+                print("  %-5s %-12s %5s %10s %10s %10s %10s %7s %20s" % (mode, tool, "0", "-", "-", "-", "-", "-", "-")
                       + ("   (%d FAILED)" % nfail if nfail else ""))
                 continue
             m50 = med(d["p50"])
             meds[(tool, mode)] = (m50, len(d["p50"]))
             rng = "%.2f-%.2f" % (min(d["p50"]), max(d["p50"]))
-            print("  %-5s %-9s %5d %10s %10s %10s %10.0f %20s" % (
-                mode, tool, len(d["p50"]), fmt(m50), fmt(med(d["p99"])), fmt(med(d["min"])), med(d["rate"]), rng)
+            print("  %-5s %-12s %5d %10s %10s %10s %10.0f %7.2f %20s" % (
+                mode, tool, len(d["p50"]), fmt(m50), fmt(med(d["p99"])), fmt(med(d["min"])), med(d["rate"]),
+                med(d["cpu"]), rng)
                 + ("   (%d FAILED)" % nfail if nfail else ""))
     print()
-    print("Verdict: saf-net p50 / sockperf p50 (median of each tool's per-run p50), must be <= %.2f" % threshold)
-    verdicts = []
-    for mode in MODES:
-        s = meds.get(("saf-net", mode))
-        p = meds.get(("sockperf", mode))
-        label = "UDP" if mode == "udp" else "TCP (sockperf --tcp)"
-        if not s or not p:
-            print("  %-22s n/a: no successful runs for %s" % (label, "saf-net" if not s else "sockperf"))
-            verdicts.append("n/a")
+    for ours, theirs in PAIRS:
+        if any(t not in tools for t in (ours, theirs)):
             continue
-        ratio = s[0] / p[0]
-        n = min(s[1], p[1])
-        if n < min_rounds:
-            v = "n/a (only %d good round(s); the check needs >= %d)" % (n, min_rounds)
-        else:
-            v = "PASS" if ratio <= threshold else "FAIL"
-        extra = ""
-        if ratio > threshold:
-            extra = "; %.2f us (%.1f%%) above sockperf, %.2f us over the %.2fx allowance" % (
-                s[0] - p[0], (ratio - 1) * 100, s[0] - threshold * p[0], threshold)
-        print("  %-22s saf-net %7.2f us / sockperf %7.2f us = %.3f  %s%s" % (label, s[0], p[0], ratio, v, extra))
-        verdicts.append(v)
-        # Context, not part of the verdict: the same ratio within each round, and of the median minimum RTT
-        # (the least noise-prone figure: the fixed per-probe cost of each tool's path).
-        per_round = []
-        for rr in sorted({int(r["round"]) for r in rows}):
-            a = [float(r["p50_us"]) for r in rows if r["status"] == "OK" and r["tool"] == "saf-net"
-                 and r["mode"] == mode and int(r["round"]) == rr]
-            b = [float(r["p50_us"]) for r in rows if r["status"] == "OK" and r["tool"] == "sockperf"
-                 and r["mode"] == mode and int(r["round"]) == rr]
-            per_round.append("%.2f" % (a[0] / b[0]) if a and b else "-")
-        mins = (med(data[("saf-net", mode)]["min"]), med(data[("sockperf", mode)]["min"]))
-        print("  %-22s   p50 ratio per round: %s; min-RTT ratio %.3f (%.2f / %.2f us)" % (
-            "", " ".join(per_round), mins[0] / mins[1], mins[0], mins[1]))
+        print("Verdict: %s p50 / %s p50 (median of each tool's per-run p50), must be <= %.2f" % (ours, theirs, threshold))
+        for mode in MODES:
+            verdict(rows, data, meds, mode, ours, theirs, threshold, min_rounds)
+    if "saf-net-busy" in tools:
+        print("What busy polling gave saf-net: saf-net p50 / saf-net-busy p50 (above 1 = busy polling is faster)")
+        for mode in MODES:
+            a, b = meds.get(("saf-net", mode)), meds.get(("saf-net-busy", mode))
+            if a and b:
+                cpu = (med(data[("saf-net", mode)]["cpu"]), med(data[("saf-net-busy", mode)]["cpu"]))
+                print("  %-5s %7.2f us / %7.2f us = %.2f; client CPU-s per run %.2f -> %.2f" % (
+                    mode, a[0], b[0], a[0] / b[0], cpu[0], cpu[1]))
     return 0
+
+
+def verdict(rows, data, meds, mode, ours, theirs, threshold, min_rounds):
+    """One mode's ratio of our p50 to the peer's, with PASS/FAIL and the per-round context."""
+    s = meds.get((ours, mode))
+    p = meds.get((theirs, mode))
+    label = "UDP" if mode == "udp" else "TCP (sockperf --tcp)"
+    if not s or not p:
+        print("  %-22s n/a: no successful runs for %s" % (label, ours if not s else theirs))
+        return
+    ratio = s[0] / p[0]
+    n = min(s[1], p[1])
+    if n < min_rounds:
+        v = "n/a (only %d good round(s); the check needs >= %d)" % (n, min_rounds)
+    else:
+        v = "PASS" if ratio <= threshold else "FAIL"
+    extra = ""
+    if ratio > threshold:
+        extra = "; %.2f us (%.1f%%) above %s, %.2f us over the %.2fx allowance" % (
+            s[0] - p[0], (ratio - 1) * 100, theirs, s[0] - threshold * p[0], threshold)
+    print("  %-22s %s %7.2f us / %s %7.2f us = %.3f  %s%s" % (label, ours, s[0], theirs, p[0], ratio, v, extra))
+    # Context, not part of the verdict: the same ratio within each round, and of the median minimum RTT
+    # (the least noise-prone figure: the fixed per-probe cost of each tool's path).
+    per_round = []
+    for rr in sorted({int(r["round"]) for r in rows}):
+        a = [float(r["p50_us"]) for r in rows if r["status"] == "OK" and r["tool"] == ours
+             and r["mode"] == mode and int(r["round"]) == rr]
+        b = [float(r["p50_us"]) for r in rows if r["status"] == "OK" and r["tool"] == theirs
+             and r["mode"] == mode and int(r["round"]) == rr]
+        per_round.append("%.2f" % (a[0] / b[0]) if a and b else "-")
+    mins = (med(data[(ours, mode)]["min"]), med(data[(theirs, mode)]["min"]))
+    print("  %-22s   p50 ratio per round: %s; min-RTT ratio %.3f (%.2f / %.2f us)" % (
+        "", " ".join(per_round), mins[0] / mins[1], mins[0], mins[1]))
 
 
 def main():

@@ -55,6 +55,29 @@ async fn every_mode_measures_sane_percentiles() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_polling_probes_answer_every_probe_and_say_so() {
+    let srv = common::server(ServerConfig::default()).await;
+    let addr = srv.addr;
+    for (mode, interval) in [
+        (LatencyMode::Tcp, 0.0),
+        (LatencyMode::Udp, 0.0),
+        (LatencyMode::Udp, 0.002),
+    ] {
+        let mut i = input(addr, mode);
+        i.count = Some(200);
+        i.interval = Some(interval);
+        i.busy_poll_us = 300;
+        let o = run(i).await;
+        sane(&o, 200);
+        assert_eq!(o.probe.lost, 0, "{mode:?} every {interval} s on loopback loses nothing");
+        let meta = RunMeta::new("127.0.0.1", addr.port(), None, None);
+        let doc: Value = serde_json::from_str(&json::render(&o, &meta)).unwrap();
+        assert_eq!(doc["start"]["test_start"]["busy_poll_microseconds"], 300);
+        assert!(o.text(&meta).contains("busy poll 300 µs"), "{}", o.text(&meta));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_to_back_udp_and_json_document() {
     let srv = common::server(ServerConfig::default()).await;
     let addr = srv.addr;
@@ -69,6 +92,10 @@ async fn back_to_back_udp_and_json_document() {
     let doc: Value = serde_json::from_str(&json::render(&o, &meta)).unwrap();
     assert_eq!(doc["end"]["sent"], 500);
     assert_eq!(doc["start"]["test_start"]["size_bytes"], 1000);
+    assert!(
+        doc["start"]["test_start"].get("busy_poll_microseconds").is_none(),
+        "absent when sleeping"
+    );
     let p50 = doc["end"]["rtt"]["p50_us"].as_f64().unwrap();
     let p99 = doc["end"]["rtt"]["p99_us"].as_f64().unwrap();
     assert!(p50 <= p99);
@@ -166,6 +193,20 @@ async fn bad_input_and_no_server() {
                 ..input(closed, LatencyMode::Udp)
             },
             "--timeout 0",
+        ),
+        (
+            LatencyInput {
+                busy_poll_us: 100,
+                ..input(closed, LatencyMode::Connect)
+            },
+            "--mode connect",
+        ),
+        (
+            LatencyInput {
+                busy_poll_us: 2_000_000,
+                ..input(closed, LatencyMode::Udp)
+            },
+            "--busy-poll 2000000",
         ),
     ];
     for (i, want) in cases {

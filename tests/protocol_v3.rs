@@ -39,6 +39,7 @@ fn probes(n: u64, rate: f64) -> ProbePlan {
         interval: Duration::from_secs_f64(1.0 / rate),
         size: 64,
         timeout: Duration::from_secs(1),
+        busy_poll: Duration::ZERO,
     }
 }
 

@@ -28,6 +28,7 @@ fn input(args: &LatencyArgs) -> LatencyInput {
         size: args.size,
         timeout: args.timeout,
         no_slot: args.no_slot,
+        busy_poll_us: args.busy_poll,
     }
 }
 

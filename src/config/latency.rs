@@ -58,6 +58,9 @@ pub const DEFAULT_PROBE_TIMEOUT_SECS: f64 = 1.0;
 /// A back-to-back run given only --count stops after this long at most.
 pub const BACK_TO_BACK_CAP_SECS: f64 = 60.0;
 
+/// The longest `--busy-poll` window: a second of spinning per probe is already a busy CPU.
+pub const MAX_BUSY_POLL_US: u64 = 1_000_000;
+
 /// Raw `saf-net latency` settings, before validation.
 #[derive(Debug, Clone)]
 pub struct LatencyInput {
@@ -74,6 +77,8 @@ pub struct LatencyInput {
     pub timeout: f64,
     /// `--no-slot`: UDP probes through the slot-free echo (protocol 3).
     pub no_slot: bool,
+    /// `--busy-poll`: microseconds to spin for each answer (0: sleep until woken).
+    pub busy_poll_us: u64,
 }
 
 impl LatencyInput {
@@ -91,6 +96,7 @@ impl LatencyInput {
             size: DEFAULT_PROBE_SIZE,
             timeout: DEFAULT_PROBE_TIMEOUT_SECS,
             no_slot: false,
+            busy_poll_us: 0,
         }
     }
 
@@ -128,6 +134,7 @@ impl LatencyInput {
         if self.timeout.is_nan() || self.timeout <= 0.0 || self.timeout > 60.0 {
             return Err(format!("--timeout {}: give seconds between 0 and 60", self.timeout));
         }
+        let busy_poll = self.busy_poll()?;
         let min = crate::protocol::HEADER_LEN as u32;
         if self.mode != LatencyMode::Connect && (self.size < min || self.size > MAX_DATAGRAM as u32) {
             return Err(format!(
@@ -148,8 +155,28 @@ impl LatencyInput {
                 interval: Duration::from_secs_f64(interval),
                 size: self.size as usize,
                 timeout: Duration::from_secs_f64(self.timeout),
+                busy_poll,
             },
             no_slot: self.no_slot,
         })
+    }
+
+    /// The busy-poll window, checked: probes that wait for an answer on a connection, at most a second.
+    fn busy_poll(&self) -> Result<Duration, String> {
+        let us = self.busy_poll_us;
+        if us == 0 {
+            return Ok(Duration::ZERO);
+        }
+        if self.mode == LatencyMode::Connect {
+            return Err(
+                "--busy-poll spins for probe answers; --mode connect times handshakes: use --mode tcp or udp".into(),
+            );
+        }
+        if us > MAX_BUSY_POLL_US {
+            return Err(format!(
+                "--busy-poll {us}: give at most {MAX_BUSY_POLL_US} microseconds (1 s)"
+            ));
+        }
+        Ok(Duration::from_micros(us))
     }
 }

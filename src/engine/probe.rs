@@ -33,6 +33,9 @@ pub struct ProbePlan {
     pub interval: Duration,
     pub size: usize,
     pub timeout: Duration,
+    /// How long after each probe's send the receiver spins for the answer instead of sleeping until woken
+    /// (zero: never). It saves the wake-up at the cost of a busy CPU meanwhile.
+    pub busy_poll: Duration,
 }
 
 impl ProbePlan {
@@ -221,7 +224,7 @@ impl UdpProbe<'_> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return None;
             }
-            match self.sock.recv(rx) {
+            match self.recv_once(rx) {
                 Ok(n) => {
                     let at = Instant::now();
                     if let Some(h) = Header::read(&rx[..n]).filter(|h| h.cookie == self.cookie) {
@@ -237,6 +240,40 @@ impl UdpProbe<'_> {
                 Err(e) => return Some(format!("UDP probe: {e}")),
             }
         }
+    }
+
+    /// One receive: without sleeping while a probe's busy-poll window is open; outside it, sleeping until data
+    /// comes, but at a fixed rate only until the next window opens (`WouldBlock` then).
+    fn recv_once(&self, rx: &mut [u8]) -> std::io::Result<usize> {
+        let window = self.plan.busy_poll;
+        if window.is_zero() {
+            return self.sock.recv(rx);
+        }
+        let now = Instant::now();
+        let (opened, next) = self.window_around(now);
+        if now < opened + window {
+            return platform::recv_nowait(self.sock, rx);
+        }
+        match next {
+            Some(next) if !platform::wait_readable(self.sock, next.saturating_duration_since(now))? => {
+                Err(ErrorKind::WouldBlock.into())
+            }
+            _ => self.sock.recv(rx),
+        }
+    }
+
+    /// When the latest busy-poll window opened (the last send; at a fixed rate, not before the last scheduled
+    /// send) and, at a fixed rate, when the next one opens.
+    fn window_around(&self, now: Instant) -> (Instant, Option<Instant>) {
+        let interval = self.plan.interval;
+        let last_send = self.ledger().sent_at.last().copied().unwrap_or(self.start);
+        if interval.is_zero() {
+            return (last_send, None);
+        }
+        // The sender wakes a little after each scheduled time: the window opens at whichever came later.
+        let slot = (now.saturating_duration_since(self.start).as_nanos() / interval.as_nanos()) as u32;
+        let scheduled = self.start + interval * slot;
+        (scheduled.max(last_send), Some(scheduled + interval))
     }
 
     /// Each probe as soon as the last is answered (or timed out).
@@ -320,7 +357,9 @@ pub fn tcp(mut stream: TcpStream, cookie: Cookie, plan: &ProbePlan, stop: &Atomi
         }
         .write(&mut tx);
         out.sent += 1;
-        let result = stream.write_all(&tx).and_then(|_| stream.read_exact(&mut rx));
+        let result = stream
+            .write_all(&tx)
+            .and_then(|_| read_answer(&mut stream, &mut rx, plan.busy_poll));
         let now = Instant::now();
         match result {
             Ok(()) => {
@@ -346,6 +385,21 @@ pub fn tcp(mut stream: TcpStream, cookie: Cookie, plan: &ProbePlan, stop: &Atomi
     out.lost = out.sent - out.received;
     out.elapsed = start.elapsed();
     out
+}
+
+/// Reads one whole answer, spinning for up to `spin` before sleeping in the read.
+fn read_answer(stream: &mut TcpStream, rx: &mut [u8], spin: Duration) -> std::io::Result<()> {
+    let mut got = 0;
+    let until = Instant::now() + spin;
+    while got < rx.len() && !spin.is_zero() && Instant::now() < until {
+        match platform::recv_nowait(stream, &mut rx[got..]) {
+            Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    stream.read_exact(&mut rx[got..])
 }
 
 /// Times TCP handshakes to the server, one connection per probe.
@@ -422,6 +476,17 @@ mod tests {
 
     #[test]
     fn udp_counts_loss_duplicates_and_reordering() {
+        udp_counts_with(Duration::ZERO);
+    }
+
+    #[test]
+    fn busy_polling_udp_probes_count_the_same() {
+        // A window shorter than the interval (spin, then wait for the next send) and one longer (always spinning).
+        udp_counts_with(Duration::from_micros(500));
+        udp_counts_with(Duration::from_millis(5));
+    }
+
+    fn udp_counts_with(busy_poll: Duration) {
         let (addr, server) = naughty_echo(10);
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         sock.connect(addr).unwrap();
@@ -431,6 +496,7 @@ mod tests {
             interval: Duration::from_millis(2),
             size: 64,
             timeout: Duration::from_millis(200),
+            busy_poll,
         };
         let out = udp(&sock, Cookie([1; 16]), &plan, &AtomicBool::new(false));
         server.join().unwrap();
@@ -455,6 +521,7 @@ mod tests {
             interval: Duration::ZERO,
             size: 64,
             timeout: Duration::from_millis(100),
+            busy_poll: Duration::ZERO,
         };
         let t = Instant::now();
         let out = udp(&sock, Cookie([1; 16]), &plan, &AtomicBool::new(false));
@@ -463,7 +530,36 @@ mod tests {
     }
 
     #[test]
+    fn busy_polling_back_to_back_gets_every_answer() {
+        let (addr, server) = naughty_echo(u64::MAX);
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.connect(addr).unwrap();
+        let plan = ProbePlan {
+            count: Some(200),
+            duration: None,
+            interval: Duration::ZERO,
+            size: 64,
+            timeout: Duration::from_millis(300),
+            busy_poll: Duration::from_micros(200),
+        };
+        let out = udp(&sock, Cookie([3; 16]), &plan, &AtomicBool::new(false));
+        server.join().unwrap();
+        // Seq 3 is answered twice; seq 5 is held until 6 is sent, after 5's timeout: lost, then late and out of order.
+        let counts = (out.sent, out.received, out.lost, out.duplicates, out.out_of_order);
+        assert_eq!(counts, (200, 199, 1, 1, 1), "{out:?}");
+    }
+
+    #[test]
     fn stalled_responder_shows_in_schedule_corrected_rtt() {
+        stalled_responder_with(Duration::ZERO);
+    }
+
+    #[test]
+    fn busy_polling_tcp_probes_see_the_same_answers_and_the_same_stall() {
+        stalled_responder_with(Duration::from_micros(300));
+    }
+
+    fn stalled_responder_with(busy_poll: Duration) {
         // Answers immediately except once, when it stalls 200 ms; probes are due every 10 ms.
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
@@ -487,6 +583,7 @@ mod tests {
             interval: Duration::from_millis(10),
             size: 64,
             timeout: Duration::from_secs(2),
+            busy_poll,
         };
         let out = tcp(
             TcpStream::connect(addr).unwrap(),

@@ -139,6 +139,9 @@ pub struct ProbeTestStart {
     pub count: Option<u64>,
     pub duration_seconds: Option<f64>,
     pub timeout_seconds: f64,
+    /// `latency --busy-poll`: how long the prober spun for each answer; absent when it slept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub busy_poll_microseconds: Option<u64>,
 }
 
 impl ProbeStart {

@@ -1,5 +1,6 @@
 //! Everything OS-specific, behind `cfg` with portable fallbacks. The only home of `unsafe`.
 
+mod busy;
 mod cpu;
 mod fast;
 pub mod files;
@@ -17,6 +18,7 @@ mod tcp_info;
 mod udp_batch;
 mod user;
 
+pub use busy::{recv_nowait, wait_readable};
 pub use cpu::{CpuClock, cpu_count, process_cpu_seconds};
 #[cfg(all(test, target_os = "linux"))]
 pub use fast::nice_in;

@@ -99,6 +99,7 @@ pub fn document(o: &LatencyOutcome, meta: &RunMeta) -> Document {
                 count: o.plan.count,
                 duration_seconds: o.plan.duration.map(|d| d.as_secs_f64()),
                 timeout_seconds: o.plan.timeout.as_secs_f64(),
+                busy_poll_microseconds: busy_poll_us(o),
             },
         ),
         end: End { report },
@@ -152,11 +153,14 @@ pub fn report_text(out: &mut String, r: &ProbeReport) {
 pub fn summary(o: &LatencyOutcome) -> String {
     let mut out = String::new();
     let report = ProbeReport::new(&o.probe, o.plan.interval);
-    let pace = if o.plan.interval.is_zero() {
+    let mut pace = if o.plan.interval.is_zero() {
         "back to back".to_string()
     } else {
         format!("every {:.1} ms", o.plan.interval.as_secs_f64() * 1000.0)
     };
+    if let Some(us) = busy_poll_us(o) {
+        let _ = write!(pace, ", busy poll {us} µs");
+    }
     let _ = writeln!(
         out,
         "Latency to {} ({}, {}-byte probes, {pace}, timeout {:.1} s)",
@@ -173,6 +177,12 @@ pub fn summary(o: &LatencyOutcome) -> String {
         let _ = writeln!(out, "INCOMPLETE: {e}");
     }
     out
+}
+
+/// The busy-poll window in microseconds, when the prober spun.
+fn busy_poll_us(o: &LatencyOutcome) -> Option<u64> {
+    let us = o.plan.busy_poll.as_micros();
+    (us > 0).then(|| u64::try_from(us).unwrap_or(u64::MAX))
 }
 
 fn round(x: f64) -> f64 {
@@ -253,6 +263,7 @@ mod tests {
                 interval: Duration::from_millis(10),
                 size: 64,
                 timeout: Duration::from_secs(1),
+                busy_poll: Duration::ZERO,
             },
             probe: ProbeOutcome {
                 sent: 5,

@@ -68,6 +68,7 @@ async fn rtt(plan: &MonitorPlan, m: &Metrics, peer: &Peer) -> Probed {
         interval: RTT_SPACING,
         size: 64,
         timeout: RTT_TIMEOUT,
+        busy_poll: Duration::ZERO,
     };
     let mut quiet = |_: Event<'_>| {};
     let o = latency::echo_session(&peer.target, &probe, &mut quiet)

@@ -30,6 +30,7 @@ fn document(o: &MtuOutcome, meta: &RunMeta) -> MtuDocument {
                 count: o.path.mtu_probe.map(|m| u64::from(m.probes)),
                 duration_seconds: o.path.mtu_probe.map(|m| m.seconds),
                 timeout_seconds: 0.3,
+                busy_poll_microseconds: None,
             },
         ),
         path: o.path.clone(),

@@ -31,6 +31,7 @@ pub(super) const IDLE_PROBE: ProbePlan = ProbePlan {
     interval: Duration::from_millis(10),
     size: 64,
     timeout: Duration::from_secs(1),
+    busy_poll: Duration::ZERO,
 };
 
 /// How long a failed data connection waits for the server to say it is shutting down.
