@@ -218,13 +218,18 @@ impl UdpProbe<'_> {
         deadline: Option<Instant>,
     ) -> Option<String> {
         loop {
-            if done(&self.ledger()) {
-                return None;
-            }
+            // One look at the ledger per turn: whether we are done, and when the last probe left.
+            let last_send = {
+                let ledger = self.ledger();
+                if done(&ledger) {
+                    return None;
+                }
+                ledger.sent_at.last().copied()
+            };
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return None;
             }
-            match self.recv_once(rx) {
+            match self.recv_once(rx, last_send) {
                 Ok(n) => {
                     let at = Instant::now();
                     if let Some(h) = Header::read(&rx[..n]).filter(|h| h.cookie == self.cookie) {
@@ -244,13 +249,13 @@ impl UdpProbe<'_> {
 
     /// One receive: without sleeping while a probe's busy-poll window is open; outside it, sleeping until data
     /// comes, but at a fixed rate only until the next window opens (`WouldBlock` then).
-    fn recv_once(&self, rx: &mut [u8]) -> std::io::Result<usize> {
+    fn recv_once(&self, rx: &mut [u8], last_send: Option<Instant>) -> std::io::Result<usize> {
         let window = self.plan.busy_poll;
         if window.is_zero() {
             return self.sock.recv(rx);
         }
         let now = Instant::now();
-        let (opened, next) = self.window_around(now);
+        let (opened, next) = self.window_around(now, last_send.unwrap_or(self.start));
         if now < opened + window {
             return platform::recv_nowait(self.sock, rx);
         }
@@ -264,9 +269,8 @@ impl UdpProbe<'_> {
 
     /// When the latest busy-poll window opened (the last send; at a fixed rate, not before the last scheduled
     /// send) and, at a fixed rate, when the next one opens.
-    fn window_around(&self, now: Instant) -> (Instant, Option<Instant>) {
+    fn window_around(&self, now: Instant, last_send: Instant) -> (Instant, Option<Instant>) {
         let interval = self.plan.interval;
-        let last_send = self.ledger().sent_at.last().copied().unwrap_or(self.start);
         if interval.is_zero() {
             return (last_send, None);
         }
